@@ -1,0 +1,3 @@
+if HAVE_ADAPTER_FILE
+# (filled in by the file/stdio adapter)
+endif

@@ -1,0 +1,367 @@
+#include "adapters/memory/memory.h"
+
+#include <poll.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+typedef struct held {
+    brg_envelope_t *env;
+    brg_outcome_t outcome;
+    int64_t due_ns;
+} held_t;
+
+struct brg_memory {
+    brg_endpoint_t *ep;
+    pthread_mutex_t lock;
+    /* source */
+    brg_envelope_t **pending; /* sorted by src_seq: retries go back in order */
+    size_t npending, cappending;
+    uint64_t next_seq;
+    int64_t generate_left;
+    size_t body_size;
+    uint64_t *acked;
+    size_t nacked, capacked;
+    size_t retried, rejected, in_flight, max_in_flight;
+    /* sink */
+    brg_memory_script_fn *script;
+    void *script_ctx;
+    brg_outcome_t default_outcome;
+    uint32_t settle_delay_ms;
+    brg_envelope_t **received;
+    size_t nreceived, capreceived;
+    size_t deliveries;
+    uint32_t *attempts; /* per source seq, for scripts */
+    size_t nattempts;
+    held_t *held;
+    size_t nheld, capheld;
+};
+
+brg_memory_t *brg_memory_of(brg_endpoint_t *ep)
+{
+    return brg_endpoint_adapter(ep) == &brg_memory_adapter ? brg_endpoint_state(ep) : NULL;
+}
+
+
+static void pending_insert(brg_memory_t *m, brg_envelope_t *env)
+{
+    if (m->npending == m->cappending) {
+        m->cappending = m->cappending ? m->cappending * 2 : 64;
+        m->pending = brg_xrealloc(m->pending, m->cappending * sizeof(*m->pending));
+    }
+    size_t i = m->npending;
+    while (i > 0 && m->pending[i - 1]->src_seq > env->src_seq) {
+        m->pending[i] = m->pending[i - 1];
+        i--;
+    }
+    m->pending[i] = env;
+    m->npending++;
+}
+
+void brg_memory_inject(brg_memory_t *m, brg_envelope_t *env)
+{
+    pthread_mutex_lock(&m->lock);
+    env->src_seq = ++m->next_seq;
+    pending_insert(m, env);
+    pthread_mutex_unlock(&m->lock);
+    brg_endpoint_wake(m->ep);
+}
+
+#define LOCKED_GET(type, expr)                                                                     \
+    pthread_mutex_lock(&m->lock);                                                                 \
+    type v_ = (expr);                                                                             \
+    pthread_mutex_unlock(&m->lock);                                                               \
+    return v_
+
+size_t brg_memory_acked_count(brg_memory_t *m) { LOCKED_GET(size_t, m->nacked); }
+uint64_t brg_memory_acked_seq(brg_memory_t *m, size_t i) { LOCKED_GET(uint64_t, m->acked[i]); }
+size_t brg_memory_retried_count(brg_memory_t *m) { LOCKED_GET(size_t, m->retried); }
+size_t brg_memory_rejected_count(brg_memory_t *m) { LOCKED_GET(size_t, m->rejected); }
+size_t brg_memory_max_in_flight(brg_memory_t *m) { LOCKED_GET(size_t, m->max_in_flight); }
+size_t brg_memory_pending(brg_memory_t *m) { LOCKED_GET(size_t, m->npending); }
+size_t brg_memory_received_count(brg_memory_t *m) { LOCKED_GET(size_t, m->nreceived); }
+size_t brg_memory_delivery_count(brg_memory_t *m) { LOCKED_GET(size_t, m->deliveries); }
+
+const brg_envelope_t *brg_memory_received(brg_memory_t *m, size_t i)
+{
+    LOCKED_GET(const brg_envelope_t *, i < m->nreceived ? m->received[i] : NULL);
+}
+
+void brg_memory_set_script(brg_memory_t *m, brg_memory_script_fn *fn, void *ctx)
+{
+    pthread_mutex_lock(&m->lock);
+    m->script = fn;
+    m->script_ctx = ctx;
+    pthread_mutex_unlock(&m->lock);
+}
+
+void brg_memory_set_settle_delay(brg_memory_t *m, uint32_t ms)
+{
+    pthread_mutex_lock(&m->lock);
+    m->settle_delay_ms = ms;
+    pthread_mutex_unlock(&m->lock);
+}
+
+bool brg_memory_wait(brg_memory_t *m, bool (*fn)(brg_memory_t *m, void *arg), void *arg,
+                     uint32_t timeout_ms)
+{
+    int64_t deadline = brg_now_ns() + (int64_t)timeout_ms * 1000000;
+    while (!fn(m, arg)) {
+        if (brg_now_ns() > deadline) {
+            return false;
+        }
+        struct timespec ts = {0, 2 * 1000000};
+        nanosleep(&ts, NULL);
+    }
+    return true;
+}
+
+/* ---- the endpoint loop -------------------------------------------------------------------- */
+
+static brg_envelope_t *generate(brg_memory_t *m, const brg_source_t *src)
+{
+    brg_envelope_t *env = brg_envelope_new();
+    uint64_t seq = ++m->next_seq;
+    uint8_t *body = brg_xmalloc(m->body_size + 1);
+    int n = snprintf((char *)body, m->body_size + 1, "message %llu ", (unsigned long long)seq);
+    for (size_t i = (size_t)(n > 0 ? n : 0); i < m->body_size; i++) {
+        body[i] = (uint8_t)('a' + i % 26);
+    }
+    brg_envelope_take_body(env, body, m->body_size);
+    char key[32];
+    snprintf(key, sizeof(key), "k%llu", (unsigned long long)(seq % 16));
+    brg_envelope_set_key(env, key, strlen(key));
+    env->src_seq = seq;
+    env->origin.stream = brg_xstrdup(brg_cfg_str(brg_source_cfg(src), "stream", "memory"));
+    m->generate_left--;
+    return env;
+}
+
+static void take_settled(brg_memory_t *m, brg_endpoint_t *ep)
+{
+    brg_envelope_t *env;
+    brg_outcome_t outcome;
+    while ((env = brg_endpoint_take_settled(ep, &outcome))) {
+        pthread_mutex_lock(&m->lock);
+        m->in_flight--;
+        if (outcome == BRG_ACCEPTED) {
+            if (m->nacked == m->capacked) {
+                m->capacked = m->capacked ? m->capacked * 2 : 256;
+                m->acked = brg_xrealloc(m->acked, m->capacked * sizeof(uint64_t));
+            }
+            m->acked[m->nacked++] = env->src_seq;
+        } else if (outcome == BRG_RETRY) {
+            /* Redeliver like a broker would: the same message goes back in sequence order. */
+            m->retried++;
+            brg_envelope_t *again = brg_envelope_copy(env);
+            again->src_seq = env->src_seq;
+            again->origin.redelivered = true;
+            /* Dead-letter headers are not part of the original message. */
+            pending_insert(m, again);
+        } else {
+            /* The route stopped; like a broker queue, the message stays unacknowledged. */
+            m->rejected++;
+        }
+        pthread_mutex_unlock(&m->lock);
+        brg_source_done(env);
+    }
+}
+
+static void submit(brg_memory_t *m, brg_endpoint_t *ep)
+{
+    if (brg_endpoint_source_count(ep) == 0) {
+        return;
+    }
+    brg_source_t *src = brg_endpoint_source(ep, 0);
+    for (;;) {
+        if (brg_source_credit(src) == 0) {
+            return;
+        }
+        pthread_mutex_lock(&m->lock);
+        brg_envelope_t *env = NULL;
+        if (m->npending) {
+            env = m->pending[0];
+            memmove(m->pending, m->pending + 1, (m->npending - 1) * sizeof(*m->pending));
+            m->npending--;
+        } else if (m->generate_left > 0) {
+            env = generate(m, src);
+        }
+        if (env) {
+            m->in_flight++;
+            if (m->in_flight > m->max_in_flight) {
+                m->max_in_flight = m->in_flight;
+            }
+        }
+        pthread_mutex_unlock(&m->lock);
+        if (!env) {
+            return;
+        }
+        brg_source_submit(src, env);
+    }
+}
+
+static void settle_now(brg_memory_t *m, brg_envelope_t *env, brg_outcome_t outcome)
+{
+    if (outcome == BRG_ACCEPTED) {
+        pthread_mutex_lock(&m->lock);
+        if (m->nreceived == m->capreceived) {
+            m->capreceived = m->capreceived ? m->capreceived * 2 : 256;
+            m->received = brg_xrealloc(m->received, m->capreceived * sizeof(*m->received));
+        }
+        brg_envelope_t *copy = brg_envelope_copy(env);
+        copy->src_seq = env->src_seq;
+        m->received[m->nreceived++] = copy;
+        pthread_mutex_unlock(&m->lock);
+    }
+    brg_settle(env, outcome,
+               outcome == BRG_RETRY ? "memory sink: scripted retry"
+                                    : outcome == BRG_REJECTED ? "memory sink: scripted reject" : NULL);
+}
+
+static void take_publish(brg_memory_t *m, brg_endpoint_t *ep)
+{
+    brg_envelope_t *env;
+    while ((env = brg_endpoint_take_publish(ep, NULL))) {
+        pthread_mutex_lock(&m->lock);
+        m->deliveries++;
+        uint64_t seq = env->src_seq;
+        if (seq >= m->nattempts) {
+            size_t n = (size_t)seq * 2 + 16;
+            m->attempts = brg_xrealloc(m->attempts, n * sizeof(uint32_t));
+            memset(m->attempts + m->nattempts, 0, (n - m->nattempts) * sizeof(uint32_t));
+            m->nattempts = n;
+        }
+        unsigned attempt = ++m->attempts[seq];
+        brg_memory_script_fn *fn = m->script;
+        void *ctx = m->script_ctx;
+        brg_outcome_t outcome = m->default_outcome;
+        uint32_t delay = m->settle_delay_ms;
+        pthread_mutex_unlock(&m->lock);
+        if (fn) {
+            outcome = fn(env, attempt, ctx);
+        }
+        if (delay == 0) {
+            settle_now(m, env, outcome);
+            continue;
+        }
+        if (m->nheld == m->capheld) {
+            m->capheld = m->capheld ? m->capheld * 2 : 64;
+            m->held = brg_xrealloc(m->held, m->capheld * sizeof(held_t));
+        }
+        m->held[m->nheld++] = (held_t){env, outcome, brg_now_ns() + (int64_t)delay * 1000000};
+    }
+}
+
+static void settle_due(brg_memory_t *m, bool all)
+{
+    int64_t now = brg_now_ns();
+    size_t i = 0;
+    /* Held envelopes are settled in the order they arrived, as a broker confirms in order. */
+    while (i < m->nheld && (all || m->held[i].due_ns <= now)) {
+        i++;
+    }
+    for (size_t j = 0; j < i; j++) {
+        settle_now(m, m->held[j].env, all ? BRG_RETRY : m->held[j].outcome);
+    }
+    memmove(m->held, m->held + i, (m->nheld - i) * sizeof(held_t));
+    m->nheld -= i;
+}
+
+static brg_err_t memory_run(void *state, brg_endpoint_t *ep, char *errstr, size_t errstr_size)
+{
+    brg_memory_t *m = state;
+    brg_endpoint_set_connected(ep, true, NULL);
+    while (!brg_endpoint_stopping(ep)) {
+        brg_endpoint_clear_wake(ep);
+        take_settled(m, ep);
+        take_publish(m, ep);
+        settle_due(m, false);
+        submit(m, ep);
+        struct pollfd pfd = {.fd = brg_endpoint_wakefd(ep), .events = POLLIN};
+        /* With late settles pending, wake every millisecond to release them on time. */
+        poll(&pfd, 1, m->nheld ? 1 : 100);
+    }
+    /* Stopping: whatever was never confirmed goes back as RETRY (the contract). */
+    take_publish(m, ep);
+    settle_due(m, true);
+    take_settled(m, ep);
+    return BRG_OK;
+}
+
+static brg_err_t memory_open(brg_endpoint_t *ep, void **statep, char *errstr, size_t errstr_size)
+{
+    brg_memory_t *m = brg_xcalloc(1, sizeof(*m));
+    m->ep = ep;
+    pthread_mutex_init(&m->lock, NULL);
+    const brg_cfg_t *cs = brg_endpoint_cfg(ep);
+    const char *outcome = brg_cfg_str(cs, "outcome", "accept");
+    m->default_outcome = strcmp(outcome, "retry") == 0    ? BRG_RETRY
+                         : strcmp(outcome, "reject") == 0 ? BRG_REJECTED
+                                                          : BRG_ACCEPTED;
+    m->settle_delay_ms = (uint32_t)brg_cfg_int(cs, "settle_delay_ms", 0);
+    if (brg_endpoint_source_count(ep) > 0) {
+        const brg_cfg_t *from = brg_source_cfg(brg_endpoint_source(ep, 0));
+        m->generate_left = brg_cfg_int(from, "count", 0);
+        m->body_size = (size_t)brg_cfg_int(from, "body_size", 100);
+    }
+    *statep = m;
+    return BRG_OK;
+}
+
+static void memory_close(void *state)
+{
+    brg_memory_t *m = state;
+    for (size_t i = 0; i < m->npending; i++) {
+        brg_envelope_destroy(m->pending[i]);
+    }
+    for (size_t i = 0; i < m->nreceived; i++) {
+        brg_envelope_destroy(m->received[i]);
+    }
+    free(m->pending);
+    free(m->received);
+    free(m->acked);
+    free(m->attempts);
+    free(m->held);
+    pthread_mutex_destroy(&m->lock);
+    free(m);
+}
+
+static void memory_check_endpoint(const brg_cfg_t *cs, brg_diag_t *d)
+{
+    const brg_cfg_t *o = brg_cfg_get(cs, "outcome");
+    if (o && o->type == BRG_CFG_STRING && strcmp(o->v.s, "accept") != 0 &&
+        strcmp(o->v.s, "retry") != 0 && strcmp(o->v.s, "reject") != 0) {
+        brg_diag_error(d, o, "unknown outcome \"%s\" (valid: accept, retry, reject)", o->v.s);
+    }
+}
+
+static const brg_conf_key_t endpoint_keys[] = {
+    {"outcome", BRG_KEY_STRING, 0, "what the sink answers: accept (default), retry, reject"},
+    {"settle_delay_ms", BRG_KEY_INT, 0, "delay before the sink settles (default 0)"},
+    {NULL, 0, 0, NULL},
+};
+static const brg_conf_key_t source_keys[] = {
+    {"stream", BRG_KEY_STRING, 0, "name reported as the source stream"},
+    {"count", BRG_KEY_INT, 0, "generate this many messages (default 0: only injected ones)"},
+    {"body_size", BRG_KEY_INT, 0, "size of generated bodies (default 100)"},
+    {NULL, 0, 0, NULL},
+};
+static const brg_conf_key_t sink_keys[] = {
+    {"stream", BRG_KEY_TEMPLATE, 0, "destination name (template)"},
+    {NULL, 0, 0, NULL},
+};
+
+const brg_adapter_t brg_memory_adapter = {
+    .name = "memory",
+    .description = "in-process source and sink with scripted outcomes (tests, demos)",
+    .caps = BRG_CAP_SOURCE | BRG_CAP_SINK,
+    .endpoint_keys = endpoint_keys,
+    .source_keys = source_keys,
+    .sink_keys = sink_keys,
+    .check_endpoint = memory_check_endpoint,
+    .open = memory_open,
+    .run = memory_run,
+    .close = memory_close,
+};

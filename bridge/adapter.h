@@ -1,0 +1,203 @@
+/* The adapter contract: the one header an adapter needs (DESIGN.md sections 2, 3 and 7).
+ *
+ * An adapter is the code for one protocol. Each configured endpoint runs on its own thread:
+ * the core calls adapter->run() there, and everything the adapter does with its broker
+ * connection happens on that thread. The core talks to the endpoint through a mailbox with two
+ * queues, drained by the adapter on its own thread:
+ *
+ *   publish queue: envelopes routed to this endpoint as a sink. The adapter publishes each one
+ *                  and, once the broker confirmed (or refused), calls brg_settle() exactly once.
+ *   settled queue: envelopes this endpoint produced as a source, coming back with the
+ *                  outcome of their sinks. The adapter acknowledges (or redelivers) at its
+ *                  broker, then calls brg_source_done().
+ *
+ * Whenever something is added to the mailbox the core writes to the endpoint's eventfd
+ * (brg_endpoint_wakefd) and calls adapter->wake(state) if set, so an adapter can block in
+ * poll(2), in pn_proactor_wait, or in rd_kafka_consumer_poll and still react at once.
+ *
+ * Delivery is at-least-once: a source acknowledges only after the outcome comes back.
+ *   ACCEPTED  every sink (or the dead letter) confirmed: acknowledge at the source.
+ *   RETRY     transient failure: redeliver (nack+requeue, release, seek back), keep order.
+ *   REJECTED  permanent failure and the route has no dead letter: the route has been stopped
+ *             by the core; do NOT acknowledge (the source keeps the message).
+ */
+#ifndef BRG_ADAPTER_H
+#define BRG_ADAPTER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "bridge/cfg.h"
+#include "bridge/envelope.h"
+#include "bridge/err.h"
+#include "bridge/log.h"
+#include "mappings/template.h"
+
+typedef struct brg_endpoint brg_endpoint_t;
+typedef struct brg_source brg_source_t; /* one route's `from`, bound to this endpoint */
+typedef struct brg_sink brg_sink_t;     /* one route's `to` (or dead_letter), bound here */
+
+typedef enum brg_outcome {
+    BRG_ACCEPTED = 0,
+    BRG_RETRY,
+    BRG_REJECTED,
+} brg_outcome_t;
+
+/* Returns: "accepted", "retry", "rejected". */
+const char *brg_outcome_name(brg_outcome_t o);
+
+#define BRG_CAP_SOURCE 0x1u
+#define BRG_CAP_SINK 0x2u
+
+typedef struct brg_adapter {
+    const char *name;        /* the endpoint `type` ("kafka") */
+    const char *description; /* one line for --help and -t */
+    unsigned caps;           /* BRG_CAP_SOURCE | BRG_CAP_SINK */
+
+    /* Keys accepted in the endpoint group (besides `name` and `type`), in a route's `from`
+     * group and in a route's `to` / `dead_letter` group (besides `endpoint`). Terminated by
+     * an entry with name == NULL. Template keys are compiled by the core at load. */
+    const brg_conf_key_t *endpoint_keys;
+    const brg_conf_key_t *source_keys;
+    const brg_conf_key_t *sink_keys;
+
+    /* Pass 4 of the config load: adapter-specific checks (for example that librdkafka accepts
+     * each property, that a regex compiles, that exactly one of `topic`/`topics` is set).
+     * Report every problem with brg_diag_error(d, node, ...). Each may be NULL.
+     * Thread: main thread, before anything runs. */
+    void (*check_endpoint)(const brg_cfg_t *ep_cs, brg_diag_t *d);
+    void (*check_source)(const brg_cfg_t *ep_cs, const brg_cfg_t *from_cs, brg_diag_t *d);
+    void (*check_sink)(const brg_cfg_t *ep_cs, const brg_cfg_t *to_cs, brg_diag_t *d);
+
+    /* Create the endpoint's state. No network I/O is required here (run() connects).
+     * Ownership: *statep belongs to the adapter until close().
+     * Thread: main thread. Returns: BRG_OK or an error described in errstr. */
+    brg_err_t (*open)(brg_endpoint_t *ep, void **statep, char *errstr, size_t errstr_size);
+
+    /* The endpoint thread's body: connect, move messages, reconnect forever with backoff
+     * (brg_backoff_*), and return once brg_endpoint_stopping(ep) is true, after acknowledging
+     * what was settled and flushing what it can. Returning an error before stopping is a bug
+     * or a fatal condition: the core logs it and calls run() again after a backoff.
+     * When run() returns for stopping, every envelope taken with brg_endpoint_take_publish()
+     * must have been settled (RETRY if its confirm never came), and every settled envelope
+     * taken must have been passed to brg_source_done().
+     * Thread: the endpoint's own thread. */
+    brg_err_t (*run)(void *state, brg_endpoint_t *ep, char *errstr, size_t errstr_size);
+
+    /* Optional: make a blocked run() return to its loop soon. Must not block.
+     * Thread: any. */
+    void (*wake)(void *state);
+
+    /* Free the state. Thread: main thread, after run() returned for the last time. */
+    void (*close)(void *state);
+} brg_adapter_t;
+
+/* ---- the endpoint, as its adapter sees it ----------------------------------------------- */
+
+const char *brg_endpoint_name(const brg_endpoint_t *ep);
+const brg_adapter_t *brg_endpoint_adapter(const brg_endpoint_t *ep);
+/* The endpoint's config group (name, type and the adapter's keys). */
+const brg_cfg_t *brg_endpoint_cfg(const brg_endpoint_t *ep);
+/* Log context for this endpoint ([adapter:endpoint] (file:line)). */
+const brg_log_ctx_t *brg_endpoint_logctx(const brg_endpoint_t *ep);
+/* The bridge's id (bridge.id), for provenance and client ids. */
+const char *brg_endpoint_bridge_id(const brg_endpoint_t *ep);
+
+/* True once the core asks the endpoint to finish. Thread: any. */
+bool brg_endpoint_stopping(const brg_endpoint_t *ep);
+/* An eventfd that becomes readable when the mailbox has work or stop was requested. Read it
+ * with brg_endpoint_clear_wake() before draining the mailbox. */
+int brg_endpoint_wakefd(const brg_endpoint_t *ep);
+void brg_endpoint_clear_wake(brg_endpoint_t *ep);
+
+/* Wake the endpoint's thread (eventfd + adapter->wake), e.g. from a library callback thread.
+ * Thread: any; never blocks. */
+void brg_endpoint_wake(brg_endpoint_t *ep);
+/* The state open() returned (for test hooks reaching an adapter through its endpoint). */
+void *brg_endpoint_state(const brg_endpoint_t *ep);
+
+/* Report connection state for /readyz and metrics. reason may be NULL. Thread: any. */
+void brg_endpoint_set_connected(brg_endpoint_t *ep, bool connected, const char *reason);
+/* Count a reconnect attempt (metrics). */
+void brg_endpoint_count_reconnect(brg_endpoint_t *ep);
+
+/* Sources (routes reading from this endpoint) and sinks (routes writing to it). */
+size_t brg_endpoint_source_count(const brg_endpoint_t *ep);
+brg_source_t *brg_endpoint_source(const brg_endpoint_t *ep, size_t i);
+size_t brg_endpoint_sink_count(const brg_endpoint_t *ep);
+brg_sink_t *brg_endpoint_sink(const brg_endpoint_t *ep, size_t i);
+
+/* Take the next envelope to publish, or NULL if none. *sink is where it goes.
+ * Ownership: the adapter owns the envelope until it calls brg_settle() on it.
+ * Thread: the endpoint's thread. */
+brg_envelope_t *brg_endpoint_take_publish(brg_endpoint_t *ep, brg_sink_t **sink);
+
+/* Take the next envelope this endpoint sourced whose outcome is known, or NULL.
+ * Ownership: the adapter owns it until brg_source_done(). Thread: the endpoint's thread. */
+brg_envelope_t *brg_endpoint_take_settled(brg_endpoint_t *ep, brg_outcome_t *outcome);
+
+/* ---- source side ------------------------------------------------------------------------- */
+
+/* The route's `from` group. */
+const brg_cfg_t *brg_source_cfg(const brg_source_t *src);
+const char *brg_source_route_name(const brg_source_t *src);
+/* Adapter-private pointer per source (e.g. the queue's consumer tag). */
+void *brg_source_opaque(const brg_source_t *src);
+void brg_source_set_opaque(brg_source_t *src, void *opaque);
+/* The route's max_in_flight (for prefetch / link credit sizing). */
+size_t brg_source_max_in_flight(const brg_source_t *src);
+/* How many more envelopes the route lets this source take right now (0 when paused by
+ * backpressure, draining or stopped). Bytes are checked too: a message larger than what is
+ * left of max_in_flight_bytes is let in only when nothing else is in flight. Thread: any. */
+size_t brg_source_credit(const brg_source_t *src);
+/* Hand an envelope to the route. The core sets origin.endpoint/adapter if unset, maps it and
+ * routes it; the outcome comes back through brg_endpoint_take_settled(). Never fails.
+ * Ownership: moves to the core. Thread: the endpoint's thread. */
+void brg_source_submit(brg_source_t *src, brg_envelope_t *env);
+/* The source has acted on a settled envelope: free it and return its credit.
+ * Thread: the endpoint's thread. */
+void brg_source_done(brg_envelope_t *env);
+/* The source of a settled envelope (for adapters with several sources). */
+brg_source_t *brg_envelope_source(const brg_envelope_t *env);
+/* A source failed permanently (queue deleted, access refused): say why; shown in /routes.
+ * reason NULL clears it. */
+void brg_source_set_error(brg_source_t *src, const char *reason);
+
+/* ---- sink side --------------------------------------------------------------------------- */
+
+/* The route's `to` (or `dead_letter`) group. */
+const brg_cfg_t *brg_sink_cfg(const brg_sink_t *sink);
+const char *brg_sink_route_name(const brg_sink_t *sink);
+void *brg_sink_opaque(const brg_sink_t *sink);
+void brg_sink_set_opaque(brg_sink_t *sink, void *opaque);
+/* The compiled template of a BRG_KEY_TEMPLATE key, or NULL if the key is absent. */
+const brg_template_t *brg_sink_template(const brg_sink_t *sink, const char *key);
+/* Settle an envelope taken with brg_endpoint_take_publish(), exactly once. reason (may be
+ * NULL) says why for RETRY/REJECTED: it is logged and written into dead-letter headers.
+ * Ownership: the envelope goes back to the core. Thread: any. */
+void brg_settle(brg_envelope_t *env, brg_outcome_t outcome, const char *reason);
+
+/* ---- helpers ----------------------------------------------------------------------------- */
+
+/* Decorrelated-jitter exponential backoff (AWS architecture blog; Mosquitto's bridge):
+ * next = min(cap, random(base, prev * 3)). */
+typedef struct brg_backoff {
+    uint32_t base_ms, cap_ms, prev_ms;
+    uint32_t seed;
+} brg_backoff_t;
+void brg_backoff_init(brg_backoff_t *b, uint32_t base_ms, uint32_t cap_ms);
+uint32_t brg_backoff_next(brg_backoff_t *b);
+void brg_backoff_reset(brg_backoff_t *b);
+/* Sleep up to ms, returning early if the endpoint is asked to stop or woken.
+ * Returns: true if stopping. */
+bool brg_endpoint_sleep(brg_endpoint_t *ep, uint32_t ms);
+
+/* Copy a URL for logging with any password replaced by "***". Returns: out. */
+char *brg_redact_url(const char *url, char *out, size_t size);
+
+/* Monotonic clock in nanoseconds / wall clock in milliseconds. */
+int64_t brg_now_ns(void);
+int64_t brg_wall_ms(void);
+
+#endif

@@ -1,0 +1,286 @@
+#include "bridge/cfg.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "bridge/err.h"
+
+const brg_cfg_t *brg_cfg_get(const brg_cfg_t *cs, const char *name)
+{
+    if (!cs || cs->type != BRG_CFG_GROUP) {
+        return NULL;
+    }
+    for (size_t i = 0; i < cs->nkids; i++) {
+        if (cs->kids[i]->name && strcmp(cs->kids[i]->name, name) == 0) {
+            return cs->kids[i];
+        }
+    }
+    return NULL;
+}
+
+const char *brg_cfg_str(const brg_cfg_t *cs, const char *name, const char *def)
+{
+    const brg_cfg_t *c = brg_cfg_get(cs, name);
+    return c && c->type == BRG_CFG_STRING ? c->v.s : def;
+}
+
+int64_t brg_cfg_int(const brg_cfg_t *cs, const char *name, int64_t def)
+{
+    const brg_cfg_t *c = brg_cfg_get(cs, name);
+    return c && c->type == BRG_CFG_INT ? c->v.i : def;
+}
+
+double brg_cfg_float(const brg_cfg_t *cs, const char *name, double def)
+{
+    const brg_cfg_t *c = brg_cfg_get(cs, name);
+    if (c && c->type == BRG_CFG_FLOAT) {
+        return c->v.f;
+    }
+    return c && c->type == BRG_CFG_INT ? (double)c->v.i : def;
+}
+
+bool brg_cfg_bool(const brg_cfg_t *cs, const char *name, bool def)
+{
+    const brg_cfg_t *c = brg_cfg_get(cs, name);
+    return c && c->type == BRG_CFG_BOOL ? c->v.b : def;
+}
+
+const char *brg_cfg_type_name(brg_cfg_type_t t)
+{
+    switch (t) {
+    case BRG_CFG_GROUP: return "group";
+    case BRG_CFG_LIST: return "list";
+    case BRG_CFG_STRING: return "string";
+    case BRG_CFG_INT: return "integer";
+    case BRG_CFG_FLOAT: return "float";
+    case BRG_CFG_BOOL: return "boolean";
+    }
+    return "?";
+}
+
+void brg_cfg_destroy(brg_cfg_t *cs)
+{
+    if (!cs) {
+        return;
+    }
+    for (size_t i = 0; i < cs->nkids; i++) {
+        brg_cfg_destroy(cs->kids[i]);
+    }
+    free(cs->kids);
+    free(cs->name);
+    free(cs->path);
+    if (cs->type == BRG_CFG_STRING) {
+        free(cs->v.s);
+    }
+    free(cs);
+}
+
+/* ---- diagnostics ------------------------------------------------------------------------ */
+
+void brg_diag_init(brg_diag_t *d)
+{
+    memset(d, 0, sizeof(*d));
+}
+
+void brg_diag_fini(brg_diag_t *d)
+{
+    for (size_t i = 0; i < d->count; i++) {
+        free(d->lines[i]);
+    }
+    free(d->lines);
+    memset(d, 0, sizeof(*d));
+}
+
+static void diag_push(brg_diag_t *d, const char *file, int line, const char *path, bool warn,
+                      const char *fmt, va_list ap)
+{
+    char msg[1024], full[1400];
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    snprintf(full, sizeof(full), "%s:%d: %s%s%s%s", file ? file : "<config>", line,
+             warn ? "warning: " : "", path ? path : "", path ? ": " : "", msg);
+    if (d->count == d->cap) {
+        d->cap = d->cap ? d->cap * 2 : 16;
+        d->lines = brg_xrealloc(d->lines, d->cap * sizeof(char *));
+    }
+    d->lines[d->count++] = brg_xstrdup(full);
+    if (warn) {
+        d->warnings++;
+    } else {
+        d->errors++;
+    }
+}
+
+void brg_diag_error(brg_diag_t *d, const brg_cfg_t *at, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    diag_push(d, at ? at->file : NULL, at ? at->line : 0, at ? at->path : NULL, false, fmt, ap);
+    va_end(ap);
+}
+
+void brg_diag_error_at(brg_diag_t *d, const char *file, int line, const char *path,
+                       const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    diag_push(d, file, line, path, false, fmt, ap);
+    va_end(ap);
+}
+
+void brg_diag_warn(brg_diag_t *d, const brg_cfg_t *at, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    diag_push(d, at ? at->file : NULL, at ? at->line : 0, at ? at->path : NULL, true, fmt, ap);
+    va_end(ap);
+}
+
+/* ---- schema checks ---------------------------------------------------------------------- */
+
+static const brg_conf_key_t *find_key(const brg_conf_key_t *keys, const char *name)
+{
+    for (; keys && keys->name; keys++) {
+        if (strcmp(keys->name, name) == 0) {
+            return keys;
+        }
+    }
+    return NULL;
+}
+
+/* For "password_file" find the secret key "password" it stands in for. */
+static const brg_conf_key_t *find_secret_file_key(const brg_conf_key_t *keys, const char *name)
+{
+    size_t n = strlen(name);
+    if (n <= 5 || strcmp(name + n - 5, "_file") != 0) {
+        return NULL;
+    }
+    for (; keys && keys->name; keys++) {
+        if ((keys->flags & BRG_KEY_SECRET) && strlen(keys->name) == n - 5 &&
+            strncmp(keys->name, name, n - 5) == 0) {
+            return keys;
+        }
+    }
+    return NULL;
+}
+
+static bool type_ok(const brg_cfg_t *c, brg_key_type_t t)
+{
+    switch (t) {
+    case BRG_KEY_STRING:
+    case BRG_KEY_TEMPLATE: return c->type == BRG_CFG_STRING;
+    case BRG_KEY_INT: return c->type == BRG_CFG_INT;
+    case BRG_KEY_FLOAT: return c->type == BRG_CFG_FLOAT || c->type == BRG_CFG_INT;
+    case BRG_KEY_BOOL: return c->type == BRG_CFG_BOOL;
+    case BRG_KEY_GROUP: return c->type == BRG_CFG_GROUP;
+    case BRG_KEY_GROUP_OR_LIST:
+        if (c->type == BRG_CFG_GROUP) {
+            return true;
+        }
+        if (c->type != BRG_CFG_LIST || c->nkids == 0) {
+            return false;
+        }
+        for (size_t i = 0; i < c->nkids; i++) {
+            if (c->kids[i]->type != BRG_CFG_GROUP) {
+                return false;
+            }
+        }
+        return true;
+    case BRG_KEY_STRING_OR_LIST:
+        if (c->type == BRG_CFG_STRING) {
+            return true;
+        }
+        /* fall through */
+    case BRG_KEY_STRING_LIST:
+        if (c->type != BRG_CFG_LIST) {
+            return false;
+        }
+        for (size_t i = 0; i < c->nkids; i++) {
+            if (c->kids[i]->type != BRG_CFG_STRING) {
+                return false;
+            }
+        }
+        return true;
+    }
+    return false;
+}
+
+static const char *key_type_name(brg_key_type_t t)
+{
+    switch (t) {
+    case BRG_KEY_STRING: return "a string";
+    case BRG_KEY_TEMPLATE: return "a string (template)";
+    case BRG_KEY_INT: return "an integer";
+    case BRG_KEY_FLOAT: return "a number";
+    case BRG_KEY_BOOL: return "a boolean (true or false)";
+    case BRG_KEY_GROUP: return "a group { ... }";
+    case BRG_KEY_GROUP_OR_LIST: return "a group { ... } or a list of groups";
+    case BRG_KEY_STRING_LIST: return "a list of strings";
+    case BRG_KEY_STRING_OR_LIST: return "a string or a list of strings";
+    }
+    return "?";
+}
+
+static void append_names(char *buf, size_t size, const brg_conf_key_t *keys, bool *first)
+{
+    for (; keys && keys->name; keys++) {
+        size_t used = strlen(buf);
+        snprintf(buf + used, size - used, "%s%s", *first ? "" : ", ", keys->name);
+        *first = false;
+        if (keys->flags & BRG_KEY_SECRET) {
+            used = strlen(buf);
+            snprintf(buf + used, size - used, ", %s_file", keys->name);
+        }
+    }
+}
+
+void brg_cfg_check_keys(const brg_cfg_t *group, const brg_conf_key_t *keys,
+                        const brg_conf_key_t *extra, brg_diag_t *d)
+{
+    if (!group || group->type != BRG_CFG_GROUP) {
+        return;
+    }
+    for (size_t i = 0; i < group->nkids; i++) {
+        const brg_cfg_t *c = group->kids[i];
+        const brg_conf_key_t *k = find_key(keys, c->name);
+        if (!k) {
+            k = find_key(extra, c->name);
+        }
+        if (!k) {
+            const brg_conf_key_t *sk = find_secret_file_key(keys, c->name);
+            if (!sk) {
+                sk = find_secret_file_key(extra, c->name);
+            }
+            if (sk) {
+                if (c->type != BRG_CFG_STRING) {
+                    brg_diag_error(d, c, "must be a string (a file path)");
+                }
+                continue;
+            }
+            char valid[1024] = "";
+            bool first = true;
+            append_names(valid, sizeof(valid), keys, &first);
+            append_names(valid, sizeof(valid), extra, &first);
+            brg_diag_error(d, c, "unknown key \"%s\" (valid keys: %s)", c->name, valid);
+            continue;
+        }
+        if (!type_ok(c, k->type)) {
+            brg_diag_error(d, c, "must be %s, not %s", key_type_name(k->type),
+                           brg_cfg_type_name(c->type));
+        }
+    }
+    for (int pass = 0; pass < 2; pass++) {
+        for (const brg_conf_key_t *k = pass ? extra : keys; k && k->name; k++) {
+            if (!(k->flags & BRG_KEY_REQUIRED) || brg_cfg_get(group, k->name)) {
+                continue;
+            }
+            char alt[128];
+            snprintf(alt, sizeof(alt), "%s_file", k->name);
+            if ((k->flags & BRG_KEY_SECRET) && brg_cfg_get(group, alt)) {
+                continue;
+            }
+            brg_diag_error(d, group, "missing required key \"%s\"", k->name);
+        }
+    }
+}

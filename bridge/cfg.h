@@ -1,0 +1,108 @@
+/* The configuration tree and diagnostics, as adapters see them.
+ *
+ * bridge/conf.c reads the libconfig file once and copies it into this tree (every node knows
+ * its file, line and dotted path), so no libconfig type ever leaves conf.c and nothing
+ * points into libconfig's memory after config_destroy.
+ * Thread: a loaded tree is immutable and may be read from any thread. */
+#ifndef BRG_CFG_H
+#define BRG_CFG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+typedef enum brg_cfg_type {
+    BRG_CFG_GROUP = 0, /* { a = 1; b = 2; } */
+    BRG_CFG_LIST,      /* ( ... ) or [ ... ]: children have no name */
+    BRG_CFG_STRING,
+    BRG_CFG_INT,
+    BRG_CFG_FLOAT,
+    BRG_CFG_BOOL,
+} brg_cfg_type_t;
+
+typedef struct brg_cfg brg_cfg_t;
+struct brg_cfg {
+    char *name;       /* key in its group; NULL for list elements */
+    char *path;       /* "routes[0].to.endpoint" */
+    const char *file; /* the file it was read from (shared, owned by the root) */
+    int line;
+    brg_cfg_type_t type;
+    bool secret; /* value must never be printed or logged */
+    union {
+        char *s; /* STRING, after ${env.X} expansion */
+        int64_t i;
+        double f;
+        bool b;
+    } v;
+    brg_cfg_t **kids;
+    size_t nkids;
+};
+
+/* Child of a group by name. Returns: NULL if absent or cs is not a group. */
+const brg_cfg_t *brg_cfg_get(const brg_cfg_t *cs, const char *name);
+/* Typed look-ups with defaults (the schema pass has already checked the types). */
+const char *brg_cfg_str(const brg_cfg_t *cs, const char *name, const char *def);
+int64_t brg_cfg_int(const brg_cfg_t *cs, const char *name, int64_t def);
+double brg_cfg_float(const brg_cfg_t *cs, const char *name, double def);
+bool brg_cfg_bool(const brg_cfg_t *cs, const char *name, bool def);
+/* Returns: a static name of the type ("string"). */
+const char *brg_cfg_type_name(brg_cfg_type_t t);
+
+/* Free a tree (recursively). Accepts NULL. */
+void brg_cfg_destroy(brg_cfg_t *cs);
+
+/* ---- schemas: each adapter declares the keys it accepts --------------------------------- */
+
+typedef enum brg_key_type {
+    BRG_KEY_STRING = 0,
+    BRG_KEY_INT,
+    BRG_KEY_FLOAT,
+    BRG_KEY_BOOL,
+    BRG_KEY_STRING_LIST, /* a list or array of strings */
+    BRG_KEY_STRING_OR_LIST,
+    BRG_KEY_TEMPLATE, /* a string compiled by mappings/template at load time */
+    BRG_KEY_GROUP,    /* a nested group checked by its owner */
+    BRG_KEY_GROUP_OR_LIST, /* a group, or a list of groups */
+} brg_key_type_t;
+
+#define BRG_KEY_REQUIRED 0x1u
+/* A secret key NAME never appears in output; NAME_file (a path whose contents are the value)
+ * is accepted in its place and read at load time. */
+#define BRG_KEY_SECRET 0x2u
+
+typedef struct brg_conf_key {
+    const char *name;
+    brg_key_type_t type;
+    unsigned flags;
+    const char *help; /* one line, for docs and -t */
+} brg_conf_key_t;
+
+/* ---- diagnostics: every error, each as "FILE:LINE: path: message" ------------------------- */
+
+typedef struct brg_diag {
+    char **lines;
+    size_t count;
+    size_t cap;
+    size_t warnings; /* lines that are warnings, not errors */
+    size_t errors;
+} brg_diag_t;
+
+void brg_diag_init(brg_diag_t *d);
+void brg_diag_fini(brg_diag_t *d);
+/* Add an error located at a node ("FILE:LINE: PATH: message"). at may be NULL. */
+void brg_diag_error(brg_diag_t *d, const brg_cfg_t *at, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+/* Add an error at an explicit place; path may be NULL. */
+void brg_diag_error_at(brg_diag_t *d, const char *file, int line, const char *path,
+                       const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+/* A warning: printed by -t, does not fail the load. */
+void brg_diag_warn(brg_diag_t *d, const brg_cfg_t *at, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* Check one group against a schema: unknown keys (listing the valid ones), types, required
+ * keys, NAME_file for secrets. `extra` is a second table accepted in the same group (the
+ * core's own keys next to an adapter's); either may be NULL. */
+void brg_cfg_check_keys(const brg_cfg_t *group, const brg_conf_key_t *keys,
+                        const brg_conf_key_t *extra, brg_diag_t *d);
+
+#endif

@@ -1,0 +1,730 @@
+#include "bridge/conf.h"
+
+#include <errno.h>
+#include <libconfig.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "bridge/registry.h"
+#include "mappings/mapping.h"
+
+/* Interned file names: every node points at one of these; freed with the tree's owner. */
+typedef struct loader {
+    brg_diag_t *d;
+    char **files;
+    size_t nfiles;
+} loader_t;
+
+static const char *intern_file(loader_t *ld, const char *file)
+{
+    if (!file) {
+        return ld->nfiles ? ld->files[0] : "<config>";
+    }
+    for (size_t i = 0; i < ld->nfiles; i++) {
+        if (strcmp(ld->files[i], file) == 0) {
+            return ld->files[i];
+        }
+    }
+    ld->files = brg_xrealloc(ld->files, (ld->nfiles + 1) * sizeof(char *));
+    ld->files[ld->nfiles] = brg_xstrdup(file);
+    return ld->files[ld->nfiles++];
+}
+
+/* ---- pass 1: libconfig -> brg_cfg_t, with ${env.NAME} ----------------------------------- */
+
+/* Expand ${env.NAME} references; other ${...} are templates and stay as they are.
+ * Returns: a malloc'd string, or NULL after reporting an unset variable. */
+static char *expand_env(const char *s, brg_cfg_t *at, brg_diag_t *d)
+{
+    size_t cap = strlen(s) + 1, len = 0;
+    char *out = brg_xmalloc(cap);
+    bool ok = true;
+    while (*s) {
+        if (strncmp(s, "${env.", 6) == 0) {
+            const char *end = strchr(s + 6, '}');
+            if (end) {
+                char *name = brg_xstrndup(s + 6, (size_t)(end - s - 6));
+                const char *val = getenv(name);
+                if (!val) {
+                    brg_diag_error(d, at, "environment variable \"%s\" is not set", name);
+                    ok = false;
+                    val = "";
+                }
+                size_t vl = strlen(val);
+                cap += vl;
+                out = brg_xrealloc(out, cap);
+                memcpy(out + len, val, vl);
+                len += vl;
+                free(name);
+                s = end + 1;
+                continue;
+            }
+        }
+        out[len++] = *s++;
+    }
+    out[len] = 0;
+    if (!ok) {
+        free(out);
+        return NULL;
+    }
+    return out;
+}
+
+static brg_cfg_t *convert(loader_t *ld, config_setting_t *s, const char *parent_path, int index,
+                          const char *parent_file)
+{
+    brg_cfg_t *c = brg_xcalloc(1, sizeof(*c));
+    const char *name = config_setting_name(s);
+    c->name = name ? brg_xstrdup(name) : NULL;
+    c->line = (int)config_setting_source_line(s);
+    const char *f = config_setting_source_file(s);
+    c->file = f ? intern_file(ld, f) : parent_file;
+    char path[512];
+    if (!parent_path) {
+        path[0] = 0;
+    } else if (!name) {
+        snprintf(path, sizeof(path), "%s[%d]", parent_path, index);
+    } else if (parent_path[0]) {
+        snprintf(path, sizeof(path), "%s.%s", parent_path, name);
+    } else {
+        snprintf(path, sizeof(path), "%s", name);
+    }
+    c->path = brg_xstrdup(path);
+    switch (config_setting_type(s)) {
+    case CONFIG_TYPE_GROUP: c->type = BRG_CFG_GROUP; break;
+    case CONFIG_TYPE_LIST:
+    case CONFIG_TYPE_ARRAY: c->type = BRG_CFG_LIST; break;
+    case CONFIG_TYPE_INT: c->type = BRG_CFG_INT; c->v.i = config_setting_get_int(s); break;
+    case CONFIG_TYPE_INT64: c->type = BRG_CFG_INT; c->v.i = config_setting_get_int64(s); break;
+    case CONFIG_TYPE_FLOAT: c->type = BRG_CFG_FLOAT; c->v.f = config_setting_get_float(s); break;
+    case CONFIG_TYPE_BOOL: c->type = BRG_CFG_BOOL; c->v.b = config_setting_get_bool(s); break;
+    case CONFIG_TYPE_STRING: {
+        c->type = BRG_CFG_STRING;
+        c->v.s = expand_env(config_setting_get_string(s), c, ld->d);
+        if (!c->v.s) {
+            c->v.s = brg_xstrdup("");
+        }
+        break;
+    }
+    default: c->type = BRG_CFG_STRING; c->v.s = brg_xstrdup(""); break;
+    }
+    if (c->type == BRG_CFG_GROUP || c->type == BRG_CFG_LIST) {
+        int n = config_setting_length(s);
+        c->kids = brg_xcalloc((size_t)n + 1, sizeof(brg_cfg_t *));
+        for (int i = 0; i < n; i++) {
+            c->kids[c->nkids++] = convert(ld, config_setting_get_elem(s, (unsigned)i), c->path, i,
+                                          c->file);
+        }
+    }
+    return c;
+}
+
+/* ---- pass 2: schemas ---------------------------------------------------------------------- */
+
+static const brg_conf_key_t top_keys[] = {
+    {"bridge", BRG_KEY_GROUP, 0, "this bridge: id, metrics, log, shutdown_timeout"},
+    {"endpoints", BRG_KEY_GROUP, BRG_KEY_REQUIRED, "list of broker connections"},
+    {"routes", BRG_KEY_GROUP, BRG_KEY_REQUIRED, "list of routes"},
+    {NULL, 0, 0, NULL},
+};
+
+static const brg_conf_key_t bridge_keys[] = {
+    {"id", BRG_KEY_STRING, 0, "this bridge's name in provenance headers (default: hostname)"},
+    {"metrics", BRG_KEY_STRING, 0, "HOST:PORT for /metrics, /healthz, /readyz, /routes"},
+    {"shutdown_timeout", BRG_KEY_INT, 0, "seconds to drain on SIGTERM (default 30)"},
+    {"stats_interval", BRG_KEY_INT, 0, "seconds between per-route summary log lines (default 60, 0 off)"},
+    {"log", BRG_KEY_GROUP, 0, "{ level = \"info\"; format = \"text\" | \"json\"; }"},
+    {NULL, 0, 0, NULL},
+};
+
+static const brg_conf_key_t log_keys[] = {
+    {"level", BRG_KEY_STRING, 0, "error, warn, info (default) or debug"},
+    {"format", BRG_KEY_STRING, 0, "text (default) or json"},
+    {NULL, 0, 0, NULL},
+};
+
+static const brg_conf_key_t endpoint_core_keys[] = {
+    {"name", BRG_KEY_STRING, BRG_KEY_REQUIRED, "unique endpoint name"},
+    {"type", BRG_KEY_STRING, BRG_KEY_REQUIRED, "adapter: kafka, rabbitmq, amqp1, file, stdio, memory"},
+    {NULL, 0, 0, NULL},
+};
+
+static const brg_conf_key_t route_keys[] = {
+    {"name", BRG_KEY_STRING, BRG_KEY_REQUIRED, "unique route name"},
+    {"from", BRG_KEY_GROUP, BRG_KEY_REQUIRED, "the source: { endpoint = ...; ... }"},
+    {"to", BRG_KEY_GROUP_OR_LIST, BRG_KEY_REQUIRED, "the sink, or a list of sinks for fan-out"},
+    {"dead_letter", BRG_KEY_GROUP, 0, "where rejected messages go"},
+    {"max_in_flight", BRG_KEY_INT, 0, "messages taken but not yet settled (default 1000)"},
+    {"max_in_flight_bytes", BRG_KEY_INT, 0, "bytes taken but not yet settled (default 16 MiB)"},
+    {"mapping", BRG_KEY_GROUP, 0, "header rules, filters, strict mode"},
+    {"delivery", BRG_KEY_STRING, 0, "at-least-once (default)"},
+    {"description", BRG_KEY_STRING, 0, "free text"},
+    {NULL, 0, 0, NULL},
+};
+
+static const brg_conf_key_t side_core_keys[] = {
+    {"endpoint", BRG_KEY_STRING, BRG_KEY_REQUIRED, "name of an endpoint"},
+    {NULL, 0, 0, NULL},
+};
+
+/* Check the value type of a GROUP-typed key by hand where lists are allowed too. */
+static bool is_group_or_group_list(const brg_cfg_t *c)
+{
+    if (c->type == BRG_CFG_GROUP) {
+        return true;
+    }
+    if (c->type != BRG_CFG_LIST || c->nkids == 0) {
+        return false;
+    }
+    for (size_t i = 0; i < c->nkids; i++) {
+        if (c->kids[i]->type != BRG_CFG_GROUP) {
+            return false;
+        }
+    }
+    return true;
+}
+
+/* Replace NAME_file by NAME (the file's contents, trailing newline removed), marking it secret;
+ * mark a directly given secret too. */
+static void resolve_secrets(brg_cfg_t *group, const brg_conf_key_t *keys, brg_diag_t *d)
+{
+    for (const brg_conf_key_t *k = keys; k && k->name; k++) {
+        if (!(k->flags & BRG_KEY_SECRET)) {
+            continue;
+        }
+        brg_cfg_t *direct = (brg_cfg_t *)brg_cfg_get(group, k->name);
+        char fname[128];
+        snprintf(fname, sizeof(fname), "%s_file", k->name);
+        brg_cfg_t *viafile = (brg_cfg_t *)brg_cfg_get(group, fname);
+        if (direct) {
+            direct->secret = true;
+        }
+        if (!viafile || viafile->type != BRG_CFG_STRING) {
+            continue;
+        }
+        if (direct) {
+            brg_diag_error(d, viafile, "set either \"%s\" or \"%s\", not both", k->name, fname);
+            continue;
+        }
+        FILE *f = fopen(viafile->v.s, "r");
+        if (!f) {
+            brg_diag_error(d, viafile, "cannot read \"%s\": %s", viafile->v.s, strerror(errno));
+            continue;
+        }
+        char buf[4096];
+        size_t n = fread(buf, 1, sizeof(buf) - 1, f);
+        bool too_long = !feof(f);
+        fclose(f);
+        if (too_long) {
+            brg_diag_error(d, viafile, "\"%s\" is larger than %zu bytes", viafile->v.s,
+                           sizeof(buf) - 1);
+            continue;
+        }
+        buf[n] = 0;
+        while (n && (buf[n - 1] == '\n' || buf[n - 1] == '\r')) {
+            buf[--n] = 0;
+        }
+        brg_cfg_t *c = brg_xcalloc(1, sizeof(*c));
+        c->name = brg_xstrdup(k->name);
+        size_t plen = strlen(group->path) + strlen(k->name) + 2;
+        c->path = brg_xmalloc(plen);
+        snprintf(c->path, plen, "%s.%s", group->path, k->name);
+        c->file = viafile->file;
+        c->line = viafile->line;
+        c->type = BRG_CFG_STRING;
+        c->secret = true;
+        c->v.s = brg_xstrdup(buf);
+        group->kids = brg_xrealloc(group->kids, (group->nkids + 1) * sizeof(brg_cfg_t *));
+        group->kids[group->nkids++] = c;
+    }
+}
+
+static const brg_adapter_t *endpoint_adapter(const brg_cfg_t *ep_cs)
+{
+    const char *type = brg_cfg_str(ep_cs, "type", NULL);
+    return type ? brg_adapter_find(type) : NULL;
+}
+
+static void list_adapter_names(char *buf, size_t size)
+{
+    buf[0] = 0;
+    for (size_t i = 0; brg_adapters[i]; i++) {
+        size_t l = strlen(buf);
+        snprintf(buf + l, size - l, "%s%s", i ? ", " : "", brg_adapters[i]->name);
+    }
+}
+
+static void check_endpoint_schema(brg_cfg_t *ep_cs, brg_diag_t *d)
+{
+    if (ep_cs->type != BRG_CFG_GROUP) {
+        brg_diag_error(d, ep_cs, "must be a group { name = ...; type = ...; }");
+        return;
+    }
+    const brg_cfg_t *type = brg_cfg_get(ep_cs, "type");
+    const brg_adapter_t *ad = endpoint_adapter(ep_cs);
+    if (type && type->type == BRG_CFG_STRING && !ad) {
+        const char *hint = brg_adapter_enable_hint(type->v.s);
+        if (hint) {
+            brg_diag_error(d, type,
+                           "adapter \"%s\" is not built into this msgbridge (rebuild with %s)",
+                           type->v.s, hint);
+        } else {
+            char names[256];
+            list_adapter_names(names, sizeof(names));
+            brg_diag_error(d, type, "unknown endpoint type \"%s\" (built in: %s)", type->v.s,
+                           names);
+        }
+    }
+    if (!ad) {
+        /* Without an adapter only the core keys can be checked. */
+        for (const brg_conf_key_t *k = endpoint_core_keys; k->name; k++) {
+            if ((k->flags & BRG_KEY_REQUIRED) && !brg_cfg_get(ep_cs, k->name)) {
+                brg_diag_error(d, ep_cs, "missing required key \"%s\"", k->name);
+            }
+        }
+        return;
+    }
+    resolve_secrets(ep_cs, ad->endpoint_keys, d);
+    brg_cfg_check_keys(ep_cs, endpoint_core_keys, ad->endpoint_keys, d);
+}
+
+/* ---- the loader --------------------------------------------------------------------------- */
+
+const brg_cfg_t *brg_conf_endpoint(const brg_conf_t *conf, const char *name)
+{
+    for (size_t i = 0; i < conf->nendpoints; i++) {
+        const char *n = brg_cfg_str(conf->endpoints[i], "name", NULL);
+        if (n && strcmp(n, name) == 0) {
+            return conf->endpoints[i];
+        }
+    }
+    return NULL;
+}
+
+/* Check a route's `from`, `to` or `dead_letter` group: its endpoint, the adapter's keys and
+ * capability, templates. Returns: the endpoint's config or NULL. */
+static const brg_cfg_t *check_side(brg_conf_t *conf, brg_cfg_t *side, bool is_source,
+                                   brg_diag_t *d)
+{
+    if (side->type != BRG_CFG_GROUP) {
+        brg_diag_error(d, side, "must be a group { endpoint = ...; ... }");
+        return NULL;
+    }
+    const brg_cfg_t *epname = brg_cfg_get(side, "endpoint");
+    if (!epname) {
+        brg_diag_error(d, side, "missing required key \"endpoint\"");
+        return NULL;
+    }
+    if (epname->type != BRG_CFG_STRING) {
+        brg_diag_error(d, epname, "must be a string, not %s", brg_cfg_type_name(epname->type));
+        return NULL;
+    }
+    const brg_cfg_t *ep_cs = brg_conf_endpoint(conf, epname->v.s);
+    if (!ep_cs) {
+        brg_diag_error(d, epname, "unknown endpoint \"%s\"", epname->v.s);
+        return NULL;
+    }
+    const brg_adapter_t *ad = endpoint_adapter(ep_cs);
+    if (!ad) {
+        return NULL; /* already reported at the endpoint */
+    }
+    unsigned need = is_source ? BRG_CAP_SOURCE : BRG_CAP_SINK;
+    if (!(ad->caps & need)) {
+        brg_diag_error(d, epname, "endpoint \"%s\" (%s) cannot be used as a %s", epname->v.s,
+                       ad->name, is_source ? "source" : "sink");
+        return NULL;
+    }
+    const brg_conf_key_t *keys = is_source ? ad->source_keys : ad->sink_keys;
+    resolve_secrets(side, keys, d);
+    size_t before = d->errors;
+    brg_cfg_check_keys(side, side_core_keys, keys, d);
+    for (const brg_conf_key_t *k = keys; k && k->name; k++) {
+        const brg_cfg_t *v = brg_cfg_get(side, k->name);
+        if (k->type != BRG_KEY_TEMPLATE || !v || v->type != BRG_CFG_STRING) {
+            continue;
+        }
+        char err[512];
+        brg_template_t *t = brg_template_parse(v->v.s, err, sizeof(err));
+        if (!t) {
+            brg_diag_error(d, v, "%s", err);
+        }
+        brg_template_destroy(t);
+    }
+    if (d->errors == before) {
+        if (is_source && ad->check_source) {
+            ad->check_source(ep_cs, side, d);
+        } else if (!is_source && ad->check_sink) {
+            ad->check_sink(ep_cs, side, d);
+        }
+    }
+    return ep_cs;
+}
+
+static void check_route(brg_conf_t *conf, brg_cfg_t *rcs, brg_conf_route_t *r, brg_diag_t *d)
+{
+    r->cs = rcs;
+    r->max_in_flight = BRG_DEFAULT_MAX_IN_FLIGHT;
+    r->max_in_flight_bytes = BRG_DEFAULT_MAX_IN_FLIGHT_BYTES;
+    if (rcs->type != BRG_CFG_GROUP) {
+        brg_diag_error(d, rcs, "must be a group { name = ...; from = ...; to = ...; }");
+        return;
+    }
+    const brg_cfg_t *to = brg_cfg_get(rcs, "to");
+    brg_cfg_check_keys(rcs, route_keys, NULL, d);
+    r->name = brg_cfg_str(rcs, "name", NULL);
+    r->max_in_flight = brg_cfg_int(rcs, "max_in_flight", BRG_DEFAULT_MAX_IN_FLIGHT);
+    r->max_in_flight_bytes =
+        brg_cfg_int(rcs, "max_in_flight_bytes", BRG_DEFAULT_MAX_IN_FLIGHT_BYTES);
+    const brg_cfg_t *mif = brg_cfg_get(rcs, "max_in_flight");
+    if (mif && mif->type == BRG_CFG_INT && (mif->v.i < 1 || mif->v.i > 1000000)) {
+        brg_diag_error(d, mif, "must be between 1 and 1000000, not %lld", (long long)mif->v.i);
+    }
+    const brg_cfg_t *mifb = brg_cfg_get(rcs, "max_in_flight_bytes");
+    if (mifb && mifb->type == BRG_CFG_INT && mifb->v.i < 1) {
+        brg_diag_error(d, mifb, "must be at least 1, not %lld", (long long)mifb->v.i);
+    }
+    const brg_cfg_t *delivery = brg_cfg_get(rcs, "delivery");
+    if (delivery && delivery->type == BRG_CFG_STRING &&
+        strcmp(delivery->v.s, "at-least-once") != 0) {
+        if (strcmp(delivery->v.s, "at-most-once") == 0 ||
+            strcmp(delivery->v.s, "exactly-once") == 0) {
+            brg_diag_error(d, delivery,
+                           "delivery \"%s\" is not supported by this version (at-least-once only)",
+                           delivery->v.s);
+        } else {
+            brg_diag_error(d, delivery,
+                           "unknown delivery \"%s\" (valid: at-least-once, at-most-once, "
+                           "exactly-once)",
+                           delivery->v.s);
+        }
+    }
+    brg_cfg_t *from = (brg_cfg_t *)brg_cfg_get(rcs, "from");
+    const brg_cfg_t *src_ep = NULL;
+    if (from && from->type == BRG_CFG_GROUP) {
+        r->from = from;
+        src_ep = check_side(conf, from, true, d);
+    }
+    if (to && is_group_or_group_list(to)) {
+        size_t n = to->type == BRG_CFG_GROUP ? 1 : to->nkids;
+        r->to = brg_xcalloc(n, sizeof(brg_cfg_t *));
+        for (size_t i = 0; i < n; i++) {
+            brg_cfg_t *side = to->type == BRG_CFG_GROUP ? (brg_cfg_t *)to : to->kids[i];
+            r->to[r->nto++] = side;
+            const brg_cfg_t *sink_ep = check_side(conf, side, false, d);
+            /* A route that writes into the stream it reads from loops forever. */
+            if (src_ep && sink_ep == src_ep) {
+                for (size_t k = 0; k < side->nkids; k++) {
+                    const brg_cfg_t *sv = side->kids[k];
+                    const brg_cfg_t *fv = brg_cfg_get(from, sv->name);
+                    if (sv->type == BRG_CFG_STRING && fv && fv->type == BRG_CFG_STRING &&
+                        strcmp(sv->name, "endpoint") != 0 && strcmp(sv->v.s, fv->v.s) == 0) {
+                        brg_diag_warn(d, sv, "route writes into its own source (%s = \"%s\")",
+                                      sv->name, sv->v.s);
+                    }
+                }
+            }
+        }
+    }
+    brg_cfg_t *dl = (brg_cfg_t *)brg_cfg_get(rcs, "dead_letter");
+    if (dl && dl->type == BRG_CFG_GROUP) {
+        r->dead_letter = dl;
+        check_side(conf, dl, false, d);
+    }
+    brg_mapping_t *m = brg_mapping_new(rcs, conf->bridge_id, r->name ? r->name : "", d);
+    brg_mapping_destroy(m);
+}
+
+static void check_unique(const brg_cfg_t *const *items, size_t n, const char *what, brg_diag_t *d)
+{
+    for (size_t i = 0; i < n; i++) {
+        const brg_cfg_t *a = brg_cfg_get(items[i], "name");
+        if (!a || a->type != BRG_CFG_STRING) {
+            continue;
+        }
+        for (size_t j = 0; j < i; j++) {
+            const brg_cfg_t *b = brg_cfg_get(items[j], "name");
+            if (b && b->type == BRG_CFG_STRING && strcmp(a->v.s, b->v.s) == 0) {
+                brg_diag_error(d, a, "duplicate %s name \"%s\" (first defined at %s:%d)", what,
+                               a->v.s, b->file, b->line);
+                break;
+            }
+        }
+    }
+}
+
+static void load_bridge_section(brg_conf_t *conf, brg_diag_t *d)
+{
+    const brg_cfg_t *b = brg_cfg_get(conf->root, "bridge");
+    static char hostname[256];
+    if (!hostname[0] && gethostname(hostname, sizeof(hostname) - 1) != 0) {
+        snprintf(hostname, sizeof(hostname), "msgbridge");
+    }
+    conf->bridge_id = hostname;
+    conf->shutdown_timeout_ms = 30000;
+    conf->stats_interval_ms = 60000;
+    conf->log_level = BRG_LOG_INFO;
+    conf->log_format = BRG_LOG_TEXT;
+    if (!b || b->type != BRG_CFG_GROUP) {
+        return;
+    }
+    brg_cfg_check_keys(b, bridge_keys, NULL, d);
+    conf->bridge_id = brg_cfg_str(b, "id", hostname);
+    conf->metrics_addr = brg_cfg_str(b, "metrics", NULL);
+    const brg_cfg_t *m = brg_cfg_get(b, "metrics");
+    if (m && m->type == BRG_CFG_STRING) {
+        const char *colon = strrchr(m->v.s, ':');
+        char *end = NULL;
+        long port = colon ? strtol(colon + 1, &end, 10) : -1;
+        if (!colon || colon == m->v.s || !end || *end || port < 1 || port > 65535) {
+            brg_diag_error(d, m, "must be HOST:PORT (for example \"127.0.0.1:9464\"), not \"%s\"",
+                           m->v.s);
+        }
+    }
+    const brg_cfg_t *st = brg_cfg_get(b, "shutdown_timeout");
+    if (st && st->type == BRG_CFG_INT) {
+        if (st->v.i < 0 || st->v.i > 3600) {
+            brg_diag_error(d, st, "must be between 0 and 3600 seconds");
+        }
+        conf->shutdown_timeout_ms = st->v.i * 1000;
+    }
+    const brg_cfg_t *si = brg_cfg_get(b, "stats_interval");
+    if (si && si->type == BRG_CFG_INT) {
+        if (si->v.i < 0) {
+            brg_diag_error(d, si, "must be 0 (off) or a number of seconds");
+        }
+        conf->stats_interval_ms = si->v.i * 1000;
+    }
+    const brg_cfg_t *log = brg_cfg_get(b, "log");
+    if (log && log->type == BRG_CFG_GROUP) {
+        brg_cfg_check_keys(log, log_keys, NULL, d);
+        const brg_cfg_t *lv = brg_cfg_get(log, "level");
+        if (lv && lv->type == BRG_CFG_STRING && !brg_log_level_parse(lv->v.s, &conf->log_level)) {
+            brg_diag_error(d, lv, "unknown level \"%s\" (valid: error, warn, info, debug)",
+                           lv->v.s);
+        }
+        const brg_cfg_t *fm = brg_cfg_get(log, "format");
+        if (fm && fm->type == BRG_CFG_STRING) {
+            if (strcmp(fm->v.s, "json") == 0) {
+                conf->log_format = BRG_LOG_JSON;
+            } else if (strcmp(fm->v.s, "text") != 0) {
+                brg_diag_error(d, fm, "unknown format \"%s\" (valid: text, json)", fm->v.s);
+            }
+        }
+    }
+}
+
+static brg_conf_t *load(config_t *lc, const char *file, brg_diag_t *d)
+{
+    loader_t ld = {.d = d};
+    intern_file(&ld, file);
+    brg_conf_t *conf = brg_xcalloc(1, sizeof(*conf));
+    conf->file = brg_xstrdup(file);
+    conf->root = convert(&ld, config_root_setting(lc), NULL, 0, ld.files[0]);
+    conf->root->file = ld.files[0];
+    conf->root->line = 1;
+    /* The interned file names live as long as the tree. */
+    conf->files = ld.files;
+    conf->nfiles = ld.nfiles;
+
+    /* Top-level keys. */
+    for (size_t i = 0; i < conf->root->nkids; i++) {
+        const brg_cfg_t *c = conf->root->kids[i];
+        bool known = false;
+        for (const brg_conf_key_t *k = top_keys; k->name; k++) {
+            known = known || strcmp(k->name, c->name) == 0;
+        }
+        if (!known) {
+            brg_diag_error(d, c, "unknown key \"%s\" (valid keys: bridge, endpoints, routes)",
+                           c->name);
+        }
+    }
+    load_bridge_section(conf, d);
+
+    const brg_cfg_t *eps = brg_cfg_get(conf->root, "endpoints");
+    if (!eps) {
+        brg_diag_error(d, conf->root, "missing required key \"endpoints\"");
+    } else if (eps->type != BRG_CFG_LIST) {
+        brg_diag_error(d, eps, "must be a list ( { name = ...; type = ...; }, ... )");
+    } else {
+        conf->endpoints = brg_xcalloc(eps->nkids + 1, sizeof(brg_cfg_t *));
+        for (size_t i = 0; i < eps->nkids; i++) {
+            check_endpoint_schema(eps->kids[i], d);
+            if (eps->kids[i]->type == BRG_CFG_GROUP) {
+                conf->endpoints[conf->nendpoints++] = eps->kids[i];
+            }
+        }
+        check_unique(conf->endpoints, conf->nendpoints, "endpoint", d);
+        for (size_t i = 0; i < conf->nendpoints; i++) {
+            const brg_adapter_t *ad = endpoint_adapter(conf->endpoints[i]);
+            if (ad && ad->check_endpoint) {
+                ad->check_endpoint(conf->endpoints[i], d);
+            }
+        }
+    }
+    const brg_cfg_t *rts = brg_cfg_get(conf->root, "routes");
+    if (!rts) {
+        brg_diag_error(d, conf->root, "missing required key \"routes\"");
+    } else if (rts->type != BRG_CFG_LIST) {
+        brg_diag_error(d, rts, "must be a list ( { name = ...; from = ...; to = ...; }, ... )");
+    } else {
+        conf->routes = brg_xcalloc(rts->nkids + 1, sizeof(brg_conf_route_t));
+        const brg_cfg_t **groups = brg_xcalloc(rts->nkids + 1, sizeof(brg_cfg_t *));
+        size_t ng = 0;
+        for (size_t i = 0; i < rts->nkids; i++) {
+            check_route(conf, rts->kids[i], &conf->routes[conf->nroutes++], d);
+            if (rts->kids[i]->type == BRG_CFG_GROUP) {
+                groups[ng++] = rts->kids[i];
+            }
+        }
+        check_unique(groups, ng, "route", d);
+        free(groups);
+    }
+    if (d->errors) {
+        brg_conf_destroy(conf);
+        return NULL;
+    }
+    return conf;
+}
+
+static void report_parse_error(config_t *lc, const char *file, brg_diag_t *d)
+{
+    const char *efile = config_error_file(lc) ? config_error_file(lc) : file;
+    if (config_error_type(lc) == CONFIG_ERR_FILE_IO) {
+        brg_diag_error_at(d, efile, 0, NULL, "cannot read the file: %s", strerror(errno));
+    } else {
+        brg_diag_error_at(d, efile, config_error_line(lc), NULL, "%s",
+                          config_error_text(lc) ? config_error_text(lc) : "syntax error");
+    }
+}
+
+brg_conf_t *brg_conf_load(const char *path, brg_diag_t *d)
+{
+    config_t lc;
+    config_init(&lc);
+    /* @include paths are relative to the including file's folder. */
+    char *dir = brg_xstrdup(path);
+    char *slash = strrchr(dir, '/');
+    if (slash) {
+        *slash = 0;
+        config_set_include_dir(&lc, dir);
+    }
+    brg_conf_t *conf = NULL;
+    errno = 0;
+    FILE *f = fopen(path, "r");
+    if (!f) {
+        brg_diag_error_at(d, path, 0, NULL, "cannot read the file: %s", strerror(errno));
+        goto out;
+    }
+    /* Refuse absurd sizes before libconfig parses them (a config is a few KiB). */
+    fseek(f, 0, SEEK_END);
+    long size = ftell(f);
+    fclose(f);
+    if (size > 16L * 1024 * 1024) {
+        brg_diag_error_at(d, path, 0, NULL, "file is %ld bytes; a configuration is limited to 16 MiB",
+                          size);
+        goto out;
+    }
+    if (!config_read_file(&lc, path)) {
+        report_parse_error(&lc, path, d);
+        goto out;
+    }
+    conf = load(&lc, path, d);
+out:
+    config_destroy(&lc);
+    free(dir);
+    return conf;
+}
+
+brg_conf_t *brg_conf_load_string(const char *text, const char *name, brg_diag_t *d)
+{
+    config_t lc;
+    config_init(&lc);
+    brg_conf_t *conf = NULL;
+    if (!config_read_string(&lc, text)) {
+        report_parse_error(&lc, name, d);
+    } else {
+        conf = load(&lc, name, d);
+    }
+    config_destroy(&lc);
+    return conf;
+}
+
+void brg_conf_destroy(brg_conf_t *conf)
+{
+    if (!conf) {
+        return;
+    }
+    for (size_t i = 0; i < conf->nroutes; i++) {
+        free(conf->routes[i].to);
+    }
+    free(conf->routes);
+    free(conf->endpoints);
+    brg_cfg_destroy(conf->root);
+    for (size_t i = 0; i < conf->nfiles; i++) {
+        free(conf->files[i]);
+    }
+    free(conf->files);
+    free(conf->file);
+    free(conf);
+}
+
+/* ---- -t output ---------------------------------------------------------------------------- */
+
+static void print_keys(const brg_cfg_t *g, FILE *out)
+{
+    for (size_t i = 0; i < g->nkids; i++) {
+        const brg_cfg_t *c = g->kids[i];
+        if (!c->name || strcmp(c->name, "endpoint") == 0 || strcmp(c->name, "name") == 0 ||
+            strcmp(c->name, "type") == 0) {
+            continue;
+        }
+        size_t n = strlen(c->name);
+        bool secret_file = n > 5 && strcmp(c->name + n - 5, "_file") == 0;
+        if (c->secret) {
+            fprintf(out, " %s=***", c->name);
+        } else if (c->type == BRG_CFG_STRING) {
+            if (strstr(c->v.s, "://")) {
+                char red[512];
+                fprintf(out, " %s=%s", c->name, brg_redact_url(c->v.s, red, sizeof(red)));
+            } else {
+                fprintf(out, " %s=%s", c->name, secret_file ? c->v.s : c->v.s);
+            }
+        } else if (c->type == BRG_CFG_INT) {
+            fprintf(out, " %s=%lld", c->name, (long long)c->v.i);
+        } else if (c->type == BRG_CFG_BOOL) {
+            fprintf(out, " %s=%s", c->name, c->v.b ? "true" : "false");
+        } else if (c->type == BRG_CFG_LIST) {
+            fprintf(out, " %s=[%zu]", c->name, c->nkids);
+        }
+    }
+}
+
+void brg_conf_print_graph(const brg_conf_t *conf, FILE *out)
+{
+    fprintf(out, "bridge %s\n", conf->bridge_id);
+    fprintf(out, "endpoints:\n");
+    for (size_t i = 0; i < conf->nendpoints; i++) {
+        const brg_cfg_t *e = conf->endpoints[i];
+        fprintf(out, "  %s (%s)", brg_cfg_str(e, "name", "?"), brg_cfg_str(e, "type", "?"));
+        print_keys(e, out);
+        fprintf(out, "\n");
+    }
+    fprintf(out, "routes:\n");
+    for (size_t i = 0; i < conf->nroutes; i++) {
+        const brg_conf_route_t *r = &conf->routes[i];
+        fprintf(out, "  %s: %s", r->name ? r->name : "?",
+                brg_cfg_str(r->from, "endpoint", "?"));
+        print_keys(r->from, out);
+        for (size_t j = 0; j < r->nto; j++) {
+            fprintf(out, "\n      -> %s", brg_cfg_str(r->to[j], "endpoint", "?"));
+            print_keys(r->to[j], out);
+        }
+        if (r->dead_letter) {
+            fprintf(out, "\n      dead letter -> %s", brg_cfg_str(r->dead_letter, "endpoint", "?"));
+            print_keys(r->dead_letter, out);
+        }
+        fprintf(out, "\n      (max_in_flight=%lld, max_in_flight_bytes=%lld)\n",
+                (long long)r->max_in_flight, (long long)r->max_in_flight_bytes);
+    }
+}

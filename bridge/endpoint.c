@@ -1,0 +1,357 @@
+/* Endpoint threads and their mailboxes. The mailbox is two FIFOs under one mutex plus an
+ * eventfd: producers (any thread) append and write the eventfd; the endpoint thread reads the
+ * eventfd, then drains. A write to an eventfd never blocks for a counter this small, so no
+ * thread ever waits on another endpoint's I/O. */
+#include "bridge/endpoint.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+brg_endpoint_t *brg_endpoint_new(const char *name, const brg_adapter_t *adapter,
+                                 const brg_cfg_t *cs, const char *bridge_id)
+{
+    brg_endpoint_t *ep = brg_xcalloc(1, sizeof(*ep));
+    ep->name = brg_xstrdup(name);
+    ep->adapter = adapter;
+    ep->cs = cs;
+    ep->bridge_id = bridge_id;
+    ep->logctx = (brg_log_ctx_t){adapter->name, ep->name, cs ? cs->file : NULL, cs ? cs->line : 0};
+    ep->wakefd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    if (ep->wakefd < 0) {
+        /* Without an eventfd nothing can be woken: this only fails when out of descriptors. */
+        brg_log_error(&ep->logctx, "eventfd: %s", strerror(errno));
+        abort();
+    }
+    pthread_mutex_init(&ep->lock, NULL);
+    return ep;
+}
+
+static void free_queue(brg_dq_t *q)
+{
+    brg_delivery_t *d = q->head;
+    while (d) {
+        brg_delivery_t *next = d->next;
+        brg_envelope_t *env = d->env;
+        /* Envelopes still queued at teardown were never acknowledged: their sources
+         * redeliver them. Only the memory is released here. */
+        if (d->parent == NULL && d->src) {
+            brg_source_done(env);
+        } else {
+            brg_delivery_t *parent = d->parent;
+            env->dlv = NULL;
+            brg_envelope_destroy(env);
+            pthread_mutex_destroy(&d->reason_lock);
+            free(d->reason);
+            free(d);
+            /* The last copy of a fan-out frees the parent it kept alive. */
+            if (parent && atomic_fetch_sub(&parent->pending, 1) == 1) {
+                brg_source_done(parent->env);
+            }
+        }
+        d = next;
+    }
+    memset(q, 0, sizeof(*q));
+}
+
+void brg_endpoint_destroy(brg_endpoint_t *ep)
+{
+    if (!ep) {
+        return;
+    }
+    free_queue(&ep->publish);
+    free_queue(&ep->settled);
+    for (size_t i = 0; i < ep->nsources; i++) {
+        pthread_mutex_destroy(&ep->sources[i]->lock);
+        free(ep->sources[i]->error);
+        free(ep->sources[i]);
+    }
+    for (size_t i = 0; i < ep->nsinks; i++) {
+        brg_sink_t *s = ep->sinks[i];
+        for (size_t j = 0; j < s->ntpls; j++) {
+            brg_template_destroy(s->tpls[j]);
+        }
+        free(s->tpls);
+        free(s->tpl_keys);
+        free(s);
+    }
+    free(ep->sources);
+    free(ep->sinks);
+    close(ep->wakefd);
+    pthread_mutex_destroy(&ep->lock);
+    free(ep->name);
+    free(ep);
+}
+
+brg_source_t *brg_endpoint_add_source(brg_endpoint_t *ep, brg_route_t *rt, const brg_cfg_t *cs)
+{
+    brg_source_t *src = brg_xcalloc(1, sizeof(*src));
+    src->rt = rt;
+    src->ep = ep;
+    src->cs = cs;
+    pthread_mutex_init(&src->lock, NULL);
+    ep->sources = brg_xrealloc(ep->sources, (ep->nsources + 1) * sizeof(*ep->sources));
+    ep->sources[ep->nsources++] = src;
+    return src;
+}
+
+brg_sink_t *brg_endpoint_add_sink(brg_endpoint_t *ep, brg_route_t *rt, const brg_cfg_t *cs,
+                                  bool dead_letter, char *errstr, size_t errstr_size)
+{
+    brg_sink_t *sink = brg_xcalloc(1, sizeof(*sink));
+    sink->rt = rt;
+    sink->ep = ep;
+    sink->cs = cs;
+    sink->is_dead_letter = dead_letter;
+    for (const brg_conf_key_t *k = ep->adapter->sink_keys; k && k->name; k++) {
+        if (k->type != BRG_KEY_TEMPLATE) {
+            continue;
+        }
+        const char *text = brg_cfg_str(cs, k->name, NULL);
+        if (!text) {
+            continue;
+        }
+        char err[256];
+        brg_template_t *t = brg_template_parse(text, err, sizeof(err));
+        if (!t) {
+            brg_errfmt(errstr, errstr_size, "%s: %s", k->name, err);
+            for (size_t j = 0; j < sink->ntpls; j++) {
+                brg_template_destroy(sink->tpls[j]);
+            }
+            free(sink->tpls);
+            free(sink->tpl_keys);
+            free(sink);
+            return NULL;
+        }
+        sink->tpls = brg_xrealloc(sink->tpls, (sink->ntpls + 1) * sizeof(*sink->tpls));
+        sink->tpl_keys = brg_xrealloc(sink->tpl_keys, (sink->ntpls + 1) * sizeof(char *));
+        sink->tpls[sink->ntpls] = t;
+        sink->tpl_keys[sink->ntpls++] = k->name;
+    }
+    ep->sinks = brg_xrealloc(ep->sinks, (ep->nsinks + 1) * sizeof(*ep->sinks));
+    ep->sinks[ep->nsinks++] = sink;
+    return sink;
+}
+
+/* ---- mailbox ----------------------------------------------------------------------------- */
+
+static void dq_push(brg_dq_t *q, brg_delivery_t *d)
+{
+    d->next = NULL;
+    if (q->tail) {
+        q->tail->next = d;
+    } else {
+        q->head = d;
+    }
+    q->tail = d;
+    q->len++;
+}
+
+static brg_delivery_t *dq_pop(brg_dq_t *q)
+{
+    brg_delivery_t *d = q->head;
+    if (d) {
+        q->head = d->next;
+        if (!q->head) {
+            q->tail = NULL;
+        }
+        q->len--;
+        d->next = NULL;
+    }
+    return d;
+}
+
+void brg_endpoint_wake(brg_endpoint_t *ep)
+{
+    uint64_t one = 1;
+    /* EAGAIN only when the counter would overflow: the fd is readable then anyway. */
+    ssize_t w = write(ep->wakefd, &one, sizeof(one));
+    (void)w;
+    if (ep->adapter->wake && ep->state) {
+        ep->adapter->wake(ep->state);
+    }
+}
+
+void brg_endpoint_push_publish(brg_endpoint_t *ep, brg_delivery_t *dlv)
+{
+    pthread_mutex_lock(&ep->lock);
+    bool was_empty = ep->publish.len == 0;
+    dq_push(&ep->publish, dlv);
+    pthread_mutex_unlock(&ep->lock);
+    /* Only the first item needs a wake-up: the thread drains the whole queue once woken. */
+    if (was_empty) {
+        brg_endpoint_wake(ep);
+    }
+}
+
+void brg_endpoint_push_settled(brg_endpoint_t *ep, brg_delivery_t *dlv)
+{
+    pthread_mutex_lock(&ep->lock);
+    bool was_empty = ep->settled.len == 0;
+    dq_push(&ep->settled, dlv);
+    pthread_mutex_unlock(&ep->lock);
+    if (was_empty) {
+        brg_endpoint_wake(ep);
+    }
+}
+
+brg_envelope_t *brg_endpoint_take_publish(brg_endpoint_t *ep, brg_sink_t **sink)
+{
+    pthread_mutex_lock(&ep->lock);
+    brg_delivery_t *d = dq_pop(&ep->publish);
+    pthread_mutex_unlock(&ep->lock);
+    if (!d) {
+        return NULL;
+    }
+    if (sink) {
+        *sink = d->sink;
+    }
+    return d->env;
+}
+
+brg_envelope_t *brg_endpoint_take_settled(brg_endpoint_t *ep, brg_outcome_t *outcome)
+{
+    pthread_mutex_lock(&ep->lock);
+    brg_delivery_t *d = dq_pop(&ep->settled);
+    pthread_mutex_unlock(&ep->lock);
+    if (!d) {
+        return NULL;
+    }
+    if (outcome) {
+        *outcome = d->outcome;
+    }
+    return d->env;
+}
+
+/* ---- accessors ---------------------------------------------------------------------------- */
+
+const char *brg_endpoint_name(const brg_endpoint_t *ep) { return ep->name; }
+const brg_adapter_t *brg_endpoint_adapter(const brg_endpoint_t *ep) { return ep->adapter; }
+const brg_cfg_t *brg_endpoint_cfg(const brg_endpoint_t *ep) { return ep->cs; }
+const brg_log_ctx_t *brg_endpoint_logctx(const brg_endpoint_t *ep) { return &ep->logctx; }
+const char *brg_endpoint_bridge_id(const brg_endpoint_t *ep) { return ep->bridge_id; }
+bool brg_endpoint_stopping(const brg_endpoint_t *ep) { return atomic_load(&ep->stopping); }
+int brg_endpoint_wakefd(const brg_endpoint_t *ep) { return ep->wakefd; }
+size_t brg_endpoint_source_count(const brg_endpoint_t *ep) { return ep->nsources; }
+brg_source_t *brg_endpoint_source(const brg_endpoint_t *ep, size_t i) { return ep->sources[i]; }
+size_t brg_endpoint_sink_count(const brg_endpoint_t *ep) { return ep->nsinks; }
+brg_sink_t *brg_endpoint_sink(const brg_endpoint_t *ep, size_t i) { return ep->sinks[i]; }
+void *brg_endpoint_state(const brg_endpoint_t *ep) { return ep->state; }
+
+void brg_endpoint_clear_wake(brg_endpoint_t *ep)
+{
+    uint64_t v;
+    ssize_t r = read(ep->wakefd, &v, sizeof(v));
+    (void)r;
+}
+
+void brg_endpoint_set_connected(brg_endpoint_t *ep, bool connected, const char *reason)
+{
+    bool was = atomic_exchange(&ep->connected, connected);
+    pthread_mutex_lock(&ep->lock);
+    snprintf(ep->reason, sizeof(ep->reason), "%s", reason ? reason : "");
+    pthread_mutex_unlock(&ep->lock);
+    if (was != connected) {
+        if (connected) {
+            brg_log_info(&ep->logctx, "connected");
+        } else {
+            brg_log_warn(&ep->logctx, "disconnected%s%s", reason ? ": " : "", reason ? reason : "");
+        }
+    }
+}
+
+void brg_endpoint_reason(brg_endpoint_t *ep, char *buf, size_t size)
+{
+    pthread_mutex_lock(&ep->lock);
+    snprintf(buf, size, "%s", ep->reason);
+    pthread_mutex_unlock(&ep->lock);
+}
+
+void brg_endpoint_count_reconnect(brg_endpoint_t *ep)
+{
+    atomic_fetch_add(&ep->reconnects, 1);
+}
+
+bool brg_endpoint_sleep(brg_endpoint_t *ep, uint32_t ms)
+{
+    int64_t deadline = brg_now_ns() + (int64_t)ms * 1000000;
+    while (!brg_endpoint_stopping(ep)) {
+        int64_t left = (deadline - brg_now_ns()) / 1000000;
+        if (left <= 0) {
+            break;
+        }
+        struct pollfd pfd = {.fd = ep->wakefd, .events = POLLIN};
+        /* A wake during a backoff sleep is not consumed: the caller's loop still sees it. */
+        if (poll(&pfd, 1, (int)left) > 0) {
+            break;
+        }
+    }
+    return brg_endpoint_stopping(ep);
+}
+
+/* ---- the thread and its supervisor -------------------------------------------------------- */
+
+static void *endpoint_main(void *arg)
+{
+    brg_endpoint_t *ep = arg;
+    brg_backoff_t bo;
+    /* Restart a failed loop after 1 s, growing to 60 s: quick recovery from a transient bug
+     * trigger without a tight crash loop that floods the log. */
+    brg_backoff_init(&bo, 1000, 60000);
+    while (!brg_endpoint_stopping(ep)) {
+        char err[512] = "";
+        brg_err_t rc = ep->adapter->run(ep->state, ep, err, sizeof(err));
+        if (brg_endpoint_stopping(ep)) {
+            break;
+        }
+        atomic_fetch_add(&ep->restarts, 1);
+        uint32_t wait = brg_backoff_next(&bo);
+        brg_log_error(&ep->logctx, "endpoint loop failed (%s): %s; restarting in %u ms",
+                      brg_err_name(rc), err[0] ? err : "no detail", wait);
+        brg_endpoint_set_connected(ep, false, err[0] ? err : brg_err_name(rc));
+        brg_endpoint_sleep(ep, wait);
+    }
+    return NULL;
+}
+
+brg_err_t brg_endpoint_start(brg_endpoint_t *ep, char *errstr, size_t errstr_size)
+{
+    brg_err_t rc = ep->adapter->open(ep, &ep->state, errstr, errstr_size);
+    if (rc != BRG_OK) {
+        return rc;
+    }
+    /* Signals are handled by the main thread only (sigwait): endpoint threads inherit a
+     * mask with them blocked. */
+    sigset_t all, old;
+    sigfillset(&all);
+    pthread_sigmask(SIG_BLOCK, &all, &old);
+    int e = pthread_create(&ep->thread, NULL, endpoint_main, ep);
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    if (e != 0) {
+        brg_errfmt(errstr, errstr_size, "pthread_create: %s", strerror(e));
+        ep->adapter->close(ep->state);
+        ep->state = NULL;
+        return BRG_ERR_IO;
+    }
+    ep->thread_started = true;
+    return BRG_OK;
+}
+
+void brg_endpoint_stop(brg_endpoint_t *ep)
+{
+    atomic_store(&ep->stopping, true);
+    brg_endpoint_wake(ep);
+    if (ep->thread_started) {
+        pthread_join(ep->thread, NULL);
+        ep->thread_started = false;
+    }
+    if (ep->state) {
+        ep->adapter->close(ep->state);
+        ep->state = NULL;
+    }
+}

@@ -1,0 +1,91 @@
+/* Endpoints: one configured broker connection run by one adapter on its own thread, with the
+ * mailbox that connects it to routes. Engine-internal: adapters use bridge/adapter.h. */
+#ifndef BRG_ENDPOINT_H
+#define BRG_ENDPOINT_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+
+#include "bridge/adapter.h"
+#include "bridge/route.h"
+
+struct brg_source {
+    brg_route_t *rt;
+    brg_endpoint_t *ep;
+    const brg_cfg_t *cs;
+    void *opaque;
+    pthread_mutex_t lock;
+    char *error;
+};
+
+struct brg_sink {
+    brg_route_t *rt;
+    brg_endpoint_t *ep;
+    const brg_cfg_t *cs;
+    void *opaque;
+    bool is_dead_letter;
+    const char **tpl_keys;
+    brg_template_t **tpls;
+    size_t ntpls;
+    atomic_uint_fast64_t out_msgs, out_bytes, retried, rejected;
+};
+
+/* A FIFO of deliveries. */
+typedef struct brg_dq {
+    brg_delivery_t *head, *tail;
+    size_t len;
+} brg_dq_t;
+
+struct brg_endpoint {
+    char *name;
+    const brg_adapter_t *adapter;
+    const brg_cfg_t *cs;
+    brg_log_ctx_t logctx;
+    const char *bridge_id;
+    void *state;
+    pthread_t thread;
+    bool thread_started;
+    atomic_bool stopping;
+    int wakefd;
+
+    pthread_mutex_t lock; /* guards the two queues and `reason` */
+    brg_dq_t publish;
+    brg_dq_t settled;
+    char reason[256];
+
+    brg_source_t **sources;
+    size_t nsources;
+    brg_sink_t **sinks;
+    size_t nsinks;
+
+    atomic_bool connected;
+    atomic_uint_fast64_t reconnects;
+    atomic_uint_fast64_t restarts;
+};
+
+brg_endpoint_t *brg_endpoint_new(const char *name, const brg_adapter_t *adapter,
+                                 const brg_cfg_t *cs, const char *bridge_id);
+/* Frees queued envelopes too. The thread must have been joined. */
+void brg_endpoint_destroy(brg_endpoint_t *ep);
+
+brg_source_t *brg_endpoint_add_source(brg_endpoint_t *ep, brg_route_t *rt, const brg_cfg_t *cs);
+/* Compiles the sink's template keys; returns NULL with errstr on a bad template. */
+brg_sink_t *brg_endpoint_add_sink(brg_endpoint_t *ep, brg_route_t *rt, const brg_cfg_t *cs,
+                                  bool dead_letter, char *errstr, size_t errstr_size);
+
+/* Open the adapter and start the endpoint thread (which restarts run() with backoff).
+ * Thread: main. */
+brg_err_t brg_endpoint_start(brg_endpoint_t *ep, char *errstr, size_t errstr_size);
+/* Ask the thread to finish, join it, close the adapter. Thread: main. */
+void brg_endpoint_stop(brg_endpoint_t *ep);
+
+/* Queue an envelope for publishing here / hand a settled one back to this (source) endpoint.
+ * Both wake the endpoint. Thread: any. */
+void brg_endpoint_push_publish(brg_endpoint_t *ep, brg_delivery_t *dlv);
+void brg_endpoint_push_settled(brg_endpoint_t *ep, brg_delivery_t *dlv);
+
+/* Copy the last connection problem into buf (empty if none). */
+void brg_endpoint_reason(brg_endpoint_t *ep, char *buf, size_t size);
+
+#endif

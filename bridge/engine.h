@@ -1,0 +1,38 @@
+/* The engine: endpoints and routes built from a loaded config, started, drained and stopped.
+ * Thread: every function is for the main thread (tests: the test's thread). */
+#ifndef BRG_ENGINE_H
+#define BRG_ENGINE_H
+
+#include "bridge/conf.h"
+#include "bridge/endpoint.h"
+#include "bridge/route.h"
+
+typedef struct brg_engine {
+    brg_conf_t *conf; /* owned */
+    brg_endpoint_t **endpoints;
+    size_t nendpoints;
+    brg_route_t **routes;
+    size_t nroutes;
+    int64_t started_ms;
+} brg_engine_t;
+
+/* Build endpoints and routes. Takes ownership of conf (also on error).
+ * Returns: the engine or NULL with errstr. */
+brg_engine_t *brg_engine_new(brg_conf_t *conf, char *errstr, size_t errstr_size);
+/* Open adapters and start every endpoint thread. */
+brg_err_t brg_engine_start(brg_engine_t *e, char *errstr, size_t errstr_size);
+/* Stop taking new messages on every route and wait until nothing is in flight or the
+ * deadline passes. Returns: true if everything drained. */
+bool brg_engine_drain(brg_engine_t *e, int64_t timeout_ms);
+/* Messages in flight across all routes. */
+size_t brg_engine_in_flight(const brg_engine_t *e);
+/* Stop all endpoint threads (sources first, so no new work arrives) and free everything. */
+void brg_engine_destroy(brg_engine_t *e);
+
+brg_endpoint_t *brg_engine_endpoint(const brg_engine_t *e, const char *name);
+brg_route_t *brg_engine_route(const brg_engine_t *e, const char *name);
+
+/* Log one summary line per route (rates since the previous call). */
+void brg_engine_log_stats(brg_engine_t *e);
+
+#endif

@@ -1,0 +1,24 @@
+# The core library (everything but main.c and the adapter table) and the msgbridge program.
+noinst_LIBRARIES += libbrgcore.a
+libbrgcore_a_SOURCES = \
+	%D%/err.c %D%/err.h \
+	%D%/log.c %D%/log.h \
+	%D%/envelope.c %D%/envelope.h \
+	%D%/cfg.c %D%/cfg.h \
+	%D%/conf.c %D%/conf.h \
+	%D%/adapter.h \
+	%D%/util.c \
+	%D%/route.c %D%/route.h \
+	%D%/endpoint.c %D%/endpoint.h \
+	%D%/engine.c %D%/engine.h \
+	%D%/registry.h \
+	$(MAPPINGS_SOURCES)
+libbrgcore_a_CFLAGS = $(AM_CFLAGS) $(LIBCONFIG_CFLAGS) $(MHD_CFLAGS)
+
+CORE_LDADD = libbrgcore.a $(LIBCONFIG_LIBS) $(MHD_LIBS) $(PTHREAD_LIBS) -lm
+
+bin_PROGRAMS += msgbridge
+msgbridge_SOURCES = %D%/main.c %D%/adapters.c
+msgbridge_CFLAGS = $(AM_CFLAGS)
+# Adapters come before the core: they call into it.
+msgbridge_LDADD = $(ADAPTER_LIBS) $(CORE_LDADD) $(ADAPTER_LDADD)

@@ -1,0 +1,194 @@
+/* msgbridge: the command line, signals and the supervisor loop of the main thread. */
+#include "config.h"
+
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "bridge/conf.h"
+#include "bridge/engine.h"
+#include "bridge/registry.h"
+
+#define DEFAULT_CONF "/etc/msgbridge/msgbridge.conf"
+
+/* Exit codes, documented in msgbridge(1). */
+enum {
+    EXIT_OK = 0,
+    EXIT_CONFIG = 1,   /* the configuration is invalid */
+    EXIT_USAGE = 2,    /* bad command line */
+    EXIT_START = 3,    /* an endpoint could not be started */
+    EXIT_DRAIN = 4,    /* shutdown deadline passed with messages in flight (they are redelivered) */
+};
+
+static void usage(FILE *out)
+{
+    fprintf(out,
+            "usage: msgbridge [-c FILE] [-t] [-l LEVEL]\n"
+            "  -c, --config FILE   configuration file (default " DEFAULT_CONF ")\n"
+            "  -t, --test          check the configuration, print the route graph and exit\n"
+            "  -l, --log-level L   error, warn, info or debug (overrides bridge.log.level)\n"
+            "  -V, --version       print the version and the built-in adapters\n"
+            "  -h, --help          this help\n"
+            "signals: SIGTERM/SIGINT drain and exit (a second one exits at once),\n"
+            "         SIGHUP reloads the configuration, SIGUSR1 logs route statistics\n"
+            "exit codes: 0 ok, 1 invalid configuration, 2 usage, 3 start failed,\n"
+            "            4 shutdown deadline passed with messages in flight\n");
+}
+
+static void version(void)
+{
+    printf("msgbridge %s\nadapters:", PACKAGE_VERSION);
+    for (size_t i = 0; brg_adapters[i]; i++) {
+        printf(" %s", brg_adapters[i]->name);
+    }
+    printf("\n");
+}
+
+static void print_diag(const brg_diag_t *d)
+{
+    for (size_t i = 0; i < d->count; i++) {
+        fprintf(stderr, "%s\n", d->lines[i]);
+    }
+}
+
+static int run(brg_conf_t *conf)
+{
+    char err[1024];
+    brg_log_info(NULL, "msgbridge %s starting: bridge id \"%s\", %zu endpoints, %zu routes",
+                 PACKAGE_VERSION, conf->bridge_id, conf->nendpoints, conf->nroutes);
+    int64_t shutdown_ms = conf->shutdown_timeout_ms;
+    int64_t stats_ms = conf->stats_interval_ms;
+    brg_engine_t *e = brg_engine_new(conf, err, sizeof(err));
+    if (!e) {
+        brg_log_error(NULL, "%s", err);
+        return EXIT_START;
+    }
+    if (brg_engine_start(e, err, sizeof(err)) != BRG_OK) {
+        brg_log_error(NULL, "%s", err);
+        brg_engine_destroy(e);
+        return EXIT_START;
+    }
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGHUP);
+    sigaddset(&set, SIGUSR1);
+    int64_t next_stats = brg_now_ns() + stats_ms * 1000000;
+    int rc = EXIT_OK;
+    for (;;) {
+        struct timespec tick = {1, 0};
+        int sig = sigtimedwait(&set, NULL, &tick);
+        if (stats_ms > 0 && brg_now_ns() >= next_stats) {
+            brg_engine_log_stats(e);
+            next_stats = brg_now_ns() + stats_ms * 1000000;
+        }
+        if (sig == SIGUSR1) {
+            brg_engine_log_stats(e);
+        } else if (sig == SIGHUP) {
+            brg_log_warn(NULL, "SIGHUP: reload is not supported by this version yet; "
+                               "restart msgbridge to apply a new configuration");
+        } else if (sig == SIGTERM || sig == SIGINT) {
+            brg_log_info(NULL, "%s: draining (%zu in flight, deadline %lld s; send it again to "
+                               "exit at once)",
+                         sig == SIGTERM ? "SIGTERM" : "SIGINT", brg_engine_in_flight(e),
+                         (long long)(shutdown_ms / 1000));
+            break;
+        }
+    }
+    /* Drain: stop taking, let in-flight messages settle, watching for a second signal. */
+    for (size_t i = 0; i < e->nroutes; i++) {
+        brg_route_drain(e->routes[i]);
+    }
+    int64_t deadline = brg_now_ns() + shutdown_ms * 1000000;
+    bool drained = false;
+    while (!(drained = brg_engine_drain(e, 100))) {
+        struct timespec none = {0, 0};
+        int sig = sigtimedwait(&set, NULL, &none);
+        if (sig == SIGTERM || sig == SIGINT) {
+            brg_log_warn(NULL, "second signal: exiting now; %zu unacknowledged messages will be "
+                               "redelivered by their sources",
+                         brg_engine_in_flight(e));
+            break;
+        }
+        if (brg_now_ns() >= deadline) {
+            brg_log_warn(NULL, "shutdown deadline passed with %zu messages in flight; their "
+                               "sources will redeliver them",
+                         brg_engine_in_flight(e));
+            rc = EXIT_DRAIN;
+            break;
+        }
+    }
+    brg_engine_log_stats(e);
+    brg_engine_destroy(e);
+    brg_log_info(NULL, "stopped%s", drained ? " (drained)" : "");
+    return rc;
+}
+
+int main(int argc, char **argv)
+{
+    static const struct option opts[] = {
+        {"config", required_argument, NULL, 'c'}, {"test", no_argument, NULL, 't'},
+        {"log-level", required_argument, NULL, 'l'}, {"version", no_argument, NULL, 'V'},
+        {"help", no_argument, NULL, 'h'},           {NULL, 0, NULL, 0},
+    };
+    brg_adapters_init();
+    const char *path = DEFAULT_CONF;
+    const char *level = NULL;
+    bool test = false;
+    int c;
+    while ((c = getopt_long(argc, argv, "c:tl:Vh", opts, NULL)) != -1) {
+        switch (c) {
+        case 'c': path = optarg; break;
+        case 't': test = true; break;
+        case 'l': level = optarg; break;
+        case 'V': version(); return EXIT_OK;
+        case 'h': usage(stdout); return EXIT_OK;
+        default: usage(stderr); return EXIT_USAGE;
+        }
+    }
+    if (optind < argc) {
+        fprintf(stderr, "msgbridge: unexpected argument \"%s\"\n", argv[optind]);
+        usage(stderr);
+        return EXIT_USAGE;
+    }
+    brg_log_level_t lv = BRG_LOG_INFO;
+    if (level && !brg_log_level_parse(level, &lv)) {
+        fprintf(stderr, "msgbridge: unknown log level \"%s\" (error, warn, info, debug)\n", level);
+        return EXIT_USAGE;
+    }
+    /* Block the signals we handle before any thread exists, so every thread inherits the mask
+     * and only the main thread's sigtimedwait sees them. SIGPIPE is ignored: a closed socket
+     * is reported by write's EPIPE. */
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGHUP);
+    sigaddset(&set, SIGUSR1);
+    pthread_sigmask(SIG_BLOCK, &set, NULL);
+    signal(SIGPIPE, SIG_IGN);
+
+    brg_diag_t d;
+    brg_diag_init(&d);
+    brg_conf_t *conf = brg_conf_load(path, &d);
+    print_diag(&d);
+    if (!conf) {
+        fprintf(stderr, "msgbridge: %zu error%s in %s\n", d.errors, d.errors == 1 ? "" : "s",
+                path);
+        brg_diag_fini(&d);
+        return EXIT_CONFIG;
+    }
+    brg_diag_fini(&d);
+    if (test) {
+        brg_conf_print_graph(conf, stdout);
+        printf("configuration %s is valid\n", path);
+        brg_conf_destroy(conf);
+        return EXIT_OK;
+    }
+    brg_log_setup(level ? lv : conf->log_level, conf->log_format, 2);
+    return run(conf);
+}

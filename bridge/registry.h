@@ -1,0 +1,20 @@
+/* The adapter registry: bridge/adapters.c defines the table, the core looks names up in it.
+ * Adapters known to msgbridge but possibly not built in are listed too, so that a config
+ * naming one can say how to enable it. */
+#ifndef BRG_REGISTRY_H
+#define BRG_REGISTRY_H
+
+#include "bridge/adapter.h"
+
+/* NULL-terminated; defined in bridge/adapters.c (or by a test). */
+extern const brg_adapter_t *brg_adapters[];
+/* Compact the table (drops adapters configured in but not linked). Call once from main. */
+void brg_adapters_init(void);
+
+/* Returns: the adapter called name, or NULL. */
+const brg_adapter_t *brg_adapter_find(const char *name);
+/* Returns: the configure option that builds a known-but-absent adapter ("--enable-kafka"),
+ * or NULL if name is not a known adapter at all. */
+const char *brg_adapter_enable_hint(const char *name);
+
+#endif

@@ -1,0 +1,383 @@
+/* The route pipeline: source submit -> (map) -> sink mailboxes -> settle -> dead letter or
+ * back to the source's own thread. Every function here may run on any endpoint thread, so
+ * shared counters are atomics and an envelope is touched by one thread at a time. */
+#include "bridge/route.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "bridge/endpoint.h"
+#include "mappings/mapping.h"
+
+const double brg_latency_bounds[BRG_LAT_BUCKETS] = {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025,
+                                                    0.05,   0.1,   0.25,   0.5,   1.0,  5.0};
+
+brg_route_t *brg_route_new(const char *name, const brg_cfg_t *cs)
+{
+    brg_route_t *rt = brg_xcalloc(1, sizeof(*rt));
+    rt->name = brg_xstrdup(name);
+    rt->cs = cs;
+    pthread_mutex_init(&rt->lock, NULL);
+    atomic_init(&rt->state, BRG_ROUTE_RUNNING);
+    return rt;
+}
+
+void brg_route_destroy(brg_route_t *rt)
+{
+    if (!rt) {
+        return;
+    }
+    brg_mapping_destroy(rt->mapping);
+    free(rt->sinks);
+    free(rt->stop_reason);
+    free(rt->name);
+    pthread_mutex_destroy(&rt->lock);
+    free(rt);
+}
+
+const char *brg_route_state_name(brg_route_state_t s)
+{
+    switch (s) {
+    case BRG_ROUTE_RUNNING: return "running";
+    case BRG_ROUTE_DRAINING: return "draining";
+    case BRG_ROUTE_STOPPED: return "stopped";
+    }
+    return "?";
+}
+
+void brg_route_stop(brg_route_t *rt, const char *reason)
+{
+    pthread_mutex_lock(&rt->lock);
+    bool first = rt->stop_reason == NULL;
+    if (first) {
+        rt->stop_reason = brg_xstrdup(reason);
+    }
+    atomic_store(&rt->state, BRG_ROUTE_STOPPED);
+    pthread_mutex_unlock(&rt->lock);
+    if (first) {
+        brg_log_error(rt->src ? brg_endpoint_logctx(rt->src->ep) : NULL,
+                      "route \"%s\" stopped: %s (the source keeps the message; add a "
+                      "dead_letter to the route to park such messages instead)",
+                      rt->name, reason);
+    }
+}
+
+void brg_route_drain(brg_route_t *rt)
+{
+    int expected = BRG_ROUTE_RUNNING;
+    atomic_compare_exchange_strong(&rt->state, &expected, BRG_ROUTE_DRAINING);
+}
+
+char *brg_route_stop_reason(brg_route_t *rt)
+{
+    pthread_mutex_lock(&rt->lock);
+    char *r = brg_xstrdup(rt->stop_reason);
+    pthread_mutex_unlock(&rt->lock);
+    return r;
+}
+
+/* ---- source side ------------------------------------------------------------------------- */
+
+const brg_cfg_t *brg_source_cfg(const brg_source_t *src) { return src->cs; }
+const char *brg_source_route_name(const brg_source_t *src) { return src->rt->name; }
+void *brg_source_opaque(const brg_source_t *src) { return src->opaque; }
+void brg_source_set_opaque(brg_source_t *src, void *opaque) { src->opaque = opaque; }
+size_t brg_source_max_in_flight(const brg_source_t *src) { return src->rt->max_in_flight; }
+
+size_t brg_source_credit(const brg_source_t *src)
+{
+    brg_route_t *rt = src->rt;
+    if (atomic_load(&rt->state) != BRG_ROUTE_RUNNING) {
+        return 0;
+    }
+    size_t n = atomic_load(&rt->in_flight);
+    if (n >= rt->max_in_flight) {
+        return 0;
+    }
+    /* The byte bound is checked before taking: one message larger than the whole budget still
+     * passes when nothing else is in flight, so it cannot wedge the route. */
+    if (n > 0 && atomic_load(&rt->in_flight_bytes) >= rt->max_in_flight_bytes) {
+        return 0;
+    }
+    return rt->max_in_flight - n;
+}
+
+void brg_source_set_error(brg_source_t *src, const char *reason)
+{
+    pthread_mutex_lock(&src->lock);
+    free(src->error);
+    src->error = brg_xstrdup(reason);
+    pthread_mutex_unlock(&src->lock);
+}
+
+brg_source_t *brg_envelope_source(const brg_envelope_t *env)
+{
+    return env->dlv ? env->dlv->src : NULL;
+}
+
+static brg_delivery_t *delivery_new(brg_envelope_t *env, brg_route_t *rt)
+{
+    brg_delivery_t *dlv = brg_xcalloc(1, sizeof(*dlv));
+    dlv->env = env;
+    dlv->rt = rt;
+    pthread_mutex_init(&dlv->reason_lock, NULL);
+    env->dlv = dlv;
+    return dlv;
+}
+
+static void delivery_free(brg_delivery_t *dlv)
+{
+    pthread_mutex_destroy(&dlv->reason_lock);
+    free(dlv->reason);
+    free(dlv);
+}
+
+static void delivery_note_reason(brg_delivery_t *dlv, const char *reason)
+{
+    if (!reason) {
+        return;
+    }
+    pthread_mutex_lock(&dlv->reason_lock);
+    if (!dlv->reason) {
+        dlv->reason = brg_xstrdup(reason);
+    }
+    pthread_mutex_unlock(&dlv->reason_lock);
+}
+
+/* The parent's fate is known: hand it back to the source endpoint's own thread. */
+static void finish_parent(brg_delivery_t *dlv, brg_outcome_t outcome)
+{
+    brg_route_t *rt = dlv->rt;
+    dlv->outcome = outcome;
+    switch (outcome) {
+    case BRG_ACCEPTED: atomic_fetch_add(&rt->stats.accepted, 1); break;
+    case BRG_RETRY: atomic_fetch_add(&rt->stats.retried, 1); break;
+    case BRG_REJECTED: atomic_fetch_add(&rt->stats.rejected, 1); break;
+    }
+    if (outcome == BRG_ACCEPTED && dlv->env->origin.received_ns > 0) {
+        int64_t ns = brg_now_ns() - dlv->env->origin.received_ns;
+        atomic_fetch_add(&rt->stats.latency_ns_sum, (uint_fast64_t)ns);
+        atomic_fetch_add(&rt->stats.latency_count, 1);
+        double s = (double)ns / 1e9;
+        size_t b = 0;
+        while (b < BRG_LAT_BUCKETS && s > brg_latency_bounds[b]) {
+            b++;
+        }
+        atomic_fetch_add(&rt->latency_buckets[b], 1);
+    }
+    brg_endpoint_push_settled(dlv->src->ep, dlv);
+}
+
+static void publish_to(brg_sink_t *sink, brg_delivery_t *dlv)
+{
+    dlv->sink = sink;
+    brg_endpoint_push_publish(sink->ep, dlv);
+}
+
+void brg_source_submit(brg_source_t *src, brg_envelope_t *env)
+{
+    brg_route_t *rt = src->rt;
+    brg_endpoint_t *ep = src->ep;
+    if (!env->origin.adapter) {
+        env->origin.adapter = ep->adapter->name;
+    }
+    if (!env->origin.endpoint) {
+        env->origin.endpoint = brg_xstrdup(ep->name);
+    }
+    if (!env->origin.received_ns) {
+        env->origin.received_ns = brg_now_ns();
+    }
+    brg_delivery_t *dlv = delivery_new(env, rt);
+    dlv->src = src;
+    dlv->bytes = brg_envelope_size(env);
+    atomic_fetch_add(&rt->in_flight, 1);
+    atomic_fetch_add(&rt->in_flight_bytes, dlv->bytes);
+    atomic_fetch_add(&rt->stats.in_msgs, 1);
+    atomic_fetch_add(&rt->stats.in_bytes, env->body_len);
+
+    if (rt->mapping) {
+        char why[256] = "";
+        brg_map_verdict_t v = brg_mapping_apply(rt->mapping, env, why, sizeof(why));
+        if (v == BRG_MAP_FILTERED || v == BRG_MAP_LOOP) {
+            /* Not for this route: acknowledged at the source and counted, never dead-lettered. */
+            atomic_fetch_add(v == BRG_MAP_FILTERED ? &rt->stats.filtered : &rt->stats.loop_dropped,
+                             1);
+            finish_parent(dlv, BRG_ACCEPTED);
+            return;
+        }
+        if (v == BRG_MAP_UNMAPPABLE) {
+            /* Strict mode: the message cannot cross losslessly; treat it as permanently failed. */
+            dlv->sink = rt->sinks[0];
+            brg_settle(env, BRG_REJECTED, why);
+            return;
+        }
+    }
+
+    if (rt->nsinks == 1) {
+        /* One sink: the envelope itself travels, no copy. */
+        publish_to(rt->sinks[0], dlv);
+        return;
+    }
+    /* Fan-out: one copy per sink; the source hears back once every copy is settled, with the
+     * worst outcome (REJECTED > RETRY > ACCEPTED). */
+    atomic_store(&dlv->pending, (int)rt->nsinks);
+    atomic_store(&dlv->worst, BRG_ACCEPTED);
+    for (size_t i = 0; i < rt->nsinks; i++) {
+        brg_envelope_t *copy = brg_envelope_copy(env);
+        brg_delivery_t *child = delivery_new(copy, rt);
+        child->parent = dlv;
+        publish_to(rt->sinks[i], child);
+    }
+}
+
+void brg_source_done(brg_envelope_t *env)
+{
+    brg_delivery_t *dlv = env->dlv;
+    if (dlv) {
+        brg_route_t *rt = dlv->rt;
+        atomic_fetch_sub(&rt->in_flight_bytes, dlv->bytes);
+        atomic_fetch_sub(&rt->in_flight, 1);
+        delivery_free(dlv);
+        env->dlv = NULL;
+    }
+    brg_envelope_destroy(env);
+}
+
+/* ---- sink side --------------------------------------------------------------------------- */
+
+const brg_cfg_t *brg_sink_cfg(const brg_sink_t *sink) { return sink->cs; }
+const char *brg_sink_route_name(const brg_sink_t *sink) { return sink->rt->name; }
+void *brg_sink_opaque(const brg_sink_t *sink) { return sink->opaque; }
+void brg_sink_set_opaque(brg_sink_t *sink, void *opaque) { sink->opaque = opaque; }
+
+const brg_template_t *brg_sink_template(const brg_sink_t *sink, const char *key)
+{
+    for (size_t i = 0; i < sink->ntpls; i++) {
+        if (strcmp(sink->tpl_keys[i], key) == 0) {
+            return sink->tpls[i];
+        }
+    }
+    return NULL;
+}
+
+/* "endpoint/destination" for dead-letter headers: the sink's first template, rendered. */
+static char *sink_destination(const brg_sink_t *sink, const brg_envelope_t *env)
+{
+    char *dest = sink->ntpls ? brg_template_render(sink->tpls[0], env, NULL) : brg_xstrdup("");
+    size_t n = strlen(sink->ep->name) + strlen(dest) + 2;
+    char *out = brg_xmalloc(n);
+    snprintf(out, n, "%s/%s", sink->ep->name, dest);
+    free(dest);
+    return out;
+}
+
+/* Re-address a rejected envelope to the route's dead letter, with headers that say why. */
+static void send_to_dead_letter(brg_delivery_t *dlv, const char *reason)
+{
+    brg_envelope_t *env = dlv->env;
+    brg_route_t *rt = dlv->rt;
+    char buf[64];
+    char *dest = sink_destination(dlv->sink, env);
+    brg_envelope_add_header_str(env, "x-msgbridge-dlq-reason", reason ? reason : "rejected");
+    brg_envelope_add_header_str(env, "x-msgbridge-dlq-route", rt->name);
+    brg_envelope_add_header_str(env, "x-msgbridge-dlq-destination", dest);
+    free(dest);
+    char src[512];
+    snprintf(src, sizeof(src), "%s/%s", env->origin.endpoint ? env->origin.endpoint : "",
+             env->origin.stream ? env->origin.stream : "");
+    if (env->origin.partition >= 0) {
+        size_t l = strlen(src);
+        snprintf(src + l, sizeof(src) - l, "[%" PRId32 "]@%" PRId64, env->origin.partition,
+                 env->origin.offset);
+    }
+    brg_envelope_add_header_str(env, "x-msgbridge-dlq-source", src);
+    snprintf(buf, sizeof(buf), "%d", dlv->attempts + 1);
+    brg_envelope_add_header_str(env, "x-msgbridge-dlq-attempts", buf);
+    snprintf(buf, sizeof(buf), "%" PRId64, brg_wall_ms());
+    brg_envelope_add_header_str(env, "x-msgbridge-dlq-first-failure-ms", buf);
+    dlv->dead_letter = true;
+    publish_to(rt->dead_letter, dlv);
+}
+
+/* A copy or the envelope itself reached its final outcome at its sink. */
+static void complete(brg_delivery_t *dlv, brg_outcome_t outcome)
+{
+    brg_delivery_t *parent = dlv->parent;
+    if (!parent) {
+        finish_parent(dlv, outcome);
+        return;
+    }
+    if (outcome != BRG_ACCEPTED) {
+        pthread_mutex_lock(&dlv->reason_lock);
+        delivery_note_reason(parent, dlv->reason);
+        pthread_mutex_unlock(&dlv->reason_lock);
+    }
+    int cur = atomic_load(&parent->worst);
+    while ((int)outcome > cur && !atomic_compare_exchange_weak(&parent->worst, &cur, (int)outcome)) {
+    }
+    brg_envelope_destroy(dlv->env);
+    delivery_free(dlv);
+    if (atomic_fetch_sub(&parent->pending, 1) == 1) {
+        finish_parent(parent, (brg_outcome_t)atomic_load(&parent->worst));
+    }
+}
+
+void brg_settle(brg_envelope_t *env, brg_outcome_t outcome, const char *reason)
+{
+    brg_delivery_t *dlv = env->dlv;
+    brg_route_t *rt = dlv->rt;
+    brg_sink_t *sink = dlv->sink;
+    if (outcome != BRG_ACCEPTED) {
+        delivery_note_reason(dlv, reason);
+    }
+    switch (outcome) {
+    case BRG_ACCEPTED:
+        if (sink) {
+            atomic_fetch_add(&sink->out_msgs, 1);
+            atomic_fetch_add(&sink->out_bytes, env->body_len);
+        }
+        atomic_fetch_add(&rt->stats.out_msgs, 1);
+        atomic_fetch_add(&rt->stats.out_bytes, env->body_len);
+        if (dlv->dead_letter) {
+            atomic_fetch_add(&rt->stats.dead_lettered, 1);
+            brg_log_warn(brg_endpoint_logctx(sink->ep), "route \"%s\": message dead-lettered: %s",
+                         rt->name, dlv->reason ? dlv->reason : "rejected");
+        }
+        complete(dlv, BRG_ACCEPTED);
+        return;
+    case BRG_RETRY:
+        if (sink) {
+            atomic_fetch_add(&sink->retried, 1);
+        }
+        complete(dlv, BRG_RETRY);
+        return;
+    case BRG_REJECTED:
+        if (sink) {
+            atomic_fetch_add(&sink->rejected, 1);
+        }
+        if (rt->dead_letter && !dlv->dead_letter) {
+            send_to_dead_letter(dlv, reason);
+            return;
+        }
+        {
+            char why[512];
+            snprintf(why, sizeof(why), "%s%s", dlv->dead_letter ? "dead letter refused it: " : "",
+                     reason ? reason : "rejected by the sink");
+            brg_route_stop(rt, why);
+        }
+        complete(dlv, BRG_REJECTED);
+        return;
+    }
+}
+
+const char *brg_outcome_name(brg_outcome_t o)
+{
+    switch (o) {
+    case BRG_ACCEPTED: return "accepted";
+    case BRG_RETRY: return "retry";
+    case BRG_REJECTED: return "rejected";
+    }
+    return "?";
+}

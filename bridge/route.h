@@ -1,0 +1,87 @@
+/* Routes: from one source to one or more sinks, with credit, dead letters and the settle path
+ * (DESIGN.md section 3). Engine-internal: adapters use bridge/adapter.h. */
+#ifndef BRG_ROUTE_H
+#define BRG_ROUTE_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "bridge/adapter.h"
+
+typedef enum brg_route_state {
+    BRG_ROUTE_RUNNING = 0,
+    BRG_ROUTE_DRAINING, /* takes nothing new; in-flight envelopes finish */
+    BRG_ROUTE_STOPPED,  /* a permanent failure with no dead letter: see stop_reason */
+} brg_route_state_t;
+
+/* Per-route counters; read by metrics from any thread. */
+typedef struct brg_route_stats {
+    atomic_uint_fast64_t in_msgs, in_bytes;    /* submitted by the source */
+    atomic_uint_fast64_t out_msgs, out_bytes;  /* accepted by a sink (each sink counts) */
+    atomic_uint_fast64_t accepted, retried, rejected; /* source-level outcomes */
+    atomic_uint_fast64_t dead_lettered;
+    atomic_uint_fast64_t filtered;
+    atomic_uint_fast64_t loop_dropped;
+    atomic_uint_fast64_t mapping_lost;
+    atomic_uint_fast64_t latency_ns_sum, latency_count; /* receive to settle */
+} brg_route_stats_t;
+
+/* Latency histogram buckets (seconds), shared with metrics. */
+#define BRG_LAT_BUCKETS 12
+extern const double brg_latency_bounds[BRG_LAT_BUCKETS];
+
+struct brg_route {
+    char *name;
+    const brg_cfg_t *cs;
+    brg_source_t *src;
+    brg_sink_t **sinks;
+    size_t nsinks;
+    brg_sink_t *dead_letter; /* NULL if none */
+    size_t max_in_flight;
+    size_t max_in_flight_bytes;
+    struct brg_mapping *mapping; /* NULL: copy as is */
+    const char *bridge_id;
+
+    atomic_size_t in_flight;
+    atomic_size_t in_flight_bytes;
+    atomic_int state;
+    pthread_mutex_t lock; /* guards stop_reason */
+    char *stop_reason;
+
+    brg_route_stats_t stats;
+    atomic_uint_fast64_t latency_buckets[BRG_LAT_BUCKETS + 1];
+};
+
+/* Core bookkeeping carried by every envelope inside the engine. */
+typedef struct brg_delivery {
+    brg_envelope_t *env;
+    struct brg_delivery *next; /* mailbox link */
+    brg_route_t *rt;
+    brg_source_t *src;              /* the source it came from (parents only) */
+    brg_sink_t *sink;               /* where it is being published */
+    struct brg_delivery *parent;    /* fan-out child -> parent; NULL for a parent */
+    atomic_int pending;             /* parent: children not yet settled */
+    atomic_int worst;               /* parent: worst child outcome */
+    size_t bytes;                   /* accounted against max_in_flight_bytes */
+    brg_outcome_t outcome;          /* set when it goes back to the source */
+    bool dead_letter;               /* being published to the dead letter */
+    int attempts;
+    pthread_mutex_t reason_lock;
+    char *reason;                   /* first failure reason */
+} brg_delivery_t;
+
+/* Create a route; sources/sinks are attached by the engine. */
+brg_route_t *brg_route_new(const char *name, const brg_cfg_t *cs);
+void brg_route_destroy(brg_route_t *rt);
+
+/* Stop the route for good (until reload): logs reason once. Thread: any. */
+void brg_route_stop(brg_route_t *rt, const char *reason);
+/* Ask the route to take nothing new. */
+void brg_route_drain(brg_route_t *rt);
+/* Returns: a copy of the stop reason or NULL (caller frees). */
+char *brg_route_stop_reason(brg_route_t *rt);
+const char *brg_route_state_name(brg_route_state_t s);
+
+#endif

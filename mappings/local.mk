@@ -1,0 +1,4 @@
+# Pure envelope transforms, compiled into libbrgcore.a (see bridge/local.mk).
+MAPPINGS_SOURCES = \
+	%D%/template.c %D%/template.h \
+	%D%/mapping.c %D%/mapping.h

@@ -1,0 +1,1 @@
+# tests of the file adapter (owned by that adapter's work)

@@ -1,0 +1,1 @@
+# tests of the kafka adapter (owned by that adapter's work)

@@ -1,0 +1,14 @@
+# Tests: Check unit tests per area, adapter tests, integration tests against real brokers.
+# Integration tests are shell scripts that exit 77 (skip) when their broker is not running;
+# scripts/test.sh starts the brokers so that CI runs them all.
+AM_TESTS_ENVIRONMENT = \
+	top_srcdir='$(abs_top_srcdir)'; export top_srcdir; \
+	top_builddir='$(abs_top_builddir)'; export top_builddir; \
+	MSGBRIDGE='$(abs_top_builddir)/msgbridge'; export MSGBRIDGE;
+EXTRA_DIST += tests/integration/lib.sh tests/data
+
+include %D%/unit/local.mk
+include %D%/file.mk
+include %D%/kafka.mk
+include %D%/rabbitmq.mk
+include %D%/amqp1.mk

@@ -1,0 +1,1 @@
+# tests of the rabbitmq adapter (owned by that adapter's work)
