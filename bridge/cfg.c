@@ -98,8 +98,9 @@ static void diag_push(brg_diag_t *d, const char *file, int line, const char *pat
 {
     char msg[1024], full[1400];
     vsnprintf(msg, sizeof(msg), fmt, ap);
+    bool has_path = path && path[0];
     snprintf(full, sizeof(full), "%s:%d: %s%s%s%s", file ? file : "<config>", line,
-             warn ? "warning: " : "", path ? path : "", path ? ": " : "", msg);
+             warn ? "warning: " : "", has_path ? path : "", has_path ? ": " : "", msg);
     if (d->count == d->cap) {
         d->cap = d->cap ? d->cap * 2 : 16;
         d->lines = brg_xrealloc(d->lines, d->cap * sizeof(char *));

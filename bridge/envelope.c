@@ -356,6 +356,10 @@ brg_envelope_t *brg_envelope_copy(const brg_envelope_t *env)
     c->origin.stream = brg_xstrdup(o->stream);
     c->origin.exchange = brg_xstrdup(o->exchange);
     c->origin.routing_key = brg_xstrdup(o->routing_key);
+    /* Sequence numbers identify the message for the source and for tests; the token is the
+     * source's private handle and is never shared. */
+    c->src_seq = env->src_seq;
+    c->src_epoch = env->src_epoch;
     return c;
 }
 

@@ -5,7 +5,8 @@ AM_TESTS_ENVIRONMENT = \
 	top_srcdir='$(abs_top_srcdir)'; export top_srcdir; \
 	top_builddir='$(abs_top_builddir)'; export top_builddir; \
 	MSGBRIDGE='$(abs_top_builddir)/msgbridge'; export MSGBRIDGE;
-EXTRA_DIST += tests/integration/lib.sh tests/data
+EXTRA_DIST += tests/integration/lib.sh tests/data tests/check_layering.sh
+TESTS += tests/check_layering.sh
 
 include %D%/unit/local.mk
 include %D%/file.mk

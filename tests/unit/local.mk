@@ -1,4 +1,26 @@
+# Check unit tests of the core: one binary per area, linked with the memory adapter only.
 if HAVE_CHECK
 UNIT_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
 UNIT_LDADD = $(CORE_LDADD) $(CHECK_LIBS)
+# The adapter table for core tests (memory only), then the memory adapter, then the core.
+# Each core test also compiles test_adapters.c: the adapter table with only the memory adapter.
+UNIT_CORE_LDADD = adapters/memory/libbrg_memory.a $(UNIT_LDADD)
+
+UNIT_TESTS = tests/unit/check_envelope tests/unit/check_template tests/unit/check_route \
+	tests/unit/check_conf
+check_PROGRAMS += $(UNIT_TESTS)
+TESTS += $(UNIT_TESTS)
+
+tests_unit_check_envelope_SOURCES = %D%/check_envelope.c %D%/test_adapters.c
+tests_unit_check_envelope_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_check_envelope_LDADD = $(UNIT_CORE_LDADD)
+tests_unit_check_template_SOURCES = %D%/check_template.c %D%/test_adapters.c
+tests_unit_check_template_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_check_template_LDADD = $(UNIT_CORE_LDADD)
+tests_unit_check_route_SOURCES = %D%/check_route.c %D%/test_adapters.c
+tests_unit_check_route_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_check_route_LDADD = $(UNIT_CORE_LDADD)
+tests_unit_check_conf_SOURCES = %D%/check_conf.c %D%/test_adapters.c
+tests_unit_check_conf_CFLAGS = $(UNIT_CFLAGS) -DCONF_DATA_DIR='"$(abs_top_srcdir)/tests/data/conf"'
+tests_unit_check_conf_LDADD = $(UNIT_CORE_LDADD)
 endif

@@ -1,0 +1,296 @@
+/* Routes between memory endpoints: delivery, order, credit, retry, dead letters, drain. */
+#include <check.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "adapters/memory/memory.h"
+#include "bridge/engine.h"
+
+static brg_engine_t *engine;
+
+static brg_engine_t *start(const char *text)
+{
+    brg_diag_t d;
+    brg_diag_init(&d);
+    brg_conf_t *conf = brg_conf_load_string(text, "test.conf", &d);
+    ck_assert_msg(conf != NULL, "config: %s", d.count ? d.lines[0] : "?");
+    brg_diag_fini(&d);
+    char err[256];
+    brg_engine_t *e = brg_engine_new(conf, err, sizeof(err));
+    ck_assert_msg(e != NULL, "engine: %s", err);
+    ck_assert_int_eq(brg_engine_start(e, err, sizeof(err)), BRG_OK);
+    return e;
+}
+
+static brg_memory_t *mem(const char *name)
+{
+    brg_memory_t *m = brg_memory_of(brg_engine_endpoint(engine, name));
+    ck_assert_ptr_nonnull(m);
+    return m;
+}
+
+static void inject(brg_memory_t *m, size_t n, size_t body_size)
+{
+    for (size_t i = 0; i < n; i++) {
+        brg_envelope_t *env = brg_envelope_new();
+        char *body = malloc(body_size + 1);
+        int len = snprintf(body, body_size + 1, "msg-%zu", i + 1);
+        memset(body + len, 'x', body_size > (size_t)len ? body_size - (size_t)len : 0);
+        brg_envelope_take_body(env, (uint8_t *)body, body_size > (size_t)len ? body_size : (size_t)len);
+        char seq[32];
+        snprintf(seq, sizeof(seq), "msg-%zu", i + 1);
+        brg_envelope_add_header_str(env, "seq", seq);
+        env->origin.stream = strdup("in");
+        brg_memory_inject(m, env);
+    }
+}
+
+static bool acked_at_least(brg_memory_t *m, void *arg)
+{
+    return brg_memory_acked_count(m) >= *(size_t *)arg;
+}
+
+static bool received_at_least(brg_memory_t *m, void *arg)
+{
+    return brg_memory_received_count(m) >= *(size_t *)arg;
+}
+
+static void teardown(void)
+{
+    brg_engine_destroy(engine);
+    engine = NULL;
+}
+
+#define SIMPLE(extra)                                                                              \
+    "endpoints = ( { name = \"src\"; type = \"memory\"; }, { name = \"dst\"; type = \"memory\"; }," \
+    " { name = \"dlq\"; type = \"memory\"; } );"                                                   \
+    "routes = ( { name = \"r\"; from = { endpoint = \"src\"; }; to = { endpoint = \"dst\"; "       \
+    "stream = \"out.${topic}\"; }; " extra " } );"
+
+START_TEST(test_route_delivers_everything_in_order)
+{
+    engine = start(SIMPLE(""));
+    size_t n = 20000;
+    inject(mem("src"), n, 64);
+    ck_assert(brg_memory_wait(mem("src"), acked_at_least, &n, 20000));
+    brg_memory_t *dst = mem("dst");
+    ck_assert_uint_eq(brg_memory_received_count(dst), n);
+    for (size_t i = 0; i < n; i++) {
+        const brg_envelope_t *env = brg_memory_received(dst, i);
+        char want[32];
+        int len = snprintf(want, sizeof(want), "msg-%zu", i + 1);
+        ck_assert_mem_eq(env->body, want, (size_t)len);
+        ck_assert_uint_eq(env->body_len, 64);
+        ck_assert_str_eq((const char *)env->headers.items[0].value.u.bytes.data, want);
+        ck_assert_uint_eq(brg_memory_acked_seq(mem("src"), i), i + 1);
+    }
+    brg_route_t *rt = brg_engine_route(engine, "r");
+    ck_assert_uint_eq(atomic_load(&rt->stats.in_msgs), n);
+    ck_assert_uint_eq(atomic_load(&rt->stats.accepted), n);
+    ck_assert_uint_eq(atomic_load(&rt->in_flight), 0);
+}
+END_TEST
+
+START_TEST(test_route_in_flight_bound_pauses_the_source)
+{
+    engine = start(SIMPLE("max_in_flight = 10;"));
+    brg_memory_set_settle_delay(mem("dst"), 2);
+    size_t n = 300;
+    inject(mem("src"), n, 10);
+    /* While the sink is slow, the rest waits at the source (not in a buffer). */
+    ck_assert_uint_gt(brg_memory_pending(mem("src")) + brg_memory_acked_count(mem("src")), 250);
+    ck_assert(brg_memory_wait(mem("src"), acked_at_least, &n, 20000));
+    ck_assert_uint_le(brg_memory_max_in_flight(mem("src")), 10);
+    ck_assert_uint_ge(brg_memory_max_in_flight(mem("src")), 2);
+}
+END_TEST
+
+START_TEST(test_route_byte_bound_limits_in_flight)
+{
+    engine = start(SIMPLE("max_in_flight_bytes = 1000;"));
+    brg_memory_set_settle_delay(mem("dst"), 2);
+    size_t n = 100;
+    inject(mem("src"), n, 300);
+    ck_assert(brg_memory_wait(mem("src"), acked_at_least, &n, 20000));
+    /* 300 B bodies (+ header): a new one is taken only while under 1000 B, so at most 4. */
+    ck_assert_uint_le(brg_memory_max_in_flight(mem("src")), 4);
+}
+END_TEST
+
+START_TEST(test_route_oversized_message_still_passes_alone)
+{
+    engine = start(SIMPLE("max_in_flight_bytes = 100;"));
+    size_t n = 5;
+    inject(mem("src"), n, 5000);
+    ck_assert(brg_memory_wait(mem("src"), acked_at_least, &n, 5000));
+    ck_assert_uint_eq(brg_memory_max_in_flight(mem("src")), 1);
+}
+END_TEST
+
+static brg_outcome_t retry_seq5_once(const brg_envelope_t *env, unsigned attempt, void *ctx)
+{
+    return env->src_seq == 5 && attempt == 1 ? BRG_RETRY : BRG_ACCEPTED;
+}
+
+START_TEST(test_route_retry_keeps_order)
+{
+    /* With one message in flight, a retried message is redelivered before anything after it. */
+    engine = start(SIMPLE("max_in_flight = 1;"));
+    brg_memory_set_script(mem("dst"), retry_seq5_once, NULL);
+    size_t n = 50;
+    inject(mem("src"), n, 16);
+    ck_assert(brg_memory_wait(mem("src"), acked_at_least, &n, 5000));
+    ck_assert_uint_eq(brg_memory_retried_count(mem("src")), 1);
+    ck_assert_uint_eq(brg_memory_delivery_count(mem("dst")), n + 1);
+    ck_assert_uint_eq(brg_memory_received_count(mem("dst")), n);
+    for (size_t i = 0; i < n; i++) {
+        ck_assert_uint_eq(brg_memory_received(mem("dst"), i)->src_seq, i + 1);
+    }
+}
+END_TEST
+
+START_TEST(test_route_retry_loses_nothing_when_pipelined)
+{
+    engine = start(SIMPLE(""));
+    brg_memory_set_script(mem("dst"), retry_seq5_once, NULL);
+    size_t n = 1000;
+    inject(mem("src"), n, 16);
+    ck_assert(brg_memory_wait(mem("src"), acked_at_least, &n, 5000));
+    bool seen[1001] = {false};
+    for (size_t i = 0; i < brg_memory_received_count(mem("dst")); i++) {
+        seen[brg_memory_received(mem("dst"), i)->src_seq] = true;
+    }
+    for (size_t i = 1; i <= n; i++) {
+        ck_assert_msg(seen[i], "message %zu missing", i);
+    }
+}
+END_TEST
+
+static brg_outcome_t reject_seq3(const brg_envelope_t *env, unsigned attempt, void *ctx)
+{
+    return env->src_seq == 3 ? BRG_REJECTED : BRG_ACCEPTED;
+}
+
+START_TEST(test_route_rejected_goes_to_dead_letter)
+{
+    engine = start(SIMPLE("dead_letter = { endpoint = \"dlq\"; stream = \"dead\"; };"));
+    brg_memory_set_script(mem("dst"), reject_seq3, NULL);
+    size_t n = 10, one = 1;
+    inject(mem("src"), n, 16);
+    ck_assert(brg_memory_wait(mem("src"), acked_at_least, &n, 5000));
+    ck_assert(brg_memory_wait(mem("dlq"), received_at_least, &one, 1000));
+    ck_assert_uint_eq(brg_memory_received_count(mem("dst")), n - 1);
+    const brg_envelope_t *dead = brg_memory_received(mem("dlq"), 0);
+    ck_assert_mem_eq(dead->body, "msg-3", 5);
+    const brg_field_t *f = brg_fields_get(&dead->headers, "x-msgbridge-dlq-reason");
+    ck_assert_ptr_nonnull(f);
+    ck_assert_str_eq((const char *)f->value.u.bytes.data, "memory sink: scripted reject");
+    f = brg_fields_get(&dead->headers, "x-msgbridge-dlq-route");
+    ck_assert_str_eq((const char *)f->value.u.bytes.data, "r");
+    f = brg_fields_get(&dead->headers, "x-msgbridge-dlq-destination");
+    ck_assert_str_eq((const char *)f->value.u.bytes.data, "dst/out.in");
+    ck_assert_ptr_nonnull(brg_fields_get(&dead->headers, "x-msgbridge-dlq-first-failure-ms"));
+    brg_route_t *rt = brg_engine_route(engine, "r");
+    ck_assert_uint_eq(atomic_load(&rt->stats.dead_lettered), 1);
+    ck_assert_int_eq(atomic_load(&rt->state), BRG_ROUTE_RUNNING);
+}
+END_TEST
+
+START_TEST(test_route_rejected_without_dead_letter_stops_route)
+{
+    engine = start(SIMPLE("max_in_flight = 1;"));
+    brg_memory_set_script(mem("dst"), reject_seq3, NULL);
+    inject(mem("src"), 10, 16);
+    size_t two = 2;
+    ck_assert(brg_memory_wait(mem("src"), acked_at_least, &two, 5000));
+    brg_route_t *rt = brg_engine_route(engine, "r");
+    for (int i = 0; i < 500 && atomic_load(&rt->state) != BRG_ROUTE_STOPPED; i++) {
+        struct timespec ts = {0, 2000000};
+        nanosleep(&ts, NULL);
+    }
+    ck_assert_int_eq(atomic_load(&rt->state), BRG_ROUTE_STOPPED);
+    char *why = brg_route_stop_reason(rt);
+    ck_assert_str_eq(why, "memory sink: scripted reject");
+    free(why);
+    /* The source keeps message 3 and takes nothing after it. */
+    struct timespec ts = {0, 50000000};
+    nanosleep(&ts, NULL);
+    ck_assert_uint_eq(brg_memory_acked_count(mem("src")), 2);
+    ck_assert_uint_eq(brg_memory_rejected_count(mem("src")), 1);
+    ck_assert_uint_eq(brg_memory_pending(mem("src")), 7);
+}
+END_TEST
+
+START_TEST(test_route_late_settles_complete)
+{
+    engine = start(SIMPLE("max_in_flight = 50;"));
+    brg_memory_set_settle_delay(mem("dst"), 20);
+    size_t n = 200;
+    inject(mem("src"), n, 16);
+    ck_assert(brg_memory_wait(mem("src"), acked_at_least, &n, 10000));
+    ck_assert_uint_eq(brg_memory_received_count(mem("dst")), n);
+}
+END_TEST
+
+START_TEST(test_drain_waits_for_in_flight)
+{
+    engine = start(SIMPLE("max_in_flight = 20;"));
+    brg_memory_set_settle_delay(mem("dst"), 30);
+    inject(mem("src"), 100, 16);
+    size_t some = 1;
+    ck_assert(brg_memory_wait(mem("dst"), received_at_least, &some, 2000));
+    ck_assert(brg_engine_drain(engine, 5000));
+    ck_assert_uint_eq(brg_engine_in_flight(engine), 0);
+    /* Nothing new is taken once draining: the rest stays at the source. */
+    size_t acked = brg_memory_acked_count(mem("src"));
+    ck_assert_uint_lt(acked, 100);
+    ck_assert_uint_eq(brg_memory_pending(mem("src")), 100 - acked);
+}
+END_TEST
+
+static brg_outcome_t retry_seq2_once(const brg_envelope_t *env, unsigned attempt, void *ctx)
+{
+    return env->src_seq == 2 && attempt == 1 ? BRG_RETRY : BRG_ACCEPTED;
+}
+
+START_TEST(test_fanout_acks_after_every_sink)
+{
+    engine = start("endpoints = ( { name = \"src\"; type = \"memory\"; },"
+                   " { name = \"a\"; type = \"memory\"; }, { name = \"b\"; type = \"memory\"; } );"
+                   "routes = ( { name = \"r\"; from = { endpoint = \"src\"; };"
+                   " to = ( { endpoint = \"a\"; }, { endpoint = \"b\"; } ); } );");
+    brg_memory_set_script(mem("b"), retry_seq2_once, NULL);
+    size_t n = 100;
+    inject(mem("src"), n, 16);
+    ck_assert(brg_memory_wait(mem("src"), acked_at_least, &n, 5000));
+    ck_assert_uint_eq(brg_memory_retried_count(mem("src")), 1);
+    ck_assert_uint_ge(brg_memory_received_count(mem("a")), n);
+    ck_assert_uint_eq(brg_memory_received_count(mem("b")), n);
+}
+END_TEST
+
+int main(void)
+{
+    Suite *s = suite_create("route");
+    TCase *tc = tcase_create("memory");
+    tcase_set_timeout(tc, 60);
+    tcase_add_checked_fixture(tc, NULL, teardown);
+    tcase_add_test(tc, test_route_delivers_everything_in_order);
+    tcase_add_test(tc, test_route_in_flight_bound_pauses_the_source);
+    tcase_add_test(tc, test_route_byte_bound_limits_in_flight);
+    tcase_add_test(tc, test_route_oversized_message_still_passes_alone);
+    tcase_add_test(tc, test_route_retry_keeps_order);
+    tcase_add_test(tc, test_route_retry_loses_nothing_when_pipelined);
+    tcase_add_test(tc, test_route_rejected_goes_to_dead_letter);
+    tcase_add_test(tc, test_route_rejected_without_dead_letter_stops_route);
+    tcase_add_test(tc, test_route_late_settles_complete);
+    tcase_add_test(tc, test_drain_waits_for_in_flight);
+    tcase_add_test(tc, test_fanout_acks_after_every_sink);
+    suite_add_tcase(s, tc);
+    SRunner *sr = srunner_create(s);
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
