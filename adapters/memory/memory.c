@@ -265,8 +265,10 @@ static void settle_due(brg_memory_t *m, bool all)
     for (size_t j = 0; j < i; j++) {
         settle_now(m, m->held[j].env, all ? BRG_RETRY : m->held[j].outcome);
     }
-    memmove(m->held, m->held + i, (m->nheld - i) * sizeof(held_t));
-    m->nheld -= i;
+    if (i > 0) {
+        memmove(m->held, m->held + i, (m->nheld - i) * sizeof(held_t));
+        m->nheld -= i;
+    }
 }
 
 static brg_err_t memory_run(void *state, brg_endpoint_t *ep, char *errstr, size_t errstr_size)

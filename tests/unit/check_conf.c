@@ -46,8 +46,8 @@ static void check_bad_file(const char *dir, const char *name)
     brg_conf_t *conf = brg_conf_load(path, &d);
     ck_assert_msg(conf == NULL, "%s loaded although it is bad", name);
     for (size_t i = 0; i < nexp; i++) {
-        char want[2200];
-        snprintf(want, sizeof(want), "%s:%s", path, exp[i].text);
+        char *want = NULL;
+        ck_assert_int_gt(asprintf(&want, "%s:%s", path, exp[i].text), 0);
         bool found = false;
         for (size_t j = 0; j < d.count && !found; j++) {
             found = strncmp(d.lines[j], want, strlen(want)) == 0;
@@ -57,6 +57,7 @@ static void check_bad_file(const char *dir, const char *name)
                 fprintf(stderr, "  got: %s\n", d.lines[j]);
             }
         }
+        free(want);
         ck_assert_msg(found, "%s: expected diagnostic not reported: %s", name, exp[i].text);
     }
     ck_assert_msg(d.errors >= nexp, "%s: %zu errors for %zu expectations", name, d.errors, nexp);

@@ -1,0 +1,25 @@
+#!/bin/sh
+# Install what msgbridge needs to build, test and demo on Debian 12 (as root). Idempotent: it
+# only calls apt-get when a package is missing.
+set -eu
+PKGS="build-essential autoconf automake libtool pkg-config
+      libconfig-dev check libjansson-dev libmicrohttpd-dev
+      librdkafka-dev librabbitmq-dev libqpid-proton11-dev
+      rabbitmq-server kcat amqp-tools python3-qpid-proton
+      curl valgrind clang procps psmisc"
+missing=""
+for p in $PKGS; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
+done
+if [ -n "$missing" ]; then
+    if [ "$(id -u)" != 0 ]; then
+        echo "deps: missing packages:$missing (run as root to install them)" >&2
+        exit 1
+    fi
+    echo "deps: installing$missing"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq
+    # The rabbitmq-server package tries to start its service; we run private nodes instead.
+    # shellcheck disable=SC2086
+    apt-get install -y -qq --no-install-recommends $missing >/dev/null
+fi

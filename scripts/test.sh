@@ -1,0 +1,57 @@
+#!/bin/sh
+# Set everything up and run every test: installs what is missing (apt-get, as root), builds
+# msgbridge twice (normal, and with AddressSanitizer + UndefinedBehaviorSanitizer), starts the
+# test brokers (Kafka mock cluster, RabbitMQ with AMQP 1.0), runs `make check` in both builds,
+# and stops what it started. Exit status 0 only if every test passed.
+#   scripts/test.sh            everything
+#   SKIP_SANITIZERS=1 scripts/test.sh   only the normal build
+set -u
+top=$(cd "$(dirname "$0")/.." && pwd)
+cd "$top"
+export BRG_TEST_STATE_DIR="${BRG_TEST_STATE_DIR:-/tmp/msgbridge-test}"
+
+sh scripts/deps.sh || exit 1
+
+status=0
+summary=""
+brokers_up=""
+
+stop_brokers() {
+    if [ -n "$brokers_up" ]; then
+        sh scripts/brokers.sh stop "$brokers_up" >/dev/null 2>&1
+        brokers_up=""
+    fi
+}
+trap stop_brokers EXIT INT TERM
+
+run_suite() {  # run_suite NAME BUILD_DIR [configure options...]
+    name=$1; dir=$2; shift 2
+    echo "==> building ($name) in $dir"
+    if ! sh scripts/build.sh "$dir" "$@"; then
+        echo "build ($name) failed"; status=1; return
+    fi
+    echo "==> starting test brokers"
+    sh scripts/brokers.sh start "$dir" || { echo "brokers failed to start"; status=1; }
+    brokers_up=$dir
+    echo "==> make check ($name)"
+    if (cd "$dir" && make -s check -j1); then
+        summary="$summary\n$name: all tests passed"
+    else
+        summary="$summary\n$name: FAILED (see $dir/test-suite.log)"
+        status=1
+        cat "$dir/test-suite.log" 2>/dev/null | tail -80
+    fi
+    stop_brokers
+}
+
+run_suite normal "$top/build/normal" --enable-werror
+if [ "${SKIP_SANITIZERS:-0}" != 1 ]; then
+    # Leaks are checked by LeakSanitizer; libraries' own one-time allocations are suppressed.
+    export ASAN_OPTIONS="detect_leaks=1:abort_on_error=0:halt_on_error=1"
+    export LSAN_OPTIONS="suppressions=$top/tests/lsan.supp:print_suppressions=0"
+    export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1"
+    # Integration tests move fewer messages under the sanitizers (5x slower).
+    BRG_TEST_QUICK=1 run_suite sanitizers "$top/build/asan" --enable-sanitizers
+fi
+printf "$summary\n"
+exit $status
