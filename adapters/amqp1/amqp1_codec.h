@@ -1,0 +1,72 @@
+/* AMQP 1.0 message <-> envelope (DESIGN.md section 4; docs/amqp1.md "Mapping").
+ *
+ * Pure translation between a proton pn_message_t and a brg_envelope_t: no links, no I/O.
+ * The body travels as one data section; an amqp-value string or binary is accepted on receive.
+ * Application properties are typed values both ways; what has no AMQP home travels in
+ * reserved application properties (the names below). */
+#ifndef BRG_AMQP1_CODEC_H
+#define BRG_AMQP1_CODEC_H
+
+#include <stddef.h>
+
+#include <proton/codec.h>
+#include <proton/message.h>
+
+#include "bridge/envelope.h"
+#include "bridge/err.h"
+
+/* The envelope key (binary), which AMQP 1.0 has no field for. */
+#define BRG_AMQP1_KEY_PROP "x-msgbridge-key"
+/* The envelope's app id (string), which AMQP 1.0 has no field for. */
+#define BRG_AMQP1_APP_ID_PROP "x-msgbridge-app-id"
+/* A body that was not a data section: "string" (an amqp-value string; the body holds its
+ * UTF-8 text) or "value" (any other amqp-value; the body holds its AMQP encoding). Absent for
+ * data sections and amqp-value binaries. The sink restores the original body section. */
+#define BRG_AMQP1_BODY_PROP "x-msgbridge-amqp-body"
+/* Message annotations that the adapter does not consume travel as headers named with this
+ * prefix followed by the annotation key ("x-msgbridge-ma-x-opt-enqueued-time"); the sink
+ * turns such headers back into message annotations. */
+#define BRG_AMQP1_MA_PREFIX "x-msgbridge-ma-"
+
+/* Nesting limit for maps and lists in properties and annotations: deeper input is malformed. */
+#define BRG_AMQP1_MAX_DEPTH 32
+
+/* How the sink wants the message addressed. */
+typedef struct brg_amqp1_encode_opts {
+    const char *address; /* properties.to; NULL to leave it unset */
+    int jms_dest;        /* x-opt-jms-dest: 0 queue, 1 topic, -1 do not set */
+} brg_amqp1_encode_opts_t;
+
+/* Decode the encoded message bytes (a complete delivery) into env: body, properties section,
+ * header section, application properties (typed) as headers, message annotations.
+ * msg is scratch space (cleared here) so that callers can reuse one per connection.
+ * Ownership: env stays the caller's; everything put into it is owned by env.
+ * Thread: any (msg must not be shared).
+ * Returns: BRG_OK, or BRG_ERR_INVALID with errstr set for malformed input; env may then hold
+ * part of the message and must be destroyed by the caller. */
+brg_err_t brg_amqp1_decode(pn_message_t *msg, const char *bytes, size_t len,
+                           brg_envelope_t *env, char *errstr, size_t errstr_size);
+
+/* Fill msg (cleared first) from env: the body as one data section (or the section recorded in
+ * BRG_AMQP1_BODY_PROP), properties, header (durable unless env says transient), application
+ * properties, message annotations including the JMS ones (x-opt-jms-msg-type, x-opt-jms-dest).
+ * Ownership: msg is the caller's; env is only read. Thread: any.
+ * Returns: BRG_OK, or BRG_ERR_INVALID with errstr set (a body recorded as an encoded
+ * amqp-value that does not decode). */
+brg_err_t brg_amqp1_encode(pn_message_t *msg, const brg_envelope_t *env,
+                           const brg_amqp1_encode_opts_t *opts, char *errstr,
+                           size_t errstr_size);
+
+/* Read the value at data's current node into *out (maps -> TABLE, lists and arrays -> ARRAY,
+ * described values lose their descriptor, char -> STRING, decimal32/64/128 -> BYTES).
+ * Ownership: *out is the caller's. Thread: any.
+ * Returns: BRG_OK, or BRG_ERR_INVALID (nesting deeper than BRG_AMQP1_MAX_DEPTH). */
+brg_err_t brg_amqp1_value_get(pn_data_t *data, brg_value_t *out, int depth, char *errstr,
+                              size_t errstr_size);
+
+/* Append v to data in its AMQP type (INT/UINT by width, FLOAT 32 -> float, 64 -> double,
+ * TABLE -> map with string keys, ARRAY -> list, DECIMAL -> its decimal text as a string).
+ * Thread: any. */
+void brg_amqp1_value_put(pn_data_t *data, const brg_value_t *v);
+
+#endif
