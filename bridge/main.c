@@ -10,6 +10,7 @@
 
 #include "bridge/conf.h"
 #include "bridge/engine.h"
+#include "bridge/metrics.h"
 #include "bridge/registry.h"
 
 #define DEFAULT_CONF "/etc/msgbridge/msgbridge.conf"
@@ -66,8 +67,20 @@ static int run(brg_conf_t *conf)
         brg_log_error(NULL, "%s", err);
         return EXIT_START;
     }
+    brg_http_t *http = NULL;
+    if (e->conf->metrics_addr) {
+        http = brg_http_start(e->conf->metrics_addr, e, err, sizeof(err));
+        if (!http) {
+            brg_log_error(NULL, "%s", err);
+            brg_engine_destroy(e);
+            return EXIT_START;
+        }
+        brg_log_info(NULL, "serving /metrics, /healthz, /readyz, /routes on http://%s",
+                     e->conf->metrics_addr);
+    }
     if (brg_engine_start(e, err, sizeof(err)) != BRG_OK) {
         brg_log_error(NULL, "%s", err);
+        brg_http_stop(http);
         brg_engine_destroy(e);
         return EXIT_START;
     }
@@ -123,6 +136,7 @@ static int run(brg_conf_t *conf)
         }
     }
     brg_engine_log_stats(e);
+    brg_http_stop(http);
     brg_engine_destroy(e);
     brg_log_info(NULL, "stopped%s", drained ? " (drained)" : "");
     return rc;

@@ -1,0 +1,413 @@
+#include "config.h"
+
+#include "bridge/metrics.h"
+
+#include <arpa/inet.h>
+#include <inttypes.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#ifdef HAVE_MHD
+#include <microhttpd.h>
+#endif
+
+void brg_buf_printf(brg_buf_t *b, const char *fmt, ...)
+{
+    for (;;) {
+        size_t room = b->cap - b->len;
+        va_list ap;
+        va_start(ap, fmt);
+        int n = vsnprintf(b->data ? b->data + b->len : NULL, room, fmt, ap);
+        va_end(ap);
+        if (n < 0) {
+            return;
+        }
+        if ((size_t)n < room) {
+            b->len += (size_t)n;
+            return;
+        }
+        b->cap = (b->cap + (size_t)n + 1) * 2;
+        b->data = brg_xrealloc(b->data, b->cap);
+    }
+}
+
+void brg_buf_fini(brg_buf_t *b)
+{
+    free(b->data);
+    memset(b, 0, sizeof(*b));
+}
+
+/* Label values: Prometheus escapes backslash, double quote and newline. */
+static const char *esc(const char *s, char *buf, size_t size)
+{
+    size_t o = 0;
+    for (; s && *s && o + 3 < size; s++) {
+        if (*s == '\\' || *s == '"') {
+            buf[o++] = '\\';
+            buf[o++] = *s;
+        } else if (*s == '\n') {
+            buf[o++] = '\\';
+            buf[o++] = 'n';
+        } else {
+            buf[o++] = *s;
+        }
+    }
+    buf[o] = 0;
+    return buf;
+}
+
+static void help(brg_buf_t *b, const char *name, const char *type, const char *text)
+{
+    brg_buf_printf(b, "# HELP %s %s\n# TYPE %s %s\n", name, text, name, type);
+}
+
+#define LOAD(x) ((uint64_t)atomic_load(&(x)))
+
+void brg_metrics_render(brg_engine_t *e, brg_buf_t *b)
+{
+    char r[256], ep[256];
+    brg_buf_printf(b, "# HELP msgbridge_build_info msgbridge version.\n"
+                      "# TYPE msgbridge_build_info gauge\n"
+                      "msgbridge_build_info{version=\"%s\"} 1\n",
+                   PACKAGE_VERSION);
+    help(b, "msgbridge_start_time_seconds", "gauge", "Unix time the bridge started.");
+    brg_buf_printf(b, "msgbridge_start_time_seconds %" PRId64 "\n", e->started_ms / 1000);
+
+    static const struct {
+        const char *name, *help;
+        size_t off;
+    } route_counters[] = {
+        {"msgbridge_route_messages_in_total", "Messages taken from the route's source.",
+         offsetof(brg_route_stats_t, in_msgs)},
+        {"msgbridge_route_bytes_in_total", "Body bytes taken from the route's source.",
+         offsetof(brg_route_stats_t, in_bytes)},
+        {"msgbridge_route_messages_out_total", "Messages confirmed by a sink (each sink counts).",
+         offsetof(brg_route_stats_t, out_msgs)},
+        {"msgbridge_route_bytes_out_total", "Body bytes confirmed by a sink.",
+         offsetof(brg_route_stats_t, out_bytes)},
+        {"msgbridge_route_dead_lettered_total", "Messages parked in the dead letter.",
+         offsetof(brg_route_stats_t, dead_lettered)},
+        {"msgbridge_route_filtered_total", "Messages the route's filter did not select.",
+         offsetof(brg_route_stats_t, filtered)},
+        {"msgbridge_route_loop_dropped_total", "Messages dropped by loop prevention.",
+         offsetof(brg_route_stats_t, loop_dropped)},
+        {"msgbridge_route_mapping_lost_total", "Fields converted with loss or dropped.",
+         offsetof(brg_route_stats_t, mapping_lost)},
+    };
+    for (size_t k = 0; k < BRG_ARRAY_SIZE(route_counters); k++) {
+        help(b, route_counters[k].name, "counter", route_counters[k].help);
+        for (size_t i = 0; i < e->nroutes; i++) {
+            brg_route_t *rt = e->routes[i];
+            atomic_uint_fast64_t *c =
+                (atomic_uint_fast64_t *)((char *)&rt->stats + route_counters[k].off);
+            brg_buf_printf(b, "%s{route=\"%s\"} %" PRIu64 "\n", route_counters[k].name,
+                           esc(rt->name, r, sizeof(r)), LOAD(*c));
+        }
+    }
+    help(b, "msgbridge_route_settled_total", "counter",
+         "Source messages by final outcome (accepted, retry, rejected).");
+    for (size_t i = 0; i < e->nroutes; i++) {
+        brg_route_t *rt = e->routes[i];
+        esc(rt->name, r, sizeof(r));
+        brg_buf_printf(b,
+                       "msgbridge_route_settled_total{route=\"%s\",outcome=\"accepted\"} %" PRIu64
+                       "\nmsgbridge_route_settled_total{route=\"%s\",outcome=\"retry\"} %" PRIu64
+                       "\nmsgbridge_route_settled_total{route=\"%s\",outcome=\"rejected\"} %" PRIu64
+                       "\n",
+                       r, LOAD(rt->stats.accepted), r, LOAD(rt->stats.retried), r,
+                       LOAD(rt->stats.rejected));
+    }
+    help(b, "msgbridge_route_in_flight_messages", "gauge", "Messages taken but not yet settled.");
+    for (size_t i = 0; i < e->nroutes; i++) {
+        brg_buf_printf(b, "msgbridge_route_in_flight_messages{route=\"%s\"} %zu\n",
+                       esc(e->routes[i]->name, r, sizeof(r)), atomic_load(&e->routes[i]->in_flight));
+    }
+    help(b, "msgbridge_route_in_flight_bytes", "gauge", "Bytes taken but not yet settled.");
+    for (size_t i = 0; i < e->nroutes; i++) {
+        brg_buf_printf(b, "msgbridge_route_in_flight_bytes{route=\"%s\"} %zu\n",
+                       esc(e->routes[i]->name, r, sizeof(r)),
+                       atomic_load(&e->routes[i]->in_flight_bytes));
+    }
+    help(b, "msgbridge_route_up", "gauge", "1 while the route runs, 0 once stopped.");
+    for (size_t i = 0; i < e->nroutes; i++) {
+        brg_buf_printf(b, "msgbridge_route_up{route=\"%s\"} %d\n",
+                       esc(e->routes[i]->name, r, sizeof(r)),
+                       atomic_load(&e->routes[i]->state) != BRG_ROUTE_STOPPED);
+    }
+    help(b, "msgbridge_route_latency_seconds", "histogram",
+         "Bridge latency: source receive to final settle of accepted messages.");
+    for (size_t i = 0; i < e->nroutes; i++) {
+        brg_route_t *rt = e->routes[i];
+        esc(rt->name, r, sizeof(r));
+        uint64_t cum = 0;
+        for (size_t k = 0; k < BRG_LAT_BUCKETS; k++) {
+            cum += LOAD(rt->latency_buckets[k]);
+            brg_buf_printf(b, "msgbridge_route_latency_seconds_bucket{route=\"%s\",le=\"%g\"} %" PRIu64 "\n",
+                           r, brg_latency_bounds[k], cum);
+        }
+        cum += LOAD(rt->latency_buckets[BRG_LAT_BUCKETS]);
+        brg_buf_printf(b, "msgbridge_route_latency_seconds_bucket{route=\"%s\",le=\"+Inf\"} %" PRIu64 "\n",
+                       r, cum);
+        brg_buf_printf(b, "msgbridge_route_latency_seconds_sum{route=\"%s\"} %.6f\n", r,
+                       (double)LOAD(rt->stats.latency_ns_sum) / 1e9);
+        brg_buf_printf(b, "msgbridge_route_latency_seconds_count{route=\"%s\"} %" PRIu64 "\n", r,
+                       LOAD(rt->stats.latency_count));
+    }
+    static const struct {
+        const char *name, *help;
+        size_t off;
+    } sink_counters[] = {
+        {"msgbridge_sink_messages_out_total", "Messages a sink's broker confirmed.",
+         offsetof(brg_sink_t, out_msgs)},
+        {"msgbridge_sink_bytes_out_total", "Body bytes a sink's broker confirmed.",
+         offsetof(brg_sink_t, out_bytes)},
+        {"msgbridge_sink_retries_total", "Publishes a sink settled RETRY.",
+         offsetof(brg_sink_t, retried)},
+        {"msgbridge_sink_rejected_total", "Publishes a sink settled REJECTED.",
+         offsetof(brg_sink_t, rejected)},
+    };
+    for (size_t k = 0; k < BRG_ARRAY_SIZE(sink_counters); k++) {
+        help(b, sink_counters[k].name, "counter", sink_counters[k].help);
+        for (size_t i = 0; i < e->nendpoints; i++) {
+            brg_endpoint_t *p = e->endpoints[i];
+            for (size_t j = 0; j < p->nsinks; j++) {
+                brg_sink_t *s = p->sinks[j];
+                atomic_uint_fast64_t *c = (atomic_uint_fast64_t *)((char *)s + sink_counters[k].off);
+                brg_buf_printf(b, "%s{route=\"%s\",endpoint=\"%s\",adapter=\"%s\",dead_letter=\"%s\"} %" PRIu64 "\n",
+                               sink_counters[k].name, esc(s->rt->name, r, sizeof(r)),
+                               esc(p->name, ep, sizeof(ep)), p->adapter->name,
+                               s->is_dead_letter ? "true" : "false", LOAD(*c));
+            }
+        }
+    }
+    help(b, "msgbridge_endpoint_connected", "gauge", "1 when the endpoint's broker connection is up.");
+    for (size_t i = 0; i < e->nendpoints; i++) {
+        brg_endpoint_t *p = e->endpoints[i];
+        brg_buf_printf(b, "msgbridge_endpoint_connected{endpoint=\"%s\",adapter=\"%s\"} %d\n",
+                       esc(p->name, ep, sizeof(ep)), p->adapter->name, atomic_load(&p->connected));
+    }
+    help(b, "msgbridge_endpoint_reconnects_total", "counter", "Reconnect attempts.");
+    for (size_t i = 0; i < e->nendpoints; i++) {
+        brg_endpoint_t *p = e->endpoints[i];
+        brg_buf_printf(b, "msgbridge_endpoint_reconnects_total{endpoint=\"%s\",adapter=\"%s\"} %" PRIu64 "\n",
+                       esc(p->name, ep, sizeof(ep)), p->adapter->name, LOAD(p->reconnects));
+    }
+    help(b, "msgbridge_endpoint_restarts_total", "counter", "Endpoint loops restarted after a failure.");
+    for (size_t i = 0; i < e->nendpoints; i++) {
+        brg_endpoint_t *p = e->endpoints[i];
+        brg_buf_printf(b, "msgbridge_endpoint_restarts_total{endpoint=\"%s\",adapter=\"%s\"} %" PRIu64 "\n",
+                       esc(p->name, ep, sizeof(ep)), p->adapter->name, LOAD(p->restarts));
+    }
+}
+
+/* JSON string body escaping for /routes (names come from the config, reasons from brokers). */
+static void json_str(brg_buf_t *b, const char *s)
+{
+    brg_buf_printf(b, "\"");
+    for (; s && *s; s++) {
+        unsigned char c = (unsigned char)*s;
+        if (c == '"' || c == '\\') {
+            brg_buf_printf(b, "\\%c", c);
+        } else if (c < 0x20) {
+            brg_buf_printf(b, "\\u%04x", c);
+        } else {
+            brg_buf_printf(b, "%c", c);
+        }
+    }
+    brg_buf_printf(b, "\"");
+}
+
+void brg_metrics_render_routes(brg_engine_t *e, brg_buf_t *b)
+{
+    brg_buf_printf(b, "[");
+    for (size_t i = 0; i < e->nroutes; i++) {
+        brg_route_t *rt = e->routes[i];
+        char *why = brg_route_stop_reason(rt);
+        brg_buf_printf(b, "%s\n  {\"name\": ", i ? "," : "");
+        json_str(b, rt->name);
+        brg_buf_printf(b, ", \"state\": \"%s\", \"source\": ",
+                       brg_route_state_name(atomic_load(&rt->state)));
+        json_str(b, rt->src->ep->name);
+        brg_buf_printf(b, ", \"sinks\": [");
+        for (size_t j = 0; j < rt->nsinks; j++) {
+            brg_buf_printf(b, "%s", j ? ", " : "");
+            json_str(b, rt->sinks[j]->ep->name);
+        }
+        brg_buf_printf(b, "], \"dead_letter\": ");
+        if (rt->dead_letter) {
+            json_str(b, rt->dead_letter->ep->name);
+        } else {
+            brg_buf_printf(b, "null");
+        }
+        brg_buf_printf(b,
+                       ", \"in\": %" PRIu64 ", \"out\": %" PRIu64 ", \"accepted\": %" PRIu64
+                       ", \"retried\": %" PRIu64 ", \"rejected\": %" PRIu64
+                       ", \"dead_lettered\": %" PRIu64 ", \"filtered\": %" PRIu64
+                       ", \"loop_dropped\": %" PRIu64
+                       ", \"in_flight\": %zu, \"in_flight_bytes\": %zu, \"max_in_flight\": %zu, "
+                       "\"max_in_flight_bytes\": %zu, \"stop_reason\": ",
+                       LOAD(rt->stats.in_msgs), LOAD(rt->stats.out_msgs), LOAD(rt->stats.accepted),
+                       LOAD(rt->stats.retried), LOAD(rt->stats.rejected),
+                       LOAD(rt->stats.dead_lettered), LOAD(rt->stats.filtered),
+                       LOAD(rt->stats.loop_dropped), atomic_load(&rt->in_flight),
+                       atomic_load(&rt->in_flight_bytes), rt->max_in_flight,
+                       rt->max_in_flight_bytes);
+        if (why) {
+            json_str(b, why);
+        } else {
+            brg_buf_printf(b, "null");
+        }
+        brg_buf_printf(b, "}");
+        free(why);
+    }
+    brg_buf_printf(b, "\n]\n");
+}
+
+bool brg_metrics_ready(brg_engine_t *e, brg_buf_t *b)
+{
+    bool ready = true;
+    for (size_t i = 0; i < e->nendpoints; i++) {
+        brg_endpoint_t *p = e->endpoints[i];
+        if (!atomic_load(&p->connected)) {
+            char why[256];
+            brg_endpoint_reason(p, why, sizeof(why));
+            brg_buf_printf(b, "endpoint %s (%s) not connected%s%s\n", p->name, p->adapter->name,
+                           why[0] ? ": " : "", why);
+            ready = false;
+        }
+    }
+    for (size_t i = 0; i < e->nroutes; i++) {
+        brg_route_t *rt = e->routes[i];
+        if (atomic_load(&rt->state) == BRG_ROUTE_STOPPED) {
+            char *why = brg_route_stop_reason(rt);
+            brg_buf_printf(b, "route %s stopped: %s\n", rt->name, why ? why : "?");
+            free(why);
+            ready = false;
+        }
+    }
+    if (ready) {
+        brg_buf_printf(b, "ready\n");
+    }
+    return ready;
+}
+
+/* ---- HTTP server ---------------------------------------------------------------------------- */
+
+struct brg_http {
+#ifdef HAVE_MHD
+    struct MHD_Daemon *daemon;
+#endif
+    pthread_mutex_t lock; /* guards engine against a reload */
+    brg_engine_t *engine;
+};
+
+#ifdef HAVE_MHD
+static enum MHD_Result reply(struct MHD_Connection *conn, unsigned status, const char *type,
+                             brg_buf_t *body)
+{
+    struct MHD_Response *resp =
+        MHD_create_response_from_buffer(body->len, body->data ? body->data : "",
+                                        MHD_RESPMEM_MUST_COPY);
+    MHD_add_response_header(resp, "Content-Type", type);
+    enum MHD_Result rc = MHD_queue_response(conn, status, resp);
+    MHD_destroy_response(resp);
+    brg_buf_fini(body);
+    return rc;
+}
+
+static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char *url,
+                              const char *method, const char *version, const char *upload,
+                              size_t *upload_size, void **req_cls)
+{
+    brg_http_t *h = cls;
+    brg_buf_t b = {0};
+    if (strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0) {
+        brg_buf_printf(&b, "method not allowed\n");
+        return reply(conn, MHD_HTTP_METHOD_NOT_ALLOWED, "text/plain", &b);
+    }
+    if (strcmp(url, "/healthz") == 0) {
+        brg_buf_printf(&b, "ok\n");
+        return reply(conn, MHD_HTTP_OK, "text/plain", &b);
+    }
+    pthread_mutex_lock(&h->lock);
+    unsigned status = MHD_HTTP_OK;
+    const char *type = "text/plain; charset=utf-8";
+    if (strcmp(url, "/metrics") == 0) {
+        brg_metrics_render(h->engine, &b);
+        type = "text/plain; version=0.0.4; charset=utf-8";
+    } else if (strcmp(url, "/readyz") == 0) {
+        status = brg_metrics_ready(h->engine, &b) ? MHD_HTTP_OK : MHD_HTTP_SERVICE_UNAVAILABLE;
+    } else if (strcmp(url, "/routes") == 0) {
+        brg_metrics_render_routes(h->engine, &b);
+        type = "application/json";
+    } else {
+        brg_buf_printf(&b, "not found; try /metrics, /healthz, /readyz, /routes\n");
+        status = MHD_HTTP_NOT_FOUND;
+    }
+    pthread_mutex_unlock(&h->lock);
+    return reply(conn, status, type, &b);
+}
+#endif
+
+brg_http_t *brg_http_start(const char *addr, brg_engine_t *e, char *errstr, size_t errstr_size)
+{
+#ifdef HAVE_MHD
+    const char *colon = strrchr(addr, ':');
+    char host[128];
+    snprintf(host, sizeof(host), "%.*s", colon ? (int)(colon - addr) : 0, addr);
+    struct sockaddr_in sin = {.sin_family = AF_INET};
+    sin.sin_port = htons((uint16_t)atoi(colon ? colon + 1 : "0"));
+    if (strcmp(host, "localhost") == 0) {
+        snprintf(host, sizeof(host), "127.0.0.1");
+    }
+    if (inet_pton(AF_INET, host[0] ? host : "0.0.0.0", &sin.sin_addr) != 1) {
+        brg_errfmt(errstr, errstr_size, "metrics address \"%s\": host must be an IPv4 address",
+                   addr);
+        return NULL;
+    }
+    brg_http_t *h = brg_xcalloc(1, sizeof(*h));
+    pthread_mutex_init(&h->lock, NULL);
+    h->engine = e;
+    /* One internal thread with poll(): scrapes are rare and cheap; the engine is never blocked
+     * by a slow client beyond the copy of one page. */
+    h->daemon = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_POLL, 0, NULL, NULL,
+                                 handle, h, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sin,
+                                 MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)10, MHD_OPTION_END);
+    if (!h->daemon) {
+        brg_errfmt(errstr, errstr_size, "cannot serve metrics on \"%s\" (address in use?)", addr);
+        pthread_mutex_destroy(&h->lock);
+        free(h);
+        return NULL;
+    }
+    return h;
+#else
+    brg_errfmt(errstr, errstr_size,
+               "bridge.metrics is set but this msgbridge was built without libmicrohttpd "
+               "(rebuild with --enable-metrics)");
+    return NULL;
+#endif
+}
+
+void brg_http_set_engine(brg_http_t *h, brg_engine_t *e)
+{
+    pthread_mutex_lock(&h->lock);
+    h->engine = e;
+    pthread_mutex_unlock(&h->lock);
+}
+
+void brg_http_stop(brg_http_t *h)
+{
+    if (!h) {
+        return;
+    }
+#ifdef HAVE_MHD
+    MHD_stop_daemon(h->daemon);
+#endif
+    pthread_mutex_destroy(&h->lock);
+    free(h);
+}
