@@ -173,6 +173,13 @@ void *brg_sink_opaque(const brg_sink_t *sink);
 void brg_sink_set_opaque(brg_sink_t *sink, void *opaque);
 /* The compiled template of a BRG_KEY_TEMPLATE key, or NULL if the key is absent. */
 const brg_template_t *brg_sink_template(const brg_sink_t *sink, const char *key);
+/* The sink cannot carry `field` of the envelope losslessly (a typed header value stored as
+ * text, a property with no home in the protocol, a priority out of range...). Counted per
+ * route and field (metrics). Returns: true if the route is in strict mapping mode: the sink
+ * must then not publish, and settle the envelope REJECTED with a reason that names the field
+ * (the core sends it to the dead letter). Thread: any. */
+bool brg_sink_mapping_loss(brg_sink_t *sink, const char *field);
+
 /* Settle an envelope taken with brg_endpoint_take_publish(), exactly once. reason (may be
  * NULL) says why for RETRY/REJECTED: it is logged and written into dead-letter headers.
  * Ownership: the envelope goes back to the core. Thread: any. */

@@ -69,6 +69,7 @@ void brg_cfg_destroy(brg_cfg_t *cs)
         brg_cfg_destroy(cs->kids[i]);
     }
     free(cs->kids);
+    free(cs->file_owned);
     free(cs->name);
     free(cs->path);
     if (cs->type == BRG_CFG_STRING) {

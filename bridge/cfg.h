@@ -36,6 +36,7 @@ struct brg_cfg {
     } v;
     brg_cfg_t **kids;
     size_t nkids;
+    char *file_owned; /* set on a root made by brg_conf_parse_tree: freed with it */
 };
 
 /* Child of a group by name. Returns: NULL if absent or cs is not a group. */

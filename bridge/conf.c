@@ -650,6 +650,30 @@ brg_conf_t *brg_conf_load_string(const char *text, const char *name, brg_diag_t 
     return conf;
 }
 
+brg_cfg_t *brg_conf_parse_tree(const char *text, const char *name)
+{
+    config_t lc;
+    config_init(&lc);
+    brg_cfg_t *root = NULL;
+    if (config_read_string(&lc, text)) {
+        brg_diag_t d;
+        brg_diag_init(&d);
+        loader_t ld = {.d = &d};
+        char *file = brg_xstrdup(name);
+        root = convert(&ld, config_root_setting(&lc), NULL, 0, file);
+        root->file_owned = file;
+        root->file = file;
+        root->line = 1;
+        for (size_t i = 0; i < ld.nfiles; i++) {
+            free(ld.files[i]);
+        }
+        free(ld.files);
+        brg_diag_fini(&d);
+    }
+    config_destroy(&lc);
+    return root;
+}
+
 void brg_conf_destroy(brg_conf_t *conf)
 {
     if (!conf) {

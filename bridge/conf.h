@@ -55,6 +55,10 @@ brg_conf_t *brg_conf_load(const char *path, brg_diag_t *d);
 brg_conf_t *brg_conf_load_string(const char *text, const char *name, brg_diag_t *d);
 void brg_conf_destroy(brg_conf_t *conf);
 
+/* Parse libconfig text into a bare tree (pass 1 only: no schema, no ${env.X} errors kept).
+ * Returns: the root group, or NULL on a syntax error. Ownership: brg_cfg_destroy() it. */
+brg_cfg_t *brg_conf_parse_tree(const char *text, const char *name);
+
 /* Find an endpoint group by name. Returns: NULL if absent. */
 const brg_cfg_t *brg_conf_endpoint(const brg_conf_t *conf, const char *name);
 

@@ -109,6 +109,17 @@ void brg_metrics_render(brg_engine_t *e, brg_buf_t *b)
                            esc(rt->name, r, sizeof(r)), LOAD(*c));
         }
     }
+    help(b, "msgbridge_route_mapping_lost_field_total", "counter",
+         "Fields a sink could not carry losslessly, per field.");
+    for (size_t i = 0; i < e->nroutes; i++) {
+        brg_route_t *rt = e->routes[i];
+        size_t n = atomic_load(&rt->nloss);
+        for (size_t k = 0; k < n; k++) {
+            brg_buf_printf(b, "msgbridge_route_mapping_lost_field_total{route=\"%s\",field=\"%s\"} %" PRIu64 "\n",
+                           esc(rt->name, r, sizeof(r)), esc(rt->loss[k].name, ep, sizeof(ep)),
+                           LOAD(rt->loss[k].count));
+        }
+    }
     help(b, "msgbridge_route_settled_total", "counter",
          "Source messages by final outcome (accepted, retry, rejected).");
     for (size_t i = 0; i < e->nroutes; i++) {

@@ -252,6 +252,34 @@ const char *brg_sink_route_name(const brg_sink_t *sink) { return sink->rt->name;
 void *brg_sink_opaque(const brg_sink_t *sink) { return sink->opaque; }
 void brg_sink_set_opaque(brg_sink_t *sink, void *opaque) { sink->opaque = opaque; }
 
+bool brg_sink_mapping_loss(brg_sink_t *sink, const char *field)
+{
+    brg_route_t *rt = sink->rt;
+    atomic_fetch_add(&rt->stats.mapping_lost, 1);
+    size_t n = atomic_load(&rt->nloss);
+    size_t i = 0;
+    while (i < n && strcmp(rt->loss[i].name, field) != 0) {
+        i++;
+    }
+    if (i == n) {
+        pthread_mutex_lock(&rt->lock);
+        n = atomic_load(&rt->nloss);
+        i = 0;
+        while (i < n && strcmp(rt->loss[i].name, field) != 0) {
+            i++;
+        }
+        if (i == n && n < BRG_LOSS_FIELDS) {
+            snprintf(rt->loss[n].name, sizeof(rt->loss[n].name), "%s", field);
+            atomic_store(&rt->nloss, n + 1);
+        }
+        pthread_mutex_unlock(&rt->lock);
+    }
+    if (i < BRG_LOSS_FIELDS) {
+        atomic_fetch_add(&rt->loss[i].count, 1);
+    }
+    return brg_mapping_strict(rt->mapping);
+}
+
 const brg_template_t *brg_sink_template(const brg_sink_t *sink, const char *key)
 {
     for (size_t i = 0; i < sink->ntpls; i++) {

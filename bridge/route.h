@@ -51,6 +51,13 @@ struct brg_route {
     char *stop_reason;
 
     brg_route_stats_t stats;
+    /* Mapping losses per field: a small fixed table, filled under `lock`, read lock-free. */
+#define BRG_LOSS_FIELDS 32
+    struct {
+        char name[48];
+        atomic_uint_fast64_t count;
+    } loss[BRG_LOSS_FIELDS];
+    atomic_size_t nloss;
     atomic_uint_fast64_t latency_buckets[BRG_LAT_BUCKETS + 1];
 };
 

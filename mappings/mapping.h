@@ -3,6 +3,7 @@
 #ifndef BRG_MAPPING_H
 #define BRG_MAPPING_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "bridge/cfg.h"
@@ -26,6 +27,9 @@ extern const brg_conf_key_t brg_mapping_keys[];
 brg_mapping_t *brg_mapping_new(const brg_cfg_t *route_cs, const char *bridge_id,
                                const char *route_name, brg_diag_t *d);
 void brg_mapping_destroy(brg_mapping_t *m);
+
+/* True if the route is in strict mapping mode. m may be NULL. */
+bool brg_mapping_strict(const brg_mapping_t *m);
 
 /* Apply to one envelope. why (may be NULL) gets a reason for non-PASS verdicts.
  * Thread: any (the mapping is read-only after creation). */

@@ -19,6 +19,10 @@ struct brg_memory {
     /* source */
     brg_envelope_t **pending; /* sorted by src_seq: retries go back in order */
     size_t npending, cappending;
+    /* Originals of submitted messages (the route may change its copy), until acknowledged:
+     * like a broker, a retry redelivers the message as it was first received. */
+    brg_envelope_t **unacked;
+    size_t nunacked, capunacked;
     uint64_t next_seq;
     int64_t generate_left;
     size_t body_size;
@@ -139,6 +143,19 @@ static brg_envelope_t *generate(brg_memory_t *m, const brg_source_t *src)
     return env;
 }
 
+/* Remove and return the original of seq from the unacked list. */
+static brg_envelope_t *unacked_take(brg_memory_t *m, uint64_t seq)
+{
+    for (size_t i = 0; i < m->nunacked; i++) {
+        if (m->unacked[i]->src_seq == seq) {
+            brg_envelope_t *env = m->unacked[i];
+            m->unacked[i] = m->unacked[--m->nunacked];
+            return env;
+        }
+    }
+    return NULL;
+}
+
 static void take_settled(brg_memory_t *m, brg_endpoint_t *ep)
 {
     brg_envelope_t *env;
@@ -152,14 +169,15 @@ static void take_settled(brg_memory_t *m, brg_endpoint_t *ep)
                 m->acked = brg_xrealloc(m->acked, m->capacked * sizeof(uint64_t));
             }
             m->acked[m->nacked++] = env->src_seq;
+            brg_envelope_destroy(unacked_take(m, env->src_seq));
         } else if (outcome == BRG_RETRY) {
-            /* Redeliver like a broker would: the same message goes back in sequence order. */
+            /* Redeliver like a broker would: the original goes back in sequence order. */
             m->retried++;
-            brg_envelope_t *again = brg_envelope_copy(env);
-            again->src_seq = env->src_seq;
-            again->origin.redelivered = true;
-            /* Dead-letter headers are not part of the original message. */
-            pending_insert(m, again);
+            brg_envelope_t *again = unacked_take(m, env->src_seq);
+            if (again) {
+                again->origin.redelivered = true;
+                pending_insert(m, again);
+            }
         } else {
             /* The route stopped; like a broker queue, the message stays unacknowledged. */
             m->rejected++;
@@ -188,17 +206,24 @@ static void submit(brg_memory_t *m, brg_endpoint_t *ep)
         } else if (m->generate_left > 0) {
             env = generate(m, src);
         }
+        brg_envelope_t *copy = NULL;
         if (env) {
             m->in_flight++;
             if (m->in_flight > m->max_in_flight) {
                 m->max_in_flight = m->in_flight;
             }
+            if (m->nunacked == m->capunacked) {
+                m->capunacked = m->capunacked ? m->capunacked * 2 : 64;
+                m->unacked = brg_xrealloc(m->unacked, m->capunacked * sizeof(*m->unacked));
+            }
+            m->unacked[m->nunacked++] = env;
+            copy = brg_envelope_copy(env);
         }
         pthread_mutex_unlock(&m->lock);
-        if (!env) {
+        if (!copy) {
             return;
         }
-        brg_source_submit(src, env);
+        brg_source_submit(src, copy);
     }
 }
 
@@ -321,6 +346,10 @@ static void memory_close(void *state)
     for (size_t i = 0; i < m->nreceived; i++) {
         brg_envelope_destroy(m->received[i]);
     }
+    for (size_t i = 0; i < m->nunacked; i++) {
+        brg_envelope_destroy(m->unacked[i]);
+    }
+    free(m->unacked);
     free(m->pending);
     free(m->received);
     free(m->acked);

@@ -63,6 +63,7 @@ static void teardown(void)
 }
 
 #define SIMPLE(extra)                                                                              \
+    "bridge = { id = \"test-bridge\"; };"                                                       \
     "endpoints = ( { name = \"src\"; type = \"memory\"; }, { name = \"dst\"; type = \"memory\"; }," \
     " { name = \"dlq\"; type = \"memory\"; } );"                                                   \
     "routes = ( { name = \"r\"; from = { endpoint = \"src\"; }; to = { endpoint = \"dst\"; "       \
@@ -270,6 +271,39 @@ START_TEST(test_fanout_acks_after_every_sink)
 }
 END_TEST
 
+START_TEST(test_route_filtered_messages_are_acked_and_counted)
+{
+    engine = start(SIMPLE("mapping = { where = \"header.seq ~ '[05]$'\"; };"));
+    size_t n = 100;
+    inject(mem("src"), n, 16);
+    ck_assert(brg_memory_wait(mem("src"), acked_at_least, &n, 5000));
+    ck_assert_uint_eq(brg_memory_received_count(mem("dst")), 20);
+    brg_route_t *rt = brg_engine_route(engine, "r");
+    ck_assert_uint_eq(atomic_load(&rt->stats.filtered), 80);
+    ck_assert_uint_eq(atomic_load(&rt->stats.dead_lettered), 0);
+    /* Every forwarded message carries this bridge's provenance. */
+    const brg_field_t *p = brg_fields_get(&brg_memory_received(mem("dst"), 0)->headers,
+                                          "x-msgbridge-path");
+    ck_assert_ptr_nonnull(p);
+    ck_assert_str_eq((char *)p->value.u.bytes.data, "test-bridge/r");
+}
+END_TEST
+
+START_TEST(test_route_drops_messages_that_crossed_this_bridge)
+{
+    engine = start(SIMPLE(""));
+    brg_envelope_t *env = brg_envelope_new();
+    brg_envelope_set_body(env, "echo", 4);
+    brg_envelope_add_header_str(env, "x-msgbridge-path", "test-bridge/other-route");
+    brg_memory_inject(mem("src"), env);
+    inject(mem("src"), 1, 8);
+    size_t two = 2;
+    ck_assert(brg_memory_wait(mem("src"), acked_at_least, &two, 5000));
+    ck_assert_uint_eq(brg_memory_received_count(mem("dst")), 1);
+    ck_assert_uint_eq(atomic_load(&brg_engine_route(engine, "r")->stats.loop_dropped), 1);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("route");
@@ -287,6 +321,8 @@ int main(void)
     tcase_add_test(tc, test_route_late_settles_complete);
     tcase_add_test(tc, test_drain_waits_for_in_flight);
     tcase_add_test(tc, test_fanout_acks_after_every_sink);
+    tcase_add_test(tc, test_route_filtered_messages_are_acked_and_counted);
+    tcase_add_test(tc, test_route_drops_messages_that_crossed_this_bridge);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);
