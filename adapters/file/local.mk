@@ -1,3 +1,10 @@
+# The file and stdio adapters (NDJSON envelopes or raw lines) and the JSON envelope codec.
 if HAVE_ADAPTER_FILE
-# (filled in by the file/stdio adapter)
+noinst_LIBRARIES += adapters/file/libbrg_file.a
+adapters_file_libbrg_file_a_SOURCES = \
+	%D%/base64.c %D%/base64.h \
+	%D%/json_codec.c %D%/json_codec.h
+adapters_file_libbrg_file_a_CFLAGS = $(AM_CFLAGS) $(FILE_CFLAGS)
+ADAPTER_LIBS += adapters/file/libbrg_file.a
+ADAPTER_LDADD += $(FILE_LIBS)
 endif
