@@ -159,6 +159,7 @@ static const brg_conf_key_t route_keys[] = {
     {"max_in_flight_bytes", BRG_KEY_INT, 0, "bytes taken but not yet settled (default 16 MiB)"},
     {"mapping", BRG_KEY_GROUP, 0, "header rules, filters, strict mode"},
     {"delivery", BRG_KEY_STRING, 0, "at-least-once (default)"},
+    {"rate", BRG_KEY_GROUP, 0, "{ messages_per_second = N; bytes_per_second = N; }"},
     {"description", BRG_KEY_STRING, 0, "free text"},
     {NULL, 0, 0, NULL},
 };
@@ -397,6 +398,22 @@ static void check_route(brg_conf_t *conf, brg_cfg_t *rcs, brg_conf_route_t *r, b
                            "unknown delivery \"%s\" (valid: at-least-once, at-most-once, "
                            "exactly-once)",
                            delivery->v.s);
+        }
+    }
+    static const brg_conf_key_t rate_keys[] = {
+        {"messages_per_second", BRG_KEY_FLOAT, 0, "message rate limit"},
+        {"bytes_per_second", BRG_KEY_FLOAT, 0, "body byte rate limit"},
+        {NULL, 0, 0, NULL},
+    };
+    const brg_cfg_t *rate = brg_cfg_get(rcs, "rate");
+    if (rate && rate->type == BRG_CFG_GROUP) {
+        brg_cfg_check_keys(rate, rate_keys, NULL, d);
+        for (size_t i = 0; i < rate->nkids; i++) {
+            const brg_cfg_t *c = rate->kids[i];
+            double v = c->type == BRG_CFG_INT ? (double)c->v.i : c->type == BRG_CFG_FLOAT ? c->v.f : 1;
+            if (v <= 0) {
+                brg_diag_error(d, c, "must be greater than 0");
+            }
         }
     }
     brg_cfg_t *from = (brg_cfg_t *)brg_cfg_get(rcs, "from");

@@ -45,6 +45,14 @@ static brg_sink_t *add_sink(brg_engine_t *e, brg_route_t *rt, const brg_cfg_t *s
     return sink;
 }
 
+static void engine_tick(void *arg)
+{
+    brg_engine_t *e = arg;
+    for (size_t i = 0; i < e->nroutes; i++) {
+        brg_route_rate_tick(e->routes[i]);
+    }
+}
+
 brg_engine_t *brg_engine_new(brg_conf_t *conf, char *errstr, size_t errstr_size)
 {
     brg_engine_t *e = brg_xcalloc(1, sizeof(*e));
@@ -64,6 +72,9 @@ brg_engine_t *brg_engine_new(brg_conf_t *conf, char *errstr, size_t errstr_size)
         rt->bridge_id = conf->bridge_id;
         rt->max_in_flight = (size_t)cr->max_in_flight;
         rt->max_in_flight_bytes = (size_t)cr->max_in_flight_bytes;
+        const brg_cfg_t *rate = brg_cfg_get(cr->cs, "rate");
+        brg_route_set_rate(rt, brg_cfg_float(rate, "messages_per_second", 0),
+                           brg_cfg_float(rate, "bytes_per_second", 0));
         brg_diag_t d;
         brg_diag_init(&d);
         rt->mapping = brg_mapping_new(cr->cs, conf->bridge_id, cr->name, &d);
@@ -95,6 +106,12 @@ brg_engine_t *brg_engine_new(brg_conf_t *conf, char *errstr, size_t errstr_size)
                 goto fail;
             }
         }
+    }
+    /* Rate refills are checked every 5 ms: fine enough for limits up to a few hundred
+     * thousand messages per second with 100 ms buckets. */
+    e->timer = brg_timer_new(5, engine_tick, e);
+    for (size_t i = 0; i < e->nroutes; i++) {
+        e->routes[i]->timer = e->timer;
     }
     return e;
 fail:
@@ -154,6 +171,10 @@ void brg_engine_destroy(brg_engine_t *e)
     if (!e) {
         return;
     }
+    /* Pending fan-out retries complete as RETRY while the endpoints still run, so their
+     * sources hear of them. */
+    brg_timer_destroy(e->timer);
+    e->timer = NULL;
     /* Stop every thread first, then free: a settle may still travel between endpoints while
      * the threads run. */
     for (size_t i = 0; i < e->nendpoints; i++) {

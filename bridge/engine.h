@@ -14,6 +14,7 @@ typedef struct brg_engine {
     brg_route_t **routes;
     size_t nroutes;
     int64_t started_ms;
+    brg_timer_t *timer;
 } brg_engine_t;
 
 /* Build endpoints and routes. Takes ownership of conf (also on error).

@@ -11,6 +11,7 @@ libbrgcore_a_SOURCES = \
 	%D%/route.c %D%/route.h \
 	%D%/endpoint.c %D%/endpoint.h \
 	%D%/engine.c %D%/engine.h \
+	%D%/timer.c %D%/timer.h \
 	%D%/metrics.c %D%/metrics.h \
 	%D%/registry.h \
 	$(MAPPINGS_SOURCES)

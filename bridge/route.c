@@ -20,6 +20,7 @@ brg_route_t *brg_route_new(const char *name, const brg_cfg_t *cs)
     rt->name = brg_xstrdup(name);
     rt->cs = cs;
     pthread_mutex_init(&rt->lock, NULL);
+    pthread_mutex_init(&rt->rate_lock, NULL);
     atomic_init(&rt->state, BRG_ROUTE_RUNNING);
     return rt;
 }
@@ -33,6 +34,7 @@ void brg_route_destroy(brg_route_t *rt)
     free(rt->sinks);
     free(rt->stop_reason);
     free(rt->name);
+    pthread_mutex_destroy(&rt->rate_lock);
     pthread_mutex_destroy(&rt->lock);
     free(rt);
 }
@@ -78,6 +80,92 @@ char *brg_route_stop_reason(brg_route_t *rt)
     return r;
 }
 
+/* ---- rate limits -------------------------------------------------------------------------- */
+
+/* Buckets hold at most 100 ms worth of tokens: smooth flow, small bursts. */
+#define RATE_BURST_S 0.1
+
+void brg_route_set_rate(brg_route_t *rt, double msgs_per_s, double bytes_per_s)
+{
+    pthread_mutex_lock(&rt->rate_lock);
+    rt->rate_msgs = msgs_per_s > 0 ? msgs_per_s : 0;
+    rt->rate_bytes = bytes_per_s > 0 ? bytes_per_s : 0;
+    rt->tok_msgs = rt->rate_msgs * RATE_BURST_S < 1 ? 1 : rt->rate_msgs * RATE_BURST_S;
+    rt->tok_bytes = rt->rate_bytes * RATE_BURST_S;
+    rt->tok_ns = brg_now_ns();
+    pthread_mutex_unlock(&rt->rate_lock);
+}
+
+static void rate_refill(brg_route_t *rt)
+{
+    int64_t now = brg_now_ns();
+    double dt = (double)(now - rt->tok_ns) / 1e9;
+    rt->tok_ns = now;
+    if (rt->rate_msgs > 0) {
+        double cap = rt->rate_msgs * RATE_BURST_S < 1 ? 1 : rt->rate_msgs * RATE_BURST_S;
+        rt->tok_msgs += dt * rt->rate_msgs;
+        if (rt->tok_msgs > cap) {
+            rt->tok_msgs = cap;
+        }
+    }
+    if (rt->rate_bytes > 0) {
+        double cap = rt->rate_bytes * RATE_BURST_S;
+        rt->tok_bytes += dt * rt->rate_bytes;
+        if (rt->tok_bytes > cap) {
+            rt->tok_bytes = cap;
+        }
+    }
+}
+
+/* Returns: how many messages the buckets allow now (SIZE_MAX when unlimited). */
+static size_t rate_credit(brg_route_t *rt)
+{
+    if (rt->rate_msgs <= 0 && rt->rate_bytes <= 0) {
+        return SIZE_MAX;
+    }
+    pthread_mutex_lock(&rt->rate_lock);
+    rate_refill(rt);
+    size_t n = SIZE_MAX;
+    if (rt->rate_msgs > 0) {
+        n = rt->tok_msgs >= 1 ? (size_t)rt->tok_msgs : 0;
+    }
+    /* The byte bucket may go into debt by one message, so a large message is never stuck. */
+    if (rt->rate_bytes > 0 && rt->tok_bytes <= 0) {
+        n = 0;
+    }
+    pthread_mutex_unlock(&rt->rate_lock);
+    if (n == 0) {
+        atomic_store(&rt->rate_blocked, true);
+    }
+    return n;
+}
+
+static void rate_consume(brg_route_t *rt, size_t bytes)
+{
+    if (rt->rate_msgs <= 0 && rt->rate_bytes <= 0) {
+        return;
+    }
+    pthread_mutex_lock(&rt->rate_lock);
+    rt->tok_msgs -= 1;
+    rt->tok_bytes -= (double)bytes;
+    pthread_mutex_unlock(&rt->rate_lock);
+}
+
+void brg_route_rate_tick(brg_route_t *rt)
+{
+    if (!atomic_load(&rt->rate_blocked) || !rt->src) {
+        return;
+    }
+    pthread_mutex_lock(&rt->rate_lock);
+    rate_refill(rt);
+    bool ok = (rt->rate_msgs <= 0 || rt->tok_msgs >= 1) && (rt->rate_bytes <= 0 || rt->tok_bytes > 0);
+    pthread_mutex_unlock(&rt->rate_lock);
+    if (ok) {
+        atomic_store(&rt->rate_blocked, false);
+        brg_endpoint_wake(rt->src->ep);
+    }
+}
+
 /* ---- source side ------------------------------------------------------------------------- */
 
 const brg_cfg_t *brg_source_cfg(const brg_source_t *src) { return src->cs; }
@@ -101,7 +189,9 @@ size_t brg_source_credit(const brg_source_t *src)
     if (n > 0 && atomic_load(&rt->in_flight_bytes) >= rt->max_in_flight_bytes) {
         return 0;
     }
-    return rt->max_in_flight - n;
+    size_t credit = rt->max_in_flight - n;
+    size_t rate = rate_credit(rt);
+    return rate < credit ? rate : credit;
 }
 
 void brg_source_set_error(brg_source_t *src, const char *reason)
@@ -196,6 +286,7 @@ void brg_source_submit(brg_source_t *src, brg_envelope_t *env)
     atomic_fetch_add(&rt->in_flight_bytes, dlv->bytes);
     atomic_fetch_add(&rt->stats.in_msgs, 1);
     atomic_fetch_add(&rt->stats.in_bytes, env->body_len);
+    rate_consume(rt, env->body_len);
 
     if (rt->mapping) {
         char why[256] = "";
@@ -329,6 +420,20 @@ static void send_to_dead_letter(brg_delivery_t *dlv, const char *reason)
     publish_to(rt->dead_letter, dlv);
 }
 
+static void complete_child(brg_delivery_t *dlv, brg_outcome_t outcome);
+
+/* A fan-out copy's retry is due: publish it again to the same sink, unless the route stopped
+ * running (then the parent gets RETRY and the source redelivers to every sink). */
+static void fanout_retry_due(void *arg, bool cancelled)
+{
+    brg_delivery_t *dlv = arg;
+    if (cancelled || atomic_load(&dlv->rt->state) != BRG_ROUTE_RUNNING) {
+        complete_child(dlv, BRG_RETRY);
+        return;
+    }
+    publish_to(dlv->sink, dlv);
+}
+
 /* A copy or the envelope itself reached its final outcome at its sink. */
 static void complete(brg_delivery_t *dlv, brg_outcome_t outcome)
 {
@@ -337,6 +442,25 @@ static void complete(brg_delivery_t *dlv, brg_outcome_t outcome)
         finish_parent(dlv, outcome);
         return;
     }
+    /* A fan-out copy that failed transiently is retried here, at its own sink only: the sinks
+     * that already accepted the message do not get it again. Backoff 100 ms doubling to 5 s. */
+    if (outcome == BRG_RETRY && dlv->rt->timer &&
+        atomic_load(&dlv->rt->state) == BRG_ROUTE_RUNNING) {
+        int shift = dlv->attempts < 6 ? dlv->attempts : 6;
+        int64_t delay_ms = 100LL << shift;
+        if (delay_ms > 5000) {
+            delay_ms = 5000;
+        }
+        dlv->attempts++;
+        brg_timer_at(dlv->rt->timer, brg_now_ns() + delay_ms * 1000000, fanout_retry_due, dlv);
+        return;
+    }
+    complete_child(dlv, outcome);
+}
+
+static void complete_child(brg_delivery_t *dlv, brg_outcome_t outcome)
+{
+    brg_delivery_t *parent = dlv->parent;
     if (outcome != BRG_ACCEPTED) {
         pthread_mutex_lock(&dlv->reason_lock);
         delivery_note_reason(parent, dlv->reason);

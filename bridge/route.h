@@ -9,6 +9,7 @@
 #include <stdint.h>
 
 #include "bridge/adapter.h"
+#include "bridge/timer.h"
 
 typedef enum brg_route_state {
     BRG_ROUTE_RUNNING = 0,
@@ -50,6 +51,15 @@ struct brg_route {
     pthread_mutex_t lock; /* guards stop_reason */
     char *stop_reason;
 
+    brg_timer_t *timer; /* the engine's: fan-out retries */
+
+    /* Rate limit (token buckets refilled continuously; 0 = unlimited). */
+    double rate_msgs, rate_bytes;
+    pthread_mutex_t rate_lock;
+    double tok_msgs, tok_bytes;
+    int64_t tok_ns;
+    atomic_bool rate_blocked; /* credit() returned 0 for want of tokens: wake the source later */
+
     brg_route_stats_t stats;
     /* Mapping losses per field: a small fixed table, filled under `lock`, read lock-free. */
 #define BRG_LOSS_FIELDS 32
@@ -85,6 +95,10 @@ void brg_route_destroy(brg_route_t *rt);
 
 /* Stop the route for good (until reload): logs reason once. Thread: any. */
 void brg_route_stop(brg_route_t *rt, const char *reason);
+/* Set the rate limit (0 = unlimited for either). */
+void brg_route_set_rate(brg_route_t *rt, double msgs_per_s, double bytes_per_s);
+/* Timer tick: wake the source of a rate-limited route whose bucket has refilled. */
+void brg_route_rate_tick(brg_route_t *rt);
 /* Ask the route to take nothing new. */
 void brg_route_drain(brg_route_t *rt);
 /* Returns: a copy of the stop reason or NULL (caller frees). */
