@@ -1,0 +1,247 @@
+/* amqp1 sources: one receiver link per route `from`, link credit from the route's in-flight
+ * budget, deliveries into envelopes, and the disposition once the outcome comes back.
+ *
+ * Outcomes (docs/amqp1.md "Delivery"): ACCEPTED -> `accepted`; RETRY -> `released` (or
+ * `modified` with delivery-failed when on_retry = "modified"); REJECTED -> the core has stopped
+ * the route and the delivery is left unsettled so that the broker keeps the message (or
+ * `rejected` with a description when on_reject = "reject", for brokers that dead-letter
+ * rejected messages themselves). */
+#include <stdlib.h>
+#include <string.h>
+
+#include <proton/condition.h>
+#include <proton/disposition.h>
+#include <proton/terminus.h>
+
+#include "adapters/amqp1/amqp1_codec.h"
+#include "adapters/amqp1/amqp1_int.h"
+
+uint64_t amqp1_rx_epoch(const brg_amqp1_t *a, const amqp1_rx_t *rx)
+{
+    return (a->conn_gen << 32) | rx->link_gen;
+}
+
+amqp1_rx_t *amqp1_rx_of_link(brg_amqp1_t *a, pn_link_t *l)
+{
+    amqp1_rx_t *rx = pn_link_get_context(l);
+    /* A link replaced by a re-attach keeps its context: only the current one counts. */
+    return rx && rx >= a->rx && rx < a->rx + a->nrx && rx->link == l ? rx : NULL;
+}
+
+static void set_capability(pn_terminus_t *t, const char *cap)
+{
+    if (!cap) {
+        return;
+    }
+    pn_data_t *caps = pn_terminus_capabilities(t);
+    pn_data_put_array(caps, false, PN_SYMBOL);
+    pn_data_enter(caps);
+    pn_data_put_symbol(caps, pn_bytes(strlen(cap), cap));
+    pn_data_exit(caps);
+}
+
+void amqp1_rx_attach(brg_amqp1_t *a, amqp1_rx_t *rx)
+{
+    char err[512];
+    brg_amqp1_addr_fini(&rx->addr);
+    rx->reattach_at_ns = 0;
+    if (brg_amqp1_address_resolve(a->family, rx->address, &rx->addr, err, sizeof(err)) !=
+        BRG_OK) {
+        /* Only possible with broker = "auto" once the dialect is known: retrying cannot help. */
+        brg_log_error(a->log, "route %s: %s", brg_source_route_name(rx->src), err);
+        brg_source_set_error(rx->src, err);
+        return;
+    }
+    char name[512];
+    amqp1_link_name(a, "from", rx->address, name, sizeof(name));
+    pn_link_t *l = pn_receiver(a->ssn, name);
+    pn_terminus_set_address(pn_link_source(l), rx->addr.address);
+    set_capability(pn_link_source(l), rx->addr.capability);
+    /* At-least-once: the broker sends unsettled and waits for our disposition. */
+    pn_link_set_snd_settle_mode(l, PN_SND_UNSETTLED);
+    pn_link_set_rcv_settle_mode(l, PN_RCV_FIRST);
+    pn_link_set_context(l, rx);
+    pn_link_open(l);
+    rx->link = l;
+    rx->link_gen++;
+    brg_log_debug(a->log, "route %s: receiving from \"%s\"", brg_source_route_name(rx->src),
+                  rx->addr.address);
+}
+
+void amqp1_rx_attach_all(brg_amqp1_t *a)
+{
+    for (size_t i = 0; i < a->nrx; i++) {
+        amqp1_rx_attach(a, &a->rx[i]);
+    }
+}
+
+void amqp1_rx_link_closed(brg_amqp1_t *a, amqp1_rx_t *rx, const char *why)
+{
+    pn_link_t *l = rx->link;
+    /* Deliveries received on this link can no longer be settled: the broker returns them to
+     * the queue, and their late settles no longer match the link generation. */
+    rx->link = NULL;
+    if (pn_link_state(l) & PN_LOCAL_ACTIVE) {
+        pn_link_close(l);
+    }
+    uint32_t delay = brg_backoff_next(&rx->backoff);
+    rx->reattach_at_ns = brg_now_ns() + (int64_t)delay * 1000000;
+    brg_log_error(a->log, "route %s: receiver for \"%s\" closed by the broker: %s; "
+                          "re-attaching in %u ms",
+                  brg_source_route_name(rx->src), rx->addr.address, why, delay);
+    brg_source_set_error(rx->src, why);
+}
+
+void amqp1_rx_reset(brg_amqp1_t *a)
+{
+    for (size_t i = 0; i < a->nrx; i++) {
+        a->rx[i].link = NULL;
+        a->rx[i].reattach_at_ns = 0;
+    }
+}
+
+/* Read the whole delivery into a->buf. Returns: its length. */
+static size_t read_delivery(brg_amqp1_t *a, pn_link_t *l, pn_delivery_t *d)
+{
+    size_t need = pn_delivery_pending(d), len = 0;
+    for (;;) {
+        if (a->buf.size < len + need + 1) {
+            size_t cap = a->buf.size ? a->buf.size : 4096;
+            while (cap < len + need + 1) {
+                cap *= 2;
+            }
+            a->buf.start = brg_xrealloc(a->buf.start, cap);
+            a->buf.size = cap;
+        }
+        ssize_t n = pn_link_recv(l, a->buf.start + len, a->buf.size - len);
+        if (n <= 0) {
+            break; /* PN_EOS: all read */
+        }
+        len += (size_t)n;
+        need = pn_delivery_pending(d) ? pn_delivery_pending(d) : 4096;
+    }
+    return len;
+}
+
+void amqp1_rx_delivery(brg_amqp1_t *a, pn_delivery_t *d)
+{
+    pn_link_t *l = pn_delivery_link(d);
+    amqp1_rx_t *rx = amqp1_rx_of_link(a, l);
+    if (pn_delivery_aborted(d)) {
+        pn_delivery_settle(d); /* the sender gave up on it: nothing to deliver */
+        return;
+    }
+    if (!pn_delivery_readable(d) || pn_delivery_partial(d)) {
+        return; /* more frames to come; proton buffers them */
+    }
+    size_t len = read_delivery(a, l, d);
+    pn_link_advance(l);
+    if (!rx || brg_endpoint_stopping(a->ep)) {
+        /* A stale link, or stopping: give it back for another consumer. */
+        pn_delivery_update(d, PN_RELEASED);
+        pn_delivery_settle(d);
+        return;
+    }
+    brg_backoff_reset(&rx->backoff);
+    brg_envelope_t *env = brg_envelope_new();
+    char err[512];
+    if (brg_amqp1_decode(a->msg, a->buf.start, len, env, err, sizeof(err)) != BRG_OK) {
+        /* Nothing sensible can be bridged: refuse it with the reason (a broker with a dead
+         * letter queue parks it there) rather than block the queue behind it. */
+        brg_log_error(a->log, "route %s: rejecting a message from \"%s\": %s",
+                      brg_source_route_name(rx->src), rx->address, err);
+        pn_condition_t *c = pn_disposition_condition(pn_delivery_local(d));
+        pn_condition_set_name(c, "amqp:decode-error");
+        pn_condition_set_description(c, err);
+        pn_delivery_update(d, PN_REJECTED);
+        pn_delivery_settle(d);
+        brg_envelope_destroy(env);
+        return;
+    }
+    brg_props_set(&env->origin.stream, rx->address);
+    env->src_token = d;
+    env->src_epoch = amqp1_rx_epoch(a, rx);
+    brg_source_submit(rx->src, env);
+}
+
+static void settle_one(brg_amqp1_t *a, amqp1_rx_t *rx, pn_delivery_t *d, brg_outcome_t oc)
+{
+    switch (oc) {
+    case BRG_ACCEPTED:
+        pn_delivery_update(d, PN_ACCEPTED);
+        pn_delivery_settle(d);
+        return;
+    case BRG_RETRY:
+        if (rx->modified_on_retry) {
+            /* delivery-failed: the broker counts the attempt (ActiveMQ's redelivery policy). */
+            pn_disposition_set_failed(pn_delivery_local(d), true);
+            pn_delivery_update(d, PN_MODIFIED);
+        } else {
+            pn_delivery_update(d, PN_RELEASED);
+        }
+        pn_delivery_settle(d);
+        return;
+    case BRG_REJECTED:
+        if (rx->reject_on_rejected) {
+            char why[256];
+            brg_errfmt(why, sizeof(why), "msgbridge route %s could not deliver the message",
+                       brg_source_route_name(rx->src));
+            pn_condition_t *c = pn_disposition_condition(pn_delivery_local(d));
+            pn_condition_set_name(c, "amqp:internal-error");
+            pn_condition_set_description(c, why);
+            pn_delivery_update(d, PN_REJECTED);
+            pn_delivery_settle(d);
+        }
+        /* Otherwise: left unsettled, the broker keeps the message (the route is stopped). */
+        return;
+    }
+    (void)a;
+}
+
+void amqp1_rx_drain_settled(brg_amqp1_t *a)
+{
+    brg_outcome_t oc;
+    brg_envelope_t *env;
+    while ((env = brg_endpoint_take_settled(a->ep, &oc))) {
+        brg_source_t *src = brg_envelope_source(env);
+        amqp1_rx_t *rx = src ? brg_source_opaque(src) : NULL;
+        /* Only a delivery of the current connection and link may be touched: older ones were
+         * freed with their connection and the broker redelivers them anyway. */
+        if (a->conn && rx && rx->link && env->src_token &&
+            env->src_epoch == amqp1_rx_epoch(a, rx)) {
+            settle_one(a, rx, env->src_token, oc);
+        }
+        brg_source_done(env);
+    }
+}
+
+void amqp1_rx_service(brg_amqp1_t *a, int64_t now)
+{
+    for (size_t i = 0; i < a->nrx; i++) {
+        amqp1_rx_t *rx = &a->rx[i];
+        if (!rx->link) {
+            if (rx->reattach_at_ns && now >= rx->reattach_at_ns) {
+                amqp1_rx_attach(a, rx);
+            }
+            continue;
+        }
+        if (!(pn_link_state(rx->link) & PN_REMOTE_ACTIVE)) {
+            continue;
+        }
+        /* Credit mirrors what the route lets in: link credit plus what is in flight never
+         * exceeds max_in_flight. It is topped up in batches of a quarter of the budget so
+         * that a flow frame is not sent per message. */
+        size_t want = brg_source_credit(rx->src);
+        int have = pn_link_credit(rx->link);
+        if (have < 0) {
+            have = 0;
+        }
+        if (want > (size_t)have) {
+            size_t add = want - (size_t)have;
+            size_t batch = brg_source_max_in_flight(rx->src) / 4;
+            if (add >= (batch ? batch : 1) || have == 0) {
+                pn_link_flow(rx->link, add > INT32_MAX ? INT32_MAX : (int)add);
+            }
+        }
+    }
+}
