@@ -25,7 +25,7 @@ extern const brg_adapter_t brg_kafka_adapter BRG_WEAK;
 extern const brg_adapter_t brg_rabbitmq_adapter BRG_WEAK;
 #endif
 #ifdef HAVE_ADAPTER_AMQP1
-extern const brg_adapter_t brg_amqp1_adapter BRG_WEAK;
+extern const brg_adapter_t brg_amqp1_adapter; /* amqp1 exists: strong */
 #endif
 
 const brg_adapter_t *brg_adapters[] = {
