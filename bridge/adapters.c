@@ -1,46 +1,40 @@
 /* The static table of adapters built into this binary (nginx-style module list).
- * An adapter is in the table only if configure found its library (HAVE_ADAPTER_X). */
+ * BRG_LINK_<name> is defined by bridge/local.mk exactly when the adapter's library is linked
+ * (configure found its client library: --enable-<name>). */
 #include "config.h"
 
 #include <stddef.h>
 
-#include "bridge/err.h"
-
 #include "bridge/registry.h"
 
-/* BOOTSTRAP: while the adapters are being written in parallel, a configured-in adapter whose
- * library is not there yet links as a weak NULL reference and is skipped by
- * brg_adapters_init(). To be made strong once every adapter exists. */
-#define BRG_WEAK __attribute__((weak))
-
 extern const brg_adapter_t brg_memory_adapter;
-#ifdef HAVE_ADAPTER_FILE
-extern const brg_adapter_t brg_file_adapter BRG_WEAK;
-extern const brg_adapter_t brg_stdio_adapter BRG_WEAK;
+#ifdef BRG_LINK_file
+extern const brg_adapter_t brg_file_adapter;
+extern const brg_adapter_t brg_stdio_adapter;
 #endif
-#ifdef HAVE_ADAPTER_KAFKA
-extern const brg_adapter_t brg_kafka_adapter BRG_WEAK;
+#ifdef BRG_LINK_kafka
+extern const brg_adapter_t brg_kafka_adapter;
 #endif
-#ifdef HAVE_ADAPTER_RABBITMQ
-extern const brg_adapter_t brg_rabbitmq_adapter BRG_WEAK;
+#ifdef BRG_LINK_rabbitmq
+extern const brg_adapter_t brg_rabbitmq_adapter;
 #endif
-#ifdef HAVE_ADAPTER_AMQP1
-extern const brg_adapter_t brg_amqp1_adapter; /* amqp1 exists: strong */
+#ifdef BRG_LINK_amqp1
+extern const brg_adapter_t brg_amqp1_adapter;
 #endif
 
 const brg_adapter_t *brg_adapters[] = {
     &brg_memory_adapter,
-#ifdef HAVE_ADAPTER_FILE
+#ifdef BRG_LINK_file
     &brg_file_adapter,
     &brg_stdio_adapter,
 #endif
-#ifdef HAVE_ADAPTER_KAFKA
+#ifdef BRG_LINK_kafka
     &brg_kafka_adapter,
 #endif
-#ifdef HAVE_ADAPTER_RABBITMQ
+#ifdef BRG_LINK_rabbitmq
     &brg_rabbitmq_adapter,
 #endif
-#ifdef HAVE_ADAPTER_AMQP1
+#ifdef BRG_LINK_amqp1
     &brg_amqp1_adapter,
 #endif
     NULL,
@@ -48,11 +42,5 @@ const brg_adapter_t *brg_adapters[] = {
 
 void brg_adapters_init(void)
 {
-    size_t w = 0;
-    for (size_t i = 0; i + 1 < BRG_ARRAY_SIZE(brg_adapters); i++) {
-        if (brg_adapters[i]) {
-            brg_adapters[w++] = brg_adapters[i];
-        }
-    }
-    brg_adapters[w] = NULL;
+    /* Nothing to do: the table is static. Kept as the one place to hook adapter set-up. */
 }

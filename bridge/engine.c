@@ -5,6 +5,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "bridge/metrics.h"
 #include "bridge/registry.h"
 #include "mappings/mapping.h"
 
@@ -45,9 +46,60 @@ static brg_sink_t *add_sink(brg_engine_t *e, brg_route_t *rt, const brg_cfg_t *s
     return sink;
 }
 
+/* Create one route from its config, attach it to its endpoints and append it to e->routes.
+ * Returns: false with errstr on failure (the route is still appended, for cleanup). */
+static bool build_route(brg_engine_t *e, const brg_conf_route_t *cr, char *errstr,
+                        size_t errstr_size)
+{
+    brg_route_t *rt = brg_route_new(cr->name, cr->cs);
+    e->routes[e->nroutes++] = rt;
+    rt->bridge_id = e->conf->bridge_id;
+    rt->timer = e->timer;
+    rt->max_in_flight = (size_t)cr->max_in_flight;
+    rt->max_in_flight_bytes = (size_t)cr->max_in_flight_bytes;
+    const brg_cfg_t *rate = brg_cfg_get(cr->cs, "rate");
+    brg_route_set_rate(rt, brg_cfg_float(rate, "messages_per_second", 0),
+                       brg_cfg_float(rate, "bytes_per_second", 0));
+    brg_diag_t d;
+    brg_diag_init(&d);
+    rt->mapping = brg_mapping_new(cr->cs, e->conf->bridge_id, cr->name, &d);
+    bool bad = d.errors > 0;
+    if (bad) {
+        brg_errfmt(errstr, errstr_size, "%s", d.lines[0]);
+    }
+    brg_diag_fini(&d);
+    if (bad) {
+        return false;
+    }
+    brg_endpoint_t *src_ep = brg_engine_endpoint(e, brg_cfg_str(cr->from, "endpoint", ""));
+    if (!src_ep) {
+        brg_errfmt(errstr, errstr_size, "route \"%s\": unknown source endpoint", cr->name);
+        return false;
+    }
+    rt->src = brg_endpoint_add_source(src_ep, rt, cr->from);
+    rt->sinks = brg_xcalloc(cr->nto, sizeof(brg_sink_t *));
+    for (size_t j = 0; j < cr->nto; j++) {
+        brg_sink_t *s = add_sink(e, rt, cr->to[j], false, errstr, errstr_size);
+        if (!s) {
+            return false;
+        }
+        rt->sinks[rt->nsinks++] = s;
+    }
+    if (cr->dead_letter) {
+        rt->dead_letter = add_sink(e, rt, cr->dead_letter, true, errstr, errstr_size);
+        if (!rt->dead_letter) {
+            return false;
+        }
+    }
+    return true;
+}
+
 static void engine_tick(void *arg)
 {
     brg_engine_t *e = arg;
+    if (!e) {
+        return;
+    }
     for (size_t i = 0; i < e->nroutes; i++) {
         brg_route_rate_tick(e->routes[i]);
     }
@@ -57,6 +109,9 @@ brg_engine_t *brg_engine_new(brg_conf_t *conf, char *errstr, size_t errstr_size)
 {
     brg_engine_t *e = brg_xcalloc(1, sizeof(*e));
     e->conf = conf;
+    /* Rate refills are checked every 5 ms: fine enough for limits up to a few hundred
+     * thousand messages per second with 100 ms buckets. */
+    e->timer = brg_timer_new(5, engine_tick, e);
     e->endpoints = brg_xcalloc(conf->nendpoints + 1, sizeof(brg_endpoint_t *));
     for (size_t i = 0; i < conf->nendpoints; i++) {
         const brg_cfg_t *cs = conf->endpoints[i];
@@ -66,52 +121,9 @@ brg_engine_t *brg_engine_new(brg_conf_t *conf, char *errstr, size_t errstr_size)
     }
     e->routes = brg_xcalloc(conf->nroutes + 1, sizeof(brg_route_t *));
     for (size_t i = 0; i < conf->nroutes; i++) {
-        const brg_conf_route_t *cr = &conf->routes[i];
-        brg_route_t *rt = brg_route_new(cr->name, cr->cs);
-        e->routes[e->nroutes++] = rt;
-        rt->bridge_id = conf->bridge_id;
-        rt->max_in_flight = (size_t)cr->max_in_flight;
-        rt->max_in_flight_bytes = (size_t)cr->max_in_flight_bytes;
-        const brg_cfg_t *rate = brg_cfg_get(cr->cs, "rate");
-        brg_route_set_rate(rt, brg_cfg_float(rate, "messages_per_second", 0),
-                           brg_cfg_float(rate, "bytes_per_second", 0));
-        brg_diag_t d;
-        brg_diag_init(&d);
-        rt->mapping = brg_mapping_new(cr->cs, conf->bridge_id, cr->name, &d);
-        bool bad = d.errors > 0;
-        if (bad) {
-            brg_errfmt(errstr, errstr_size, "%s", d.lines[0]);
-        }
-        brg_diag_fini(&d);
-        if (bad) {
+        if (!build_route(e, &conf->routes[i], errstr, errstr_size)) {
             goto fail;
         }
-        brg_endpoint_t *src_ep = brg_engine_endpoint(e, brg_cfg_str(cr->from, "endpoint", ""));
-        if (!src_ep) {
-            brg_errfmt(errstr, errstr_size, "route \"%s\": unknown source endpoint", cr->name);
-            goto fail;
-        }
-        rt->src = brg_endpoint_add_source(src_ep, rt, cr->from);
-        rt->sinks = brg_xcalloc(cr->nto, sizeof(brg_sink_t *));
-        for (size_t j = 0; j < cr->nto; j++) {
-            brg_sink_t *s = add_sink(e, rt, cr->to[j], false, errstr, errstr_size);
-            if (!s) {
-                goto fail;
-            }
-            rt->sinks[rt->nsinks++] = s;
-        }
-        if (cr->dead_letter) {
-            rt->dead_letter = add_sink(e, rt, cr->dead_letter, true, errstr, errstr_size);
-            if (!rt->dead_letter) {
-                goto fail;
-            }
-        }
-    }
-    /* Rate refills are checked every 5 ms: fine enough for limits up to a few hundred
-     * thousand messages per second with 100 ms buckets. */
-    e->timer = brg_timer_new(5, engine_tick, e);
-    for (size_t i = 0; i < e->nroutes; i++) {
-        e->routes[i]->timer = e->timer;
     }
     return e;
 fail:
@@ -193,7 +205,229 @@ void brg_engine_destroy(brg_engine_t *e)
     free(e->endpoints);
     free(e->routes);
     brg_conf_destroy(e->conf);
+    for (size_t i = 0; i < e->nold_confs; i++) {
+        brg_conf_destroy(e->old_confs[i]);
+    }
+    free(e->old_confs);
     free(e);
+}
+
+/* ---- reload ----------------------------------------------------------------------------------- */
+
+/* A canonical text of a config subtree: names, types and values, no file or line. */
+static void canon(const brg_cfg_t *c, brg_buf_t *b)
+{
+    brg_buf_printf(b, "%s=", c->name ? c->name : "");
+    switch (c->type) {
+    case BRG_CFG_STRING: brg_buf_printf(b, "s%zu:%s;", strlen(c->v.s), c->v.s); break;
+    case BRG_CFG_INT: brg_buf_printf(b, "i%lld;", (long long)c->v.i); break;
+    case BRG_CFG_FLOAT: brg_buf_printf(b, "f%.17g;", c->v.f); break;
+    case BRG_CFG_BOOL: brg_buf_printf(b, "b%d;", c->v.b); break;
+    case BRG_CFG_GROUP:
+    case BRG_CFG_LIST:
+        brg_buf_printf(b, "%c", c->type == BRG_CFG_GROUP ? '{' : '(');
+        for (size_t i = 0; i < c->nkids; i++) {
+            canon(c->kids[i], b);
+        }
+        brg_buf_printf(b, "%c", c->type == BRG_CFG_GROUP ? '}' : ')');
+        break;
+    }
+}
+
+static bool route_touches(const brg_conf_route_t *r, const char *ep)
+{
+    if (strcmp(brg_cfg_str(r->from, "endpoint", ""), ep) == 0) {
+        return true;
+    }
+    for (size_t i = 0; i < r->nto; i++) {
+        if (strcmp(brg_cfg_str(r->to[i], "endpoint", ""), ep) == 0) {
+            return true;
+        }
+    }
+    return r->dead_letter && strcmp(brg_cfg_str(r->dead_letter, "endpoint", ""), ep) == 0;
+}
+
+/* An endpoint's signature: its own config and, in order, every route that touches it. */
+static char *endpoint_signature(const brg_conf_t *conf, const brg_cfg_t *ep_cs)
+{
+    brg_buf_t b = {0};
+    const char *name = brg_cfg_str(ep_cs, "name", "");
+    canon(ep_cs, &b);
+    for (size_t i = 0; i < conf->nroutes; i++) {
+        if (route_touches(&conf->routes[i], name)) {
+            brg_buf_printf(&b, "|");
+            canon(conf->routes[i].cs, &b);
+        }
+    }
+    brg_buf_printf(&b, "|bridge=%s", conf->bridge_id);
+    return b.data;
+}
+
+brg_engine_t *brg_engine_reload(brg_engine_t *old, brg_conf_t *nc, int64_t drain_ms, size_t *kept,
+                                size_t *restarted)
+{
+    /* The timer's tick must not see the old engine while it is taken apart. */
+    brg_timer_set_tick_arg(old->timer, NULL);
+    size_t nep = nc->nendpoints;
+    brg_endpoint_t **adopt = brg_xcalloc(nep + 1, sizeof(*adopt));
+    /* 1. Candidates: same name and same signature. */
+    for (size_t i = 0; i < nep; i++) {
+        const char *name = brg_cfg_str(nc->endpoints[i], "name", "");
+        brg_endpoint_t *oe = brg_engine_endpoint(old, name);
+        if (!oe) {
+            continue;
+        }
+        char *a = endpoint_signature(nc, nc->endpoints[i]);
+        char *b = endpoint_signature(old->conf, oe->cs);
+        if (strcmp(a, b) == 0) {
+            adopt[i] = oe;
+        }
+        free(a);
+        free(b);
+    }
+    /* 2. A route can only be kept if all its endpoints are: iterate to a fixed point. */
+    for (bool changed = true; changed;) {
+        changed = false;
+        for (size_t r = 0; r < nc->nroutes; r++) {
+            bool all = true;
+            for (size_t i = 0; i < nep; i++) {
+                const char *name = brg_cfg_str(nc->endpoints[i], "name", "");
+                if (route_touches(&nc->routes[r], name) && !adopt[i]) {
+                    all = false;
+                }
+            }
+            for (size_t i = 0; !all && i < nep; i++) {
+                const char *name = brg_cfg_str(nc->endpoints[i], "name", "");
+                if (route_touches(&nc->routes[r], name) && adopt[i]) {
+                    adopt[i] = NULL;
+                    changed = true;
+                }
+            }
+        }
+    }
+    /* 3. Old endpoints not adopted: drain the routes that touch them, then stop them. */
+    bool *keep_old = brg_xcalloc(old->nendpoints + 1, sizeof(bool));
+    for (size_t i = 0; i < nep; i++) {
+        for (size_t j = 0; adopt[i] && j < old->nendpoints; j++) {
+            if (old->endpoints[j] == adopt[i]) {
+                keep_old[j] = true;
+            }
+        }
+    }
+    bool *keep_route = brg_xcalloc(old->nroutes + 1, sizeof(bool));
+    for (size_t r = 0; r < old->nroutes; r++) {
+        brg_route_t *rt = old->routes[r];
+        bool all = true;
+        /* A route is kept when its source endpoint is kept (then all its endpoints are). */
+        for (size_t j = 0; j < old->nendpoints; j++) {
+            if (old->endpoints[j] == rt->src->ep && !keep_old[j]) {
+                all = false;
+            }
+        }
+        keep_route[r] = all;
+        if (!all) {
+            brg_route_drain(rt);
+        }
+    }
+    for (size_t j = 0; j < old->nendpoints; j++) {
+        if (!keep_old[j]) {
+            brg_endpoint_wake(old->endpoints[j]);
+        }
+    }
+    int64_t deadline = brg_now_ns() + drain_ms * 1000000;
+    for (;;) {
+        size_t n = 0;
+        for (size_t r = 0; r < old->nroutes; r++) {
+            if (!keep_route[r]) {
+                n += atomic_load(&old->routes[r]->in_flight);
+            }
+        }
+        if (n == 0 || brg_now_ns() >= deadline) {
+            if (n) {
+                brg_log_warn(NULL, "reload: %zu messages still in flight on replaced routes; "
+                                   "their sources will redeliver them", n);
+            }
+            break;
+        }
+        struct timespec ts = {0, 10 * 1000000};
+        nanosleep(&ts, NULL);
+    }
+    for (size_t j = 0; j < old->nendpoints; j++) {
+        if (!keep_old[j]) {
+            atomic_store(&old->endpoints[j]->stopping, true);
+            brg_endpoint_wake(old->endpoints[j]);
+        }
+    }
+    for (size_t j = 0; j < old->nendpoints; j++) {
+        if (!keep_old[j]) {
+            brg_endpoint_stop(old->endpoints[j]);
+        }
+    }
+    for (size_t j = 0; j < old->nendpoints; j++) {
+        if (!keep_old[j]) {
+            brg_endpoint_destroy(old->endpoints[j]);
+        }
+    }
+    /* 4. The new engine: adopted endpoints and their routes move over, the rest is built. */
+    brg_engine_t *e = brg_xcalloc(1, sizeof(*e));
+    e->conf = nc;
+    e->started_ms = old->started_ms;
+    e->timer = old->timer;
+    e->old_confs = brg_xrealloc(old->old_confs, (old->nold_confs + 1) * sizeof(brg_conf_t *));
+    e->nold_confs = old->nold_confs;
+    e->old_confs[e->nold_confs++] = old->conf;
+    e->endpoints = brg_xcalloc(nep + 1, sizeof(brg_endpoint_t *));
+    e->routes = brg_xcalloc(nc->nroutes + 1, sizeof(brg_route_t *));
+    for (size_t r = 0; r < old->nroutes; r++) {
+        if (keep_route[r]) {
+            e->routes[e->nroutes++] = old->routes[r];
+        } else {
+            brg_route_destroy(old->routes[r]);
+        }
+    }
+    size_t nkept = 0, nstarted = 0;
+    for (size_t i = 0; i < nep; i++) {
+        if (adopt[i]) {
+            e->endpoints[e->nendpoints++] = adopt[i];
+            nkept++;
+            continue;
+        }
+        const brg_cfg_t *cs = nc->endpoints[i];
+        const brg_adapter_t *ad = brg_adapter_find(brg_cfg_str(cs, "type", ""));
+        e->endpoints[e->nendpoints++] =
+            brg_endpoint_new(brg_cfg_str(cs, "name", "?"), ad, cs, nc->bridge_id);
+    }
+    for (size_t r = 0; r < nc->nroutes; r++) {
+        const brg_conf_route_t *cr = &nc->routes[r];
+        if (brg_engine_route(e, cr->name)) {
+            continue; /* kept */
+        }
+        char err[512];
+        if (!build_route(e, cr, err, sizeof(err))) {
+            brg_log_error(NULL, "reload: route \"%s\": %s", cr->name, err);
+        }
+    }
+    for (size_t i = 0; i < nep; i++) {
+        if (adopt[i]) {
+            continue;
+        }
+        char err[512];
+        brg_endpoint_t *ep = e->endpoints[i];
+        if (brg_endpoint_start(ep, err, sizeof(err)) != BRG_OK) {
+            brg_log_error(&ep->logctx, "reload: cannot start: %s", err);
+        }
+        nstarted++;
+    }
+    brg_timer_set_tick_arg(e->timer, e);
+    free(adopt);
+    free(keep_old);
+    free(keep_route);
+    free(old->endpoints);
+    free(old->routes);
+    free(old);
+    *kept = nkept;
+    *restarted = nstarted;
+    return e;
 }
 
 void brg_engine_log_stats(brg_engine_t *e)

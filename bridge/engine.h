@@ -15,6 +15,9 @@ typedef struct brg_engine {
     size_t nroutes;
     int64_t started_ms;
     brg_timer_t *timer;
+    /* Configurations of earlier reloads that adopted endpoints and routes still point into. */
+    brg_conf_t **old_confs;
+    size_t nold_confs;
 } brg_engine_t;
 
 /* Build endpoints and routes. Takes ownership of conf (also on error).
@@ -32,6 +35,14 @@ void brg_engine_destroy(brg_engine_t *e);
 
 brg_endpoint_t *brg_engine_endpoint(const brg_engine_t *e, const char *name);
 brg_route_t *brg_engine_route(const brg_engine_t *e, const char *name);
+
+/* Apply a new configuration (SIGHUP). Endpoints whose configuration and routes did not change
+ * keep running untouched, with their routes; every other endpoint has its routes drained (up to
+ * drain_ms), is stopped and replaced by one built from new_conf, and new endpoints start.
+ * Takes ownership of new_conf. Returns: the engine to use from now on (old is consumed), and
+ * in *kept / *restarted how many endpoints were kept and (re)started. */
+brg_engine_t *brg_engine_reload(brg_engine_t *old, brg_conf_t *new_conf, int64_t drain_ms,
+                                size_t *kept, size_t *restarted);
 
 /* Log one summary line per route (rates since the previous call). */
 void brg_engine_log_stats(brg_engine_t *e);

@@ -55,7 +55,40 @@ static void print_diag(const brg_diag_t *d)
     }
 }
 
-static int run(brg_conf_t *conf)
+/* SIGHUP: check the file first; a bad file changes nothing. */
+static brg_engine_t *reload(brg_engine_t *e, brg_http_t *http, const char *path, int64_t drain_ms)
+{
+    brg_log_info(NULL, "SIGHUP: reloading %s", path);
+    brg_diag_t d;
+    brg_diag_init(&d);
+    brg_conf_t *conf = brg_conf_load(path, &d);
+    for (size_t i = 0; i < d.count; i++) {
+        brg_log(conf ? BRG_LOG_WARN : BRG_LOG_ERROR, NULL, "reload: %s", d.lines[i]);
+    }
+    brg_diag_fini(&d);
+    if (!conf) {
+        brg_log_error(NULL, "reload: %s has errors; the running configuration is unchanged", path);
+        return e;
+    }
+    const char *old_metrics = e->conf->metrics_addr ? e->conf->metrics_addr : "";
+    if (strcmp(old_metrics, conf->metrics_addr ? conf->metrics_addr : "") != 0) {
+        brg_log_warn(NULL, "reload: bridge.metrics changed; the HTTP address changes at restart");
+    }
+    brg_log_setup(conf->log_level, conf->log_format, 2);
+    if (http) {
+        brg_http_set_engine(http, NULL);
+    }
+    size_t kept = 0, restarted = 0;
+    e = brg_engine_reload(e, conf, drain_ms, &kept, &restarted);
+    if (http) {
+        brg_http_set_engine(http, e);
+    }
+    brg_log_info(NULL, "reload: done: %zu endpoints kept running, %zu started; %zu routes", kept,
+                 restarted, e->nroutes);
+    return e;
+}
+
+static int run(brg_conf_t *conf, const char *path)
 {
     char err[1024];
     brg_log_info(NULL, "msgbridge %s starting: bridge id \"%s\", %zu endpoints, %zu routes",
@@ -102,8 +135,7 @@ static int run(brg_conf_t *conf)
         if (sig == SIGUSR1) {
             brg_engine_log_stats(e);
         } else if (sig == SIGHUP) {
-            brg_log_warn(NULL, "SIGHUP: reload is not supported by this version yet; "
-                               "restart msgbridge to apply a new configuration");
+            e = reload(e, http, path, shutdown_ms);
         } else if (sig == SIGTERM || sig == SIGINT) {
             brg_log_info(NULL, "%s: draining (%zu in flight, deadline %lld s; send it again to "
                                "exit at once)",
@@ -204,5 +236,5 @@ int main(int argc, char **argv)
         return EXIT_OK;
     }
     brg_log_setup(level ? lv : conf->log_level, conf->log_format, 2);
-    return run(conf);
+    return run(conf, path);
 }

@@ -346,6 +346,11 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char
         return reply(conn, MHD_HTTP_OK, "text/plain", &b);
     }
     pthread_mutex_lock(&h->lock);
+    if (!h->engine) {
+        pthread_mutex_unlock(&h->lock);
+        brg_buf_printf(&b, "reloading\n");
+        return reply(conn, MHD_HTTP_SERVICE_UNAVAILABLE, "text/plain", &b);
+    }
     unsigned status = MHD_HTTP_OK;
     const char *type = "text/plain; charset=utf-8";
     if (strcmp(url, "/metrics") == 0) {

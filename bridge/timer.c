@@ -44,9 +44,10 @@ static void *timer_main(void *arg)
         }
         if (t->tick && now >= next_tick) {
             next_tick = now + (int64_t)t->tick_ms * 1000000;
-            pthread_mutex_unlock(&t->lock);
-            t->tick(t->tick_arg);
-            pthread_mutex_lock(&t->lock);
+            /* The tick runs under the lock so that set_tick_arg() waits for a running tick. */
+            if (t->tick_arg) {
+                t->tick(t->tick_arg);
+            }
             continue;
         }
         int64_t wake = t->tick ? next_tick : now + 1000000000;
@@ -99,6 +100,13 @@ void brg_timer_at(brg_timer_t *t, int64_t due_ns, brg_timer_fn *fn, void *arg)
     e->next = *pp;
     *pp = e;
     pthread_cond_signal(&t->cond);
+    pthread_mutex_unlock(&t->lock);
+}
+
+void brg_timer_set_tick_arg(brg_timer_t *t, void *arg)
+{
+    pthread_mutex_lock(&t->lock);
+    t->tick_arg = arg;
     pthread_mutex_unlock(&t->lock);
 }
 

@@ -16,6 +16,8 @@ typedef void(brg_timer_fn)(void *arg, bool cancelled);
 brg_timer_t *brg_timer_new(uint32_t tick_ms, void (*tick)(void *), void *tick_arg);
 /* Run fn(arg, false) at monotonic time due_ns (brg_now_ns() clock). */
 void brg_timer_at(brg_timer_t *t, int64_t due_ns, brg_timer_fn *fn, void *arg);
+/* Change the tick's argument (NULL pauses it: tick(NULL) is not called). */
+void brg_timer_set_tick_arg(brg_timer_t *t, void *arg);
 /* Stop the thread; every pending callback runs with cancelled = true first. Accepts NULL. */
 void brg_timer_destroy(brg_timer_t *t);
 
