@@ -8,6 +8,9 @@
 #include "bridge/registry.h"
 
 extern const brg_adapter_t brg_memory_adapter;
+#ifdef BRG_LINK_audit
+extern const brg_adapter_t brg_audit_adapter;
+#endif
 #ifdef BRG_LINK_file
 extern const brg_adapter_t brg_file_adapter;
 extern const brg_adapter_t brg_stdio_adapter;
@@ -24,6 +27,9 @@ extern const brg_adapter_t brg_amqp1_adapter;
 
 const brg_adapter_t *brg_adapters[] = {
     &brg_memory_adapter,
+#ifdef BRG_LINK_audit
+    &brg_audit_adapter,
+#endif
 #ifdef BRG_LINK_file
     &brg_file_adapter,
     &brg_stdio_adapter,
