@@ -8,3 +8,10 @@ tests_unit_check_json_CFLAGS = $(UNIT_CFLAGS) $(FILE_CFLAGS)
 tests_unit_check_json_LDADD = adapters/file/libbrg_file.a $(UNIT_LDADD) $(FILE_LIBS) -lm
 endif
 endif
+
+# Process tests: msgbridge run with stdio/file endpoints (no broker needed).
+FILE_INTEGRATION_TESTS = tests/integration/file_stdio_json.sh
+if HAVE_ADAPTER_FILE
+TESTS += $(FILE_INTEGRATION_TESTS)
+endif
+EXTRA_DIST += $(FILE_INTEGRATION_TESTS)
