@@ -111,7 +111,7 @@ brg_engine_t *brg_engine_new(brg_conf_t *conf, char *errstr, size_t errstr_size)
     e->conf = conf;
     /* Rate refills are checked every 5 ms: fine enough for limits up to a few hundred
      * thousand messages per second with 100 ms buckets. */
-    e->timer = brg_timer_new(5, engine_tick, e);
+    e->timer = brg_timer_new(5, engine_tick, NULL);
     e->endpoints = brg_xcalloc(conf->nendpoints + 1, sizeof(brg_endpoint_t *));
     for (size_t i = 0; i < conf->nendpoints; i++) {
         const brg_cfg_t *cs = conf->endpoints[i];
@@ -125,6 +125,8 @@ brg_engine_t *brg_engine_new(brg_conf_t *conf, char *errstr, size_t errstr_size)
             goto fail;
         }
     }
+    /* The tick sees the routes only once they are all built (the timer's lock orders it). */
+    brg_timer_set_tick_arg(e->timer, e);
     return e;
 fail:
     brg_engine_destroy(e);

@@ -44,6 +44,22 @@ run_suite() {  # run_suite NAME BUILD_DIR [configure options...]
     stop_brokers
 }
 
+run_unit_tsan() {
+    # ThreadSanitizer on the core's unit tests (threads, mailboxes, timer, settle paths).
+    dir="$top/build/tsan"
+    echo "==> building (tsan) in $dir"
+    if ! sh scripts/build.sh "$dir" --enable-tsan; then
+        echo "build (tsan) failed"; status=1; return
+    fi
+    units=$(cd "$dir" && ls tests/unit/check_* 2>/dev/null | grep -v '\.' | tr '\n' ' ')
+    if (cd "$dir" && TSAN_OPTIONS="halt_on_error=1" make -s check TESTS="$units"); then
+        summary="$summary\ntsan (core unit tests): all tests passed"
+    else
+        summary="$summary\ntsan: FAILED (see $dir/test-suite.log)"
+        status=1
+    fi
+}
+
 run_suite normal "$top/build/normal" --enable-werror
 if [ "${SKIP_SANITIZERS:-0}" != 1 ]; then
     # Leaks are checked by LeakSanitizer; libraries' own one-time allocations are suppressed.
@@ -52,6 +68,18 @@ if [ "${SKIP_SANITIZERS:-0}" != 1 ]; then
     export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1"
     # Integration tests move fewer messages under the sanitizers (5x slower).
     BRG_TEST_QUICK=1 run_suite sanitizers "$top/build/asan" --enable-sanitizers
+fi
+if [ "${SKIP_SANITIZERS:-0}" != 1 ]; then
+    run_unit_tsan
+fi
+if [ -x scripts/fuzz.sh ] && [ "${SKIP_FUZZ:-0}" != 1 ]; then
+    echo "==> fuzzing (short bounded run)"
+    if sh scripts/fuzz.sh 15; then
+        summary="$summary\nfuzz: no crash"
+    else
+        summary="$summary\nfuzz: FAILED"
+        status=1
+    fi
 fi
 printf "$summary\n"
 exit $status
