@@ -1,0 +1,408 @@
+/* The rabbitmq adapter (AMQP 0-9-1 with rabbitmq-c): its keys, load-time checks and the
+ * endpoint thread's loop. See rmq.h for how the work is split between files and
+ * docs/rabbitmq.md for what users see. */
+#include <errno.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "adapters/rabbitmq/rmq.h"
+
+/* ---- keys --------------------------------------------------------------------------------- */
+
+static const brg_conf_key_t endpoint_keys[] = {
+    {"url", BRG_KEY_STRING, BRG_KEY_REQUIRED,
+     "amqp://user:password@host:port/vhost, or amqps:// for TLS (vhost \"/\" is %2f)"},
+    {"user", BRG_KEY_STRING, 0, "user name (instead of the url's)"},
+    {"password", BRG_KEY_STRING, BRG_KEY_SECRET,
+     "password (instead of the url's); password_file reads it from a file"},
+    {"ca_file", BRG_KEY_STRING, 0,
+     "CA certificates (PEM) that sign the broker's certificate (amqps; default: the system's)"},
+    {"cert_file", BRG_KEY_STRING, 0, "client certificate (PEM) for amqps"},
+    {"key_file", BRG_KEY_STRING, 0, "client private key (PEM) for amqps"},
+    {"verify_peer", BRG_KEY_BOOL, 0, "verify the broker's certificate (amqps; default true)"},
+    {"verify_hostname", BRG_KEY_BOOL, 0,
+     "check that the certificate names the url's host (amqps; default true)"},
+    {"heartbeat", BRG_KEY_INT, 0, "heartbeat interval in seconds (default 30; 0 disables)"},
+    {"connect_timeout", BRG_KEY_INT, 0, "seconds to connect and log in (default 10)"},
+    {"connection_name", BRG_KEY_STRING, 0,
+     "name shown in the management UI (default \"msgbridge BRIDGE/ENDPOINT\")"},
+    {"window", BRG_KEY_INT, 0, "publishes awaiting the broker's confirm (default 1000)"},
+    {"frame_max", BRG_KEY_INT, 0, "largest frame in bytes (default 131072)"},
+    {NULL, 0, 0, NULL},
+};
+
+static const brg_conf_key_t source_keys[] = {
+    {"queue", BRG_KEY_STRING, 0,
+     "queue to consume; with exchange, the name of the durable queue to declare"},
+    {"exchange", BRG_KEY_STRING, 0,
+     "declare a durable queue and bind it to this exchange (queue defaults to "
+     "\"msgbridge.BRIDGE.ROUTE\")"},
+    {"binding_key", BRG_KEY_STRING, 0, "binding key with exchange (default \"#\")"},
+    {NULL, 0, 0, NULL},
+};
+
+static const brg_conf_key_t sink_keys[] = {
+    {"exchange", BRG_KEY_TEMPLATE, 0, "exchange to publish to (default \"\", the default exchange)"},
+    {"routing_key", BRG_KEY_TEMPLATE, 0, "routing key (default \"\")"},
+    {"mandatory", BRG_KEY_BOOL, 0,
+     "publish mandatory: an unroutable message is rejected (dead letter) instead of dropped by "
+     "the broker (default true)"},
+    {NULL, 0, 0, NULL},
+};
+
+/* ---- checks ------------------------------------------------------------------------------- */
+
+static void check_int(const brg_cfg_t *cs, const char *key, int64_t lo, int64_t hi, brg_diag_t *d)
+{
+    const brg_cfg_t *n = brg_cfg_get(cs, key);
+    if (n && n->type == BRG_CFG_INT && (n->v.i < lo || n->v.i > hi)) {
+        brg_diag_error(d, n, "%lld is out of range (%lld..%lld)", (long long)n->v.i,
+                       (long long)lo, (long long)hi);
+    }
+}
+
+static void check_file(const brg_cfg_t *cs, const char *key, brg_diag_t *d)
+{
+    const brg_cfg_t *n = brg_cfg_get(cs, key);
+    if (n && n->type == BRG_CFG_STRING && access(n->v.s, R_OK) != 0) {
+        brg_diag_error(d, n, "cannot read \"%s\": %s", n->v.s, strerror(errno));
+    }
+}
+
+static void check_endpoint(const brg_cfg_t *ep_cs, brg_diag_t *d)
+{
+    const brg_cfg_t *u = brg_cfg_get(ep_cs, "url");
+    bool tls = false;
+    if (u && u->type == BRG_CFG_STRING) {
+        char red[512];
+        brg_redact_url(u->v.s, red, sizeof(red));
+        char *buf = brg_xstrdup(u->v.s);
+        struct amqp_connection_info ci;
+        amqp_default_connection_info(&ci);
+        int rc = amqp_parse_url(buf, &ci);
+        if (rc != AMQP_STATUS_OK) {
+            brg_diag_error(d, u, "invalid url \"%s\": %s (expected amqp://user:password@host:port/vhost "
+                           "or amqps://...)", red, amqp_error_string2(rc));
+        } else {
+            tls = ci.ssl != 0;
+        }
+        free(buf);
+    }
+    check_int(ep_cs, "heartbeat", 0, 3600, d);
+    check_int(ep_cs, "connect_timeout", 1, 300, d);
+    check_int(ep_cs, "window", 1, 100000, d);
+    check_int(ep_cs, "frame_max", 4096, 16777216, d);
+    static const char *const tls_keys[] = {"ca_file", "cert_file", "key_file", "verify_peer",
+                                           "verify_hostname"};
+    for (size_t i = 0; i < BRG_ARRAY_SIZE(tls_keys); i++) {
+        const brg_cfg_t *n = brg_cfg_get(ep_cs, tls_keys[i]);
+        if (n && u && !tls) {
+            brg_diag_warn(d, n, "has no effect without TLS (the url is not amqps://)");
+        }
+    }
+    check_file(ep_cs, "ca_file", d);
+    check_file(ep_cs, "cert_file", d);
+    check_file(ep_cs, "key_file", d);
+    const brg_cfg_t *key = brg_cfg_get(ep_cs, "key_file");
+    if (key && !brg_cfg_get(ep_cs, "cert_file")) {
+        brg_diag_error(d, key, "key_file needs cert_file");
+    }
+}
+
+static void check_len(const brg_cfg_t *cs, const char *key, brg_diag_t *d)
+{
+    const brg_cfg_t *n = brg_cfg_get(cs, key);
+    if (n && n->type == BRG_CFG_STRING && strlen(n->v.s) > 255) {
+        brg_diag_error(d, n, "longer than 255 bytes (AMQP 0-9-1 names are short strings)");
+    }
+}
+
+static void check_source(const brg_cfg_t *ep_cs, const brg_cfg_t *from_cs, brg_diag_t *d)
+{
+    (void)ep_cs;
+    const brg_cfg_t *q = brg_cfg_get(from_cs, "queue");
+    const brg_cfg_t *x = brg_cfg_get(from_cs, "exchange");
+    const brg_cfg_t *bk = brg_cfg_get(from_cs, "binding_key");
+    if (!q && !x) {
+        brg_diag_error(d, from_cs,
+                       "set queue (to consume an existing queue), or exchange (and binding_key) "
+                       "to declare a durable queue bound to it");
+    }
+    if (bk && !x) {
+        brg_diag_error(d, bk, "binding_key needs exchange");
+    }
+    if (q && q->type == BRG_CFG_STRING && q->v.s[0] == 0) {
+        brg_diag_error(d, q, "must not be empty");
+    }
+    check_len(from_cs, "queue", d);
+    check_len(from_cs, "exchange", d);
+    check_len(from_cs, "binding_key", d);
+}
+
+static void check_sink(const brg_cfg_t *ep_cs, const brg_cfg_t *to_cs, brg_diag_t *d)
+{
+    (void)ep_cs;
+    if (!brg_cfg_get(to_cs, "exchange") && !brg_cfg_get(to_cs, "routing_key")) {
+        brg_diag_error(d, to_cs,
+                       "set exchange and/or routing_key (with the default exchange \"\", the "
+                       "routing key is a queue name)");
+    }
+}
+
+/* ---- open / close ------------------------------------------------------------------------- */
+
+static brg_err_t rmq_open(brg_endpoint_t *ep, void **statep, char *errstr, size_t errstr_size)
+{
+    brg_rmq_t *r = brg_xcalloc(1, sizeof(*r));
+    r->ep = ep;
+    r->log = brg_endpoint_logctx(ep);
+    brg_err_t rc = rmq_conf_parse(brg_endpoint_cfg(ep), &r->conf, errstr, errstr_size);
+    if (rc != BRG_OK) {
+        rmq_conf_fini(&r->conf);
+        free(r);
+        return rc;
+    }
+    r->ring_cap = r->conf.window;
+    r->ring = brg_xcalloc(r->ring_cap, sizeof(*r->ring));
+    init_amqp_pool(&r->pool, 4096);
+    /* Reconnect after 0.5 s growing to 30 s: quick after a broker restart, gentle on a broker
+     * that stays down. A closed publish channel is reopened sooner. */
+    brg_backoff_init(&r->bo, 500, 30000);
+    brg_backoff_init(&r->pub_bo, 200, 10000);
+    r->nsrcs = brg_endpoint_source_count(ep);
+    r->srcs = r->nsrcs ? brg_xcalloc(r->nsrcs, sizeof(*r->srcs)) : NULL;
+    for (size_t i = 0; i < r->nsrcs; i++) {
+        rmq_source_init(r, &r->srcs[i], brg_endpoint_source(ep, i), i);
+    }
+    *statep = r;
+    return BRG_OK;
+}
+
+static void rmq_close(void *state)
+{
+    brg_rmq_t *r = state;
+    if (!r) {
+        return;
+    }
+    if (r->conn) {
+        amqp_destroy_connection(r->conn);
+        r->conn = NULL;
+    }
+    for (size_t i = 0; i < r->nsrcs; i++) {
+        rmq_source_fini(&r->srcs[i]);
+    }
+    free(r->srcs);
+    for (size_t i = 0; i < r->ring_cap; i++) {
+        free(r->ring[i].exchange);
+        free(r->ring[i].routing_key);
+        free(r->ring[i].returned);
+    }
+    free(r->ring);
+    rmq_asm_reset(&r->pub_as);
+    empty_amqp_pool(&r->pool);
+    for (size_t i = 0; i < r->nexchanges; i++) {
+        free(r->exchanges[i]);
+    }
+    free(r->exchanges);
+    free(r->lost_reason);
+    rmq_conf_fini(&r->conf);
+    free(r);
+}
+
+/* ---- the loop ----------------------------------------------------------------------------- */
+
+/* Settled envelopes that arrive while there is no connection: their deliveries were requeued
+ * by the broker when the connection went, so there is nothing to acknowledge. */
+static void drop_settled(brg_rmq_t *r)
+{
+    brg_outcome_t o;
+    brg_envelope_t *env;
+    while ((env = brg_endpoint_take_settled(r->ep, &o)) != NULL) {
+        brg_source_done(env);
+    }
+}
+
+/* Sleep ms while disconnected, still returning credit for settles that come back.
+ * Returns: true if stopping. */
+static bool wait_disconnected(brg_rmq_t *r, uint32_t ms)
+{
+    int64_t deadline = brg_now_ns() + (int64_t)ms * 1000000;
+    while (!brg_endpoint_stopping(r->ep)) {
+        int64_t left = (deadline - brg_now_ns()) / 1000000;
+        if (left <= 0) {
+            break;
+        }
+        if (brg_endpoint_sleep(r->ep, (uint32_t)left)) {
+            break;
+        }
+        /* Woken by the mailbox: publishes wait for the connection, settles are dropped. */
+        brg_endpoint_clear_wake(r->ep);
+        drop_settled(r);
+    }
+    return brg_endpoint_stopping(r->ep);
+}
+
+static void poll_once(brg_rmq_t *r, int timeout_ms)
+{
+    struct pollfd pfd[2];
+    pfd[0].fd = amqp_get_sockfd(r->conn);
+    pfd[0].events = POLLIN;
+    pfd[1].fd = brg_endpoint_wakefd(r->ep);
+    pfd[1].events = POLLIN;
+    int n = poll(pfd, 2, timeout_ms);
+    if (n > 0 && (pfd[1].revents & POLLIN)) {
+        /* Cleared before the next drain: anything pushed after this wakes the next poll. */
+        brg_endpoint_clear_wake(r->ep);
+    }
+}
+
+/* Stopping: the core has drained the routes (or given up waiting). Wait a little for the
+ * confirms of what is still in flight, acknowledge what is settled, close cleanly. */
+static void shutdown_conn(brg_rmq_t *r)
+{
+    char err[600] = "";
+    int64_t deadline = brg_now_ns() + (int64_t)5000 * 1000000;
+    while (r->conn && r->inflight > 0 && brg_now_ns() < deadline) {
+        bool did = false;
+        int nf = 0;
+        if (rmq_sources_settle(r, &did, err, sizeof(err)) != BRG_OK ||
+            rmq_read_frames(r, 512, &nf, err, sizeof(err)) != BRG_OK) {
+            rmq_disconnect(r, err, false);
+            break;
+        }
+        if (!did && nf == 0 && !amqp_frames_enqueued(r->conn) && !amqp_data_in_buffer(r->conn)) {
+            poll_once(r, 20);
+        }
+    }
+    if (r->conn) {
+        bool did = false;
+        if (rmq_sources_settle(r, &did, err, sizeof(err)) != BRG_OK) {
+            rmq_disconnect(r, err, false);
+        }
+    }
+    for (size_t i = 0; i < r->nsrcs; i++) {
+        rmq_source_drop_waiting(&r->srcs[i]);
+    }
+    rmq_disconnect(r, "the bridge is stopping", r->conn != NULL);
+    drop_settled(r);
+}
+
+/* Move messages until the connection is lost (returns the error) or the endpoint is asked to
+ * stop (returns BRG_OK after closing). */
+static brg_err_t loop(brg_rmq_t *r, char *errstr, size_t errstr_size)
+{
+    for (;;) {
+        if (brg_endpoint_stopping(r->ep)) {
+            shutdown_conn(r);
+            return BRG_OK;
+        }
+        bool did = false, waiting = false;
+        int64_t now = brg_now_ns();
+        /* Wake at least every second: rabbitmq-c sends heartbeats and notices a silent broker
+         * only while it is called. */
+        int64_t next = now + (int64_t)1000 * 1000000;
+        brg_err_t rc = rmq_sink_maintain(r, now, &next, errstr, errstr_size);
+        if (rc == BRG_OK) {
+            rc = rmq_sources_maintain(r, now, &next, errstr, errstr_size);
+        }
+        if (rc == BRG_OK) {
+            rc = rmq_sources_settle(r, &did, errstr, errstr_size);
+        }
+        if (rc == BRG_OK && rmq_sources_submit_waiting(r, &waiting)) {
+            did = true;
+        }
+        if (rc == BRG_OK) {
+            rc = rmq_sink_publish(r, &did, errstr, errstr_size);
+        }
+        int nf = 0;
+        if (rc == BRG_OK) {
+            rc = rmq_read_frames(r, 512, &nf, errstr, errstr_size);
+        }
+        if (rc != BRG_OK) {
+            return rc;
+        }
+        if (did || nf > 0 || amqp_frames_enqueued(r->conn) || amqp_data_in_buffer(r->conn)) {
+            continue;
+        }
+        int64_t ms = (next - brg_now_ns()) / 1000000;
+        if (ms < 0) {
+            ms = 0;
+        }
+        /* Deliveries waiting for credit: credit comes back with settles (which wake us), but
+         * a route leaving a pause does not wake anyone, so look again soon. */
+        if (waiting && ms > 20) {
+            ms = 20;
+        }
+        poll_once(r, (int)ms);
+    }
+}
+
+static brg_err_t rmq_run(void *state, brg_endpoint_t *ep, char *errstr, size_t errstr_size)
+{
+    (void)errstr;
+    (void)errstr_size;
+    brg_rmq_t *r = state;
+    bool attempted = false;
+    while (!brg_endpoint_stopping(ep)) {
+        char err[600] = "";
+        if (attempted) {
+            brg_endpoint_count_reconnect(ep);
+        }
+        attempted = true;
+        brg_err_t rc = rmq_connect(r, err, sizeof(err));
+        if (rc != BRG_OK) {
+            brg_endpoint_set_connected(ep, false, err);
+            uint32_t wait = brg_backoff_next(&r->bo);
+            /* Refused credentials or vhost need an operator: say so loudly, keep trying. */
+            brg_log(rc == BRG_ERR_AUTH ? BRG_LOG_ERROR : BRG_LOG_WARN, r->log,
+                    "%s; retrying in %u ms", err, wait);
+            if (wait_disconnected(r, wait)) {
+                break;
+            }
+            continue;
+        }
+        brg_backoff_reset(&r->bo);
+        brg_log_info(r->log, "connected to %s (vhost \"%s\", frame_max %d, heartbeat %d s)",
+                     r->conf.url_redacted, r->conf.vhost, amqp_get_frame_max(r->conn),
+                     amqp_get_heartbeat(r->conn));
+        brg_endpoint_set_connected(ep, true, NULL);
+        rc = loop(r, err, sizeof(err));
+        if (rc == BRG_OK) {
+            break;
+        }
+        brg_endpoint_set_connected(ep, false, err);
+        rmq_disconnect(r, err, false);
+        uint32_t wait = brg_backoff_next(&r->bo);
+        brg_log_warn(r->log, "%s; reconnecting in %u ms", err, wait);
+        if (wait_disconnected(r, wait)) {
+            break;
+        }
+    }
+    /* Stopping while disconnected: nothing is in flight (a lost connection settled it all). */
+    for (size_t i = 0; i < r->nsrcs; i++) {
+        rmq_source_drop_waiting(&r->srcs[i]);
+    }
+    rmq_disconnect(r, "the bridge is stopping", false);
+    drop_settled(r);
+    return BRG_OK;
+}
+
+const brg_adapter_t brg_rabbitmq_adapter = {
+    .name = "rabbitmq",
+    .description = "RabbitMQ and other AMQP 0-9-1 brokers (rabbitmq-c): queues, exchanges, "
+                   "publisher confirms",
+    .caps = BRG_CAP_SOURCE | BRG_CAP_SINK,
+    .endpoint_keys = endpoint_keys,
+    .source_keys = source_keys,
+    .sink_keys = sink_keys,
+    .check_endpoint = check_endpoint,
+    .check_source = check_source,
+    .check_sink = check_sink,
+    .open = rmq_open,
+    .run = rmq_run,
+    .wake = NULL,
+    .close = rmq_close,
+};

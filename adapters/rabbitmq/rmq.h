@@ -1,0 +1,223 @@
+/* The rabbitmq adapter's internal state, shared by its files (not a public header).
+ *
+ * One endpoint = one AMQP 0-9-1 connection, owned by the endpoint's thread (rabbitmq-c
+ * connections are not thread-safe). Channels:
+ *   1        publishing, in confirm mode (every sink of this endpoint)
+ *   2        control: passive exchange checks (a failed check closes only this channel)
+ *   3 + i    source i: its own channel, so delivery tags, prefetch and channel errors are
+ *            per route.
+ *
+ * Files: rabbitmq.c (adapter table, keys, checks, the endpoint loop), rmq_conn.c (URL,
+ * connect, TLS, login, RPC errors, frame dispatch), rmq_source.c (consume, settle -> ack),
+ * rmq_sink.c (publish, confirms, returns), rmq_codec.c (properties and headers). */
+#ifndef BRG_RMQ_H
+#define BRG_RMQ_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <amqp.h>
+#include <amqp_framing.h>
+
+#include "bridge/adapter.h"
+
+#define RMQ_CH_PUBLISH 1
+#define RMQ_CH_CONTROL 2
+#define RMQ_CH_SOURCE0 3
+
+/* The broker's message size limit is 512 MiB at most (max_message_size): anything larger in
+ * a content header is not a RabbitMQ message. */
+#define RMQ_MAX_BODY ((uint64_t)512 * 1024 * 1024)
+
+/* Endpoint settings, parsed once at open(). Strings are owned. */
+typedef struct rmq_conf {
+    char *host;
+    int port;
+    char *vhost;
+    char *user;
+    char *password;
+    bool tls;
+    char *ca_file, *cert_file, *key_file;
+    bool verify_peer, verify_hostname;
+    int heartbeat_s;
+    int connect_timeout_s;
+    int frame_max;
+    size_t window;
+    char *connection_name;
+    char *url_redacted; /* for log lines */
+} rmq_conf_t;
+
+/* A message being assembled from its method, header and body frames on one channel. */
+typedef struct rmq_asm {
+    bool active;
+    bool skip;          /* body too large or out of memory: frames are read and dropped */
+    brg_envelope_t *env; /* deliveries: properties decoded at the header frame */
+    uint64_t tag;
+    uint8_t *body;
+    uint64_t body_size, body_got;
+    bool have_header;
+    /* basic.return only */
+    char *reply_text;
+    char *exchange, *routing_key;
+} rmq_asm_t;
+
+typedef enum rmq_dstate {
+    RMQ_D_PENDING = 0, /* submitted (or waiting for credit), outcome not known yet */
+    RMQ_D_ACCEPTED,
+    RMQ_D_RETRY,
+    RMQ_D_REJECTED,
+} rmq_dstate_t;
+
+typedef struct rmq_out {
+    uint64_t tag;
+    uint8_t st; /* rmq_dstate_t */
+} rmq_out_t;
+
+typedef struct brg_rmq brg_rmq_t;
+
+/* One route's `from` on this endpoint. */
+typedef struct rmq_src {
+    brg_source_t *src;
+    brg_rmq_t *r;
+    amqp_channel_t ch;
+    char *queue;          /* the queue consumed (configured or generated) */
+    const char *exchange; /* set: declare `queue` durable and bind it */
+    const char *binding_key;
+    uint16_t prefetch;
+    bool ch_open, consuming;
+    uint64_t gen;        /* src_epoch of its deliveries; a new one per channel (re)open */
+    int64_t retry_at_ns; /* when to (re)subscribe; 0 = now */
+    brg_backoff_t bo;
+    char *error; /* last error, to log a repeated one at debug level only */
+    /* Deliveries not yet acknowledged at the broker, in delivery-tag order (a ring). */
+    rmq_out_t *out;
+    size_t out_head, out_len, out_cap;
+    bool held_unacked; /* a REJECTED delivery is left unacked: no `multiple` acks past it */
+    bool dirty;        /* settles arrived: acks to flush */
+    /* Received while the route had no credit: submitted in order when credit returns. */
+    brg_envelope_t **wait;
+    size_t wait_head, wait_len, wait_cap;
+    rmq_asm_t as;
+    uint64_t delivered, acked, nacked;
+} rmq_src_t;
+
+/* A publish awaiting its confirm (slot seq % window of the ring). */
+typedef struct rmq_pub {
+    brg_envelope_t *env; /* NULL: free slot */
+    char *exchange, *routing_key;
+    char *returned; /* reply text of a basic.return matched to it */
+} rmq_pub_t;
+
+struct brg_rmq {
+    brg_endpoint_t *ep;
+    const brg_log_ctx_t *log;
+    rmq_conf_t conf;
+
+    amqp_connection_state_t conn; /* NULL when not connected */
+    bool connected;
+    bool blocked; /* connection.blocked (resource alarm): publishing would stall */
+    char *lost_reason;
+    uint64_t next_gen;
+    brg_backoff_t bo;
+
+    /* publishing */
+    bool pub_open;
+    int64_t pub_retry_at_ns;
+    brg_backoff_t pub_bo;
+    uint64_t pub_next_seq, pub_base, return_cursor;
+    rmq_pub_t *ring;
+    size_t ring_cap, inflight;
+    rmq_asm_t pub_as; /* a basic.return being assembled */
+    amqp_pool_t pool; /* scratch for one publish's properties */
+    bool ctl_open;
+    char **exchanges; /* exchanges known to exist on this connection */
+    size_t nexchanges;
+    uint64_t published, confirmed, returned, nacked;
+
+    rmq_src_t *srcs;
+    size_t nsrcs;
+};
+
+/* ---- rmq_conn.c ---------------------------------------------------------------------------- */
+
+/* Parse the endpoint group into c. Returns: BRG_OK, or BRG_ERR_CONFIG with errstr (the load
+ * checks have caught these already; this guards open()). */
+brg_err_t rmq_conf_parse(const brg_cfg_t *cs, rmq_conf_t *c, char *errstr, size_t errstr_size);
+void rmq_conf_fini(rmq_conf_t *c);
+
+/* Open the socket (TLS if amqps), log in, open the publish (confirm mode) and control
+ * channels. On failure r->conn is NULL and errstr says why, with the broker's reply text.
+ * Returns: BRG_OK, BRG_ERR_AUTH (refused credentials or vhost), BRG_ERR_TRANSPORT. */
+brg_err_t rmq_connect(brg_rmq_t *r, char *errstr, size_t errstr_size);
+
+/* Forget the connection: settle in-flight publishes RETRY, void sources' delivery tags, close
+ * the socket. reason (may be NULL) is logged. clean: say connection.close first. */
+void rmq_disconnect(brg_rmq_t *r, const char *reason, bool clean);
+
+/* Result of a synchronous call (amqp_simple_rpc and friends). */
+typedef enum rmq_rpc {
+    RMQ_RPC_OK = 0,
+    RMQ_RPC_CHANNEL_CLOSED, /* the broker closed that channel (close-ok sent) */
+    RMQ_RPC_CONN_LOST,      /* the connection is unusable */
+} rmq_rpc_t;
+
+/* Inspect amqp_get_rpc_reply() after a call on channel ch; on a broker close, answer it and
+ * format "<what>: <reply code> <reply text>" into errstr. *code gets the reply code (0 if none). */
+rmq_rpc_t rmq_rpc_result(brg_rmq_t *r, amqp_channel_t ch, const char *what, int *code,
+                         char *errstr, size_t errstr_size);
+
+/* Open channel ch. Returns: as rmq_rpc_result. */
+rmq_rpc_t rmq_channel_open(brg_rmq_t *r, amqp_channel_t ch, char *errstr, size_t errstr_size);
+
+/* Read and dispatch every frame available without blocking (at most max).
+ * Returns: BRG_OK, or BRG_ERR_TRANSPORT with errstr once the connection is lost. *nframes
+ * gets how many frames were handled. */
+brg_err_t rmq_read_frames(brg_rmq_t *r, int max, int *nframes, char *errstr, size_t errstr_size);
+
+/* ---- rmq_source.c -------------------------------------------------------------------------- */
+
+void rmq_source_init(brg_rmq_t *r, rmq_src_t *s, brg_source_t *src, size_t index);
+void rmq_source_fini(rmq_src_t *s);
+/* (Re)subscribe sources whose time has come: open the channel, declare/bind, qos, consume.
+ * Returns: BRG_OK, or BRG_ERR_TRANSPORT if the connection was lost meanwhile. */
+brg_err_t rmq_sources_maintain(brg_rmq_t *r, int64_t now_ns, int64_t *next_ns, char *errstr,
+                               size_t errstr_size);
+/* Frames on a source channel (method frames other than channel.close, content frames). */
+brg_err_t rmq_source_on_frame(rmq_src_t *s, const amqp_frame_t *f, char *errstr,
+                              size_t errstr_size);
+/* The broker closed the source's channel: its delivery tags are void. */
+void rmq_source_channel_closed(rmq_src_t *s, const char *reason);
+/* The connection is gone: every source's channel is gone with it. */
+void rmq_source_conn_lost(rmq_src_t *s);
+/* Take every settled envelope from the mailbox and acknowledge at the broker.
+ * Returns: BRG_OK, or BRG_ERR_TRANSPORT if a write failed. *did gets true if any. */
+brg_err_t rmq_sources_settle(brg_rmq_t *r, bool *did, char *errstr, size_t errstr_size);
+/* Submit deliveries that waited for credit. Returns: true if any was submitted; *waiting
+ * gets true if some still wait. */
+bool rmq_sources_submit_waiting(brg_rmq_t *r, bool *waiting);
+rmq_src_t *rmq_source_by_channel(brg_rmq_t *r, amqp_channel_t ch);
+/* Drop deliveries that wait for credit (stopping): the broker redelivers them. */
+void rmq_source_drop_waiting(rmq_src_t *s);
+
+/* ---- rmq_sink.c ---------------------------------------------------------------------------- */
+
+/* Open the publish channel and put it in confirm mode. Returns: as rmq_rpc_result. */
+rmq_rpc_t rmq_sink_open(brg_rmq_t *r, char *errstr, size_t errstr_size);
+/* Publish what the mailbox holds, up to the confirm window. Returns: BRG_OK, or
+ * BRG_ERR_TRANSPORT if the connection was lost. *did gets true if any. */
+brg_err_t rmq_sink_publish(brg_rmq_t *r, bool *did, char *errstr, size_t errstr_size);
+/* Frames on the publish channel (confirms, returns). */
+void rmq_sink_on_frame(brg_rmq_t *r, const amqp_frame_t *f);
+/* The publish channel or the connection is gone: settle every unconfirmed publish RETRY. */
+void rmq_sink_fail_all(brg_rmq_t *r, const char *reason);
+/* Reopen the publish channel if it was closed and its time has come. */
+brg_err_t rmq_sink_maintain(brg_rmq_t *r, int64_t now_ns, int64_t *next_ns, char *errstr,
+                            size_t errstr_size);
+
+/* ---- shared helpers ------------------------------------------------------------------------ */
+
+char *rmq_bytes_dup(amqp_bytes_t b);
+void rmq_asm_reset(rmq_asm_t *a);
+
+#endif

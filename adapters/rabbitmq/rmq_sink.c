@@ -1,0 +1,372 @@
+/* Publishing: one channel in confirm mode shared by every sink of the endpoint, a window of
+ * unconfirmed publishes (a ring indexed by publish sequence number), mandatory publishes whose
+ * basic.return marks them unroutable before their confirm arrives. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "adapters/rabbitmq/rmq.h"
+#include "adapters/rabbitmq/rmq_codec.h"
+
+/* Known exchanges are cached per connection; a template that renders many names would grow
+ * the cache without end, so it is simply emptied when it reaches this size. */
+#define RMQ_EXCHANGE_CACHE 256
+
+rmq_rpc_t rmq_sink_open(brg_rmq_t *r, char *errstr, size_t errstr_size)
+{
+    rmq_rpc_t rr = rmq_channel_open(r, RMQ_CH_PUBLISH, errstr, errstr_size);
+    if (rr != RMQ_RPC_OK) {
+        return rr;
+    }
+    amqp_confirm_select(r->conn, RMQ_CH_PUBLISH);
+    rr = rmq_rpc_result(r, RMQ_CH_PUBLISH, "confirm.select", NULL, errstr, errstr_size);
+    if (rr != RMQ_RPC_OK) {
+        return rr;
+    }
+    /* After confirm.select the broker numbers publishes on the channel from 1. */
+    r->pub_open = true;
+    r->pub_next_seq = 1;
+    r->pub_base = 1;
+    r->return_cursor = 1;
+    r->inflight = 0;
+    rmq_asm_reset(&r->pub_as);
+    return RMQ_RPC_OK;
+}
+
+brg_err_t rmq_sink_maintain(brg_rmq_t *r, int64_t now_ns, int64_t *next_ns, char *errstr,
+                            size_t errstr_size)
+{
+    if (!r->conn || r->pub_open) {
+        return BRG_OK;
+    }
+    if (now_ns < r->pub_retry_at_ns) {
+        if (r->pub_retry_at_ns < *next_ns) {
+            *next_ns = r->pub_retry_at_ns;
+        }
+        return BRG_OK;
+    }
+    char err[512];
+    rmq_rpc_t rr = rmq_sink_open(r, err, sizeof(err));
+    if (rr == RMQ_RPC_CONN_LOST) {
+        brg_errfmt(errstr, errstr_size, "%s", err);
+        return BRG_ERR_TRANSPORT;
+    }
+    if (rr == RMQ_RPC_CHANNEL_CLOSED) {
+        uint32_t wait = brg_backoff_next(&r->pub_bo);
+        brg_log_warn(r->log, "reopening the publish channel failed: %s; retrying in %u ms", err,
+                     wait);
+        r->pub_retry_at_ns = now_ns + (int64_t)wait * 1000000;
+        if (r->pub_retry_at_ns < *next_ns) {
+            *next_ns = r->pub_retry_at_ns;
+        }
+        return BRG_OK;
+    }
+    brg_log_info(r->log, "publish channel reopened");
+    return BRG_OK;
+}
+
+/* ---- settling ----------------------------------------------------------------------------- */
+
+static void slot_free(rmq_pub_t *p)
+{
+    free(p->exchange);
+    free(p->routing_key);
+    free(p->returned);
+    memset(p, 0, sizeof(*p));
+}
+
+static void settle_seq(brg_rmq_t *r, uint64_t seq, bool ack)
+{
+    rmq_pub_t *p = &r->ring[seq % r->ring_cap];
+    if (!p->env) {
+        return;
+    }
+    brg_envelope_t *env = p->env;
+    if (p->returned) {
+        char why[600];
+        brg_errfmt(why, sizeof(why), "unroutable: %s (exchange \"%s\", routing key \"%s\")",
+                   p->returned, p->exchange, p->routing_key);
+        slot_free(p);
+        brg_settle(env, BRG_REJECTED, why);
+    } else if (ack) {
+        r->confirmed++;
+        slot_free(p);
+        brg_settle(env, BRG_ACCEPTED, NULL);
+        brg_backoff_reset(&r->pub_bo);
+    } else {
+        /* basic.nack: the broker could not take responsibility (an internal error, or a queue
+         * at its length limit with overflow = reject-publish): try again later. */
+        r->nacked++;
+        char why[600];
+        brg_errfmt(why, sizeof(why), "the broker nacked the publish to exchange \"%s\"",
+                   p->exchange);
+        slot_free(p);
+        brg_settle(env, BRG_RETRY, why);
+    }
+    r->inflight--;
+}
+
+static void advance_base(brg_rmq_t *r)
+{
+    while (r->pub_base < r->pub_next_seq && !r->ring[r->pub_base % r->ring_cap].env) {
+        r->pub_base++;
+    }
+}
+
+static void on_confirm(brg_rmq_t *r, uint64_t tag, bool multiple, bool ack)
+{
+    if (tag >= r->pub_next_seq) {
+        brg_log_warn(r->log, "confirm for unknown publish %llu ignored", (unsigned long long)tag);
+        return;
+    }
+    if (multiple) {
+        for (uint64_t seq = r->pub_base; seq <= tag; seq++) {
+            settle_seq(r, seq, ack);
+        }
+    } else if (tag >= r->pub_base) {
+        settle_seq(r, tag, ack);
+    }
+    advance_base(r);
+}
+
+void rmq_sink_fail_all(brg_rmq_t *r, const char *reason)
+{
+    for (uint64_t seq = r->pub_base; seq < r->pub_next_seq; seq++) {
+        rmq_pub_t *p = &r->ring[seq % r->ring_cap];
+        if (p->env) {
+            brg_envelope_t *env = p->env;
+            slot_free(p);
+            brg_settle(env, BRG_RETRY, reason);
+        }
+    }
+    r->inflight = 0;
+    r->pub_base = r->pub_next_seq;
+}
+
+/* ---- basic.return ------------------------------------------------------------------------- */
+
+/* Returns come in publish order, before the confirm of the same publish: the returned
+ * message is the first unconfirmed publish after the previous return with the same exchange,
+ * routing key and body. (Two identical messages of which only the first was routable would
+ * swap outcomes, which changes nothing anyone can observe.) */
+static void match_return(brg_rmq_t *r)
+{
+    rmq_asm_t *a = &r->pub_as;
+    uint64_t from = r->return_cursor > r->pub_base ? r->return_cursor : r->pub_base;
+    for (uint64_t seq = from; seq < r->pub_next_seq; seq++) {
+        rmq_pub_t *p = &r->ring[seq % r->ring_cap];
+        if (!p->env || p->returned) {
+            continue;
+        }
+        if (strcmp(p->exchange, a->exchange) != 0 || strcmp(p->routing_key, a->routing_key) != 0 ||
+            p->env->body_len != a->body_size) {
+            continue;
+        }
+        if (!a->skip && a->body_size && memcmp(p->env->body, a->body, a->body_size) != 0) {
+            continue;
+        }
+        p->returned = brg_xstrdup(a->reply_text);
+        r->return_cursor = seq + 1;
+        r->returned++;
+        return;
+    }
+    brg_log_warn(r->log, "basic.return (%s) for no known publish to exchange \"%s\" ignored",
+                 a->reply_text, a->exchange);
+}
+
+void rmq_sink_on_frame(brg_rmq_t *r, const amqp_frame_t *f)
+{
+    rmq_asm_t *a = &r->pub_as;
+    if (f->frame_type == AMQP_FRAME_METHOD) {
+        switch (f->payload.method.id) {
+        case AMQP_BASIC_ACK_METHOD: {
+            const amqp_basic_ack_t *m = f->payload.method.decoded;
+            on_confirm(r, m->delivery_tag, m->multiple, true);
+            return;
+        }
+        case AMQP_BASIC_NACK_METHOD: {
+            const amqp_basic_nack_t *m = f->payload.method.decoded;
+            on_confirm(r, m->delivery_tag, m->multiple, false);
+            return;
+        }
+        case AMQP_BASIC_RETURN_METHOD: {
+            const amqp_basic_return_t *m = f->payload.method.decoded;
+            rmq_asm_reset(a);
+            a->active = true;
+            a->reply_text = rmq_bytes_dup(m->reply_text);
+            a->exchange = rmq_bytes_dup(m->exchange);
+            a->routing_key = rmq_bytes_dup(m->routing_key);
+            return;
+        }
+        default: return;
+        }
+    }
+    if (!a->active) {
+        return;
+    }
+    if (f->frame_type == AMQP_FRAME_HEADER) {
+        a->have_header = true;
+        a->body_size = f->payload.properties.body_size;
+        /* Only needed to tell identical publishes apart: skip what cannot be held. */
+        if (a->body_size > 0) {
+            a->body = a->body_size <= RMQ_MAX_BODY ? malloc(a->body_size) : NULL;
+            a->skip = a->body == NULL;
+        }
+    } else if (f->frame_type == AMQP_FRAME_BODY && a->have_header) {
+        size_t n = f->payload.body_fragment.len;
+        if (n > a->body_size - a->body_got) {
+            n = a->body_size - a->body_got;
+        }
+        if (!a->skip && n) {
+            memcpy(a->body + a->body_got, f->payload.body_fragment.bytes, n);
+        }
+        a->body_got += n;
+    }
+    if (a->have_header && a->body_got == a->body_size) {
+        match_return(r);
+        rmq_asm_reset(a);
+    }
+}
+
+/* ---- publish ------------------------------------------------------------------------------ */
+
+static bool exchange_known(brg_rmq_t *r, const char *name)
+{
+    for (size_t i = 0; i < r->nexchanges; i++) {
+        if (strcmp(r->exchanges[i], name) == 0) {
+            return true;
+        }
+    }
+    return false;
+}
+
+/* Check that an exchange exists before the first publish to it: publishing to a missing
+ * exchange closes the publish channel (and fails every publish in the window); a passive
+ * declare on the control channel closes only that one.
+ * Returns: 0 exists, 1 refused (errstr has the broker's reply), -1 connection lost. */
+static int exchange_check(brg_rmq_t *r, const char *name, char *errstr, size_t errstr_size)
+{
+    if (name[0] == 0 || exchange_known(r, name)) {
+        return 0;
+    }
+    if (!r->ctl_open) {
+        rmq_rpc_t rr = rmq_channel_open(r, RMQ_CH_CONTROL, errstr, errstr_size);
+        if (rr != RMQ_RPC_OK) {
+            return -1;
+        }
+        r->ctl_open = true;
+    }
+    amqp_exchange_declare(r->conn, RMQ_CH_CONTROL, amqp_cstring_bytes(name),
+                          amqp_cstring_bytes("direct"), 1, 0, 0, 0, amqp_empty_table);
+    char what[300];
+    snprintf(what, sizeof(what), "exchange \"%s\"", name);
+    rmq_rpc_t rr = rmq_rpc_result(r, RMQ_CH_CONTROL, what, NULL, errstr, errstr_size);
+    if (rr == RMQ_RPC_CONN_LOST) {
+        return -1;
+    }
+    if (rr == RMQ_RPC_CHANNEL_CLOSED) {
+        r->ctl_open = false;
+        return 1;
+    }
+    if (r->nexchanges == RMQ_EXCHANGE_CACHE) {
+        for (size_t i = 0; i < r->nexchanges; i++) {
+            free(r->exchanges[i]);
+        }
+        r->nexchanges = 0;
+    }
+    if (!r->exchanges) {
+        r->exchanges = brg_xcalloc(RMQ_EXCHANGE_CACHE, sizeof(char *));
+    }
+    r->exchanges[r->nexchanges++] = brg_xstrdup(name);
+    return 0;
+}
+
+static amqp_bytes_t bytes_n(const void *p, size_t len)
+{
+    amqp_bytes_t b = {len, len ? (void *)p : NULL};
+    return b;
+}
+
+static brg_err_t publish_one(brg_rmq_t *r, brg_sink_t *sink, brg_envelope_t *env, char *errstr,
+                             size_t errstr_size)
+{
+    const brg_template_t *te = brg_sink_template(sink, "exchange");
+    const brg_template_t *tk = brg_sink_template(sink, "routing_key");
+    size_t elen = 0, klen = 0;
+    char *ex = te ? brg_template_render(te, env, &elen) : brg_xstrdup("");
+    char *rk = tk ? brg_template_render(tk, env, &klen) : brg_xstrdup("");
+    char why[600];
+    if (elen > 255 || klen > 255) {
+        brg_errfmt(why, sizeof(why), "%s longer than 255 bytes: \"%.40s...\"",
+                   elen > 255 ? "exchange name" : "routing key", elen > 255 ? ex : rk);
+        goto reject;
+    }
+    int chk = exchange_check(r, ex, why, sizeof(why));
+    if (chk < 0) {
+        brg_errfmt(errstr, errstr_size, "%s", why);
+        free(ex);
+        free(rk);
+        brg_settle(env, BRG_RETRY, why);
+        return BRG_ERR_TRANSPORT;
+    }
+    if (chk > 0) {
+        goto reject;
+    }
+    recycle_amqp_pool(&r->pool);
+    amqp_basic_properties_t props;
+    size_t wire = 0;
+    if (brg_rmq_envelope_to_props(env, r->conf.user, &r->pool, &props, &wire, why, sizeof(why)) !=
+        BRG_OK) {
+        goto reject;
+    }
+    /* The content header must fit in one frame (7 bytes of frame header, 1 of frame end);
+     * rabbitmq-c would otherwise fail after sending the method frame, breaking the channel. */
+    size_t frame_max = (size_t)amqp_get_frame_max(r->conn);
+    if (wire + 8 > frame_max) {
+        brg_errfmt(why, sizeof(why),
+                   "properties and headers take %zu bytes, more than the frame size %zu", wire,
+                   frame_max);
+        goto reject;
+    }
+    bool mandatory = brg_cfg_bool(brg_sink_cfg(sink), "mandatory", true);
+    uint64_t seq = r->pub_next_seq++;
+    rmq_pub_t *p = &r->ring[seq % r->ring_cap];
+    p->env = env;
+    p->exchange = ex;
+    p->routing_key = rk;
+    r->inflight++;
+    r->published++;
+    int rc = amqp_basic_publish(r->conn, RMQ_CH_PUBLISH, bytes_n(ex, elen), bytes_n(rk, klen),
+                                mandatory, 0, &props, bytes_n(env->body, env->body_len));
+    if (rc != AMQP_STATUS_OK) {
+        /* The slot stays: rmq_disconnect settles it RETRY with the others. */
+        brg_errfmt(errstr, errstr_size, "publish: %s", amqp_error_string2(rc));
+        return BRG_ERR_TRANSPORT;
+    }
+    return BRG_OK;
+
+reject:
+    free(ex);
+    free(rk);
+    brg_settle(env, BRG_REJECTED, why);
+    return BRG_OK;
+}
+
+brg_err_t rmq_sink_publish(brg_rmq_t *r, bool *did, char *errstr, size_t errstr_size)
+{
+    /* While blocked by a resource alarm the broker stops reading: a publish would block this
+     * thread in send(2), so envelopes wait in the mailbox (bounded by route credit). */
+    while (r->conn && r->pub_open && !r->blocked && r->pub_next_seq - r->pub_base < r->ring_cap) {
+        brg_sink_t *sink = NULL;
+        brg_envelope_t *env = brg_endpoint_take_publish(r->ep, &sink);
+        if (!env) {
+            break;
+        }
+        *did = true;
+        brg_err_t rc = publish_one(r, sink, env, errstr, errstr_size);
+        if (rc != BRG_OK) {
+            return rc;
+        }
+    }
+    return BRG_OK;
+}

@@ -1,0 +1,476 @@
+/* Consuming: one channel per source with manual acks and basic.qos prefetch = the route's
+ * max_in_flight; deliveries assembled from their frames into envelopes; outcomes turned into
+ * basic.ack / basic.nack in delivery-tag order, `multiple` over each contiguous run. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "adapters/rabbitmq/rmq.h"
+#include "adapters/rabbitmq/rmq_codec.h"
+
+void rmq_source_init(brg_rmq_t *r, rmq_src_t *s, brg_source_t *src, size_t index)
+{
+    memset(s, 0, sizeof(*s));
+    s->src = src;
+    s->r = r;
+    s->ch = (amqp_channel_t)(RMQ_CH_SOURCE0 + index);
+    const brg_cfg_t *cs = brg_source_cfg(src);
+    const char *queue = brg_cfg_str(cs, "queue", NULL);
+    s->exchange = brg_cfg_str(cs, "exchange", NULL);
+    s->binding_key = brg_cfg_str(cs, "binding_key", "#");
+    if (queue) {
+        s->queue = brg_xstrdup(queue);
+    } else {
+        /* A stable name, so that messages wait in the same durable queue across restarts. */
+        const char *bid = brg_endpoint_bridge_id(r->ep);
+        char name[256];
+        snprintf(name, sizeof(name), "msgbridge.%s.%s", bid && bid[0] ? bid : "bridge",
+                 brg_source_route_name(src));
+        s->queue = brg_xstrdup(name);
+    }
+    size_t mif = brg_source_max_in_flight(src);
+    /* basic.qos prefetch-count is 16 bits; 0 would mean unlimited. */
+    s->prefetch = (uint16_t)(mif == 0 ? 1 : mif > 65535 ? 65535 : mif);
+    brg_backoff_init(&s->bo, 500, 30000);
+    brg_source_set_opaque(src, s);
+}
+
+void rmq_source_drop_waiting(rmq_src_t *s)
+{
+    /* Not submitted yet, so no delivery is attached: plain destroy. Unacknowledged, the broker
+     * redelivers them. */
+    while (s->wait_len) {
+        brg_envelope_destroy(s->wait[s->wait_head]);
+        s->wait_head = (s->wait_head + 1) % s->wait_cap;
+        s->wait_len--;
+    }
+    s->wait_head = 0;
+}
+
+void rmq_source_fini(rmq_src_t *s)
+{
+    rmq_source_drop_waiting(s);
+    rmq_asm_reset(&s->as);
+    free(s->wait);
+    free(s->out);
+    free(s->queue);
+    free(s->error);
+    memset(s, 0, sizeof(*s));
+}
+
+rmq_src_t *rmq_source_by_channel(brg_rmq_t *r, amqp_channel_t ch)
+{
+    if (ch < RMQ_CH_SOURCE0 || (size_t)(ch - RMQ_CH_SOURCE0) >= r->nsrcs) {
+        return NULL;
+    }
+    return &r->srcs[ch - RMQ_CH_SOURCE0];
+}
+
+static void forget_channel(rmq_src_t *s)
+{
+    s->ch_open = false;
+    s->consuming = false;
+    rmq_asm_reset(&s->as);
+    /* The broker requeues every unacknowledged delivery of a closed channel; settles that
+     * come back for them carry the old generation and are ignored. */
+    s->out_head = 0;
+    s->out_len = 0;
+    s->held_unacked = false;
+    s->dirty = false;
+    rmq_source_drop_waiting(s);
+}
+
+static void set_error(rmq_src_t *s, const char *err)
+{
+    brg_source_set_error(s->src, err);
+    free(s->error);
+    s->error = err ? brg_xstrdup(err) : NULL;
+}
+
+void rmq_source_channel_closed(rmq_src_t *s, const char *reason)
+{
+    forget_channel(s);
+    uint32_t wait = brg_backoff_next(&s->bo);
+    s->retry_at_ns = brg_now_ns() + (int64_t)wait * 1000000;
+    brg_log_warn(s->r->log, "route \"%s\": queue \"%s\": %s; subscribing again in %u ms",
+                 brg_source_route_name(s->src), s->queue, reason, wait);
+    set_error(s, reason);
+}
+
+void rmq_source_conn_lost(rmq_src_t *s)
+{
+    forget_channel(s);
+    s->retry_at_ns = 0;
+}
+
+/* ---- subscribe ---------------------------------------------------------------------------- */
+
+static rmq_rpc_t subscribe(rmq_src_t *s, char *err, size_t errsize)
+{
+    brg_rmq_t *r = s->r;
+    amqp_connection_state_t conn = r->conn;
+    rmq_rpc_t rr;
+    char what[400];
+    if (!s->ch_open) {
+        rr = rmq_channel_open(r, s->ch, err, errsize);
+        if (rr != RMQ_RPC_OK) {
+            return rr;
+        }
+        s->ch_open = true;
+        /* Delivery tags restart at 1 on a new channel: a new generation tells stale settles
+         * from current ones. */
+        s->gen = ++r->next_gen;
+        s->out_head = 0;
+        s->out_len = 0;
+        s->held_unacked = false;
+    }
+    amqp_bytes_t q = amqp_cstring_bytes(s->queue);
+    if (s->exchange) {
+        /* Declared durable (and never auto-deleted) so that nothing published while the
+         * bridge is away is lost; re-declared on every reconnect. */
+        amqp_queue_declare(conn, s->ch, q, 0, 1, 0, 0, amqp_empty_table);
+        snprintf(what, sizeof(what), "declaring queue \"%s\"", s->queue);
+        rr = rmq_rpc_result(r, s->ch, what, NULL, err, errsize);
+        if (rr != RMQ_RPC_OK) {
+            return rr;
+        }
+        amqp_queue_bind(conn, s->ch, q, amqp_cstring_bytes(s->exchange),
+                        amqp_cstring_bytes(s->binding_key), amqp_empty_table);
+        snprintf(what, sizeof(what), "binding queue \"%s\" to exchange \"%s\" with key \"%s\"",
+                 s->queue, s->exchange, s->binding_key);
+        rr = rmq_rpc_result(r, s->ch, what, NULL, err, errsize);
+        if (rr != RMQ_RPC_OK) {
+            return rr;
+        }
+    } else {
+        /* Passive: the queue belongs to someone else; only check that it is there. */
+        amqp_queue_declare(conn, s->ch, q, 1, 0, 0, 0, amqp_empty_table);
+        snprintf(what, sizeof(what), "queue \"%s\"", s->queue);
+        rr = rmq_rpc_result(r, s->ch, what, NULL, err, errsize);
+        if (rr != RMQ_RPC_OK) {
+            return rr;
+        }
+    }
+    /* Per-consumer prefetch (global = 0): at most max_in_flight unacknowledged deliveries. */
+    amqp_basic_qos(conn, s->ch, 0, s->prefetch, 0);
+    rr = rmq_rpc_result(r, s->ch, "basic.qos", NULL, err, errsize);
+    if (rr != RMQ_RPC_OK) {
+        return rr;
+    }
+    amqp_basic_consume(conn, s->ch, q, amqp_empty_bytes, 0, 0, 0, amqp_empty_table);
+    snprintf(what, sizeof(what), "consuming from queue \"%s\"", s->queue);
+    rr = rmq_rpc_result(r, s->ch, what, NULL, err, errsize);
+    if (rr != RMQ_RPC_OK) {
+        return rr;
+    }
+    s->consuming = true;
+    return RMQ_RPC_OK;
+}
+
+brg_err_t rmq_sources_maintain(brg_rmq_t *r, int64_t now_ns, int64_t *next_ns, char *errstr,
+                               size_t errstr_size)
+{
+    for (size_t i = 0; i < r->nsrcs && r->conn; i++) {
+        rmq_src_t *s = &r->srcs[i];
+        if (s->consuming) {
+            continue;
+        }
+        if (now_ns < s->retry_at_ns) {
+            if (s->retry_at_ns < *next_ns) {
+                *next_ns = s->retry_at_ns;
+            }
+            continue;
+        }
+        char err[600];
+        rmq_rpc_t rr = subscribe(s, err, sizeof(err));
+        if (rr == RMQ_RPC_CONN_LOST) {
+            brg_errfmt(errstr, errstr_size, "%s", err);
+            return BRG_ERR_TRANSPORT;
+        }
+        if (rr == RMQ_RPC_CHANNEL_CLOSED) {
+            rmq_source_channel_closed(s, err);
+            if (s->retry_at_ns < *next_ns) {
+                *next_ns = s->retry_at_ns;
+            }
+            continue;
+        }
+        brg_backoff_reset(&s->bo);
+        set_error(s, NULL);
+        brg_log_info(r->log, "route \"%s\": consuming queue \"%s\" (prefetch %u)",
+                     brg_source_route_name(s->src), s->queue, (unsigned)s->prefetch);
+    }
+    return BRG_OK;
+}
+
+/* ---- deliveries --------------------------------------------------------------------------- */
+
+static void out_push(rmq_src_t *s, uint64_t tag)
+{
+    if (s->out_len == s->out_cap) {
+        size_t ncap = s->out_cap ? s->out_cap * 2 : 256;
+        rmq_out_t *n = brg_xmalloc(ncap * sizeof(*n));
+        for (size_t i = 0; i < s->out_len; i++) {
+            n[i] = s->out[(s->out_head + i) % s->out_cap];
+        }
+        free(s->out);
+        s->out = n;
+        s->out_cap = ncap;
+        s->out_head = 0;
+    }
+    rmq_out_t *e = &s->out[(s->out_head + s->out_len) % s->out_cap];
+    e->tag = tag;
+    e->st = RMQ_D_PENDING;
+    s->out_len++;
+}
+
+static void wait_push(rmq_src_t *s, brg_envelope_t *env)
+{
+    if (s->wait_len == s->wait_cap) {
+        size_t ncap = s->wait_cap ? s->wait_cap * 2 : 64;
+        brg_envelope_t **n = brg_xmalloc(ncap * sizeof(*n));
+        for (size_t i = 0; i < s->wait_len; i++) {
+            n[i] = s->wait[(s->wait_head + i) % s->wait_cap];
+        }
+        free(s->wait);
+        s->wait = n;
+        s->wait_cap = ncap;
+        s->wait_head = 0;
+    }
+    s->wait[(s->wait_head + s->wait_len) % s->wait_cap] = env;
+    s->wait_len++;
+}
+
+static void delivery_complete(rmq_src_t *s)
+{
+    rmq_asm_t *a = &s->as;
+    brg_envelope_t *env = a->env;
+    a->env = NULL;
+    out_push(s, a->tag);
+    s->delivered++;
+    if (a->skip) {
+        /* Only when memory ran out: hand it back to the queue and try again later. */
+        brg_log_error(s->r->log,
+                      "route \"%s\": delivery of %llu bytes from queue \"%s\" cannot be held in "
+                      "memory: requeued",
+                      brg_source_route_name(s->src), (unsigned long long)a->body_size, s->queue);
+        s->out[(s->out_head + s->out_len - 1) % s->out_cap].st = RMQ_D_RETRY;
+        s->dirty = true;
+        brg_envelope_destroy(env);
+        rmq_asm_reset(a);
+        return;
+    }
+    brg_envelope_take_body(env, a->body, (size_t)a->body_size);
+    a->body = NULL;
+    rmq_asm_reset(a);
+    /* Order: nothing overtakes a delivery that is already waiting for credit. */
+    if (s->wait_len == 0 && brg_source_credit(s->src) > 0) {
+        brg_source_submit(s->src, env);
+    } else {
+        wait_push(s, env);
+    }
+}
+
+brg_err_t rmq_source_on_frame(rmq_src_t *s, const amqp_frame_t *f, char *errstr,
+                              size_t errstr_size)
+{
+    (void)errstr;
+    (void)errstr_size;
+    rmq_asm_t *a = &s->as;
+    if (f->frame_type == AMQP_FRAME_METHOD) {
+        switch (f->payload.method.id) {
+        case AMQP_BASIC_DELIVER_METHOD: {
+            const amqp_basic_deliver_t *m = f->payload.method.decoded;
+            rmq_asm_reset(a);
+            a->active = true;
+            a->tag = m->delivery_tag;
+            brg_envelope_t *env = brg_envelope_new();
+            env->origin.stream = brg_xstrdup(s->queue);
+            env->origin.exchange = rmq_bytes_dup(m->exchange);
+            env->origin.routing_key = rmq_bytes_dup(m->routing_key);
+            env->origin.redelivered = m->redelivered != 0;
+            env->origin.delivery_tag = m->delivery_tag;
+            env->origin.partition = -1;
+            env->origin.offset = -1;
+            env->src_seq = m->delivery_tag;
+            env->src_epoch = s->gen;
+            a->env = env;
+            return BRG_OK;
+        }
+        case AMQP_BASIC_CANCEL_METHOD: {
+            /* Consumer cancel notification: the queue was deleted (or its node went away).
+             * Deliveries already received stay valid on the channel. */
+            s->consuming = false;
+            uint32_t wait = brg_backoff_next(&s->bo);
+            s->retry_at_ns = brg_now_ns() + (int64_t)wait * 1000000;
+            char why[400];
+            brg_errfmt(why, sizeof(why),
+                       "the broker cancelled the consumer of queue \"%s\" (queue deleted?)",
+                       s->queue);
+            brg_log_warn(s->r->log, "route \"%s\": %s; subscribing again in %u ms",
+                         brg_source_route_name(s->src), why, wait);
+            set_error(s, why);
+            return BRG_OK;
+        }
+        default: return BRG_OK;
+        }
+    }
+    if (!a->active) {
+        return BRG_OK;
+    }
+    if (f->frame_type == AMQP_FRAME_HEADER) {
+        const amqp_basic_properties_t *p = f->payload.properties.decoded;
+        char err[400];
+        if (p && brg_rmq_props_to_envelope(p, a->env, err, sizeof(err)) != BRG_OK) {
+            brg_log_warn(s->r->log, "route \"%s\": delivery %llu from queue \"%s\": %s (kept the "
+                         "headers before it)",
+                         brg_source_route_name(s->src), (unsigned long long)a->tag, s->queue, err);
+        }
+        a->have_header = true;
+        a->body_size = f->payload.properties.body_size;
+        if (a->body_size > 0) {
+            a->body = a->body_size <= RMQ_MAX_BODY ? malloc((size_t)a->body_size) : NULL;
+            a->skip = a->body == NULL;
+        }
+    } else if (f->frame_type == AMQP_FRAME_BODY && a->have_header) {
+        size_t n = f->payload.body_fragment.len;
+        if (n > a->body_size - a->body_got) {
+            n = (size_t)(a->body_size - a->body_got);
+        }
+        if (!a->skip && n) {
+            memcpy(a->body + a->body_got, f->payload.body_fragment.bytes, n);
+        }
+        a->body_got += n;
+    }
+    if (a->have_header && a->body_got == a->body_size) {
+        delivery_complete(s);
+    }
+    return BRG_OK;
+}
+
+bool rmq_sources_submit_waiting(brg_rmq_t *r, bool *waiting)
+{
+    bool did = false;
+    for (size_t i = 0; i < r->nsrcs; i++) {
+        rmq_src_t *s = &r->srcs[i];
+        size_t credit = s->wait_len ? brg_source_credit(s->src) : 0;
+        while (s->wait_len && credit > 0) {
+            brg_envelope_t *env = s->wait[s->wait_head];
+            s->wait_head = (s->wait_head + 1) % s->wait_cap;
+            s->wait_len--;
+            credit--;
+            brg_source_submit(s->src, env);
+            did = true;
+        }
+        if (s->wait_len) {
+            *waiting = true;
+        }
+    }
+    return did;
+}
+
+/* ---- settle -> ack ------------------------------------------------------------------------ */
+
+static rmq_out_t *out_find(rmq_src_t *s, uint64_t tag)
+{
+    if (s->out_len == 0) {
+        return NULL;
+    }
+    /* Tags on a channel with one consumer are consecutive: try the direct index first. */
+    uint64_t first = s->out[s->out_head].tag;
+    if (tag >= first && tag - first < s->out_len) {
+        rmq_out_t *e = &s->out[(s->out_head + (tag - first)) % s->out_cap];
+        if (e->tag == tag) {
+            return e;
+        }
+    }
+    for (size_t i = 0; i < s->out_len; i++) {
+        rmq_out_t *e = &s->out[(s->out_head + i) % s->out_cap];
+        if (e->tag == tag) {
+            return e;
+        }
+    }
+    return NULL;
+}
+
+/* Acknowledge the settled prefix of the outstanding deliveries: one basic.ack (or nack) with
+ * `multiple` per run of equal outcomes. A REJECTED delivery is left unacknowledged (the route
+ * is stopped and the broker keeps the message); after one, `multiple` would cover it too, so
+ * later runs are acknowledged one by one. */
+static brg_err_t flush_acks(rmq_src_t *s, char *errstr, size_t errstr_size)
+{
+    brg_rmq_t *r = s->r;
+    s->dirty = false;
+    while (s->out_len > 0) {
+        rmq_out_t *head = &s->out[s->out_head];
+        if (head->st == RMQ_D_PENDING) {
+            break;
+        }
+        if (head->st == RMQ_D_REJECTED) {
+            s->held_unacked = true;
+            s->out_head = (s->out_head + 1) % s->out_cap;
+            s->out_len--;
+            continue;
+        }
+        uint8_t st = head->st;
+        size_t n = 1;
+        while (n < s->out_len && s->out[(s->out_head + n) % s->out_cap].st == st) {
+            n++;
+        }
+        size_t count = s->held_unacked ? n : 1;
+        for (size_t i = 0; i < count; i++) {
+            size_t idx = s->held_unacked ? i : n - 1;
+            uint64_t tag = s->out[(s->out_head + idx) % s->out_cap].tag;
+            bool multiple = !s->held_unacked;
+            int rc = st == RMQ_D_ACCEPTED
+                         ? amqp_basic_ack(r->conn, s->ch, tag, multiple)
+                         : amqp_basic_nack(r->conn, s->ch, tag, multiple, 1 /* requeue */);
+            if (rc != AMQP_STATUS_OK) {
+                brg_errfmt(errstr, errstr_size, "%s: %s", st == RMQ_D_ACCEPTED ? "basic.ack" :
+                           "basic.nack", amqp_error_string2(rc));
+                return BRG_ERR_TRANSPORT;
+            }
+        }
+        if (st == RMQ_D_ACCEPTED) {
+            s->acked += n;
+        } else {
+            s->nacked += n;
+        }
+        s->out_head = (s->out_head + n) % s->out_cap;
+        s->out_len -= n;
+    }
+    return BRG_OK;
+}
+
+brg_err_t rmq_sources_settle(brg_rmq_t *r, bool *did, char *errstr, size_t errstr_size)
+{
+    brg_outcome_t outcome;
+    brg_envelope_t *env;
+    while ((env = brg_endpoint_take_settled(r->ep, &outcome)) != NULL) {
+        *did = true;
+        brg_source_t *src = brg_envelope_source(env);
+        rmq_src_t *s = src ? brg_source_opaque(src) : NULL;
+        /* From an earlier channel or connection: the broker has requeued it already. */
+        if (!s || !r->conn || !s->ch_open || env->src_epoch != s->gen) {
+            brg_source_done(env);
+            continue;
+        }
+        rmq_out_t *e = out_find(s, env->src_seq);
+        if (e) {
+            e->st = outcome == BRG_ACCEPTED ? RMQ_D_ACCEPTED
+                    : outcome == BRG_RETRY  ? RMQ_D_RETRY
+                                            : RMQ_D_REJECTED;
+            s->dirty = true;
+        }
+        brg_source_done(env);
+    }
+    for (size_t i = 0; i < r->nsrcs; i++) {
+        rmq_src_t *s = &r->srcs[i];
+        if (s->dirty && r->conn && s->ch_open) {
+            brg_err_t rc = flush_acks(s, errstr, errstr_size);
+            if (rc != BRG_OK) {
+                return rc;
+            }
+        }
+    }
+    return BRG_OK;
+}
