@@ -35,6 +35,7 @@
 #include "mappings/template.h"
 
 typedef struct brg_endpoint brg_endpoint_t;
+struct brg_metrics_out;
 typedef struct brg_source brg_source_t; /* one route's `from`, bound to this endpoint */
 typedef struct brg_sink brg_sink_t;     /* one route's `to` (or dead_letter), bound here */
 
@@ -91,7 +92,17 @@ typedef struct brg_adapter {
 
     /* Free the state. Thread: main thread, after run() returned for the last time. */
     void (*close)(void *state);
+
+    /* Optional: append adapter-specific Prometheus metrics (each family's # HELP and # TYPE
+     * once, then samples for every endpoint in eps) with brg_metrics_printf(). Called once per
+     * adapter per scrape with all its endpoints. Thread: the HTTP thread, while run() goes on:
+     * read only what is safe to read concurrently (atomics, or copies under a lock). */
+    void (*metrics)(brg_endpoint_t *const *eps, size_t n, struct brg_metrics_out *out);
 } brg_adapter_t;
+
+/* Append text to a metrics page (see brg_adapter_t.metrics). */
+void brg_metrics_printf(struct brg_metrics_out *out, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
 
 /* ---- the endpoint, as its adapter sees it ----------------------------------------------- */
 

@@ -36,6 +36,32 @@ void brg_buf_printf(brg_buf_t *b, const char *fmt, ...)
     }
 }
 
+struct brg_metrics_out {
+    brg_buf_t *buf;
+};
+
+void brg_metrics_printf(struct brg_metrics_out *out, const char *fmt, ...)
+{
+    char line[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(line, sizeof(line), fmt, ap);
+    va_end(ap);
+    if (n >= (int)sizeof(line)) {
+        /* Rare long line: format again into the growable buffer. */
+        char *big = brg_xmalloc((size_t)n + 1);
+        va_start(ap, fmt);
+        vsnprintf(big, (size_t)n + 1, fmt, ap);
+        va_end(ap);
+        brg_buf_printf(out->buf, "%s", big);
+        free(big);
+        return;
+    }
+    if (n > 0) {
+        brg_buf_printf(out->buf, "%s", line);
+    }
+}
+
 void brg_buf_fini(brg_buf_t *b)
 {
     free(b->data);
@@ -214,6 +240,29 @@ void brg_metrics_render(brg_engine_t *e, brg_buf_t *b)
         brg_buf_printf(b, "msgbridge_endpoint_restarts_total{endpoint=\"%s\",adapter=\"%s\"} %" PRIu64 "\n",
                        esc(p->name, ep, sizeof(ep)), p->adapter->name, LOAD(p->restarts));
     }
+    /* Adapter-specific families, once per adapter with all of its endpoints. */
+    struct brg_metrics_out out = {b};
+    brg_endpoint_t **same = brg_xcalloc(e->nendpoints + 1, sizeof(*same));
+    for (size_t i = 0; i < e->nendpoints; i++) {
+        const brg_adapter_t *ad = e->endpoints[i]->adapter;
+        bool first = true;
+        for (size_t j = 0; j < i; j++) {
+            first = first && e->endpoints[j]->adapter != ad;
+        }
+        if (!first || !ad->metrics) {
+            continue;
+        }
+        size_t n = 0;
+        for (size_t j = i; j < e->nendpoints; j++) {
+            if (e->endpoints[j]->adapter == ad && e->endpoints[j]->state) {
+                same[n++] = e->endpoints[j];
+            }
+        }
+        if (n) {
+            ad->metrics(same, n, &out);
+        }
+    }
+    free(same);
 }
 
 /* JSON string body escaping for /routes (names come from the config, reasons from brokers). */
