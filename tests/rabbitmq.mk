@@ -1,1 +1,14 @@
-# tests of the rabbitmq adapter (owned by that adapter's work)
+# Tests of the rabbitmq adapter: codec unit tests (no broker), a small AMQP 0-9-1 test client
+# built on rabbitmq-c (independent of the adapter), and integration tests against the private
+# node started by scripts/rabbitmq-node.sh (they skip when it is not running).
+if HAVE_ADAPTER_RABBITMQ
+if HAVE_CHECK
+check_PROGRAMS += tests/adapters/check_rabbitmq_codec
+TESTS += tests/adapters/check_rabbitmq_codec
+tests_adapters_check_rabbitmq_codec_SOURCES = %D%/adapters/check_rabbitmq_codec.c \
+	%D%/unit/test_adapters.c
+tests_adapters_check_rabbitmq_codec_CFLAGS = $(UNIT_CFLAGS) $(RABBITMQ_CFLAGS)
+tests_adapters_check_rabbitmq_codec_LDADD = adapters/rabbitmq/libbrg_rabbitmq.a \
+	$(UNIT_CORE_LDADD) $(RABBITMQ_LIBS)
+endif
+endif
