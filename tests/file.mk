@@ -18,7 +18,8 @@ endif
 endif
 
 # Process tests: msgbridge run with stdio/file endpoints (no broker needed).
-FILE_INTEGRATION_TESTS = tests/integration/file_stdio_json.sh
+FILE_INTEGRATION_TESTS = tests/integration/file_stdio_json.sh tests/integration/file_lines.sh \
+	tests/integration/file_json_data.sh
 if HAVE_ADAPTER_FILE
 TESTS += $(FILE_INTEGRATION_TESTS)
 endif
