@@ -42,6 +42,9 @@ typedef struct brg_file_rec {
     uint64_t lineno;
     char *line;
     size_t len;
+    /* while in flight: linked into the source's list, so that close() frees the records of
+     * envelopes the core still held when it stopped (drain deadline passed) */
+    struct brg_file_rec *prev, *next;
 } brg_file_rec_t;
 
 /* One route reading this endpoint (each file source reads the file on its own). */
@@ -64,6 +67,7 @@ typedef struct brg_file_src {
     bool discarding; /* skipping the rest of a line longer than max_line_bytes */
     uint64_t lineno; /* lines seen so far (every line, skipped ones included) */
     uint64_t skipped, accepted, in_flight;
+    brg_file_rec_t *flying; /* records of envelopes in flight (a list) */
     /* RETRY: records waiting to be submitted again, sorted by line number (order is kept) */
     brg_file_rec_t **retry;
     size_t nretry, capretry;

@@ -40,8 +40,36 @@ static void rec_free(brg_file_rec_t *r)
     }
 }
 
+static void fly(brg_file_src_t *fs, brg_file_rec_t *r)
+{
+    r->prev = NULL;
+    r->next = fs->flying;
+    if (fs->flying) {
+        fs->flying->prev = r;
+    }
+    fs->flying = r;
+}
+
+static void land(brg_file_src_t *fs, brg_file_rec_t *r)
+{
+    if (r->prev) {
+        r->prev->next = r->next;
+    } else {
+        fs->flying = r->next;
+    }
+    if (r->next) {
+        r->next->prev = r->prev;
+    }
+    r->prev = r->next = NULL;
+}
+
 void brg_file_src_fini(brg_file_src_t *fs)
 {
+    while (fs->flying) {
+        brg_file_rec_t *r = fs->flying;
+        land(fs, r);
+        rec_free(r);
+    }
     if (fs->fd >= 0 && !fs->fc->is_stdio) {
         close(fs->fd);
     }
@@ -139,6 +167,7 @@ void brg_file_src_settled(brg_file_src_t *fs, brg_envelope_t *env, brg_outcome_t
 {
     brg_file_rec_t *r = env->src_token;
     env->src_token = NULL;
+    land(fs, r);
     fs->in_flight--;
     switch (outcome) {
     case BRG_ACCEPTED:
@@ -198,6 +227,7 @@ static brg_envelope_t *line_envelope(brg_file_src_t *fs, const char *line, size_
 static void submit_rec(brg_file_src_t *fs, brg_file_rec_t *r, brg_envelope_t *env)
 {
     env->src_token = r;
+    fly(fs, r);
     fs->in_flight++;
     brg_source_submit(fs->src, env);
 }
