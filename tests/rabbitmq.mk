@@ -2,6 +2,11 @@
 # built on rabbitmq-c (independent of the adapter), and integration tests against the private
 # node started by scripts/rabbitmq-node.sh (they skip when it is not running).
 if HAVE_ADAPTER_RABBITMQ
+check_PROGRAMS += tests/adapters/check_rabbitmq_client
+tests_adapters_check_rabbitmq_client_SOURCES = %D%/adapters/check_rabbitmq_client.c
+tests_adapters_check_rabbitmq_client_CFLAGS = $(AM_CFLAGS) $(RABBITMQ_CFLAGS)
+tests_adapters_check_rabbitmq_client_LDADD = $(RABBITMQ_LIBS)
+
 if HAVE_CHECK
 check_PROGRAMS += tests/adapters/check_rabbitmq_codec
 TESTS += tests/adapters/check_rabbitmq_codec
@@ -11,4 +16,11 @@ tests_adapters_check_rabbitmq_codec_CFLAGS = $(UNIT_CFLAGS) $(RABBITMQ_CFLAGS)
 tests_adapters_check_rabbitmq_codec_LDADD = adapters/rabbitmq/libbrg_rabbitmq.a \
 	$(UNIT_CORE_LDADD) $(RABBITMQ_LIBS)
 endif
+endif
+
+RABBITMQ_INTEGRATION = \
+	tests/integration/rabbitmq_to_rabbitmq.sh
+EXTRA_DIST += $(RABBITMQ_INTEGRATION) tests/integration/rabbitmq_lib.sh
+if HAVE_ADAPTER_RABBITMQ
+TESTS += $(RABBITMQ_INTEGRATION)
 endif
