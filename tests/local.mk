@@ -6,8 +6,10 @@ AM_TESTS_ENVIRONMENT = \
 	top_builddir='$(abs_top_builddir)'; export top_builddir; \
 	MSGBRIDGE='$(abs_top_builddir)/msgbridge'; export MSGBRIDGE;
 EXTRA_DIST += tests/integration/lib.sh tests/data tests/check_layering.sh
-TESTS += tests/check_layering.sh tests/integration/core_operations.sh
-EXTRA_DIST += tests/integration/core_operations.sh
+CORE_INTEGRATION = tests/integration/core_operations.sh tests/integration/core_valgrind.sh \
+	tests/integration/audit_file.sh
+TESTS += tests/check_layering.sh $(CORE_INTEGRATION)
+EXTRA_DIST += $(CORE_INTEGRATION)
 
 include %D%/unit/local.mk
 include %D%/file.mk
