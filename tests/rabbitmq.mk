@@ -19,7 +19,10 @@ endif
 endif
 
 RABBITMQ_INTEGRATION = \
-	tests/integration/rabbitmq_to_rabbitmq.sh
+	tests/integration/rabbitmq_to_rabbitmq.sh \
+	tests/integration/rabbitmq_unroutable.sh \
+	tests/integration/rabbitmq_bad_login.sh \
+	tests/integration/rabbitmq_broker_kill.sh
 EXTRA_DIST += $(RABBITMQ_INTEGRATION) tests/integration/rabbitmq_lib.sh
 if HAVE_ADAPTER_RABBITMQ
 TESTS += $(RABBITMQ_INTEGRATION)

@@ -358,7 +358,7 @@ static brg_err_t rmq_run(void *state, brg_endpoint_t *ep, char *errstr, size_t e
             uint32_t wait = brg_backoff_next(&r->bo);
             /* Refused credentials or vhost need an operator: say so loudly, keep trying. */
             brg_log(rc == BRG_ERR_AUTH ? BRG_LOG_ERROR : BRG_LOG_WARN, r->log,
-                    "%s; retrying in %u ms", err, wait);
+                    "%s (retrying in %u ms)", err, wait);
             if (wait_disconnected(r, wait)) {
                 break;
             }
@@ -376,7 +376,7 @@ static brg_err_t rmq_run(void *state, brg_endpoint_t *ep, char *errstr, size_t e
         brg_endpoint_set_connected(ep, false, err);
         rmq_disconnect(r, err, false);
         uint32_t wait = brg_backoff_next(&r->bo);
-        brg_log_warn(r->log, "%s; reconnecting in %u ms", err, wait);
+        brg_log_warn(r->log, "%s (reconnecting in %u ms)", err, wait);
         if (wait_disconnected(r, wait)) {
             break;
         }

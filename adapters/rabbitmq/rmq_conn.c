@@ -1,5 +1,6 @@
 /* The AMQP 0-9-1 connection: URL and settings, connect (TCP or TLS), login, the broker's
  * errors with their reply text, and reading frames without blocking. */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,6 +15,16 @@
 /* Debian's system CA bundle: the trust store when amqps verifies peers without a ca_file
  * (rabbitmq-c does not load OpenSSL's default paths itself). */
 #define RMQ_SYSTEM_CA_FILE "/etc/ssl/certs/ca-certificates.crt"
+
+/* rabbitmq-c says only "a socket error occurred": add the system's reason when there is one. */
+static const char *status_text(int rc, int err, char *buf, size_t size)
+{
+    if ((rc == AMQP_STATUS_SOCKET_ERROR || rc == AMQP_STATUS_SOCKET_CLOSED) && err != 0) {
+        snprintf(buf, size, "%s (%s)", amqp_error_string2(rc), strerror(err));
+        return buf;
+    }
+    return amqp_error_string2(rc);
+}
 
 char *rmq_bytes_dup(amqp_bytes_t b)
 {
@@ -238,10 +249,12 @@ brg_err_t rmq_connect(brg_rmq_t *r, char *errstr, size_t errstr_size)
      * dead one hang the endpoint thread (and its shutdown) for long. */
     struct timeval rpc_tv = {30, 0};
     amqp_set_rpc_timeout(conn, &rpc_tv);
+    errno = 0;
     int rc = amqp_socket_open_noblock(sock, c->host, c->port, &tv);
     if (rc != AMQP_STATUS_OK) {
+        char sbuf[160];
         brg_errfmt(errstr, errstr_size, "cannot connect to %s:%d: %s", c->host, c->port,
-                   amqp_error_string2(rc));
+                   status_text(rc, errno, sbuf, sizeof(sbuf)));
         goto fail;
     }
 
@@ -375,12 +388,15 @@ brg_err_t rmq_read_frames(brg_rmq_t *r, int max, int *nframes, char *errstr, siz
         /* Zero timeout: take what is buffered or readable now, never block (the caller
          * polls the socket and the wake fd together). */
         struct timeval tv0 = {0, 0};
+        errno = 0;
         int rc = amqp_simple_wait_frame_noblock(r->conn, &f, &tv0);
         if (rc == AMQP_STATUS_TIMEOUT) {
             break;
         }
         if (rc != AMQP_STATUS_OK) {
-            brg_errfmt(errstr, errstr_size, "connection lost: %s", amqp_error_string2(rc));
+            char sbuf[160];
+            brg_errfmt(errstr, errstr_size, "connection lost: %s",
+                       status_text(rc, errno, sbuf, sizeof(sbuf)));
             return BRG_ERR_TRANSPORT;
         }
         (*nframes)++;

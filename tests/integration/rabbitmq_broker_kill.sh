@@ -1,0 +1,46 @@
+#!/bin/sh
+# The broker is killed with SIGKILL in the middle of a RabbitMQ -> RabbitMQ stream and
+# restarted: the bridge reconnects by itself and nothing is lost (durable queues, persistent
+# messages, acknowledgements only after the publish was confirmed). Duplicates of what was in
+# flight at the crash are allowed and counted.
+# Runs its own RabbitMQ node (the shared one serves the other tests).
+. "$(dirname "$0")/lib.sh"
+t_need rabbitmq
+. "$(dirname "$0")/rabbitmq_lib.sh"
+
+node_script=$top_srcdir/scripts/rabbitmq-node.sh
+node() {
+    BRG_TEST_STATE_DIR="$T_DIR/state" RABBITMQ_TEST_NAME=brgkill$$ RABBITMQ_TEST_PORT=35772 \
+        sh "$node_script" "$@"
+}
+trap 'node stop >/dev/null 2>&1; t_cleanup' EXIT
+node start >"$T_DIR/node.log" 2>&1 || t_fail "private node did not start: $(tail -5 "$T_DIR/node.log")"
+RMQ_URL=amqp://guest:guest@127.0.0.1:35772/%2f
+
+N=$(t_count 50000)
+rmq_fresh kill.in kill.out
+rmqc publish "" kill.in "$N" --key --header h1 >/dev/null || t_fail "publish"
+
+cat >"$T_DIR/bridge.conf" <<EOT
+bridge = { id = "kill"; };
+endpoints = ( { name = "rabbit"; type = "rabbitmq"; url = "$RMQ_URL"; heartbeat = 5; } );
+routes = (
+  { name = "survive";
+    from = { endpoint = "rabbit"; queue = "kill.in"; };
+    to = { endpoint = "rabbit"; routing_key = "kill.out"; }; }
+);
+EOT
+t_bridge bridge "$T_DIR/bridge.conf"
+rmq_wait_count kill.out $((N / 5)) 60 || t_fail "the bridge did not start moving messages"
+t_log "killing the broker with $(rmq_count kill.out) of $N moved"
+node kill >>"$T_DIR/node.log" 2>&1
+sleep 2
+kill -0 "$T_BRIDGE_PID" 2>/dev/null || t_fail "the bridge exited when the broker died"
+node restart >>"$T_DIR/node.log" 2>&1 || t_fail "restart failed: $(tail -5 "$T_DIR/node.log")"
+t_log "broker restarted"
+out=$(rmqc verify kill.out "$N" --key --header h1 --timeout 60) || t_fail "after the crash: $out"
+t_log "$out"
+t_wait_for 20 t_log_has "$T_DIR/bridge.log" "reconnecting in" || t_fail "no reconnect in the log"
+t_stop "$T_BRIDGE_PID"
+t_assert_eq "$(rmq_count kill.in)" 0 "kill.in after the run"
+t_log "ok"
