@@ -10,6 +10,7 @@
 
 #include "bridge/envelope.h"
 #include "fuzz/fuzz_envelope.h"
+#include "fuzz/fuzz_regex_guard.h"
 #include "mappings/filter.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -25,6 +26,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     char *text = malloc(size + 1);
     memcpy(text, data, size);
     text[size] = 0;
+    if (fuzz_regex_may_explode(text)) {
+        free(text);
+        return -1;
+    }
     char errstr[256];
     errstr[0] = 0;
     brg_filter_t *f = brg_filter_parse(text, errstr, sizeof(errstr));
