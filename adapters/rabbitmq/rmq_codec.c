@@ -466,7 +466,7 @@ brg_err_t brg_rmq_props_to_envelope(const amqp_basic_properties_t *p, brg_envelo
         /* Trust the ms only when they agree with the seconds (the property may have been
          * rewritten by someone who did not know the header). */
         int64_t ms = v.u.i;
-        if (!have_ts || (ms >= 0 && ms / 1000 == (int64_t)p->timestamp)) {
+        if (ms >= 0 && (!have_ts || ms / 1000 == (int64_t)p->timestamp)) {
             env->props.timestamp_ms = ms;
         }
     }

@@ -400,8 +400,11 @@ static brg_envelope_t *props_round_trip(const brg_envelope_t *env, const char *l
     char err[256] = "";
     ck_assert_int_eq(brg_rmq_envelope_to_props(env, login_user, &pool, &p, &wire, err, sizeof(err)),
                      BRG_OK);
+    /* The decoded properties point into the wire bytes: keep them until the next call. */
+    static uint8_t *buf;
+    free(buf);
     size_t cap = wire + 64;
-    uint8_t *buf = malloc(cap);
+    buf = malloc(cap);
     amqp_bytes_t enc = {cap, buf};
     int n = amqp_encode_properties(AMQP_BASIC_CLASS, &p, enc);
     ck_assert_int_gt(n, 0);
@@ -415,7 +418,6 @@ static brg_envelope_t *props_round_trip(const brg_envelope_t *env, const char *l
     }
     brg_envelope_t *back = brg_envelope_new();
     ck_assert_int_eq(brg_rmq_props_to_envelope(dec, back, err, sizeof(err)), BRG_OK);
-    free(buf);
     empty_amqp_pool(&pool);
     return back;
 }
@@ -549,6 +551,15 @@ START_TEST(test_rmq_props_from_broker_message)
     ck_assert_int_eq(brg_rmq_props_to_envelope(&p, env, err, sizeof(err)), BRG_OK);
     ck_assert_int_eq(env->props.timestamp_ms, 1600000000000LL);
     ck_assert_int_eq(env->props.ttl_ms, -1);
+    ck_assert_uint_eq(env->headers.count, 0);
+    brg_envelope_destroy(env);
+
+    /* A negative ms header alone is no timestamp (-1 means absent; found by fuzz_rmq_table). */
+    p._flags = AMQP_BASIC_HEADERS_FLAG;
+    e.value.value.i64 = -5;
+    env = brg_envelope_new();
+    ck_assert_int_eq(brg_rmq_props_to_envelope(&p, env, err, sizeof(err)), BRG_OK);
+    ck_assert_int_eq(env->props.timestamp_ms, -1);
     ck_assert_uint_eq(env->headers.count, 0);
     brg_envelope_destroy(env);
 }
