@@ -1,0 +1,169 @@
+/* Small helpers shared by the raw client tools of bench/ (raw_kafka, raw_rabbitmq, raw_amqp1):
+ * a monotonic clock, the result line every tool prints, and a filled body buffer.
+ * Header-only: each tool is one translation unit. */
+#ifndef BRG_BENCH_UTIL_H
+#define BRG_BENCH_UTIL_H
+
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+/* Returns: seconds on CLOCK_MONOTONIC. Thread: any. */
+static inline double bench_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* Print the one JSON result line of a throughput run on stdout: messages, body bytes, seconds
+ * between the first and the last message, and the rates (MB = 10^6 bytes of message body).
+ * Thread: main. */
+static inline void bench_report(const char *tool, const char *mode, uint64_t msgs,
+                                uint64_t bytes, double secs, uint64_t failed)
+{
+    double r = secs > 0 ? (double)msgs / secs : 0;
+    double mb = secs > 0 ? (double)bytes / 1e6 / secs : 0;
+    printf("{\"tool\": \"%s\", \"mode\": \"%s\", \"msgs\": %llu, \"bytes\": %llu, "
+           "\"secs\": %.3f, \"msgs_per_s\": %.0f, \"mb_per_s\": %.2f, \"failed\": %llu}\n",
+           tool, mode, (unsigned long long)msgs, (unsigned long long)bytes, secs, r, mb,
+           (unsigned long long)failed);
+    fflush(stdout);
+}
+
+/* Print the JSON line of a wait for a destination count: the count seen at the first
+ * observation that had anything, the time of that observation and of reaching the target
+ * (seconds since the wait started), and the rate in between. Thread: main. */
+static inline void bench_report_wait(const char *tool, uint64_t target, uint64_t reached,
+                                     uint64_t first_count, double t_first, double t_done)
+{
+    double d = t_done - t_first;
+    double r = d > 0 ? (double)(reached - first_count) / d : 0;
+    printf("{\"tool\": \"%s\", \"mode\": \"wait\", \"target\": %llu, \"reached\": %llu, "
+           "\"first_count\": %llu, \"t_first\": %.3f, \"t_done\": %.3f, \"msgs_per_s\": %.0f}\n",
+           tool, (unsigned long long)target, (unsigned long long)reached,
+           (unsigned long long)first_count, t_first, t_done, r);
+    fflush(stdout);
+}
+
+/* A message body of `size` printable bytes. Ownership: the caller frees it. */
+static inline char *bench_body(size_t size)
+{
+    char *b = malloc(size ? size : 1);
+    if (!b) {
+        fprintf(stderr, "out of memory\n");
+        exit(2);
+    }
+    for (size_t i = 0; i < size; i++) {
+        b[i] = (char)('a' + i % 26);
+    }
+    return b;
+}
+
+/* Returns: nanoseconds on CLOCK_REALTIME: latency stamps cross processes. Thread: any. */
+static inline int64_t bench_wall_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+/* Latency stamps travel in the body, the one part every protocol and msgbridge carry byte for
+ * byte: its first 19 bytes are the send time in nanoseconds, in decimal. Bodies shorter than
+ * that carry no stamp. */
+#define BENCH_STAMP_LEN 19
+
+static inline void bench_stamp(char *body, size_t size)
+{
+    if (size >= BENCH_STAMP_LEN + 1) {
+        char tmp[32];
+        snprintf(tmp, sizeof(tmp), "%019lld", (long long)bench_wall_ns());
+        memcpy(body, tmp, BENCH_STAMP_LEN);
+    }
+}
+
+/* Pace a sender at `rate` messages per second: sleep until message i's turn (i from 0) of a
+ * run that started at t0 (bench_now()). rate <= 0 does not wait. */
+static inline void bench_pace(double t0, uint64_t i, double rate)
+{
+    if (rate <= 0) {
+        return;
+    }
+    double due = t0 + (double)i / rate, now = bench_now();
+    if (due > now) {
+        struct timespec ts = {(time_t)(due - now), (long)((due - now - (double)(time_t)(due - now)) * 1e9)};
+        nanosleep(&ts, NULL);
+    }
+}
+
+/* Latencies of received stamped bodies (bench_lat_add), reported as percentiles. */
+static struct {
+    int64_t *v;
+    size_t n, cap;
+} bench_lat;
+
+static inline void bench_lat_add(const void *body, size_t len)
+{
+    if (len < BENCH_STAMP_LEN + 1) {
+        return;
+    }
+    int64_t ts = 0;
+    const char *b = body;
+    for (int i = 0; i < BENCH_STAMP_LEN; i++) {
+        if (b[i] < '0' || b[i] > '9') {
+            return;
+        }
+        ts = ts * 10 + (b[i] - '0');
+    }
+    if (bench_lat.n == bench_lat.cap) {
+        bench_lat.cap = bench_lat.cap ? bench_lat.cap * 2 : 65536;
+        bench_lat.v = realloc(bench_lat.v, bench_lat.cap * sizeof(int64_t));
+        if (!bench_lat.v) {
+            fprintf(stderr, "out of memory\n");
+            exit(2);
+        }
+    }
+    bench_lat.v[bench_lat.n++] = bench_wall_ns() - ts;
+}
+
+static int bench_cmp_i64(const void *a, const void *b)
+{
+    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* Print the JSON line of a latency run: samples and p50/p99/p99.9/max in milliseconds. */
+static inline void bench_lat_report(const char *tool)
+{
+    size_t n = bench_lat.n;
+    double p[4] = {0, 0, 0, 0};
+    if (n) {
+        qsort(bench_lat.v, n, sizeof(int64_t), bench_cmp_i64);
+        p[0] = (double)bench_lat.v[n * 50 / 100] / 1e6;
+        p[1] = (double)bench_lat.v[n * 99 / 100] / 1e6;
+        p[2] = (double)bench_lat.v[n * 999 / 1000] / 1e6;
+        p[3] = (double)bench_lat.v[n - 1] / 1e6;
+    }
+    printf("{\"tool\": \"%s\", \"mode\": \"latency\", \"samples\": %zu, \"p50_ms\": %.3f, "
+           "\"p99_ms\": %.3f, \"p999_ms\": %.3f, \"max_ms\": %.3f}\n",
+           tool, n, p[0], p[1], p[2], p[3]);
+    fflush(stdout);
+    free(bench_lat.v);
+}
+
+/* Print a message and exit with status 2 (setup failures: the run is meaningless). */
+static inline void bench_die(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
+static inline void bench_die(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fputc('\n', stderr);
+    exit(2);
+}
+
+#endif
