@@ -1,4 +1,5 @@
 #include "mappings/filter.h"
+#include "mappings/regex.h"
 
 #include <ctype.h>
 #include <inttypes.h>
@@ -275,10 +276,8 @@ static node_t *parse_cmp(parser_t *ps)
         return NULL;
     }
     if (node->op == OP_REGEX) {
-        int rc = regcomp(&node->re, node->lit, REG_EXTENDED | REG_NOSUB);
-        if (rc != 0) {
-            char msg[128];
-            regerror(rc, &node->re, msg, sizeof(msg));
+        char msg[160];
+        if (brg_regex_compile(&node->re, node->lit, REG_EXTENDED | REG_NOSUB, msg, sizeof(msg)) != 0) {
             ps->p = at;
             skip_ws(ps);
             fail(ps, "bad regular expression: %s", msg);

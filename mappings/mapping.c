@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "mappings/filter.h"
+#include "mappings/regex.h"
 #include "mappings/template.h"
 
 /* The provenance header: "bridge/route" entries joined by ",", oldest first. */
@@ -89,10 +90,8 @@ static regex_rule_t *compile_regex(const brg_cfg_t *g, const char *def_field, br
         return NULL;
     }
     regex_rule_t *r = brg_xcalloc(1, sizeof(*r));
-    int rc = regcomp(&r->re, pat->v.s, REG_EXTENDED);
-    if (rc != 0) {
-        char msg[128];
-        regerror(rc, &r->re, msg, sizeof(msg));
+    char msg[160];
+    if (brg_regex_compile(&r->re, pat->v.s, REG_EXTENDED, msg, sizeof(msg)) != 0) {
         brg_diag_error(d, pat, "bad regular expression \"%s\": %s", pat->v.s, msg);
         free(r);
         return NULL;

@@ -2,7 +2,7 @@
 # Install what msgbridge needs to build, test and demo on Debian 12 (as root). Idempotent: it
 # only calls apt-get when a package is missing.
 set -eu
-PKGS="build-essential autoconf automake libtool pkg-config
+PKGS="build-essential autoconf automake libtool pkg-config libclang-rt-14-dev
       libconfig-dev check libjansson-dev libmicrohttpd-dev
       librdkafka-dev librabbitmq-dev libqpid-proton11-dev
       rabbitmq-server kcat amqp-tools python3-qpid-proton

@@ -73,6 +73,17 @@ START_TEST(test_filter_errors_have_columns)
     parse_error("key = 'abc", "unterminated string at column 11");
     parse_error("key ~ '('", "bad regular expression: Unmatched ( or \\( at column 7");
     parse_error("", "expected a field (key, topic, header.NAME, ...) at column 1");
+    parse_error("topic ~ '(((((a+)+)+)+)+'",
+                "bad regular expression: repetitions nested more than 3 deep at column 9");
+    parse_error("topic ~ 'a+++'",
+                "bad regular expression: a repetition follows another one at column 3 at column 9");
+    /* The filter string's own escape turns 'e\\++' into the regex e++. */
+    parse_error("topic ~ 'e\\++'",
+                "bad regular expression: a repetition follows another one at column 3 at column 9");
+    char err[256];
+    brg_filter_t *ok = brg_filter_parse("topic ~ '^(ab+|c[+*]d)*(x{2,3})?$'", err, sizeof(err));
+    ck_assert_msg(ok != NULL, "%s", err);
+    brg_filter_destroy(ok);
     parse_error("key like 'x'", "expected =, !=, prefix, ~ or exists after \"key\" at column 5");
 }
 END_TEST
