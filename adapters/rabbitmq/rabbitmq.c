@@ -75,7 +75,7 @@ static void check_file(const brg_cfg_t *cs, const char *key, brg_diag_t *d)
 static void check_endpoint(const brg_cfg_t *ep_cs, brg_diag_t *d)
 {
     const brg_cfg_t *u = brg_cfg_get(ep_cs, "url");
-    bool tls = false;
+    bool tls = false, parsed = false;
     if (u && u->type == BRG_CFG_STRING) {
         char red[512];
         brg_redact_url(u->v.s, red, sizeof(red));
@@ -88,6 +88,7 @@ static void check_endpoint(const brg_cfg_t *ep_cs, brg_diag_t *d)
                            "or amqps://...)", red, amqp_error_string2(rc));
         } else {
             tls = ci.ssl != 0;
+            parsed = true;
         }
         free(buf);
     }
@@ -99,7 +100,7 @@ static void check_endpoint(const brg_cfg_t *ep_cs, brg_diag_t *d)
                                            "verify_hostname"};
     for (size_t i = 0; i < BRG_ARRAY_SIZE(tls_keys); i++) {
         const brg_cfg_t *n = brg_cfg_get(ep_cs, tls_keys[i]);
-        if (n && u && !tls) {
+        if (n && parsed && !tls) {
             brg_diag_warn(d, n, "has no effect without TLS (the url is not amqps://)");
         }
     }
