@@ -1,1 +1,25 @@
-# tests of the kafka adapter (owned by that adapter's work)
+# Tests of the kafka adapter, and the Kafka test cluster they run against.
+#
+# tools/kafka-mock/kafka-mock-cluster: N mock brokers (librdkafka's rdkafka_mock.h) on fixed
+# loopback ports; scripts/kafka-cluster.sh starts and stops it and writes kafka.env.
+# Integration tests use it through the real msgbridge binary and check with kcat.
+if HAVE_ADAPTER_KAFKA
+noinst_PROGRAMS += tools/kafka-mock/kafka-mock-cluster
+tools_kafka_mock_kafka_mock_cluster_SOURCES = tools/kafka-mock/kafka-mock-cluster.c
+tools_kafka_mock_kafka_mock_cluster_CFLAGS = $(AM_CFLAGS) $(KAFKA_CFLAGS)
+tools_kafka_mock_kafka_mock_cluster_LDADD = $(KAFKA_LIBS) -ldl
+
+if HAVE_CHECK
+check_PROGRAMS += tests/adapters/check_kafka
+TESTS += tests/adapters/check_kafka
+tests_adapters_check_kafka_SOURCES = %D%/adapters/check_kafka.c %D%/unit/test_adapters.c
+tests_adapters_check_kafka_CFLAGS = $(UNIT_CFLAGS) $(KAFKA_CFLAGS)
+tests_adapters_check_kafka_LDADD = adapters/kafka/libbrg_kafka.a $(UNIT_CORE_LDADD) $(KAFKA_LIBS)
+endif
+endif
+
+KAFKA_INTEGRATION =
+EXTRA_DIST += $(KAFKA_INTEGRATION) scripts/kafka-cluster.sh
+if HAVE_ADAPTER_KAFKA
+TESTS += $(KAFKA_INTEGRATION)
+endif

@@ -1,0 +1,376 @@
+/* The Kafka adapter (librdkafka): its keys, load-time checks and the endpoint thread's loop.
+ * The source (consumer) side is in kafka_source.c, the sink (producer) side in kafka_sink.c,
+ * record <-> envelope in kafka_codec.c, offset bookkeeping in kafka_offsets.c. */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <regex.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "adapters/kafka/kafka.h"
+
+/* ---- keys ------------------------------------------------------------------------------------ */
+
+static const brg_conf_key_t endpoint_keys[] = {
+    {"brokers", BRG_KEY_STRING, BRG_KEY_REQUIRED,
+     "bootstrap brokers, \"host:port,host:port\" (librdkafka bootstrap.servers)"},
+    {"properties", BRG_KEY_STRING_LIST, 0,
+     "librdkafka properties \"name=value\" for the producer and the consumers"},
+    {"producer_properties", BRG_KEY_STRING_LIST, 0, "librdkafka properties for the producer only"},
+    {"consumer_properties", BRG_KEY_STRING_LIST, 0,
+     "librdkafka properties for the consumers only"},
+    {"client_id", BRG_KEY_STRING, 0, "client.id (default \"msgbridge-BRIDGE_ID-ENDPOINT\")"},
+    {"user", BRG_KEY_STRING, 0, "SASL user name (sasl.username; default mechanism PLAIN)"},
+    {"password", BRG_KEY_STRING, BRG_KEY_SECRET, "SASL password (sasl.password)"},
+    {"flush_timeout_ms", BRG_KEY_INT, 0,
+     "at stop, how long to wait for unconfirmed messages (default 10000)"},
+    {NULL, 0, 0, NULL},
+};
+
+static const brg_conf_key_t source_keys[] = {
+    {"topic", BRG_KEY_STRING, 0, "topic to read (\"^regex\" matches topic names)"},
+    {"topics", BRG_KEY_STRING_LIST, 0, "topics to read; \"^regex\" entries match topic names"},
+    {"group", BRG_KEY_STRING, BRG_KEY_REQUIRED, "consumer group (group.id)"},
+    {"start", BRG_KEY_STRING, 0,
+     "where a new group starts: \"earliest\" (default) or \"latest\""},
+    {NULL, 0, 0, NULL},
+};
+
+/* "topic" comes first: the core names a dead letter's original destination after the first
+ * template of the sink. */
+static const brg_conf_key_t sink_keys[] = {
+    {"topic", BRG_KEY_TEMPLATE, BRG_KEY_REQUIRED, "topic to write (template)"},
+    {"key", BRG_KEY_TEMPLATE, 0, "record key (template; default: the message's key)"},
+    {"partition", BRG_KEY_TEMPLATE, 0,
+     "partition number (template; default: librdkafka's partitioner by key)"},
+    {NULL, 0, 0, NULL},
+};
+
+/* ---- load-time checks ------------------------------------------------------------------------ */
+
+static void check_endpoint(const brg_cfg_t *ep_cs, brg_diag_t *d)
+{
+    const brg_cfg_t *b = brg_cfg_get(ep_cs, "brokers");
+    if (b && b->type == BRG_CFG_STRING && b->v.s[strspn(b->v.s, " ,")] == '\0') {
+        brg_diag_error(d, b, "must list at least one broker (\"host:port\")");
+    }
+    const brg_cfg_t *ft = brg_cfg_get(ep_cs, "flush_timeout_ms");
+    if (ft && ft->type == BRG_CFG_INT && (ft->v.i < 0 || ft->v.i > 3600000)) {
+        brg_diag_error(d, ft, "must be 0..3600000 (ms), not %lld", (long long)ft->v.i);
+    }
+    brg_kafka_check_properties(ep_cs, d);
+}
+
+/* Kafka topic names: 1-249 of [A-Za-z0-9._-]. */
+static bool topic_name_ok(const char *s)
+{
+    size_t n = strlen(s);
+    return n > 0 && n <= 249 &&
+           strspn(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-") == n;
+}
+
+static void check_topic_entry(const brg_cfg_t *node, const char *s, brg_diag_t *d)
+{
+    if (s[0] != '^') {
+        if (!topic_name_ok(s)) {
+            brg_diag_error(d, node,
+                           "\"%s\" is not a valid topic name (1-249 letters, digits, '.', '_' or "
+                           "'-'; start with '^' for a regex)",
+                           s);
+        }
+        return;
+    }
+    /* librdkafka matches "^..." subscriptions with POSIX extended regexes (regcomp). */
+    regex_t re;
+    int rc = regcomp(&re, s, REG_EXTENDED | REG_NOSUB);
+    if (rc != 0) {
+        char msg[256];
+        regerror(rc, &re, msg, sizeof(msg));
+        msg[0] = (char)(msg[0] >= 'A' && msg[0] <= 'Z' ? msg[0] - 'A' + 'a' : msg[0]);
+        brg_diag_error(d, node, "bad regex \"%s\": %s", s, msg);
+        return;
+    }
+    regfree(&re);
+}
+
+static void check_source(const brg_cfg_t *ep_cs, const brg_cfg_t *from_cs, brg_diag_t *d)
+{
+    const brg_cfg_t *topic = brg_cfg_get(from_cs, "topic");
+    const brg_cfg_t *topics = brg_cfg_get(from_cs, "topics");
+    if (topic && topics) {
+        brg_diag_error(d, topics, "set \"topic\" or \"topics\", not both");
+    } else if (!topic && !topics) {
+        brg_diag_error(d, from_cs, "missing \"topic\" or \"topics\"");
+    }
+    if (topic && topic->type == BRG_CFG_STRING) {
+        check_topic_entry(topic, topic->v.s, d);
+    }
+    if (topics && topics->type == BRG_CFG_LIST) {
+        if (topics->nkids == 0) {
+            brg_diag_error(d, topics, "must name at least one topic");
+        }
+        for (size_t i = 0; i < topics->nkids; i++) {
+            if (topics->kids[i]->type == BRG_CFG_STRING) {
+                check_topic_entry(topics->kids[i], topics->kids[i]->v.s, d);
+            }
+        }
+    }
+    const brg_cfg_t *group = brg_cfg_get(from_cs, "group");
+    if (group && group->type == BRG_CFG_STRING && group->v.s[0] == '\0') {
+        brg_diag_error(d, group, "must not be empty");
+    }
+    const brg_cfg_t *start = brg_cfg_get(from_cs, "start");
+    if (start && start->type == BRG_CFG_STRING && strcmp(start->v.s, "earliest") != 0 &&
+        strcmp(start->v.s, "latest") != 0) {
+        brg_diag_error(d, start, "must be \"earliest\" or \"latest\", not \"%s\"", start->v.s);
+    }
+}
+
+static void check_sink(const brg_cfg_t *ep_cs, const brg_cfg_t *to_cs, brg_diag_t *d)
+{
+    const brg_cfg_t *topic = brg_cfg_get(to_cs, "topic");
+    if (topic && topic->type == BRG_CFG_STRING && !strstr(topic->v.s, "${") &&
+        !strstr(topic->v.s, "$$") && !topic_name_ok(topic->v.s)) {
+        brg_diag_error(d, topic,
+                       "\"%s\" is not a valid topic name (1-249 letters, digits, '.', '_' or "
+                       "'-')",
+                       topic->v.s);
+    }
+    const brg_cfg_t *part = brg_cfg_get(to_cs, "partition");
+    if (part && part->type == BRG_CFG_STRING && !strchr(part->v.s, '$')) {
+        char *end;
+        long v = strtol(part->v.s, &end, 10);
+        if (!part->v.s[0] || *end || v < 0 || v > INT32_MAX) {
+            brg_diag_error(d, part, "\"%s\" is not a partition number (or a template)",
+                           part->v.s);
+        }
+    }
+}
+
+/* ---- logging ---------------------------------------------------------------------------------- */
+
+void brg_kafka_logctx_init(brg_kafka_logctx_t *l, const brg_log_ctx_t *from)
+{
+    l->endpoint = brg_xstrdup(from->endpoint);
+    l->file = brg_xstrdup(from->file);
+    l->ctx = (brg_log_ctx_t){from->adapter, l->endpoint, l->file, from->line};
+}
+
+void brg_kafka_logctx_fini(brg_kafka_logctx_t *l)
+{
+    free(l->endpoint);
+    free(l->file);
+    memset(l, 0, sizeof(*l));
+}
+
+void brg_kafka_log_cb(const rd_kafka_t *rk, int level, const char *fac, const char *buf)
+{
+    const brg_kafka_logctx_t *l = rd_kafka_opaque(rk);
+    brg_log_level_t lv = level <= 3 ? BRG_LOG_ERROR
+                         : level == 4 ? BRG_LOG_WARN
+                         : level <= 6 ? BRG_LOG_INFO
+                                      : BRG_LOG_DEBUG;
+    /* Property warnings ("a consumer property ignored by this producer") are expected: the
+     * endpoint's `properties` go to both clients. */
+    if (strcmp(fac, "CONFWARN") == 0) {
+        lv = BRG_LOG_DEBUG;
+    }
+    if (brg_log_enabled(lv)) {
+        brg_log(lv, l ? &l->ctx : NULL, "librdkafka %s: %s", fac, buf);
+    }
+}
+
+void brg_kafka_set_connected(brg_kafka_ep_t *k, bool up, const char *reason)
+{
+    if (k->connected == up) {
+        return;
+    }
+    k->connected = up;
+    brg_endpoint_set_connected(k->ep, up, reason);
+}
+
+void brg_kafka_on_error(brg_kafka_ep_t *k, rd_kafka_t *rk, int err, const char *reason)
+{
+    if (err == RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN ||
+        err == RD_KAFKA_RESP_ERR__AUTHENTICATION || err == RD_KAFKA_RESP_ERR__RESOLVE) {
+        brg_kafka_set_connected(k, false, reason);
+        return;
+    }
+    if (err == RD_KAFKA_RESP_ERR__FATAL) {
+        char fatal[512];
+        rd_kafka_resp_err_t orig = rd_kafka_fatal_error(rk, fatal, sizeof(fatal));
+        brg_log_error(&k->log.ctx, "fatal librdkafka error: %s: %s", rd_kafka_err2name(orig),
+                      fatal);
+        if (rk == k->producer) {
+            k->producer_fatal = true;
+        }
+        return;
+    }
+    /* Transient errors (a broker disconnected, a request timed out) are retried by librdkafka
+     * and already in its log lines. */
+    brg_log_debug(&k->log.ctx, "librdkafka error: %s: %s", rd_kafka_err2name(err), reason);
+}
+
+/* ---- endpoint lifecycle --------------------------------------------------------------------- */
+
+static void kafka_close(void *state)
+{
+    brg_kafka_ep_t *k = state;
+    if (!k) {
+        return;
+    }
+    if (k->evfd[0] >= 0) {
+        close(k->evfd[0]);
+        close(k->evfd[1]);
+    }
+    free(k->client_id);
+    brg_kafka_logctx_fini(&k->log);
+    free(k);
+}
+
+static brg_err_t kafka_open(brg_endpoint_t *ep, void **statep, char *errstr, size_t errstr_size)
+{
+    /* A consumer belongs to one group: two routes of one endpoint in the same group would
+     * steal each other's partitions. */
+    size_t n = brg_endpoint_source_count(ep);
+    for (size_t i = 0; i < n; i++) {
+        const char *gi = brg_cfg_str(brg_source_cfg(brg_endpoint_source(ep, i)), "group", "");
+        for (size_t j = i + 1; j < n; j++) {
+            brg_source_t *sj = brg_endpoint_source(ep, j);
+            if (strcmp(gi, brg_cfg_str(brg_source_cfg(sj), "group", "")) == 0) {
+                brg_errfmt(errstr, errstr_size,
+                           "routes \"%s\" and \"%s\" read endpoint \"%s\" with the same group "
+                           "\"%s\": give each route its own group",
+                           brg_source_route_name(brg_endpoint_source(ep, i)),
+                           brg_source_route_name(sj), brg_endpoint_name(ep), gi);
+                return BRG_ERR_CONFIG;
+            }
+        }
+    }
+    brg_kafka_ep_t *k = brg_xcalloc(1, sizeof(*k));
+    k->ep = ep;
+    k->cs = brg_endpoint_cfg(ep);
+    brg_kafka_logctx_init(&k->log, brg_endpoint_logctx(ep));
+    const char *cid = brg_cfg_str(k->cs, "client_id", NULL);
+    if (cid) {
+        k->client_id = brg_xstrdup(cid);
+    } else {
+        const char *bid = brg_endpoint_bridge_id(ep);
+        size_t len = strlen(bid ? bid : "") + strlen(brg_endpoint_name(ep)) + 16;
+        k->client_id = brg_xmalloc(len);
+        snprintf(k->client_id, len, "msgbridge-%s%s%s", bid ? bid : "", bid ? "-" : "",
+                 brg_endpoint_name(ep));
+    }
+    k->flush_timeout_ms = (int)brg_cfg_int(k->cs, "flush_timeout_ms", 10000);
+    if (pipe2(k->evfd, O_NONBLOCK | O_CLOEXEC) != 0) {
+        brg_errfmt(errstr, errstr_size, "pipe: %s", strerror(errno));
+        k->evfd[0] = k->evfd[1] = -1;
+        kafka_close(k);
+        return BRG_ERR_IO;
+    }
+    *statep = k;
+    return BRG_OK;
+}
+
+static void drain_fd(int fd)
+{
+    char buf[256];
+    while (read(fd, buf, sizeof(buf)) > 0) {
+    }
+}
+
+/* While disconnected, ask for metadata now and then: an idle endpoint has no traffic that
+ * would tell us the cluster is back. Bounded to 200 ms, once a second. */
+static void probe_connection(brg_kafka_ep_t *k)
+{
+    int64_t now = brg_now_ns();
+    if (k->connected || now < k->next_probe_ns) {
+        return;
+    }
+    k->next_probe_ns = now + 1000 * (int64_t)1000000;
+    rd_kafka_t *rk = k->producer ? k->producer : brg_kafka_sources_handle(k);
+    const struct rd_kafka_metadata *md;
+    if (rk && rd_kafka_metadata(rk, 0, NULL, &md, 200) == RD_KAFKA_RESP_ERR_NO_ERROR) {
+        rd_kafka_metadata_destroy(md);
+        brg_kafka_set_connected(k, true, NULL);
+    }
+}
+
+static brg_err_t kafka_run(void *state, brg_endpoint_t *ep, char *errstr, size_t errstr_size)
+{
+    brg_kafka_ep_t *k = state;
+    brg_err_t rc = BRG_OK;
+    k->generation++;
+    k->connected = false;
+    k->next_probe_ns = 0;
+
+    rc = brg_kafka_sink_start(k, errstr, errstr_size);
+    if (rc == BRG_OK) {
+        rc = brg_kafka_sources_start(k, errstr, errstr_size);
+    }
+
+    bool busy = false;
+    while (rc == BRG_OK && !brg_endpoint_stopping(ep)) {
+        struct pollfd pfd[2] = {
+            {.fd = brg_endpoint_wakefd(ep), .events = POLLIN},
+            {.fd = k->evfd[0], .events = POLLIN},
+        };
+        /* The 100 ms ceiling serves timers (retry pauses, connection probes) and is a safety
+         * net: librdkafka signals a queue only when it turns non-empty. */
+        poll(pfd, 2, busy ? 0 : 100);
+        if (pfd[1].revents & POLLIN) {
+            drain_fd(k->evfd[0]);
+        }
+        brg_endpoint_clear_wake(ep);
+
+        brg_sink_t *sink;
+        brg_envelope_t *env;
+        while ((env = brg_endpoint_take_publish(ep, &sink))) {
+            brg_kafka_sink_publish(k, env, sink);
+        }
+        brg_kafka_sink_poll(k);
+
+        brg_outcome_t outcome;
+        while ((env = brg_endpoint_take_settled(ep, &outcome))) {
+            brg_kafka_sources_settled(k, env, outcome);
+        }
+        brg_kafka_sources_flush_offsets(k);
+        brg_kafka_sources_poll(k);
+        probe_connection(k);
+
+        if (k->producer_fatal) {
+            brg_errfmt(errstr, errstr_size, "the idempotent producer hit a fatal error");
+            rc = BRG_ERR_TRANSPORT;
+        }
+    }
+
+    /* Stop: confirm or settle what the producer holds, acknowledge what came back settled
+     * (including what this endpoint's own producer just confirmed), commit, close. */
+    brg_kafka_sink_stop(k);
+    brg_envelope_t *env;
+    brg_outcome_t outcome;
+    while ((env = brg_endpoint_take_settled(ep, &outcome))) {
+        brg_kafka_sources_settled(k, env, outcome);
+    }
+    brg_kafka_sources_stop(k);
+    return rc;
+}
+
+const brg_adapter_t brg_kafka_adapter = {
+    .name = "kafka",
+    .description = "Apache Kafka (librdkafka): consumer groups and an idempotent producer",
+    .caps = BRG_CAP_SOURCE | BRG_CAP_SINK,
+    .endpoint_keys = endpoint_keys,
+    .source_keys = source_keys,
+    .sink_keys = sink_keys,
+    .check_endpoint = check_endpoint,
+    .check_source = check_source,
+    .check_sink = check_sink,
+    .open = kafka_open,
+    .run = kafka_run,
+    .wake = NULL,
+    .close = kafka_close,
+};

@@ -1,0 +1,128 @@
+/* The Kafka adapter's internal interface, shared by its files (not used outside
+ * adapters/kafka/). One endpoint = one producer (if any route writes to it) and one consumer per
+ * route that reads from it (a consumer belongs to exactly one consumer group), all driven by the
+ * endpoint's thread in kafka.c. */
+#ifndef BRG_KAFKA_H
+#define BRG_KAFKA_H
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <librdkafka/rdkafka.h>
+
+#include "adapters/kafka/kafka_offsets.h"
+#include "bridge/adapter.h"
+
+typedef struct brg_kafka_ep brg_kafka_ep_t;
+typedef struct brg_kafka_src brg_kafka_src_t;
+
+/* Log context that outlives the endpoint: a consumer handle can outlive its endpoint's state
+ * while consumed messages are still referenced as envelope bodies (kafka_source.c). */
+typedef struct brg_kafka_logctx {
+    brg_log_ctx_t ctx;
+    char *endpoint;
+    char *file;
+} brg_kafka_logctx_t;
+
+void brg_kafka_logctx_init(brg_kafka_logctx_t *l, const brg_log_ctx_t *from);
+void brg_kafka_logctx_fini(brg_kafka_logctx_t *l);
+
+/* librdkafka's log callback: one brg_log line per librdkafka log line. The rd_kafka_t's opaque
+ * must start with a brg_kafka_logctx_t (brg_kafka_ep_t and the consumer holder both do).
+ * Thread: any (librdkafka's threads). */
+void brg_kafka_log_cb(const rd_kafka_t *rk, int level, const char *fac, const char *buf);
+
+/* ---- configuration (kafka_conf.c) ------------------------------------------------------- */
+
+typedef enum brg_kafka_role {
+    BRG_KAFKA_PRODUCER_ROLE = 0,
+    BRG_KAFKA_CONSUMER_ROLE,
+} brg_kafka_role_t;
+
+/* Build a librdkafka configuration for the endpoint: brokers, client id, the endpoint's
+ * `properties` plus `producer_properties` or `consumer_properties`, user/password for SASL.
+ * Ownership: the caller owns the returned conf. Returns: NULL with errstr set on error. */
+rd_kafka_conf_t *brg_kafka_conf_new(const brg_cfg_t *ep_cs, brg_kafka_role_t role,
+                                    const char *client_id, char *errstr, size_t errstr_size);
+
+/* Set one property, refusing the ones msgbridge owns. Returns: false with errstr set. */
+bool brg_kafka_conf_set(rd_kafka_conf_t *conf, const char *name, const char *value,
+                        char *errstr, size_t errstr_size);
+
+/* Check an endpoint's property lists, reporting each bad element at its own line. */
+void brg_kafka_check_properties(const brg_cfg_t *ep_cs, brg_diag_t *d);
+
+/* ---- the endpoint ----------------------------------------------------------------------- */
+
+/* Per-sink state (brg_sink_opaque). */
+typedef struct brg_kafka_sink {
+    const brg_template_t *topic_tpl, *key_tpl, *part_tpl;
+    rd_kafka_topic_t *rkt; /* for a literal topic: no name look-up per message */
+    int32_t partition;     /* literal partition, or RD_KAFKA_PARTITION_UA */
+} brg_kafka_sink_t;
+
+/* An envelope the producer could not take yet (queue full): kept in order. */
+typedef struct brg_kafka_pending {
+    brg_envelope_t *env;
+    brg_sink_t *sink;
+    struct brg_kafka_pending *next;
+} brg_kafka_pending_t;
+
+struct brg_kafka_ep {
+    brg_kafka_logctx_t log; /* first: rd_kafka opaque for the log callback */
+    brg_endpoint_t *ep;
+    const brg_cfg_t *cs;
+    char *client_id;
+    int flush_timeout_ms;
+
+    /* One pipe that every librdkafka queue the thread waits on writes to (io events). */
+    int evfd[2];
+
+    /* producer side (kafka_sink.c) */
+    rd_kafka_t *producer;
+    brg_kafka_pending_t *pending_head, *pending_tail;
+    size_t outstanding; /* envelopes handed to librdkafka and not settled yet */
+    bool producer_fatal;
+
+    /* consumer side (kafka_source.c) */
+    brg_kafka_src_t **srcs;
+    size_t nsrcs;
+    uint8_t generation; /* bumped per run(): settles from a previous run are stale */
+
+    bool connected;
+    int64_t next_probe_ns;
+};
+
+/* Sink side. Thread: the endpoint's. */
+brg_err_t brg_kafka_sink_start(brg_kafka_ep_t *k, char *errstr, size_t errstr_size);
+/* Publish one envelope taken from the mailbox (settles it on any immediate failure). */
+void brg_kafka_sink_publish(brg_kafka_ep_t *k, brg_envelope_t *env, brg_sink_t *sink);
+/* Serve delivery reports and retry envelopes waiting for queue space. */
+void brg_kafka_sink_poll(brg_kafka_ep_t *k);
+/* Flush (bounded by flush_timeout_ms), settle RETRY what is left, destroy the producer. */
+void brg_kafka_sink_stop(brg_kafka_ep_t *k);
+
+/* Source side. Thread: the endpoint's. */
+brg_err_t brg_kafka_sources_start(brg_kafka_ep_t *k, char *errstr, size_t errstr_size);
+/* Take records while the routes give credit; serve rebalances and resume timers. */
+void brg_kafka_sources_poll(brg_kafka_ep_t *k);
+/* Act on one settled envelope from the mailbox (then brg_source_done). */
+void brg_kafka_sources_settled(brg_kafka_ep_t *k, brg_envelope_t *env, brg_outcome_t outcome);
+/* Store the offsets the settled prefixes reached and rewind retried partitions. */
+void brg_kafka_sources_flush_offsets(brg_kafka_ep_t *k);
+/* Commit synchronously, close the consumers (they are destroyed once no envelope body refers
+ * to their messages). */
+void brg_kafka_sources_stop(brg_kafka_ep_t *k);
+
+/* Returns: one consumer handle (for metadata probes), or NULL if there are none. */
+rd_kafka_t *brg_kafka_sources_handle(brg_kafka_ep_t *k);
+
+/* Connection state for /readyz: set from callbacks and from successful traffic. */
+void brg_kafka_set_connected(brg_kafka_ep_t *k, bool up, const char *reason);
+
+/* An error event from a client (served on the endpoint thread): connection state and logs. */
+void brg_kafka_on_error(brg_kafka_ep_t *k, rd_kafka_t *rk, int err, const char *reason);
+
+#endif

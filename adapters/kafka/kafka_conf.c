@@ -1,0 +1,224 @@
+/* librdkafka configuration for an endpoint: defaults, the user's properties, and the checks
+ * that report a bad property at the line of its list element. */
+#include <ctype.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "adapters/kafka/kafka.h"
+
+/* Properties msgbridge sets itself; each says which key to use instead, or why. */
+static const struct {
+    const char *name;
+    const char *why;
+} reserved[] = {
+    {"bootstrap.servers", "use the endpoint's \"brokers\" key"},
+    {"metadata.broker.list", "use the endpoint's \"brokers\" key"},
+    {"group.id", "use the route's \"from.group\" key"},
+    {"enable.auto.offset.store",
+     "msgbridge stores an offset only once every record before it is settled"},
+    {"enable.auto.commit",
+     "msgbridge commits the offsets it stored (tune auto.commit.interval.ms instead)"},
+};
+
+bool brg_kafka_conf_set(rd_kafka_conf_t *conf, const char *name, const char *value,
+                        char *errstr, size_t errstr_size)
+{
+    for (size_t i = 0; i < BRG_ARRAY_SIZE(reserved); i++) {
+        if (strcmp(name, reserved[i].name) == 0) {
+            brg_errfmt(errstr, errstr_size, "librdkafka property \"%s\" is set by msgbridge: %s",
+                       name, reserved[i].why);
+            return false;
+        }
+    }
+    char err[512];
+    rd_kafka_conf_res_t r = rd_kafka_conf_set(conf, name, value, err, sizeof(err));
+    if (r == RD_KAFKA_CONF_OK) {
+        return true;
+    }
+    if (r == RD_KAFKA_CONF_UNKNOWN) {
+        brg_errfmt(errstr, errstr_size, "unknown librdkafka property \"%s\"", name);
+    } else {
+        /* librdkafka's messages start with a capital letter; ours are lowercase. */
+        err[0] = (char)tolower((unsigned char)err[0]);
+        brg_errfmt(errstr, errstr_size, "bad value for librdkafka property \"%s\": %s", name,
+                   err);
+    }
+    return false;
+}
+
+/* Split "name=value" (the value may contain '='). Returns: false if there is no '=' or no
+ * name. */
+static bool split_property(const char *s, char *name, size_t name_size, const char **value)
+{
+    const char *eq = strchr(s, '=');
+    if (!eq || eq == s || (size_t)(eq - s) >= name_size) {
+        return false;
+    }
+    memcpy(name, s, (size_t)(eq - s));
+    name[eq - s] = '\0';
+    /* Surrounding blanks in the name are a typo, never part of a librdkafka name. */
+    size_t n = strlen(name);
+    while (n > 0 && isspace((unsigned char)name[n - 1])) {
+        name[--n] = '\0';
+    }
+    *value = eq + 1;
+    return n > 0 && !isspace((unsigned char)name[0]);
+}
+
+/* Apply one list of "name=value" strings. errnode (if not NULL) gets the failing element. */
+static bool apply_list(rd_kafka_conf_t *conf, const brg_cfg_t *list, const brg_cfg_t **errnode,
+                       char *errstr, size_t errstr_size)
+{
+    if (!list) {
+        return true;
+    }
+    for (size_t i = 0; i < list->nkids; i++) {
+        const brg_cfg_t *el = list->kids[i];
+        char name[256], err[600];
+        const char *value;
+        if (el->type != BRG_CFG_STRING) {
+            continue; /* the schema pass reports the type */
+        }
+        if (!split_property(el->v.s, name, sizeof(name), &value)) {
+            /* Quote only up to the '=': the value may be a password. */
+            brg_errfmt(errstr, errstr_size, "expected \"name=value\", got \"%.*s\"",
+                       (int)strcspn(el->v.s, "="), el->v.s);
+            if (errnode) {
+                *errnode = el;
+            }
+            return false;
+        }
+        if (!brg_kafka_conf_set(conf, name, value, err, sizeof(err))) {
+            brg_errfmt(errstr, errstr_size, "%s", err);
+            if (errnode) {
+                *errnode = el;
+            }
+            return false;
+        }
+    }
+    return true;
+}
+
+/* Read a secret file's first line (without the newline). Returns: malloc'd or NULL. */
+static char *read_secret_file(const char *path, char *errstr, size_t errstr_size)
+{
+    FILE *f = fopen(path, "r");
+    if (!f) {
+        brg_errfmt(errstr, errstr_size, "cannot read \"%s\": %s", path, strerror(errno));
+        return NULL;
+    }
+    char buf[1024];
+    if (!fgets(buf, sizeof(buf), f)) {
+        buf[0] = '\0';
+    }
+    fclose(f);
+    buf[strcspn(buf, "\r\n")] = '\0';
+    return brg_xstrdup(buf);
+}
+
+static bool list_sets(const brg_cfg_t *list, const char *name)
+{
+    size_t n = strlen(name);
+    for (size_t i = 0; list && i < list->nkids; i++) {
+        const brg_cfg_t *el = list->kids[i];
+        if (el->type == BRG_CFG_STRING && strncmp(el->v.s, name, n) == 0 && el->v.s[n] == '=') {
+            return true;
+        }
+    }
+    return false;
+}
+
+rd_kafka_conf_t *brg_kafka_conf_new(const brg_cfg_t *ep_cs, brg_kafka_role_t role,
+                                    const char *client_id, char *errstr, size_t errstr_size)
+{
+    rd_kafka_conf_t *conf = rd_kafka_conf_new();
+    char err[600];
+    const brg_cfg_t *props = brg_cfg_get(ep_cs, "properties");
+    const brg_cfg_t *role_props = brg_cfg_get(
+        ep_cs, role == BRG_KAFKA_PRODUCER_ROLE ? "producer_properties" : "consumer_properties");
+
+    if (rd_kafka_conf_set(conf, "bootstrap.servers", brg_cfg_str(ep_cs, "brokers", ""), err,
+                          sizeof(err)) != RD_KAFKA_CONF_OK ||
+        rd_kafka_conf_set(conf, "client.id", client_id, err, sizeof(err)) != RD_KAFKA_CONF_OK) {
+        brg_errfmt(errstr, errstr_size, "%s", err);
+        goto fail;
+    }
+    if (role == BRG_KAFKA_PRODUCER_ROLE) {
+        /* At-least-once without reordering or duplicates from librdkafka's own retries: the
+         * idempotent producer implies acks=all and keeps order per partition. The user may
+         * still turn it off through properties. */
+        rd_kafka_conf_set(conf, "enable.idempotence", "true", err, sizeof(err));
+        rd_kafka_conf_set(conf, "acks", "all", err, sizeof(err));
+    } else {
+        rd_kafka_conf_set(conf, "enable.auto.offset.store", "false", err, sizeof(err));
+        rd_kafka_conf_set(conf, "enable.auto.commit", "true", err, sizeof(err));
+    }
+
+    /* SASL credentials from keys, so that the password can come from password_file. */
+    const char *user = brg_cfg_str(ep_cs, "user", NULL);
+    const char *password = brg_cfg_str(ep_cs, "password", NULL);
+    char *pw_owned = NULL;
+    if (!password && brg_cfg_str(ep_cs, "password_file", NULL)) {
+        pw_owned = read_secret_file(brg_cfg_str(ep_cs, "password_file", NULL), errstr,
+                                    errstr_size);
+        if (!pw_owned) {
+            goto fail;
+        }
+        password = pw_owned;
+    }
+    if (user) {
+        if (!list_sets(props, "security.protocol") && !list_sets(role_props, "security.protocol")) {
+            rd_kafka_conf_set(conf, "security.protocol", "sasl_plaintext", err, sizeof(err));
+        }
+        if (!list_sets(props, "sasl.mechanisms") && !list_sets(props, "sasl.mechanism") &&
+            !list_sets(role_props, "sasl.mechanisms") && !list_sets(role_props, "sasl.mechanism")) {
+            rd_kafka_conf_set(conf, "sasl.mechanisms", "PLAIN", err, sizeof(err));
+        }
+        if (rd_kafka_conf_set(conf, "sasl.username", user, err, sizeof(err)) !=
+                RD_KAFKA_CONF_OK ||
+            (password && rd_kafka_conf_set(conf, "sasl.password", password, err, sizeof(err)) !=
+                             RD_KAFKA_CONF_OK)) {
+            free(pw_owned);
+            brg_errfmt(errstr, errstr_size, "%s", err);
+            goto fail;
+        }
+    }
+    free(pw_owned);
+
+    if (!apply_list(conf, props, NULL, errstr, errstr_size) ||
+        !apply_list(conf, role_props, NULL, errstr, errstr_size)) {
+        goto fail;
+    }
+    return conf;
+fail:
+    rd_kafka_conf_destroy(conf);
+    return NULL;
+}
+
+void brg_kafka_check_properties(const brg_cfg_t *ep_cs, brg_diag_t *d)
+{
+    static const char *lists[] = {"properties", "producer_properties", "consumer_properties"};
+    for (size_t l = 0; l < BRG_ARRAY_SIZE(lists); l++) {
+        const brg_cfg_t *list = brg_cfg_get(ep_cs, lists[l]);
+        if (!list || list->type != BRG_CFG_LIST) {
+            continue;
+        }
+        /* Each element separately on a scratch conf, so that every bad one is reported. */
+        for (size_t i = 0; i < list->nkids; i++) {
+            const brg_cfg_t *el = list->kids[i];
+            brg_cfg_t one = *list;
+            const brg_cfg_t *kids[1] = {el};
+            one.kids = (brg_cfg_t **)kids;
+            one.nkids = 1;
+            rd_kafka_conf_t *conf = rd_kafka_conf_new();
+            const brg_cfg_t *bad = NULL;
+            char err[700];
+            if (!apply_list(conf, &one, &bad, err, sizeof(err))) {
+                brg_diag_error(d, bad ? bad : el, "%s", err);
+            }
+            rd_kafka_conf_destroy(conf);
+        }
+    }
+}

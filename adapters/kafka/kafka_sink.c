@@ -1,0 +1,316 @@
+/* The Kafka sink: one idempotent producer per endpoint, shared by every route that writes to
+ * it. An envelope is settled from its delivery report only (DESIGN.md section 3, steps 3-4):
+ * the envelope pointer travels as the message opaque, and its body is handed to librdkafka
+ * without a copy (the envelope, and so the body, stays alive until it is settled). */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "adapters/kafka/kafka.h"
+#include "adapters/kafka/kafka_codec.h"
+
+/* Permanent failures: retrying the same record cannot succeed, so it goes to the route's dead
+ * letter (or stops the route). Everything else, timeouts and purges included, is RETRY: the
+ * source redelivers. */
+static bool is_permanent(rd_kafka_resp_err_t err)
+{
+    switch (err) {
+    case RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE:
+    case RD_KAFKA_RESP_ERR_INVALID_MSG_SIZE:
+    case RD_KAFKA_RESP_ERR_RECORD_LIST_TOO_LARGE:
+    case RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART:
+    case RD_KAFKA_RESP_ERR__UNKNOWN_TOPIC:
+    case RD_KAFKA_RESP_ERR__UNKNOWN_PARTITION:
+    case RD_KAFKA_RESP_ERR_TOPIC_EXCEPTION:
+    case RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED:
+    case RD_KAFKA_RESP_ERR_INVALID_RECORD:
+    case RD_KAFKA_RESP_ERR_INVALID_TIMESTAMP:
+    case RD_KAFKA_RESP_ERR_POLICY_VIOLATION:
+    case RD_KAFKA_RESP_ERR_UNSUPPORTED_FOR_MESSAGE_FORMAT:
+    case RD_KAFKA_RESP_ERR__INVALID_ARG:
+        return true;
+    default: return false;
+    }
+}
+
+static void settle_err(brg_kafka_ep_t *k, brg_envelope_t *env, const char *topic,
+                       int32_t partition, rd_kafka_resp_err_t err, size_t len)
+{
+    char reason[512];
+    if (err == RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE) {
+        brg_errfmt(reason, sizeof(reason),
+                   "kafka: message too large for topic \"%s\" (%zu bytes; see message.max.bytes)",
+                   topic ? topic : "", len);
+    } else if (partition >= 0) {
+        brg_errfmt(reason, sizeof(reason), "kafka: topic \"%s\" partition %" PRId32 ": %s",
+                   topic ? topic : "", partition, rd_kafka_err2str(err));
+    } else {
+        brg_errfmt(reason, sizeof(reason), "kafka: topic \"%s\": %s", topic ? topic : "",
+                   rd_kafka_err2str(err));
+    }
+    brg_outcome_t o = is_permanent(err) ? BRG_REJECTED : BRG_RETRY;
+    brg_log(o == BRG_REJECTED ? BRG_LOG_WARN : BRG_LOG_DEBUG, &k->log.ctx, "%s: %s",
+            brg_outcome_name(o), reason);
+    brg_settle(env, o, reason);
+}
+
+/* Delivery report: served by rd_kafka_poll() on the endpoint thread. */
+static void dr_msg_cb(rd_kafka_t *rk, const rd_kafka_message_t *rkm, void *opaque)
+{
+    brg_kafka_ep_t *k = opaque;
+    brg_envelope_t *env = rkm->_private;
+    k->outstanding--;
+    if (!rkm->err) {
+        if (!k->connected) {
+            brg_kafka_set_connected(k, true, NULL);
+        }
+        brg_settle(env, BRG_ACCEPTED, NULL);
+        return;
+    }
+    /* Do not touch rkm->payload after settling: it is the envelope's body. */
+    settle_err(k, env, rkm->rkt ? rd_kafka_topic_name(rkm->rkt) : NULL, rkm->partition, rkm->err,
+               rkm->len);
+}
+
+static void producer_error_cb(rd_kafka_t *rk, int err, const char *reason, void *opaque)
+{
+    brg_kafka_on_error(opaque, rk, err, reason);
+}
+
+static void sink_state_free(brg_kafka_sink_t *ks)
+{
+    if (ks && ks->rkt) {
+        rd_kafka_topic_destroy(ks->rkt);
+    }
+    free(ks);
+}
+
+brg_err_t brg_kafka_sink_start(brg_kafka_ep_t *k, char *errstr, size_t errstr_size)
+{
+    size_t nsinks = brg_endpoint_sink_count(k->ep);
+    k->producer_fatal = false;
+    if (nsinks == 0) {
+        return BRG_OK;
+    }
+    rd_kafka_conf_t *conf =
+        brg_kafka_conf_new(k->cs, BRG_KAFKA_PRODUCER_ROLE, k->client_id, errstr, errstr_size);
+    if (!conf) {
+        return BRG_ERR_CONFIG;
+    }
+    rd_kafka_conf_set_opaque(conf, k);
+    rd_kafka_conf_set_dr_msg_cb(conf, dr_msg_cb);
+    rd_kafka_conf_set_error_cb(conf, producer_error_cb);
+    rd_kafka_conf_set_log_cb(conf, brg_kafka_log_cb);
+    char err[512];
+    k->producer = rd_kafka_new(RD_KAFKA_PRODUCER, conf, err, sizeof(err));
+    if (!k->producer) {
+        rd_kafka_conf_destroy(conf);
+        brg_errfmt(errstr, errstr_size, "cannot create the producer: %s", err);
+        return BRG_ERR_CONFIG;
+    }
+    /* Delivery reports and errors wake the endpoint thread's poll(2) through the shared pipe. */
+    rd_kafka_queue_t *mq = rd_kafka_queue_get_main(k->producer);
+    rd_kafka_queue_io_event_enable(mq, k->evfd[1], "p", 1);
+    rd_kafka_queue_destroy(mq);
+
+    for (size_t i = 0; i < nsinks; i++) {
+        brg_sink_t *sink = brg_endpoint_sink(k->ep, i);
+        brg_kafka_sink_t *ks = brg_xcalloc(1, sizeof(*ks));
+        ks->topic_tpl = brg_sink_template(sink, "topic");
+        ks->key_tpl = brg_sink_template(sink, "key");
+        ks->part_tpl = brg_sink_template(sink, "partition");
+        ks->partition = RD_KAFKA_PARTITION_UA;
+        if (ks->topic_tpl && brg_template_is_literal(ks->topic_tpl)) {
+            ks->rkt = rd_kafka_topic_new(k->producer, brg_template_text(ks->topic_tpl), NULL);
+        }
+        if (ks->part_tpl && brg_template_is_literal(ks->part_tpl)) {
+            /* Checked at load (check_sink): a literal partition is a number. */
+            ks->partition = (int32_t)strtol(brg_template_text(ks->part_tpl), NULL, 10);
+            ks->part_tpl = NULL;
+        }
+        sink_state_free(brg_sink_opaque(sink));
+        brg_sink_set_opaque(sink, ks);
+    }
+    return BRG_OK;
+}
+
+/* Parse a rendered partition. Returns: false if it is not a partition number. */
+static bool parse_partition(const char *s, int32_t *out)
+{
+    if (!*s) {
+        *out = RD_KAFKA_PARTITION_UA; /* empty: let the partitioner choose */
+        return true;
+    }
+    char *end;
+    errno = 0;
+    long v = strtol(s, &end, 10);
+    if (*end || errno || v < 0 || v > INT32_MAX) {
+        return false;
+    }
+    *out = (int32_t)v;
+    return true;
+}
+
+/* Hand one envelope to librdkafka. Returns: false only when the local queue is full (the
+ * caller keeps it, in order); any other failure settles the envelope. */
+static bool produce(brg_kafka_ep_t *k, brg_envelope_t *env, brg_sink_t *sink)
+{
+    brg_kafka_sink_t *ks = brg_sink_opaque(sink);
+    char *topic_owned = NULL, *key_owned = NULL, *part_owned = NULL;
+    const char *topic = ks->rkt ? rd_kafka_topic_name(ks->rkt) : NULL;
+    const void *key = env->key;
+    size_t key_len = env->key_len;
+    int32_t partition = ks->partition;
+    char reason[512];
+    bool queued = true;
+
+    if (!topic) {
+        topic = topic_owned = brg_template_render(ks->topic_tpl, env, NULL);
+        if (!*topic) {
+            brg_settle(env, BRG_REJECTED, "kafka: the topic template rendered an empty name");
+            goto out;
+        }
+    }
+    if (ks->key_tpl) {
+        key_owned = brg_template_render(ks->key_tpl, env, &key_len);
+        key = key_owned;
+    }
+    if (ks->part_tpl) {
+        part_owned = brg_template_render(ks->part_tpl, env, NULL);
+        if (!parse_partition(part_owned, &partition)) {
+            brg_errfmt(reason, sizeof(reason), "kafka: partition \"%s\" is not a number",
+                       part_owned);
+            brg_settle(env, BRG_REJECTED, reason);
+            goto out;
+        }
+    }
+
+    rd_kafka_headers_t *hdrs = brg_kafka_encode_headers(env);
+    int64_t ts = env->props.timestamp_ms >= 0 ? env->props.timestamp_ms : 0;
+    /* No RD_KAFKA_MSG_F_COPY: librdkafka reads the body in place; the envelope owns it until
+     * the delivery report settles it. librdkafka copies the key and takes the headers. */
+    rd_kafka_resp_err_t err;
+    if (ks->rkt) {
+        err = rd_kafka_producev(k->producer, RD_KAFKA_V_RKT(ks->rkt),
+                                RD_KAFKA_V_PARTITION(partition),
+                                RD_KAFKA_V_VALUE((void *)env->body, env->body_len),
+                                RD_KAFKA_V_KEY(key, key ? key_len : 0), RD_KAFKA_V_HEADERS(hdrs),
+                                RD_KAFKA_V_TIMESTAMP(ts), RD_KAFKA_V_OPAQUE(env), RD_KAFKA_V_END);
+    } else {
+        err = rd_kafka_producev(k->producer, RD_KAFKA_V_TOPIC(topic),
+                                RD_KAFKA_V_PARTITION(partition),
+                                RD_KAFKA_V_VALUE((void *)env->body, env->body_len),
+                                RD_KAFKA_V_KEY(key, key ? key_len : 0), RD_KAFKA_V_HEADERS(hdrs),
+                                RD_KAFKA_V_TIMESTAMP(ts), RD_KAFKA_V_OPAQUE(env), RD_KAFKA_V_END);
+    }
+    if (err == RD_KAFKA_RESP_ERR_NO_ERROR) {
+        k->outstanding++;
+        goto out;
+    }
+    if (hdrs) {
+        rd_kafka_headers_destroy(hdrs); /* not taken on failure */
+    }
+    if (err == RD_KAFKA_RESP_ERR__QUEUE_FULL) {
+        queued = false;
+        goto out;
+    }
+    if (err == RD_KAFKA_RESP_ERR__FATAL) {
+        k->producer_fatal = true;
+    }
+    settle_err(k, env, topic, partition, err, env->body_len + key_len);
+out:
+    free(topic_owned);
+    free(key_owned);
+    free(part_owned);
+    return queued;
+}
+
+static void pending_push(brg_kafka_ep_t *k, brg_envelope_t *env, brg_sink_t *sink)
+{
+    brg_kafka_pending_t *p = brg_xmalloc(sizeof(*p));
+    *p = (brg_kafka_pending_t){env, sink, NULL};
+    if (k->pending_tail) {
+        k->pending_tail->next = p;
+    } else {
+        k->pending_head = p;
+    }
+    k->pending_tail = p;
+}
+
+void brg_kafka_sink_publish(brg_kafka_ep_t *k, brg_envelope_t *env, brg_sink_t *sink)
+{
+    if (!k->producer) {
+        /* Cannot happen (the core only routes to endpoints with sinks); be safe anyway. */
+        brg_settle(env, BRG_RETRY, "kafka: the producer is not running");
+        return;
+    }
+    /* Behind a full queue everything waits in order: a later envelope must not overtake. */
+    if (k->pending_head || !produce(k, env, sink)) {
+        pending_push(k, env, sink);
+    }
+}
+
+void brg_kafka_sink_poll(brg_kafka_ep_t *k)
+{
+    if (!k->producer) {
+        return;
+    }
+    rd_kafka_poll(k->producer, 0);
+    while (k->pending_head) {
+        brg_kafka_pending_t *p = k->pending_head;
+        if (!produce(k, p->env, p->sink)) {
+            break; /* still full: try again after the next delivery reports */
+        }
+        k->pending_head = p->next;
+        if (!k->pending_head) {
+            k->pending_tail = NULL;
+        }
+        free(p);
+    }
+}
+
+void brg_kafka_sink_stop(brg_kafka_ep_t *k)
+{
+    if (!k->producer) {
+        return;
+    }
+    /* Bounded flush: give the brokers flush_timeout_ms to confirm what is in flight, then
+     * settle the rest RETRY (purged), so that every envelope taken is settled exactly once. */
+    int64_t deadline = brg_now_ns() + (int64_t)k->flush_timeout_ms * 1000000;
+    while ((k->outstanding > 0 || k->pending_head) && !k->producer_fatal &&
+           brg_now_ns() < deadline) {
+        brg_kafka_sink_poll(k);
+        rd_kafka_poll(k->producer, 50);
+    }
+    while (k->pending_head) {
+        brg_kafka_pending_t *p = k->pending_head;
+        k->pending_head = p->next;
+        brg_settle(p->env, BRG_RETRY, "kafka: endpoint stopping before the message was sent");
+        free(p);
+    }
+    k->pending_tail = NULL;
+    if (k->outstanding > 0) {
+        brg_log_warn(&k->log.ctx, "%zu messages not confirmed within %d ms: settled as retry",
+                     k->outstanding, k->flush_timeout_ms);
+        rd_kafka_purge(k->producer, RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT);
+        /* Purged messages get their delivery reports (_PURGE_QUEUE/_PURGE_INFLIGHT) at the
+         * next poll; in-flight ones as soon as librdkafka drops their requests. */
+        int64_t purge_deadline = brg_now_ns() + 5000 * (int64_t)1000000;
+        while (k->outstanding > 0 && brg_now_ns() < purge_deadline) {
+            rd_kafka_poll(k->producer, 50);
+        }
+        if (k->outstanding > 0) {
+            brg_log_error(&k->log.ctx, "%zu delivery reports never arrived", k->outstanding);
+        }
+    }
+    for (size_t i = 0; i < brg_endpoint_sink_count(k->ep); i++) {
+        brg_sink_t *sink = brg_endpoint_sink(k->ep, i);
+        sink_state_free(brg_sink_opaque(sink));
+        brg_sink_set_opaque(sink, NULL);
+    }
+    rd_kafka_destroy(k->producer);
+    k->producer = NULL;
+    k->outstanding = 0;
+}

@@ -1,0 +1,673 @@
+/* The Kafka source: one consumer (one consumer group) per route reading from this endpoint,
+ * polled by the endpoint thread.
+ *
+ * At-least-once (DESIGN.md section 3): enable.auto.offset.store=false, and an offset is stored
+ * only when every record before it in its partition is settled (kafka_offsets.c); librdkafka's
+ * auto-commit then commits what was stored, and stop/revoke commit it at once. RETRY rewinds the
+ * partition (seek) after a growing pause; REJECTED blocks the partition's prefix (the core has
+ * stopped the route). Backpressure pauses the partitions while the route gives no credit.
+ *
+ * Zero copy: a record's value stays in its rd_kafka_message_t, kept alive as the envelope's
+ * body until the envelope is destroyed. The consumer handle is reference counted by those
+ * messages (kholder_t), so that it is destroyed only after the last one, whichever thread
+ * frees it. */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "adapters/kafka/kafka.h"
+#include "adapters/kafka/kafka_codec.h"
+
+/* Records taken per source per loop turn, so that settles and publishes are served between. */
+#define TAKE_BATCH 1000
+/* Retry pause: 100 ms doubling per consecutive rewind of a partition, capped at 5 s, so that a
+ * sink that keeps failing is not hammered with redeliveries. */
+#define RETRY_BASE_MS 100
+#define RETRY_CAP_MS 5000
+/* Bounds on blocking calls at stop and revoke: a cluster that is down must not hold up
+ * msgbridge's shutdown (what is not committed is redelivered: at-least-once). */
+#define COMMIT_TIMEOUT_MS 5000
+#define CLOSE_TIMEOUT_MS 10000
+
+typedef struct kholder {
+    brg_kafka_logctx_t log; /* first: the rd_kafka_t's opaque for the log callback */
+    atomic_int refs;
+    rd_kafka_t *rk;
+    brg_kafka_src_t *ks; /* NULL once the source stopped: callbacks then do nothing */
+} kholder_t;
+
+/* What an envelope body borrows: the message and the consumer it belongs to. */
+typedef struct kmsg {
+    kholder_t *h;
+    rd_kafka_message_t *rkm;
+} kmsg_t;
+
+typedef struct kpart {
+    char *topic;
+    int32_t partition;
+    brg_kafka_track_t track;
+    bool assigned;
+    bool dirty;        /* settles arrived since the last flush */
+    bool retry_paused; /* paused after a rewind until resume_at_ns */
+    int64_t resume_at_ns;
+    int streak;   /* rewinds without progress in between */
+    int64_t high; /* highest offset ever taken: lower ones are redeliveries */
+} kpart_t;
+
+struct brg_kafka_src {
+    brg_kafka_ep_t *k;
+    brg_source_t *src;
+    kholder_t *h;
+    rd_kafka_t *rk;
+    rd_kafka_queue_t *q;
+    kpart_t **parts; /* never shrinks while running: envelopes refer to parts by index */
+    size_t nparts;
+    size_t hint; /* index of the last part looked up */
+    bool bp_paused;
+    rd_kafka_resp_err_t last_err;
+    int64_t last_err_ns;
+};
+
+/* ---- the consumer's reference count ------------------------------------------------------- */
+
+static void holder_unref(kholder_t *h)
+{
+    if (atomic_fetch_sub(&h->refs, 1) != 1) {
+        return;
+    }
+    /* The consumer was closed (or given up on) by brg_kafka_sources_stop: never block here, this
+     * may run on whichever thread freed the last envelope. */
+    rd_kafka_destroy_flags(h->rk, RD_KAFKA_DESTROY_F_NO_CONSUMER_CLOSE);
+    brg_kafka_logctx_fini(&h->log);
+    free(h);
+}
+
+static void kmsg_free(void *opaque)
+{
+    kmsg_t *m = opaque;
+    rd_kafka_message_destroy(m->rkm);
+    holder_unref(m->h);
+    free(m);
+}
+
+/* ---- partitions ----------------------------------------------------------------------------- */
+
+static long part_find(brg_kafka_src_t *ks, const char *topic, int32_t partition)
+{
+    if (ks->hint < ks->nparts) {
+        kpart_t *p = ks->parts[ks->hint];
+        if (p->partition == partition && strcmp(p->topic, topic) == 0) {
+            return (long)ks->hint;
+        }
+    }
+    for (size_t i = 0; i < ks->nparts; i++) {
+        kpart_t *p = ks->parts[i];
+        if (p->partition == partition && strcmp(p->topic, topic) == 0) {
+            ks->hint = i;
+            return (long)i;
+        }
+    }
+    return -1;
+}
+
+static kpart_t *part_get(brg_kafka_src_t *ks, const char *topic, int32_t partition)
+{
+    long i = part_find(ks, topic, partition);
+    if (i >= 0) {
+        return ks->parts[i];
+    }
+    kpart_t *p = brg_xcalloc(1, sizeof(*p));
+    p->topic = brg_xstrdup(topic);
+    p->partition = partition;
+    p->high = -1;
+    brg_kafka_track_init(&p->track);
+    ks->parts = brg_xrealloc(ks->parts, (ks->nparts + 1) * sizeof(*ks->parts));
+    ks->parts[ks->nparts++] = p;
+    return p;
+}
+
+/* src_epoch packs what a settle needs to find its record's tracker: the run (8 bits), the
+ * partition's index (24 bits) and the tracker epoch (32 bits). The offset is in src_seq. */
+static uint64_t pack_epoch(uint8_t gen, size_t idx, uint32_t epoch)
+{
+    return (uint64_t)gen << 56 | (uint64_t)(idx & 0xffffff) << 32 | epoch;
+}
+
+/* Pause or resume a single partition. */
+static void part_pause(brg_kafka_src_t *ks, kpart_t *p, bool pause)
+{
+    rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(1);
+    rd_kafka_topic_partition_list_add(l, p->topic, p->partition);
+    if (pause) {
+        rd_kafka_pause_partitions(ks->rk, l);
+    } else {
+        rd_kafka_resume_partitions(ks->rk, l);
+    }
+    /* Lists hold references on librdkafka's partitions: never keep one around (a consumer
+     * whose list outlives it cannot be destroyed). */
+    rd_kafka_topic_partition_list_destroy(l);
+}
+
+static void part_seek(brg_kafka_src_t *ks, kpart_t *p, int64_t offset)
+{
+    rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(1);
+    rd_kafka_topic_partition_list_add(l, p->topic, p->partition)->offset = offset;
+    /* Asynchronous (timeout 0): records fetched before the seek are discarded by librdkafka's
+     * version barrier; the tracker's expected offset catches anything else. */
+    rd_kafka_error_t *err = rd_kafka_seek_partitions(ks->rk, l, 0);
+    if (err) {
+        brg_log_warn(&ks->k->log.ctx, "route \"%s\": seek %s [%" PRId32 "] to %" PRId64 ": %s",
+                     brg_source_route_name(ks->src), p->topic, p->partition, offset,
+                     rd_kafka_error_string(err));
+        rd_kafka_error_destroy(err);
+    }
+    rd_kafka_topic_partition_list_destroy(l);
+}
+
+/* Pause or resume every assigned partition for backpressure (retry-paused ones stay paused). */
+static void pause_all(brg_kafka_src_t *ks, bool pause)
+{
+    rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new((int)ks->nparts + 1);
+    for (size_t i = 0; i < ks->nparts; i++) {
+        kpart_t *p = ks->parts[i];
+        if (p->assigned && !p->retry_paused) {
+            rd_kafka_topic_partition_list_add(l, p->topic, p->partition);
+        }
+    }
+    if (l->cnt > 0) {
+        if (pause) {
+            rd_kafka_pause_partitions(ks->rk, l);
+        } else {
+            rd_kafka_resume_partitions(ks->rk, l);
+        }
+    }
+    rd_kafka_topic_partition_list_destroy(l);
+    ks->bp_paused = pause;
+}
+
+/* Commit explicit offsets (or the stored ones if l is NULL) and wait at most timeout_ms. */
+static void commit_bounded(brg_kafka_src_t *ks, const rd_kafka_topic_partition_list_t *l,
+                           int timeout_ms, const char *why)
+{
+    rd_kafka_queue_t *cq = rd_kafka_queue_new(ks->rk);
+    rd_kafka_resp_err_t err = rd_kafka_commit_queue(ks->rk, l, cq, NULL, NULL);
+    if (!err) {
+        rd_kafka_event_t *ev = rd_kafka_queue_poll(cq, timeout_ms);
+        if (!ev) {
+            err = RD_KAFKA_RESP_ERR__TIMED_OUT;
+        } else {
+            err = rd_kafka_event_error(ev);
+            rd_kafka_event_destroy(ev);
+        }
+    }
+    rd_kafka_queue_destroy(cq);
+    if (err && err != RD_KAFKA_RESP_ERR__NO_OFFSET) {
+        brg_log_warn(&ks->k->log.ctx,
+                     "route \"%s\": offset commit (%s) failed: %s; uncommitted records will be "
+                     "delivered again",
+                     brg_source_route_name(ks->src), why, rd_kafka_err2str(err));
+    }
+}
+
+/* ---- rebalances ------------------------------------------------------------------------------ */
+
+static void log_parts(brg_kafka_src_t *ks, const char *what,
+                      const rd_kafka_topic_partition_list_t *parts)
+{
+    char buf[512];
+    size_t used = 0;
+    buf[0] = '\0';
+    for (int i = 0; i < parts->cnt && used < sizeof(buf) - 40; i++) {
+        used += (size_t)snprintf(buf + used, sizeof(buf) - used, "%s%s[%" PRId32 "]",
+                                 i ? " " : "", parts->elems[i].topic, parts->elems[i].partition);
+    }
+    brg_log_info(&ks->k->log.ctx, "route \"%s\": %s %d partitions: %s%s",
+                 brg_source_route_name(ks->src), what, parts->cnt, buf,
+                 used >= sizeof(buf) - 40 ? " ..." : "");
+}
+
+static void on_assign(brg_kafka_src_t *ks, rd_kafka_t *rk, rd_kafka_topic_partition_list_t *parts,
+                      bool cooperative)
+{
+    for (int i = 0; i < parts->cnt; i++) {
+        kpart_t *p = part_get(ks, parts->elems[i].topic, parts->elems[i].partition);
+        /* A fresh start from the committed offset: whatever was in flight from an earlier
+         * assignment is stale (its settles are ignored, the records come again). */
+        brg_kafka_track_reset(&p->track);
+        p->assigned = true;
+        p->retry_paused = false;
+        p->streak = 0;
+        p->dirty = false;
+    }
+    if (cooperative) {
+        rd_kafka_error_t *e = rd_kafka_incremental_assign(rk, parts);
+        if (e) {
+            brg_log_error(&ks->k->log.ctx, "incremental assign: %s", rd_kafka_error_string(e));
+            rd_kafka_error_destroy(e);
+        }
+    } else {
+        rd_kafka_assign(rk, parts);
+    }
+    if (ks->bp_paused && parts->cnt > 0) {
+        rd_kafka_pause_partitions(rk, parts);
+    }
+    log_parts(ks, "assigned", parts);
+    brg_source_set_error(ks->src, NULL);
+    brg_kafka_set_connected(ks->k, true, NULL);
+}
+
+static void on_revoke(brg_kafka_src_t *ks, rd_kafka_t *rk, rd_kafka_topic_partition_list_t *parts,
+                      bool cooperative)
+{
+    /* Store and commit what is settled before letting go: the next owner starts there. */
+    brg_kafka_sources_flush_offsets(ks->k);
+    if (!rd_kafka_assignment_lost(rk)) {
+        rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(parts->cnt);
+        for (int i = 0; i < parts->cnt; i++) {
+            long idx = part_find(ks, parts->elems[i].topic, parts->elems[i].partition);
+            if (idx >= 0 && ks->parts[idx]->track.committable >= 0) {
+                rd_kafka_topic_partition_list_add(l, parts->elems[i].topic,
+                                                  parts->elems[i].partition)
+                    ->offset = ks->parts[idx]->track.committable;
+            }
+        }
+        if (l->cnt > 0) {
+            commit_bounded(ks, l, COMMIT_TIMEOUT_MS, "revoke");
+        }
+        rd_kafka_topic_partition_list_destroy(l);
+    }
+    for (int i = 0; i < parts->cnt; i++) {
+        long idx = part_find(ks, parts->elems[i].topic, parts->elems[i].partition);
+        if (idx >= 0) {
+            /* In-flight records of a revoked partition are dropped without acknowledgement:
+             * the new owner reads them again from the committed offset. */
+            brg_kafka_track_reset(&ks->parts[idx]->track);
+            ks->parts[idx]->assigned = false;
+            ks->parts[idx]->retry_paused = false;
+        }
+    }
+    if (cooperative) {
+        rd_kafka_error_t *e = rd_kafka_incremental_unassign(rk, parts);
+        if (e) {
+            brg_log_error(&ks->k->log.ctx, "incremental unassign: %s", rd_kafka_error_string(e));
+            rd_kafka_error_destroy(e);
+        }
+    } else {
+        rd_kafka_assign(rk, NULL);
+    }
+    log_parts(ks, rd_kafka_assignment_lost(rk) ? "lost" : "revoked", parts);
+}
+
+static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
+                         rd_kafka_topic_partition_list_t *parts, void *opaque)
+{
+    kholder_t *h = opaque;
+    brg_kafka_src_t *ks = h->ks;
+    bool cooperative = strcmp(rd_kafka_rebalance_protocol(rk), "COOPERATIVE") == 0;
+    if (!ks) {
+        if (err != RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
+            rd_kafka_assign(rk, NULL);
+        }
+        return;
+    }
+    if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
+        on_assign(ks, rk, parts, cooperative);
+    } else if (err == RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS) {
+        on_revoke(ks, rk, parts, cooperative);
+    } else {
+        brg_log_error(&ks->k->log.ctx, "route \"%s\": rebalance failed: %s",
+                      brg_source_route_name(ks->src), rd_kafka_err2str(err));
+        rd_kafka_assign(rk, NULL);
+    }
+}
+
+static void consumer_error_cb(rd_kafka_t *rk, int err, const char *reason, void *opaque)
+{
+    kholder_t *h = opaque;
+    if (h->ks) {
+        brg_kafka_on_error(h->ks->k, rk, err, reason);
+    }
+}
+
+/* ---- start ---------------------------------------------------------------------------------- */
+
+static brg_err_t source_start(brg_kafka_ep_t *k, brg_source_t *src, char *errstr,
+                              size_t errstr_size)
+{
+    const brg_cfg_t *cs = brg_source_cfg(src);
+    char err[512];
+    rd_kafka_conf_t *conf =
+        brg_kafka_conf_new(k->cs, BRG_KAFKA_CONSUMER_ROLE, k->client_id, errstr, errstr_size);
+    if (!conf) {
+        return BRG_ERR_CONFIG;
+    }
+    if (rd_kafka_conf_set(conf, "group.id", brg_cfg_str(cs, "group", ""), err, sizeof(err)) ||
+        rd_kafka_conf_set(conf, "auto.offset.reset", brg_cfg_str(cs, "start", "earliest"), err,
+                          sizeof(err))) {
+        rd_kafka_conf_destroy(conf);
+        brg_errfmt(errstr, errstr_size, "%s", err);
+        return BRG_ERR_CONFIG;
+    }
+    brg_kafka_src_t *ks = brg_xcalloc(1, sizeof(*ks));
+    kholder_t *h = brg_xcalloc(1, sizeof(*h));
+    brg_kafka_logctx_init(&h->log, &k->log.ctx);
+    atomic_init(&h->refs, 1);
+    h->ks = ks;
+    ks->k = k;
+    ks->src = src;
+    ks->h = h;
+    rd_kafka_conf_set_opaque(conf, h);
+    rd_kafka_conf_set_rebalance_cb(conf, rebalance_cb);
+    rd_kafka_conf_set_error_cb(conf, consumer_error_cb);
+    rd_kafka_conf_set_log_cb(conf, brg_kafka_log_cb);
+    h->rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, err, sizeof(err));
+    if (!h->rk) {
+        rd_kafka_conf_destroy(conf);
+        brg_kafka_logctx_fini(&h->log);
+        free(h);
+        free(ks);
+        brg_errfmt(errstr, errstr_size, "cannot create a consumer: %s", err);
+        return BRG_ERR_CONFIG;
+    }
+    ks->rk = h->rk;
+    /* Everything (records, rebalances, errors, logs' events) comes through one queue, which
+     * wakes the endpoint thread's poll(2) through the shared pipe. */
+    rd_kafka_poll_set_consumer(ks->rk);
+    ks->q = rd_kafka_queue_get_consumer(ks->rk);
+    rd_kafka_queue_io_event_enable(ks->q, k->evfd[1], "c", 1);
+    k->srcs = brg_xrealloc(k->srcs, (k->nsrcs + 1) * sizeof(*k->srcs));
+    k->srcs[k->nsrcs++] = ks;
+    brg_source_set_opaque(src, ks);
+
+    const brg_cfg_t *topics = brg_cfg_get(cs, "topics");
+    const char *topic = brg_cfg_str(cs, "topic", NULL);
+    rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(4);
+    if (topic) {
+        rd_kafka_topic_partition_list_add(l, topic, RD_KAFKA_PARTITION_UA);
+    }
+    for (size_t i = 0; topics && i < topics->nkids; i++) {
+        if (topics->kids[i]->type == BRG_CFG_STRING) {
+            rd_kafka_topic_partition_list_add(l, topics->kids[i]->v.s, RD_KAFKA_PARTITION_UA);
+        }
+    }
+    /* Names starting with '^' are regexes: librdkafka matches them against the cluster's topics
+     * at every metadata refresh, so new matching topics are picked up. */
+    rd_kafka_resp_err_t e = rd_kafka_subscribe(ks->rk, l);
+    rd_kafka_topic_partition_list_destroy(l);
+    if (e) {
+        brg_errfmt(errstr, errstr_size, "route \"%s\": subscribe: %s",
+                   brg_source_route_name(src), rd_kafka_err2str(e));
+        return BRG_ERR_INVALID;
+    }
+    return BRG_OK;
+}
+
+brg_err_t brg_kafka_sources_start(brg_kafka_ep_t *k, char *errstr, size_t errstr_size)
+{
+    for (size_t i = 0; i < brg_endpoint_source_count(k->ep); i++) {
+        brg_err_t rc = source_start(k, brg_endpoint_source(k->ep, i), errstr, errstr_size);
+        if (rc != BRG_OK) {
+            return rc; /* the caller stops what was started */
+        }
+    }
+    return BRG_OK;
+}
+
+/* ---- taking records ------------------------------------------------------------------------- */
+
+static void log_consumer_error(brg_kafka_src_t *ks, const rd_kafka_message_t *rkm)
+{
+    /* The same error repeats for every fetch (a missing topic): say it once per 30 s. */
+    int64_t now = brg_now_ns();
+    if (rkm->err == ks->last_err && now - ks->last_err_ns < 30 * (int64_t)1000000000) {
+        return;
+    }
+    ks->last_err = rkm->err;
+    ks->last_err_ns = now;
+    char reason[512];
+    brg_errfmt(reason, sizeof(reason), "%s%s%s", rkm->rkt ? rd_kafka_topic_name(rkm->rkt) : "",
+               rkm->rkt ? ": " : "", rd_kafka_message_errstr(rkm));
+    brg_log_warn(&ks->k->log.ctx, "route \"%s\": consumer: %s", brg_source_route_name(ks->src),
+                 reason);
+    if (rkm->err == RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART ||
+        rkm->err == RD_KAFKA_RESP_ERR__UNKNOWN_TOPIC ||
+        rkm->err == RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED) {
+        brg_source_set_error(ks->src, reason);
+    }
+}
+
+/* Returns: true if the record was handed to the route. */
+static bool take(brg_kafka_src_t *ks, rd_kafka_message_t *rkm, bool have_credit)
+{
+    if (rkm->err) {
+        if (rkm->err != RD_KAFKA_RESP_ERR__PARTITION_EOF) {
+            log_consumer_error(ks, rkm);
+        }
+        rd_kafka_message_destroy(rkm);
+        return false;
+    }
+    const char *topic = rd_kafka_topic_name(rkm->rkt);
+    long idx = part_find(ks, topic, rkm->partition);
+    kpart_t *p = idx >= 0 ? ks->parts[idx] : NULL;
+    if (!p || !p->assigned) {
+        rd_kafka_message_destroy(rkm); /* from a partition already revoked */
+        return false;
+    }
+    if (!have_credit) {
+        /* A record that slipped past a pause: put it back (the position goes back to it). */
+        part_seek(ks, p, rkm->offset);
+        rd_kafka_message_destroy(rkm);
+        return false;
+    }
+    if (!brg_kafka_track_check_expected(&p->track, rkm->offset)) {
+        /* A record past the rewind point arrived: the seek did not take yet. Seek again. */
+        part_seek(ks, p, p->track.expect);
+        rd_kafka_message_destroy(rkm);
+        return false;
+    }
+    uint32_t epoch;
+    if (!brg_kafka_track_take(&p->track, rkm->offset, &epoch)) {
+        rd_kafka_message_destroy(rkm); /* already taken in this epoch */
+        return false;
+    }
+    kmsg_t *m = brg_xmalloc(sizeof(*m));
+    m->h = ks->h;
+    m->rkm = rkm;
+    atomic_fetch_add(&ks->h->refs, 1);
+    brg_kafka_record_t rec;
+    brg_kafka_record_from_message(&rec, rkm);
+    brg_envelope_t *env = brg_kafka_decode(&rec, kmsg_free, m);
+    env->src_seq = (uint64_t)rkm->offset;
+    env->src_epoch = pack_epoch(ks->k->generation, (size_t)idx, epoch);
+    env->origin.redelivered = rkm->offset <= p->high;
+    if (rkm->offset > p->high) {
+        p->high = rkm->offset;
+    }
+    brg_source_submit(ks->src, env);
+    return true;
+}
+
+static void source_poll(brg_kafka_src_t *ks)
+{
+    int64_t now = brg_now_ns();
+    for (size_t i = 0; i < ks->nparts; i++) {
+        kpart_t *p = ks->parts[i];
+        if (p->retry_paused && now >= p->resume_at_ns) {
+            p->retry_paused = false;
+            if (p->assigned && !ks->bp_paused) {
+                part_pause(ks, p, false);
+            }
+        }
+    }
+
+    size_t credit = brg_source_credit(ks->src);
+    size_t max = brg_source_max_in_flight(ks->src);
+    if (credit == 0 && !ks->bp_paused) {
+        pause_all(ks, true);
+    } else if (ks->bp_paused && credit > 0 && credit * 2 >= max) {
+        /* Resume only once half the window is free: pausing drops what librdkafka had
+         * prefetched, so flapping at the limit would refetch the same records over and over. */
+        pause_all(ks, false);
+    }
+
+    /* Poll even while paused: rebalances and errors come through the same queue, and polling
+     * keeps the consumer inside max.poll.interval.ms however long the sinks take. */
+    for (int n = 0; n < TAKE_BATCH; n++) {
+        rd_kafka_message_t *rkm = rd_kafka_consumer_poll(ks->rk, 0);
+        if (!rkm) {
+            break;
+        }
+        if (take(ks, rkm, credit > 0 && !ks->bp_paused)) {
+            credit = brg_source_credit(ks->src);
+            if (credit == 0) {
+                pause_all(ks, true);
+            }
+        }
+    }
+}
+
+void brg_kafka_sources_poll(brg_kafka_ep_t *k)
+{
+    for (size_t i = 0; i < k->nsrcs; i++) {
+        source_poll(k->srcs[i]);
+    }
+}
+
+/* ---- settles and offsets ------------------------------------------------------------------ */
+
+void brg_kafka_sources_settled(brg_kafka_ep_t *k, brg_envelope_t *env, brg_outcome_t outcome)
+{
+    brg_source_t *src = brg_envelope_source(env);
+    brg_kafka_src_t *ks = src ? brg_source_opaque(src) : NULL;
+    uint8_t gen = (uint8_t)(env->src_epoch >> 56);
+    size_t idx = (size_t)((env->src_epoch >> 32) & 0xffffff);
+    uint32_t epoch = (uint32_t)env->src_epoch;
+    if (ks && gen == k->generation && idx < ks->nparts) {
+        kpart_t *p = ks->parts[idx];
+        if (brg_kafka_track_settle(&p->track, (int64_t)env->src_seq, epoch, outcome) ==
+            BRG_KAFKA_SETTLE_OK) {
+            p->dirty = true;
+            if (outcome == BRG_REJECTED) {
+                brg_log_warn(&k->log.ctx,
+                             "route \"%s\": %s [%" PRId32 "] offset %" PRIu64
+                             " was rejected: its offset is not committed past it",
+                             brg_source_route_name(src), p->topic, p->partition, env->src_seq);
+            }
+        }
+    }
+    brg_source_done(env);
+}
+
+static void flush_source(brg_kafka_src_t *ks)
+{
+    rd_kafka_topic_partition_list_t *store = NULL;
+    for (size_t i = 0; i < ks->nparts; i++) {
+        kpart_t *p = ks->parts[i];
+        if (!p->dirty || !p->assigned) {
+            continue;
+        }
+        p->dirty = false;
+        int64_t next, to;
+        if (brg_kafka_track_advance(&p->track, &next)) {
+            if (!store) {
+                store = rd_kafka_topic_partition_list_new(8);
+            }
+            rd_kafka_topic_partition_list_add(store, p->topic, p->partition)->offset = next;
+            p->streak = 0;
+        }
+        if (brg_kafka_track_rewind(&p->track, &to)) {
+            p->streak++;
+            int shift = p->streak - 1 < 6 ? p->streak - 1 : 6;
+            int64_t ms = (int64_t)RETRY_BASE_MS << shift;
+            if (ms > RETRY_CAP_MS) {
+                ms = RETRY_CAP_MS;
+            }
+            brg_log(p->streak == 1 || p->streak % 10 == 0 ? BRG_LOG_INFO : BRG_LOG_DEBUG,
+                    &ks->k->log.ctx,
+                    "route \"%s\": %s [%" PRId32 "] goes back to offset %" PRId64
+                    " in %" PRId64 " ms to retry (attempt %d)",
+                    brg_source_route_name(ks->src), p->topic, p->partition, to, ms, p->streak);
+            /* Seek first, then pause: the pause keeps the sought position (librdkafka resumes
+             * from the consumer's position), and nothing after the retried record is taken
+             * before it. */
+            part_seek(ks, p, to);
+            if (!p->retry_paused && !ks->bp_paused) {
+                part_pause(ks, p, true);
+            }
+            p->retry_paused = true;
+            p->resume_at_ns = brg_now_ns() + ms * 1000000;
+        }
+    }
+    if (store) {
+        rd_kafka_resp_err_t err = rd_kafka_offsets_store(ks->rk, store);
+        /* Per-partition failures (_STATE: no longer assigned) need nothing: the partition's
+         * next owner starts from the last committed offset. */
+        if (err && err != RD_KAFKA_RESP_ERR__STATE && err != RD_KAFKA_RESP_ERR__INVALID_ARG) {
+            brg_log_warn(&ks->k->log.ctx, "route \"%s\": storing offsets: %s",
+                         brg_source_route_name(ks->src), rd_kafka_err2str(err));
+        }
+        rd_kafka_topic_partition_list_destroy(store);
+    }
+}
+
+void brg_kafka_sources_flush_offsets(brg_kafka_ep_t *k)
+{
+    for (size_t i = 0; i < k->nsrcs; i++) {
+        flush_source(k->srcs[i]);
+    }
+}
+
+rd_kafka_t *brg_kafka_sources_handle(brg_kafka_ep_t *k)
+{
+    return k->nsrcs ? k->srcs[0]->rk : NULL;
+}
+
+/* ---- stop ------------------------------------------------------------------------------------ */
+
+static void source_stop(brg_kafka_src_t *ks)
+{
+    flush_source(ks);
+    commit_bounded(ks, NULL, COMMIT_TIMEOUT_MS, "stop");
+    /* Close asynchronously so that a cluster that is down cannot hold shutdown forever; the
+     * revoke during close commits once more (rebalance_cb, served by the poll below). */
+    rd_kafka_queue_t *cq = rd_kafka_queue_new(ks->rk);
+    rd_kafka_error_t *e = rd_kafka_consumer_close_queue(ks->rk, cq);
+    if (e) {
+        brg_log_warn(&ks->k->log.ctx, "route \"%s\": closing the consumer: %s",
+                     brg_source_route_name(ks->src), rd_kafka_error_string(e));
+        rd_kafka_error_destroy(e);
+    } else {
+        int64_t deadline = brg_now_ns() + CLOSE_TIMEOUT_MS * (int64_t)1000000;
+        while (!rd_kafka_consumer_closed(ks->rk) && brg_now_ns() < deadline) {
+            rd_kafka_queue_poll_callback(cq, 100);
+        }
+        if (!rd_kafka_consumer_closed(ks->rk)) {
+            brg_log_warn(&ks->k->log.ctx, "route \"%s\": consumer did not close within %d ms",
+                         brg_source_route_name(ks->src), CLOSE_TIMEOUT_MS);
+        }
+    }
+    rd_kafka_queue_destroy(cq);
+    rd_kafka_queue_io_event_enable(ks->q, -1, NULL, 0);
+    rd_kafka_queue_destroy(ks->q);
+    brg_source_set_opaque(ks->src, NULL);
+    for (size_t i = 0; i < ks->nparts; i++) {
+        brg_kafka_track_fini(&ks->parts[i]->track);
+        free(ks->parts[i]->topic);
+        free(ks->parts[i]);
+    }
+    free(ks->parts);
+    ks->h->ks = NULL;
+    holder_unref(ks->h); /* the consumer goes once the last envelope body lets go of it */
+    free(ks);
+}
+
+void brg_kafka_sources_stop(brg_kafka_ep_t *k)
+{
+    for (size_t i = 0; i < k->nsrcs; i++) {
+        source_stop(k->srcs[i]);
+    }
+    free(k->srcs);
+    k->srcs = NULL;
+    k->nsrcs = 0;
+}

@@ -1,0 +1,732 @@
+/* The Kafka adapter's pure parts: the per-partition offset tracker, the record <-> envelope
+ * codec (also over real librdkafka messages from an in-process mock cluster), and the
+ * load-time checks (property, regex and key errors at their lines). */
+#include <check.h>
+#include <inttypes.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <librdkafka/rdkafka.h>
+#include <librdkafka/rdkafka_mock.h>
+
+#include "adapters/kafka/kafka_codec.h"
+#include "adapters/kafka/kafka_offsets.h"
+#include "bridge/adapter.h"
+#include "bridge/conf.h"
+
+extern const brg_adapter_t brg_kafka_adapter;
+
+/* ---- offset tracker ---------------------------------------------------------------------- */
+
+static brg_kafka_track_t tk;
+static uint32_t ep[64];
+
+static void take_range(int64_t from, int64_t to)
+{
+    for (int64_t o = from; o <= to; o++) {
+        ck_assert(brg_kafka_track_take(&tk, o, &ep[o % 64]));
+    }
+}
+
+static void settle(int64_t o, brg_outcome_t out)
+{
+    ck_assert_int_eq(brg_kafka_track_settle(&tk, o, ep[o % 64], out), BRG_KAFKA_SETTLE_OK);
+}
+
+/* Returns: the committable position after advancing, or -1 if it did not move. */
+static int64_t advance(void)
+{
+    int64_t next = -1;
+    return brg_kafka_track_advance(&tk, &next) ? next : -1;
+}
+
+static void track_setup(void)
+{
+    brg_kafka_track_init(&tk);
+}
+
+static void track_teardown(void)
+{
+    brg_kafka_track_fini(&tk);
+}
+
+START_TEST(test_offsets_prefix_stops_at_unsettled)
+{
+    take_range(0, 4);
+    settle(0, BRG_ACCEPTED);
+    settle(1, BRG_ACCEPTED);
+    settle(3, BRG_ACCEPTED);
+    ck_assert_int_eq(advance(), 2); /* 2 is still in flight: never past it */
+    ck_assert_int_eq(advance(), -1);
+    settle(2, BRG_ACCEPTED);
+    ck_assert_int_eq(advance(), 4);
+    settle(4, BRG_ACCEPTED);
+    ck_assert_int_eq(advance(), 5);
+    ck_assert_uint_eq(brg_kafka_track_count(&tk), 0);
+}
+END_TEST
+
+START_TEST(test_offsets_out_of_order_settles_commit_once_complete)
+{
+    take_range(10, 19);
+    for (int64_t o = 19; o > 10; o--) {
+        settle(o, BRG_ACCEPTED);
+        ck_assert_int_eq(advance(), -1);
+    }
+    settle(10, BRG_ACCEPTED);
+    ck_assert_int_eq(advance(), 20);
+}
+END_TEST
+
+START_TEST(test_offsets_gaps_in_log_are_skipped)
+{
+    /* Compacted topics and transaction markers leave holes in offsets. */
+    uint32_t e;
+    ck_assert(brg_kafka_track_take(&tk, 0, &e));
+    ck_assert(brg_kafka_track_take(&tk, 5, &e));
+    ck_assert(brg_kafka_track_take(&tk, 9, &e));
+    ck_assert_int_eq(brg_kafka_track_settle(&tk, 5, e, BRG_ACCEPTED), BRG_KAFKA_SETTLE_OK);
+    ck_assert_int_eq(brg_kafka_track_settle(&tk, 9, e, BRG_ACCEPTED), BRG_KAFKA_SETTLE_OK);
+    ck_assert_int_eq(advance(), -1);
+    ck_assert_int_eq(brg_kafka_track_settle(&tk, 0, e, BRG_ACCEPTED), BRG_KAFKA_SETTLE_OK);
+    ck_assert_int_eq(advance(), 10);
+}
+END_TEST
+
+START_TEST(test_offsets_retry_rewinds_to_lowest_retried)
+{
+    take_range(0, 9);
+    settle(5, BRG_RETRY);
+    settle(3, BRG_RETRY);
+    settle(0, BRG_ACCEPTED);
+    settle(1, BRG_ACCEPTED);
+    settle(2, BRG_ACCEPTED);
+    settle(4, BRG_ACCEPTED);
+    ck_assert_int_eq(advance(), 3); /* never past the retried record */
+    int64_t to = -1;
+    ck_assert(brg_kafka_track_rewind(&tk, &to));
+    ck_assert_int_eq(to, 3);
+    ck_assert_uint_eq(brg_kafka_track_count(&tk), 0);
+    ck_assert(!brg_kafka_track_rewind(&tk, &to));
+    /* Late settles of records taken before the rewind are stale, whatever their outcome. */
+    ck_assert_int_eq(brg_kafka_track_settle(&tk, 6, ep[6], BRG_ACCEPTED), BRG_KAFKA_SETTLE_STALE);
+    ck_assert_int_eq(brg_kafka_track_settle(&tk, 9, ep[9], BRG_RETRY), BRG_KAFKA_SETTLE_STALE);
+    /* The next record must be the rewind point; older offsets are refused. */
+    uint32_t e;
+    ck_assert(!brg_kafka_track_take(&tk, 2, &e));
+    ck_assert(brg_kafka_track_check_expected(&tk, 3));
+    take_range(3, 9);
+    /* A stale settle for offset 4 (old epoch) must not complete the new copy of 4. */
+    uint32_t old4 = ep[4] - 1;
+    ck_assert_int_eq(brg_kafka_track_settle(&tk, 4, old4, BRG_ACCEPTED), BRG_KAFKA_SETTLE_STALE);
+    for (int64_t o = 3; o <= 9; o++) {
+        settle(o, BRG_ACCEPTED);
+    }
+    ck_assert_int_eq(advance(), 10);
+}
+END_TEST
+
+START_TEST(test_offsets_rewind_keeps_older_in_flight)
+{
+    take_range(0, 5);
+    settle(3, BRG_RETRY);
+    int64_t to;
+    ck_assert(brg_kafka_track_rewind(&tk, &to));
+    ck_assert_int_eq(to, 3);
+    /* 0..2 were taken before the retried record: they stay in flight with their epoch. */
+    ck_assert_uint_eq(brg_kafka_track_count(&tk), 3);
+    settle(1, BRG_ACCEPTED);
+    settle(0, BRG_ACCEPTED);
+    settle(2, BRG_ACCEPTED);
+    ck_assert_int_eq(advance(), 3);
+}
+END_TEST
+
+START_TEST(test_offsets_rejected_blocks_the_partition)
+{
+    take_range(0, 3);
+    settle(1, BRG_REJECTED);
+    settle(0, BRG_ACCEPTED);
+    settle(2, BRG_ACCEPTED);
+    settle(3, BRG_ACCEPTED);
+    ck_assert_int_eq(advance(), 1);
+    ck_assert(brg_kafka_track_blocked(&tk));
+    ck_assert_int_eq(advance(), -1);
+    int64_t to;
+    ck_assert(!brg_kafka_track_rewind(&tk, &to));
+}
+END_TEST
+
+START_TEST(test_offsets_reset_makes_in_flight_stale)
+{
+    take_range(0, 2);
+    brg_kafka_track_reset(&tk);
+    ck_assert_int_eq(brg_kafka_track_settle(&tk, 1, ep[1], BRG_ACCEPTED), BRG_KAFKA_SETTLE_STALE);
+    ck_assert_int_eq(advance(), -1);
+    /* Reassigned: the same offsets come again from the committed position. */
+    take_range(0, 2);
+    settle(0, BRG_ACCEPTED);
+    ck_assert_int_eq(advance(), 1);
+}
+END_TEST
+
+START_TEST(test_offsets_second_settle_is_ignored)
+{
+    take_range(0, 0);
+    settle(0, BRG_RETRY);
+    ck_assert_int_eq(brg_kafka_track_settle(&tk, 0, ep[0], BRG_ACCEPTED), BRG_KAFKA_SETTLE_STALE);
+    ck_assert_int_eq(advance(), -1);
+}
+END_TEST
+
+START_TEST(test_offsets_expected_offset_after_rewind)
+{
+    take_range(0, 5);
+    settle(2, BRG_RETRY);
+    int64_t to;
+    ck_assert(brg_kafka_track_rewind(&tk, &to));
+    /* The consumer delivered past the rewind point: refused until the seek takes effect. */
+    ck_assert(!brg_kafka_track_check_expected(&tk, 4));
+    ck_assert(brg_kafka_track_check_expected(&tk, 2));
+    ck_assert(brg_kafka_track_check_expected(&tk, 7)); /* no expectation any more */
+}
+END_TEST
+
+START_TEST(test_offsets_expected_gives_up_when_log_moved_on)
+{
+    take_range(0, 5);
+    settle(2, BRG_RETRY);
+    int64_t to;
+    ck_assert(brg_kafka_track_rewind(&tk, &to));
+    for (int i = 0; i < BRG_KAFKA_EXPECT_TRIES; i++) {
+        ck_assert(!brg_kafka_track_check_expected(&tk, 40));
+    }
+    ck_assert(brg_kafka_track_check_expected(&tk, 40));
+}
+END_TEST
+
+START_TEST(test_offsets_many_in_flight_ring_grows)
+{
+    enum { N = 100000 };
+    uint32_t *eps = malloc(N * sizeof(*eps));
+    for (int64_t o = 0; o < N; o++) {
+        ck_assert(brg_kafka_track_take(&tk, o, &eps[o]));
+    }
+    /* Settle from the end: nothing can be committed until offset 0 is. */
+    for (int64_t o = N - 1; o >= 1; o--) {
+        ck_assert_int_eq(brg_kafka_track_settle(&tk, o, eps[o], BRG_ACCEPTED),
+                         BRG_KAFKA_SETTLE_OK);
+    }
+    ck_assert_int_eq(advance(), -1);
+    ck_assert_int_eq(brg_kafka_track_settle(&tk, 0, eps[0], BRG_ACCEPTED), BRG_KAFKA_SETTLE_OK);
+    ck_assert_int_eq(advance(), N);
+    /* Interleave taking and settling so that the ring wraps around. */
+    for (int64_t o = N; o < 3 * N; o++) {
+        uint32_t e;
+        ck_assert(brg_kafka_track_take(&tk, o, &e));
+        if (o % 3 == 0) {
+            continue;
+        }
+        ck_assert_int_eq(brg_kafka_track_settle(&tk, o, e, BRG_ACCEPTED), BRG_KAFKA_SETTLE_OK);
+    }
+    free(eps);
+}
+END_TEST
+
+/* ---- codec --------------------------------------------------------------------------------- */
+
+static int body_freed;
+static void count_free(void *opaque)
+{
+    (void)opaque;
+    body_freed++;
+}
+
+static void assert_bytes_field(const brg_field_t *f, const char *name, const void *val,
+                               size_t len)
+{
+    ck_assert_str_eq(f->name, name);
+    ck_assert_int_eq(f->value.type, BRG_V_BYTES);
+    ck_assert_uint_eq(f->value.u.bytes.len, len);
+    ck_assert(memcmp(f->value.u.bytes.data, val, len) == 0);
+}
+
+START_TEST(test_codec_decode_keeps_everything_in_order)
+{
+    rd_kafka_headers_t *h = rd_kafka_headers_new(8);
+    rd_kafka_header_add(h, "trace", -1, "a\0b", 3);
+    rd_kafka_header_add(h, "dup", -1, "1", 1);
+    rd_kafka_header_add(h, "null", -1, NULL, 0);
+    rd_kafka_header_add(h, "empty", -1, "", 0);
+    rd_kafka_header_add(h, "dup", -1, "2", 1);
+    static const char value[] = "payload\0bytes";
+    brg_kafka_record_t rec = {
+        .topic = "orders",
+        .partition = 3,
+        .offset = 42,
+        .key = "k\xff",
+        .key_len = 2,
+        .value = value,
+        .value_len = sizeof(value) - 1,
+        .headers = h,
+        .timestamp = 1700000000123LL,
+        .tstype = RD_KAFKA_TIMESTAMP_CREATE_TIME,
+    };
+    body_freed = 0;
+    brg_envelope_t *env = brg_kafka_decode(&rec, count_free, NULL);
+    ck_assert_ptr_eq(env->body, (const uint8_t *)value); /* zero copy */
+    ck_assert_uint_eq(env->body_len, sizeof(value) - 1);
+    ck_assert_uint_eq(env->key_len, 2);
+    ck_assert(memcmp(env->key, "k\xff", 2) == 0);
+    ck_assert_uint_eq(env->headers.count, 5);
+    assert_bytes_field(&env->headers.items[0], "trace", "a\0b", 3);
+    assert_bytes_field(&env->headers.items[1], "dup", "1", 1);
+    ck_assert_str_eq(env->headers.items[2].name, "null");
+    ck_assert_int_eq(env->headers.items[2].value.type, BRG_V_NULL);
+    assert_bytes_field(&env->headers.items[3], "empty", "", 0);
+    assert_bytes_field(&env->headers.items[4], "dup", "2", 1);
+    ck_assert_int_eq(env->props.timestamp_ms, 1700000000123LL);
+    ck_assert_int_eq(env->props.timestamp_type, 1);
+    ck_assert_str_eq(env->origin.stream, "orders");
+    ck_assert_int_eq(env->origin.partition, 3);
+    ck_assert_int_eq(env->origin.offset, 42);
+    ck_assert_int_eq(body_freed, 0);
+    brg_envelope_destroy(env);
+    ck_assert_int_eq(body_freed, 1);
+    rd_kafka_headers_destroy(h);
+}
+END_TEST
+
+START_TEST(test_codec_decode_absent_and_empty_are_different)
+{
+    brg_kafka_record_t rec = {.topic = "t", .key = NULL, .value = NULL,
+                              .tstype = RD_KAFKA_TIMESTAMP_NOT_AVAILABLE, .timestamp = -1};
+    brg_envelope_t *env = brg_kafka_decode(&rec, NULL, NULL);
+    ck_assert_ptr_null(env->key);
+    ck_assert_ptr_null(env->body); /* a tombstone stays a tombstone */
+    ck_assert_int_eq(env->props.timestamp_ms, -1);
+    brg_envelope_destroy(env);
+
+    rec.key = "";
+    rec.key_len = 0;
+    rec.value = "";
+    rec.value_len = 0;
+    env = brg_kafka_decode(&rec, NULL, NULL);
+    ck_assert_ptr_nonnull(env->key);
+    ck_assert_uint_eq(env->key_len, 0);
+    ck_assert_ptr_nonnull(env->body);
+    brg_envelope_destroy(env);
+}
+END_TEST
+
+START_TEST(test_codec_reserved_headers_become_properties)
+{
+    rd_kafka_headers_t *h = rd_kafka_headers_new(8);
+    rd_kafka_header_add(h, "x-msgbridge-message-id", -1, "m-1", 3);
+    rd_kafka_header_add(h, "user", -1, "u", 1);
+    rd_kafka_header_add(h, "x-msgbridge-content-type", -1, "application/json", -1);
+    rd_kafka_header_add(h, "x-msgbridge-priority", -1, "7", 1);
+    rd_kafka_header_add(h, "x-msgbridge-durable", -1, "0", 1);
+    rd_kafka_header_add(h, "x-msgbridge-ttl-ms", -1, "60000", 5);
+    /* Not a property value: stays an ordinary header. */
+    rd_kafka_header_add(h, "x-msgbridge-priority", -1, "high", 4);
+    rd_kafka_header_add(h, "x-msgbridge-subject", -1, "a\0b", 3);
+    brg_kafka_record_t rec = {.topic = "t", .value = "v", .value_len = 1, .headers = h,
+                              .timestamp = -1};
+    brg_envelope_t *env = brg_kafka_decode(&rec, NULL, NULL);
+    ck_assert_str_eq(env->props.message_id, "m-1");
+    ck_assert_str_eq(env->props.content_type, "application/json");
+    ck_assert_int_eq(env->props.priority, 7);
+    ck_assert_int_eq(env->props.durable, 0);
+    ck_assert_int_eq(env->props.ttl_ms, 60000);
+    ck_assert_ptr_null(env->props.subject);
+    ck_assert_uint_eq(env->headers.count, 3);
+    assert_bytes_field(&env->headers.items[0], "user", "u", 1);
+    assert_bytes_field(&env->headers.items[1], "x-msgbridge-priority", "high", 4);
+    assert_bytes_field(&env->headers.items[2], "x-msgbridge-subject", "a\0b", 3);
+    brg_envelope_destroy(env);
+    rd_kafka_headers_destroy(h);
+}
+END_TEST
+
+static void assert_value_text(brg_value_t v, const char *want)
+{
+    size_t len;
+    uint8_t *b = brg_kafka_value_bytes(&v, &len);
+    ck_assert_ptr_nonnull(b);
+    ck_assert_uint_eq(len, strlen(want));
+    ck_assert_str_eq((char *)b, want);
+    free(b);
+    brg_value_fini(&v);
+}
+
+START_TEST(test_codec_typed_values_as_text)
+{
+    assert_value_text(brg_value_bool(true), "true");
+    assert_value_text(brg_value_bool(false), "false");
+    assert_value_text(brg_value_int(-42, 16), "-42");
+    assert_value_text(brg_value_uint(18000000000000000000ULL, 64), "18000000000000000000");
+    assert_value_text(brg_value_float(0.1, 64), "0.1");
+    assert_value_text(brg_value_float(0.1, 32), "0.1");
+    assert_value_text(brg_value_float(1.0 / 3.0, 64), "0.3333333333333333");
+    assert_value_text(brg_value_float(1e300, 64), "1e+300");
+    assert_value_text(brg_value_timestamp(1700000000123LL), "1700000000123");
+    brg_value_t d = {.type = BRG_V_DECIMAL};
+    d.u.dec.scale = 3;
+    d.u.dec.value = -12345;
+    assert_value_text(d, "-12.345");
+    d.u.dec.value = 5;
+    assert_value_text(d, "0.005");
+    d.u.dec.scale = 0;
+    d.u.dec.value = 77;
+    assert_value_text(d, "77");
+    static const uint8_t u[16] = {0x12, 0x34, 0x56, 0x78, 0x9a, 0xbc, 0xde, 0xf0,
+                                  0x01, 0x23, 0x45, 0x67, 0x89, 0xab, 0xcd, 0xef};
+    assert_value_text(brg_value_typed_bytes(BRG_V_UUID, u, 16),
+                      "12345678-9abc-def0-0123-456789abcdef");
+    assert_value_text(brg_value_typed_bytes(BRG_V_SYMBOL, "sym", 3), "sym");
+    assert_value_text(brg_value_string("", 0), "");
+
+    brg_fields_t *inner = brg_fields_new();
+    brg_value_t v = brg_value_string("q\"\n", 3);
+    brg_fields_add(inner, "s", 1, &v);
+    v = brg_value_int(1, 32);
+    brg_fields_add(inner, "n", 1, &v);
+    v = brg_value_null();
+    brg_fields_add(inner, "z", 1, &v);
+    brg_fields_t *arr = brg_fields_new();
+    v = brg_value_bool(true);
+    brg_fields_add(arr, NULL, 0, &v);
+    v = brg_value_table(inner);
+    brg_fields_add(arr, NULL, 0, &v);
+    v = brg_value_float(0.0 / 0.0, 64);
+    brg_fields_add(arr, NULL, 0, &v);
+    assert_value_text(brg_value_array(arr), "[true,{\"s\":\"q\\\"\\u000a\",\"n\":1,\"z\":null},\"nan\"]");
+    assert_value_text(brg_value_table(NULL), "{}");
+
+    brg_value_t n = brg_value_null();
+    size_t len = 99;
+    ck_assert_ptr_null(brg_kafka_value_bytes(&n, &len));
+    ck_assert_uint_eq(len, 0);
+}
+END_TEST
+
+/* Look up header i of a librdkafka header list. */
+static void assert_header(const rd_kafka_headers_t *h, size_t i, const char *name,
+                          const void *val, size_t len)
+{
+    const char *n;
+    const void *v;
+    size_t size;
+    ck_assert_int_eq(rd_kafka_header_get_all(h, i, &n, &v, &size), 0);
+    ck_assert_str_eq(n, name);
+    if (!val) {
+        ck_assert_ptr_null(v);
+        return;
+    }
+    ck_assert_ptr_nonnull(v);
+    ck_assert_uint_eq(size, len);
+    ck_assert(memcmp(v, val, len) == 0);
+}
+
+START_TEST(test_codec_encode_properties_first_then_headers_in_order)
+{
+    brg_envelope_t *env = brg_envelope_new();
+    brg_props_set(&env->props.message_id, "id-9");
+    brg_props_set(&env->props.reply_to, "replies");
+    env->props.priority = 4;
+    env->props.durable = 1;
+    brg_envelope_add_header_bytes(env, "b", "\x00\x01", 2);
+    brg_envelope_add_header_str(env, "dup", "x");
+    brg_value_t v = brg_value_int(12, 32);
+    brg_fields_add(&env->headers, "n", 1, &v);
+    v = brg_value_null();
+    brg_fields_add(&env->headers, "nothing", 7, &v);
+    brg_envelope_add_header_str(env, "dup", "y");
+
+    rd_kafka_headers_t *h = brg_kafka_encode_headers(env);
+    ck_assert_ptr_nonnull(h);
+    ck_assert_uint_eq(rd_kafka_header_cnt(h), 9);
+    assert_header(h, 0, "x-msgbridge-message-id", "id-9", 4);
+    assert_header(h, 1, "x-msgbridge-reply-to", "replies", 7);
+    assert_header(h, 2, "x-msgbridge-priority", "4", 1);
+    assert_header(h, 3, "x-msgbridge-durable", "1", 1);
+    assert_header(h, 4, "b", "\x00\x01", 2);
+    assert_header(h, 5, "dup", "x", 1);
+    assert_header(h, 6, "n", "12", 2);
+    assert_header(h, 7, "nothing", NULL, 0);
+    assert_header(h, 8, "dup", "y", 1);
+
+    /* And back: the same properties and headers (typed ones as their text). */
+    brg_kafka_record_t rec = {.topic = "t", .value = "", .headers = h, .timestamp = -1};
+    brg_envelope_t *back = brg_kafka_decode(&rec, NULL, NULL);
+    ck_assert_str_eq(back->props.message_id, "id-9");
+    ck_assert_str_eq(back->props.reply_to, "replies");
+    ck_assert_int_eq(back->props.priority, 4);
+    ck_assert_int_eq(back->props.durable, 1);
+    ck_assert_uint_eq(back->headers.count, 5);
+    assert_bytes_field(&back->headers.items[2], "n", "12", 2);
+    ck_assert_int_eq(back->headers.items[3].value.type, BRG_V_NULL);
+    brg_envelope_destroy(back);
+    rd_kafka_headers_destroy(h);
+    brg_envelope_destroy(env);
+}
+END_TEST
+
+START_TEST(test_codec_no_headers_no_list)
+{
+    brg_envelope_t *env = brg_envelope_new();
+    ck_assert_ptr_null(brg_kafka_encode_headers(env));
+    brg_envelope_destroy(env);
+}
+END_TEST
+
+/* Real messages: produce with the codec's headers to an in-process mock cluster, consume, and
+ * decode through brg_kafka_record_from_message. */
+START_TEST(test_codec_real_messages_round_trip)
+{
+    char err[512];
+    rd_kafka_conf_t *hc = rd_kafka_conf_new();
+    rd_kafka_conf_set(hc, "log_level", "3", err, sizeof(err));
+    rd_kafka_t *host = rd_kafka_new(RD_KAFKA_PRODUCER, hc, err, sizeof(err));
+    ck_assert_ptr_nonnull(host);
+    rd_kafka_mock_cluster_t *mc = rd_kafka_mock_cluster_new(host, 1);
+    ck_assert_ptr_nonnull(mc);
+    ck_assert_int_eq(rd_kafka_mock_topic_create(mc, "codec", 1, 1), 0);
+    const char *bs = rd_kafka_mock_cluster_bootstraps(mc);
+
+    rd_kafka_conf_t *pc = rd_kafka_conf_new();
+    rd_kafka_conf_set(pc, "bootstrap.servers", bs, err, sizeof(err));
+    rd_kafka_t *p = rd_kafka_new(RD_KAFKA_PRODUCER, pc, err, sizeof(err));
+    ck_assert_ptr_nonnull(p);
+
+    brg_envelope_t *env = brg_envelope_new();
+    brg_envelope_set_body(env, "hello\0world", 11);
+    brg_envelope_set_key(env, "", 0); /* empty, not absent */
+    brg_envelope_add_header_str(env, "a", "1");
+    brg_envelope_add_header_str(env, "a", "2");
+    brg_value_t nv = brg_value_null();
+    brg_fields_add(&env->headers, "n", 1, &nv);
+    brg_props_set(&env->props.correlation_id, "c-1");
+    env->props.timestamp_ms = 1600000000777LL;
+    rd_kafka_headers_t *h = brg_kafka_encode_headers(env);
+    ck_assert_int_eq(rd_kafka_producev(p, RD_KAFKA_V_TOPIC("codec"), RD_KAFKA_V_PARTITION(0),
+                                       RD_KAFKA_V_VALUE((void *)env->body, env->body_len),
+                                       RD_KAFKA_V_KEY(env->key, env->key_len),
+                                       RD_KAFKA_V_HEADERS(h),
+                                       RD_KAFKA_V_TIMESTAMP(env->props.timestamp_ms),
+                                       RD_KAFKA_V_END),
+                     0);
+    /* A tombstone with no key. */
+    ck_assert_int_eq(rd_kafka_producev(p, RD_KAFKA_V_TOPIC("codec"), RD_KAFKA_V_PARTITION(0),
+                                       RD_KAFKA_V_VALUE(NULL, 0), RD_KAFKA_V_END),
+                     0);
+    ck_assert_int_eq(rd_kafka_flush(p, 10000), 0);
+
+    rd_kafka_conf_t *cc = rd_kafka_conf_new();
+    rd_kafka_conf_set(cc, "bootstrap.servers", bs, err, sizeof(err));
+    rd_kafka_conf_set(cc, "group.id", "codec-test", err, sizeof(err));
+    rd_kafka_conf_set(cc, "fetch.wait.max.ms", "10", err, sizeof(err));
+    rd_kafka_t *c = rd_kafka_new(RD_KAFKA_CONSUMER, cc, err, sizeof(err));
+    ck_assert_ptr_nonnull(c);
+    rd_kafka_poll_set_consumer(c);
+    rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(1);
+    rd_kafka_topic_partition_list_add(l, "codec", 0)->offset = RD_KAFKA_OFFSET_BEGINNING;
+    ck_assert_int_eq(rd_kafka_assign(c, l), 0);
+    rd_kafka_topic_partition_list_destroy(l);
+
+    brg_envelope_t *got[2] = {NULL, NULL};
+    for (int n = 0, tries = 0; n < 2 && tries < 100; tries++) {
+        rd_kafka_message_t *m = rd_kafka_consumer_poll(c, 100);
+        if (!m) {
+            continue;
+        }
+        ck_assert_msg(!m->err, "%s", rd_kafka_message_errstr(m));
+        brg_kafka_record_t rec;
+        brg_kafka_record_from_message(&rec, m);
+        got[n++] = brg_kafka_decode(&rec, (brg_body_free_cb *)rd_kafka_message_destroy, m);
+    }
+    ck_assert_ptr_nonnull(got[0]);
+    ck_assert_ptr_nonnull(got[1]);
+    brg_envelope_t *e = got[0];
+    ck_assert_uint_eq(e->body_len, 11);
+    ck_assert(memcmp(e->body, "hello\0world", 11) == 0);
+    ck_assert_ptr_nonnull(e->key);
+    ck_assert_uint_eq(e->key_len, 0);
+    ck_assert_str_eq(e->props.correlation_id, "c-1");
+    ck_assert_int_eq(e->props.timestamp_ms, 1600000000777LL);
+    ck_assert_int_eq(e->props.timestamp_type, 1);
+    ck_assert_uint_eq(e->headers.count, 3);
+    assert_bytes_field(&e->headers.items[0], "a", "1", 1);
+    assert_bytes_field(&e->headers.items[1], "a", "2", 1);
+    ck_assert_int_eq(e->headers.items[2].value.type, BRG_V_NULL);
+    ck_assert_str_eq(e->origin.stream, "codec");
+    ck_assert_int_eq(e->origin.offset, 0);
+    ck_assert_ptr_null(got[1]->body);
+    ck_assert_ptr_null(got[1]->key);
+    ck_assert_int_eq(got[1]->origin.offset, 1);
+    /* Envelopes hold their messages: free them before the consumer goes. */
+    brg_envelope_destroy(got[0]);
+    brg_envelope_destroy(got[1]);
+    brg_envelope_destroy(env);
+
+    rd_kafka_consumer_close(c);
+    rd_kafka_destroy(c);
+    rd_kafka_destroy(p);
+    rd_kafka_mock_cluster_destroy(mc);
+    rd_kafka_destroy(host);
+}
+END_TEST
+
+/* ---- load-time checks ---------------------------------------------------------------------- */
+
+static brg_cfg_t *root;
+static brg_diag_t diag;
+
+static const brg_cfg_t *parse(const char *text)
+{
+    brg_cfg_destroy(root);
+    root = brg_conf_parse_tree(text, "k.conf");
+    ck_assert_ptr_nonnull(root);
+    brg_diag_fini(&diag);
+    brg_diag_init(&diag);
+    return brg_cfg_get(root, "g");
+}
+
+static void checks_teardown(void)
+{
+    brg_cfg_destroy(root);
+    root = NULL;
+    brg_diag_fini(&diag);
+}
+
+static void assert_diag(size_t i, const char *want)
+{
+    ck_assert_uint_gt(diag.count, i);
+    ck_assert_str_eq(diag.lines[i], want);
+}
+
+START_TEST(test_check_bad_properties_at_their_lines)
+{
+    const brg_cfg_t *g = parse("g = {\n"
+                               "  brokers = \"127.0.0.1:9092\";\n"
+                               "  properties = [\n"
+                               "    \"linger.ms=5\",\n"
+                               "    \"no.such.thing=1\",\n"
+                               "    \"acks=sometimes\",\n"
+                               "    \"missing-equals\",\n"
+                               "    \"group.id=x\",\n"
+                               "    \"sasl.password=hunter2\"\n"
+                               "  ];\n"
+                               "  consumer_properties = [ \"enable.auto.offset.store=true\" ];\n"
+                               "};\n");
+    brg_kafka_adapter.check_endpoint(g, &diag);
+    ck_assert_uint_eq(diag.errors, 5);
+    assert_diag(0, "k.conf:5: g.properties[1]: unknown librdkafka property \"no.such.thing\"");
+    ck_assert_msg(strncmp(diag.lines[1],
+                          "k.conf:6: g.properties[2]: bad value for librdkafka property \"acks\": ",
+                          68) == 0,
+                  "%s", diag.lines[1]);
+    assert_diag(2, "k.conf:7: g.properties[3]: expected \"name=value\", got \"missing-equals\"");
+    assert_diag(3, "k.conf:8: g.properties[4]: librdkafka property \"group.id\" is set by "
+                   "msgbridge: use the route's \"from.group\" key");
+    assert_diag(4, "k.conf:11: g.consumer_properties[0]: librdkafka property "
+                   "\"enable.auto.offset.store\" is set by msgbridge: msgbridge stores an offset "
+                   "only once every record before it is settled");
+}
+END_TEST
+
+START_TEST(test_check_bad_regex_and_topics)
+{
+    const brg_cfg_t *g = parse("g = {\n"
+                               "  group = \"g1\";\n"
+                               "  topics = [ \"orders\", \"^orders\\\\.(eu|us\",\n"
+                               "             \"bad topic\", \"^ok\\\\..*\" ];\n"
+                               "  start = \"middle\";\n"
+                               "};\n");
+    brg_kafka_adapter.check_source(NULL, g, &diag);
+    ck_assert_uint_eq(diag.errors, 3);
+    ck_assert_msg(strncmp(diag.lines[0], "k.conf:3: g.topics[1]: bad regex \"^orders\\.(eu|us\": ",
+                          52) == 0,
+                  "%s", diag.lines[0]);
+    assert_diag(1, "k.conf:4: g.topics[2]: \"bad topic\" is not a valid topic name (1-249 "
+                   "letters, digits, '.', '_' or '-'; start with '^' for a regex)");
+    assert_diag(2, "k.conf:5: g.start: must be \"earliest\" or \"latest\", not \"middle\"");
+
+    g = parse("g = {\n  group = \"g1\";\n  topic = \"a\";\n  topics = [ \"b\" ];\n};\n");
+    brg_kafka_adapter.check_source(NULL, g, &diag);
+    assert_diag(0, "k.conf:4: g.topics: set \"topic\" or \"topics\", not both");
+
+    g = parse("g = {\n  group = \"g1\";\n};\n");
+    brg_kafka_adapter.check_source(NULL, g, &diag);
+    assert_diag(0, "k.conf:1: g: missing \"topic\" or \"topics\"");
+}
+END_TEST
+
+START_TEST(test_check_sink_partition_and_topic)
+{
+    const brg_cfg_t *g = parse("g = {\n  topic = \"out\";\n  partition = \"two\";\n};\n");
+    brg_kafka_adapter.check_sink(NULL, g, &diag);
+    ck_assert_uint_eq(diag.errors, 1);
+    assert_diag(0, "k.conf:3: g.partition: \"two\" is not a partition number (or a template)");
+
+    g = parse("g = {\n  topic = \"${topic}.copy\";\n  partition = \"${partition}\";\n};\n");
+    brg_kafka_adapter.check_sink(NULL, g, &diag);
+    ck_assert_uint_eq(diag.errors, 0);
+
+    g = parse("g = {\n  topic = \"a/b\";\n  partition = \"3\";\n};\n");
+    brg_kafka_adapter.check_sink(NULL, g, &diag);
+    ck_assert_uint_eq(diag.errors, 1);
+    assert_diag(0, "k.conf:2: g.topic: \"a/b\" is not a valid topic name (1-249 letters, "
+                   "digits, '.', '_' or '-')");
+}
+END_TEST
+
+static Suite *kafka_suite(void)
+{
+    Suite *s = suite_create("kafka");
+    TCase *t = tcase_create("offsets");
+    tcase_add_checked_fixture(t, track_setup, track_teardown);
+    tcase_add_test(t, test_offsets_prefix_stops_at_unsettled);
+    tcase_add_test(t, test_offsets_out_of_order_settles_commit_once_complete);
+    tcase_add_test(t, test_offsets_gaps_in_log_are_skipped);
+    tcase_add_test(t, test_offsets_retry_rewinds_to_lowest_retried);
+    tcase_add_test(t, test_offsets_rewind_keeps_older_in_flight);
+    tcase_add_test(t, test_offsets_rejected_blocks_the_partition);
+    tcase_add_test(t, test_offsets_reset_makes_in_flight_stale);
+    tcase_add_test(t, test_offsets_second_settle_is_ignored);
+    tcase_add_test(t, test_offsets_expected_offset_after_rewind);
+    tcase_add_test(t, test_offsets_expected_gives_up_when_log_moved_on);
+    tcase_add_test(t, test_offsets_many_in_flight_ring_grows);
+    suite_add_tcase(s, t);
+
+    t = tcase_create("codec");
+    tcase_add_test(t, test_codec_decode_keeps_everything_in_order);
+    tcase_add_test(t, test_codec_decode_absent_and_empty_are_different);
+    tcase_add_test(t, test_codec_reserved_headers_become_properties);
+    tcase_add_test(t, test_codec_typed_values_as_text);
+    tcase_add_test(t, test_codec_encode_properties_first_then_headers_in_order);
+    tcase_add_test(t, test_codec_no_headers_no_list);
+    tcase_add_test(t, test_codec_real_messages_round_trip);
+    tcase_set_timeout(t, 30);
+    suite_add_tcase(s, t);
+
+    t = tcase_create("checks");
+    tcase_add_checked_fixture(t, NULL, checks_teardown);
+    tcase_add_test(t, test_check_bad_properties_at_their_lines);
+    tcase_add_test(t, test_check_bad_regex_and_topics);
+    tcase_add_test(t, test_check_sink_partition_and_topic);
+    suite_add_tcase(s, t);
+    return s;
+}
+
+int main(void)
+{
+    SRunner *sr = srunner_create(kafka_suite());
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
