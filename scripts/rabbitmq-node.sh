@@ -18,6 +18,10 @@
 #   BRG_TEST_RABBITMQ_PORT=35672
 #   BRG_TEST_RABBITMQCTL=<a command that runs rabbitmqctl against this node>
 #   BRG_TEST_RABBITMQ_NODE_SCRIPT=<this script>  BRG_TEST_RABBITMQ_LOG=<node log file>
+#   BRG_TEST_RABBITMQ_TLS_URL=amqps://guest:guest@localhost:35671/%2f   (AMQP port - 1)
+#   BRG_TEST_RABBITMQ_TLS_DIR=<folder with ca.pem, client.pem, client.key, other-ca.pem>
+#                           (a test CA made at start; the node asks for, but does not require,
+#                           a client certificate)
 # kill and stop remove it.
 #
 # Environment:
@@ -27,12 +31,15 @@
 #                           two nodes run side by side with different names and ports
 #   RABBITMQ_TEST_PORT      AMQP port on 127.0.0.1 (default 35672)
 #   RABBITMQ_TEST_DIST_PORT Erlang distribution port (default AMQP port + 1)
+#   RABBITMQ_TEST_TLS_PORT  AMQP over TLS port (default AMQP port - 1; no TLS listener if
+#                           the openssl command is missing)
 set -eu
 
 : "${BRG_TEST_STATE_DIR:=/tmp/msgbridge-test}"
 : "${RABBITMQ_TEST_NAME:=rabbitmq}"
 : "${RABBITMQ_TEST_PORT:=35672}"
 : "${RABBITMQ_TEST_DIST_PORT:=$((RABBITMQ_TEST_PORT + 1))}"
+: "${RABBITMQ_TEST_TLS_PORT:=$((RABBITMQ_TEST_PORT - 1))}"
 # Debian's /usr/sbin wrappers switch to the rabbitmq user and its cookie; a node started by
 # root then refuses them. The scripts in /usr/lib/rabbitmq/bin run as whoever calls them.
 : "${RABBITMQ_BIN:=/usr/lib/rabbitmq/bin}"
@@ -82,6 +89,28 @@ EOT
     done
 }
 
+# A throw-away CA, a server certificate for localhost/127.0.0.1 and a client certificate, plus
+# an unrelated CA (for "wrong CA" tests). EC keys: quick to make.
+make_tls() {
+    t=$dir/tls
+    mkdir -p "$t"
+    (
+        cd "$t"
+        key() { openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:prime256v1 -out "$1"; }
+        key ca.key && openssl req -x509 -new -key ca.key -out ca.pem -days 3650 \
+            -subj "/CN=msgbridge test CA"
+        key other-ca.key && openssl req -x509 -new -key other-ca.key -out other-ca.pem \
+            -days 3650 -subj "/CN=some other CA"
+        printf 'subjectAltName=DNS:localhost,IP:127.0.0.1\nbasicConstraints=CA:FALSE\n' >server.ext
+        printf 'basicConstraints=CA:FALSE\nextendedKeyUsage=clientAuth\n' >client.ext
+        for who in server client; do
+            key $who.key && openssl req -new -key $who.key -out $who.csr -subj "/CN=$who" &&
+                openssl x509 -req -in $who.csr -CA ca.pem -CAkey ca.key -CAcreateserial \
+                    -out $who.pem -days 3650 -extfile $who.ext
+        done
+    ) >"$dir/tls.log" 2>&1
+}
+
 setup_fresh() {
     rm -rf "$dir"
     mkdir -p "$dir/home" "$dir/mnesia" "$dir/log"
@@ -98,6 +127,18 @@ vm_memory_high_watermark.relative = 0.6
 log.console = false
 log.file.level = info
 EOT
+    if command -v openssl >/dev/null 2>&1 && make_tls; then
+        cat >>"$dir/rabbitmq.conf" <<EOT
+listeners.ssl.default = 127.0.0.1:$RABBITMQ_TEST_TLS_PORT
+ssl_options.cacertfile = $dir/tls/ca.pem
+ssl_options.certfile = $dir/tls/server.pem
+ssl_options.keyfile = $dir/tls/server.key
+ssl_options.verify = verify_peer
+ssl_options.fail_if_no_peer_cert = false
+EOT
+    else
+        log "no TLS listener (openssl missing or failed: see $dir/tls.log)"
+    fi
     echo "[]." >"$dir/advanced.config"
     : >"$dir/rabbitmq-env.conf"
     write_env_sh
@@ -124,6 +165,13 @@ BRG_TEST_RABBITMQ_LOG=$dir/log/$RABBITMQ_TEST_NAME@localhost.log
 export BRG_TEST_RABBITMQ_URL BRG_TEST_AMQP1_URL BRG_TEST_RABBITMQ_PORT BRG_TEST_RABBITMQCTL
 export BRG_TEST_RABBITMQ_NODE_SCRIPT BRG_TEST_RABBITMQ_LOG
 EOT
+    if [ -s "$dir/tls/client.pem" ]; then
+        cat >>"$env_file.tmp" <<EOT
+BRG_TEST_RABBITMQ_TLS_URL=amqps://guest:guest@localhost:$RABBITMQ_TEST_TLS_PORT/%2f
+BRG_TEST_RABBITMQ_TLS_DIR=$dir/tls
+export BRG_TEST_RABBITMQ_TLS_URL BRG_TEST_RABBITMQ_TLS_DIR
+EOT
+    fi
     mv "$env_file.tmp" "$env_file"
 }
 

@@ -24,7 +24,8 @@ RABBITMQ_INTEGRATION = \
 	tests/integration/rabbitmq_bad_login.sh \
 	tests/integration/rabbitmq_broker_kill.sh \
 	tests/integration/rabbitmq_exchange_source.sh \
-	tests/integration/rabbitmq_examples.sh
+	tests/integration/rabbitmq_examples.sh \
+	tests/integration/rabbitmq_tls.sh
 EXTRA_DIST += $(RABBITMQ_INTEGRATION) tests/integration/rabbitmq_lib.sh
 if HAVE_ADAPTER_RABBITMQ
 TESTS += $(RABBITMQ_INTEGRATION)
