@@ -1,0 +1,226 @@
+#!/usr/bin/env python3
+"""Turn bench/run's results.jsonl into bench/results/<date>.md and .json.
+
+Each input line is {"kind": raw|route|latency|shovel, "name": ..., "data": <a raw tool's JSON
+line>, ...}. Ratios: msgbridge / min(raw source consume rate, raw sink publish rate) at the
+same body size, and msgbridge / Shovel for the routes Shovel can also do."""
+import argparse
+import json
+import os
+import platform
+import statistics
+import subprocess
+import time
+
+ROUTES = [  # name, label, source ceiling, sink ceiling
+    ("k2k", "Kafka -> Kafka", "kafka_consume", "kafka_produce"),
+    ("k2r", "Kafka -> RabbitMQ", "kafka_consume", "rabbitmq_publish"),
+    ("k2a", "Kafka -> AMQP 1.0", "kafka_consume", "amqp1_send"),
+    ("r2k", "RabbitMQ -> Kafka", "rabbitmq_consume", "kafka_produce"),
+    ("a2k", "AMQP 1.0 -> Kafka", "amqp1_receive", "kafka_produce"),
+    ("r2r", "RabbitMQ -> RabbitMQ", "rabbitmq_consume", "rabbitmq_publish"),
+    ("r2a", "RabbitMQ -> AMQP 1.0", "rabbitmq_consume", "amqp1_send"),
+]
+
+
+def machine(build):
+    info = {"nproc": os.cpu_count(), "kernel": platform.release()}
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    info["cpu"] = line.split(":", 1)[1].strip()
+                    break
+        with open("/proc/meminfo") as f:
+            kb = int(f.readline().split()[1])
+            info["memory_gib"] = round(kb / 1024 / 1024, 1)
+    except OSError:
+        pass
+    try:
+        with open("/etc/os-release") as f:
+            for line in f:
+                if line.startswith("PRETTY_NAME="):
+                    info["os"] = line.split("=", 1)[1].strip().strip('"')
+    except OSError:
+        pass
+    pkgs = {}
+    for p in ("librdkafka1", "librabbitmq4", "libqpid-proton11", "rabbitmq-server"):
+        try:
+            v = subprocess.run(["dpkg-query", "-W", "-f=${Version}", p], capture_output=True,
+                               text=True, check=False).stdout.strip()
+            if v:
+                pkgs[p] = v
+        except OSError:
+            pass
+    info["packages"] = pkgs
+    try:
+        info["msgbridge"] = subprocess.run([os.path.join(build, "msgbridge"), "--version"],
+                                           capture_output=True, text=True,
+                                           check=False).stdout.strip().replace("\n", "; ")
+        info["commit"] = subprocess.run(["git", "-C", os.path.dirname(os.path.abspath(__file__)),
+                                         "rev-parse", "--short", "HEAD"], capture_output=True,
+                                        text=True, check=False).stdout.strip()
+    except OSError:
+        pass
+    return info
+
+
+def load(path):
+    raw, routes, lat, shovel = {}, {}, {}, {}
+    with open(path) as f:
+        for line in f:
+            r = json.loads(line)
+            d = r.get("data") or {}
+            if r["kind"] == "raw":
+                raw.setdefault(r["name"], []).append(d)
+            elif r["kind"] == "route":
+                routes[(r["name"], r["size"])] = r
+            elif r["kind"] == "latency":
+                lat[(r["name"], r["rate"])] = d
+            elif r["kind"] == "shovel":
+                shovel[r["name"]] = r
+    ceil = {}
+    for k, runs in raw.items():
+        rates = [x["msgs_per_s"] for x in runs if x.get("msgs_per_s")]
+        mbs = [x["mb_per_s"] for x in runs if x.get("msgs_per_s")]
+        if rates:
+            ceil[k] = {"msgs_per_s": statistics.median(rates), "mb_per_s": statistics.median(mbs),
+                       "samples": len(rates), "msgs": runs[0].get("msgs")}
+    return ceil, routes, lat, shovel
+
+
+def fmt(v, nd=0):
+    if v is None:
+        return "-"
+    return f"{v:,.{nd}f}"
+
+
+def build_rows(ceil, routes, lat, shovel):
+    rows = []
+    for name, label, src, dst in ROUTES:
+        for size in (100, 1024):
+            r = routes.get((name, size))
+            if not r:
+                continue
+            d = r.get("data") or {}
+            n = r["count"]
+            rate = d.get("msgs_per_s") or None
+            complete = d.get("reached", 0) >= n
+            sfx = "_100" if size == 100 else "_1k"
+            cs, cd = ceil.get(src + sfx), ceil.get(dst + sfx)
+            c = min(x["msgs_per_s"] for x in (cs, cd) if x) if (cs or cd) else None
+            sh = shovel.get(name) if size == 100 else None
+            sh_rate = (sh.get("data") or {}).get("msgs_per_s") if sh else None
+            row = {
+                "route": name, "label": label, "size": size, "messages": n,
+                "complete": complete, "reached": d.get("reached", 0),
+                "msgs_per_s": rate, "mb_per_s": rate * size / 1e6 if rate else None,
+                "drain_s": (d.get("t_done", 0) - d.get("t_first", 0)) if rate else None,
+                "total_s": d.get("t_done"),
+                "ceiling_msgs_per_s": c,
+                "ceiling_ratio": rate / c if rate and c else None,
+                "shovel_msgs_per_s": sh_rate,
+                "shovel_ratio": rate / sh_rate if rate and sh_rate else None,
+                "peak_rss_mib": r.get("rss_kb", 0) / 1024,
+                "cpu_s_per_m": r.get("cpu_s", 0) / n * 1e6 if n else None,
+            }
+            for rt in (1000, 10000):
+                ld = lat.get((name, rt)) if size == 100 else None
+                if ld:
+                    row[f"lat_{rt}"] = {k: ld.get(k) for k in ("samples", "p50_ms", "p99_ms",
+                                                              "p999_ms", "max_ms")}
+            rows.append(row)
+    return rows
+
+
+def lat_cell(row, rt):
+    ld = row.get(f"lat_{rt}")
+    if not ld or not ld.get("samples"):
+        return "-"
+    return f"{ld['p50_ms']:.1f} / {ld['p99_ms']:.1f} / {ld['p999_ms']:.1f}"
+
+
+def markdown(rows, ceil, info, quick, when):
+    out = []
+    w = out.append
+    w(f"# msgbridge benchmark, {when}{' (--quick)' if quick else ''}\n")
+    w(f"Machine: {info.get('nproc')} CPUs ({info.get('cpu', '?')}), "
+      f"{info.get('memory_gib', '?')} GiB, {info.get('os', '?')}, kernel {info.get('kernel')}. "
+      f"{info.get('msgbridge', '')} (commit {info.get('commit', '?')}), built with -O2. "
+      "Packages: " + ", ".join(f"{k} {v}" for k, v in info.get("packages", {}).items()) + ".\n")
+    w("Brokers on loopback on the same machine: librdkafka's mock cluster (3 brokers, in "
+      "memory) for Kafka, RabbitMQ 3.10 (one node, durable queues, persistent messages) for "
+      "AMQP 0-9-1 and, through its rabbitmq_amqp1_0 plugin, AMQP 1.0. msgbridge runs with its "
+      "at-least-once defaults (max_in_flight 1000, acks=all + idempotence, publisher confirms, "
+      "AMQP 1.0 unsettled sends).\n")
+    w("## Routes\n")
+    w("Throughput: draining a preloaded backlog, from the first message at the destination to "
+      "the last. Ceiling: min(raw source rate, raw sink rate) with the same client library and "
+      "body size. Latency: p50 / p99 / p99.9 in ms at a fixed offered rate, from a stamp in the "
+      "body written by a raw producer at the source to a raw consumer at the destination. RSS "
+      "and CPU: msgbridge's peak resident memory (VmHWM) and user+system CPU seconds per million "
+      "messages over the drain.\n")
+    w("| route | body | messages | msg/s | MB/s | ceiling msg/s | / ceiling | Shovel msg/s | "
+      "/ Shovel | latency @1k/s | latency @10k/s | peak RSS MiB | CPU s / M msgs |")
+    w("|---|---:|---:|---:|---:|---:|---:|---:|---:|---|---|---:|---:|")
+    for r in rows:
+        msgs = fmt(r["messages"]) if r["complete"] else f"{fmt(r['reached'])} of {fmt(r['messages'])}"
+        w(f"| {r['label']} | {r['size']} B | {msgs} | {fmt(r['msgs_per_s'])} | "
+          f"{fmt(r['mb_per_s'], 2)} | {fmt(r['ceiling_msgs_per_s'])} | "
+          f"{fmt(r['ceiling_ratio'], 2)} | {fmt(r['shovel_msgs_per_s'])} | "
+          f"{fmt(r['shovel_ratio'], 2)} | {lat_cell(r, 1000)} | {lat_cell(r, 10000)} | "
+          f"{fmt(r['peak_rss_mib'], 1)} | {fmt(r['cpu_s_per_m'], 1)} |")
+    w("\n## Raw client ceilings\n")
+    w("| tool | body | msg/s | MB/s | runs |")
+    w("|---|---:|---:|---:|---:|")
+    names = {"kafka_produce": "librdkafka produce (acks=all, idempotent)",
+             "kafka_consume": "librdkafka consume (assign, no commits)",
+             "rabbitmq_publish": "rabbitmq-c publish, confirms (window 1000), persistent",
+             "rabbitmq_consume": "rabbitmq-c consume, manual acks (prefetch 1000)",
+             "amqp1_send": "proton send, durable, settled on accepted",
+             "amqp1_receive": "proton receive, accept (credit 1000)"}
+    for k in sorted(ceil):
+        base, sfx = k.rsplit("_", 1)
+        w(f"| {names.get(base, base)} | {'100 B' if sfx == '100' else '1 KiB'} | "
+          f"{fmt(ceil[k]['msgs_per_s'])} | {fmt(ceil[k]['mb_per_s'], 2)} | {ceil[k]['samples']} |")
+    w("\n## Targets (issue 9)\n")
+    for r in rows:
+        miss = []
+        if r["ceiling_ratio"] is not None and r["ceiling_ratio"] < 0.8:
+            miss.append(f"ceiling ratio {r['ceiling_ratio']:.2f} < 0.8")
+        if r["shovel_ratio"] is not None and r["shovel_ratio"] < 2:
+            miss.append(f"Shovel ratio {r['shovel_ratio']:.2f} < 2")
+        l1 = r.get("lat_1000")
+        if r["route"][0] in "ra" and l1 and l1.get("p99_ms") is not None and l1["p99_ms"] >= 10:
+            miss.append(f"p99 at 1k/s {l1['p99_ms']:.1f} ms >= 10")
+        if r["peak_rss_mib"] >= 32:
+            miss.append(f"RSS {r['peak_rss_mib']:.1f} MiB >= 32")
+        if not r["complete"]:
+            miss.append("backlog not fully delivered")
+        w(f"- {r['label']} {r['size']} B: " + ("all met" if not miss else "; ".join(miss)))
+    return "\n".join(out) + "\n"
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--jsonl", required=True)
+    ap.add_argument("--md", required=True)
+    ap.add_argument("--json", required=True)
+    ap.add_argument("--build", default="build/bench")
+    ap.add_argument("--quick", type=int, default=0)
+    a = ap.parse_args()
+    ceil, routes, lat, shovel = load(a.jsonl)
+    rows = build_rows(ceil, routes, lat, shovel)
+    info = machine(a.build)
+    when = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
+    with open(a.md, "w") as f:
+        f.write(markdown(rows, ceil, info, a.quick, when))
+    with open(a.json, "w") as f:
+        json.dump({"when": when, "quick": bool(a.quick), "machine": info, "ceilings": ceil,
+                   "routes": rows,
+                   "shovel": {k: v.get("data") for k, v in shovel.items()}}, f, indent=1)
+        f.write("\n")
+
+
+if __name__ == "__main__":
+    main()
