@@ -26,6 +26,12 @@
 #include "adapters/amqp1/amqp1_address.h"
 #include "bridge/adapter.h"
 
+/* An envelope waiting for link credit (sinks) or route credit (sources). */
+typedef struct amqp1_pending {
+    brg_envelope_t *env;
+    struct amqp1_pending *next;
+} amqp1_pending_t;
+
 /* One receiver link, for one route's `from`. */
 typedef struct amqp1_rx {
     brg_source_t *src;
@@ -37,13 +43,13 @@ typedef struct amqp1_rx {
     brg_backoff_t backoff;
     bool reject_on_rejected; /* on_reject = "reject": settle `rejected` instead of keeping */
     bool modified_on_retry;  /* on_retry = "modified": `modified` (delivery-failed) */
+    /* Deliveries that arrived beyond the credit we granted (RabbitMQ 3.x's AMQP 1.0 plugin
+     * does not always honour link credit): decoded, unsettled, submitted in order as the
+     * route's credit returns. At most max_in_flight; beyond that they are released. */
+    amqp1_pending_t *held_head, *held_tail;
+    size_t nheld;
+    uint64_t released_over_credit;
 } amqp1_rx_t;
-
-/* An envelope waiting for link credit. */
-typedef struct amqp1_pending {
-    brg_envelope_t *env;
-    struct amqp1_pending *next;
-} amqp1_pending_t;
 
 /* One sender link, for one distinct resolved address. */
 typedef struct amqp1_tx {

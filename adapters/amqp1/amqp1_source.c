@@ -75,8 +75,49 @@ void amqp1_rx_attach_all(brg_amqp1_t *a)
     }
 }
 
+static void hold(amqp1_rx_t *rx, brg_envelope_t *env)
+{
+    amqp1_pending_t *p = brg_xmalloc(sizeof(*p));
+    p->env = env;
+    p->next = NULL;
+    if (rx->held_tail) {
+        rx->held_tail->next = p;
+    } else {
+        rx->held_head = p;
+    }
+    rx->held_tail = p;
+    rx->nheld++;
+}
+
+static brg_envelope_t *unhold(amqp1_rx_t *rx)
+{
+    amqp1_pending_t *p = rx->held_head;
+    if (!p) {
+        return NULL;
+    }
+    rx->held_head = p->next;
+    if (!rx->held_head) {
+        rx->held_tail = NULL;
+    }
+    rx->nheld--;
+    brg_envelope_t *env = p->env;
+    free(p);
+    return env;
+}
+
+/* Forget held envelopes whose deliveries died with their link or connection: the broker
+ * redelivers them. */
+static void drop_held(amqp1_rx_t *rx)
+{
+    brg_envelope_t *env;
+    while ((env = unhold(rx))) {
+        brg_envelope_destroy(env);
+    }
+}
+
 void amqp1_rx_link_closed(brg_amqp1_t *a, amqp1_rx_t *rx, const char *why)
 {
+    drop_held(rx);
     pn_link_t *l = rx->link;
     /* Deliveries received on this link can no longer be settled: the broker returns them to
      * the queue, and their late settles no longer match the link generation. */
@@ -95,6 +136,7 @@ void amqp1_rx_link_closed(brg_amqp1_t *a, amqp1_rx_t *rx, const char *why)
 void amqp1_rx_reset(brg_amqp1_t *a)
 {
     for (size_t i = 0; i < a->nrx; i++) {
+        drop_held(&a->rx[i]);
         a->rx[i].link = NULL;
         a->rx[i].reattach_at_ns = 0;
     }
@@ -161,7 +203,26 @@ void amqp1_rx_delivery(brg_amqp1_t *a, pn_delivery_t *d)
     brg_props_set(&env->origin.stream, rx->address);
     env->src_token = d;
     env->src_epoch = amqp1_rx_epoch(a, rx);
-    brg_source_submit(rx->src, env);
+    if (rx->nheld == 0 && brg_source_credit(rx->src) > 0) {
+        brg_source_submit(rx->src, env);
+        return;
+    }
+    /* Beyond the credit we granted. Keep order: hold it behind the others, up to a second
+     * max_in_flight; past that the broker is ignoring credit altogether and the message goes
+     * back to it, so that memory stays bounded. */
+    if (rx->nheld < brg_source_max_in_flight(rx->src)) {
+        hold(rx, env);
+        return;
+    }
+    if (rx->released_over_credit++ % 10000 == 0) {
+        brg_log_warn(a->log, "route %s: the broker sends beyond the granted link credit; "
+                             "releasing the excess (%llu so far)",
+                     brg_source_route_name(rx->src),
+                     (unsigned long long)rx->released_over_credit);
+    }
+    pn_delivery_update(d, PN_RELEASED);
+    pn_delivery_settle(d);
+    brg_envelope_destroy(env);
 }
 
 static void settle_one(brg_amqp1_t *a, amqp1_rx_t *rx, pn_delivery_t *d, brg_outcome_t oc)
@@ -228,18 +289,21 @@ void amqp1_rx_service(brg_amqp1_t *a, int64_t now)
         if (!(pn_link_state(rx->link) & PN_REMOTE_ACTIVE)) {
             continue;
         }
+        while (rx->nheld && brg_source_credit(rx->src) > 0) {
+            brg_source_submit(rx->src, unhold(rx));
+        }
         /* Credit mirrors what the route lets in: link credit plus what is in flight never
          * exceeds max_in_flight. It is topped up in batches of a quarter of the budget so
-         * that a flow frame is not sent per message. */
-        size_t want = brg_source_credit(rx->src);
-        int have = pn_link_credit(rx->link);
-        if (have < 0) {
-            have = 0;
-        }
-        if (want > (size_t)have) {
-            size_t add = want - (size_t)have;
-            size_t batch = brg_source_max_in_flight(rx->src) / 4;
-            if (add >= (batch ? batch : 1) || have == 0) {
+         * that a flow frame is not sent per message.
+         * A broker that sent beyond the credit (RabbitMQ 3.x does) leaves proton's credit
+         * negative, and proton would announce that as a huge unsigned link-credit: the flow
+         * always brings it back to exactly `want` (0 at least). */
+        int64_t want = rx->nheld ? 0 : (int64_t)brg_source_credit(rx->src);
+        int64_t have = pn_link_credit(rx->link);
+        if (want > have) {
+            int64_t add = want - have;
+            int64_t batch = (int64_t)brg_source_max_in_flight(rx->src) / 4;
+            if (add >= (batch ? batch : 1) || have <= 0) {
                 pn_link_flow(rx->link, add > INT32_MAX ? INT32_MAX : (int)add);
             }
         }
