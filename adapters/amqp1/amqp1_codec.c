@@ -1,6 +1,7 @@
 /* AMQP 1.0 message <-> envelope. See amqp1_codec.h and docs/amqp1.md for the mapping. */
 #include "adapters/amqp1/amqp1_codec.h"
 
+#include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -493,6 +494,208 @@ static pn_msgid_t msgid_atom(const char *s, uint8_t *buf, size_t bufsize)
     return id;
 }
 
+/* ---- type hints (BRG_AMQP1_TYPES_PROP) ---------------------------------------------------- */
+
+/* The AMQP type name of a value as the codec writes it. NULL for binary (the default). */
+static const char *type_tag(const brg_value_t *v)
+{
+    switch (v->type) {
+    case BRG_V_NULL: return "null";
+    case BRG_V_BOOL: return "boolean";
+    case BRG_V_INT:
+        return v->width == 8 ? "byte" : v->width == 16 ? "short" : v->width == 32 ? "int" : "long";
+    case BRG_V_UINT:
+        return v->width == 8 ? "ubyte"
+               : v->width == 16 ? "ushort"
+               : v->width == 32 ? "uint"
+                                : "ulong";
+    case BRG_V_FLOAT: return v->width == 32 ? "float" : "double";
+    case BRG_V_TIMESTAMP: return "timestamp";
+    case BRG_V_UUID: return "uuid";
+    case BRG_V_STRING:
+    case BRG_V_DECIMAL: return "string";
+    case BRG_V_SYMBOL: return "symbol";
+    case BRG_V_TABLE: return "map";
+    case BRG_V_ARRAY: return "list";
+    case BRG_V_BYTES: return NULL;
+    }
+    return NULL;
+}
+
+static void hint_append(char **buf, size_t *len, size_t *cap, const char *s, size_t n)
+{
+    if (*len + n + 1 > *cap) {
+        *cap = (*len + n + 1) * 2;
+        *buf = brg_xrealloc(*buf, *cap);
+    }
+    memcpy(*buf + *len, s, n);
+    *len += n;
+    (*buf)[*len] = 0;
+}
+
+/* Add BRG_AMQP1_TYPES_PROP for the typed headers decoded from application properties
+ * (headers[first..]). */
+static void add_type_hints(brg_envelope_t *env, size_t first)
+{
+    char *buf = NULL;
+    size_t len = 0, cap = 0;
+    for (size_t i = first; i < env->headers.count; i++) {
+        const brg_field_t *f = &env->headers.items[i];
+        const char *tag = type_tag(&f->value);
+        if (!tag || !f->name) {
+            continue;
+        }
+        if (len) {
+            hint_append(&buf, &len, &cap, ",", 1);
+        }
+        for (size_t j = 0; j < f->name_len; j++) {
+            char c = f->name[j], esc[4];
+            if (c == ',' || c == '=' || c == '%' || c == 0) {
+                snprintf(esc, sizeof(esc), "%%%02X", (unsigned char)c);
+                hint_append(&buf, &len, &cap, esc, 3);
+            } else {
+                hint_append(&buf, &len, &cap, &c, 1);
+            }
+        }
+        hint_append(&buf, &len, &cap, "=", 1);
+        hint_append(&buf, &len, &cap, tag, strlen(tag));
+    }
+    if (buf) {
+        brg_value_t v = brg_value_string(buf, len);
+        brg_fields_add(&env->headers, BRG_AMQP1_TYPES_PROP, strlen(BRG_AMQP1_TYPES_PROP), &v);
+        free(buf);
+    }
+}
+
+/* Find the hinted type of header `name` in the hint text. Returns: false if not listed. */
+static bool hint_lookup(const char *hints, const char *name, size_t name_len, char *tag,
+                        size_t tag_size)
+{
+    const char *p = hints;
+    while (*p) {
+        const char *end = strchr(p, ',');
+        if (!end) {
+            end = p + strlen(p);
+        }
+        const char *eq = memchr(p, '=', (size_t)(end - p));
+        if (eq) {
+            /* Compare the percent-decoded name with `name`. */
+            size_t k = 0;
+            bool same = true;
+            for (const char *q = p; q < eq && same; q++, k++) {
+                char c = *q;
+                if (c == '%' && q + 2 < eq + 1 && hexval(q[1]) >= 0 && hexval(q[2]) >= 0) {
+                    c = (char)(hexval(q[1]) << 4 | hexval(q[2]));
+                    q += 2;
+                }
+                same = k < name_len && name[k] == c;
+            }
+            if (same && k == name_len) {
+                brg_errfmt(tag, tag_size, "%.*s", (int)(end - eq - 1), eq + 1);
+                return true;
+            }
+        }
+        p = *end ? end + 1 : end;
+    }
+    return false;
+}
+
+/* Parse text (as Kafka carries header values) into the hinted type. Returns: false if the
+ * text is not a value of that type (the header then stays as it is). */
+static bool parse_hinted(const char *tag, const char *s, size_t len, brg_value_t *out)
+{
+    char tmp[64];
+    if (strcmp(tag, "string") == 0) {
+        *out = brg_value_string(s, len);
+        return true;
+    }
+    if (strcmp(tag, "symbol") == 0) {
+        *out = brg_value_typed_bytes(BRG_V_SYMBOL, s, len);
+        return true;
+    }
+    if (len == 0 || len >= sizeof(tmp)) {
+        return false;
+    }
+    memcpy(tmp, s, len);
+    tmp[len] = 0;
+    char *end = NULL;
+    if (strcmp(tag, "boolean") == 0) {
+        if (strcmp(tmp, "true") != 0 && strcmp(tmp, "false") != 0) {
+            return false;
+        }
+        *out = brg_value_bool(tmp[0] == 't');
+        return true;
+    }
+    if (strcmp(tag, "uuid") == 0) {
+        uint8_t u[16];
+        if (len != 36 || unhex(tmp, u, 16) != 16) {
+            return false;
+        }
+        *out = brg_value_typed_bytes(BRG_V_UUID, u, 16);
+        return true;
+    }
+    static const struct {
+        const char *tag;
+        brg_vtype_t type;
+        uint8_t width;
+    } nums[] = {
+        {"byte", BRG_V_INT, 8},       {"short", BRG_V_INT, 16},      {"int", BRG_V_INT, 32},
+        {"long", BRG_V_INT, 64},      {"ubyte", BRG_V_UINT, 8},      {"ushort", BRG_V_UINT, 16},
+        {"uint", BRG_V_UINT, 32},     {"ulong", BRG_V_UINT, 64},     {"float", BRG_V_FLOAT, 32},
+        {"double", BRG_V_FLOAT, 64},  {"timestamp", BRG_V_TIMESTAMP, 64},
+    };
+    for (size_t i = 0; i < BRG_ARRAY_SIZE(nums); i++) {
+        if (strcmp(tag, nums[i].tag) != 0) {
+            continue;
+        }
+        errno = 0;
+        if (nums[i].type == BRG_V_FLOAT) {
+            double d = strtod(tmp, &end);
+            if (*end) {
+                return false;
+            }
+            *out = brg_value_float(d, nums[i].width);
+        } else if (nums[i].type == BRG_V_UINT) {
+            if (tmp[0] == '-') {
+                return false;
+            }
+            unsigned long long u = strtoull(tmp, &end, 10);
+            uint64_t max = nums[i].width == 64 ? UINT64_MAX : (1ull << nums[i].width) - 1;
+            if (*end || errno || u > max) {
+                return false;
+            }
+            *out = brg_value_uint(u, nums[i].width);
+        } else {
+            long long v = strtoll(tmp, &end, 10);
+            int64_t lim = nums[i].width == 64 ? INT64_MAX : (int64_t)((1ull << (nums[i].width - 1)) - 1);
+            if (*end || errno || v > lim || v < -lim - 1) {
+                return false;
+            }
+            *out = nums[i].type == BRG_V_TIMESTAMP ? brg_value_timestamp(v)
+                                                   : brg_value_int(v, nums[i].width);
+        }
+        return true;
+    }
+    return false; /* null, map, list: nothing to restore from text */
+}
+
+/* The value to send for header f: its own, or the hinted type restored from bytes/text.
+ * Returns: true if *out was filled (and must be freed). */
+static bool restore_type(const char *hints, const brg_field_t *f, brg_value_t *out)
+{
+    if (!hints || (f->value.type != BRG_V_BYTES && f->value.type != BRG_V_STRING)) {
+        return false;
+    }
+    char tag[16];
+    if (!hint_lookup(hints, f->name, f->name_len, tag, sizeof(tag))) {
+        return false;
+    }
+    if (f->value.type == BRG_V_STRING && strcmp(tag, "string") == 0) {
+        return false;
+    }
+    return parse_hinted(tag, (const char *)f->value.u.bytes.data, f->value.u.bytes.len, out);
+}
+
 /* ---- decode -------------------------------------------------------------------------------- */
 
 static void set_prop(char **slot, const char *s)
@@ -570,6 +773,7 @@ static brg_err_t decode_app_props(pn_data_t *ap, brg_envelope_t *env, char *errs
     brg_fields_t props;
     brg_fields_init(&props);
     brg_err_t rc = get_children(ap, n, true, &props, 0, errstr, errstr_size);
+
     for (size_t i = 0; rc == BRG_OK && i < props.count; i++) {
         brg_field_t *f = &props.items[i];
         brg_value_t *v = &f->value;
@@ -720,9 +924,13 @@ brg_err_t brg_amqp1_decode(pn_message_t *msg, const char *bytes, size_t len,
     pn_timestamp_t ct = pn_message_get_creation_time(msg);
     env->props.timestamp_ms = ct ? (int64_t)ct : -1;
 
+    size_t first = env->headers.count;
     rc = decode_app_props(pn_message_properties(msg), env, errstr, errstr_size);
     if (rc == BRG_OK) {
         rc = decode_annotations(pn_message_annotations(msg), env, errstr, errstr_size);
+    }
+    if (rc == BRG_OK) {
+        add_type_hints(env, first);
     }
     if (rc == BRG_OK) {
         rc = decode_body(msg, env, errstr, errstr_size);
@@ -842,6 +1050,10 @@ brg_err_t brg_amqp1_encode(pn_message_t *msg, const brg_envelope_t *env,
 
     /* application properties: headers in their types, the first of repeated names (AMQP maps
      * have unique keys), then the reserved key and app id. */
+    const brg_field_t *hf = brg_fields_get(&env->headers, BRG_AMQP1_TYPES_PROP);
+    const char *hints = hf && (hf->value.type == BRG_V_STRING || hf->value.type == BRG_V_BYTES)
+                            ? (const char *)hf->value.u.bytes.data
+                            : NULL;
     pn_data_t *ap = pn_message_properties(msg);
     pn_data_put_map(ap);
     pn_data_enter(ap);
@@ -850,6 +1062,7 @@ brg_err_t brg_amqp1_encode(pn_message_t *msg, const brg_envelope_t *env,
         const brg_field_t *f = &h->items[i];
         if (!f->name || has_prefix(f->name, BRG_AMQP1_MA_PREFIX) ||
             strcmp(f->name, BRG_AMQP1_BODY_PROP) == 0 ||
+            strcmp(f->name, BRG_AMQP1_TYPES_PROP) == 0 ||
             strcmp(f->name, BRG_AMQP1_KEY_PROP) == 0 ||
             strcmp(f->name, BRG_AMQP1_APP_ID_PROP) == 0) {
             continue;
@@ -863,7 +1076,13 @@ brg_err_t brg_amqp1_encode(pn_message_t *msg, const brg_envelope_t *env,
             continue;
         }
         pn_data_put_string(ap, pn_bytes(f->name_len, f->name));
-        brg_amqp1_value_put(ap, &f->value);
+        brg_value_t restored;
+        if (restore_type(hints, f, &restored)) {
+            brg_amqp1_value_put(ap, &restored);
+            brg_value_fini(&restored);
+        } else {
+            brg_amqp1_value_put(ap, &f->value);
+        }
     }
     if (env->key) {
         pn_data_put_string(ap, pn_bytes(strlen(BRG_AMQP1_KEY_PROP), BRG_AMQP1_KEY_PROP));
@@ -893,7 +1112,13 @@ brg_err_t brg_amqp1_encode(pn_message_t *msg, const brg_envelope_t *env,
             continue;
         }
         pn_data_put_symbol(ma, pn_bytes(f->name_len - pl, f->name + pl));
-        brg_amqp1_value_put(ma, &f->value);
+        brg_value_t restored;
+        if (restore_type(hints, f, &restored)) {
+            brg_amqp1_value_put(ma, &restored);
+            brg_value_fini(&restored);
+        } else {
+            brg_amqp1_value_put(ma, &f->value);
+        }
     }
     pn_data_exit(ma);
     return BRG_OK;

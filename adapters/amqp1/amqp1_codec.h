@@ -28,6 +28,13 @@
  * turns such headers back into message annotations. */
 #define BRG_AMQP1_MA_PREFIX "x-msgbridge-ma-"
 
+/* The AMQP types of the application properties, for a trip through a protocol that keeps
+ * header values as bytes (Kafka): "name=type,..." with ',', '=' and '%' in names
+ * percent-encoded; types are AMQP type names (ulong, byte, float, timestamp, uuid, string,
+ * symbol, boolean, null, ...); binary properties are not listed. Written by the source; the
+ * sink turns header values that arrive as bytes or text back into the listed type. */
+#define BRG_AMQP1_TYPES_PROP "x-msgbridge-amqp-types"
+
 /* Nesting limit for maps and lists in properties and annotations: deeper input is malformed. */
 #define BRG_AMQP1_MAX_DEPTH 32
 

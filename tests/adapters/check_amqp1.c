@@ -1,6 +1,7 @@
 /* Unit tests of the amqp1 adapter's pure parts: the codec (pn_message_t <-> envelope), the
  * address resolution per broker family and the endpoint URL parser. No network. */
 #include <check.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -216,6 +217,12 @@ START_TEST(test_envelope_round_trip_keeps_everything)
     ck_assert(memcmp(out->body, "\x00payload\xff", 9) == 0);
     ck_assert_uint_eq(out->key_len, 3);
     ck_assert(memcmp(out->key, "k\x00y", 3) == 0);
+    brg_field_t *hint = brg_fields_get(&out->headers, BRG_AMQP1_TYPES_PROP);
+    ck_assert_ptr_nonnull(hint);
+    ck_assert_str_eq((char *)hint->value.u.bytes.data,
+                     "s=string,i8=byte,u16=ushort,i32=int,u64=ulong,f=float,d=double,b=boolean,"
+                     "t=timestamp,nul=null,x-msgbridge-ma-x-opt-partition-key=string");
+    brg_fields_remove(&out->headers, BRG_AMQP1_TYPES_PROP);
     ck_assert(brg_fields_equal(&in->headers, &out->headers));
     ck_assert_str_eq(out->props.message_id, "m-1");
     ck_assert_str_eq(out->props.correlation_id, "ID:AMQP_ULONG:99");
@@ -445,7 +452,7 @@ START_TEST(test_decode_annotations_fill_origin_and_travel_as_headers)
     pn_data_put_string(ma, pn_bytes(2, "eu"));
     pn_data_put_symbol(ma, pn_bytes(14, "x-opt-jms-dest"));
     pn_data_put_byte(ma, 0);
-    pn_data_put_symbol(ma, pn_bytes(20, "x-opt-enqueued-time"));
+    pn_data_put_symbol(ma, pn_bytes(19, "x-opt-enqueued-time"));
     pn_data_put_timestamp(ma, 1234);
     pn_data_exit(ma);
     pn_message_set_durable(msg, true);
@@ -455,9 +462,12 @@ START_TEST(test_decode_annotations_fill_origin_and_travel_as_headers)
     ck_assert_str_eq(env->origin.routing_key, "eu");
     ck_assert(env->origin.redelivered);
     ck_assert_int_eq(env->props.durable, 1);
-    ck_assert_uint_eq(env->headers.count, 1);
+    ck_assert_uint_eq(env->headers.count, 2);
     ck_assert_str_eq(env->headers.items[0].name, "x-msgbridge-ma-x-opt-enqueued-time");
     ck_assert_int_eq(env->headers.items[0].value.type, BRG_V_TIMESTAMP);
+    ck_assert_str_eq(env->headers.items[1].name, BRG_AMQP1_TYPES_PROP);
+    ck_assert_str_eq((char *)env->headers.items[1].value.u.bytes.data,
+                     "x-msgbridge-ma-x-opt-enqueued-time=timestamp");
     brg_envelope_destroy(env);
     pn_message_free(msg);
 }
@@ -469,9 +479,61 @@ START_TEST(test_decode_repeated_header_names_keep_the_first)
     add(in, "h", brg_value_string("one", 3));
     add(in, "h", brg_value_string("two", 3));
     brg_envelope_t *out = round_trip(in, NULL);
-    ck_assert_uint_eq(out->headers.count, 1);
+    ck_assert_uint_eq(out->headers.count, 2); /* h and the type hints */
     ck_assert_str_eq((char *)out->headers.items[0].value.u.bytes.data, "one");
     brg_envelope_destroy(in);
+    brg_envelope_destroy(out);
+}
+END_TEST
+
+/* What Kafka does to headers: every value becomes its text or bytes. */
+static void flatten_like_kafka(brg_envelope_t *env)
+{
+    char buf[64];
+    for (size_t i = 0; i < env->headers.count; i++) {
+        brg_value_t *v = &env->headers.items[i].value;
+        brg_value_t nv;
+        switch (v->type) {
+        case BRG_V_INT: snprintf(buf, sizeof(buf), "%lld", (long long)v->u.i); break;
+        case BRG_V_UINT: snprintf(buf, sizeof(buf), "%llu", (unsigned long long)v->u.u); break;
+        case BRG_V_FLOAT: snprintf(buf, sizeof(buf), "%.17g", v->u.f); break;
+        case BRG_V_BOOL: snprintf(buf, sizeof(buf), "%s", v->u.b ? "true" : "false"); break;
+        case BRG_V_TIMESTAMP: snprintf(buf, sizeof(buf), "%lld", (long long)v->u.ts_ms); break;
+        case BRG_V_UUID: snprintf(buf, sizeof(buf), "01020304-0506-0708-090a-0b0c0d0e0f10"); break;
+        case BRG_V_STRING:
+        case BRG_V_SYMBOL:
+        case BRG_V_BYTES:
+            nv = brg_value_bytes(v->u.bytes.data, v->u.bytes.len);
+            brg_value_fini(v);
+            *v = nv;
+            continue;
+        default: continue;
+        }
+        brg_value_fini(v);
+        *v = brg_value_bytes(buf, strlen(buf));
+    }
+}
+
+START_TEST(test_types_survive_a_trip_through_bytes_headers)
+{
+    brg_envelope_t *in = full_envelope();
+    uint8_t u[16] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16};
+    add(in, "we,ird=na%me", brg_value_typed_bytes(BRG_V_UUID, u, 16));
+    add(in, "sym", brg_value_typed_bytes(BRG_V_SYMBOL, "s", 1));
+    brg_envelope_t *mid = round_trip(in, NULL); /* AMQP 1.0 source: types + hints */
+    flatten_like_kafka(mid);                    /* through Kafka */
+    brg_envelope_t *out = round_trip(mid, NULL); /* AMQP 1.0 sink restores the types */
+    brg_fields_remove(&out->headers, BRG_AMQP1_TYPES_PROP);
+    ck_assert_uint_eq(out->headers.count, in->headers.count);
+    for (size_t i = 0; i < in->headers.count; i++) {
+        /* Annotations come after application properties: compare by name. */
+        brg_field_t *o = brg_fields_get(&out->headers, in->headers.items[i].name);
+        ck_assert_ptr_nonnull(o);
+        ck_assert_msg(brg_value_equal(&in->headers.items[i].value, &o->value),
+                      "header %s changed", in->headers.items[i].name);
+    }
+    brg_envelope_destroy(in);
+    brg_envelope_destroy(mid);
     brg_envelope_destroy(out);
 }
 END_TEST
@@ -642,6 +704,7 @@ static Suite *amqp1_suite(void)
     tcase_add_test(tc, test_decode_message_ids_of_every_type_round_trip);
     tcase_add_test(tc, test_decode_annotations_fill_origin_and_travel_as_headers);
     tcase_add_test(tc, test_decode_repeated_header_names_keep_the_first);
+    tcase_add_test(tc, test_types_survive_a_trip_through_bytes_headers);
     tcase_add_test(tc, test_decode_malformed_input_soft_fails);
     suite_add_tcase(s, tc);
     TCase *ta = tcase_create("address");
