@@ -26,7 +26,19 @@ RABBITMQ_INTEGRATION = \
 	tests/integration/rabbitmq_exchange_source.sh \
 	tests/integration/rabbitmq_examples.sh \
 	tests/integration/rabbitmq_tls.sh
-EXTRA_DIST += $(RABBITMQ_INTEGRATION) tests/integration/rabbitmq_lib.sh
+# With Kafka (the mock cluster of scripts/kafka-cluster.sh, checked with kcat).
+RABBITMQ_KAFKA_INTEGRATION = \
+	tests/integration/rabbitmq_to_kafka.sh \
+	tests/integration/rabbitmq_from_kafka.sh \
+	tests/integration/rabbitmq_kafka_round_trip.sh \
+	tests/integration/rabbitmq_kafka_typed_headers.sh
+EXTRA_DIST += $(RABBITMQ_INTEGRATION) $(RABBITMQ_KAFKA_INTEGRATION) \
+	tests/integration/rabbitmq_lib.sh
 if HAVE_ADAPTER_RABBITMQ
 TESTS += $(RABBITMQ_INTEGRATION)
+if HAVE_ADAPTER_KAFKA
+TESTS += $(RABBITMQ_KAFKA_INTEGRATION)
+# Known gap, expected to fail until the Kafka codec keeps header types (see the test).
+XFAIL_TESTS = tests/integration/rabbitmq_kafka_typed_headers.sh
+endif
 endif

@@ -8,6 +8,8 @@
  *   check_rabbitmq_client URL publish EXCHANGE ROUTING_KEY N [opts]
  *   check_rabbitmq_client URL verify QUEUE N [opts]
  *   check_rabbitmq_client URL dump QUEUE MAX
+ *   check_rabbitmq_client - lines N [--size B] [--start I]
+ *                  prints "key-<i>\t<body>" lines (input for kcat -P -K '\t'), no broker
  *
  * Messages are numbered 0..N-1: the body is "msg-<i>-" padded to --size bytes. Options:
  *   --typed        properties of every kind and a header of every AMQP field type, nested
@@ -17,6 +19,9 @@
  *   --size B       body size (default 100)   --start I   first number (default 0)
  *   --transient    delivery mode 1           --timeout S verify gives up after S idle seconds
  *   --ignore NAME  verify: ignore header NAME (one the bridge adds, e.g. provenance)
+ *   --untyped      verify with --typed: header names, order and string/bytes values must match,
+ *                  the types and the other values are not compared (a hop that keeps only text)
+ *   --const NAME=VALUE  verify: header NAME is VALUE in every message (string or bytes)
  * verify consumes and acknowledges until every number was seen, then prints
  *   received R distinct D duplicates U missing M mismatched X
  * and exits 0 only if nothing is missing or mismatched. */
@@ -35,11 +40,13 @@
 #define MAX_OPT 16
 
 typedef struct opts {
-    bool typed, key, transient;
+    bool typed, key, transient, untyped;
     const char *headers[MAX_OPT];
     int nheaders;
     const char *ignore[MAX_OPT];
     int nignore;
+    char *consts[MAX_OPT]; /* "NAME=VALUE" */
+    int nconsts;
     size_t size;
     long start;
     int timeout_s;
@@ -266,6 +273,11 @@ static void sb_table(sbuf_t *b, const amqp_table_t *t, const opts_t *o, bool top
 
 static void sb_value(sbuf_t *b, const amqp_field_value_t *v, const opts_t *o)
 {
+    if (o->untyped) {
+        /* Names and order only here; string and bytes values are compared separately. */
+        sb_add(b, "?");
+        return;
+    }
     sb_add(b, "%c:", v->kind);
     switch (v->kind) {
     case 't': sb_add(b, "%d", v->value.boolean); break;
@@ -373,12 +385,17 @@ static void parse_opts(int argc, char **argv, int from, opts_t *o)
             o->typed = true;
         } else if (strcmp(argv[i], "--key") == 0) {
             o->key = true;
+        } else if (strcmp(argv[i], "--untyped") == 0) {
+            o->untyped = true;
         } else if (strcmp(argv[i], "--transient") == 0) {
             o->transient = true;
         } else if (strcmp(argv[i], "--header") == 0 && i + 1 < argc && o->nheaders < MAX_OPT) {
             o->headers[o->nheaders++] = argv[++i];
         } else if (strcmp(argv[i], "--ignore") == 0 && i + 1 < argc && o->nignore < MAX_OPT) {
             o->ignore[o->nignore++] = argv[++i];
+        } else if (strcmp(argv[i], "--const") == 0 && i + 1 < argc && o->nconsts < MAX_OPT &&
+                   strchr(argv[i + 1], '=')) {
+            o->consts[o->nconsts++] = argv[++i];
         } else if (strcmp(argv[i], "--size") == 0 && i + 1 < argc) {
             o->size = (size_t)atol(argv[++i]);
         } else if (strcmp(argv[i], "--start") == 0 && i + 1 < argc) {
@@ -480,6 +497,20 @@ static bool header_matches(const amqp_table_t *t, const char *name, const char *
     return false;
 }
 
+/* Header NAME is a string or bytes equal to want. */
+static bool header_bytes_equal(const amqp_table_t *t, const char *name, amqp_bytes_t want)
+{
+    for (int i = 0; i < t->num_entries; i++) {
+        const amqp_table_entry_t *e = &t->entries[i];
+        if (e->key.len == strlen(name) && memcmp(e->key.bytes, name, e->key.len) == 0) {
+            return (e->value.kind == 'S' || e->value.kind == 'x') &&
+                   e->value.value.bytes.len == want.len &&
+                   (want.len == 0 || memcmp(e->value.value.bytes.bytes, want.bytes, want.len) == 0);
+        }
+    }
+    return false;
+}
+
 static int cmd_verify(const char *queue, long n, const opts_t *o)
 {
     amqp_basic_qos(conn, 1, 0, 1000, 0);
@@ -540,6 +571,19 @@ static int cmd_verify(const char *queue, long n, const opts_t *o)
             if (o->typed) {
                 char *want = canonical(&g->p, gb, o);
                 char *got = canonical(&env.message.properties, env.message.body, o);
+                /* --untyped: the expected string and bytes values, whatever their type now. */
+                for (int k = 0; o->untyped && k < g->p.headers.num_entries; k++) {
+                    const amqp_table_entry_t *e = &g->p.headers.entries[k];
+                    if (e->value.kind != 'S' && e->value.kind != 'x') {
+                        continue;
+                    }
+                    char name[256];
+                    snprintf(name, sizeof(name), "%.*s", (int)e->key.len, (char *)e->key.bytes);
+                    if (!header_bytes_equal(&env.message.properties.headers, name,
+                                            e->value.value.bytes)) {
+                        ok = false;
+                    }
+                }
                 if (strcmp(want, got) != 0) {
                     ok = false;
                     if (bad < 3) {
@@ -559,6 +603,12 @@ static int cmd_verify(const char *queue, long n, const opts_t *o)
                 for (int k = 0; k < o->nheaders && ok; k++) {
                     snprintf(want, sizeof(want), "%s-%ld", o->headers[k], seq + o->start);
                     ok = header_matches(t, o->headers[k], want);
+                }
+                for (int k = 0; k < o->nconsts && ok; k++) {
+                    char name[128];
+                    const char *eq = strchr(o->consts[k], '=');
+                    snprintf(name, sizeof(name), "%.*s", (int)(eq - o->consts[k]), o->consts[k]);
+                    ok = header_matches(t, name, eq + 1);
                 }
                 if (o->key && ok) {
                     snprintf(want, sizeof(want), "key-%ld", seq + o->start);
@@ -623,8 +673,27 @@ static int cmd_dump(const char *queue, long max)
     return 0;
 }
 
+/* Lines "key-<i>\t<body>" for kcat -P -K '\t': the same bodies as publish. */
+static int cmd_lines(long n, const opts_t *o)
+{
+    gen_t *g = calloc(1, sizeof(*g));
+    g->body = malloc(o->size + 64);
+    for (long i = o->start; i < o->start + n; i++) {
+        generate(g, i, o);
+        printf("key-%ld\t%.*s\n", i, (int)g->body_len, (const char *)g->body);
+    }
+    free(g->body);
+    free(g);
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
+    if (argc >= 4 && strcmp(argv[2], "lines") == 0) {
+        opts_t lo;
+        parse_opts(argc, argv, 4, &lo);
+        return cmd_lines(atol(argv[3]), &lo);
+    }
     if (argc < 4) {
         fprintf(stderr, "usage: %s URL declare|declare-exchange|delete|count|publish|verify|dump "
                         "ARGS... (see the source)\n", argv[0]);

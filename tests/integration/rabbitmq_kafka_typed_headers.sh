@@ -1,0 +1,42 @@
+#!/bin/sh
+# RabbitMQ -> Kafka -> RabbitMQ keeps header types: every AMQP field type (widths, nested
+# tables, x-death) comes back as it was sent.
+# EXPECTED TO FAIL for now (XFAIL_TESTS in tests/rabbitmq.mk): the Kafka codec writes typed
+# header values as text and reads every Kafka header back as bytes, so "seq" = l:5 returns as
+# x:"5". It needs a type-preserving encoding in adapters/kafka/kafka_codec.c (for example a
+# reserved header listing the AMQP types of the non-bytes headers). Remove it from XFAIL_TESTS
+# once that exists.
+. "$(dirname "$0")/lib.sh"
+t_need rabbitmq
+t_need kafka
+. "$(dirname "$0")/rabbitmq_lib.sh"
+
+T=$(t_count 500)
+topic=rmq-typed-headers-$$
+rmq_fresh rtt.in rtt.back
+rmqc publish "" rtt.in "$T" --typed --key >/dev/null || t_fail "publish"
+
+cat >"$T_DIR/bridge.conf" <<EOT
+bridge = { id = "rtt"; };
+endpoints = (
+  { name = "rabbit"; type = "rabbitmq"; url = "$RMQ_URL"; },
+  { name = "kafka"; type = "kafka"; brokers = "$BRG_TEST_KAFKA_BROKERS";
+    properties = [ "session.timeout.ms=6000", "heartbeat.interval.ms=500", "fetch.wait.max.ms=10" ]; }
+);
+routes = (
+  { name = "out";
+    from = { endpoint = "rabbit"; queue = "rtt.in"; };
+    to = { endpoint = "kafka"; topic = "$topic"; };
+    mapping = { provenance = false; }; },
+  { name = "back";
+    from = { endpoint = "kafka"; topic = "$topic"; group = "rtt-$$"; start = "earliest"; };
+    to = { endpoint = "rabbit"; routing_key = "rtt.back"; };
+    mapping = { provenance = false; }; }
+);
+EOT
+t_bridge bridge "$T_DIR/bridge.conf"
+out=$(rmqc verify rtt.back "$T" --typed --key --timeout 40) ||
+    t_fail "round trip: $out"
+t_log "$out"
+t_stop "$T_BRIDGE_PID"
+t_log "ok"
