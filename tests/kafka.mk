@@ -9,6 +9,13 @@ tools_kafka_mock_kafka_mock_cluster_SOURCES = tools/kafka-mock/kafka-mock-cluste
 tools_kafka_mock_kafka_mock_cluster_CFLAGS = $(AM_CFLAGS) $(KAFKA_CFLAGS)
 tools_kafka_mock_kafka_mock_cluster_LDADD = $(KAFKA_LIBS) -ldl
 
+# A producer on librdkafka alone (not the adapter) that writes numbered records with keys,
+# headers and timestamps for the integration tests.
+check_PROGRAMS += tests/adapters/kafka_test_producer
+tests_adapters_kafka_test_producer_SOURCES = %D%/adapters/kafka_test_producer.c
+tests_adapters_kafka_test_producer_CFLAGS = $(AM_CFLAGS) $(KAFKA_CFLAGS)
+tests_adapters_kafka_test_producer_LDADD = $(KAFKA_LIBS)
+
 if HAVE_CHECK
 check_PROGRAMS += tests/adapters/check_kafka
 TESTS += tests/adapters/check_kafka
@@ -18,8 +25,10 @@ tests_adapters_check_kafka_LDADD = adapters/kafka/libbrg_kafka.a $(UNIT_CORE_LDA
 endif
 endif
 
-KAFKA_INTEGRATION =
-EXTRA_DIST += $(KAFKA_INTEGRATION) scripts/kafka-cluster.sh
+KAFKA_INTEGRATION = \
+	tests/integration/kafka_to_kafka.sh \
+	tests/integration/kafka_restart.sh
+EXTRA_DIST += $(KAFKA_INTEGRATION) tests/integration/kafka_lib.sh scripts/kafka-cluster.sh
 if HAVE_ADAPTER_KAFKA
 TESTS += $(KAFKA_INTEGRATION)
 endif

@@ -51,7 +51,8 @@ static void settle_err(brg_kafka_ep_t *k, brg_envelope_t *env, const char *topic
                    rd_kafka_err2str(err));
     }
     brg_outcome_t o = is_permanent(err) ? BRG_REJECTED : BRG_RETRY;
-    brg_log(o == BRG_REJECTED ? BRG_LOG_WARN : BRG_LOG_DEBUG, &k->log.ctx, "%s: %s",
+    /* The core logs what happens next (dead letter, route stopped, redelivery). */
+    brg_log(BRG_LOG_DEBUG, &k->log.ctx, "%s: %s",
             brg_outcome_name(o), reason);
     brg_settle(env, o, reason);
 }

@@ -29,6 +29,8 @@
  * msgbridge's shutdown (what is not committed is redelivered: at-least-once). */
 #define COMMIT_TIMEOUT_MS 5000
 #define CLOSE_TIMEOUT_MS 10000
+/* Without credit for this long, pause the partitions (see source_poll). */
+#define BP_PAUSE_AFTER_MS ((int64_t)2000)
 
 typedef struct kholder {
     brg_kafka_logctx_t log; /* first: the rd_kafka_t's opaque for the log callback */
@@ -64,7 +66,8 @@ struct brg_kafka_src {
     kpart_t **parts; /* never shrinks while running: envelopes refer to parts by index */
     size_t nparts;
     size_t hint; /* index of the last part looked up */
-    bool bp_paused;
+    bool bp_paused;          /* partitions paused for lack of credit */
+    int64_t starved_since_ns; /* when credit ran out, 0 while there is credit */
     rd_kafka_resp_err_t last_err;
     int64_t last_err_ns;
 };
@@ -501,18 +504,31 @@ static void source_poll(brg_kafka_src_t *ks)
         }
     }
 
+    /* Backpressure. Without credit the source first just stops taking: librdkafka keeps what
+     * it prefetched and stops fetching once its queue is full, and taking resumes at full
+     * speed. Only if that lasts (a sink is down) are the partitions paused, so that polling can
+     * go on: rebalances are served and the consumer stays inside max.poll.interval.ms. Pausing
+     * is not the first step because it drops what was prefetched and resuming refetches it. */
     size_t credit = brg_source_credit(ks->src);
-    size_t max = brg_source_max_in_flight(ks->src);
-    if (credit == 0 && !ks->bp_paused) {
-        pause_all(ks, true);
-    } else if (ks->bp_paused && credit > 0 && credit * 2 >= max) {
-        /* Resume only once half the window is free: pausing drops what librdkafka had
-         * prefetched, so flapping at the limit would refetch the same records over and over. */
-        pause_all(ks, false);
+    if (credit == 0) {
+        if (!ks->starved_since_ns) {
+            ks->starved_since_ns = now;
+        }
+        if (!ks->bp_paused && now - ks->starved_since_ns >= BP_PAUSE_AFTER_MS * 1000000) {
+            pause_all(ks, true);
+        }
+        if (!ks->bp_paused) {
+            return;
+        }
+    } else {
+        ks->starved_since_ns = 0;
+        /* Resume once half the window is free, not at the first free slot: a route at its
+         * limit would otherwise pause and resume (and refetch) over and over. */
+        if (ks->bp_paused && credit * 2 >= brg_source_max_in_flight(ks->src)) {
+            pause_all(ks, false);
+        }
     }
 
-    /* Poll even while paused: rebalances and errors come through the same queue, and polling
-     * keeps the consumer inside max.poll.interval.ms however long the sinks take. */
     for (int n = 0; n < TAKE_BATCH; n++) {
         rd_kafka_message_t *rkm = rd_kafka_consumer_poll(ks->rk, 0);
         if (!rkm) {
@@ -521,7 +537,8 @@ static void source_poll(brg_kafka_src_t *ks)
         if (take(ks, rkm, credit > 0 && !ks->bp_paused)) {
             credit = brg_source_credit(ks->src);
             if (credit == 0) {
-                pause_all(ks, true);
+                ks->starved_since_ns = brg_now_ns();
+                break; /* leave the rest in librdkafka's queue */
             }
         }
     }
@@ -640,7 +657,16 @@ static void source_stop(brg_kafka_src_t *ks)
     } else {
         int64_t deadline = brg_now_ns() + CLOSE_TIMEOUT_MS * (int64_t)1000000;
         while (!rd_kafka_consumer_closed(ks->rk) && brg_now_ns() < deadline) {
-            rd_kafka_queue_poll_callback(cq, 100);
+            /* The close queue hands out events, not callbacks: a rebalance (the final revoke)
+             * is acted on like rebalance_cb would; the rest is only drained. */
+            rd_kafka_event_t *ev = rd_kafka_queue_poll(cq, 100);
+            if (ev && rd_kafka_event_type(ev) == RD_KAFKA_EVENT_REBALANCE) {
+                rebalance_cb(ks->rk, rd_kafka_event_error(ev),
+                             rd_kafka_event_topic_partition_list(ev), ks->h);
+            }
+            if (ev) {
+                rd_kafka_event_destroy(ev);
+            }
         }
         if (!rd_kafka_consumer_closed(ks->rk)) {
             brg_log_warn(&ks->k->log.ctx, "route \"%s\": consumer did not close within %d ms",
