@@ -178,6 +178,11 @@ void brg_kafka_log_cb(const rd_kafka_t *rk, int level, const char *fac, const ch
     if (strcmp(fac, "CONFWARN") == 0) {
         lv = BRG_LOG_DEBUG;
     }
+    /* Connection failures are retried by librdkafka forever; the endpoint's connection state
+     * (/readyz, "disconnected: 3/3 brokers are down") is what says the cluster is out. */
+    if (strcmp(fac, "FAIL") == 0 && lv == BRG_LOG_ERROR) {
+        lv = BRG_LOG_WARN;
+    }
     if (brg_log_enabled(lv)) {
         brg_log(lv, l ? &l->ctx : NULL, "librdkafka %s: %s", fac, buf);
     }
