@@ -28,7 +28,9 @@ endif
 KAFKA_INTEGRATION = \
 	tests/integration/kafka_to_kafka.sh \
 	tests/integration/kafka_restart.sh \
-	tests/integration/kafka_broker_faults.sh
+	tests/integration/kafka_broker_faults.sh \
+	tests/integration/kafka_dead_letter.sh \
+	tests/integration/kafka_config.sh
 EXTRA_DIST += $(KAFKA_INTEGRATION) tests/integration/kafka_lib.sh scripts/kafka-cluster.sh
 if HAVE_ADAPTER_KAFKA
 TESTS += $(KAFKA_INTEGRATION)
