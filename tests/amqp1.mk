@@ -7,4 +7,14 @@ tests_adapters_check_amqp1_SOURCES = tests/adapters/check_amqp1.c
 tests_adapters_check_amqp1_CFLAGS = $(UNIT_CFLAGS) $(AMQP1_CFLAGS)
 tests_adapters_check_amqp1_LDADD = adapters/amqp1/libbrg_amqp1.a $(UNIT_LDADD) $(AMQP1_LIBS)
 endif
+# Integration tests against RabbitMQ's AMQP 1.0 plugin (skip when the node is not running).
+AMQP1_INTEGRATION = \
+	tests/integration/amqp1_to_amqp1.sh \
+	tests/integration/amqp1_kafka_round_trip.sh
+TESTS += $(AMQP1_INTEGRATION)
 endif
+EXTRA_DIST += \
+	tests/integration/amqp1_lib.sh \
+	tests/integration/amqp1_client.py \
+	tests/integration/amqp1_to_amqp1.sh \
+	tests/integration/amqp1_kafka_round_trip.sh
