@@ -3,6 +3,7 @@
  * docs/rabbitmq.md for what users see. */
 #include <errno.h>
 #include <poll.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -269,7 +270,8 @@ static void shutdown_conn(brg_rmq_t *r)
     while (r->conn && r->inflight > 0 && brg_now_ns() < deadline) {
         bool did = false;
         int nf = 0;
-        if (rmq_sources_settle(r, &did, err, sizeof(err)) != BRG_OK ||
+        int64_t next = INT64_MAX;
+        if (rmq_sources_settle(r, brg_now_ns(), &next, &did, err, sizeof(err)) != BRG_OK ||
             rmq_read_frames(r, 512, &nf, err, sizeof(err)) != BRG_OK) {
             rmq_disconnect(r, err, false);
             break;
@@ -280,7 +282,9 @@ static void shutdown_conn(brg_rmq_t *r)
     }
     if (r->conn) {
         bool did = false;
-        if (rmq_sources_settle(r, &did, err, sizeof(err)) != BRG_OK) {
+        /* Retries still waiting for their backoff are not nacked: closing requeues them. */
+        int64_t next = INT64_MAX;
+        if (rmq_sources_settle(r, brg_now_ns(), &next, &did, err, sizeof(err)) != BRG_OK) {
             rmq_disconnect(r, err, false);
         }
     }
@@ -310,7 +314,7 @@ static brg_err_t loop(brg_rmq_t *r, char *errstr, size_t errstr_size)
             rc = rmq_sources_maintain(r, now, &next, errstr, errstr_size);
         }
         if (rc == BRG_OK) {
-            rc = rmq_sources_settle(r, &did, errstr, errstr_size);
+            rc = rmq_sources_settle(r, now, &next, &did, errstr, errstr_size);
         }
         if (rc == BRG_OK && rmq_sources_submit_waiting(r, &waiting)) {
             did = true;

@@ -95,6 +95,11 @@ typedef struct rmq_src {
     size_t out_head, out_len, out_cap;
     bool held_unacked; /* a REJECTED delivery is left unacked: no `multiple` acks past it */
     bool dirty;        /* settles arrived: acks to flush */
+    /* Requeues back off: a message the sink keeps refusing (basic.nack, a full queue) would
+     * otherwise circle between broker and bridge as fast as both can go. */
+    brg_backoff_t retry_bo;
+    int64_t nack_at_ns;  /* the next basic.nack not before this; 0: at once */
+    bool nack_waiting;   /* a retried run waits at the head for nack_at_ns */
     /* Received while the route had no credit: submitted in order when credit returns. */
     brg_envelope_t **wait;
     size_t wait_head, wait_len, wait_cap;
@@ -190,9 +195,11 @@ brg_err_t rmq_source_on_frame(rmq_src_t *s, const amqp_frame_t *f, char *errstr,
 void rmq_source_channel_closed(rmq_src_t *s, const char *reason);
 /* The connection is gone: every source's channel is gone with it. */
 void rmq_source_conn_lost(rmq_src_t *s);
-/* Take every settled envelope from the mailbox and acknowledge at the broker.
+/* Take every settled envelope from the mailbox and acknowledge at the broker (requeues of
+ * retried deliveries wait for their backoff: *next_ns is lowered to when one is due).
  * Returns: BRG_OK, or BRG_ERR_TRANSPORT if a write failed. *did gets true if any. */
-brg_err_t rmq_sources_settle(brg_rmq_t *r, bool *did, char *errstr, size_t errstr_size);
+brg_err_t rmq_sources_settle(brg_rmq_t *r, int64_t now_ns, int64_t *next_ns, bool *did,
+                             char *errstr, size_t errstr_size);
 /* Submit deliveries that waited for credit. Returns: true if any was submitted; *waiting
  * gets true if some still wait. */
 bool rmq_sources_submit_waiting(brg_rmq_t *r, bool *waiting);

@@ -32,6 +32,8 @@ void rmq_source_init(brg_rmq_t *r, rmq_src_t *s, brg_source_t *src, size_t index
     /* basic.qos prefetch-count is 16 bits; 0 would mean unlimited. */
     s->prefetch = (uint16_t)(mif == 0 ? 1 : mif > 65535 ? 65535 : mif);
     brg_backoff_init(&s->bo, 500, 30000);
+    /* First requeue at once, then 100 ms growing to 5 s while nothing is accepted. */
+    brg_backoff_init(&s->retry_bo, 100, 5000);
     brg_source_set_opaque(src, s);
 }
 
@@ -77,6 +79,7 @@ static void forget_channel(rmq_src_t *s)
     s->out_len = 0;
     s->held_unacked = false;
     s->dirty = false;
+    s->nack_waiting = false;
     rmq_source_drop_waiting(s);
 }
 
@@ -396,10 +399,11 @@ static rmq_out_t *out_find(rmq_src_t *s, uint64_t tag)
  * `multiple` per run of equal outcomes. A REJECTED delivery is left unacknowledged (the route
  * is stopped and the broker keeps the message); after one, `multiple` would cover it too, so
  * later runs are acknowledged one by one. */
-static brg_err_t flush_acks(rmq_src_t *s, char *errstr, size_t errstr_size)
+static brg_err_t flush_acks(rmq_src_t *s, int64_t now_ns, char *errstr, size_t errstr_size)
 {
     brg_rmq_t *r = s->r;
     s->dirty = false;
+    s->nack_waiting = false;
     while (s->out_len > 0) {
         rmq_out_t *head = &s->out[s->out_head];
         if (head->st == RMQ_D_PENDING) {
@@ -412,6 +416,11 @@ static brg_err_t flush_acks(rmq_src_t *s, char *errstr, size_t errstr_size)
             continue;
         }
         uint8_t st = head->st;
+        if (st == RMQ_D_RETRY && now_ns < s->nack_at_ns) {
+            /* Still unacknowledged, the run keeps its place and its prefetch slots. */
+            s->nack_waiting = true;
+            break;
+        }
         size_t n = 1;
         while (n < s->out_len && s->out[(s->out_head + n) % s->out_cap].st == st) {
             n++;
@@ -432,8 +441,11 @@ static brg_err_t flush_acks(rmq_src_t *s, char *errstr, size_t errstr_size)
         }
         if (st == RMQ_D_ACCEPTED) {
             s->acked += n;
+            brg_backoff_reset(&s->retry_bo);
+            s->nack_at_ns = 0;
         } else {
             s->nacked += n;
+            s->nack_at_ns = now_ns + (int64_t)brg_backoff_next(&s->retry_bo) * 1000000;
         }
         s->out_head = (s->out_head + n) % s->out_cap;
         s->out_len -= n;
@@ -441,7 +453,8 @@ static brg_err_t flush_acks(rmq_src_t *s, char *errstr, size_t errstr_size)
     return BRG_OK;
 }
 
-brg_err_t rmq_sources_settle(brg_rmq_t *r, bool *did, char *errstr, size_t errstr_size)
+brg_err_t rmq_sources_settle(brg_rmq_t *r, int64_t now_ns, int64_t *next_ns, bool *did,
+                             char *errstr, size_t errstr_size)
 {
     brg_outcome_t outcome;
     brg_envelope_t *env;
@@ -465,11 +478,15 @@ brg_err_t rmq_sources_settle(brg_rmq_t *r, bool *did, char *errstr, size_t errst
     }
     for (size_t i = 0; i < r->nsrcs; i++) {
         rmq_src_t *s = &r->srcs[i];
-        if (s->dirty && r->conn && s->ch_open) {
-            brg_err_t rc = flush_acks(s, errstr, errstr_size);
+        bool due = s->nack_waiting && now_ns >= s->nack_at_ns;
+        if ((s->dirty || due) && r->conn && s->ch_open) {
+            brg_err_t rc = flush_acks(s, now_ns, errstr, errstr_size);
             if (rc != BRG_OK) {
                 return rc;
             }
+        }
+        if (s->nack_waiting && s->nack_at_ns < *next_ns) {
+            *next_ns = s->nack_at_ns;
         }
     }
     return BRG_OK;

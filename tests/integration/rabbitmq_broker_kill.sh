@@ -1,9 +1,11 @@
 #!/bin/sh
-# The broker is killed with SIGKILL in the middle of a RabbitMQ -> RabbitMQ stream and
+# The broker is killed with SIGKILL in the middle of RabbitMQ -> RabbitMQ streams and
 # restarted: the bridge reconnects by itself and nothing is lost (durable queues, persistent
 # messages, acknowledgements only after the publish was confirmed). Duplicates of what was in
 # flight at the crash are allowed and counted.
-# Runs its own RabbitMQ node (the shared one serves the other tests).
+# Runs its own RabbitMQ node, which is killed; a second route reads from the shared node (which
+# stays up) and writes to the killed one: its publishes in flight come back as retries and the
+# live source requeues them (basic.nack).
 . "$(dirname "$0")/lib.sh"
 t_need rabbitmq
 . "$(dirname "$0")/rabbitmq_lib.sh"
@@ -15,19 +17,29 @@ node() {
 }
 trap 'node stop >/dev/null 2>&1; t_cleanup' EXIT
 node start >"$T_DIR/node.log" 2>&1 || t_fail "private node did not start: $(tail -5 "$T_DIR/node.log")"
+SHARED_URL=$RMQ_URL
 RMQ_URL=amqp://guest:guest@127.0.0.1:35772/%2f
 
 N=$(t_count 50000)
-rmq_fresh kill.in kill.out
+M=$(t_count 20000)
+rmq_fresh kill.in kill.out kill.out2
 rmqc publish "" kill.in "$N" --key --header h1 >/dev/null || t_fail "publish"
+RMQ_URL=$SHARED_URL rmq_fresh kill.shared.in
+RMQ_URL=$SHARED_URL rmqc publish "" kill.shared.in "$M" --key >/dev/null || t_fail "publish"
 
 cat >"$T_DIR/bridge.conf" <<EOT
 bridge = { id = "kill"; };
-endpoints = ( { name = "rabbit"; type = "rabbitmq"; url = "$RMQ_URL"; heartbeat = 5; } );
+endpoints = (
+  { name = "rabbit"; type = "rabbitmq"; url = "$RMQ_URL"; heartbeat = 5; },
+  { name = "shared"; type = "rabbitmq"; url = "$SHARED_URL"; }
+);
 routes = (
   { name = "survive";
     from = { endpoint = "rabbit"; queue = "kill.in"; };
-    to = { endpoint = "rabbit"; routing_key = "kill.out"; }; }
+    to = { endpoint = "rabbit"; routing_key = "kill.out"; }; },
+  { name = "sink-dies";
+    from = { endpoint = "shared"; queue = "kill.shared.in"; };
+    to = { endpoint = "rabbit"; routing_key = "kill.out2"; }; }
 );
 EOT
 t_bridge bridge "$T_DIR/bridge.conf"
@@ -39,8 +51,11 @@ kill -0 "$T_BRIDGE_PID" 2>/dev/null || t_fail "the bridge exited when the broker
 node restart >>"$T_DIR/node.log" 2>&1 || t_fail "restart failed: $(tail -5 "$T_DIR/node.log")"
 t_log "broker restarted"
 out=$(rmqc verify kill.out "$N" --key --header h1 --timeout 60) || t_fail "after the crash: $out"
-t_log "$out"
+t_log "source and sink killed: $out"
+out=$(rmqc verify kill.out2 "$M" --key --timeout 60) || t_fail "sink killed: $out"
+t_log "sink killed: $out"
 t_wait_for 20 t_log_has "$T_DIR/bridge.log" "reconnecting in" || t_fail "no reconnect in the log"
 t_stop "$T_BRIDGE_PID"
 t_assert_eq "$(rmq_count kill.in)" 0 "kill.in after the run"
+t_assert_eq "$(RMQ_URL=$SHARED_URL rmq_count kill.shared.in)" 0 "kill.shared.in after the run"
 t_log "ok"
