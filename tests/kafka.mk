@@ -32,7 +32,8 @@ KAFKA_INTEGRATION = \
 	tests/integration/kafka_dead_letter.sh \
 	tests/integration/kafka_config.sh \
 	tests/integration/kafka_group_failover.sh \
-	tests/integration/kafka_to_stdio.sh
+	tests/integration/kafka_to_stdio.sh \
+	tests/integration/kafka_retry_rewind.sh
 EXTRA_DIST += $(KAFKA_INTEGRATION) tests/integration/kafka_lib.sh scripts/kafka-cluster.sh
 if HAVE_ADAPTER_KAFKA
 TESTS += $(KAFKA_INTEGRATION)
