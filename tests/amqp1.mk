@@ -10,6 +10,8 @@ endif
 # Integration tests against RabbitMQ's AMQP 1.0 plugin (skip when the node is not running).
 AMQP1_INTEGRATION = \
 	tests/integration/amqp1_to_amqp1.sh \
+	tests/integration/amqp1_bad_login.sh \
+	tests/integration/amqp1_broker_kill.sh \
 	tests/integration/amqp1_kafka_round_trip.sh
 TESTS += $(AMQP1_INTEGRATION)
 endif
@@ -17,4 +19,6 @@ EXTRA_DIST += \
 	tests/integration/amqp1_lib.sh \
 	tests/integration/amqp1_client.py \
 	tests/integration/amqp1_to_amqp1.sh \
+	tests/integration/amqp1_bad_login.sh \
+	tests/integration/amqp1_broker_kill.sh \
 	tests/integration/amqp1_kafka_round_trip.sh

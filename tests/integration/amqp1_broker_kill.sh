@@ -1,0 +1,60 @@
+#!/bin/sh
+# The broker is killed with SIGKILL in the middle of an AMQP 1.0 -> AMQP 1.0 stream and
+# restarted: the bridge keeps running, reconnects by itself (jittered backoff), re-attaches its
+# links, and nothing is lost (durable queues, durable messages, `accepted` only after the
+# destination confirmed). Duplicates of what was in flight at the crash are counted.
+# Runs its own RabbitMQ node (the shared one serves the other tests).
+. "$(dirname "$0")/lib.sh"
+t_need rabbitmq
+. "$(dirname "$0")/amqp1_lib.sh"
+
+node_script=$top_srcdir/scripts/rabbitmq-node.sh
+PORT=35872
+node() {
+    BRG_TEST_STATE_DIR="$T_DIR/state" RABBITMQ_TEST_NAME=brgamqp1kill$$ RABBITMQ_TEST_PORT=$PORT \
+        sh "$node_script" "$@"
+}
+trap 'node stop >/dev/null 2>&1; t_cleanup' EXIT
+node start >"$T_DIR/node.log" 2>&1 || t_fail "private node did not start: $(tail -5 "$T_DIR/node.log")"
+. "$T_DIR/state/brgamqp1kill$$.env"
+a1_env "127.0.0.1:$PORT" "$BRG_TEST_RABBITMQ_URL" "$BRG_TEST_RABBITMQCTL"
+
+N=$(t_count 30000)
+a1_queue kill.in kill.out
+out=$(a1c send /amq/queue/kill.in "$N" --tag kill) || t_fail "send: $out"
+t_log "$out"
+
+cat >"$T_DIR/bridge.conf" <<EOT
+bridge = { id = "kill"; };
+endpoints = (
+  { name = "amq"; type = "amqp1"; url = "amqp://guest:guest@127.0.0.1:$PORT"; idle_timeout = 5; }
+);
+routes = (
+  { name = "survive";
+    from = { endpoint = "amq"; address = "queue://kill.in"; };
+    to = { endpoint = "amq"; address = "queue://kill.out"; };
+    max_in_flight = 500; }
+);
+EOT
+t_bridge bridge "$T_DIR/bridge.conf"
+moved=0
+i=0
+while [ "$moved" -lt $((N / 5)) ]; do
+    i=$((i + 1)); [ $i -gt 300 ] && t_fail "the bridge did not start moving messages"
+    sleep 0.2
+    moved=$(a1_count kill.out)
+done
+t_log "killing the broker with $moved of $N moved"
+node kill >>"$T_DIR/node.log" 2>&1
+sleep 2
+kill -0 "$T_BRIDGE_PID" 2>/dev/null || t_fail "the bridge exited when the broker died"
+node restart >>"$T_DIR/node.log" 2>&1 || t_fail "restart failed: $(tail -5 "$T_DIR/node.log")"
+t_log "broker restarted"
+out=$(a1c recv /amq/queue/kill.out "$N" --tag kill --idle 20 --timeout 90)
+rc=$?
+t_log "$out"
+[ $rc = 0 ] || t_fail "after the crash: $out"
+t_wait_for 20 t_log_has "$T_DIR/bridge.log" "reconnecting in" || t_fail "no reconnect in the log"
+t_stop "$T_BRIDGE_PID"
+t_assert_eq "$(a1_count kill.in)" 0 "kill.in after the run"
+t_log "ok"
