@@ -11,6 +11,7 @@ endif
 AMQP1_INTEGRATION = \
 	tests/integration/amqp1_to_amqp1.sh \
 	tests/integration/amqp1_bad_login.sh \
+	tests/integration/amqp1_tls.sh \
 	tests/integration/amqp1_broker_kill.sh \
 	tests/integration/amqp1_kafka_round_trip.sh
 TESTS += $(AMQP1_INTEGRATION)
@@ -20,5 +21,6 @@ EXTRA_DIST += \
 	tests/integration/amqp1_client.py \
 	tests/integration/amqp1_to_amqp1.sh \
 	tests/integration/amqp1_bad_login.sh \
+	tests/integration/amqp1_tls.sh \
 	tests/integration/amqp1_broker_kill.sh \
 	tests/integration/amqp1_kafka_round_trip.sh
