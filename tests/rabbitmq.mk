@@ -34,7 +34,7 @@ RABBITMQ_KAFKA_INTEGRATION = \
 	tests/integration/rabbitmq_kafka_round_trip.sh \
 	tests/integration/rabbitmq_kafka_typed_headers.sh
 EXTRA_DIST += $(RABBITMQ_INTEGRATION) $(RABBITMQ_KAFKA_INTEGRATION) \
-	tests/integration/rabbitmq_lib.sh
+	tests/integration/rabbitmq_lib.sh scripts/rabbitmq-node.sh
 if HAVE_ADAPTER_RABBITMQ
 TESTS += $(RABBITMQ_INTEGRATION)
 if HAVE_ADAPTER_KAFKA
