@@ -28,3 +28,12 @@ ADAPTER_DEFS = $(foreach a,file kafka rabbitmq amqp1,$(if $(and $(findstring lib
 msgbridge_CPPFLAGS = $(AM_CPPFLAGS) $(ADAPTER_DEFS)
 # Adapters come before the core: they call into it.
 msgbridge_LDADD = $(ADAPTER_LIBS) $(CORE_LDADD) $(ADAPTER_LDADD)
+
+# Rebuild the adapter table when the set of linked adapters changes (a re-run configure that
+# found a new client library): the stamp's content is the list, rewritten only when it differs.
+bridge/msgbridge-adapters.$(OBJEXT) bridge/msgbridge_audit-adapters.$(OBJEXT): bridge/adapter-defs.stamp
+bridge/adapter-defs.stamp: FORCE
+	@$(MKDIR_P) bridge; echo '$(ADAPTER_DEFS)' | cmp -s - $@ 2>/dev/null || echo '$(ADAPTER_DEFS)' > $@
+FORCE:
+.PHONY: FORCE
+CLEANFILES += bridge/adapter-defs.stamp
