@@ -5,7 +5,8 @@
 # flight at the crash are allowed and counted.
 # Runs its own RabbitMQ node, which is killed; a second route reads from the shared node (which
 # stays up) and writes to the killed one: its publishes in flight come back as retries and the
-# live source requeues them (basic.nack).
+# live source requeues them (basic.nack). With the Kafka test cluster running, a third route
+# reads a Kafka topic into the killed node (the Kafka source seeks back on retries).
 . "$(dirname "$0")/lib.sh"
 t_need rabbitmq
 . "$(dirname "$0")/rabbitmq_lib.sh"
@@ -27,11 +28,30 @@ rmqc publish "" kill.in "$N" --key --header h1 >/dev/null || t_fail "publish"
 RMQ_URL=$SHARED_URL rmq_fresh kill.shared.in
 RMQ_URL=$SHARED_URL rmqc publish "" kill.shared.in "$M" --key >/dev/null || t_fail "publish"
 
+kafka_endpoint=""
+kafka_route=""
+if [ -r "$BRG_TEST_STATE_DIR/kafka.env" ] && "$MSGBRIDGE" -V 2>&1 | grep -q kafka &&
+    command -v kcat >/dev/null 2>&1; then
+    . "$BRG_TEST_STATE_DIR/kafka.env"
+    topic=rmq-kill-$$
+    rmq_fresh kill.out3
+    rmqc lines "$N" >"$T_DIR/records.txt"
+    kcat -P -b "$BRG_TEST_KAFKA_BROKERS" -t "$topic" -K '	' -z none -l "$T_DIR/records.txt" \
+        2>"$T_DIR/kcat.log" || t_fail "kcat: $(cat "$T_DIR/kcat.log")"
+    kafka_endpoint=", { name = \"kafka\"; type = \"kafka\"; brokers = \"$BRG_TEST_KAFKA_BROKERS\";
+    properties = [ \"session.timeout.ms=6000\", \"heartbeat.interval.ms=500\",
+                   \"fetch.wait.max.ms=10\", \"queued.min.messages=1000000\" ]; }"
+    kafka_route=", { name = \"kafka-to-dying\";
+    from = { endpoint = \"kafka\"; topic = \"$topic\"; group = \"kill-$$\"; };
+    to = { endpoint = \"rabbit\"; routing_key = \"kill.out3\"; }; }"
+fi
+
 cat >"$T_DIR/bridge.conf" <<EOT
 bridge = { id = "kill"; };
 endpoints = (
   { name = "rabbit"; type = "rabbitmq"; url = "$RMQ_URL"; heartbeat = 5; },
   { name = "shared"; type = "rabbitmq"; url = "$SHARED_URL"; }
+  $kafka_endpoint
 );
 routes = (
   { name = "survive";
@@ -40,10 +60,14 @@ routes = (
   { name = "sink-dies";
     from = { endpoint = "shared"; queue = "kill.shared.in"; };
     to = { endpoint = "rabbit"; routing_key = "kill.out2"; }; }
+  $kafka_route
 );
 EOT
 t_bridge bridge "$T_DIR/bridge.conf"
 rmq_wait_count kill.out $((N / 5)) 60 || t_fail "the bridge did not start moving messages"
+if [ -n "$kafka_route" ]; then
+    rmq_wait_count kill.out3 $((N / 10)) 60 || t_fail "the Kafka route did not start moving messages"
+fi
 t_log "killing the broker with $(rmq_count kill.out) of $N moved"
 node kill >>"$T_DIR/node.log" 2>&1
 sleep 2
@@ -54,8 +78,13 @@ out=$(rmqc verify kill.out "$N" --key --header h1 --timeout 60) || t_fail "after
 t_log "source and sink killed: $out"
 out=$(rmqc verify kill.out2 "$M" --key --timeout 60) || t_fail "sink killed: $out"
 t_log "sink killed: $out"
+if [ -n "$kafka_route" ]; then
+    out=$(rmqc verify kill.out3 "$N" --key --timeout 60) || t_fail "from Kafka, sink killed: $out"
+    t_log "from Kafka, sink killed: $out"
+fi
 t_wait_for 20 t_log_has "$T_DIR/bridge.log" "reconnecting in" || t_fail "no reconnect in the log"
 t_stop "$T_BRIDGE_PID"
+grep "INFO  route" "$T_DIR/bridge.log" | tail -3 | sed 's/.*route \([^:]*\):.*\(retried=[0-9]*\).*/  \1: \2/'
 t_assert_eq "$(rmq_count kill.in)" 0 "kill.in after the run"
 t_assert_eq "$(RMQ_URL=$SHARED_URL rmq_count kill.shared.in)" 0 "kill.shared.in after the run"
 t_log "ok"
