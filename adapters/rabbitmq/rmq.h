@@ -9,7 +9,12 @@
  *
  * Files: rabbitmq.c (adapter table, keys, checks, the endpoint loop), rmq_conn.c (URL,
  * connect, TLS, login, RPC errors, frame dispatch), rmq_source.c (consume, settle -> ack),
- * rmq_sink.c (publish, confirms, returns), rmq_codec.c (properties and headers). */
+ * rmq_sink.c (publish, confirms, returns), rmq_codec.c (properties and headers).
+ *
+ * Thread: every function declared here runs on the endpoint's own thread (open/close on the
+ * main thread, before and after it), so none of this state is locked.
+ * Ownership: envelopes taken from the mailbox belong to the endpoint until brg_settle() (sink)
+ * or brg_source_done() (source); deliveries waiting for credit are not yet the core's. */
 #ifndef BRG_RMQ_H
 #define BRG_RMQ_H
 
