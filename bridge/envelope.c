@@ -334,7 +334,10 @@ void brg_props_set(char **slot, const char *value)
 brg_envelope_t *brg_envelope_copy(const brg_envelope_t *env)
 {
     brg_envelope_t *c = brg_envelope_new();
-    brg_envelope_set_body(c, env->body, env->body_len);
+    /* A NULL body (a Kafka tombstone) stays NULL: it is not the same as an empty one. */
+    if (env->body) {
+        brg_envelope_set_body(c, env->body, env->body_len);
+    }
     if (env->key) {
         brg_envelope_set_key(c, env->key, env->key_len);
     }

@@ -124,6 +124,21 @@ START_TEST(test_borrowed_body_released_once)
 }
 END_TEST
 
+START_TEST(test_copy_keeps_null_body_apart_from_empty)
+{
+    brg_envelope_t *tomb = brg_envelope_new();
+    brg_envelope_t *c = brg_envelope_copy(tomb);
+    ck_assert_ptr_null(c->body);
+    brg_envelope_destroy(c);
+    brg_envelope_set_body(tomb, "", 0);
+    c = brg_envelope_copy(tomb);
+    ck_assert_ptr_nonnull(c->body);
+    ck_assert_uint_eq(c->body_len, 0);
+    brg_envelope_destroy(c);
+    brg_envelope_destroy(tomb);
+}
+END_TEST
+
 START_TEST(test_envelope_size_counts_headers)
 {
     brg_envelope_t *env = brg_envelope_new();
@@ -146,6 +161,7 @@ int main(void)
     tcase_add_test(tc, test_fields_remove_all_duplicates);
     tcase_add_test(tc, test_borrowed_body_released_once);
     tcase_add_test(tc, test_envelope_size_counts_headers);
+    tcase_add_test(tc, test_copy_keeps_null_body_apart_from_empty);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);
