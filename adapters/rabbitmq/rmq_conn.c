@@ -375,7 +375,10 @@ static void on_channel_close(brg_rmq_t *r, amqp_channel_t ch, const amqp_channel
     } else {
         rmq_src_t *s = rmq_source_by_channel(r, ch);
         if (s) {
-            rmq_source_channel_closed(s, reason);
+            char why[700];
+            brg_errfmt(why, sizeof(why), "the broker closed the channel of queue \"%s\": %s",
+                       s->queue, reason);
+            rmq_source_channel_closed(s, why);
         }
     }
 }

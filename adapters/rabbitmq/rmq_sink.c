@@ -53,7 +53,7 @@ brg_err_t rmq_sink_maintain(brg_rmq_t *r, int64_t now_ns, int64_t *next_ns, char
     }
     if (rr == RMQ_RPC_CHANNEL_CLOSED) {
         uint32_t wait = brg_backoff_next(&r->pub_bo);
-        brg_log_warn(r->log, "reopening the publish channel failed: %s; retrying in %u ms", err,
+        brg_log_warn(r->log, "reopening the publish channel failed: %s (retrying in %u ms)", err,
                      wait);
         r->pub_retry_at_ns = now_ns + (int64_t)wait * 1000000;
         if (r->pub_retry_at_ns < *next_ns) {

@@ -95,8 +95,8 @@ void rmq_source_channel_closed(rmq_src_t *s, const char *reason)
     forget_channel(s);
     uint32_t wait = brg_backoff_next(&s->bo);
     s->retry_at_ns = brg_now_ns() + (int64_t)wait * 1000000;
-    brg_log_warn(s->r->log, "route \"%s\": queue \"%s\": %s; subscribing again in %u ms",
-                 brg_source_route_name(s->src), s->queue, reason, wait);
+    brg_log_warn(s->r->log, "route \"%s\": %s (subscribing again in %u ms)",
+                 brg_source_route_name(s->src), reason, wait);
     set_error(s, reason);
 }
 
@@ -309,7 +309,7 @@ brg_err_t rmq_source_on_frame(rmq_src_t *s, const amqp_frame_t *f, char *errstr,
             brg_errfmt(why, sizeof(why),
                        "the broker cancelled the consumer of queue \"%s\" (queue deleted?)",
                        s->queue);
-            brg_log_warn(s->r->log, "route \"%s\": %s; subscribing again in %u ms",
+            brg_log_warn(s->r->log, "route \"%s\": %s (subscribing again in %u ms)",
                          brg_source_route_name(s->src), why, wait);
             set_error(s, why);
             return BRG_OK;

@@ -2,6 +2,7 @@
  * rabbitmq-c (it shares no code with the adapter, so it checks the adapter independently).
  *
  *   check_rabbitmq_client URL declare QUEUE [EXCHANGE BINDING_KEY]
+ *   check_rabbitmq_client URL declare-transient QUEUE        (not durable)
  *   check_rabbitmq_client URL declare-exchange NAME TYPE
  *   check_rabbitmq_client URL delete QUEUE
  *   check_rabbitmq_client URL count QUEUE
@@ -711,6 +712,9 @@ int main(int argc, char **argv)
                             amqp_cstring_bytes(argv[5]), amqp_empty_table);
             check_reply(amqp_get_rpc_reply(conn), "queue.bind");
         }
+    } else if (strcmp(cmd, "declare-transient") == 0) {
+        amqp_queue_declare(conn, 1, amqp_cstring_bytes(argv[3]), 0, 0, 0, 0, amqp_empty_table);
+        check_reply(amqp_get_rpc_reply(conn), "queue.declare");
     } else if (strcmp(cmd, "declare-exchange") == 0 && argc >= 5) {
         amqp_exchange_declare(conn, 1, amqp_cstring_bytes(argv[3]), amqp_cstring_bytes(argv[4]), 0,
                               1, 0, 0, amqp_empty_table);
