@@ -49,6 +49,13 @@ typedef struct amqp1_rx {
     amqp1_pending_t *held_head, *held_tail;
     size_t nheld;
     uint64_t released_over_credit;
+    /* Credit resync: RabbitMQ 3.x can lose track of link credit and stop sending while we
+     * believe credit is outstanding; a quiet link with credit is drained (the broker answers
+     * with its delivery count and the credit starts afresh). */
+    int64_t last_rx_ns;
+    int64_t drain_started_ns;
+    bool draining;
+    uint64_t drains;
 } amqp1_rx_t;
 
 /* One sender link, for one distinct resolved address. */

@@ -16,6 +16,12 @@
 #include "adapters/amqp1/amqp1_codec.h"
 #include "adapters/amqp1/amqp1_int.h"
 
+/* A receiver with credit outstanding that got nothing for this long is drained to resync the
+ * credit with the broker (an idle queue costs one flow exchange per period). */
+#define STALL_NS (2 * 1000000000LL)
+/* A drain the broker never answers is given up after this long. */
+#define DRAIN_TIMEOUT_NS (10 * 1000000000LL)
+
 uint64_t amqp1_rx_epoch(const brg_amqp1_t *a, const amqp1_rx_t *rx)
 {
     return (a->conn_gen << 32) | rx->link_gen;
@@ -64,6 +70,8 @@ void amqp1_rx_attach(brg_amqp1_t *a, amqp1_rx_t *rx)
     pn_link_open(l);
     rx->link = l;
     rx->link_gen++;
+    rx->draining = false;
+    rx->last_rx_ns = brg_now_ns();
     brg_log_debug(a->log, "route %s: receiving from \"%s\"", brg_source_route_name(rx->src),
                   rx->addr.address);
 }
@@ -178,6 +186,9 @@ void amqp1_rx_delivery(brg_amqp1_t *a, pn_delivery_t *d)
     }
     size_t len = read_delivery(a, l, d);
     pn_link_advance(l);
+    if (rx) {
+        rx->last_rx_ns = brg_now_ns();
+    }
     if (!rx || brg_endpoint_stopping(a->ep)) {
         /* A stale link, or stopping: give it back for another consumer. */
         pn_delivery_update(d, PN_RELEASED);
@@ -292,6 +303,15 @@ void amqp1_rx_service(brg_amqp1_t *a, int64_t now)
         while (rx->nheld && brg_source_credit(rx->src) > 0) {
             brg_source_submit(rx->src, unhold(rx));
         }
+        if (rx->draining) {
+            if (pn_link_draining(rx->link) && now - rx->drain_started_ns < DRAIN_TIMEOUT_NS) {
+                continue; /* no new credit until the broker answered */
+            }
+            pn_link_drained(rx->link);
+            pn_link_set_drain(rx->link, false);
+            rx->draining = false;
+            rx->last_rx_ns = now;
+        }
         /* Credit mirrors what the route lets in: link credit plus what is in flight never
          * exceeds max_in_flight. It is topped up in batches of a quarter of the budget so
          * that a flow frame is not sent per message.
@@ -306,6 +326,14 @@ void amqp1_rx_service(brg_amqp1_t *a, int64_t now)
             if (add >= (batch ? batch : 1) || have <= 0) {
                 pn_link_flow(rx->link, add > INT32_MAX ? INT32_MAX : (int)add);
             }
+        }
+        if (pn_link_credit(rx->link) > 0 && now - rx->last_rx_ns > STALL_NS) {
+            rx->draining = true;
+            rx->drain_started_ns = now;
+            rx->drains++;
+            pn_link_drain(rx->link, 0);
+            brg_log_debug(a->log, "route %s: draining a quiet link (credit %d)",
+                          brg_source_route_name(rx->src), pn_link_credit(rx->link));
         }
     }
 }

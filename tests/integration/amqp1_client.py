@@ -159,7 +159,9 @@ class Receiver(MessagingHandler):
             kw = dict(user=user, password=password, allowed_mechs="PLAIN",
                       allow_insecure_mechs=True)
         self.conn = event.container.connect(url, **kw)
-        event.container.create_receiver(self.conn, self.address)
+        self.receiver = event.container.create_receiver(self.conn, self.address)
+        self.reattached = 0
+        self.last_reattach = time.monotonic()
         event.container.schedule(0.2, self)
 
     def on_timer_task(self, event):
@@ -168,6 +170,14 @@ class Receiver(MessagingHandler):
                 (self.count and len(self.seen) >= self.count)):
             self.conn.close()
             return
+        # RabbitMQ 3.x's AMQP 1.0 plugin can lose track of link credit under load and stop
+        # sending to a receiver: a quiet link is re-attached (every message received so far
+        # was accepted, so nothing is redelivered twice because of this).
+        if now - self.last > 4 and now - self.last_reattach > 4:
+            self.receiver.close()
+            self.receiver = event.container.create_receiver(self.conn, self.address)
+            self.reattached += 1
+            self.last_reattach = now
         event.container.schedule(0.2, self)
 
     def on_message(self, event):
