@@ -26,7 +26,8 @@ RABBITMQ_INTEGRATION = \
 	tests/integration/rabbitmq_exchange_source.sh \
 	tests/integration/rabbitmq_examples.sh \
 	tests/integration/rabbitmq_tls.sh \
-	tests/integration/rabbitmq_nack_retry.sh
+	tests/integration/rabbitmq_nack_retry.sh \
+	tests/integration/rabbitmq_strict_mapping.sh
 # With Kafka (the mock cluster of scripts/kafka-cluster.sh, checked with kcat).
 RABBITMQ_KAFKA_INTEGRATION = \
 	tests/integration/rabbitmq_to_kafka.sh \

@@ -395,6 +395,84 @@ static brg_err_t rmq_run(void *state, brg_endpoint_t *ep, char *errstr, size_t e
     return BRG_OK;
 }
 
+/* ---- metrics ------------------------------------------------------------------------------ */
+
+/* A label value: names come from the config; escape what Prometheus' text format requires. */
+static const char *label(const char *s, char *buf, size_t size)
+{
+    size_t o = 0;
+    for (; s && *s && o + 3 < size; s++) {
+        if (*s == '"' || *s == '\\') {
+            buf[o++] = '\\';
+            buf[o++] = *s;
+        } else if (*s == '\n') {
+            buf[o++] = '\\';
+            buf[o++] = 'n';
+        } else {
+            buf[o++] = *s;
+        }
+    }
+    buf[o] = 0;
+    return buf;
+}
+
+void rmq_metrics(brg_endpoint_t *const *eps, size_t n, struct brg_metrics_out *out)
+{
+    static const struct {
+        const char *name, *type, *help;
+    } ep_fams[] = {
+        {"msgbridge_rabbitmq_published_total", "counter", "Messages published (basic.publish)."},
+        {"msgbridge_rabbitmq_confirmed_total", "counter",
+         "Publishes confirmed by the broker (basic.ack)."},
+        {"msgbridge_rabbitmq_returned_total", "counter",
+         "Mandatory publishes returned unroutable (basic.return)."},
+        {"msgbridge_rabbitmq_nacked_total", "counter",
+         "Publishes the broker refused (basic.nack), retried."},
+        {"msgbridge_rabbitmq_publish_in_flight", "gauge", "Publishes awaiting the confirm."},
+        {"msgbridge_rabbitmq_blocked", "gauge",
+         "1 while the broker blocks publishing (connection.blocked: memory or disk alarm)."},
+    };
+    char e[256], rt[256], q[512];
+    for (size_t f = 0; f < BRG_ARRAY_SIZE(ep_fams); f++) {
+        brg_metrics_printf(out, "# HELP %s %s\n# TYPE %s %s\n", ep_fams[f].name, ep_fams[f].help,
+                           ep_fams[f].name, ep_fams[f].type);
+        for (size_t i = 0; i < n; i++) {
+            brg_rmq_t *r = brg_endpoint_state(eps[i]);
+            uint64_t v = f == 0   ? r->published
+                         : f == 1 ? r->confirmed
+                         : f == 2 ? r->returned
+                         : f == 3 ? r->nacked
+                         : f == 4 ? r->inflight_gauge
+                                  : (uint64_t)r->blocked_gauge;
+            brg_metrics_printf(out, "%s{endpoint=\"%s\"} %llu\n", ep_fams[f].name,
+                               label(brg_endpoint_name(eps[i]), e, sizeof(e)),
+                               (unsigned long long)v);
+        }
+    }
+    static const struct {
+        const char *name, *help;
+    } src_fams[] = {
+        {"msgbridge_rabbitmq_delivered_total", "Deliveries received from the route's queue."},
+        {"msgbridge_rabbitmq_acked_total", "Deliveries acknowledged (basic.ack)."},
+        {"msgbridge_rabbitmq_requeued_total", "Deliveries requeued for a retry (basic.nack)."},
+    };
+    for (size_t f = 0; f < BRG_ARRAY_SIZE(src_fams); f++) {
+        brg_metrics_printf(out, "# HELP %s %s\n# TYPE %s counter\n", src_fams[f].name,
+                           src_fams[f].help, src_fams[f].name);
+        for (size_t i = 0; i < n; i++) {
+            brg_rmq_t *r = brg_endpoint_state(eps[i]);
+            for (size_t j = 0; j < r->nsrcs; j++) {
+                rmq_src_t *s = &r->srcs[j];
+                uint64_t v = f == 0 ? s->delivered : f == 1 ? s->acked : s->requeued;
+                brg_metrics_printf(out, "%s{endpoint=\"%s\",route=\"%s\",queue=\"%s\"} %llu\n",
+                                   src_fams[f].name, label(brg_endpoint_name(eps[i]), e, sizeof(e)),
+                                   label(brg_source_route_name(s->src), rt, sizeof(rt)),
+                                   label(s->queue, q, sizeof(q)), (unsigned long long)v);
+            }
+        }
+    }
+}
+
 const brg_adapter_t brg_rabbitmq_adapter = {
     .name = "rabbitmq",
     .description = "RabbitMQ and other AMQP 0-9-1 brokers (rabbitmq-c): queues, exchanges, "
@@ -410,4 +488,5 @@ const brg_adapter_t brg_rabbitmq_adapter = {
     .run = rmq_run,
     .wake = NULL,
     .close = rmq_close,
+    .metrics = rmq_metrics,
 };

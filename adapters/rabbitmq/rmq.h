@@ -18,6 +18,7 @@
 #ifndef BRG_RMQ_H
 #define BRG_RMQ_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -109,7 +110,8 @@ typedef struct rmq_src {
     brg_envelope_t **wait;
     size_t wait_head, wait_len, wait_cap;
     rmq_asm_t as;
-    uint64_t delivered, acked, nacked;
+    /* For /metrics (read by the HTTP thread). */
+    _Atomic uint64_t delivered, acked, requeued;
 } rmq_src_t;
 
 /* A publish awaiting its confirm (slot seq % window of the ring). */
@@ -143,7 +145,10 @@ struct brg_rmq {
     bool ctl_open;
     char **exchanges; /* exchanges known to exist on this connection */
     size_t nexchanges;
-    uint64_t published, confirmed, returned, nacked;
+    /* For /metrics (read by the HTTP thread). */
+    _Atomic uint64_t published, confirmed, returned, nacked;
+    _Atomic uint64_t inflight_gauge;
+    _Atomic bool blocked_gauge;
 
     rmq_src_t *srcs;
     size_t nsrcs;
@@ -226,6 +231,12 @@ void rmq_sink_fail_all(brg_rmq_t *r, const char *reason);
 /* Reopen the publish channel if it was closed and its time has come. */
 brg_err_t rmq_sink_maintain(brg_rmq_t *r, int64_t now_ns, int64_t *next_ns, char *errstr,
                             size_t errstr_size);
+
+/* ---- rabbitmq.c ---------------------------------------------------------------------------- */
+
+/* Prometheus families of the rabbitmq endpoints (brg_adapter_t.metrics).
+ * Thread: the HTTP thread; reads only atomics. */
+void rmq_metrics(brg_endpoint_t *const *eps, size_t n, struct brg_metrics_out *out);
 
 /* ---- shared helpers ------------------------------------------------------------------------ */
 

@@ -136,8 +136,30 @@ brg_err_t brg_rmq_table_to_fields(const amqp_table_t *t, brg_fields_t *out, char
 
 /* ---- fields -> table ---------------------------------------------------------------------- */
 
-static brg_err_t value_to_amqp(const brg_value_t *v, amqp_pool_t *pool, amqp_field_value_t *fv,
+/* The encoder's context: where losses are reported. */
+typedef struct enc {
+    amqp_pool_t *pool;
+    brg_rmq_loss_fn *loss;
+    void *loss_ctx;
+} enc_t;
+
+static brg_err_t value_to_amqp(const brg_value_t *v, const enc_t *x, amqp_field_value_t *fv,
                                int depth, const char *name, char *errstr, size_t errstr_size);
+
+/* Report a loss. Returns: BRG_ERR_INVALID (with errstr) if it is refused. */
+static brg_err_t lost(const enc_t *x, const char *field, const char *name, const char *what,
+                      char *errstr, size_t errstr_size)
+{
+    if (x->loss && x->loss(x->loss_ctx, field)) {
+        if (name) {
+            brg_errfmt(errstr, errstr_size, "header \"%s\": %s (strict mapping)", name, what);
+        } else {
+            brg_errfmt(errstr, errstr_size, "%s (strict mapping)", what);
+        }
+        return BRG_ERR_INVALID;
+    }
+    return BRG_OK;
+}
 
 static amqp_bytes_t bytes_of(const void *p, size_t len)
 {
@@ -158,9 +180,10 @@ static void *pool_alloc(amqp_pool_t *pool, size_t size)
     return p;
 }
 
-static brg_err_t table_to_amqp(const brg_fields_t *f, amqp_pool_t *pool, amqp_table_t *out,
-                               int depth, char *errstr, size_t errstr_size)
+static brg_err_t table_to_amqp(const brg_fields_t *f, const enc_t *x, amqp_table_t *out,
+                               int depth, const char *top, char *errstr, size_t errstr_size)
 {
+    amqp_pool_t *pool = x->pool;
     out->num_entries = 0;
     out->entries = NULL;
     if (!f || f->count == 0) {
@@ -184,7 +207,9 @@ static brg_err_t table_to_amqp(const brg_fields_t *f, amqp_pool_t *pool, amqp_ta
         }
         amqp_table_entry_t *e = &out->entries[i];
         e->key = bytes_of(name, nlen);
-        brg_err_t rc = value_to_amqp(&fl->value, pool, &e->value, depth, name, errstr, errstr_size);
+        /* Nested values are reported under their top-level header's name. */
+        brg_err_t rc = value_to_amqp(&fl->value, x, &e->value, depth, top ? top : name, errstr,
+                                     errstr_size);
         if (rc != BRG_OK) {
             return rc;
         }
@@ -193,9 +218,10 @@ static brg_err_t table_to_amqp(const brg_fields_t *f, amqp_pool_t *pool, amqp_ta
     return BRG_OK;
 }
 
-static brg_err_t array_to_amqp(const brg_fields_t *f, amqp_pool_t *pool, amqp_array_t *out,
+static brg_err_t array_to_amqp(const brg_fields_t *f, const enc_t *x, amqp_array_t *out,
                                int depth, const char *name, char *errstr, size_t errstr_size)
 {
+    amqp_pool_t *pool = x->pool;
     out->num_entries = 0;
     out->entries = NULL;
     if (!f || f->count == 0) {
@@ -207,7 +233,7 @@ static brg_err_t array_to_amqp(const brg_fields_t *f, amqp_pool_t *pool, amqp_ar
     }
     out->entries = pool_alloc(pool, f->count * sizeof(amqp_field_value_t));
     for (size_t i = 0; i < f->count; i++) {
-        brg_err_t rc = value_to_amqp(&f->items[i].value, pool, &out->entries[i], depth, name,
+        brg_err_t rc = value_to_amqp(&f->items[i].value, x, &out->entries[i], depth, name,
                                      errstr, errstr_size);
         if (rc != BRG_OK) {
             return rc;
@@ -217,10 +243,11 @@ static brg_err_t array_to_amqp(const brg_fields_t *f, amqp_pool_t *pool, amqp_ar
     return BRG_OK;
 }
 
-static brg_err_t value_to_amqp(const brg_value_t *v, amqp_pool_t *pool, amqp_field_value_t *fv,
+static brg_err_t value_to_amqp(const brg_value_t *v, const enc_t *x, amqp_field_value_t *fv,
                                int depth, const char *name, char *errstr, size_t errstr_size)
 {
     memset(fv, 0, sizeof(*fv));
+    brg_err_t rc;
     switch (v->type) {
     case BRG_V_NULL: fv->kind = AMQP_FIELD_KIND_VOID; return BRG_OK;
     case BRG_V_BOOL:
@@ -242,6 +269,10 @@ static brg_err_t value_to_amqp(const brg_value_t *v, amqp_pool_t *pool, amqp_fie
         } else {
             fv->kind = AMQP_FIELD_KIND_I64;
             fv->value.i64 = v->u.i;
+            if (v->width != 64) {
+                return lost(x, "header.type", name, "integer wider than its declared width",
+                            errstr, errstr_size);
+            }
         }
         return BRG_OK;
     case BRG_V_UINT:
@@ -257,6 +288,10 @@ static brg_err_t value_to_amqp(const brg_value_t *v, amqp_pool_t *pool, amqp_fie
         } else {
             fv->kind = AMQP_FIELD_KIND_U64;
             fv->value.u64 = v->u.u;
+            if (v->width != 64) {
+                return lost(x, "header.type", name, "integer wider than its declared width",
+                            errstr, errstr_size);
+            }
         }
         return BRG_OK;
     case BRG_V_FLOAT:
@@ -277,16 +312,28 @@ static brg_err_t value_to_amqp(const brg_value_t *v, amqp_pool_t *pool, amqp_fie
         /* Seconds on the wire: a sub-second part is lost (floor), a time before 1970 is 0. */
         fv->kind = AMQP_FIELD_KIND_TIMESTAMP;
         fv->value.u64 = v->u.ts_ms > 0 ? (uint64_t)(v->u.ts_ms / 1000) : 0;
+        if (v->u.ts_ms < 0 || v->u.ts_ms % 1000 != 0) {
+            return lost(x, "header.timestamp", name,
+                        "timestamp with milliseconds or before 1970 (AMQP 0-9-1 keeps seconds)",
+                        errstr, errstr_size);
+        }
         return BRG_OK;
     case BRG_V_STRING:
     case BRG_V_SYMBOL:
         fv->kind = AMQP_FIELD_KIND_UTF8;
         fv->value.bytes = bytes_of(v->u.bytes.data, v->u.bytes.len);
+        if (v->type == BRG_V_SYMBOL) {
+            return lost(x, "header.type", name, "symbol written as a string", errstr,
+                        errstr_size);
+        }
         return BRG_OK;
     case BRG_V_BYTES:
     case BRG_V_UUID:
         fv->kind = AMQP_FIELD_KIND_BYTES;
         fv->value.bytes = bytes_of(v->u.bytes.data, v->u.bytes.len);
+        if (v->type == BRG_V_UUID) {
+            return lost(x, "header.type", name, "uuid written as bytes", errstr, errstr_size);
+        }
         return BRG_OK;
     case BRG_V_TABLE:
     case BRG_V_ARRAY:
@@ -297,12 +344,13 @@ static brg_err_t value_to_amqp(const brg_value_t *v, amqp_pool_t *pool, amqp_fie
         }
         if (v->type == BRG_V_TABLE) {
             fv->kind = AMQP_FIELD_KIND_TABLE;
-            return table_to_amqp(v->u.fields, pool, &fv->value.table, depth + 1, errstr,
+            return table_to_amqp(v->u.fields, x, &fv->value.table, depth + 1, name, errstr,
                                  errstr_size);
         }
         fv->kind = AMQP_FIELD_KIND_ARRAY;
-        return array_to_amqp(v->u.fields, pool, &fv->value.array, depth + 1, name, errstr,
-                             errstr_size);
+        rc = array_to_amqp(v->u.fields, x, &fv->value.array, depth + 1, name, errstr,
+                           errstr_size);
+        return rc;
     }
     brg_errfmt(errstr, errstr_size, "header \"%s\": value of unknown type %d", name, (int)v->type);
     return BRG_ERR_INVALID;
@@ -311,7 +359,8 @@ static brg_err_t value_to_amqp(const brg_value_t *v, amqp_pool_t *pool, amqp_fie
 brg_err_t brg_rmq_fields_to_table(const brg_fields_t *f, amqp_pool_t *pool, amqp_table_t *out,
                                   char *errstr, size_t errstr_size)
 {
-    return table_to_amqp(f, pool, out, 0, errstr, errstr_size);
+    enc_t x = {pool, NULL, NULL};
+    return table_to_amqp(f, &x, out, 0, NULL, errstr, errstr_size);
 }
 
 /* ---- wire size ---------------------------------------------------------------------------- */
@@ -528,6 +577,16 @@ brg_err_t brg_rmq_envelope_to_props(const brg_envelope_t *env, const char *login
                                     amqp_pool_t *pool, amqp_basic_properties_t *p,
                                     size_t *wire_size, char *errstr, size_t errstr_size)
 {
+    return brg_rmq_envelope_to_props_checked(env, login_user, pool, p, wire_size, NULL, NULL,
+                                             errstr, errstr_size);
+}
+
+brg_err_t brg_rmq_envelope_to_props_checked(const brg_envelope_t *env, const char *login_user,
+                                            amqp_pool_t *pool, amqp_basic_properties_t *p,
+                                            size_t *wire_size, brg_rmq_loss_fn *loss,
+                                            void *loss_ctx, char *errstr, size_t errstr_size)
+{
+    enc_t x = {pool, loss, loss_ctx};
     const brg_props_t *pr = &env->props;
     memset(p, 0, sizeof(*p));
     /* class id, weight, body size, property flags */
@@ -565,6 +624,10 @@ brg_err_t brg_rmq_envelope_to_props(const brg_envelope_t *env, const char *login
         p->_flags |= AMQP_BASIC_PRIORITY_FLAG;
         p->priority = pr->priority > 255 ? 255 : (uint8_t)pr->priority;
         size += 1;
+        if (pr->priority > 255 &&
+            lost(&x, "priority", NULL, "priority above 255", errstr, errstr_size) != BRG_OK) {
+            return BRG_ERR_INVALID;
+        }
     }
     char *exp = NULL;
     if (pr->ttl_ms >= 0) {
@@ -575,6 +638,11 @@ brg_err_t brg_rmq_envelope_to_props(const brg_envelope_t *env, const char *login
         size += 1 + (size_t)n;
     }
     bool ts_ms_header = false;
+    /* -1 is "absent"; anything below is a time before 1970, which the property cannot hold. */
+    if (pr->timestamp_ms < -1 &&
+        lost(&x, "timestamp", NULL, "timestamp before 1970", errstr, errstr_size) != BRG_OK) {
+        return BRG_ERR_INVALID;
+    }
     if (pr->timestamp_ms >= 0) {
         p->_flags |= AMQP_BASIC_TIMESTAMP_FLAG;
         p->timestamp = (uint64_t)(pr->timestamp_ms / 1000);
@@ -583,7 +651,7 @@ brg_err_t brg_rmq_envelope_to_props(const brg_envelope_t *env, const char *login
     }
 
     amqp_table_t t;
-    rc = brg_rmq_fields_to_table(&env->headers, pool, &t, errstr, errstr_size);
+    rc = table_to_amqp(&env->headers, &x, &t, 0, NULL, errstr, errstr_size);
     if (rc != BRG_OK) {
         return rc;
     }

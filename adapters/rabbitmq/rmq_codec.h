@@ -44,6 +44,13 @@
 brg_err_t brg_rmq_table_to_fields(const amqp_table_t *t, brg_fields_t *out, char *errstr,
                                   size_t errstr_size);
 
+/* Told about each thing the AMQP 0-9-1 form cannot carry exactly; field is one of a few
+ * fixed names (metric labels): "header.type" (a symbol or uuid, or an integer that does not
+ * fit its width), "header.timestamp" (a timestamp header with a sub-second part or before
+ * 1970), "priority" (above 255), "timestamp" (before 1970).
+ * Returns: true to refuse the message (strict mapping), false to go on with the loss. */
+typedef bool brg_rmq_loss_fn(void *ctx, const char *field);
+
 /* Build an AMQP table from fields; the inverse of brg_rmq_table_to_fields. Entry arrays are
  * allocated in pool; strings and bytes point into f (which must outlive the table's use).
  * Symbols are written as strings, UUIDs as 16 bytes, names of array elements are dropped.
@@ -74,5 +81,12 @@ brg_err_t brg_rmq_props_to_envelope(const amqp_basic_properties_t *p, brg_envelo
 brg_err_t brg_rmq_envelope_to_props(const brg_envelope_t *env, const char *login_user,
                                     amqp_pool_t *pool, amqp_basic_properties_t *p,
                                     size_t *wire_size, char *errstr, size_t errstr_size);
+
+/* brg_rmq_envelope_to_props, reporting each loss to loss (see brg_rmq_loss_fn); a loss it
+ * refuses makes the call fail with BRG_ERR_INVALID and errstr naming the header or property. */
+brg_err_t brg_rmq_envelope_to_props_checked(const brg_envelope_t *env, const char *login_user,
+                                            amqp_pool_t *pool, amqp_basic_properties_t *p,
+                                            size_t *wire_size, brg_rmq_loss_fn *loss,
+                                            void *loss_ctx, char *errstr, size_t errstr_size);
 
 #endif

@@ -338,6 +338,7 @@ void rmq_disconnect(brg_rmq_t *r, const char *reason, bool clean)
     r->pub_open = false;
     r->ctl_open = false;
     r->blocked = false;
+    r->blocked_gauge = false;
     rmq_sink_fail_all(r, reason ? reason : "connection closed");
     for (size_t i = 0; i < r->nsrcs; i++) {
         rmq_source_conn_lost(&r->srcs[i]);
@@ -419,11 +420,13 @@ brg_err_t rmq_read_frames(brg_rmq_t *r, int max, int *nframes, char *errstr, siz
                 brg_log_warn(r->log, "the broker blocked publishing: %.*s", (int)m->reason.len,
                              m->reason.len ? (const char *)m->reason.bytes : "");
                 r->blocked = true;
+                r->blocked_gauge = true;
                 break;
             }
             case AMQP_CONNECTION_UNBLOCKED_METHOD:
                 brg_log_info(r->log, "the broker unblocked publishing");
                 r->blocked = false;
+                r->blocked_gauge = false;
                 break;
             case AMQP_CHANNEL_CLOSE_METHOD:
                 on_channel_close(r, ch, f.payload.method.decoded);

@@ -104,6 +104,7 @@ static void settle_seq(brg_rmq_t *r, uint64_t seq, bool ack)
         brg_settle(env, BRG_RETRY, why);
     }
     r->inflight--;
+    r->inflight_gauge = r->inflight;
 }
 
 static void advance_base(brg_rmq_t *r)
@@ -140,6 +141,7 @@ void rmq_sink_fail_all(brg_rmq_t *r, const char *reason)
         }
     }
     r->inflight = 0;
+    r->inflight_gauge = 0;
     r->pub_base = r->pub_next_seq;
 }
 
@@ -281,6 +283,12 @@ static int exchange_check(brg_rmq_t *r, const char *name, char *errstr, size_t e
     return 0;
 }
 
+/* The codec's loss report goes to the route's mapping counters; true in strict mode. */
+static bool sink_loss(void *ctx, const char *field)
+{
+    return brg_sink_mapping_loss(ctx, field);
+}
+
 static amqp_bytes_t bytes_n(const void *p, size_t len)
 {
     amqp_bytes_t b = {len, len ? (void *)p : NULL};
@@ -315,8 +323,8 @@ static brg_err_t publish_one(brg_rmq_t *r, brg_sink_t *sink, brg_envelope_t *env
     recycle_amqp_pool(&r->pool);
     amqp_basic_properties_t props;
     size_t wire = 0;
-    if (brg_rmq_envelope_to_props(env, r->conf.user, &r->pool, &props, &wire, why, sizeof(why)) !=
-        BRG_OK) {
+    if (brg_rmq_envelope_to_props_checked(env, r->conf.user, &r->pool, &props, &wire, sink_loss,
+                                          sink, why, sizeof(why)) != BRG_OK) {
         goto reject;
     }
     /* The content header must fit in one frame (7 bytes of frame header, 1 of frame end);
@@ -335,6 +343,7 @@ static brg_err_t publish_one(brg_rmq_t *r, brg_sink_t *sink, brg_envelope_t *env
     p->exchange = ex;
     p->routing_key = rk;
     r->inflight++;
+    r->inflight_gauge = r->inflight;
     r->published++;
     int rc = amqp_basic_publish(r->conn, RMQ_CH_PUBLISH, bytes_n(ex, elen), bytes_n(rk, klen),
                                 mandatory, 0, &props, bytes_n(env->body, env->body_len));

@@ -444,7 +444,7 @@ static brg_err_t flush_acks(rmq_src_t *s, int64_t now_ns, char *errstr, size_t e
             brg_backoff_reset(&s->retry_bo);
             s->nack_at_ns = 0;
         } else {
-            s->nacked += n;
+            s->requeued += n;
             s->nack_at_ns = now_ns + (int64_t)brg_backoff_next(&s->retry_bo) * 1000000;
         }
         s->out_head = (s->out_head + n) % s->out_cap;

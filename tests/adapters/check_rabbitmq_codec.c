@@ -3,6 +3,7 @@
  * broker would see and send back. */
 #include <check.h>
 #include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -584,6 +585,68 @@ START_TEST(test_rmq_props_too_long_refused)
 }
 END_TEST
 
+/* Records the losses reported; refuses them when strict. */
+typedef struct losses {
+    bool strict;
+    int n;
+    char fields[8][32];
+} losses_t;
+
+static bool record_loss(void *ctx, const char *field)
+{
+    losses_t *l = ctx;
+    if (l->n < 8) {
+        snprintf(l->fields[l->n], sizeof(l->fields[0]), "%s", field);
+    }
+    l->n++;
+    return l->strict;
+}
+
+START_TEST(test_rmq_losses_reported_and_strict_refuses)
+{
+    brg_envelope_t *env = brg_envelope_new();
+    add(&env->headers, "sym", brg_value_typed_bytes(BRG_V_SYMBOL, "s", 1));
+    add(&env->headers, "ts", brg_value_timestamp(1700000000123LL));
+    brg_fields_t *inner = brg_fields_new();
+    add(inner, "id", brg_value_typed_bytes(BRG_V_UUID, "0123456789abcdef", 16));
+    add(&env->headers, "nested", brg_value_table(inner));
+    add(&env->headers, "fine", brg_value_timestamp(1700000000000LL));
+    env->props.priority = 300;
+    amqp_pool_t pool;
+    init_amqp_pool(&pool, 4096);
+    amqp_basic_properties_t p;
+    char err[256] = "";
+    losses_t l = {.strict = false};
+    ck_assert_int_eq(brg_rmq_envelope_to_props_checked(env, NULL, &pool, &p, NULL, record_loss, &l,
+                                                       err, sizeof(err)),
+                     BRG_OK);
+    ck_assert_int_eq(l.n, 4);
+    ck_assert_str_eq(l.fields[0], "priority");
+    ck_assert_str_eq(l.fields[1], "header.type");
+    ck_assert_str_eq(l.fields[2], "header.timestamp");
+    ck_assert_str_eq(l.fields[3], "header.type");
+    ck_assert_int_eq(p.priority, 255);
+
+    /* Strict: the first loss refuses the message, naming the header. */
+    l = (losses_t){.strict = true};
+    env->props.priority = 5;
+    recycle_amqp_pool(&pool);
+    ck_assert_int_eq(brg_rmq_envelope_to_props_checked(env, NULL, &pool, &p, NULL, record_loss, &l,
+                                                       err, sizeof(err)),
+                     BRG_ERR_INVALID);
+    ck_assert_str_eq(err, "header \"sym\": symbol written as a string (strict mapping)");
+    brg_fields_remove(&env->headers, "sym");
+    brg_fields_remove(&env->headers, "ts");
+    recycle_amqp_pool(&pool);
+    ck_assert_int_eq(brg_rmq_envelope_to_props_checked(env, NULL, &pool, &p, NULL, record_loss, &l,
+                                                       err, sizeof(err)),
+                     BRG_ERR_INVALID);
+    ck_assert_str_eq(err, "header \"nested\": uuid written as bytes (strict mapping)");
+    empty_amqp_pool(&pool);
+    brg_envelope_destroy(env);
+}
+END_TEST
+
 static Suite *suite(void)
 {
     Suite *s = suite_create("rabbitmq_codec");
@@ -605,6 +668,7 @@ static Suite *suite(void)
     tcase_add_test(p, test_rmq_props_foreign_user_id_moves_to_header);
     tcase_add_test(p, test_rmq_props_from_broker_message);
     tcase_add_test(p, test_rmq_props_too_long_refused);
+    tcase_add_test(p, test_rmq_losses_reported_and_strict_refuses);
     suite_add_tcase(s, p);
     return s;
 }
