@@ -368,7 +368,8 @@ bool brg_sink_mapping_loss(brg_sink_t *sink, const char *field)
     if (i < BRG_LOSS_FIELDS) {
         atomic_fetch_add(&rt->loss[i].count, 1);
     }
-    return brg_mapping_strict(rt->mapping);
+    /* The dead letter is where strict mode parks what cannot cross: it carries it as it can. */
+    return !sink->is_dead_letter && brg_mapping_strict(rt->mapping);
 }
 
 const brg_template_t *brg_sink_template(const brg_sink_t *sink, const char *key)
