@@ -55,6 +55,11 @@ rc=$?
 t_log "$out"
 [ $rc = 0 ] || t_fail "after the crash: $out"
 t_wait_for 20 t_log_has "$T_DIR/bridge.log" "reconnecting in" || t_fail "no reconnect in the log"
+# Acknowledgements not yet on disk when the broker died bring their messages back to kill.in;
+# the bridge moves them again (duplicates, counted above or left in kill.out) once it is back.
+drained() { [ "$(a1_count kill.in)" = 0 ]; }
+t_wait_for 60 drained || t_fail "kill.in still holds $(a1_count kill.in) messages"
+[ "$(grep -c ") connected to 127.0.0.1:$PORT" "$T_DIR/bridge.log")" -ge 2 ] ||
+    t_fail "did not connect again after the crash"
 t_stop "$T_BRIDGE_PID"
-t_assert_eq "$(a1_count kill.in)" 0 "kill.in after the run"
 t_log "ok"
