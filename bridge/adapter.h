@@ -166,6 +166,9 @@ size_t brg_source_credit(const brg_source_t *src);
  * routes it; the outcome comes back through brg_endpoint_take_settled(). Never fails.
  * Ownership: moves to the core. Thread: the endpoint's thread. */
 void brg_source_submit(brg_source_t *src, brg_envelope_t *env);
+/* Why a settled envelope was not accepted (the first failure reason a sink gave), or NULL.
+ * Valid until brg_source_done(). Thread: the endpoint's thread. */
+const char *brg_envelope_settle_reason(const brg_envelope_t *env);
 /* The source has acted on a settled envelope: free it and return its credit.
  * Thread: the endpoint's thread. */
 void brg_source_done(brg_envelope_t *env);

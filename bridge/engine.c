@@ -441,7 +441,8 @@ void brg_engine_log_stats(brg_engine_t *e)
         brg_log_info(NULL,
                      "route %s: state=%s in=%" PRIu64 " out=%" PRIu64 " accepted=%" PRIu64
                      " retried=%" PRIu64 " rejected=%" PRIu64 " dead_lettered=%" PRIu64
-                     " filtered=%" PRIu64 " in_flight=%zu avg_latency_ms=%.2f",
+                     " filtered=%" PRIu64 " loop_dropped=%" PRIu64
+                     " in_flight=%zu avg_latency_ms=%.2f",
                      rt->name, brg_route_state_name(atomic_load(&rt->state)),
                      (uint64_t)atomic_load(&rt->stats.in_msgs),
                      (uint64_t)atomic_load(&rt->stats.out_msgs),
@@ -449,7 +450,8 @@ void brg_engine_log_stats(brg_engine_t *e)
                      (uint64_t)atomic_load(&rt->stats.retried),
                      (uint64_t)atomic_load(&rt->stats.rejected),
                      (uint64_t)atomic_load(&rt->stats.dead_lettered),
-                     (uint64_t)atomic_load(&rt->stats.filtered), atomic_load(&rt->in_flight),
+                     (uint64_t)atomic_load(&rt->stats.filtered),
+                     (uint64_t)atomic_load(&rt->stats.loop_dropped), atomic_load(&rt->in_flight),
                      lc ? (double)ls / (double)lc / 1e6 : 0.0);
     }
 }

@@ -202,6 +202,11 @@ void brg_source_set_error(brg_source_t *src, const char *reason)
     pthread_mutex_unlock(&src->lock);
 }
 
+const char *brg_envelope_settle_reason(const brg_envelope_t *env)
+{
+    return env->dlv ? env->dlv->reason : NULL;
+}
+
 brg_source_t *brg_envelope_source(const brg_envelope_t *env)
 {
     return env->dlv ? env->dlv->src : NULL;
