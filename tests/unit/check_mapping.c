@@ -1,5 +1,6 @@
 /* Mappings: filters, header and key rules, stream rename, provenance and loop prevention. */
 #include <check.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
