@@ -159,6 +159,7 @@ class Receiver(MessagingHandler):
             kw = dict(user=user, password=password, allowed_mechs="PLAIN",
                       allow_insecure_mechs=True)
         self.conn = event.container.connect(url, **kw)
+        self.connect_args = (url, kw)
         self.receiver = event.container.create_receiver(self.conn, self.address)
         self.reattached = 0
         self.last_reattach = time.monotonic()
@@ -174,7 +175,13 @@ class Receiver(MessagingHandler):
         # sending to a receiver: a quiet link is re-attached (every message received so far
         # was accepted, so nothing is redelivered twice because of this).
         if now - self.last > 4 and now - self.last_reattach > 4:
-            self.receiver.close()
+            # Every other re-attach uses a new connection: the stall can be session-wide.
+            if self.reattached % 2:
+                self.conn.close()
+                url, kw = self.connect_args
+                self.conn = event.container.connect(url, **kw)
+            else:
+                self.receiver.close()
             self.receiver = event.container.create_receiver(self.conn, self.address)
             self.reattached += 1
             self.last_reattach = now
