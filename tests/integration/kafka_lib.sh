@@ -23,11 +23,22 @@ K_PROPS='"session.timeout.ms=6000", "heartbeat.interval.ms=500", "fetch.wait.max
 # BRG_TEST_KAFKA_BROKERS and BRG_TEST_KAFKA_CTL.
 k_private_cluster() {
     [ -x "$K_MOCK" ] || t_skip "$K_MOCK not built"
-    "$K_MOCK" -n "${2:-3}" -p "$1" -f "$T_DIR/bootstrap" -c "$T_DIR/ctl" >"$T_DIR/cluster.log" 2>&1 &
-    T_PIDS="$T_PIDS $!"
-    t_wait_for 10 test -s "$T_DIR/bootstrap" || t_fail "private cluster did not start: $(cat "$T_DIR/cluster.log")"
-    BRG_TEST_KAFKA_BROKERS=$(cat "$T_DIR/bootstrap")
-    BRG_TEST_KAFKA_CTL=$T_DIR/ctl
+    # Ports below Linux's ephemeral range (32768+), so that no client connection holds them;
+    # a port still taken (a previous test's socket) is retried on the next ones.
+    for attempt in 0 1 2 3 4; do
+        port=$(($1 - 10000 + attempt * 5))
+        rm -f "$T_DIR/bootstrap"
+        "$K_MOCK" -n "${2:-3}" -p "$port" -f "$T_DIR/bootstrap" -c "$T_DIR/ctl" >"$T_DIR/cluster.log" 2>&1 &
+        k_pid=$!
+        if t_wait_for 10 test -s "$T_DIR/bootstrap"; then
+            T_PIDS="$T_PIDS $k_pid"
+            BRG_TEST_KAFKA_BROKERS=$(cat "$T_DIR/bootstrap")
+            BRG_TEST_KAFKA_CTL=$T_DIR/ctl
+            return 0
+        fi
+        kill "$k_pid" 2>/dev/null; wait "$k_pid" 2>/dev/null
+    done
+    t_fail "private cluster did not start: $(cat "$T_DIR/cluster.log")"
 }
 
 # k_ctl COMMAND...: send a fault command to the cluster ("down 2", "up all", "topic t 6").
