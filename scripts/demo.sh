@@ -67,7 +67,8 @@ done
 [ $got = 5 ] || { echo "only $got of 5 arrived"; exit 1; }
 
 say "sending 3 AMQP 1.0 messages to queue 'audit' (python3-qpid-proton, like an ActiveMQ client)"
-python3 - "$DEMO_AMQP1_URL" <<'PY'
+# Debian's python3 has the proton module; a pyenv or venv python first in PATH may not.
+/usr/bin/python3 - "$DEMO_AMQP1_URL" <<'PY' || { echo "sending over AMQP 1.0 failed"; exit 1; }
 import sys
 from proton import Message
 from proton.utils import BlockingConnection
@@ -82,8 +83,10 @@ print("sent")
 PY
 
 say "reading them from Kafka topic 'audit' (kcat: key, headers, body)"
-kcat -C -b "$DEMO_KAFKA_BROKERS" -t audit -o beginning -c 3 -e -q \
-     -f '  kafka <- key=%k headers=%h body=%s\n' 2>/dev/null || true
+got=$(timeout 20 kcat -C -b "$DEMO_KAFKA_BROKERS" -t audit -o beginning -c 3 -q \
+     -f '  kafka <- key=%k headers=%h body=%s\n' 2>/dev/null)
+echo "$got"
+[ "$(echo "$got" | grep -c 'kafka <-')" = 3 ] || { echo "only some of 3 arrived"; cat "$BRG_TEST_STATE_DIR/demo-bridge.log"; exit 1; }
 
 say "what msgbridge counted (/metrics)"
 curl -s http://127.0.0.1:9464/metrics | grep -E '^msgbridge_route_(messages_in|messages_out)_total'
