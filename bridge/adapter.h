@@ -177,6 +177,13 @@ brg_source_t *brg_envelope_source(const brg_envelope_t *env);
 /* A source failed permanently (queue deleted, access refused): say why; shown in /routes.
  * reason NULL clears it. */
 void brg_source_set_error(brg_source_t *src, const char *reason);
+/* The source's broker dead-letters what the source rejects (a RabbitMQ queue with a
+ * dead-letter exchange, ActiveMQ's DLQ), and the operator asked for it (`on_reject =
+ * "reject"`). Then a message the route finally REJECTS while it has no `dead_letter` of its
+ * own does not stop the route: it settles REJECTED to the source, which rejects it at the
+ * broker, counted as msgbridge_route_broker_rejected_total. Call at source start.
+ * Thread: the endpoint's thread. */
+void brg_source_set_broker_dead_letter(brg_source_t *src, bool yes);
 
 /* ---- sink side --------------------------------------------------------------------------- */
 

@@ -17,6 +17,7 @@ struct brg_source {
     void *opaque;
     pthread_mutex_t lock;
     char *error;
+    atomic_bool broker_dead_letter; /* see brg_source_set_broker_dead_letter() */
 };
 
 struct brg_sink {

@@ -94,6 +94,22 @@ static void help(brg_buf_t *b, const char *name, const char *type, const char *t
 
 #define LOAD(x) ((uint64_t)atomic_load(&(x)))
 
+/* One Prometheus histogram series: cumulative buckets, +Inf, sum and count. */
+static void histogram(brg_buf_t *b, const char *name, const char *route, const double *bounds,
+                      const atomic_uint_fast64_t *buckets, size_t n, double sum, uint64_t count)
+{
+    uint64_t cum = 0;
+    for (size_t k = 0; k < n; k++) {
+        cum += LOAD(buckets[k]);
+        brg_buf_printf(b, "%s_bucket{route=\"%s\",le=\"%g\"} %" PRIu64 "\n", name, route,
+                       bounds[k], cum);
+    }
+    cum += LOAD(buckets[n]);
+    brg_buf_printf(b, "%s_bucket{route=\"%s\",le=\"+Inf\"} %" PRIu64 "\n", name, route, cum);
+    brg_buf_printf(b, "%s_sum{route=\"%s\"} %.6f\n", name, route, sum);
+    brg_buf_printf(b, "%s_count{route=\"%s\"} %" PRIu64 "\n", name, route, count);
+}
+
 void brg_metrics_render(brg_engine_t *e, brg_buf_t *b)
 {
     char r[256], ep[256];
@@ -124,6 +140,9 @@ void brg_metrics_render(brg_engine_t *e, brg_buf_t *b)
          offsetof(brg_route_stats_t, loop_dropped)},
         {"msgbridge_route_mapping_lost_total", "Fields converted with loss or dropped.",
          offsetof(brg_route_stats_t, mapping_lost)},
+        {"msgbridge_route_broker_rejected_total",
+         "Messages rejected to the source broker's own dead letter (on_reject = \"reject\").",
+         offsetof(brg_route_stats_t, broker_rejected)},
     };
     for (size_t k = 0; k < BRG_ARRAY_SIZE(route_counters); k++) {
         help(b, route_counters[k].name, "counter", route_counters[k].help);
@@ -180,20 +199,18 @@ void brg_metrics_render(brg_engine_t *e, brg_buf_t *b)
          "Bridge latency: source receive to final settle of accepted messages.");
     for (size_t i = 0; i < e->nroutes; i++) {
         brg_route_t *rt = e->routes[i];
-        esc(rt->name, r, sizeof(r));
-        uint64_t cum = 0;
-        for (size_t k = 0; k < BRG_LAT_BUCKETS; k++) {
-            cum += LOAD(rt->latency_buckets[k]);
-            brg_buf_printf(b, "msgbridge_route_latency_seconds_bucket{route=\"%s\",le=\"%g\"} %" PRIu64 "\n",
-                           r, brg_latency_bounds[k], cum);
-        }
-        cum += LOAD(rt->latency_buckets[BRG_LAT_BUCKETS]);
-        brg_buf_printf(b, "msgbridge_route_latency_seconds_bucket{route=\"%s\",le=\"+Inf\"} %" PRIu64 "\n",
-                       r, cum);
-        brg_buf_printf(b, "msgbridge_route_latency_seconds_sum{route=\"%s\"} %.6f\n", r,
-                       (double)LOAD(rt->stats.latency_ns_sum) / 1e9);
-        brg_buf_printf(b, "msgbridge_route_latency_seconds_count{route=\"%s\"} %" PRIu64 "\n", r,
-                       LOAD(rt->stats.latency_count));
+        histogram(b, "msgbridge_route_latency_seconds", esc(rt->name, r, sizeof(r)),
+                  brg_latency_bounds, rt->latency_buckets, BRG_LAT_BUCKETS,
+                  (double)LOAD(rt->stats.latency_ns_sum) / 1e9, LOAD(rt->stats.latency_count));
+    }
+    help(b, "msgbridge_route_end_to_end_latency_seconds", "histogram",
+         "End-to-end latency: the message's own timestamp (its producer's clock, ms) to the "
+         "final settle of accepted messages; messages without a timestamp are not counted.");
+    for (size_t i = 0; i < e->nroutes; i++) {
+        brg_route_t *rt = e->routes[i];
+        histogram(b, "msgbridge_route_end_to_end_latency_seconds", esc(rt->name, r, sizeof(r)),
+                  brg_e2e_bounds, rt->e2e_buckets, BRG_E2E_BUCKETS,
+                  (double)LOAD(rt->stats.e2e_ms_sum) / 1e3, LOAD(rt->stats.e2e_count));
     }
     static const struct {
         const char *name, *help;
@@ -288,6 +305,7 @@ void brg_metrics_render_routes(brg_engine_t *e, brg_buf_t *b)
     for (size_t i = 0; i < e->nroutes; i++) {
         brg_route_t *rt = e->routes[i];
         char *why = brg_route_stop_reason(rt);
+        char *src_err = brg_source_error(rt->src);
         brg_buf_printf(b, "%s\n  {\"name\": ", i ? "," : "");
         json_str(b, rt->name);
         brg_buf_printf(b, ", \"state\": \"%s\", \"source\": ",
@@ -308,13 +326,14 @@ void brg_metrics_render_routes(brg_engine_t *e, brg_buf_t *b)
                        ", \"in\": %" PRIu64 ", \"out\": %" PRIu64 ", \"accepted\": %" PRIu64
                        ", \"retried\": %" PRIu64 ", \"rejected\": %" PRIu64
                        ", \"dead_lettered\": %" PRIu64 ", \"filtered\": %" PRIu64
-                       ", \"loop_dropped\": %" PRIu64
+                       ", \"loop_dropped\": %" PRIu64 ", \"broker_rejected\": %" PRIu64
                        ", \"in_flight\": %zu, \"in_flight_bytes\": %zu, \"max_in_flight\": %zu, "
                        "\"max_in_flight_bytes\": %zu, \"stop_reason\": ",
                        LOAD(rt->stats.in_msgs), LOAD(rt->stats.out_msgs), LOAD(rt->stats.accepted),
                        LOAD(rt->stats.retried), LOAD(rt->stats.rejected),
                        LOAD(rt->stats.dead_lettered), LOAD(rt->stats.filtered),
-                       LOAD(rt->stats.loop_dropped), atomic_load(&rt->in_flight),
+                       LOAD(rt->stats.loop_dropped), LOAD(rt->stats.broker_rejected),
+                       atomic_load(&rt->in_flight),
                        atomic_load(&rt->in_flight_bytes), rt->max_in_flight,
                        rt->max_in_flight_bytes);
         if (why) {
@@ -322,8 +341,15 @@ void brg_metrics_render_routes(brg_engine_t *e, brg_buf_t *b)
         } else {
             brg_buf_printf(b, "null");
         }
+        brg_buf_printf(b, ", \"source_error\": ");
+        if (src_err) {
+            json_str(b, src_err);
+        } else {
+            brg_buf_printf(b, "null");
+        }
         brg_buf_printf(b, "}");
         free(why);
+        free(src_err);
     }
     brg_buf_printf(b, "\n]\n");
 }

@@ -13,6 +13,17 @@
 
 const double brg_latency_bounds[BRG_LAT_BUCKETS] = {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025,
                                                     0.05,   0.1,   0.25,   0.5,   1.0,  5.0};
+const double brg_e2e_bounds[BRG_E2E_BUCKETS] = {0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1,
+                                                0.25,  0.5,    1.0,   2.5,  5.0,   30.0, 300.0};
+
+static size_t bucket_of(const double *bounds, size_t n, double s)
+{
+    size_t b = 0;
+    while (b < n && s > bounds[b]) {
+        b++;
+    }
+    return b;
+}
 
 brg_route_t *brg_route_new(const char *name, const brg_cfg_t *cs)
 {
@@ -202,6 +213,19 @@ void brg_source_set_error(brg_source_t *src, const char *reason)
     pthread_mutex_unlock(&src->lock);
 }
 
+void brg_source_set_broker_dead_letter(brg_source_t *src, bool yes)
+{
+    atomic_store(&src->broker_dead_letter, yes);
+}
+
+char *brg_source_error(brg_source_t *src)
+{
+    pthread_mutex_lock(&src->lock);
+    char *r = brg_xstrdup(src->error);
+    pthread_mutex_unlock(&src->lock);
+    return r;
+}
+
 const char *brg_envelope_settle_reason(const brg_envelope_t *env)
 {
     return env->dlv ? env->dlv->reason : NULL;
@@ -255,12 +279,17 @@ static void finish_parent(brg_delivery_t *dlv, brg_outcome_t outcome)
         int64_t ns = brg_now_ns() - dlv->env->origin.received_ns;
         atomic_fetch_add(&rt->stats.latency_ns_sum, (uint_fast64_t)ns);
         atomic_fetch_add(&rt->stats.latency_count, 1);
-        double s = (double)ns / 1e9;
-        size_t b = 0;
-        while (b < BRG_LAT_BUCKETS && s > brg_latency_bounds[b]) {
-            b++;
-        }
+        size_t b = bucket_of(brg_latency_bounds, BRG_LAT_BUCKETS, (double)ns / 1e9);
         atomic_fetch_add(&rt->latency_buckets[b], 1);
+    }
+    if (outcome == BRG_ACCEPTED && dlv->env->props.timestamp_ms > 0) {
+        /* Producer clocks may run ahead of ours: count a negative age as zero. */
+        int64_t ms = brg_wall_ms() - dlv->env->props.timestamp_ms;
+        ms = ms < 0 ? 0 : ms;
+        atomic_fetch_add(&rt->stats.e2e_ms_sum, (uint_fast64_t)ms);
+        atomic_fetch_add(&rt->stats.e2e_count, 1);
+        size_t b = bucket_of(brg_e2e_bounds, BRG_E2E_BUCKETS, (double)ms / 1e3);
+        atomic_fetch_add(&rt->e2e_buckets[b], 1);
     }
     brg_endpoint_push_settled(dlv->src->ep, dlv);
 }
@@ -517,6 +546,15 @@ void brg_settle(brg_envelope_t *env, brg_outcome_t outcome, const char *reason)
         }
         if (rt->dead_letter && !dlv->dead_letter) {
             send_to_dead_letter(dlv, reason);
+            return;
+        }
+        if (!rt->dead_letter && atomic_load(&rt->src->broker_dead_letter)) {
+            /* The source's broker parks it (its dead-letter exchange or DLQ): the route goes on. */
+            atomic_fetch_add(&rt->stats.broker_rejected, 1);
+            brg_log_warn(brg_endpoint_logctx(rt->src->ep),
+                         "route \"%s\": message rejected to the source broker's dead letter: %s",
+                         rt->name, reason ? reason : "rejected by the sink");
+            complete(dlv, BRG_REJECTED);
             return;
         }
         {

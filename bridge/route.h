@@ -27,11 +27,17 @@ typedef struct brg_route_stats {
     atomic_uint_fast64_t loop_dropped;
     atomic_uint_fast64_t mapping_lost;
     atomic_uint_fast64_t latency_ns_sum, latency_count; /* receive to settle */
+    atomic_uint_fast64_t broker_rejected; /* REJECTED to a source whose broker dead-letters */
+    atomic_uint_fast64_t e2e_ms_sum, e2e_count; /* source timestamp to settle */
 } brg_route_stats_t;
 
 /* Latency histogram buckets (seconds), shared with metrics. */
 #define BRG_LAT_BUCKETS 12
 extern const double brg_latency_bounds[BRG_LAT_BUCKETS];
+/* End-to-end buckets (seconds): the message's own timestamp (set by its producer, in ms) to
+ * the destination's confirm; wider, since a backlog or a clock skew shows up here. */
+#define BRG_E2E_BUCKETS 14
+extern const double brg_e2e_bounds[BRG_E2E_BUCKETS];
 
 struct brg_route {
     char *name;
@@ -69,6 +75,7 @@ struct brg_route {
     } loss[BRG_LOSS_FIELDS];
     atomic_size_t nloss;
     atomic_uint_fast64_t latency_buckets[BRG_LAT_BUCKETS + 1];
+    atomic_uint_fast64_t e2e_buckets[BRG_E2E_BUCKETS + 1];
 };
 
 /* Core bookkeeping carried by every envelope inside the engine. */
@@ -103,6 +110,8 @@ void brg_route_rate_tick(brg_route_t *rt);
 void brg_route_drain(brg_route_t *rt);
 /* Returns: a copy of the stop reason or NULL (caller frees). */
 char *brg_route_stop_reason(brg_route_t *rt);
+/* Returns: a copy of the source's error (brg_source_set_error) or NULL (caller frees). */
+char *brg_source_error(brg_source_t *src);
 const char *brg_route_state_name(brg_route_state_t s);
 
 #endif
