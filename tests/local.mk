@@ -11,6 +11,15 @@ CORE_INTEGRATION = tests/integration/core_operations.sh tests/integration/core_v
 TESTS += tests/check_layering.sh $(CORE_INTEGRATION)
 EXTRA_DIST += $(CORE_INTEGRATION)
 
+# Tests that need more than one broker adapter (run by the lead's core suite).
+CROSS_INTEGRATION = tests/integration/active_active.sh
+EXTRA_DIST += $(CROSS_INTEGRATION)
+if HAVE_ADAPTER_KAFKA
+if HAVE_ADAPTER_RABBITMQ
+TESTS += $(CROSS_INTEGRATION)
+endif
+endif
+
 include %D%/unit/local.mk
 include %D%/file.mk
 include %D%/kafka.mk
