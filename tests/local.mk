@@ -12,7 +12,7 @@ TESTS += tests/check_layering.sh $(CORE_INTEGRATION)
 EXTRA_DIST += $(CORE_INTEGRATION)
 
 # Tests that need more than one broker adapter (run by the lead's core suite).
-CROSS_INTEGRATION = tests/integration/active_active.sh
+CROSS_INTEGRATION = tests/integration/active_active.sh tests/integration/reload_under_load.sh
 EXTRA_DIST += $(CROSS_INTEGRATION)
 if HAVE_ADAPTER_KAFKA
 if HAVE_ADAPTER_RABBITMQ
