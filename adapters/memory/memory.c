@@ -26,6 +26,7 @@ struct brg_memory {
     uint64_t next_seq;
     int64_t generate_left;
     size_t body_size;
+    bool reject_to_broker; /* source on_reject = "reject" */
     uint64_t *acked;
     size_t nacked, capacked;
     size_t retried, rejected, in_flight, max_in_flight;
@@ -178,6 +179,10 @@ static void take_settled(brg_memory_t *m, brg_endpoint_t *ep)
                 again->origin.redelivered = true;
                 pending_insert(m, again);
             }
+        } else if (m->reject_to_broker) {
+            /* Like a queue with a dead-letter exchange: the broker moves it away. */
+            m->rejected++;
+            brg_envelope_destroy(unacked_take(m, env->src_seq));
         } else {
             /* The route stopped; like a broker queue, the message stays unacknowledged. */
             m->rejected++;
@@ -332,6 +337,8 @@ static brg_err_t memory_open(brg_endpoint_t *ep, void **statep, char *errstr, si
         const brg_cfg_t *from = brg_source_cfg(brg_endpoint_source(ep, 0));
         m->generate_left = brg_cfg_int(from, "count", 0);
         m->body_size = (size_t)brg_cfg_int(from, "body_size", 100);
+        m->reject_to_broker = strcmp(brg_cfg_str(from, "on_reject", "keep"), "reject") == 0;
+        brg_source_set_broker_dead_letter(brg_endpoint_source(ep, 0), m->reject_to_broker);
     }
     *statep = m;
     return BRG_OK;
@@ -378,6 +385,9 @@ static const brg_conf_key_t source_keys[] = {
     {"stream", BRG_KEY_STRING, 0, "name reported as the source stream"},
     {"count", BRG_KEY_INT, 0, "generate this many messages (default 0: only injected ones)"},
     {"body_size", BRG_KEY_INT, 0, "size of generated bodies (default 100)"},
+    {"on_reject", BRG_KEY_STRING, 0,
+     "keep (default: a rejected message stays, the route stops) or reject (the \"broker\" "
+     "dead-letters it)"},
     {NULL, 0, 0, NULL},
 };
 static const brg_conf_key_t sink_keys[] = {

@@ -223,6 +223,55 @@ START_TEST(test_route_rejected_without_dead_letter_stops_route)
 }
 END_TEST
 
+START_TEST(test_route_rejected_to_broker_dead_letter_keeps_running)
+{
+    engine = start("bridge = { id = \"b\"; };"
+                   "endpoints = ( { name = \"src\"; type = \"memory\"; },"
+                   " { name = \"dst\"; type = \"memory\"; } );"
+                   "routes = ( { name = \"r\"; max_in_flight = 1;"
+                   " from = { endpoint = \"src\"; on_reject = \"reject\"; };"
+                   " to = { endpoint = \"dst\"; stream = \"out\"; }; } );");
+    brg_memory_set_script(mem("dst"), reject_seq3, NULL);
+    inject(mem("src"), 10, 16);
+    size_t nine = 9;
+    ck_assert(brg_memory_wait(mem("src"), acked_at_least, &nine, 5000));
+    brg_route_t *rt = brg_engine_route(engine, "r");
+    ck_assert_int_eq(atomic_load(&rt->state), BRG_ROUTE_RUNNING);
+    ck_assert_uint_eq(brg_memory_rejected_count(mem("src")), 1);
+    ck_assert_uint_eq(atomic_load(&rt->stats.broker_rejected), 1);
+    ck_assert_uint_eq(brg_memory_pending(mem("src")), 0);
+    ck_assert_uint_eq(brg_memory_received_count(mem("dst")), 9);
+    char *why = brg_route_stop_reason(rt);
+    ck_assert_ptr_null(why);
+}
+END_TEST
+
+/* The end-to-end histogram counts from the message's own timestamp; messages without one are
+ * left out. */
+START_TEST(test_route_end_to_end_latency_from_timestamp)
+{
+    engine = start(SIMPLE(""));
+    brg_memory_t *src = mem("src");
+    int64_t now = brg_wall_ms();
+    for (int i = 0; i < 10; i++) {
+        brg_envelope_t *env = brg_envelope_new();
+        brg_envelope_set_body(env, "x", 1);
+        env->props.timestamp_ms = i < 6 ? now - 2000 : -1; /* 6 two seconds old, 4 without */
+        brg_memory_inject(src, env);
+    }
+    size_t ten = 10;
+    ck_assert(brg_memory_wait(src, acked_at_least, &ten, 5000));
+    brg_route_t *rt = brg_engine_route(engine, "r");
+    ck_assert_uint_eq(atomic_load(&rt->stats.e2e_count), 6);
+    uint64_t sum = atomic_load(&rt->stats.e2e_ms_sum);
+    ck_assert_msg(sum >= 6 * 2000 && sum < 6 * 4000, "sum %llu ms", (unsigned long long)sum);
+    /* All six in the (1 s, 2.5 s] bucket, whose bound is brg_e2e_bounds[10]. */
+    ck_assert(brg_e2e_bounds[10] == 2.5);
+    ck_assert_uint_eq(atomic_load(&rt->e2e_buckets[10]), 6);
+    ck_assert_uint_eq(atomic_load(&rt->stats.latency_count), 10);
+}
+END_TEST
+
 START_TEST(test_route_late_settles_complete)
 {
     engine = start(SIMPLE("max_in_flight = 50;"));
@@ -352,6 +401,8 @@ int main(void)
     tcase_set_timeout(tc, 60);
     tcase_add_checked_fixture(tc, NULL, teardown);
     tcase_add_test(tc, test_route_delivers_everything_in_order);
+    tcase_add_test(tc, test_route_rejected_to_broker_dead_letter_keeps_running);
+    tcase_add_test(tc, test_route_end_to_end_latency_from_timestamp);
     tcase_add_test(tc, test_route_in_flight_bound_pauses_the_source);
     tcase_add_test(tc, test_route_byte_bound_limits_in_flight);
     tcase_add_test(tc, test_route_oversized_message_still_passes_alone);
