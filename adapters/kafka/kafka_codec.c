@@ -2,218 +2,11 @@
 #include "adapters/kafka/kafka_codec.h"
 
 #include <inttypes.h>
-#include <math.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "bridge/err.h"
-
-/* ---- a growable byte buffer ---------------------------------------------------------------- */
-
-typedef struct kbuf {
-    uint8_t *p;
-    size_t len, cap;
-} kbuf_t;
-
-static void kb_add(kbuf_t *b, const void *data, size_t n)
-{
-    if (b->len + n + 1 > b->cap) {
-        size_t ncap = b->cap ? b->cap : 32;
-        while (ncap < b->len + n + 1) {
-            ncap *= 2;
-        }
-        b->p = brg_xrealloc(b->p, ncap);
-        b->cap = ncap;
-    }
-    if (n) {
-        memcpy(b->p + b->len, data, n);
-    }
-    b->len += n;
-    b->p[b->len] = '\0';
-}
-
-static void kb_str(kbuf_t *b, const char *s)
-{
-    kb_add(b, s, strlen(s));
-}
-
-static void kb_printf(kbuf_t *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void kb_printf(kbuf_t *b, const char *fmt, ...)
-{
-    char tmp[64];
-    va_list ap;
-    va_start(ap, fmt);
-    int n = vsnprintf(tmp, sizeof(tmp), fmt, ap);
-    va_end(ap);
-    kb_add(b, tmp, n < 0 ? 0 : ((size_t)n < sizeof(tmp) ? (size_t)n : sizeof(tmp) - 1));
-}
-
-/* ---- header values as bytes ---------------------------------------------------------------- */
-
-/* The shortest "%.Ng" text that reads back as the same double (15 digits usually suffice). */
-static void put_float(kbuf_t *b, double f, uint8_t width)
-{
-    if (isnan(f) || isinf(f)) {
-        kb_str(b, isnan(f) ? "nan" : (f < 0 ? "-inf" : "inf"));
-        return;
-    }
-    char tmp[40];
-    if (width == 32) {
-        float x = (float)f;
-        for (int prec = 6; prec <= 9; prec++) {
-            snprintf(tmp, sizeof(tmp), "%.*g", prec, (double)x);
-            if (strtof(tmp, NULL) == x) {
-                break;
-            }
-        }
-    } else {
-        for (int prec = 15; prec <= 17; prec++) {
-            snprintf(tmp, sizeof(tmp), "%.*g", prec, f);
-            if (strtod(tmp, NULL) == f) {
-                break;
-            }
-        }
-    }
-    kb_str(b, tmp);
-}
-
-/* AMQP 0-9-1 decimal: value / 10^scale, written out ("-12.345"). */
-static void put_decimal(kbuf_t *b, int32_t value, uint8_t scale)
-{
-    char digits[24];
-    int64_t v = value;
-    bool neg = v < 0;
-    snprintf(digits, sizeof(digits), "%" PRId64, neg ? -v : v);
-    size_t n = strlen(digits);
-    if (neg) {
-        kb_str(b, "-");
-    }
-    if (scale == 0) {
-        kb_str(b, digits);
-        return;
-    }
-    if (n <= scale) {
-        kb_str(b, "0.");
-        for (size_t i = n; i < scale; i++) {
-            kb_str(b, "0");
-        }
-        kb_str(b, digits);
-        return;
-    }
-    kb_add(b, digits, n - scale);
-    kb_str(b, ".");
-    kb_add(b, digits + n - scale, scale);
-}
-
-static void put_uuid(kbuf_t *b, const uint8_t *u)
-{
-    for (int i = 0; i < 16; i++) {
-        kb_printf(b, "%02x", u[i]);
-        if (i == 3 || i == 5 || i == 7 || i == 9) {
-            kb_str(b, "-");
-        }
-    }
-}
-
-/* A JSON string: quotes, backslash and control characters escaped; other bytes as they are
- * (UTF-8 text stays readable). */
-static void put_json_string(kbuf_t *b, const uint8_t *s, size_t n)
-{
-    kb_str(b, "\"");
-    for (size_t i = 0; i < n; i++) {
-        uint8_t c = s[i];
-        if (c == '"' || c == '\\') {
-            kb_add(b, "\\", 1);
-            kb_add(b, &c, 1);
-        } else if (c < 0x20) {
-            kb_printf(b, "\\u%04x", c);
-        } else {
-            kb_add(b, &c, 1);
-        }
-    }
-    kb_str(b, "\"");
-}
-
-static void put_value(kbuf_t *b, const brg_value_t *v, bool nested);
-
-static void put_fields(kbuf_t *b, const brg_fields_t *f, bool object)
-{
-    kb_str(b, object ? "{" : "[");
-    for (size_t i = 0; f && i < f->count; i++) {
-        if (i) {
-            kb_str(b, ",");
-        }
-        if (object) {
-            const char *name = f->items[i].name ? f->items[i].name : "";
-            put_json_string(b, (const uint8_t *)name, f->items[i].name ? f->items[i].name_len : 0);
-            kb_str(b, ":");
-        }
-        put_value(b, &f->items[i].value, true);
-    }
-    kb_str(b, object ? "}" : "]");
-}
-
-/* Top-level values are written bare (a string is its bytes); nested ones as JSON values. */
-static void put_value(kbuf_t *b, const brg_value_t *v, bool nested)
-{
-    switch (v->type) {
-    case BRG_V_NULL: kb_str(b, "null"); break;
-    case BRG_V_BOOL: kb_str(b, v->u.b ? "true" : "false"); break;
-    case BRG_V_INT: kb_printf(b, "%" PRId64, v->u.i); break;
-    case BRG_V_UINT: kb_printf(b, "%" PRIu64, v->u.u); break;
-    case BRG_V_FLOAT:
-        if (nested && (isnan(v->u.f) || isinf(v->u.f))) {
-            kb_str(b, "\"");
-            put_float(b, v->u.f, v->width);
-            kb_str(b, "\"");
-        } else {
-            put_float(b, v->u.f, v->width);
-        }
-        break;
-    case BRG_V_DECIMAL: put_decimal(b, v->u.dec.value, v->u.dec.scale); break;
-    case BRG_V_TIMESTAMP: kb_printf(b, "%" PRId64, v->u.ts_ms); break;
-    case BRG_V_UUID:
-        if (v->u.bytes.len == 16) {
-            if (nested) {
-                kb_str(b, "\"");
-            }
-            put_uuid(b, v->u.bytes.data);
-            if (nested) {
-                kb_str(b, "\"");
-            }
-            break;
-        }
-        /* fall through - not 16 bytes: written as they are */
-    case BRG_V_STRING:
-    case BRG_V_BYTES:
-    case BRG_V_SYMBOL:
-        if (nested) {
-            put_json_string(b, v->u.bytes.data, v->u.bytes.len);
-        } else {
-            kb_add(b, v->u.bytes.data, v->u.bytes.len);
-        }
-        break;
-    case BRG_V_TABLE: put_fields(b, v->u.fields, true); break;
-    case BRG_V_ARRAY: put_fields(b, v->u.fields, false); break;
-    }
-}
-
-uint8_t *brg_kafka_value_bytes(const brg_value_t *v, size_t *len)
-{
-    if (v->type == BRG_V_NULL) {
-        *len = 0;
-        return NULL;
-    }
-    kbuf_t b = {0};
-    put_value(&b, v, false);
-    if (!b.p) {
-        kb_add(&b, "", 0); /* an empty string is an empty, non-null value */
-    }
-    *len = b.len;
-    return b.p;
-}
 
 /* ---- reserved property headers ------------------------------------------------------------ */
 
@@ -328,7 +121,10 @@ static void add_prop_headers(rd_kafka_headers_t *h, const brg_props_t *p)
             }
             break;
         case P_DURABLE:
-            if (p->durable >= 0) {
+            /* Only "transient" is worth a header: every AMQP sink publishes a message of
+             * unknown durability as persistent anyway, so a persistent message needs no
+             * header, and a Kafka record that crossed RabbitMQ comes back without one. */
+            if (p->durable == 0) {
                 snprintf(num, sizeof(num), "%d", p->durable);
                 val = num;
             }
@@ -347,6 +143,79 @@ static void add_prop_headers(rd_kafka_headers_t *h, const brg_props_t *p)
 }
 
 /* ---- decode -------------------------------------------------------------------------------- */
+
+/* The record's type hint: the first BRG_KAFKA_H_TYPES header that parses (*at is its index:
+ * it types the headers after it and is not kept), or else the AMQP 1.0 adapter's older
+ * BRG_KAFKA_H_AMQP_TYPES (*old set: it types headers anywhere and stays an ordinary header,
+ * which the AMQP 1.0 sink drops). Returns: false if the record has neither. */
+static bool find_hint(const rd_kafka_headers_t *hdrs, brg_kafka_hint_t *hint, size_t *at,
+                      bool *old)
+{
+    const char *name;
+    const void *val;
+    size_t size;
+    bool maybe_old = false;
+    for (size_t i = 0; rd_kafka_header_get_all(hdrs, i, &name, &val, &size) == 0; i++) {
+        if (strncmp(name, BRG_KAFKA_OWN_PREFIX, sizeof(BRG_KAFKA_OWN_PREFIX) - 1) != 0) {
+            continue;
+        }
+        if (strcmp(name, BRG_KAFKA_H_TYPES) == 0 && val && brg_kafka_hint_parse(hint, val, size)) {
+            *at = i;
+            *old = false;
+            return true;
+        }
+        maybe_old = maybe_old || strcmp(name, BRG_KAFKA_H_AMQP_TYPES) == 0;
+    }
+    if (maybe_old && rd_kafka_header_get(hdrs, 0, BRG_KAFKA_H_AMQP_TYPES, &val, &size) == 0 &&
+        val && brg_kafka_hint_parse(hint, val, size)) {
+        *at = SIZE_MAX;
+        *old = true;
+        return true;
+    }
+    return false;
+}
+
+/* Headers -> env->headers (typed as the hint says) and env->props (reserved headers). */
+static void decode_headers(brg_envelope_t *env, const rd_kafka_headers_t *hdrs)
+{
+    brg_kafka_hint_t hint;
+    size_t at = SIZE_MAX;
+    bool old = false;
+    bool typed = find_hint(hdrs, &hint, &at, &old);
+    bool seen[BRG_ARRAY_SIZE(prop_headers)] = {false};
+    const char *name;
+    const void *val;
+    size_t size;
+    for (size_t i = 0; rd_kafka_header_get_all(hdrs, i, &name, &val, &size) == 0; i++) {
+        if (typed && !old && i == at) {
+            continue;
+        }
+        size_t name_len = strlen(name);
+        const char *type;
+        size_t type_len;
+        brg_value_t v;
+        if (typed && (old || i > at) &&
+            brg_kafka_hint_take(&hint, name, name_len, &type, &type_len)) {
+            /* A listed header is never a property; one whose value does not read as its
+             * type (changed by someone on the way) is kept as it is. */
+            if (!brg_kafka_value_parse(type, type_len, val, size, &v)) {
+                v = !val ? brg_value_null() : brg_value_bytes(val, size);
+            }
+        } else if (take_prop_header(env, name, val, size, seen)) {
+            continue;
+        } else if (!val) {
+            v = brg_value_null();
+        } else if (strncmp(name, BRG_KAFKA_OWN_PREFIX, sizeof(BRG_KAFKA_OWN_PREFIX) - 1) == 0) {
+            v = brg_value_typed_bytes(BRG_V_STRING, val, size); /* msgbridge's own: text */
+        } else {
+            v = brg_value_bytes(val, size);
+        }
+        brg_fields_add(&env->headers, name, name_len, &v);
+    }
+    if (typed) {
+        brg_kafka_hint_fini(&hint);
+    }
+}
 
 void brg_kafka_record_from_message(brg_kafka_record_t *rec, const rd_kafka_message_t *rkm)
 {
@@ -380,18 +249,7 @@ brg_envelope_t *brg_kafka_decode(const brg_kafka_record_t *rec, brg_body_free_cb
         brg_envelope_set_key(env, rec->key, rec->key_len);
     }
     if (rec->headers) {
-        bool seen[BRG_ARRAY_SIZE(prop_headers)] = {false};
-        const char *name;
-        const void *val;
-        size_t size;
-        for (size_t i = 0;
-             rd_kafka_header_get_all(rec->headers, i, &name, &val, &size) == 0; i++) {
-            if (take_prop_header(env, name, val, size, seen)) {
-                continue;
-            }
-            brg_value_t v = val ? brg_value_bytes(val, size) : brg_value_null();
-            brg_fields_add(&env->headers, name, strlen(name), &v);
-        }
+        decode_headers(env, rec->headers);
     }
     if (rec->tstype != RD_KAFKA_TIMESTAMP_NOT_AVAILABLE && rec->timestamp >= 0) {
         env->props.timestamp_ms = rec->timestamp;
@@ -410,8 +268,29 @@ brg_envelope_t *brg_kafka_decode(const brg_kafka_record_t *rec, brg_body_free_cb
 rd_kafka_headers_t *brg_kafka_encode_headers(const brg_envelope_t *env)
 {
     const brg_fields_t *f = &env->headers;
-    rd_kafka_headers_t *h = rd_kafka_headers_new(f->count + 4);
+    rd_kafka_headers_t *h = rd_kafka_headers_new(f->count + 5);
     add_prop_headers(h, &env->props);
+
+    /* The type hint, before the headers it types. Written also when a header of the envelope
+     * has the hint's own name, so that the first one of a record is always the hint. */
+    brg_kafka_hint_buf_t hint = {0};
+    bool need_hint = false;
+    for (size_t i = 0; i < f->count; i++) {
+        const brg_field_t *fld = &f->items[i];
+        const char *name = fld->name ? fld->name : "";
+        size_t name_len = fld->name ? fld->name_len : 0;
+        if (brg_kafka_type_listed(name, name_len, &fld->value)) {
+            brg_kafka_hint_add(&hint, name, name_len, &fld->value);
+            need_hint = true;
+        } else if (strcmp(name, BRG_KAFKA_H_TYPES) == 0) {
+            need_hint = true;
+        }
+    }
+    if (need_hint) {
+        rd_kafka_header_add(h, BRG_KAFKA_H_TYPES, -1, hint.p ? hint.p : "", (ssize_t)hint.len);
+    }
+    free(hint.p);
+
     for (size_t i = 0; i < f->count; i++) {
         const brg_field_t *fld = &f->items[i];
         const brg_value_t *v = &fld->value;
