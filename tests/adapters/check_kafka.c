@@ -437,7 +437,7 @@ START_TEST(test_codec_encode_properties_first_then_headers_in_order)
     brg_props_set(&env->props.message_id, "id-9");
     brg_props_set(&env->props.reply_to, "replies");
     env->props.priority = 4;
-    env->props.durable = 1;
+    env->props.durable = 0; /* transient: the only durability written (persistent is the default) */
     brg_envelope_add_header_bytes(env, "b", "\x00\x01", 2);
     brg_envelope_add_header_str(env, "dup", "x");
     brg_value_t v = brg_value_int(12, 32);
@@ -452,7 +452,7 @@ START_TEST(test_codec_encode_properties_first_then_headers_in_order)
     assert_header(h, 0, "x-msgbridge-message-id", "id-9", 4);
     assert_header(h, 1, "x-msgbridge-reply-to", "replies", 7);
     assert_header(h, 2, "x-msgbridge-priority", "4", 1);
-    assert_header(h, 3, "x-msgbridge-durable", "1", 1);
+    assert_header(h, 3, "x-msgbridge-durable", "0", 1);
     assert_header(h, 4, "b", "\x00\x01", 2);
     assert_header(h, 5, "dup", "x", 1);
     assert_header(h, 6, "n", "12", 2);
@@ -465,7 +465,7 @@ START_TEST(test_codec_encode_properties_first_then_headers_in_order)
     ck_assert_str_eq(back->props.message_id, "id-9");
     ck_assert_str_eq(back->props.reply_to, "replies");
     ck_assert_int_eq(back->props.priority, 4);
-    ck_assert_int_eq(back->props.durable, 1);
+    ck_assert_int_eq(back->props.durable, 0);
     ck_assert_uint_eq(back->headers.count, 5);
     assert_bytes_field(&back->headers.items[2], "n", "12", 2);
     ck_assert_int_eq(back->headers.items[3].value.type, BRG_V_NULL);
