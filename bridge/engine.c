@@ -434,19 +434,32 @@ brg_engine_t *brg_engine_reload(brg_engine_t *old, brg_conf_t *nc, int64_t drain
 
 void brg_engine_log_stats(brg_engine_t *e)
 {
+    int64_t now = brg_now_ns();
     for (size_t i = 0; i < e->nroutes; i++) {
         brg_route_t *rt = e->routes[i];
         uint64_t lc = atomic_load(&rt->stats.latency_count);
         uint64_t ls = atomic_load(&rt->stats.latency_ns_sum);
+        uint64_t in = atomic_load(&rt->stats.in_msgs);
+        uint64_t out = atomic_load(&rt->stats.out_msgs);
+        uint64_t out_bytes = atomic_load(&rt->stats.out_bytes);
+        /* Rates since the previous summary (since the route started, for the first one). */
+        int64_t since = rt->last_summary.ns ? rt->last_summary.ns : rt->started_ns;
+        double s = since && now > since ? (double)(now - since) / 1e9 : 0.0;
+        double in_rate = s > 0 ? (double)(in - rt->last_summary.in) / s : 0.0;
+        double out_rate = s > 0 ? (double)(out - rt->last_summary.out) / s : 0.0;
+        double mb_rate = s > 0 ? (double)(out_bytes - rt->last_summary.out_bytes) / s / 1e6 : 0.0;
+        rt->last_summary.ns = now;
+        rt->last_summary.in = in;
+        rt->last_summary.out = out;
+        rt->last_summary.out_bytes = out_bytes;
         brg_log_info(NULL,
-                     "route %s: state=%s in=%" PRIu64 " out=%" PRIu64 " accepted=%" PRIu64
+                     "route %s: state=%s in=%" PRIu64 " out=%" PRIu64 " in_rate=%.1f/s"
+                     " out_rate=%.1f/s out_MBps=%.3f accepted=%" PRIu64
                      " retried=%" PRIu64 " rejected=%" PRIu64 " dead_lettered=%" PRIu64
                      " filtered=%" PRIu64 " loop_dropped=%" PRIu64
                      " in_flight=%zu avg_latency_ms=%.2f",
-                     rt->name, brg_route_state_name(atomic_load(&rt->state)),
-                     (uint64_t)atomic_load(&rt->stats.in_msgs),
-                     (uint64_t)atomic_load(&rt->stats.out_msgs),
-                     (uint64_t)atomic_load(&rt->stats.accepted),
+                     rt->name, brg_route_state_name(atomic_load(&rt->state)), in, out, in_rate,
+                     out_rate, mb_rate, (uint64_t)atomic_load(&rt->stats.accepted),
                      (uint64_t)atomic_load(&rt->stats.retried),
                      (uint64_t)atomic_load(&rt->stats.rejected),
                      (uint64_t)atomic_load(&rt->stats.dead_lettered),

@@ -29,6 +29,7 @@ brg_route_t *brg_route_new(const char *name, const brg_cfg_t *cs)
 {
     brg_route_t *rt = brg_xcalloc(1, sizeof(*rt));
     rt->name = brg_xstrdup(name);
+    rt->started_ns = brg_now_ns();
     rt->cs = cs;
     pthread_mutex_init(&rt->lock, NULL);
     pthread_mutex_init(&rt->rate_lock, NULL);

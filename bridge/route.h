@@ -67,6 +67,12 @@ struct brg_route {
     atomic_bool rate_blocked; /* credit() returned 0 for want of tokens: wake the source later */
 
     brg_route_stats_t stats;
+    /* The previous summary line (rates since then); only the main thread logs summaries. */
+    struct {
+        int64_t ns;
+        uint64_t in, out, out_bytes;
+    } last_summary;
+    int64_t started_ns; /* creation time (monotonic) */
     /* Mapping losses per field: a small fixed table, filled under `lock`, read lock-free. */
 #define BRG_LOSS_FIELDS 32
     struct {
