@@ -7,7 +7,7 @@ AM_TESTS_ENVIRONMENT = \
 	MSGBRIDGE='$(abs_top_builddir)/msgbridge'; export MSGBRIDGE;
 EXTRA_DIST += tests/integration/lib.sh tests/data tests/check_layering.sh
 CORE_INTEGRATION = tests/integration/core_operations.sh tests/integration/core_valgrind.sh \
-	tests/integration/core_logs.sh \
+	tests/integration/core_logs.sh tests/integration/core_install.sh \
 	tests/integration/audit_file.sh
 TESTS += tests/check_layering.sh $(CORE_INTEGRATION)
 EXTRA_DIST += $(CORE_INTEGRATION)
