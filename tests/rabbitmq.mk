@@ -15,6 +15,13 @@ tests_adapters_check_rabbitmq_codec_SOURCES = %D%/adapters/check_rabbitmq_codec.
 tests_adapters_check_rabbitmq_codec_CFLAGS = $(UNIT_CFLAGS) $(RABBITMQ_CFLAGS)
 tests_adapters_check_rabbitmq_codec_LDADD = adapters/rabbitmq/libbrg_rabbitmq.a \
 	$(UNIT_CORE_LDADD) $(RABBITMQ_LIBS)
+check_PROGRAMS += tests/adapters/check_rabbitmq_dlx
+TESTS += tests/adapters/check_rabbitmq_dlx
+tests_adapters_check_rabbitmq_dlx_SOURCES = %D%/adapters/check_rabbitmq_dlx.c \
+	%D%/unit/test_adapters.c
+tests_adapters_check_rabbitmq_dlx_CFLAGS = $(UNIT_CFLAGS) $(RABBITMQ_CFLAGS)
+tests_adapters_check_rabbitmq_dlx_LDADD = adapters/rabbitmq/libbrg_rabbitmq.a \
+	$(UNIT_CORE_LDADD) $(RABBITMQ_LIBS)
 endif
 endif
 
@@ -27,7 +34,8 @@ RABBITMQ_INTEGRATION = \
 	tests/integration/rabbitmq_examples.sh \
 	tests/integration/rabbitmq_tls.sh \
 	tests/integration/rabbitmq_nack_retry.sh \
-	tests/integration/rabbitmq_strict_mapping.sh
+	tests/integration/rabbitmq_strict_mapping.sh \
+	tests/integration/rabbitmq_on_reject.sh
 # With Kafka (the mock cluster of scripts/kafka-cluster.sh, checked with kcat).
 RABBITMQ_KAFKA_INTEGRATION = \
 	tests/integration/rabbitmq_to_kafka.sh \

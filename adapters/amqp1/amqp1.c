@@ -225,6 +225,9 @@ static brg_err_t amqp1_open(brg_endpoint_t *ep, void **statep, char *errstr, siz
         const brg_cfg_t *fcs = brg_source_cfg(rx->src);
         rx->address = brg_cfg_str(fcs, "address", "");
         rx->reject_on_rejected = strcmp(brg_cfg_str(fcs, "on_reject", "keep"), "reject") == 0;
+        /* The operator says the broker parks rejected messages (ActiveMQ's DLQ, a RabbitMQ
+         * queue with a dead-letter exchange): a rejection then does not stop the route. */
+        brg_source_set_broker_dead_letter(rx->src, rx->reject_on_rejected);
         rx->modified_on_retry = strcmp(brg_cfg_str(fcs, "on_retry", "released"), "modified") == 0;
         /* A refused link is retried after 1 s, growing to 30 s. */
         brg_backoff_init(&rx->backoff, 1000, 30000);

@@ -42,6 +42,14 @@ static const brg_conf_key_t source_keys[] = {
      "declare a durable queue and bind it to this exchange (queue defaults to "
      "\"msgbridge.BRIDGE.ROUTE\")"},
     {"binding_key", BRG_KEY_STRING, 0, "binding key with exchange (default \"#\")"},
+    {"queue_arguments", BRG_KEY_GROUP, 0,
+     "with exchange: arguments of the declared queue, e.g. { x-dead-letter-exchange = \"dlx\"; }"},
+    {"on_reject", BRG_KEY_STRING, 0,
+     "a message the route rejects without a dead_letter: keep (default: the route stops, the "
+     "queue keeps it) or reject (basic.reject to the queue's dead-letter exchange)"},
+    {"check_dead_letter_exchange", BRG_KEY_BOOL, 0,
+     "with on_reject = reject: reject only if the queue has an x-dead-letter-exchange argument "
+     "(default true; false when a policy sets it)"},
     {NULL, 0, 0, NULL},
 };
 
@@ -122,6 +130,55 @@ static void check_len(const brg_cfg_t *cs, const char *key, brg_diag_t *d)
     }
 }
 
+/* on_reject, check_dead_letter_exchange and queue_arguments (only where msgbridge declares
+ * the queue: an existing queue keeps the arguments it was declared with). */
+static void check_reject(const brg_cfg_t *from_cs, bool declares, brg_diag_t *d)
+{
+    const brg_cfg_t *qa = brg_cfg_get(from_cs, "queue_arguments");
+    bool has_dlx = false;
+    if (qa && !declares) {
+        brg_diag_error(d, qa,
+                       "queue_arguments needs exchange (msgbridge declares the queue only then; "
+                       "an existing queue keeps the arguments it was declared with)");
+    }
+    for (size_t i = 0; qa && qa->type == BRG_CFG_GROUP && i < qa->nkids; i++) {
+        const brg_cfg_t *k = qa->kids[i];
+        if (k->type == BRG_CFG_GROUP || k->type == BRG_CFG_LIST) {
+            brg_diag_error(d, k, "a queue argument is a string, an integer, a float or a bool, "
+                                 "not a %s", brg_cfg_type_name(k->type));
+        }
+        if (strlen(k->name) > 255) {
+            brg_diag_error(d, k, "longer than 255 bytes (AMQP 0-9-1 names are short strings)");
+        }
+        if (strcmp(k->name, "x-dead-letter-exchange") == 0) {
+            has_dlx = true;
+            if (k->type != BRG_CFG_STRING) {
+                brg_diag_error(d, k, "must be a string (an exchange name)");
+            }
+        }
+    }
+    const brg_cfg_t *r = brg_cfg_get(from_cs, "on_reject");
+    bool reject = false;
+    if (r && r->type == BRG_CFG_STRING) {
+        if (strcmp(r->v.s, "reject") == 0) {
+            reject = true;
+        } else if (strcmp(r->v.s, "keep") != 0) {
+            brg_diag_error(d, r, "unknown on_reject \"%s\" (valid: keep, reject)", r->v.s);
+        }
+    }
+    const brg_cfg_t *c = brg_cfg_get(from_cs, "check_dead_letter_exchange");
+    if (c && !reject) {
+        brg_diag_warn(d, c, "has no effect without on_reject = \"reject\"");
+    }
+    bool check = !c || c->type != BRG_CFG_BOOL || c->v.b;
+    if (reject && declares && check && !has_dlx) {
+        brg_diag_warn(d, r,
+                      "the declared queue has no x-dead-letter-exchange in queue_arguments: "
+                      "unless it already has one, a rejected message stops the route (set "
+                      "check_dead_letter_exchange = false if a policy sets it)");
+    }
+}
+
 static void check_source(const brg_cfg_t *ep_cs, const brg_cfg_t *from_cs, brg_diag_t *d)
 {
     (void)ep_cs;
@@ -142,6 +199,7 @@ static void check_source(const brg_cfg_t *ep_cs, const brg_cfg_t *from_cs, brg_d
     check_len(from_cs, "queue", d);
     check_len(from_cs, "exchange", d);
     check_len(from_cs, "binding_key", d);
+    check_reject(from_cs, x != NULL, d);
 }
 
 static void check_sink(const brg_cfg_t *ep_cs, const brg_cfg_t *to_cs, brg_diag_t *d)
@@ -455,6 +513,9 @@ void rmq_metrics(brg_endpoint_t *const *eps, size_t n, struct brg_metrics_out *o
         {"msgbridge_rabbitmq_delivered_total", "Deliveries received from the route's queue."},
         {"msgbridge_rabbitmq_acked_total", "Deliveries acknowledged (basic.ack)."},
         {"msgbridge_rabbitmq_requeued_total", "Deliveries requeued for a retry (basic.nack)."},
+        {"msgbridge_rabbitmq_dead_lettered_total",
+         "Deliveries rejected to the queue's dead-letter exchange (basic.reject, on_reject = "
+         "reject)."},
     };
     for (size_t f = 0; f < BRG_ARRAY_SIZE(src_fams); f++) {
         brg_metrics_printf(out, "# HELP %s %s\n# TYPE %s counter\n", src_fams[f].name,
@@ -463,7 +524,10 @@ void rmq_metrics(brg_endpoint_t *const *eps, size_t n, struct brg_metrics_out *o
             brg_rmq_t *r = brg_endpoint_state(eps[i]);
             for (size_t j = 0; j < r->nsrcs; j++) {
                 rmq_src_t *s = &r->srcs[j];
-                uint64_t v = f == 0 ? s->delivered : f == 1 ? s->acked : s->requeued;
+                uint64_t v = f == 0   ? s->delivered
+                             : f == 1 ? s->acked
+                             : f == 2 ? s->requeued
+                                      : s->dead_lettered;
                 brg_metrics_printf(out, "%s{endpoint=\"%s\",route=\"%s\",queue=\"%s\"} %llu\n",
                                    src_fams[f].name, label(brg_endpoint_name(eps[i]), e, sizeof(e)),
                                    label(brg_source_route_name(s->src), rt, sizeof(rt)),

@@ -9,7 +9,8 @@
  *
  * Files: rabbitmq.c (adapter table, keys, checks, the endpoint loop), rmq_conn.c (URL,
  * connect, TLS, login, RPC errors, frame dispatch), rmq_source.c (consume, settle -> ack),
- * rmq_sink.c (publish, confirms, returns), rmq_codec.c (properties and headers).
+ * rmq_sink.c (publish, confirms, returns), rmq_codec.c (properties and headers), rmq_dlx.c
+ * (does a source queue have a dead-letter exchange).
  *
  * Thread: every function declared here runs on the endpoint's own thread (open/close on the
  * main thread, before and after it), so none of this state is locked.
@@ -72,8 +73,17 @@ typedef enum rmq_dstate {
     RMQ_D_PENDING = 0, /* submitted (or waiting for credit), outcome not known yet */
     RMQ_D_ACCEPTED,
     RMQ_D_RETRY,
-    RMQ_D_REJECTED,
+    RMQ_D_REJECTED, /* kept unacknowledged: the route stopped */
+    RMQ_D_DEAD,     /* basic.reject without requeue: the queue's dead-letter exchange takes it */
 } rmq_dstate_t;
+
+/* What rmq_dlx_probe() learned about a queue. */
+typedef enum rmq_dlx_result {
+    RMQ_DLX_R_YES = 0, /* x-dead-letter-exchange is set */
+    RMQ_DLX_R_NO,      /* no such argument (a policy may still set one: invisible) */
+    RMQ_DLX_R_UNKNOWN, /* the broker would not say (permissions, exclusive queue...) */
+    RMQ_DLX_R_CONN_LOST,
+} rmq_dlx_result_t;
 
 typedef struct rmq_out {
     uint64_t tag;
@@ -90,6 +100,13 @@ typedef struct rmq_src {
     char *queue;          /* the queue consumed (configured or generated) */
     const char *exchange; /* set: declare `queue` durable and bind it */
     const char *binding_key;
+    amqp_table_t qargs;   /* queue_arguments for the declare (values point into the config) */
+    /* on_reject = "reject": a REJECTED delivery is basic.reject'ed without requeue when the
+     * queue dead-letters (broker_dlx), else kept and the route stops. */
+    bool reject_mode;
+    bool check_dlx;       /* check_dead_letter_exchange: probe the queue at each subscribe */
+    bool broker_dlx;      /* what brg_source_set_broker_dead_letter() was last told */
+    int dlx_seen;         /* the last probe's rmq_dlx_result_t (+1; 0 = none yet), to log changes */
     uint16_t prefetch;
     bool ch_open, consuming;
     uint64_t gen;        /* src_epoch of its deliveries; a new one per channel (re)open */
@@ -111,7 +128,7 @@ typedef struct rmq_src {
     size_t wait_head, wait_len, wait_cap;
     rmq_asm_t as;
     /* For /metrics (read by the HTTP thread). */
-    _Atomic uint64_t delivered, acked, requeued;
+    _Atomic uint64_t delivered, acked, requeued, dead_lettered;
 } rmq_src_t;
 
 /* A publish awaiting its confirm (slot seq % window of the ring). */
@@ -184,6 +201,9 @@ rmq_rpc_t rmq_rpc_result(brg_rmq_t *r, amqp_channel_t ch, const char *what, int 
 
 /* Open channel ch. Returns: as rmq_rpc_result. */
 rmq_rpc_t rmq_channel_open(brg_rmq_t *r, amqp_channel_t ch, char *errstr, size_t errstr_size);
+/* Open the control channel (passive checks; a refusal closes only it) if it is closed.
+ * Returns: as rmq_rpc_result. */
+rmq_rpc_t rmq_control_open(brg_rmq_t *r, char *errstr, size_t errstr_size);
 
 /* Read and dispatch every frame available without blocking (at most max).
  * Returns: BRG_OK, or BRG_ERR_TRANSPORT with errstr once the connection is lost. *nframes
@@ -231,6 +251,15 @@ void rmq_sink_fail_all(brg_rmq_t *r, const char *reason);
 /* Reopen the publish channel if it was closed and its time has come. */
 brg_err_t rmq_sink_maintain(brg_rmq_t *r, int64_t now_ns, int64_t *next_ns, char *errstr,
                             size_t errstr_size);
+
+/* ---- rmq_dlx.c ----------------------------------------------------------------------------- */
+
+/* Read back whether queue has an x-dead-letter-exchange argument (see rmq_dlx.h), on the
+ * control channel (each probe round closes it; it is reopened as needed). Never creates or
+ * changes a queue. dlx gets the exchange's name (YES); why gets the reason (UNKNOWN) or the
+ * connection error (CONN_LOST). Returns: what was learned. */
+rmq_dlx_result_t rmq_dlx_probe(brg_rmq_t *r, const char *queue, char *dlx, size_t dlx_size,
+                               char *why, size_t why_size);
 
 /* ---- rabbitmq.c ---------------------------------------------------------------------------- */
 

@@ -185,6 +185,16 @@ rmq_rpc_t rmq_channel_open(brg_rmq_t *r, amqp_channel_t ch, char *errstr, size_t
     return rmq_rpc_result(r, ch, what, NULL, errstr, errstr_size);
 }
 
+rmq_rpc_t rmq_control_open(brg_rmq_t *r, char *errstr, size_t errstr_size)
+{
+    if (r->ctl_open) {
+        return RMQ_RPC_OK;
+    }
+    rmq_rpc_t rr = rmq_channel_open(r, RMQ_CH_CONTROL, errstr, errstr_size);
+    r->ctl_open = rr == RMQ_RPC_OK;
+    return rr;
+}
+
 /* ---- connect ------------------------------------------------------------------------------ */
 
 static amqp_table_entry_t str_entry(const char *key, const char *value)

@@ -251,12 +251,8 @@ static int exchange_check(brg_rmq_t *r, const char *name, char *errstr, size_t e
     if (name[0] == 0 || exchange_known(r, name)) {
         return 0;
     }
-    if (!r->ctl_open) {
-        rmq_rpc_t rr = rmq_channel_open(r, RMQ_CH_CONTROL, errstr, errstr_size);
-        if (rr != RMQ_RPC_OK) {
-            return -1;
-        }
-        r->ctl_open = true;
+    if (rmq_control_open(r, errstr, errstr_size) != RMQ_RPC_OK) {
+        return -1;
     }
     amqp_exchange_declare(r->conn, RMQ_CH_CONTROL, amqp_cstring_bytes(name),
                           amqp_cstring_bytes("direct"), 1, 0, 0, 0, amqp_empty_table);

@@ -7,6 +7,58 @@
 
 #include "adapters/rabbitmq/rmq.h"
 #include "adapters/rabbitmq/rmq_codec.h"
+#include "adapters/rabbitmq/rmq_dlx.h"
+
+/* queue_arguments = { x-dead-letter-exchange = "dlx"; x-max-length = 100000; ... }: strings
+ * as long strings, integers as longs (RabbitMQ accepts any integer width), booleans, floats.
+ * The load checks have refused lists and groups. Ownership: the table is the source's. */
+static amqp_table_t queue_arguments(const brg_cfg_t *g)
+{
+    amqp_table_t t = {0, NULL};
+    if (!g || g->type != BRG_CFG_GROUP || g->nkids == 0) {
+        return t;
+    }
+    t.entries = brg_xcalloc(g->nkids, sizeof(*t.entries));
+    for (size_t i = 0; i < g->nkids; i++) {
+        const brg_cfg_t *k = g->kids[i];
+        amqp_table_entry_t *e = &t.entries[t.num_entries];
+        switch (k->type) {
+        case BRG_CFG_STRING:
+            e->value.kind = AMQP_FIELD_KIND_UTF8;
+            e->value.value.bytes = amqp_bytes_malloc_dup(amqp_cstring_bytes(k->v.s));
+            break;
+        case BRG_CFG_INT:
+            e->value.kind = AMQP_FIELD_KIND_I64;
+            e->value.value.i64 = k->v.i;
+            break;
+        case BRG_CFG_BOOL:
+            e->value.kind = AMQP_FIELD_KIND_BOOLEAN;
+            e->value.value.boolean = k->v.b;
+            break;
+        case BRG_CFG_FLOAT:
+            e->value.kind = AMQP_FIELD_KIND_F64;
+            e->value.value.f64 = k->v.f;
+            break;
+        default: continue;
+        }
+        e->key = amqp_bytes_malloc_dup(amqp_cstring_bytes(k->name));
+        t.num_entries++;
+    }
+    return t;
+}
+
+static void queue_arguments_free(amqp_table_t *t)
+{
+    for (int i = 0; i < t->num_entries; i++) {
+        amqp_bytes_free(t->entries[i].key);
+        if (t->entries[i].value.kind == AMQP_FIELD_KIND_UTF8) {
+            amqp_bytes_free(t->entries[i].value.value.bytes);
+        }
+    }
+    free(t->entries);
+    t->entries = NULL;
+    t->num_entries = 0;
+}
 
 void rmq_source_init(brg_rmq_t *r, rmq_src_t *s, brg_source_t *src, size_t index)
 {
@@ -28,6 +80,13 @@ void rmq_source_init(brg_rmq_t *r, rmq_src_t *s, brg_source_t *src, size_t index
                  brg_source_route_name(src));
         s->queue = brg_xstrdup(name);
     }
+    s->qargs = queue_arguments(brg_cfg_get(cs, "queue_arguments"));
+    s->reject_mode = strcmp(brg_cfg_str(cs, "on_reject", "keep"), "reject") == 0;
+    s->check_dlx = brg_cfg_bool(cs, "check_dead_letter_exchange", true);
+    /* Unchecked, the operator's word is taken from the start; checked, only once the queue
+     * is known to dead-letter (no delivery arrives before the first subscribe). */
+    s->broker_dlx = s->reject_mode && !s->check_dlx;
+    brg_source_set_broker_dead_letter(src, s->broker_dlx);
     size_t mif = brg_source_max_in_flight(src);
     /* basic.qos prefetch-count is 16 bits; 0 would mean unlimited. */
     s->prefetch = (uint16_t)(mif == 0 ? 1 : mif > 65535 ? 65535 : mif);
@@ -53,6 +112,7 @@ void rmq_source_fini(rmq_src_t *s)
 {
     rmq_source_drop_waiting(s);
     rmq_asm_reset(&s->as);
+    queue_arguments_free(&s->qargs);
     free(s->wait);
     free(s->out);
     free(s->queue);
@@ -106,6 +166,54 @@ void rmq_source_conn_lost(rmq_src_t *s)
     s->retry_at_ns = 0;
 }
 
+/* on_reject = "reject": reject to the broker only if the queue has a dead-letter exchange
+ * (RabbitMQ drops a rejected message otherwise); without one a rejection stops the route and
+ * the message stays. What is learned is logged when it changes, not at every subscribe.
+ * Returns: RMQ_RPC_OK, or RMQ_RPC_CONN_LOST (err says why). */
+static rmq_rpc_t check_dlx(rmq_src_t *s, char *err, size_t errsize)
+{
+    char dlx[256], why[600];
+    rmq_dlx_result_t res = rmq_dlx_probe(s->r, s->queue, dlx, sizeof(dlx), why, sizeof(why));
+    if (res == RMQ_DLX_R_CONN_LOST) {
+        brg_errfmt(err, errsize, "%s", why);
+        return RMQ_RPC_CONN_LOST;
+    }
+    /* Unknown: the operator asked for it and the broker would not say otherwise. */
+    s->broker_dlx = res != RMQ_DLX_R_NO;
+    brg_source_set_broker_dead_letter(s->src, s->broker_dlx);
+    bool changed = s->dlx_seen != (int)res + 1;
+    s->dlx_seen = (int)res + 1;
+    if (!changed) {
+        return RMQ_RPC_OK;
+    }
+    const char *route = brg_source_route_name(s->src);
+    switch (res) {
+    case RMQ_DLX_R_YES:
+        brg_log_info(s->r->log,
+                     "route \"%s\": queue \"%s\" dead-letters to exchange \"%s\": messages the "
+                     "route rejects go there (on_reject = \"reject\")",
+                     route, s->queue, dlx);
+        break;
+    case RMQ_DLX_R_NO:
+        brg_log_warn(s->r->log,
+                     "route \"%s\": on_reject = \"reject\", but queue \"%s\" has no "
+                     "x-dead-letter-exchange argument and RabbitMQ would drop rejected messages: "
+                     "a rejected message stops the route instead (if a policy sets the queue's "
+                     "dead-letter exchange, set check_dead_letter_exchange = false)",
+                     route, s->queue);
+        break;
+    case RMQ_DLX_R_UNKNOWN:
+        brg_log_warn(s->r->log,
+                     "route \"%s\": cannot check that queue \"%s\" has a dead-letter exchange "
+                     "(%s): rejected messages are rejected to the broker as on_reject says; "
+                     "without a dead-letter exchange RabbitMQ drops them",
+                     route, s->queue, why);
+        break;
+    case RMQ_DLX_R_CONN_LOST: break;
+    }
+    return RMQ_RPC_OK;
+}
+
 /* ---- subscribe ---------------------------------------------------------------------------- */
 
 static rmq_rpc_t subscribe(rmq_src_t *s, char *err, size_t errsize)
@@ -131,7 +239,7 @@ static rmq_rpc_t subscribe(rmq_src_t *s, char *err, size_t errsize)
     if (s->exchange) {
         /* Declared durable (and never auto-deleted) so that nothing published while the
          * bridge is away is lost; re-declared on every reconnect. */
-        amqp_queue_declare(conn, s->ch, q, 0, 1, 0, 0, amqp_empty_table);
+        amqp_queue_declare(conn, s->ch, q, 0, 1, 0, 0, s->qargs);
         snprintf(what, sizeof(what), "declaring queue \"%s\"", s->queue);
         rr = rmq_rpc_result(r, s->ch, what, NULL, err, errsize);
         if (rr != RMQ_RPC_OK) {
@@ -153,6 +261,9 @@ static rmq_rpc_t subscribe(rmq_src_t *s, char *err, size_t errsize)
         if (rr != RMQ_RPC_OK) {
             return rr;
         }
+    }
+    if (s->reject_mode && s->check_dlx && check_dlx(s, err, errsize) != RMQ_RPC_OK) {
+        return RMQ_RPC_CONN_LOST;
     }
     /* Per-consumer prefetch (global = 0): at most max_in_flight unacknowledged deliveries. */
     amqp_basic_qos(conn, s->ch, 0, s->prefetch, 0);
@@ -398,7 +509,8 @@ static rmq_out_t *out_find(rmq_src_t *s, uint64_t tag)
 /* Acknowledge the settled prefix of the outstanding deliveries: one basic.ack (or nack) with
  * `multiple` per run of equal outcomes. A REJECTED delivery is left unacknowledged (the route
  * is stopped and the broker keeps the message); after one, `multiple` would cover it too, so
- * later runs are acknowledged one by one. */
+ * later runs are acknowledged one by one. A delivery rejected to the queue's dead-letter
+ * exchange (RMQ_D_DEAD) gets basic.reject without requeue. */
 static brg_err_t flush_acks(rmq_src_t *s, int64_t now_ns, char *errstr, size_t errstr_size)
 {
     brg_rmq_t *r = s->r;
@@ -425,17 +537,23 @@ static brg_err_t flush_acks(rmq_src_t *s, int64_t now_ns, char *errstr, size_t e
         while (n < s->out_len && s->out[(s->out_head + n) % s->out_cap].st == st) {
             n++;
         }
-        size_t count = s->held_unacked ? n : 1;
+        /* Rejections are rare: one basic.reject each (it has no `multiple`). */
+        bool one_by_one = s->held_unacked || st == RMQ_D_DEAD;
+        size_t count = one_by_one ? n : 1;
         for (size_t i = 0; i < count; i++) {
-            size_t idx = s->held_unacked ? i : n - 1;
+            size_t idx = one_by_one ? i : n - 1;
             uint64_t tag = s->out[(s->out_head + idx) % s->out_cap].tag;
-            bool multiple = !s->held_unacked;
-            int rc = st == RMQ_D_ACCEPTED
-                         ? amqp_basic_ack(r->conn, s->ch, tag, multiple)
-                         : amqp_basic_nack(r->conn, s->ch, tag, multiple, 1 /* requeue */);
+            bool multiple = !one_by_one;
+            int rc = st == RMQ_D_ACCEPTED ? amqp_basic_ack(r->conn, s->ch, tag, multiple)
+                     : st == RMQ_D_DEAD   ? amqp_basic_reject(r->conn, s->ch, tag, 0 /* requeue */)
+                                          : amqp_basic_nack(r->conn, s->ch, tag, multiple,
+                                                            1 /* requeue */);
             if (rc != AMQP_STATUS_OK) {
-                brg_errfmt(errstr, errstr_size, "%s: %s", st == RMQ_D_ACCEPTED ? "basic.ack" :
-                           "basic.nack", amqp_error_string2(rc));
+                brg_errfmt(errstr, errstr_size, "%s: %s",
+                           st == RMQ_D_ACCEPTED ? "basic.ack"
+                           : st == RMQ_D_DEAD   ? "basic.reject"
+                                                : "basic.nack",
+                           amqp_error_string2(rc));
                 return BRG_ERR_TRANSPORT;
             }
         }
@@ -443,6 +561,11 @@ static brg_err_t flush_acks(rmq_src_t *s, int64_t now_ns, char *errstr, size_t e
             s->acked += n;
             brg_backoff_reset(&s->retry_bo);
             s->nack_at_ns = 0;
+        } else if (st == RMQ_D_DEAD) {
+            s->dead_lettered += n;
+            brg_log_debug(r->log, "route \"%s\": rejected %zu message%s to the dead-letter exchange "
+                                 "of queue \"%s\" (basic.reject)",
+                         brg_source_route_name(s->src), n, n == 1 ? "" : "s", s->queue);
         } else {
             s->requeued += n;
             s->nack_at_ns = now_ns + (int64_t)brg_backoff_next(&s->retry_bo) * 1000000;
@@ -469,8 +592,11 @@ brg_err_t rmq_sources_settle(brg_rmq_t *r, int64_t now_ns, int64_t *next_ns, boo
         }
         rmq_out_t *e = out_find(s, env->src_seq);
         if (e) {
+            /* The core let a REJECTED through without stopping the route only because this
+             * source said its queue dead-letters (brg_source_set_broker_dead_letter). */
             e->st = outcome == BRG_ACCEPTED ? RMQ_D_ACCEPTED
                     : outcome == BRG_RETRY  ? RMQ_D_RETRY
+                    : s->broker_dlx         ? RMQ_D_DEAD
                                             : RMQ_D_REJECTED;
             s->dirty = true;
         }

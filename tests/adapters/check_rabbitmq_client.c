@@ -1,7 +1,8 @@
 /* A small AMQP 0-9-1 test client for the rabbitmq integration tests, written directly on
  * rabbitmq-c (it shares no code with the adapter, so it checks the adapter independently).
  *
- *   check_rabbitmq_client URL declare QUEUE [EXCHANGE BINDING_KEY]
+ *   check_rabbitmq_client URL declare QUEUE [EXCHANGE BINDING_KEY] [--arg NAME=VALUE]...
+ *                  (queue arguments: long strings, or longs when VALUE is all digits)
  *   check_rabbitmq_client URL declare-transient QUEUE        (not durable)
  *   check_rabbitmq_client URL declare-exchange NAME TYPE
  *   check_rabbitmq_client URL delete QUEUE
@@ -22,7 +23,8 @@
  *   --ignore NAME  verify: ignore header NAME (one the bridge adds, e.g. provenance)
  *   --untyped      verify with --typed: header names, order and string/bytes values must match,
  *                  the types and the other values are not compared (a hop that keeps only text)
- *   --const NAME=VALUE  verify: header NAME is VALUE in every message (string or bytes)
+ *   --const NAME=VALUE  publish: header NAME = VALUE (long string) on every message;
+ *                  verify: header NAME is VALUE in every message (string or bytes)
  * verify consumes and acknowledges until every number was seen, then prints
  *   received R distinct D duplicates U missing M mismatched X
  * and exits 0 only if nothing is missing or mismatched. */
@@ -223,6 +225,13 @@ static void generate(gen_t *g, long i, const opts_t *o)
     for (int k = 0; k < o->nheaders; k++) {
         int l = snprintf(g->hvals[k], sizeof(g->hvals[k]), "%s-%ld", o->headers[k], i);
         g->hdr[h++] = str_entry(o->headers[k], 'S', g->hvals[k], (size_t)l);
+    }
+    for (int k = 0; k < o->nconsts; k++) {
+        const char *eq = strchr(o->consts[k], '=');
+        amqp_table_entry_t c = str_entry("", 'S', eq + 1, strlen(eq + 1));
+        c.key.bytes = o->consts[k];
+        c.key.len = (size_t)(eq - o->consts[k]);
+        g->hdr[h++] = c;
     }
     if (o->key) {
         int l = snprintf(g->strs[4], 64, "key-%ld", i);
@@ -705,9 +714,32 @@ int main(int argc, char **argv)
     int rc = 0;
     opts_t o;
     if (strcmp(cmd, "declare") == 0) {
-        amqp_queue_declare(conn, 1, amqp_cstring_bytes(argv[3]), 0, 1, 0, 0, amqp_empty_table);
+        /* Positional EXCHANGE BINDING_KEY, then --arg NAME=VALUE options. */
+        int npos = 4;
+        while (npos < argc && strncmp(argv[npos], "--", 2) != 0) {
+            npos++;
+        }
+        amqp_table_entry_t qa[MAX_OPT];
+        int nqa = 0;
+        for (int i = npos; i < argc; i++) {
+            char *eq = i + 1 < argc ? strchr(argv[i + 1], '=') : NULL;
+            if (strcmp(argv[i], "--arg") != 0 || !eq || nqa == MAX_OPT) {
+                die("bad declare option %s", argv[i]);
+            }
+            *eq = 0;
+            const char *v = eq + 1;
+            bool digits = *v != 0 && strspn(v, "0123456789") == strlen(v);
+            qa[nqa] = digits ? entry(argv[i + 1], 'l') : str_entry(argv[i + 1], 'S', v, strlen(v));
+            if (digits) {
+                qa[nqa].value.value.i64 = atoll(v);
+            }
+            nqa++;
+            i++;
+        }
+        amqp_table_t qargs = {nqa, qa};
+        amqp_queue_declare(conn, 1, amqp_cstring_bytes(argv[3]), 0, 1, 0, 0, qargs);
         check_reply(amqp_get_rpc_reply(conn), "queue.declare");
-        if (argc >= 6) {
+        if (npos >= 6) {
             amqp_queue_bind(conn, 1, amqp_cstring_bytes(argv[3]), amqp_cstring_bytes(argv[4]),
                             amqp_cstring_bytes(argv[5]), amqp_empty_table);
             check_reply(amqp_get_rpc_reply(conn), "queue.bind");

@@ -38,3 +38,14 @@ rmq_ctl() { $BRG_TEST_RABBITMQCTL "$@"; }
 
 # t_log_has FILE TEXT: the log contains TEXT (fixed string).
 t_log_has() { grep -F -q -- "$2" "$1"; }
+
+# rmq_free_port: a TCP port free on 127.0.0.1 right now (for bridge.metrics).
+rmq_free_port() {
+    python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+
+# rmq_bodies FILE: the message numbers of a `rmqc dump` output, one per line, in order.
+rmq_bodies() { sed -n 's/.*body="msg-\([0-9]*\)-.*/\1/p' "$1"; }
+
+# rmq_route_json NAME: the route's object from /routes (one line) at $RMQ_HTTP.
+rmq_route_json() { curl -sf "$RMQ_HTTP/routes" | tr -d '\n' | sed 's/},/}\n/g' | grep "\"name\": \"$1\""; }
