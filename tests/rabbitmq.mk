@@ -48,7 +48,5 @@ if HAVE_ADAPTER_RABBITMQ
 TESTS += $(RABBITMQ_INTEGRATION)
 if HAVE_ADAPTER_KAFKA
 TESTS += $(RABBITMQ_KAFKA_INTEGRATION)
-# Known gap, expected to fail until the Kafka codec keeps header types (see the test).
-XFAIL_TESTS = tests/integration/rabbitmq_kafka_typed_headers.sh
 endif
 endif

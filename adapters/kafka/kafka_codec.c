@@ -265,31 +265,61 @@ brg_envelope_t *brg_kafka_decode(const brg_kafka_record_t *rec, brg_body_free_cb
 
 /* ---- encode -------------------------------------------------------------------------------- */
 
+static bool same_name(const brg_field_t *a, const brg_field_t *b)
+{
+    size_t al = a->name ? a->name_len : 0, bl = b->name ? b->name_len : 0;
+    return al == bl && (al == 0 || memcmp(a->name, b->name, al) == 0);
+}
+
+/* Write the BRG_KAFKA_H_TYPES header if any header needs a type. When one header of a name is
+ * listed, every header of that name is, so that the k-th entry for a name types the k-th
+ * header of that name. The hint is written also when a header of the envelope has the hint's
+ * own name, so that the first one in the record is always the hint. */
+static void add_hint(rd_kafka_headers_t *h, const brg_fields_t *f)
+{
+    bool small[32];
+    bool *listed = f->count <= 32 ? small : brg_xmalloc(f->count * sizeof(*listed));
+    bool any = false, clash = false;
+    for (size_t i = 0; i < f->count; i++) {
+        const brg_field_t *fld = &f->items[i];
+        listed[i] = brg_kafka_type_listed(fld->name, fld->name ? fld->name_len : 0, &fld->value);
+        any = any || listed[i];
+        clash = clash || (fld->name && strcmp(fld->name, BRG_KAFKA_H_TYPES) == 0);
+    }
+    if (any) {
+        for (size_t i = 0; i < f->count; i++) {
+            for (size_t j = 0; !listed[i] && j < f->count; j++) {
+                listed[i] = listed[j] && j != i && same_name(&f->items[i], &f->items[j]);
+            }
+        }
+    }
+    if (any || clash) {
+        brg_kafka_hint_buf_t hint = {0};
+        for (size_t i = 0; i < f->count; i++) {
+            const brg_field_t *fld = &f->items[i];
+            if (listed[i]) {
+                brg_kafka_hint_add(&hint, fld->name ? fld->name : "",
+                                   fld->name ? fld->name_len : 0, &fld->value);
+            }
+        }
+        rd_kafka_header_add(h, BRG_KAFKA_H_TYPES, -1, hint.p ? hint.p : "", (ssize_t)hint.len);
+        free(hint.p);
+    }
+    if (listed != small) {
+        free(listed);
+    }
+}
+
 rd_kafka_headers_t *brg_kafka_encode_headers(const brg_envelope_t *env)
 {
     const brg_fields_t *f = &env->headers;
     rd_kafka_headers_t *h = rd_kafka_headers_new(f->count + 5);
     add_prop_headers(h, &env->props);
 
-    /* The type hint, before the headers it types. Written also when a header of the envelope
-     * has the hint's own name, so that the first one of a record is always the hint. */
-    brg_kafka_hint_buf_t hint = {0};
-    bool need_hint = false;
-    for (size_t i = 0; i < f->count; i++) {
-        const brg_field_t *fld = &f->items[i];
-        const char *name = fld->name ? fld->name : "";
-        size_t name_len = fld->name ? fld->name_len : 0;
-        if (brg_kafka_type_listed(name, name_len, &fld->value)) {
-            brg_kafka_hint_add(&hint, name, name_len, &fld->value);
-            need_hint = true;
-        } else if (strcmp(name, BRG_KAFKA_H_TYPES) == 0) {
-            need_hint = true;
-        }
+    /* The type hint, before the headers it types. */
+    if (f->count) {
+        add_hint(h, f);
     }
-    if (need_hint) {
-        rd_kafka_header_add(h, BRG_KAFKA_H_TYPES, -1, hint.p ? hint.p : "", (ssize_t)hint.len);
-    }
-    free(hint.p);
 
     for (size_t i = 0; i < f->count; i++) {
         const brg_field_t *fld = &f->items[i];

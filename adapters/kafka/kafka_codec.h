@@ -1,15 +1,17 @@
 /* Kafka record <-> envelope (DESIGN.md section 4; the encoding is documented in docs/kafka.md).
  *
  * Decode: value -> body (borrowed from the rd_kafka_message_t when a free callback is given:
- * zero copy), key -> key (absent stays absent, empty stays empty), headers -> headers as
- * BYTES values in order with duplicates kept (a null header value becomes a NULL value), record
- * timestamp and type -> props.timestamp_ms / timestamp_type, topic/partition/offset -> origin.
- * Reserved "x-msgbridge-*" property headers (message id, content type, ...) become envelope
- * properties again, so that a message that crossed AMQP -> Kafka -> AMQP keeps them.
+ * zero copy), key -> key (absent stays absent, empty stays empty), headers -> headers in order
+ * with duplicates kept, typed as the record's x-msgbridge-types hint says (kafka_types.h);
+ * unlisted ones are BYTES (STRING for msgbridge's own "x-msgbridge-*"), a null header value
+ * is a NULL value; record timestamp and type -> props.timestamp_ms / timestamp_type,
+ * topic/partition/offset -> origin. Reserved "x-msgbridge-*" property headers (message id,
+ * content type, ...) become envelope properties again, so that a message that crossed
+ * AMQP -> Kafka -> AMQP keeps them. The hint itself is not kept.
  *
- * Encode: envelope properties -> reserved headers first, then every envelope header in order;
- * header values become bytes: BYTES, STRING and SYMBOL raw, NULL as a null header value, other
- * types as text (brg_kafka_value_bytes).
+ * Encode: envelope properties -> reserved headers first, then the type hint if any header
+ * needs one, then every envelope header in order; header values become bytes: BYTES, STRING
+ * and SYMBOL raw, NULL as a null header value, other types as text (brg_kafka_value_bytes).
  *
  * Thread: any; no state. */
 #ifndef BRG_KAFKA_CODEC_H
@@ -21,6 +23,7 @@
 
 #include <librdkafka/rdkafka.h>
 
+#include "adapters/kafka/kafka_types.h"
 #include "bridge/envelope.h"
 
 /* A consumed record as the codec reads it: a view, nothing is owned. */
@@ -48,15 +51,11 @@ void brg_kafka_record_from_message(brg_kafka_record_t *rec, const rd_kafka_messa
 brg_envelope_t *brg_kafka_decode(const brg_kafka_record_t *rec, brg_body_free_cb *body_free,
                                  void *opaque);
 
-/* Build the Kafka headers for an envelope: reserved property headers, then env->headers.
+/* Build the Kafka headers for an envelope: reserved property headers, the type hint, then
+ * env->headers.
  * Returns: a new header list, or NULL if there is nothing to write.
  * Ownership: the caller owns it (rd_kafka_producev takes it over on success). */
 rd_kafka_headers_t *brg_kafka_encode_headers(const brg_envelope_t *env);
-
-/* The bytes a header value is written as. NULL values: returns NULL with *len 0 (a null
- * header value). Otherwise returns a malloc'd buffer (NUL-terminated, not counted in *len).
- * Ownership: the caller frees the result. */
-uint8_t *brg_kafka_value_bytes(const brg_value_t *v, size_t *len);
 
 /* Names of the reserved headers that carry envelope properties. */
 #define BRG_KAFKA_H_MESSAGE_ID "x-msgbridge-message-id"

@@ -7,6 +7,7 @@ adapters_kafka_libbrg_kafka_a_SOURCES = \
 	%D%/kafka_source.c \
 	%D%/kafka_sink.c \
 	%D%/kafka_codec.c %D%/kafka_codec.h \
+	%D%/kafka_types.c %D%/kafka_types.h \
 	%D%/kafka_offsets.c %D%/kafka_offsets.h
 adapters_kafka_libbrg_kafka_a_CFLAGS = $(AM_CFLAGS) $(KAFKA_CFLAGS)
 ADAPTER_LIBS += adapters/kafka/libbrg_kafka.a
