@@ -760,6 +760,31 @@ static brg_err_t decode_annotations(pn_data_t *ma, brg_envelope_t *env, char *er
     return rc;
 }
 
+/* Is `name` one of the names of a BRG_AMQP1_HEADERS_PROP list? */
+static bool listed_name(const brg_fields_t *all, const char *name, size_t len)
+{
+    for (size_t i = 0; all && i + 1 < all->count; i += 2) {
+        const brg_value_t *k = &all->items[i].value;
+        if (k->type == BRG_V_STRING && k->u.bytes.len == len && memcmp(k->u.bytes.data, name, len) == 0) {
+            return true;
+        }
+    }
+    return false;
+}
+
+/* The headers of a BRG_AMQP1_HEADERS_PROP list, in order. */
+static void add_listed_headers(brg_envelope_t *env, const brg_fields_t *all)
+{
+    for (size_t i = 0; i + 1 < all->count; i += 2) {
+        const brg_value_t *k = &all->items[i].value;
+        if (k->type != BRG_V_STRING) {
+            continue;
+        }
+        brg_value_t v = brg_value_copy(&all->items[i + 1].value);
+        brg_fields_add(&env->headers, (const char *)k->u.bytes.data, k->u.bytes.len, &v);
+    }
+}
+
 /* Application properties become headers in their types; the reserved ones fill the key and
  * the app id. */
 static brg_err_t decode_app_props(pn_data_t *ap, brg_envelope_t *env, char *errstr,
@@ -774,10 +799,29 @@ static brg_err_t decode_app_props(pn_data_t *ap, brg_envelope_t *env, char *errs
     brg_fields_init(&props);
     brg_err_t rc = get_children(ap, n, true, &props, 0, errstr, errstr_size);
 
+    /* Repeated header names travel in BRG_AMQP1_HEADERS_PROP: its names replace the map's. */
+    const brg_fields_t *all = NULL;
+    for (size_t i = 0; rc == BRG_OK && i < props.count; i++) {
+        if (props.items[i].value.type == BRG_V_ARRAY &&
+            strcmp(props.items[i].name, BRG_AMQP1_HEADERS_PROP) == 0) {
+            all = props.items[i].value.u.fields;
+        }
+    }
+    bool all_added = false;
     for (size_t i = 0; rc == BRG_OK && i < props.count; i++) {
         brg_field_t *f = &props.items[i];
         brg_value_t *v = &f->value;
         bool bytes_like = v->type == BRG_V_BYTES || v->type == BRG_V_STRING;
+        if (all && v->u.fields == all) {
+            continue;
+        }
+        if (all && listed_name(all, f->name, f->name_len)) {
+            if (!all_added) {
+                add_listed_headers(env, all);
+                all_added = true;
+            }
+            continue;
+        }
         if (bytes_like && strcmp(f->name, BRG_AMQP1_KEY_PROP) == 0) {
             brg_envelope_set_key(env, v->u.bytes.data, v->u.bytes.len);
             continue;
@@ -992,6 +1036,17 @@ static bool has_prefix(const char *name, const char *prefix)
     return name && strncmp(name, prefix, strlen(prefix)) == 0;
 }
 
+/* A header that becomes an application property (not one of the reserved carriers). */
+static bool header_is_property(const brg_field_t *f)
+{
+    return f->name && !has_prefix(f->name, BRG_AMQP1_MA_PREFIX) &&
+           strcmp(f->name, BRG_AMQP1_BODY_PROP) != 0 &&
+           strcmp(f->name, BRG_AMQP1_TYPES_PROP) != 0 &&
+           strcmp(f->name, BRG_AMQP1_KEY_PROP) != 0 &&
+           strcmp(f->name, BRG_AMQP1_APP_ID_PROP) != 0 &&
+           strcmp(f->name, BRG_AMQP1_HEADERS_PROP) != 0;
+}
+
 brg_err_t brg_amqp1_encode(pn_message_t *msg, const brg_envelope_t *env,
                            const brg_amqp1_encode_opts_t *opts, char *errstr,
                            size_t errstr_size)
@@ -1058,13 +1113,10 @@ brg_err_t brg_amqp1_encode(pn_message_t *msg, const brg_envelope_t *env,
     pn_data_put_map(ap);
     pn_data_enter(ap);
     const brg_fields_t *h = &env->headers;
+    bool repeated = false;
     for (size_t i = 0; i < h->count; i++) {
         const brg_field_t *f = &h->items[i];
-        if (!f->name || has_prefix(f->name, BRG_AMQP1_MA_PREFIX) ||
-            strcmp(f->name, BRG_AMQP1_BODY_PROP) == 0 ||
-            strcmp(f->name, BRG_AMQP1_TYPES_PROP) == 0 ||
-            strcmp(f->name, BRG_AMQP1_KEY_PROP) == 0 ||
-            strcmp(f->name, BRG_AMQP1_APP_ID_PROP) == 0) {
+        if (!header_is_property(f)) {
             continue;
         }
         bool dup = false;
@@ -1073,6 +1125,7 @@ brg_err_t brg_amqp1_encode(pn_message_t *msg, const brg_envelope_t *env,
                   memcmp(h->items[j].name, f->name, f->name_len) == 0;
         }
         if (dup) {
+            repeated = true; /* carried in BRG_AMQP1_HEADERS_PROP below */
             continue;
         }
         pn_data_put_string(ap, pn_bytes(f->name_len, f->name));
@@ -1083,6 +1136,27 @@ brg_err_t brg_amqp1_encode(pn_message_t *msg, const brg_envelope_t *env,
         } else {
             brg_amqp1_value_put(ap, &f->value);
         }
+    }
+    if (repeated) {
+        /* Every header in order, so that repeated names survive (BRG_AMQP1_HEADERS_PROP). */
+        pn_data_put_string(ap, pn_bytes(strlen(BRG_AMQP1_HEADERS_PROP), BRG_AMQP1_HEADERS_PROP));
+        pn_data_put_list(ap);
+        pn_data_enter(ap);
+        for (size_t i = 0; i < h->count; i++) {
+            const brg_field_t *f = &h->items[i];
+            if (!header_is_property(f)) {
+                continue;
+            }
+            pn_data_put_string(ap, pn_bytes(f->name_len, f->name));
+            brg_value_t restored;
+            if (restore_type(hints, f, &restored)) {
+                brg_amqp1_value_put(ap, &restored);
+                brg_value_fini(&restored);
+            } else {
+                brg_amqp1_value_put(ap, &f->value);
+            }
+        }
+        pn_data_exit(ap);
     }
     if (env->key) {
         pn_data_put_string(ap, pn_bytes(strlen(BRG_AMQP1_KEY_PROP), BRG_AMQP1_KEY_PROP));

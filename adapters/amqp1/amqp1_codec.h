@@ -35,6 +35,12 @@
  * sink turns header values that arrive as bytes or text back into the listed type. */
 #define BRG_AMQP1_TYPES_PROP "x-msgbridge-amqp-types"
 
+/* Application-property keys are unique, header names are not (Kafka repeats them). When an
+ * envelope repeats a header name, the sink writes every header, in order, into this property
+ * as a list [name, value, name, value, ...] (values in their types); the map keeps the first
+ * value of each name for ordinary consumers. The source rebuilds the headers from the list. */
+#define BRG_AMQP1_HEADERS_PROP "x-msgbridge-headers"
+
 /* Nesting limit for maps and lists in properties and annotations: deeper input is malformed. */
 #define BRG_AMQP1_MAX_DEPTH 32
 
