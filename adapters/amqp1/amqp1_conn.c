@@ -13,6 +13,7 @@
 #include <proton/condition.h>
 #include <proton/event.h>
 #include <proton/sasl.h>
+#include <proton/terminus.h>
 #include <proton/transport.h>
 
 #include "adapters/amqp1/amqp1_int.h"
@@ -217,17 +218,22 @@ static void handle(brg_amqp1_t *a, pn_event_t *e)
         break;
     case PN_CONNECTION_REMOTE_CLOSE:
         remember_error(a, pn_connection_remote_condition(pn_event_connection(e)));
+        amqp1_rx_connection_refused(a, pn_connection_remote_condition(pn_event_connection(e)));
         pn_connection_close(pn_event_connection(e));
         break;
     case PN_SESSION_REMOTE_CLOSE:
         /* One session carries every link: losing it is losing the connection. */
         remember_error(a, pn_session_remote_condition(pn_event_session(e)));
+        amqp1_rx_connection_refused(a, pn_session_remote_condition(pn_event_session(e)));
         pn_connection_close(pn_event_connection(e));
         break;
     case PN_LINK_REMOTE_OPEN: {
         pn_link_t *l = pn_event_link(e);
         amqp1_rx_t *rx = pn_link_is_receiver(l) ? amqp1_rx_of_link(a, l) : NULL;
-        if (rx) {
+        /* A refused attach is answered with a null source and an immediate detach (which
+         * sets the error): only a real source clears it. */
+        if (rx && pn_terminus_get_type(pn_link_remote_source(l)) != PN_UNSPECIFIED) {
+            rx->attach_after_ns = 0;
             brg_source_set_error(rx->src, NULL);
         }
         break;
@@ -254,6 +260,7 @@ static void handle(brg_amqp1_t *a, pn_event_t *e)
     }
     case PN_TRANSPORT_ERROR:
         remember_error(a, pn_transport_condition(pn_event_transport(e)));
+        amqp1_rx_connection_refused(a, pn_transport_condition(pn_event_transport(e)));
         break;
     case PN_TRANSPORT_CLOSED:
         if (pn_event_connection(e) == a->conn) {

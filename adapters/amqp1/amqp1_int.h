@@ -40,6 +40,9 @@ typedef struct amqp1_rx {
     pn_link_t *link;       /* NULL while detached */
     uint32_t link_gen;     /* bumped at each attach: part of src_epoch */
     int64_t reattach_at_ns;
+    /* Not attached before this, even on a new connection: the broker closed the whole
+     * connection over this link's node (RabbitMQ 3.x, a queue that does not exist). */
+    int64_t attach_after_ns;
     brg_backoff_t backoff;
     bool reject_on_rejected; /* on_reject = "reject": settle `rejected` instead of keeping */
     bool modified_on_retry;  /* on_retry = "modified": `modified` (delivery-failed) */
@@ -130,6 +133,12 @@ void amqp1_rx_drain_settled(brg_amqp1_t *a);
 void amqp1_rx_service(brg_amqp1_t *a, int64_t now);
 /* The connection is gone: forget links. */
 void amqp1_rx_reset(brg_amqp1_t *a);
+/* The broker closes the connection with cond (before amqp1_rx_reset): if it is amqp:not-found
+ * while a receiver was attaching, that receiver's node is missing (RabbitMQ 3.x closes the
+ * connection instead of refusing the link): its route gets the error (/routes source_error)
+ * and the receiver waits for its own backoff before it is attached again, so that the other
+ * routes of the endpoint keep a working connection meanwhile. */
+void amqp1_rx_connection_refused(brg_amqp1_t *a, pn_condition_t *cond);
 amqp1_rx_t *amqp1_rx_of_link(brg_amqp1_t *a, pn_link_t *l);
 /* The src_epoch of deliveries received on rx now. */
 uint64_t amqp1_rx_epoch(const brg_amqp1_t *a, const amqp1_rx_t *rx);

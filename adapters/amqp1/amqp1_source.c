@@ -79,9 +79,71 @@ void amqp1_rx_attach(brg_amqp1_t *a, amqp1_rx_t *rx)
 
 void amqp1_rx_attach_all(brg_amqp1_t *a)
 {
+    int64_t now = brg_now_ns();
     for (size_t i = 0; i < a->nrx; i++) {
-        amqp1_rx_attach(a, &a->rx[i]);
+        amqp1_rx_t *rx = &a->rx[i];
+        if (rx->attach_after_ns > now) {
+            rx->reattach_at_ns = rx->attach_after_ns; /* amqp1_rx_service attaches it then */
+            continue;
+        }
+        amqp1_rx_attach(a, rx);
     }
+}
+
+/* The node a refusal names: "NOT_FOUND - no queue 'orders' in vhost '/'" -> "orders". */
+static bool quoted_name(const char *desc, char *out, size_t size)
+{
+    const char *q = desc ? strchr(desc, '\'') : NULL;
+    const char *e = q ? strchr(q + 1, '\'') : NULL;
+    if (!e || (size_t)(e - q - 1) >= size || e == q + 1) {
+        return false;
+    }
+    memcpy(out, q + 1, (size_t)(e - q - 1));
+    out[e - q - 1] = 0;
+    return true;
+}
+
+static bool ends_with(const char *s, const char *tail)
+{
+    size_t n = strlen(s), m = strlen(tail);
+    return n >= m && strcmp(s + n - m, tail) == 0 && (n == m || s[n - m - 1] == '/');
+}
+
+void amqp1_rx_connection_refused(brg_amqp1_t *a, pn_condition_t *cond)
+{
+    const char *name = cond && pn_condition_is_set(cond) ? pn_condition_get_name(cond) : NULL;
+    if (!name || strcmp(name, "amqp:not-found") != 0) {
+        return;
+    }
+    char node[256];
+    bool named = quoted_name(pn_condition_get_description(cond), node, sizeof(node));
+    /* Receivers attached and not yet confirmed by the broker: one of them is refused. The
+     * refusal names the queue; without a name, the first one (attaches are handled in order). */
+    amqp1_rx_t *blame = NULL;
+    int64_t now = brg_now_ns();
+    for (size_t i = 0; i < a->nrx && !blame; i++) {
+        amqp1_rx_t *rx = &a->rx[i];
+        if (rx->link && !(pn_link_state(rx->link) & PN_REMOTE_ACTIVE) && rx->addr.address &&
+            (!named || ends_with(rx->addr.address, node))) {
+            blame = rx;
+        }
+    }
+    /* The same refusal can arrive twice (session end, then the transport's error). */
+    if (blame && blame->attach_after_ns > now) {
+        return;
+    }
+    if (!blame) {
+        return;
+    }
+    char cause[400], why[600];
+    amqp1_condition_text(cond, cause, sizeof(cause));
+    uint32_t delay = brg_backoff_next(&blame->backoff);
+    blame->attach_after_ns = now + (int64_t)delay * 1000000;
+    brg_errfmt(why, sizeof(why), "receiving from \"%s\": %s", blame->addr.address, cause);
+    brg_log_error(a->log, "route %s: %s (the broker closed the connection over it; attaching "
+                          "this receiver again in %u ms, the others at once)",
+                  brg_source_route_name(blame->src), why, delay);
+    brg_source_set_error(blame->src, why);
 }
 
 static void hold(amqp1_rx_t *rx, brg_envelope_t *env)

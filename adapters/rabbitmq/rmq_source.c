@@ -143,11 +143,15 @@ static void forget_channel(rmq_src_t *s)
     rmq_source_drop_waiting(s);
 }
 
-static void set_error(rmq_src_t *s, const char *err)
+/* The source's error for /routes (source_error); NULL clears it. Returns: true if it differs
+ * from the previous one (a repeated error is logged at debug level only). */
+static bool set_error(rmq_src_t *s, const char *err)
 {
+    bool changed = (err == NULL) != (s->error == NULL) || (err && strcmp(err, s->error) != 0);
     brg_source_set_error(s->src, err);
     free(s->error);
     s->error = err ? brg_xstrdup(err) : NULL;
+    return changed;
 }
 
 void rmq_source_channel_closed(rmq_src_t *s, const char *reason)
@@ -155,9 +159,9 @@ void rmq_source_channel_closed(rmq_src_t *s, const char *reason)
     forget_channel(s);
     uint32_t wait = brg_backoff_next(&s->bo);
     s->retry_at_ns = brg_now_ns() + (int64_t)wait * 1000000;
-    brg_log_warn(s->r->log, "route \"%s\": %s (subscribing again in %u ms)",
-                 brg_source_route_name(s->src), reason, wait);
-    set_error(s, reason);
+    brg_log(set_error(s, reason) ? BRG_LOG_WARN : BRG_LOG_DEBUG, s->r->log,
+            "route \"%s\": %s (subscribing again in %u ms)", brg_source_route_name(s->src),
+            reason, wait);
 }
 
 void rmq_source_conn_lost(rmq_src_t *s)
@@ -309,9 +313,11 @@ brg_err_t rmq_sources_maintain(brg_rmq_t *r, int64_t now_ns, int64_t *next_ns, c
             continue;
         }
         brg_backoff_reset(&s->bo);
+        bool recovered = s->error != NULL;
         set_error(s, NULL);
-        brg_log_info(r->log, "route \"%s\": consuming queue \"%s\" (prefetch %u)",
-                     brg_source_route_name(s->src), s->queue, (unsigned)s->prefetch);
+        brg_log_info(r->log, "route \"%s\": consuming queue \"%s\" (prefetch %u)%s",
+                     brg_source_route_name(s->src), s->queue, (unsigned)s->prefetch,
+                     recovered ? " again" : "");
     }
     return BRG_OK;
 }
@@ -420,9 +426,9 @@ brg_err_t rmq_source_on_frame(rmq_src_t *s, const amqp_frame_t *f, char *errstr,
             brg_errfmt(why, sizeof(why),
                        "the broker cancelled the consumer of queue \"%s\" (queue deleted?)",
                        s->queue);
+            set_error(s, why);
             brg_log_warn(s->r->log, "route \"%s\": %s (subscribing again in %u ms)",
                          brg_source_route_name(s->src), why, wait);
-            set_error(s, why);
             return BRG_OK;
         }
         default: return BRG_OK;
