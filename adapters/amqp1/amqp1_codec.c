@@ -496,76 +496,8 @@ static pn_msgid_t msgid_atom(const char *s, uint8_t *buf, size_t bufsize)
 
 /* ---- type hints (BRG_AMQP1_TYPES_PROP) ---------------------------------------------------- */
 
-/* The AMQP type name of a value as the codec writes it. NULL for binary (the default). */
-static const char *type_tag(const brg_value_t *v)
-{
-    switch (v->type) {
-    case BRG_V_NULL: return "null";
-    case BRG_V_BOOL: return "boolean";
-    case BRG_V_INT:
-        return v->width == 8 ? "byte" : v->width == 16 ? "short" : v->width == 32 ? "int" : "long";
-    case BRG_V_UINT:
-        return v->width == 8 ? "ubyte"
-               : v->width == 16 ? "ushort"
-               : v->width == 32 ? "uint"
-                                : "ulong";
-    case BRG_V_FLOAT: return v->width == 32 ? "float" : "double";
-    case BRG_V_TIMESTAMP: return "timestamp";
-    case BRG_V_UUID: return "uuid";
-    case BRG_V_STRING:
-    case BRG_V_DECIMAL: return "string";
-    case BRG_V_SYMBOL: return "symbol";
-    case BRG_V_TABLE: return "map";
-    case BRG_V_ARRAY: return "list";
-    case BRG_V_BYTES: return NULL;
-    }
-    return NULL;
-}
-
-static void hint_append(char **buf, size_t *len, size_t *cap, const char *s, size_t n)
-{
-    if (*len + n + 1 > *cap) {
-        *cap = (*len + n + 1) * 2;
-        *buf = brg_xrealloc(*buf, *cap);
-    }
-    memcpy(*buf + *len, s, n);
-    *len += n;
-    (*buf)[*len] = 0;
-}
-
-/* Add BRG_AMQP1_TYPES_PROP for the typed headers decoded from application properties
- * (headers[first..]). */
-static void add_type_hints(brg_envelope_t *env, size_t first)
-{
-    char *buf = NULL;
-    size_t len = 0, cap = 0;
-    for (size_t i = first; i < env->headers.count; i++) {
-        const brg_field_t *f = &env->headers.items[i];
-        const char *tag = type_tag(&f->value);
-        if (!tag || !f->name) {
-            continue;
-        }
-        if (len) {
-            hint_append(&buf, &len, &cap, ",", 1);
-        }
-        for (size_t j = 0; j < f->name_len; j++) {
-            char c = f->name[j], esc[4];
-            if (c == ',' || c == '=' || c == '%' || c == 0) {
-                snprintf(esc, sizeof(esc), "%%%02X", (unsigned char)c);
-                hint_append(&buf, &len, &cap, esc, 3);
-            } else {
-                hint_append(&buf, &len, &cap, &c, 1);
-            }
-        }
-        hint_append(&buf, &len, &cap, "=", 1);
-        hint_append(&buf, &len, &cap, tag, strlen(tag));
-    }
-    if (buf) {
-        brg_value_t v = brg_value_string(buf, len);
-        brg_fields_add(&env->headers, BRG_AMQP1_TYPES_PROP, strlen(BRG_AMQP1_TYPES_PROP), &v);
-        free(buf);
-    }
-}
+/* Older msgbridge versions wrote these hints at the AMQP 1.0 source for a trip through Kafka;
+ * the AMQP 1.0 sink still honours them (the Kafka adapter now restores types itself). */
 
 /* Find the hinted type of header `name` in the hint text. Returns: false if not listed. */
 static bool hint_lookup(const char *hints, const char *name, size_t name_len, char *tag,
@@ -968,13 +900,11 @@ brg_err_t brg_amqp1_decode(pn_message_t *msg, const char *bytes, size_t len,
     pn_timestamp_t ct = pn_message_get_creation_time(msg);
     env->props.timestamp_ms = ct ? (int64_t)ct : -1;
 
-    size_t first = env->headers.count;
+    /* The headers keep their AMQP types in the envelope; a sink that cannot (Kafka) writes
+     * its own type hint, so none is added here. */
     rc = decode_app_props(pn_message_properties(msg), env, errstr, errstr_size);
     if (rc == BRG_OK) {
         rc = decode_annotations(pn_message_annotations(msg), env, errstr, errstr_size);
-    }
-    if (rc == BRG_OK) {
-        add_type_hints(env, first);
     }
     if (rc == BRG_OK) {
         rc = decode_body(msg, env, errstr, errstr_size);

@@ -5,7 +5,7 @@
 #  - on Kafka (kcat): records keyed by the message key, with the properties as headers (the
 #    mock cluster keeps only the last few MiB, so the records it still holds);
 #  - at the end: every message identical to what was sent (each property in its AMQP type,
-#    restored from x-msgbridge-amqp-types), none missing; the source queue ends empty.
+#    restored from the Kafka hint x-msgbridge-types), none missing; the source queue ends empty.
 . "$(dirname "$0")/lib.sh"
 t_need rabbitmq
 t_need kafka
@@ -88,7 +88,7 @@ t_assert_eq "$(cut -f1 "$T_DIR/kafka.txt" | sort -u | wc -l)" "$total" "distinct
 last=$(tail -1 "$T_DIR/kafka.txt")
 i=${last%%	*}
 i=${i#key-}
-for h in "seq=$i," "i32=$((-100000 - i))," "x-msgbridge-message-id=rt-id-$i," "x-msgbridge-amqp-types=seq=ulong" \
+for h in "seq=$i," "i32=$((-100000 - i))," "x-msgbridge-message-id=rt-id-$i," "x-msgbridge-types=seq=ulong" \
     "x-msgbridge-group-id=group-$((i % 3))," "text=t"; do
     case $last in *"$h"*) ;; *) t_fail "record key-$i has no header $h: $last" ;; esac
 done
