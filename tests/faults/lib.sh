@@ -1,0 +1,408 @@
+# Helpers for the fault scenarios (tests/faults/scenario.sh), the soak (bench/soak.sh) and their
+# CI tests. Sourced by POSIX sh scripts after setting top_srcdir / top_builddir (or not: the
+# defaults below find them from the sourcing script's place in the tree).
+#
+# Everything runs on PRIVATE brokers, never on the shared test brokers:
+#   - one RabbitMQ node (scripts/rabbitmq-node.sh) named $FAULTS_RABBITMQ_NAME on
+#     127.0.0.1:$FAULTS_RABBITMQ_PORT (AMQP 0-9-1 and AMQP 1.0; it also takes the port - 1 for
+#     TLS and + 1 .. + 12 for Erlang distribution), its state in $FAULTS_STATE_DIR;
+#   - Kafka mock clusters (tools/kafka-mock/kafka-mock-cluster), one per side and scenario,
+#     3 brokers each, on ports from $FAULTS_KAFKA_PORT on (up to + 49); msgbridge's /metrics
+#     on $FAULTS_KAFKA_PORT + 90.
+# Routes: k2r (Kafka -> RabbitMQ), r2k (RabbitMQ -> Kafka), a2k (AMQP 1.0 -> Kafka), k2k.
+set -u
+: "${top_srcdir:=$(cd "$(dirname "$0")/../.." && pwd)}"
+: "${top_builddir:=$top_srcdir}"
+: "${MSGBRIDGE:=$top_builddir/msgbridge}"
+F_BUILD=$(dirname "$MSGBRIDGE")
+F_AUDIT=$F_BUILD/msgbridge-audit
+F_KMOCK=${KAFKA_MOCK:-$F_BUILD/tools/kafka-mock/kafka-mock-cluster}
+: "${FAULTS_STATE_DIR:=/tmp/msgbridge-faults}"
+: "${FAULTS_RABBITMQ_NAME:=faults}"
+: "${FAULTS_RABBITMQ_PORT:=45672}"
+: "${FAULTS_KAFKA_PORT:=26000}"
+: "${FAULTS_METRICS_PORT:=$((FAULTS_KAFKA_PORT + 90))}"
+mkdir -p "$FAULTS_STATE_DIR"
+
+f_log() { echo "[faults] $*"; }
+f_now() { date +%s.%N | cut -c1-14; }   # seconds, 3 decimals
+
+# Client settings for the mock cluster (DESIGN.md section 9): quick group joins and empty
+# fetches, quick reconnects once a broker is back.
+F_KPROPS='"session.timeout.ms=6000", "heartbeat.interval.ms=500", "fetch.wait.max.ms=10",
+      "reconnect.backoff.max.ms=1000", "topic.metadata.refresh.interval.ms=2000"'
+
+# ---- what is installed ----------------------------------------------------------------------
+
+# f_missing ROUTE: print why ROUTE cannot run here (nothing if it can).
+f_missing() {
+    [ -x "$MSGBRIDGE" ] || { echo "$MSGBRIDGE not built"; return; }
+    [ -x "$F_AUDIT" ] || { echo "msgbridge-audit not built"; return; }
+    grep -q '^#define HAVE_MHD 1' "$F_BUILD/config.h" 2>/dev/null ||
+        { echo "msgbridge built without /metrics (libmicrohttpd)"; return; }
+    command -v curl >/dev/null 2>&1 || { echo "curl is not installed"; return; }
+    adapters=$("$MSGBRIDGE" -V 2>&1)
+    for k in $(f_kinds "$1"); do
+        echo "$adapters" | grep -q " $k" || { echo "msgbridge built without the $k adapter"; return; }
+        case $k in
+        kafka)
+            [ -x "$F_KMOCK" ] || { echo "$F_KMOCK not built"; return; }
+            command -v kcat >/dev/null 2>&1 || { echo "kcat is not installed"; return; } ;;
+        rabbitmq | amqp1)
+            [ -x /usr/lib/rabbitmq/bin/rabbitmq-server ] ||
+                { echo "rabbitmq-server is not installed"; return; }
+            command -v amqp-declare-queue >/dev/null 2>&1 ||
+                { echo "amqp-tools is not installed"; return; } ;;
+        esac
+    done
+}
+
+# f_kinds ROUTE: the adapter of the source and of the destination ("kafka rabbitmq").
+f_kinds() {
+    case $1 in
+    k2r) echo "kafka rabbitmq" ;;
+    r2k) echo "rabbitmq kafka" ;;
+    a2k) echo "amqp1 kafka" ;;
+    k2k) echo "kafka kafka" ;;
+    *) echo "unknown route \"$1\" (k2r, r2k, a2k, k2k)" >&2; return 1 ;;
+    esac
+}
+
+f_route_title() {
+    case $1 in
+    k2r) echo "Kafka -> RabbitMQ" ;; r2k) echo "RabbitMQ -> Kafka" ;;
+    a2k) echo "AMQP 1.0 -> Kafka" ;; k2k) echo "Kafka -> Kafka" ;; *) echo "$1" ;;
+    esac
+}
+
+# ---- the private RabbitMQ node ----------------------------------------------------------------
+
+# f_node start|stop|kill|restart|status: scripts/rabbitmq-node.sh on the private node.
+f_node() {
+    BRG_TEST_STATE_DIR=$FAULTS_STATE_DIR RABBITMQ_TEST_NAME=$FAULTS_RABBITMQ_NAME \
+        RABBITMQ_TEST_PORT=$FAULTS_RABBITMQ_PORT sh "$top_srcdir/scripts/rabbitmq-node.sh" "$@"
+}
+F_NODE_DIR=$FAULTS_STATE_DIR/$FAULTS_RABBITMQ_NAME
+F_NODE_ENV=$FAULTS_STATE_DIR/$FAULTS_RABBITMQ_NAME.env
+# Marker: a node started for a group of tests (node_start.sh ... node_stop.sh); scenarios leave
+# such a node running.
+F_NODE_SHARED=$FAULTS_STATE_DIR/$FAULTS_RABBITMQ_NAME.shared
+F_RMQ_URL=amqp://guest:guest@127.0.0.1:$FAULTS_RABBITMQ_PORT/%2f
+F_AMQP1_URL=amqp://guest:guest@127.0.0.1:$FAULTS_RABBITMQ_PORT
+F_RMQCTL=$F_NODE_DIR/rabbitmqctl
+F_NODE_STARTED=0
+
+f_node_pid() { p=$(cat "$F_NODE_DIR/rabbitmq.pid" 2>/dev/null) && echo "$p"; }  # (no newline in the file)
+
+# f_node_up: start the node unless it runs; F_NODE_STARTED=1 if this call started it.
+f_node_up() {
+    if f_node status; then
+        return 0
+    fi
+    f_log "starting RabbitMQ node $FAULTS_RABBITMQ_NAME@localhost on port $FAULTS_RABBITMQ_PORT"
+    f_node start >"$FAULTS_STATE_DIR/node-start.log" 2>&1 || {
+        cat "$FAULTS_STATE_DIR/node-start.log" >&2
+        return 1
+    }
+    F_NODE_STARTED=1
+}
+
+# f_queues Q...: delete and declare durable queues on the private node.
+f_queues() {
+    for q in "$@"; do
+        amqp-delete-queue -u "$F_RMQ_URL" -q "$q" >/dev/null 2>&1
+        amqp-declare-queue -u "$F_RMQ_URL" -q "$q" -d >/dev/null || return 1
+    done
+}
+f_queues_delete() {
+    for q in "$@"; do amqp-delete-queue -u "$F_RMQ_URL" -q "$q" >/dev/null 2>&1; done
+}
+# f_queue_count Q: messages in Q (ready + unacknowledged), -1 if unknown.
+f_queue_count() {
+    "$F_RMQCTL" list_queues -q name messages 2>/dev/null |
+        awk -v q="$1" '$1 == q { print $2; found = 1 } END { if (!found) print -1 }'
+}
+
+# ---- private Kafka mock clusters ----------------------------------------------------------------
+
+# f_kafka SIDE OFFSET TOPIC:PARTITIONS...: start a 3-broker mock cluster for SIDE (src or dst)
+# with its ports at $FAULTS_KAFKA_PORT + OFFSET (+ 10 per retry when a port is taken); sets
+# <SIDE>_BROKERS, <SIDE>_CTL (control FIFO) and <SIDE>_KPID. Logs in $D/kafka-SIDE.log.
+f_kafka() {
+    side=$1; off=$2; shift 2
+    targs=""
+    for t in "$@"; do targs="$targs -t $t"; done
+    for attempt in 0 1 2 3 4; do
+        port=$((FAULTS_KAFKA_PORT + off + attempt * 10))
+        rm -f "$D/boot-$side"
+        # shellcheck disable=SC2086
+        "$F_KMOCK" -n 3 -p "$port" -f "$D/boot-$side" -c "$D/ctl-$side" $targs \
+            >"$D/kafka-$side.log" 2>&1 &
+        kpid=$!
+        i=0
+        while [ ! -s "$D/boot-$side" ] && kill -0 $kpid 2>/dev/null && [ $i -lt 50 ]; do
+            sleep 0.2; i=$((i + 1))
+        done
+        if [ -s "$D/boot-$side" ]; then
+            eval "${side}_BROKERS=\$(cat \"\$D/boot-\$side\")"
+            eval "${side}_CTL=\$D/ctl-\$side"
+            eval "${side}_KPID=$kpid"
+            F_KPIDS="${F_KPIDS:-} $kpid"
+            return 0
+        fi
+        kill $kpid 2>/dev/null; wait $kpid 2>/dev/null
+    done
+    echo "kafka mock cluster for $side did not start: $(tail -3 "$D/kafka-$side.log")" >&2
+    return 1
+}
+
+# f_kctl SIDE COMMAND...: a fault command to SIDE's cluster ("down all", "rtt 1 500").
+f_kctl() {
+    side=$1; shift
+    eval "echo \"\$*\" >\"\$${side}_CTL\""
+}
+
+# f_kcount SIDE TOPIC: records in TOPIC of SIDE's cluster.
+f_kcount() {
+    eval "b=\$${1}_BROKERS"
+    kcat -C -b "$b" -t "$2" -o beginning -e -q -f '.\n' 2>/dev/null | wc -l
+}
+
+# ---- configurations -----------------------------------------------------------------------------
+
+# f_setup_names ROUTE: queue and topic names for one run (unique per run: queues outlive runs
+# on the shared private node).
+f_setup_names() {
+    set -- $(f_kinds "$1")
+    SRC_KIND=$1
+    DST_KIND=$2
+    F_TAG=$(echo "$ROUTE.$SCENARIO.$$" | tr '_' '-')
+    Q_SRC=faults.$F_TAG.src
+    Q_DST=faults.$F_TAG.dst
+    Q_DLQ=faults.$F_TAG.dlq
+}
+
+# Endpoint text for one side. f_endpoint NAME KIND SIDE [MORE_PROPERTIES] [MORE_KEYS]
+# (SIDE: src or dst, whose Kafka cluster; the last two for Kafka only).
+f_endpoint() {
+    case $2 in
+    kafka)
+        eval "b=\$${3}_BROKERS"
+        printf '  { name = "%s"; type = "kafka"; brokers = "%s";\n    properties = [ %s%s ]%s; }' \
+            "$1" "$b" "$F_KPROPS" "${4:-}" "${5:-}" ;;
+    rabbitmq)
+        printf '  { name = "%s"; type = "rabbitmq"; url = "%s"; heartbeat = 5; }' "$1" "$F_RMQ_URL" ;;
+    amqp1)
+        printf '  { name = "%s"; type = "amqp1"; url = "%s"; idle_timeout = 5; }' "$1" "$F_AMQP1_URL" ;;
+    esac
+}
+
+# The bridge under test: one route "bridge" from the source stream to the destination stream,
+# with a dead letter, its in-flight bounds, and /metrics for the sampler.
+#  - Kafka source: commits every second; its read-ahead is bounded too
+#    (queued.max.messages.kbytes = $F_KAFKA_READAHEAD_KB), so memory has a known bound.
+#  - Kafka destination: producer message.max.bytes = 262144; a larger message is a permanent
+#    failure (the poison) and goes to topic "dlq" through a second endpoint with the default
+#    limit (1 MB).
+#  - RabbitMQ destination: routing key "$Q_DST${header.x-poison}"; the poison's header makes it
+#    unroutable (mandatory publish -> basic.return), and it goes to queue $Q_DLQ.
+F_MAX_IN_FLIGHT=${FAULTS_MAX_IN_FLIGHT:-1000}
+F_MAX_IN_FLIGHT_BYTES=${FAULTS_MAX_IN_FLIGHT_BYTES:-1048576}
+F_KAFKA_READAHEAD_KB=${FAULTS_KAFKA_READAHEAD_KB:-8192}
+F_POISON_BYTES=409600
+
+f_bridge_conf() {
+    case $SRC_KIND in
+    kafka) src_keys='topic = "src"; group = "bridge";' ;;
+    rabbitmq) src_keys="queue = \"$Q_SRC\";" ;;
+    amqp1) src_keys="address = \"queue://$Q_SRC\";" ;;
+    esac
+    case $DST_KIND in
+    kafka)
+        dst_keys='topic = "dst";'
+        [ "$SRC_KIND" = kafka ] && dst_keys='topic = "dst"; partition = "${partition}";'
+        dlq='{ endpoint = "dlq"; topic = "dlq"; }' ;;
+    rabbitmq)
+        dst_keys="routing_key = \"$Q_DST\${header.x-poison}\";"
+        dlq="{ endpoint = \"dst\"; routing_key = \"$Q_DLQ\"; }" ;;
+    esac
+    {
+        cat <<EOC
+# The bridge under test ($ROUTE, $SCENARIO), written by tests/faults/lib.sh.
+bridge = { id = "faults"; metrics = "127.0.0.1:$FAULTS_METRICS_PORT"; stats_interval = 10; };
+endpoints = (
+EOC
+        f_endpoint src "$SRC_KIND" src ', "auto.commit.interval.ms=1000"' ";
+    consumer_properties = [ \"queued.max.messages.kbytes=$F_KAFKA_READAHEAD_KB\" ]"
+        echo ","
+        f_endpoint dst "$DST_KIND" dst "" ';
+    producer_properties = [ "message.max.bytes=262144" ]'
+        if [ "$DST_KIND" = kafka ]; then
+            echo ","
+            f_endpoint dlq kafka dst
+        fi
+        cat <<EOC
+
+);
+routes = (
+  { name = "bridge";
+    from = { endpoint = "src"; $src_keys };
+    to = { endpoint = "dst"; $dst_keys };
+    dead_letter = $dlq;
+    max_in_flight = $F_MAX_IN_FLIGHT; max_in_flight_bytes = $F_MAX_IN_FLIGHT_BYTES; }
+);
+EOC
+    } >"$1"
+}
+
+# msgbridge-audit's configuration: "produce" writes numbered messages into the source stream,
+# "consume" reads the destination stream, both through the normal adapters.
+f_audit_conf() {
+    case $SRC_KIND in
+    kafka) to='topic = "src";' ;;
+    rabbitmq) to="routing_key = \"$Q_SRC\";" ;;
+    amqp1) to="address = \"queue://$Q_SRC\";" ;;
+    esac
+    case $DST_KIND in
+    kafka) from='topic = "dst"; group = "audit";' ;;
+    rabbitmq) from="queue = \"$Q_DST\";" ;;
+    esac
+    {
+        cat <<EOC
+# msgbridge-audit for $ROUTE ($SCENARIO), written by tests/faults/lib.sh.
+bridge = { id = "faults-audit"; stats_interval = 0; };
+endpoints = (
+  { name = "gen"; type = "audit"; },
+  { name = "check"; type = "audit"; },
+EOC
+        f_endpoint asrc "$SRC_KIND" src
+        echo ","
+        # Frequent commits: fewer records re-read (and counted as duplicates) after a rebalance.
+        f_endpoint adst "$DST_KIND" dst ', "auto.commit.interval.ms=200"'
+        cat <<EOC
+
+);
+routes = (
+  { name = "produce"; from = { endpoint = "gen"; stream = "audit"; };
+    to = { endpoint = "asrc"; $to }; mapping = { provenance = false; }; },
+  { name = "consume"; from = { endpoint = "adst"; $from };
+    to = { endpoint = "check"; }; mapping = { provenance = false; }; }
+);
+EOC
+    } >"$1"
+}
+
+# ---- brokers of a route -------------------------------------------------------------------------
+
+# f_brokers_up: start what ROUTE needs (Kafka clusters fresh per run; the RabbitMQ node shared)
+# and declare its queues.
+f_brokers_up() {
+    F_KPIDS=""
+    if [ "$SRC_KIND" = kafka ]; then
+        f_kafka src 0 src:12 || return 1
+    fi
+    if [ "$DST_KIND" = kafka ]; then
+        f_kafka dst 5 dst:12 dlq:1 || return 1
+    fi
+    if [ "$SRC_KIND" != kafka ] || [ "$DST_KIND" != kafka ]; then
+        f_node_up || return 1
+        f_queues "$Q_SRC" "$Q_DST" "$Q_DLQ" || { echo "cannot declare queues" >&2; return 1; }
+    fi
+}
+
+f_brokers_down() {
+    for p in $F_KPIDS; do kill -CONT "$p" 2>/dev/null; kill "$p" 2>/dev/null; done
+    for p in $F_KPIDS; do wait "$p" 2>/dev/null; done
+    F_KPIDS=""
+    if [ "$SRC_KIND" != kafka ] || [ "$DST_KIND" != kafka ]; then
+        f_node status && f_queues_delete "$Q_SRC" "$Q_DST" "$Q_DLQ"
+    fi
+}
+
+# f_side_pid SIDE: the process of SIDE's broker (for SIGSTOP).
+f_side_pid() {
+    eval "kind=\$$(echo "$1" | tr a-z A-Z)_KIND"
+    if [ "$kind" = kafka ]; then
+        eval "echo \$${1}_KPID"
+    else
+        f_node_pid
+    fi
+}
+
+# ---- msgbridge under test -----------------------------------------------------------------------
+
+# f_bridge_start: start msgbridge on $D/bridge.conf (log appended to $D/bridge.log); its pid in
+# $D/bridge.pid and F_BRIDGE_PID.
+f_bridge_start() {
+    echo "---- start $(f_now)" >>"$D/bridge.log"
+    "$MSGBRIDGE" -c "$D/bridge.conf" >>"$D/bridge.log" 2>&1 &
+    F_BRIDGE_PID=$!
+    echo $F_BRIDGE_PID >"$D/bridge.pid"
+}
+
+# f_metrics: "out in_flight_messages in_flight_bytes dead_lettered" of route "bridge", or
+# "- - - -" when msgbridge does not answer.
+f_metrics() {
+    curl -s -m 1 "http://127.0.0.1:$FAULTS_METRICS_PORT/metrics" 2>/dev/null | awk '
+        /^msgbridge_route_messages_out_total\{route="bridge"\}/ { o = $2 }
+        /^msgbridge_route_in_flight_messages\{route="bridge"\}/ { m = $2 }
+        /^msgbridge_route_in_flight_bytes\{route="bridge"\}/ { b = $2 }
+        /^msgbridge_route_dead_lettered_total\{route="bridge"\}/ { d = $2 }
+        END { if (o == "") print "- - - -"; else printf "%d %d %d %d\n", o, m, b, d }'
+}
+f_out() { f_metrics | cut -d' ' -f1; }
+
+# f_bridge_ready SECONDS: /readyz answers 200 and a Kafka source has its partitions.
+f_bridge_ready() {
+    i=0
+    while [ $i -lt $(($1 * 5)) ]; do
+        kill -0 "$F_BRIDGE_PID" 2>/dev/null || return 1
+        if curl -s -f -m 1 "http://127.0.0.1:$FAULTS_METRICS_PORT/readyz" >/dev/null 2>&1; then
+            if [ "$SRC_KIND" != kafka ] || grep -q 'assigned [0-9]* partitions' "$D/bridge.log"; then
+                return 0
+            fi
+        fi
+        sleep 0.2; i=$((i + 1))
+    done
+    return 1
+}
+
+# f_sampler_start [INTERVAL]: every INTERVAL s (0.2) append to $D/samples
+#   TIME PID RSS_KB FDS OUT IN_FLIGHT_MSGS IN_FLIGHT_BYTES DEAD_LETTERED
+# for the msgbridge whose pid is in $D/bridge.pid. Stopped by f_sampler_stop.
+f_sampler_start() {
+    rm -f "$D/sampler.stop"
+    (
+        while [ ! -e "$D/sampler.stop" ]; do
+            t=$(f_now)
+            p=$(cat "$D/bridge.pid" 2>/dev/null)
+            rss=$(awk '/^VmRSS/ { print $2 }' "/proc/$p/status" 2>/dev/null)
+            fds=$(ls "/proc/$p/fd" 2>/dev/null | wc -l)
+            echo "$t $p ${rss:-0} $fds $(f_metrics)"
+            sleep "${1:-0.2}"
+        done
+    ) >>"$D/samples" 2>/dev/null &
+    F_SAMPLER_PID=$!
+}
+f_sampler_stop() {
+    [ -n "${F_SAMPLER_PID:-}" ] || return 0
+    touch "$D/sampler.stop"
+    wait "$F_SAMPLER_PID" 2>/dev/null
+    F_SAMPLER_PID=""
+}
+
+# f_wait_out N SECONDS: wait until the bridge confirmed at least N messages.
+f_wait_out() {
+    i=0
+    while :; do
+        o=$(f_out)
+        [ "$o" != - ] && [ "$o" -ge "$1" ] && return 0
+        i=$((i + 1)); [ $i -gt $(($2 * 5)) ] && return 1
+        sleep 0.2
+    done
+}
+
+# f_json_get FILE KEY: a number or string value from a flat one-line JSON object.
+f_json_get() {
+    sed -n "s/.*\"$2\": *\"\{0,1\}\([^,\"}]*\)\"\{0,1\}[,}].*/\1/p" "$1" | head -1
+}
