@@ -114,6 +114,40 @@ static brg_err_t get_children(pn_data_t *data, size_t count, bool is_map, brg_fi
     return rc;
 }
 
+/* AMQP 1.0 decimal64 is IEEE 754-2008 decimal64; msgbridge uses the binary integer decimal
+ * (BID) encoding. An AMQP 0-9-1 decimal (int32 value / 10^scale, scale 0..255) always fits
+ * BID's short form: sign, 10-bit exponent biased by 398, 53-bit coefficient. */
+#define BID64_BIAS 398
+#define BID64_COEFF_MASK ((UINT64_C(1) << 53) - 1)
+
+static uint64_t dec_to_decimal64(const brg_value_t *v)
+{
+    int64_t val = v->u.dec.value;
+    uint64_t sign = val < 0 ? UINT64_C(1) << 63 : 0;
+    uint64_t coeff = (uint64_t)(val < 0 ? -val : val);
+    uint64_t exp = (uint64_t)(BID64_BIAS - (int)v->u.dec.scale);
+    return sign | exp << 53 | coeff;
+}
+
+/* A decimal64 back into an AMQP 0-9-1 decimal when it is one exactly (short BID form, a
+ * coefficient within int32, 0..255 decimal places). Returns: false to keep its raw bits. */
+static bool decimal64_to_dec(uint64_t d, brg_value_t *out)
+{
+    if (((d >> 61) & 3) == 3) {
+        return false; /* large-coefficient form, infinity or NaN */
+    }
+    int exp = (int)((d >> 53) & 0x3ff) - BID64_BIAS;
+    uint64_t coeff = d & BID64_COEFF_MASK;
+    if (exp > 0 || exp < -255 || coeff > INT32_MAX) {
+        return false;
+    }
+    out->type = BRG_V_DECIMAL;
+    out->width = 0;
+    out->u.dec.scale = (uint8_t)-exp;
+    out->u.dec.value = (int32_t)((d >> 63) ? -(int64_t)coeff : (int64_t)coeff);
+    return true;
+}
+
 brg_err_t brg_amqp1_value_get(pn_data_t *data, brg_value_t *out, int depth, char *errstr,
                               size_t errstr_size)
 {
@@ -157,6 +191,9 @@ brg_err_t brg_amqp1_value_get(pn_data_t *data, brg_value_t *out, int depth, char
     }
     case PN_DECIMAL64: {
         uint64_t d = pn_data_get_decimal64(data);
+        if (decimal64_to_dec(d, out)) {
+            return BRG_OK;
+        }
         uint8_t be[8];
         for (int i = 0; i < 8; i++) {
             be[i] = (uint8_t)(d >> (56 - 8 * i));
@@ -267,40 +304,6 @@ static void put_number(pn_data_t *data, const brg_value_t *v)
     }
 }
 
-/* An AMQP 0-9-1 decimal (value / 10^scale) as its exact decimal text. */
-static void put_decimal_text(pn_data_t *data, const brg_value_t *v)
-{
-    char digits[24], out[40];
-    int64_t val = v->u.dec.value;
-    bool neg = val < 0;
-    snprintf(digits, sizeof(digits), "%" PRIu64, (uint64_t)(neg ? -val : val));
-    size_t nd = strlen(digits), scale = v->u.dec.scale;
-    size_t o = 0;
-    if (neg) {
-        out[o++] = '-';
-    }
-    if (scale == 0) {
-        memcpy(out + o, digits, nd);
-        o += nd;
-    } else if (nd <= scale) {
-        out[o++] = '0';
-        out[o++] = '.';
-        for (size_t i = nd; i < scale && o < sizeof(out) - 1; i++) {
-            out[o++] = '0';
-        }
-        for (size_t i = 0; i < nd && o < sizeof(out) - 1; i++) {
-            out[o++] = digits[i];
-        }
-    } else {
-        memcpy(out + o, digits, nd - scale);
-        o += nd - scale;
-        out[o++] = '.';
-        memcpy(out + o, digits + nd - scale, scale);
-        o += scale;
-    }
-    pn_data_put_string(data, pn_bytes(o, out));
-}
-
 void brg_amqp1_value_put(pn_data_t *data, const brg_value_t *v)
 {
     switch (v->type) {
@@ -309,7 +312,7 @@ void brg_amqp1_value_put(pn_data_t *data, const brg_value_t *v)
     case BRG_V_INT:
     case BRG_V_UINT:
     case BRG_V_FLOAT: put_number(data, v); return;
-    case BRG_V_DECIMAL: put_decimal_text(data, v); return;
+    case BRG_V_DECIMAL: pn_data_put_decimal64(data, dec_to_decimal64(v)); return;
     case BRG_V_TIMESTAMP: pn_data_put_timestamp(data, v->u.ts_ms); return;
     case BRG_V_STRING:
         pn_data_put_string(data, pn_bytes(v->u.bytes.len, (const char *)v->u.bytes.data));
@@ -670,6 +673,11 @@ static brg_err_t decode_annotations(pn_data_t *ma, brg_envelope_t *env, char *er
             break;
         }
         bool is_text = v.type == BRG_V_STRING || v.type == BRG_V_SYMBOL;
+        if (v.type == BRG_V_UINT && klen == strlen(BRG_AMQP1_PRIORITY_MA) &&
+            memcmp(k, BRG_AMQP1_PRIORITY_MA, klen) == 0) {
+            env->props.priority = v.u.u > 255 ? 255 : (int)v.u.u;
+            continue;
+        }
         if (is_text && klen == 10 && memcmp(k, "x-exchange", 10) == 0) {
             brg_props_set(&env->origin.exchange, (const char *)v.u.bytes.data);
             brg_value_fini(&v);
@@ -1107,6 +1115,12 @@ brg_err_t brg_amqp1_encode(pn_message_t *msg, const brg_envelope_t *env,
     if (opts && opts->jms_dest >= 0) {
         pn_data_put_symbol(ma, pn_bytes(14, "x-opt-jms-dest"));
         pn_data_put_byte(ma, (int8_t)opts->jms_dest);
+    }
+    if (p->priority == PN_DEFAULT_PRIORITY) {
+        /* The header section cannot tell an explicit 4 from none (RabbitMQ's priority queues
+         * treat none as 0): say it here. */
+        pn_data_put_symbol(ma, pn_bytes(strlen(BRG_AMQP1_PRIORITY_MA), BRG_AMQP1_PRIORITY_MA));
+        pn_data_put_ubyte(ma, PN_DEFAULT_PRIORITY);
     }
     size_t pl = strlen(BRG_AMQP1_MA_PREFIX);
     for (size_t i = 0; i < h->count; i++) {

@@ -41,6 +41,10 @@
  * value of each name for ordinary consumers. The source rebuilds the headers from the list. */
 #define BRG_AMQP1_HEADERS_PROP "x-msgbridge-headers"
 
+/* A message annotation (ubyte) saying the priority is an explicit 4, which the header section
+ * cannot tell from an absent priority. */
+#define BRG_AMQP1_PRIORITY_MA "x-msgbridge-priority"
+
 /* Nesting limit for maps and lists in properties and annotations: deeper input is malformed. */
 #define BRG_AMQP1_MAX_DEPTH 32
 

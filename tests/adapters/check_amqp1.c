@@ -132,7 +132,9 @@ START_TEST(test_value_amqp_only_types_map_to_nearest)
 }
 END_TEST
 
-START_TEST(test_value_decimal_0_9_1_becomes_exact_text)
+/* An AMQP 0-9-1 decimal becomes a decimal64 (IEEE 754-2008, BID encoding) and comes back
+ * exactly; a decimal64 that is not such a decimal keeps its raw bits as bytes. */
+START_TEST(test_value_decimal_0_9_1_becomes_decimal64)
 {
     brg_value_t v = {.type = BRG_V_DECIMAL};
     v.u.dec.scale = 3;
@@ -142,14 +144,26 @@ START_TEST(test_value_decimal_0_9_1_becomes_exact_text)
     v.u.dec.scale = 4;
     v.u.dec.value = 5;
     brg_amqp1_value_put(d, &v);
+    pn_data_put_decimal64(d, UINT64_C(0x7800000000000000)); /* +infinity */
     pn_data_rewind(d);
     ck_assert(pn_data_next(d));
-    pn_bytes_t b = pn_data_get_string(d);
-    ck_assert_int_eq((int)b.size, 7);
-    ck_assert(memcmp(b.start, "-12.345", 7) == 0);
+    ck_assert_int_eq(pn_data_type(d), PN_DECIMAL64);
+    /* -12345e-3 in BID: sign, exponent 398-3 = 395, coefficient 12345 */
+    ck_assert(pn_data_get_decimal64(d) == ((UINT64_C(1) << 63) | (UINT64_C(395) << 53) | 12345));
+    char err[128];
+    brg_value_t back;
+    ck_assert_int_eq(brg_amqp1_value_get(d, &back, 0, err, sizeof(err)), BRG_OK);
+    ck_assert(brg_value_equal(&back, &(brg_value_t){.type = BRG_V_DECIMAL, .u.dec = {3, -12345}}));
     ck_assert(pn_data_next(d));
-    b = pn_data_get_string(d);
-    ck_assert(b.size == 6 && memcmp(b.start, "0.0005", 6) == 0);
+    ck_assert_int_eq(brg_amqp1_value_get(d, &back, 0, err, sizeof(err)), BRG_OK);
+    ck_assert_int_eq(back.type, BRG_V_DECIMAL);
+    ck_assert_int_eq(back.u.dec.scale, 4);
+    ck_assert_int_eq(back.u.dec.value, 5);
+    ck_assert(pn_data_next(d));
+    ck_assert_int_eq(brg_amqp1_value_get(d, &back, 0, err, sizeof(err)), BRG_OK);
+    ck_assert_int_eq(back.type, BRG_V_BYTES);
+    ck_assert_uint_eq(back.u.bytes.len, 8);
+    brg_value_fini(&back);
     pn_data_free(d);
 }
 END_TEST
@@ -719,7 +733,7 @@ static Suite *amqp1_suite(void)
     TCase *tc = tcase_create("codec");
     tcase_add_test(tc, test_value_every_type_round_trips_through_pn_data);
     tcase_add_test(tc, test_value_amqp_only_types_map_to_nearest);
-    tcase_add_test(tc, test_value_decimal_0_9_1_becomes_exact_text);
+    tcase_add_test(tc, test_value_decimal_0_9_1_becomes_decimal64);
     tcase_add_test(tc, test_value_nesting_too_deep_is_an_error);
     tcase_add_test(tc, test_envelope_round_trip_keeps_everything);
     tcase_add_test(tc, test_envelope_without_source_durability_is_sent_durable);
