@@ -1,0 +1,53 @@
+#!/bin/sh
+# EXPECTED FAILURE (XFAIL in tests/badinput.mk): a Kafka header whose name is not UTF-8
+# (Kafka allows any bytes) is sent by the amqp1 sink as an application-property key of AMQP
+# type string holding those bytes. AMQP 1.0 strings must be UTF-8: RabbitMQ stores the
+# message, and a standard client (python3-qpid-proton here) cannot decode it at all
+# (UnicodeDecodeError), so the message is lost to every consumer and blocks simple ones.
+# Expected: the documented mapping (for example the name as valid UTF-8 with the bad bytes
+# replaced, and the exact bytes kept elsewhere), or the dead letter with a reason; either way
+# a consumer decodes every message. Where: the application-properties encoder of
+# adapters/amqp1/amqp1_codec.c (it puts envelope header names with pn_data_put_string
+# without checking UTF-8). Kafka -> RabbitMQ (shortstr names are bytes) and Kafka -> JSON
+# (name_base64) carry such names correctly: badinput_kafka_edges.sh.
+. "$(dirname "$0")/lib.sh"
+t_need kafka
+t_need rabbitmq
+. "$(dirname "$0")/badinput_lib.sh"
+"$BI_PY" -c "import proton" 2>/dev/null || t_skip "python3-qpid-proton is not installed"
+bi_need_client
+[ -x "$BI_RMQC" ] || make -C "$top_builddir" tests/adapters/check_rabbitmq_client >/dev/null 2>&1 ||
+    t_skip "cannot build $BI_RMQC"
+SRC=$BI_ID.src
+Q=$BI_ID.a
+bi_kafka_topic "$SRC"
+bi_queue "$Q"
+printf 'body=msg-0 h=seq=0\nbody=msg-1 h=seq=1 h=\\xff\\xfe-name=v\nbody=msg-2 h=seq=2\n' |
+    "$BI_CLIENT" kproduce "$BRG_TEST_KAFKA_BROKERS" "$SRC" || t_fail "cannot produce"
+cat >"$T_DIR/bridge.conf" <<EOC
+bridge = { id = "bi"; stats_interval = 0; };
+endpoints = (
+  { name = "k"; type = "kafka"; brokers = "$BRG_TEST_KAFKA_BROKERS";
+    properties = [ "fetch.wait.max.ms=10", "session.timeout.ms=6000", "heartbeat.interval.ms=500" ]; },
+  { name = "a"; type = "amqp1"; url = "$BRG_TEST_AMQP1_URL"; user = "guest"; password = "guest"; },
+  { name = "dl"; type = "file"; path = "$T_DIR/dead.ndjson"; }
+);
+routes = (
+  { name = "to-amqp1"; from = { endpoint = "k"; topic = "$SRC"; group = "$BI_ID"; };
+    to = { endpoint = "a"; address = "/amq/queue/$Q"; };
+    dead_letter = { endpoint = "dl"; }; mapping = { provenance = false; }; }
+);
+EOC
+t_bridge bridge "$T_DIR/bridge.conf"
+t_wait_for 20 grep -q "assigned" "$T_DIR/bridge.log" || t_fail "no partition assigned: $(tail -3 "$T_DIR/bridge.log")"
+# SIGUSR1 logs the route summary line.
+t_wait_for 30 sh -c "kill -USR1 $T_BRIDGE_PID; sleep 0.3; grep -Eq 'in=3 out=3 ' '$T_DIR/bridge.log'" ||
+    t_fail "the route did not take the 3 records: $(tail -3 "$T_DIR/bridge.log")"
+t_stop "$T_BRIDGE_PID"
+bi_a1dump "amqp://guest:guest@${BRG_TEST_AMQP1_URL#amqp://}" "/amq/queue/$Q" 3 3 >"$T_DIR/amqp1"
+bi_delete_queues "$Q"
+dead=$(grep -c . "$T_DIR/dead.ndjson" 2>/dev/null || true)
+cat "$T_DIR/amqp1" | cut -c1-200
+t_assert_eq "$(grep -c '^body=' "$T_DIR/amqp1")" "$((3 - ${dead:-0}))" "messages an AMQP 1.0 client can decode"
+grep -q '^undecodable' "$T_DIR/amqp1" && t_fail "a message no AMQP 1.0 client can decode: $(grep '^undecodable' "$T_DIR/amqp1")"
+t_log "ok: a non-UTF-8 header name reaches AMQP 1.0 in a decodable form (or the dead letter)"
