@@ -15,11 +15,13 @@ TESTS += $(BADINPUT_CONF)
 # Message-level cases need Kafka and RabbitMQ (AMQP 0-9-1 and 1.0); the client writes and reads
 # them with librdkafka and rabbitmq-c directly, independent of the adapters.
 BADINPUT_MSG = \
-	tests/integration/badinput_kafka_edges.sh
+	tests/integration/badinput_kafka_edges.sh \
+	tests/integration/badinput_rabbitmq_edges.sh
 BADINPUT_XFAIL_MSG = \
 	tests/integration/badinput_amqp1_names.sh \
 	tests/integration/badinput_rabbitmq_empty_body.sh \
-	tests/integration/badinput_kafka_shared_stop.sh
+	tests/integration/badinput_kafka_shared_stop.sh \
+	tests/integration/badinput_rabbitmq_deep.sh
 EXTRA_DIST += $(BADINPUT_MSG) $(BADINPUT_XFAIL_MSG) tests/integration/badinput_client.c
 if HAVE_ADAPTER_KAFKA
 if HAVE_ADAPTER_RABBITMQ
