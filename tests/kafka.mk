@@ -34,8 +34,18 @@ KAFKA_INTEGRATION = \
 	tests/integration/kafka_config.sh \
 	tests/integration/kafka_group_failover.sh \
 	tests/integration/kafka_to_stdio.sh \
-	tests/integration/kafka_retry_rewind.sh
-EXTRA_DIST += $(KAFKA_INTEGRATION) tests/integration/kafka_lib.sh scripts/kafka-cluster.sh
+	tests/integration/kafka_retry_rewind.sh \
+	tests/integration/kafka_consumer_lag.sh
+# With RabbitMQ (and its AMQP 1.0 plugin): the node of scripts/rabbitmq-node.sh.
+KAFKA_RABBITMQ_INTEGRATION = \
+	tests/integration/kafka_typed_headers.sh
+EXTRA_DIST += $(KAFKA_INTEGRATION) $(KAFKA_RABBITMQ_INTEGRATION) tests/integration/kafka_lib.sh \
+	scripts/kafka-cluster.sh
 if HAVE_ADAPTER_KAFKA
 TESTS += $(KAFKA_INTEGRATION)
+if HAVE_ADAPTER_RABBITMQ
+if HAVE_ADAPTER_AMQP1
+TESTS += $(KAFKA_RABBITMQ_INTEGRATION)
+endif
+endif
 endif

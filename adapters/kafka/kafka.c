@@ -231,6 +231,8 @@ static void kafka_close(void *state)
         close(k->evfd[0]);
         close(k->evfd[1]);
     }
+    brg_kafka_rows_free(k->rows, k->nrows);
+    pthread_mutex_destroy(&k->mlock);
     free(k->client_id);
     brg_kafka_logctx_fini(&k->log);
     free(k);
@@ -256,6 +258,7 @@ static brg_err_t kafka_open(brg_endpoint_t *ep, void **statep, char *errstr, siz
         }
     }
     brg_kafka_ep_t *k = brg_xcalloc(1, sizeof(*k));
+    pthread_mutex_init(&k->mlock, NULL);
     k->ep = ep;
     k->cs = brg_endpoint_cfg(ep);
     brg_kafka_logctx_init(&k->log, brg_endpoint_logctx(ep));
@@ -364,6 +367,64 @@ static brg_err_t kafka_run(void *state, brg_endpoint_t *ep, char *errstr, size_t
     return rc;
 }
 
+/* ---- metrics ------------------------------------------------------------------------------- */
+
+/* A label value as Prometheus' text format wants it. */
+static const char *label(const char *s, char *buf, size_t size)
+{
+    size_t o = 0;
+    for (; s && *s && o + 3 < size; s++) {
+        if (*s == '"' || *s == '\\' || *s == '\n') {
+            buf[o++] = '\\';
+            buf[o++] = *s == '\n' ? 'n' : *s;
+        } else {
+            buf[o++] = *s;
+        }
+    }
+    buf[o] = '\0';
+    return buf;
+}
+
+/* Per-partition gauges of every Kafka source, from the snapshot each endpoint thread keeps
+ * (brg_kafka_sources_publish_metrics: at most 250 ms old). */
+static void kafka_metrics(brg_endpoint_t *const *eps, size_t n, struct brg_metrics_out *out)
+{
+    static const struct {
+        const char *name, *help;
+    } fams[] = {
+        {"msgbridge_kafka_consumer_lag_messages",
+         "Records of a source partition not bridged yet: high watermark (as of the last fetch) "
+         "minus the first offset not settled."},
+        {"msgbridge_kafka_committed_offset",
+         "The consumer group's committed offset of a source partition (the next record to "
+         "read after a restart)."},
+    };
+    char rt[256], e[256], t[512];
+    for (size_t f = 0; f < BRG_ARRAY_SIZE(fams); f++) {
+        brg_metrics_printf(out, "# HELP %s %s\n# TYPE %s gauge\n", fams[f].name, fams[f].help,
+                           fams[f].name);
+        for (size_t i = 0; i < n; i++) {
+            brg_kafka_ep_t *k = brg_endpoint_state(eps[i]);
+            label(brg_endpoint_name(eps[i]), e, sizeof(e));
+            pthread_mutex_lock(&k->mlock);
+            for (size_t j = 0; j < k->nrows; j++) {
+                const brg_kafka_part_row_t *r = &k->rows[j];
+                int64_t v = f == 0 ? r->lag : r->committed;
+                if (v < 0) {
+                    continue; /* not known yet */
+                }
+                brg_metrics_printf(out,
+                                   "%s{route=\"%s\",endpoint=\"%s\",topic=\"%s\",partition=\"%d\"} "
+                                   "%lld\n",
+                                   fams[f].name, label(r->route, rt, sizeof(rt)), e,
+                                   label(r->topic, t, sizeof(t)), (int)r->partition,
+                                   (long long)v);
+            }
+            pthread_mutex_unlock(&k->mlock);
+        }
+    }
+}
+
 const brg_adapter_t brg_kafka_adapter = {
     .name = "kafka",
     .description = "Apache Kafka (librdkafka): consumer groups and an idempotent producer",
@@ -378,4 +439,5 @@ const brg_adapter_t brg_kafka_adapter = {
     .run = kafka_run,
     .wake = NULL,
     .close = kafka_close,
+    .metrics = kafka_metrics,
 };

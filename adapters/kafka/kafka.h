@@ -5,6 +5,7 @@
 #ifndef BRG_KAFKA_H
 #define BRG_KAFKA_H
 
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -70,6 +71,15 @@ typedef struct brg_kafka_pending {
     struct brg_kafka_pending *next;
 } brg_kafka_pending_t;
 
+/* One partition's figures for /metrics: a copy made by the endpoint thread (see
+ * brg_kafka_sources_publish_metrics), read by the HTTP thread under brg_kafka_ep_t.mlock. */
+typedef struct brg_kafka_part_row {
+    char *route, *topic; /* owned */
+    int32_t partition;
+    int64_t lag;       /* records not yet bridged (high watermark - first unsettled), -1 unknown */
+    int64_t committed; /* the group's committed offset, -1 unknown */
+} brg_kafka_part_row_t;
+
 struct brg_kafka_ep {
     brg_kafka_logctx_t log; /* first: rd_kafka opaque for the log callback */
     brg_endpoint_t *ep;
@@ -93,6 +103,12 @@ struct brg_kafka_ep {
 
     bool connected;
     int64_t next_probe_ns;
+
+    /* /metrics snapshot of the sources' partitions (kafka_source.c writes, kafka.c reads). */
+    pthread_mutex_t mlock;
+    brg_kafka_part_row_t *rows;
+    size_t nrows;
+    int64_t next_rows_ns;
 };
 
 /* Sink side. Thread: the endpoint's. */
@@ -115,6 +131,12 @@ void brg_kafka_sources_flush_offsets(brg_kafka_ep_t *k);
 /* Commit synchronously, close the consumers (they are destroyed once no envelope body refers
  * to their messages). */
 void brg_kafka_sources_stop(brg_kafka_ep_t *k);
+
+/* Copy each assigned partition's lag and committed offset into k->rows for /metrics, at most
+ * every 250 ms unless force. Thread: the endpoint's. */
+void brg_kafka_sources_publish_metrics(brg_kafka_ep_t *k, bool force);
+/* Free a row list. */
+void brg_kafka_rows_free(brg_kafka_part_row_t *rows, size_t n);
 
 /* Returns: one consumer handle (for metadata probes), or NULL if there are none. */
 rd_kafka_t *brg_kafka_sources_handle(brg_kafka_ep_t *k);

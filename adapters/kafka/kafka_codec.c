@@ -201,12 +201,16 @@ static void decode_headers(brg_envelope_t *env, const rd_kafka_headers_t *hdrs)
             if (!brg_kafka_value_parse(type, type_len, val, size, &v)) {
                 v = !val ? brg_value_null() : brg_value_bytes(val, size);
             }
-        } else if (take_prop_header(env, name, val, size, seen)) {
+        } else if ((!typed || old || i < at) && take_prop_header(env, name, val, size, seen)) {
+            /* The sink writes the property headers before the hint: after it, a header of
+             * such a name is the envelope's own. */
             continue;
         } else if (!val) {
             v = brg_value_null();
-        } else if (strncmp(name, BRG_KAFKA_OWN_PREFIX, sizeof(BRG_KAFKA_OWN_PREFIX) - 1) == 0) {
-            v = brg_value_typed_bytes(BRG_V_STRING, val, size); /* msgbridge's own: text */
+        } else if ((typed && !old) ||
+                   strncmp(name, BRG_KAFKA_OWN_PREFIX, sizeof(BRG_KAFKA_OWN_PREFIX) - 1) == 0) {
+            /* Unlisted in a hinted record, or msgbridge's own: text. */
+            v = brg_value_typed_bytes(BRG_V_STRING, val, size);
         } else {
             v = brg_value_bytes(val, size);
         }
@@ -271,40 +275,42 @@ static bool same_name(const brg_field_t *a, const brg_field_t *b)
     return al == bl && (al == 0 || memcmp(a->name, b->name, al) == 0);
 }
 
-/* Write the BRG_KAFKA_H_TYPES header if any header needs a type. When one header of a name is
+/* Write the BRG_KAFKA_H_TYPES header if a header needs a type: then every header but strings
+ * and nulls is listed (unlisted ones read back as strings). When one header of a name is
  * listed, every header of that name is, so that the k-th entry for a name types the k-th
  * header of that name. The hint is written also when a header of the envelope has the hint's
  * own name, so that the first one in the record is always the hint. */
 static void add_hint(rd_kafka_headers_t *h, const brg_fields_t *f)
 {
+    bool need = false;
+    for (size_t i = 0; i < f->count && !need; i++) {
+        const brg_field_t *fld = &f->items[i];
+        need = brg_kafka_type_needs_hint(fld->name, fld->name ? fld->name_len : 0, &fld->value) ||
+               (fld->name && strcmp(fld->name, BRG_KAFKA_H_TYPES) == 0);
+    }
+    if (!need) {
+        return;
+    }
     bool small[32];
     bool *listed = f->count <= 32 ? small : brg_xmalloc(f->count * sizeof(*listed));
-    bool any = false, clash = false;
+    for (size_t i = 0; i < f->count; i++) {
+        listed[i] = brg_kafka_type_listed(&f->items[i].value);
+    }
+    for (size_t i = 0; i < f->count; i++) {
+        for (size_t j = 0; !listed[i] && j < f->count; j++) {
+            listed[i] = listed[j] && j != i && same_name(&f->items[i], &f->items[j]);
+        }
+    }
+    brg_kafka_hint_buf_t hint = {0};
     for (size_t i = 0; i < f->count; i++) {
         const brg_field_t *fld = &f->items[i];
-        listed[i] = brg_kafka_type_listed(fld->name, fld->name ? fld->name_len : 0, &fld->value);
-        any = any || listed[i];
-        clash = clash || (fld->name && strcmp(fld->name, BRG_KAFKA_H_TYPES) == 0);
-    }
-    if (any) {
-        for (size_t i = 0; i < f->count; i++) {
-            for (size_t j = 0; !listed[i] && j < f->count; j++) {
-                listed[i] = listed[j] && j != i && same_name(&f->items[i], &f->items[j]);
-            }
+        if (listed[i]) {
+            brg_kafka_hint_add(&hint, fld->name ? fld->name : "", fld->name ? fld->name_len : 0,
+                               &fld->value);
         }
     }
-    if (any || clash) {
-        brg_kafka_hint_buf_t hint = {0};
-        for (size_t i = 0; i < f->count; i++) {
-            const brg_field_t *fld = &f->items[i];
-            if (listed[i]) {
-                brg_kafka_hint_add(&hint, fld->name ? fld->name : "",
-                                   fld->name ? fld->name_len : 0, &fld->value);
-            }
-        }
-        rd_kafka_header_add(h, BRG_KAFKA_H_TYPES, -1, hint.p ? hint.p : "", (ssize_t)hint.len);
-        free(hint.p);
-    }
+    rd_kafka_header_add(h, BRG_KAFKA_H_TYPES, -1, hint.p ? hint.p : "", (ssize_t)hint.len);
+    free(hint.p);
     if (listed != small) {
         free(listed);
     }

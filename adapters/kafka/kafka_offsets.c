@@ -167,6 +167,11 @@ size_t brg_kafka_track_count(const brg_kafka_track_t *t)
     return t->len;
 }
 
+int64_t brg_kafka_track_first(const brg_kafka_track_t *t)
+{
+    return t->len > 0 ? at(t, 0)->offset : -1;
+}
+
 bool brg_kafka_track_blocked(const brg_kafka_track_t *t)
 {
     return t->len > 0 && at(t, 0)->state == BRG_KAFKA_REJECTED;

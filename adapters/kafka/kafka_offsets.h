@@ -91,6 +91,10 @@ void brg_kafka_track_reset(brg_kafka_track_t *t);
  * prefix to reach them). */
 size_t brg_kafka_track_count(const brg_kafka_track_t *t);
 
+/* Returns: the offset of the oldest record taken and not yet dropped (the first one not
+ * settled ACCEPTED, until the next brg_kafka_track_advance), or -1 if there is none. */
+int64_t brg_kafka_track_first(const brg_kafka_track_t *t);
+
 /* Returns: true if the record at the head of the prefix was REJECTED (the partition is
  * blocked until the route is reconfigured). */
 bool brg_kafka_track_blocked(const brg_kafka_track_t *t);

@@ -29,6 +29,7 @@
  * msgbridge's shutdown (what is not committed is redelivered: at-least-once). */
 #define COMMIT_TIMEOUT_MS 5000
 #define CLOSE_TIMEOUT_MS 10000
+#define COMMITTED_TIMEOUT_MS 1000
 /* Without credit for this long, pause the partitions (see source_poll). */
 #define BP_PAUSE_AFTER_MS ((int64_t)2000)
 
@@ -55,6 +56,7 @@ typedef struct kpart {
     int64_t resume_at_ns;
     int streak;   /* rewinds without progress in between */
     int64_t high; /* highest offset ever taken: lower ones are redeliveries */
+    int64_t committed; /* the group's committed offset as last seen, -1 unknown (metrics) */
 } kpart_t;
 
 struct brg_kafka_src {
@@ -124,6 +126,7 @@ static kpart_t *part_get(brg_kafka_src_t *ks, const char *topic, int32_t partiti
     p->topic = brg_xstrdup(topic);
     p->partition = partition;
     p->high = -1;
+    p->committed = -1;
     brg_kafka_track_init(&p->track);
     ks->parts = brg_xrealloc(ks->parts, (ks->nparts + 1) * sizeof(*ks->parts));
     ks->parts[ks->nparts++] = p;
@@ -189,6 +192,18 @@ static void pause_all(brg_kafka_src_t *ks, bool pause)
     ks->bp_paused = pause;
 }
 
+/* Remember the offsets a commit reached (for msgbridge_kafka_committed_offset). */
+static void note_committed(brg_kafka_src_t *ks, const rd_kafka_topic_partition_list_t *l)
+{
+    for (int i = 0; l && i < l->cnt; i++) {
+        const rd_kafka_topic_partition_t *e = &l->elems[i];
+        long idx = e->err || e->offset < 0 ? -1 : part_find(ks, e->topic, e->partition);
+        if (idx >= 0) {
+            ks->parts[idx]->committed = e->offset;
+        }
+    }
+}
+
 /* Commit explicit offsets (or the stored ones if l is NULL) and wait at most timeout_ms. */
 static void commit_bounded(brg_kafka_src_t *ks, const rd_kafka_topic_partition_list_t *l,
                            int timeout_ms, const char *why)
@@ -201,6 +216,7 @@ static void commit_bounded(brg_kafka_src_t *ks, const rd_kafka_topic_partition_l
             err = RD_KAFKA_RESP_ERR__TIMED_OUT;
         } else {
             err = rd_kafka_event_error(ev);
+            note_committed(ks, rd_kafka_event_topic_partition_list(ev));
             rd_kafka_event_destroy(ev);
         }
     }
@@ -242,6 +258,7 @@ static void on_assign(brg_kafka_src_t *ks, rd_kafka_t *rk, rd_kafka_topic_partit
         p->retry_paused = false;
         p->streak = 0;
         p->dirty = false;
+        p->committed = -1;
     }
     if (cooperative) {
         rd_kafka_error_t *e = rd_kafka_incremental_assign(rk, parts);
@@ -255,6 +272,14 @@ static void on_assign(brg_kafka_src_t *ks, rd_kafka_t *rk, rd_kafka_topic_partit
     if (ks->bp_paused && parts->cnt > 0) {
         rd_kafka_pause_partitions(rk, parts);
     }
+    /* The group's committed offsets, so that /metrics has a lag for partitions that have
+     * nothing to read (no record will tell where they stand). One round trip to the group
+     * coordinator, bounded: without it the lag is known from the first record on. */
+    rd_kafka_topic_partition_list_t *c = rd_kafka_topic_partition_list_copy(parts);
+    if (rd_kafka_committed(rk, c, COMMITTED_TIMEOUT_MS) == RD_KAFKA_RESP_ERR_NO_ERROR) {
+        note_committed(ks, c);
+    }
+    rd_kafka_topic_partition_list_destroy(c);
     log_parts(ks, "assigned", parts);
     brg_source_set_error(ks->src, NULL);
     brg_kafka_set_connected(ks->k, true, NULL);
@@ -325,6 +350,18 @@ static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
     }
 }
 
+/* Auto-commits (served by rd_kafka_consumer_poll on the endpoint thread). */
+static void offset_commit_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
+                             rd_kafka_topic_partition_list_t *offsets, void *opaque)
+{
+    (void)rk;
+    (void)err; /* per-partition errors are in the list */
+    kholder_t *h = opaque;
+    if (h->ks) {
+        note_committed(h->ks, offsets);
+    }
+}
+
 static void consumer_error_cb(rd_kafka_t *rk, int err, const char *reason, void *opaque)
 {
     kholder_t *h = opaque;
@@ -362,6 +399,7 @@ static brg_err_t source_start(brg_kafka_ep_t *k, brg_source_t *src, char *errstr
     ks->h = h;
     rd_kafka_conf_set_opaque(conf, h);
     rd_kafka_conf_set_rebalance_cb(conf, rebalance_cb);
+    rd_kafka_conf_set_offset_commit_cb(conf, offset_commit_cb);
     rd_kafka_conf_set_error_cb(conf, consumer_error_cb);
     rd_kafka_conf_set_log_cb(conf, brg_kafka_log_cb);
     h->rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, err, sizeof(err));
@@ -549,6 +587,87 @@ void brg_kafka_sources_poll(brg_kafka_ep_t *k)
     for (size_t i = 0; i < k->nsrcs; i++) {
         source_poll(k->srcs[i]);
     }
+    brg_kafka_sources_publish_metrics(k, false);
+}
+
+/* ---- metrics -------------------------------------------------------------------------------- */
+
+/* Records of a partition not bridged yet: the high watermark (as of the last fetch response,
+ * no request of its own) minus the first offset not settled: the oldest record in flight, else
+ * the position the settled prefix reached, else the position of the last record read, else
+ * the group's committed offset. Returns: -1 if unknown (nothing fetched yet). */
+static int64_t part_lag(brg_kafka_src_t *ks, kpart_t *p)
+{
+    int64_t low, high;
+    if (rd_kafka_get_watermark_offsets(ks->rk, p->topic, p->partition, &low, &high) !=
+            RD_KAFKA_RESP_ERR_NO_ERROR ||
+        high < 0) {
+        return -1;
+    }
+    int64_t next = brg_kafka_track_first(&p->track);
+    if (next < 0) {
+        next = p->track.committable;
+    }
+    if (next < 0) {
+        rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(1);
+        rd_kafka_topic_partition_list_add(l, p->topic, p->partition);
+        if (rd_kafka_position(ks->rk, l) == RD_KAFKA_RESP_ERR_NO_ERROR && !l->elems[0].err) {
+            next = l->elems[0].offset;
+        }
+        rd_kafka_topic_partition_list_destroy(l);
+    }
+    if (next < 0) {
+        next = p->committed;
+    }
+    if (next < 0) {
+        return -1;
+    }
+    return high > next ? high - next : 0;
+}
+
+void brg_kafka_rows_free(brg_kafka_part_row_t *rows, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        free(rows[i].route);
+        free(rows[i].topic);
+    }
+    free(rows);
+}
+
+void brg_kafka_sources_publish_metrics(brg_kafka_ep_t *k, bool force)
+{
+    int64_t now = brg_now_ns();
+    if (!force && now < k->next_rows_ns) {
+        return;
+    }
+    k->next_rows_ns = now + 250 * (int64_t)1000000;
+    size_t n = 0;
+    for (size_t i = 0; i < k->nsrcs; i++) {
+        for (size_t j = 0; j < k->srcs[i]->nparts; j++) {
+            n += k->srcs[i]->parts[j]->assigned;
+        }
+    }
+    brg_kafka_part_row_t *rows = n ? brg_xcalloc(n, sizeof(*rows)) : NULL;
+    size_t r = 0;
+    for (size_t i = 0; i < k->nsrcs; i++) {
+        brg_kafka_src_t *ks = k->srcs[i];
+        for (size_t j = 0; j < ks->nparts; j++) {
+            kpart_t *p = ks->parts[j];
+            if (!p->assigned) {
+                continue;
+            }
+            rows[r++] = (brg_kafka_part_row_t){brg_xstrdup(brg_source_route_name(ks->src)),
+                                               brg_xstrdup(p->topic), p->partition,
+                                               part_lag(ks, p), p->committed};
+        }
+    }
+    pthread_mutex_lock(&k->mlock);
+    brg_kafka_part_row_t *old = k->rows;
+    size_t nold = k->nrows;
+    k->rows = rows;
+    k->nrows = n;
+    pthread_mutex_unlock(&k->mlock);
+    brg_kafka_rows_free(old, nold);
 }
 
 /* ---- settles and offsets ------------------------------------------------------------------ */
@@ -696,4 +815,5 @@ void brg_kafka_sources_stop(brg_kafka_ep_t *k)
     free(k->srcs);
     k->srcs = NULL;
     k->nsrcs = 0;
+    brg_kafka_sources_publish_metrics(k, true); /* no partitions: no samples */
 }

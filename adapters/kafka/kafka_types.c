@@ -349,7 +349,7 @@ static bool own_name(const char *name, size_t name_len)
     return name && name_len >= pl && memcmp(name, BRG_KAFKA_OWN_PREFIX, pl) == 0;
 }
 
-bool brg_kafka_type_listed(const char *name, size_t name_len, const brg_value_t *v)
+bool brg_kafka_type_needs_hint(const char *name, size_t name_len, const brg_value_t *v)
 {
     switch (tkind_for(v)) {
     case T_NULL: return false;                       /* a null header value */
@@ -357,6 +357,12 @@ bool brg_kafka_type_listed(const char *name, size_t name_len, const brg_value_t 
     case T_STRING: return !own_name(name, name_len); /* string if "x-msgbridge-..." */
     default: return true;
     }
+}
+
+bool brg_kafka_type_listed(const brg_value_t *v)
+{
+    tkind_t k = tkind_for(v);
+    return k != T_NULL && k != T_STRING;
 }
 
 static void put_type(kbuf_t *b, const brg_value_t *v)

@@ -16,9 +16,11 @@
  *   decimal timestamp uuid null map(TYPE,...) list(TYPE,...)
  *
  * map() and list() list their members' types in order; the value is JSON text
- * (brg_kafka_value_bytes). Unlisted headers are bytes, except names starting with
- * "x-msgbridge-" (msgbridge's own headers, always text), which are strings unless listed as
- * binary; a null header value is a null value.
+ * (brg_kafka_value_bytes). In a record with a hint, unlisted headers are strings (bytes are
+ * listed as binary): typed sources' headers are mostly text, which then costs nothing. In a
+ * record without one they are bytes (what plain Kafka producers write), except names starting
+ * with "x-msgbridge-" (msgbridge's own headers, always text). A null header value is a null
+ * value.
  *
  * Thread: any; no state. */
 #ifndef BRG_KAFKA_TYPES_H
@@ -50,10 +52,13 @@
  * Ownership: the caller frees the result (NUL-terminated, the NUL not counted in *len). */
 uint8_t *brg_kafka_value_bytes(const brg_value_t *v, size_t *len);
 
-/* Whether a header must be listed in the hint: true unless its value reads back right without
- * an entry (bytes, a null value, a string named "x-msgbridge-...", a uuid that is not 16
- * bytes). */
-bool brg_kafka_type_listed(const char *name, size_t name_len, const brg_value_t *v);
+/* Whether a record needs a hint for this header: its value would not read back right without
+ * one (any type but bytes and null; a string unless its name starts with "x-msgbridge-"). */
+bool brg_kafka_type_needs_hint(const char *name, size_t name_len, const brg_value_t *v);
+
+/* Whether a header is listed in a record that has a hint (where unlisted headers read back
+ * as strings): everything but strings and null values. */
+bool brg_kafka_type_listed(const brg_value_t *v);
 
 /* A growable text buffer for the hint. */
 typedef struct brg_kafka_hint_buf {

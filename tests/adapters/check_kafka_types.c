@@ -194,7 +194,7 @@ START_TEST(test_types_hint_and_values_are_the_documented_text)
     ck_assert_int_eq(rd_kafka_header_get_all(h, 0, &name, &v, &size), 0);
     ck_assert_str_eq(name, "x-msgbridge-types"); /* first: before what it types */
     assert_kheader(h, "x-msgbridge-types",
-                   "seq=long,text=string,x-death=list(map(long,string,timestamp,list(string))),"
+                   "seq=long,raw=binary,x-death=list(map(long,string,timestamp,list(string))),"
                    "price=decimal,x-msgbridge-bin=binary,u=uuid");
     assert_kheader(h, "seq", "5");
     assert_kheader(h, "text", "hi");
@@ -205,6 +205,23 @@ START_TEST(test_types_hint_and_values_are_the_documented_text)
     assert_kheader(h, "price", "1.50");
     assert_kheader(h, "x-msgbridge-path", "b/r");
     assert_kheader(h, "u", "12345678-9abc-def0-0123-456789abcdef");
+    ck_assert(brg_fields_equal(&in->headers, &out->headers));
+    rd_kafka_headers_destroy(h);
+    brg_envelope_destroy(out);
+    brg_envelope_destroy(in);
+}
+END_TEST
+
+START_TEST(test_types_strings_alone_cost_one_empty_hint)
+{
+    /* Text headers from a typed source: an empty hint says "unlisted headers are strings". */
+    brg_envelope_t *in = brg_envelope_new();
+    brg_envelope_add_header_str(in, "a", "1");
+    brg_envelope_add_header_str(in, "x-msgbridge-path", "p");
+    add(&in->headers, "n", brg_value_null());
+    rd_kafka_headers_t *h;
+    brg_envelope_t *out = through_kafka(in, &h);
+    assert_kheader(h, "x-msgbridge-types", "");
     ck_assert(brg_fields_equal(&in->headers, &out->headers));
     rd_kafka_headers_destroy(h);
     brg_envelope_destroy(out);
@@ -249,7 +266,7 @@ START_TEST(test_types_repeated_names_keep_each_type)
     rd_kafka_headers_t *h;
     brg_envelope_t *out = through_kafka(in, &h);
     assert_kheader(h, "x-msgbridge-types",
-                   "h=binary,h=int,h=null,h=string,x-msgbridge-path=string,"
+                   "h=binary,h=int,other=binary,h=null,h=string,x-msgbridge-path=string,"
                    "x-msgbridge-path=boolean");
     ck_assert(brg_fields_equal(&in->headers, &out->headers));
     rd_kafka_headers_destroy(h);
@@ -291,17 +308,24 @@ END_TEST
 
 START_TEST(test_types_null_and_empty_values_differ)
 {
-    const char *pairs[] = {"x-msgbridge-types", "es=string,eb=binary,nb=null",
-                           "es", "", "eb", "", "nb", NULL, "plain-null", NULL, "plain-empty", ""};
-    brg_envelope_t *env = decode_pairs(pairs, 6, NULL);
-    ck_assert_uint_eq(env->headers.count, 5);
-    assert_typed(&env->headers.items[0], "es", BRG_V_STRING);
+    const char *pairs[] = {"x-msgbridge-types", "eb=binary,nb=null",
+                           "es", "", "eb", "", "nb", NULL, "plain-null", NULL};
+    brg_envelope_t *env = decode_pairs(pairs, 5, NULL);
+    ck_assert_uint_eq(env->headers.count, 4);
+    assert_typed(&env->headers.items[0], "es", BRG_V_STRING); /* unlisted in a hinted record */
     ck_assert_uint_eq(env->headers.items[0].value.u.bytes.len, 0);
     assert_typed(&env->headers.items[1], "eb", BRG_V_BYTES);
     ck_assert_uint_eq(env->headers.items[1].value.u.bytes.len, 0);
     assert_typed(&env->headers.items[2], "nb", BRG_V_NULL);
     assert_typed(&env->headers.items[3], "plain-null", BRG_V_NULL);
-    assert_typed(&env->headers.items[4], "plain-empty", BRG_V_BYTES);
+    brg_envelope_destroy(env);
+
+    /* Without a hint: empty is bytes, null is null. */
+    const char *plain[] = {"plain-empty", "", "plain-null", NULL};
+    env = decode_pairs(plain, 2, NULL);
+    assert_typed(&env->headers.items[0], "plain-empty", BRG_V_BYTES);
+    ck_assert_uint_eq(env->headers.items[0].value.u.bytes.len, 0);
+    assert_typed(&env->headers.items[1], "plain-null", BRG_V_NULL);
     brg_envelope_destroy(env);
 
     /* A null header value stays null whatever it is listed as; an empty one is no number. */
@@ -473,6 +497,7 @@ TCase *kafka_types_tcase(void)
     tcase_add_test(t, test_types_every_type_comes_back);
     tcase_add_test(t, test_types_hint_and_values_are_the_documented_text);
     tcase_add_test(t, test_types_no_hint_when_nothing_needs_one);
+    tcase_add_test(t, test_types_strings_alone_cost_one_empty_hint);
     tcase_add_test(t, test_types_repeated_names_keep_each_type);
     tcase_add_test(t, test_types_nested_bytes_that_are_not_utf8);
     tcase_add_test(t, test_types_null_and_empty_values_differ);

@@ -8,7 +8,8 @@
 
 K_PRODUCER=$top_builddir/tests/adapters/kafka_test_producer
 K_MOCK=${KAFKA_MOCK:-$top_builddir/tools/kafka-mock/kafka-mock-cluster}
-K_ID=$(echo "$T_NAME" | tr '_' '-')-$$
+# Topic and group names: the shared cluster keeps topics until it stops, and pids come round.
+K_ID=$(echo "$T_NAME" | tr '_' '-')-$$-$(date +%s)
 
 command -v kcat >/dev/null 2>&1 || t_skip "kcat is not installed"
 [ -x "$K_PRODUCER" ] || t_skip "$K_PRODUCER not built (make check builds it)"
