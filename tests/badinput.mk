@@ -16,7 +16,8 @@ TESTS += $(BADINPUT_CONF)
 # them with librdkafka and rabbitmq-c directly, independent of the adapters.
 BADINPUT_MSG = \
 	tests/integration/badinput_kafka_edges.sh \
-	tests/integration/badinput_rabbitmq_edges.sh
+	tests/integration/badinput_rabbitmq_edges.sh \
+	tests/integration/badinput_amqp1_types.sh
 BADINPUT_XFAIL_MSG = \
 	tests/integration/badinput_amqp1_names.sh \
 	tests/integration/badinput_rabbitmq_empty_body.sh \
