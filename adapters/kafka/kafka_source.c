@@ -809,8 +809,12 @@ static void source_stop(brg_kafka_src_t *ks)
 
 void brg_kafka_sources_stop(brg_kafka_ep_t *k)
 {
-    for (size_t i = 0; i < k->nsrcs; i++) {
-        source_stop(k->srcs[i]);
+    /* Take each source off the list before stopping it: closing a consumer runs its final
+     * revoke, which flushes the offsets of every source still listed (a freed one would be
+     * read after free). */
+    while (k->nsrcs > 0) {
+        brg_kafka_src_t *ks = k->srcs[--k->nsrcs];
+        source_stop(ks);
     }
     free(k->srcs);
     k->srcs = NULL;
