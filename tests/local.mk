@@ -34,3 +34,4 @@ include %D%/kafka.mk
 include %D%/rabbitmq.mk
 include %D%/amqp1.mk
 include %D%/badinput.mk
+include %D%/faults.mk

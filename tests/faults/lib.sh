@@ -14,7 +14,13 @@ set -u
 : "${top_srcdir:=$(cd "$(dirname "$0")/../.." && pwd)}"
 : "${top_builddir:=$top_srcdir}"
 : "${MSGBRIDGE:=$top_builddir/msgbridge}"
-F_BUILD=$(dirname "$MSGBRIDGE")
+# Absolute paths: the scripts change folder.
+top_srcdir=$(cd "$top_srcdir" && pwd)
+F_BUILD=$(cd "$(dirname "$MSGBRIDGE")" 2>/dev/null && pwd) || F_BUILD=$(dirname "$MSGBRIDGE")
+MSGBRIDGE=$F_BUILD/$(basename "$MSGBRIDGE")
+# A sanitizer build: AddressSanitizer's quarantine keeps freed memory, so RSS grows by design.
+F_SANITIZED=0
+grep -q -- '-fsanitize=address' "$F_BUILD/Makefile" 2>/dev/null && F_SANITIZED=1
 F_AUDIT=$F_BUILD/msgbridge-audit
 F_KMOCK=${KAFKA_MOCK:-$F_BUILD/tools/kafka-mock/kafka-mock-cluster}
 : "${FAULTS_STATE_DIR:=/tmp/msgbridge-faults}"
@@ -78,9 +84,11 @@ f_route_title() {
 # ---- the private RabbitMQ node ----------------------------------------------------------------
 
 # f_node start|stop|kill|restart|status: scripts/rabbitmq-node.sh on the private node.
+# (From the state folder: an Erlang crash dump lands there, not in the caller's folder.)
 f_node() {
-    BRG_TEST_STATE_DIR=$FAULTS_STATE_DIR RABBITMQ_TEST_NAME=$FAULTS_RABBITMQ_NAME \
-        RABBITMQ_TEST_PORT=$FAULTS_RABBITMQ_PORT sh "$top_srcdir/scripts/rabbitmq-node.sh" "$@"
+    (cd "$FAULTS_STATE_DIR" && BRG_TEST_STATE_DIR=$FAULTS_STATE_DIR \
+        RABBITMQ_TEST_NAME=$FAULTS_RABBITMQ_NAME RABBITMQ_TEST_PORT=$FAULTS_RABBITMQ_PORT \
+        sh "$top_srcdir/scripts/rabbitmq-node.sh" "$@")
 }
 F_NODE_DIR=$FAULTS_STATE_DIR/$FAULTS_RABBITMQ_NAME
 F_NODE_ENV=$FAULTS_STATE_DIR/$FAULTS_RABBITMQ_NAME.env
@@ -340,15 +348,18 @@ f_bridge_start() {
     echo $F_BRIDGE_PID >"$D/bridge.pid"
 }
 
-# f_metrics: "out in_flight_messages in_flight_bytes dead_lettered" of route "bridge", or
-# "- - - -" when msgbridge does not answer.
+# f_metrics [ROUTE]: "out in_flight_messages in_flight_bytes dead_lettered" of ROUTE ("bridge";
+# "all": summed over every route), or "- - - -" when msgbridge does not answer.
 f_metrics() {
-    curl -s -m 1 "http://127.0.0.1:$FAULTS_METRICS_PORT/metrics" 2>/dev/null | awk '
-        /^msgbridge_route_messages_out_total\{route="bridge"\}/ { o = $2 }
-        /^msgbridge_route_in_flight_messages\{route="bridge"\}/ { m = $2 }
-        /^msgbridge_route_in_flight_bytes\{route="bridge"\}/ { b = $2 }
-        /^msgbridge_route_dead_lettered_total\{route="bridge"\}/ { d = $2 }
-        END { if (o == "") print "- - - -"; else printf "%d %d %d %d\n", o, m, b, d }'
+    curl -s -m 1 "http://127.0.0.1:$FAULTS_METRICS_PORT/metrics" 2>/dev/null |
+        awk -v r="route=\"${1:-bridge}\"" '
+        /^msgbridge_route_/ && (r == "route=\"all\"" || index($0, "{" r "}")) {
+            if ($1 ~ /^msgbridge_route_messages_out_total/) { o += $2; seen = 1 }
+            if ($1 ~ /^msgbridge_route_in_flight_messages/) m += $2
+            if ($1 ~ /^msgbridge_route_in_flight_bytes/) b += $2
+            if ($1 ~ /^msgbridge_route_dead_lettered_total/) d += $2
+        }
+        END { if (!seen) print "- - - -"; else printf "%d %d %d %d\n", o, m, b, d }'
 }
 f_out() { f_metrics | cut -d' ' -f1; }
 
@@ -367,9 +378,10 @@ f_bridge_ready() {
     return 1
 }
 
-# f_sampler_start [INTERVAL]: every INTERVAL s (0.2) append to $D/samples
+# f_sampler_start [INTERVAL] [ROUTE]: every INTERVAL s (0.2) append to $D/samples
 #   TIME PID RSS_KB FDS OUT IN_FLIGHT_MSGS IN_FLIGHT_BYTES DEAD_LETTERED
-# for the msgbridge whose pid is in $D/bridge.pid. Stopped by f_sampler_stop.
+# for the msgbridge whose pid is in $D/bridge.pid (metrics of ROUTE, see f_metrics). Stopped by
+# f_sampler_stop.
 f_sampler_start() {
     rm -f "$D/sampler.stop"
     (
@@ -378,7 +390,7 @@ f_sampler_start() {
             p=$(cat "$D/bridge.pid" 2>/dev/null)
             rss=$(awk '/^VmRSS/ { print $2 }' "/proc/$p/status" 2>/dev/null)
             fds=$(ls "/proc/$p/fd" 2>/dev/null | wc -l)
-            echo "$t $p ${rss:-0} $fds $(f_metrics)"
+            echo "$t $p ${rss:-0} $fds $(f_metrics "${2:-bridge}")"
             sleep "${1:-0.2}"
         done
     ) >>"$D/samples" 2>/dev/null &
