@@ -6,6 +6,7 @@ libbrgcore_a_SOURCES = \
 	%D%/envelope.c %D%/envelope.h \
 	%D%/cfg.c %D%/cfg.h \
 	%D%/conf.c %D%/conf.h \
+	%D%/conf_scan.c %D%/conf_scan.h \
 	%D%/adapter.h \
 	%D%/util.c \
 	%D%/route.c %D%/route.h \

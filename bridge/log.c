@@ -38,19 +38,56 @@ bool brg_log_enabled(brg_log_level_t level)
     return (int)level <= atomic_load(&log_level);
 }
 
-/* Append s to buf as a JSON string body (no quotes), escaping what JSON requires. */
+/* The length of the well-formed UTF-8 sequence at s (RFC 3629: no overlongs, no surrogates,
+ * at most U+10FFFF), or 0. */
+static size_t utf8_len(const unsigned char *s)
+{
+    unsigned char c = s[0];
+    size_t n = c >= 0xf0 ? 4 : c >= 0xe0 ? 3 : c >= 0xc2 ? 2 : 0;
+    if (n == 0 || c > 0xf4) {
+        return 0;
+    }
+    for (size_t i = 1; i < n; i++) {
+        if ((s[i] & 0xc0) != 0x80) {
+            return 0;
+        }
+    }
+    if ((c == 0xe0 && s[1] < 0xa0) || (c == 0xed && s[1] > 0x9f) || (c == 0xf0 && s[1] < 0x90) ||
+        (c == 0xf4 && s[1] > 0x8f)) {
+        return 0;
+    }
+    return n;
+}
+
+/* Append s to buf as a JSON string body (no quotes), escaping what JSON requires; bytes that
+ * are not UTF-8 (a name in another encoding) become U+FFFD, so every line stays JSON. */
 static size_t json_escape(char *buf, size_t size, size_t off, const char *s)
 {
-    for (; *s && off + 7 < size; s++) {
+    while (*s && off + 7 < size) {
         unsigned char c = (unsigned char)*s;
         if (c == '"' || c == '\\') {
             buf[off++] = '\\';
             buf[off++] = (char)c;
         } else if (c < 0x20) {
             off += (size_t)snprintf(buf + off, size - off, "\\u%04x", c);
-        } else {
+        } else if (c < 0x80) {
             buf[off++] = (char)c;
+        } else {
+            size_t n = utf8_len((const unsigned char *)s);
+            if (n == 0) {
+                off += (size_t)snprintf(buf + off, size - off, "\\ufffd");
+                s++;
+                continue;
+            }
+            if (off + n + 7 >= size) {
+                break;
+            }
+            memcpy(buf + off, s, n);
+            off += n;
+            s += n;
+            continue;
         }
+        s++;
     }
     return off;
 }

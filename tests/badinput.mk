@@ -3,11 +3,11 @@
 # binary and real brokers. Each case is listed in docs/bad-input.md with what msgbridge does.
 # (The static bad configurations are tests/data/conf/bad/*.conf, checked by tests/unit/check_conf.)
 BADINPUT_CONF = \
-	tests/integration/badinput_conf.sh
+	tests/integration/badinput_conf.sh \
+	tests/integration/badinput_conf_slow.sh \
+	tests/integration/badinput_include_dir.sh
 # Known failures, reported to the lead: each script says what goes wrong and where.
 BADINPUT_XFAIL_CONF = \
-	tests/integration/badinput_conf_slow.sh \
-	tests/integration/badinput_include_dir.sh \
 	tests/integration/badinput_conf_unclear.sh
 EXTRA_DIST += $(BADINPUT_CONF) $(BADINPUT_XFAIL_CONF) tests/integration/badinput_lib.sh
 TESTS += $(BADINPUT_CONF)
