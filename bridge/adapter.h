@@ -70,6 +70,13 @@ typedef struct brg_adapter {
     void (*check_endpoint)(const brg_cfg_t *ep_cs, brg_diag_t *d);
     void (*check_source)(const brg_cfg_t *ep_cs, const brg_cfg_t *from_cs, brg_diag_t *d);
     void (*check_sink)(const brg_cfg_t *ep_cs, const brg_cfg_t *to_cs, brg_diag_t *d);
+    /* Optional: a route whose source and sink are both of this adapter: does the sink write
+     * into the stream the source reads (a loop: RabbitMQ's default exchange with a routing key
+     * equal to the source queue; Kafka the same brokers and topic)? The core already warns
+     * when both name the same endpoint and a key of the same name has the same value.
+     * Returns: the sink node to point the warning at, or NULL. Thread: main thread. */
+    const brg_cfg_t *(*writes_to_source)(const brg_cfg_t *src_ep_cs, const brg_cfg_t *from_cs,
+                                         const brg_cfg_t *sink_ep_cs, const brg_cfg_t *to_cs);
 
     /* Create the endpoint's state. No network I/O is required here (run() connects).
      * Ownership: *statep belongs to the adapter until close().

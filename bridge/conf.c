@@ -436,7 +436,15 @@ static void check_route(brg_conf_t *conf, brg_cfg_t *rcs, brg_conf_route_t *r, b
             r->to[r->nto++] = side;
             const brg_cfg_t *sink_ep = check_side(conf, side, false, d);
             /* A route that writes into the stream it reads from loops forever. */
-            if (src_ep && sink_ep == src_ep) {
+            const brg_adapter_t *sad = src_ep ? endpoint_adapter(src_ep) : NULL;
+            const brg_cfg_t *loop = NULL;
+            if (sad && sink_ep && sad == endpoint_adapter(sink_ep) && sad->writes_to_source) {
+                loop = sad->writes_to_source(src_ep, from, sink_ep, side);
+            }
+            if (loop) {
+                brg_diag_warn(d, loop, "route writes into its own source (the %s sink delivers "
+                              "into what the route reads)", sad->name);
+            } else if (src_ep && sink_ep == src_ep) {
                 for (size_t k = 0; k < side->nkids; k++) {
                     const brg_cfg_t *sv = side->kids[k];
                     const brg_cfg_t *fv = brg_cfg_get(from, sv->name);

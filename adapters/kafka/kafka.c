@@ -51,11 +51,36 @@ static const brg_conf_key_t sink_keys[] = {
 
 /* ---- load-time checks ------------------------------------------------------------------------ */
 
+/* Each broker of a "host:port,host:port" list (librdkafka also takes a scheme such as
+ * "PLAINTEXT://host:port" and a bare host) has a port in 1..65535 when it has one. */
+static void check_broker_ports(const brg_cfg_t *b, brg_diag_t *d)
+{
+    const char *s = b->v.s;
+    while (*s) {
+        size_t n = strcspn(s, ",");
+        char one[512];
+        snprintf(one, sizeof(one), "%.*s", (int)(n < sizeof(one) ? n : sizeof(one) - 1), s);
+        char *colon = strrchr(one, ':');
+        char *bracket = strrchr(one, ']'); /* [IPv6]:port */
+        if (colon && (!bracket || colon > bracket) && colon[1] != '/') {
+            char *end;
+            long port = strtol(colon + 1, &end, 10);
+            if (end == colon + 1 || *end != 0 || port < 1 || port > 65535) {
+                brg_diag_error(d, b, "broker \"%s\": the port must be 1..65535", one);
+            }
+        }
+        s += n;
+        s += *s == ',';
+    }
+}
+
 static void check_endpoint(const brg_cfg_t *ep_cs, brg_diag_t *d)
 {
     const brg_cfg_t *b = brg_cfg_get(ep_cs, "brokers");
     if (b && b->type == BRG_CFG_STRING && b->v.s[strspn(b->v.s, " ,")] == '\0') {
         brg_diag_error(d, b, "must list at least one broker (\"host:port\")");
+    } else if (b && b->type == BRG_CFG_STRING) {
+        check_broker_ports(b, d);
     }
     const brg_cfg_t *ft = brg_cfg_get(ep_cs, "flush_timeout_ms");
     if (ft && ft->type == BRG_CFG_INT && (ft->v.i < 0 || ft->v.i > 3600000)) {

@@ -212,6 +212,33 @@ static void check_sink(const brg_cfg_t *ep_cs, const brg_cfg_t *to_cs, brg_diag_
     }
 }
 
+/* The same broker (same url), and the sink publishes to the default exchange with the source
+ * queue's name as routing key, or to the exchange the source binds with a matching key. */
+static const brg_cfg_t *writes_to_source(const brg_cfg_t *src_ep_cs, const brg_cfg_t *from_cs,
+                                         const brg_cfg_t *sink_ep_cs, const brg_cfg_t *to_cs)
+{
+    if (strcmp(brg_cfg_str(src_ep_cs, "url", ""), brg_cfg_str(sink_ep_cs, "url", "")) != 0) {
+        return NULL;
+    }
+    const char *queue = brg_cfg_str(from_cs, "queue", NULL);
+    const char *from_x = brg_cfg_str(from_cs, "exchange", NULL);
+    const char *bkey = brg_cfg_str(from_cs, "binding_key", "");
+    const char *to_x = brg_cfg_str(to_cs, "exchange", "");
+    const brg_cfg_t *rk = brg_cfg_get(to_cs, "routing_key");
+    const char *key = rk && rk->type == BRG_CFG_STRING ? rk->v.s : "";
+    if (strchr(key, '$')) {
+        return NULL; /* a template: known only per message */
+    }
+    if (to_x[0] == 0 && queue && strcmp(key, queue) == 0) {
+        return rk;
+    }
+    if (from_x && strcmp(to_x, from_x) == 0 &&
+        (strcmp(bkey, "#") == 0 || strcmp(bkey, key) == 0)) {
+        return brg_cfg_get(to_cs, "exchange");
+    }
+    return NULL;
+}
+
 /* ---- open / close ------------------------------------------------------------------------- */
 
 static brg_err_t rmq_open(brg_endpoint_t *ep, void **statep, char *errstr, size_t errstr_size)
@@ -548,6 +575,7 @@ const brg_adapter_t brg_rabbitmq_adapter = {
     .check_endpoint = check_endpoint,
     .check_source = check_source,
     .check_sink = check_sink,
+    .writes_to_source = writes_to_source,
     .open = rmq_open,
     .run = rmq_run,
     .wake = NULL,

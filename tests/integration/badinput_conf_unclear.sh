@@ -1,7 +1,7 @@
 #!/bin/sh
-# EXPECTED FAILURE (XFAIL in tests/badinput.mk): configuration mistakes that msgbridge accepts
-# silently or reports with a misleading message today. Each check prints "ok" or "WRONG" with
-# what msgbridge said; the test passes once every one is fixed. Where to fix:
+# Configuration mistakes that msgbridge once accepted silently or reported with a misleading
+# message. Each check prints "ok" or "WRONG" with what msgbridge said. What was wrong, and
+# where it is handled now:
 #  dir-config     brg_conf_load (bridge/conf.c): -c DIRECTORY says "file is
 #                 9223372036854775807 bytes" (ftell on a directory); stat() it: "is a directory"
 #  dir-secret     resolve_secrets (bridge/conf.c): token_file = "/" says "is larger than 4095
