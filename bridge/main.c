@@ -181,6 +181,15 @@ int main(int argc, char **argv)
         {"log-level", required_argument, NULL, 'l'}, {"version", no_argument, NULL, 'V'},
         {"help", no_argument, NULL, 'h'},           {NULL, 0, NULL, 0},
     };
+    /* SIGHUP and SIGUSR1 would end the process by default: hold them from the first moment
+     * (a reload or a stats request sent just as msgbridge starts must not kill it). SIGTERM and
+     * SIGINT keep their default until the configuration is loaded, so that a slow check can
+     * still be interrupted. */
+    sigset_t early;
+    sigemptyset(&early);
+    sigaddset(&early, SIGHUP);
+    sigaddset(&early, SIGUSR1);
+    pthread_sigmask(SIG_BLOCK, &early, NULL);
     brg_adapters_init();
     const char *path = DEFAULT_CONF;
     const char *level = NULL;
@@ -206,17 +215,6 @@ int main(int argc, char **argv)
         fprintf(stderr, "msgbridge: unknown log level \"%s\" (error, warn, info, debug)\n", level);
         return EXIT_USAGE;
     }
-    /* Block the signals we handle before any thread exists, so every thread inherits the mask
-     * and only the main thread's sigtimedwait sees them. SIGPIPE is ignored: a closed socket
-     * is reported by write's EPIPE. */
-    sigset_t set;
-    sigemptyset(&set);
-    sigaddset(&set, SIGTERM);
-    sigaddset(&set, SIGINT);
-    sigaddset(&set, SIGHUP);
-    sigaddset(&set, SIGUSR1);
-    pthread_sigmask(SIG_BLOCK, &set, NULL);
-    signal(SIGPIPE, SIG_IGN);
 
     brg_diag_t d;
     brg_diag_init(&d);
@@ -235,6 +233,17 @@ int main(int argc, char **argv)
         brg_conf_destroy(conf);
         return EXIT_OK;
     }
+    /* Block the signals we handle before any thread exists (the engine starts them), so every
+     * thread inherits the mask and only the main thread's sigtimedwait sees them. SIGPIPE is
+     * ignored: a closed socket is reported by write's EPIPE. */
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGHUP);
+    sigaddset(&set, SIGUSR1);
+    pthread_sigmask(SIG_BLOCK, &set, NULL);
+    signal(SIGPIPE, SIG_IGN);
     brg_log_setup(level ? lv : conf->log_level, conf->log_format, 2);
     return run(conf, path);
 }
