@@ -398,3 +398,41 @@ void brg_envelope_add_header_bytes(brg_envelope_t *env, const char *name, const 
     brg_value_t v = brg_value_bytes(value, len);
     brg_fields_add(&env->headers, name, strlen(name), &v);
 }
+
+size_t brg_utf8_seq_len(const unsigned char *s, size_t avail)
+{
+    if (avail == 0) {
+        return 0;
+    }
+    unsigned char c = s[0];
+    if (c < 0x80) {
+        return 1;
+    }
+    size_t n = c >= 0xf0 ? 4 : c >= 0xe0 ? 3 : c >= 0xc2 ? 2 : 0;
+    if (n == 0 || c > 0xf4 || n > avail) {
+        return 0;
+    }
+    for (size_t i = 1; i < n; i++) {
+        if ((s[i] & 0xc0) != 0x80) {
+            return 0;
+        }
+    }
+    if ((c == 0xe0 && s[1] < 0xa0) || (c == 0xed && s[1] > 0x9f) || (c == 0xf0 && s[1] < 0x90) ||
+        (c == 0xf4 && s[1] > 0x8f)) {
+        return 0;
+    }
+    return n;
+}
+
+bool brg_utf8_valid(const void *s, size_t len)
+{
+    const unsigned char *p = s;
+    for (size_t i = 0; i < len;) {
+        size_t n = brg_utf8_seq_len(p + i, len - i);
+        if (n == 0) {
+            return false;
+        }
+        i += n;
+    }
+    return true;
+}

@@ -1,5 +1,7 @@
 #include "bridge/log.h"
 
+#include "bridge/envelope.h"
+
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -38,27 +40,6 @@ bool brg_log_enabled(brg_log_level_t level)
     return (int)level <= atomic_load(&log_level);
 }
 
-/* The length of the well-formed UTF-8 sequence at s (RFC 3629: no overlongs, no surrogates,
- * at most U+10FFFF), or 0. */
-static size_t utf8_len(const unsigned char *s)
-{
-    unsigned char c = s[0];
-    size_t n = c >= 0xf0 ? 4 : c >= 0xe0 ? 3 : c >= 0xc2 ? 2 : 0;
-    if (n == 0 || c > 0xf4) {
-        return 0;
-    }
-    for (size_t i = 1; i < n; i++) {
-        if ((s[i] & 0xc0) != 0x80) {
-            return 0;
-        }
-    }
-    if ((c == 0xe0 && s[1] < 0xa0) || (c == 0xed && s[1] > 0x9f) || (c == 0xf0 && s[1] < 0x90) ||
-        (c == 0xf4 && s[1] > 0x8f)) {
-        return 0;
-    }
-    return n;
-}
-
 /* Append s to buf as a JSON string body (no quotes), escaping what JSON requires; bytes that
  * are not UTF-8 (a name in another encoding) become U+FFFD, so every line stays JSON. */
 static size_t json_escape(char *buf, size_t size, size_t off, const char *s)
@@ -73,7 +54,7 @@ static size_t json_escape(char *buf, size_t size, size_t off, const char *s)
         } else if (c < 0x80) {
             buf[off++] = (char)c;
         } else {
-            size_t n = utf8_len((const unsigned char *)s);
+            size_t n = brg_utf8_seq_len((const unsigned char *)s, 4); /* stops at the NUL */
             if (n == 0) {
                 off += (size_t)snprintf(buf + off, size - off, "\\ufffd");
                 s++;

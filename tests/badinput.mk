@@ -16,9 +16,9 @@ BADINPUT_MSG = \
 	tests/integration/badinput_kafka_edges.sh \
 	tests/integration/badinput_rabbitmq_edges.sh \
 	tests/integration/badinput_amqp1_types.sh \
-	tests/integration/badinput_kafka_shared_stop.sh
+	tests/integration/badinput_kafka_shared_stop.sh \
+	tests/integration/badinput_amqp1_names.sh
 BADINPUT_XFAIL_MSG = \
-	tests/integration/badinput_amqp1_names.sh \
 	tests/integration/badinput_rabbitmq_empty_body.sh \
 	tests/integration/badinput_rabbitmq_deep.sh
 EXTRA_DIST += $(BADINPUT_MSG) $(BADINPUT_XFAIL_MSG) tests/integration/badinput_client.c

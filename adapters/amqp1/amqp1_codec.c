@@ -700,24 +700,13 @@ static brg_err_t decode_annotations(pn_data_t *ma, brg_envelope_t *env, char *er
     return rc;
 }
 
-/* Is `name` one of the names of a BRG_AMQP1_HEADERS_PROP list? */
-static bool listed_name(const brg_fields_t *all, const char *name, size_t len)
-{
-    for (size_t i = 0; all && i + 1 < all->count; i += 2) {
-        const brg_value_t *k = &all->items[i].value;
-        if (k->type == BRG_V_STRING && k->u.bytes.len == len && memcmp(k->u.bytes.data, name, len) == 0) {
-            return true;
-        }
-    }
-    return false;
-}
-
-/* The headers of a BRG_AMQP1_HEADERS_PROP list, in order. */
+/* The headers of a BRG_AMQP1_HEADERS_PROP list, in order (a name that is not UTF-8 is
+ * binary there). */
 static void add_listed_headers(brg_envelope_t *env, const brg_fields_t *all)
 {
     for (size_t i = 0; i + 1 < all->count; i += 2) {
         const brg_value_t *k = &all->items[i].value;
-        if (k->type != BRG_V_STRING) {
+        if (k->type != BRG_V_STRING && k->type != BRG_V_BYTES) {
             continue;
         }
         brg_value_t v = brg_value_copy(&all->items[i + 1].value);
@@ -747,21 +736,13 @@ static brg_err_t decode_app_props(pn_data_t *ap, brg_envelope_t *env, char *errs
             all = props.items[i].value.u.fields;
         }
     }
-    bool all_added = false;
+    if (all) {
+        add_listed_headers(env, all);
+    }
     for (size_t i = 0; rc == BRG_OK && i < props.count; i++) {
         brg_field_t *f = &props.items[i];
         brg_value_t *v = &f->value;
         bool bytes_like = v->type == BRG_V_BYTES || v->type == BRG_V_STRING;
-        if (all && v->u.fields == all) {
-            continue;
-        }
-        if (all && listed_name(all, f->name, f->name_len)) {
-            if (!all_added) {
-                add_listed_headers(env, all);
-                all_added = true;
-            }
-            continue;
-        }
         if (bytes_like && strcmp(f->name, BRG_AMQP1_KEY_PROP) == 0) {
             brg_envelope_set_key(env, v->u.bytes.data, v->u.bytes.len);
             continue;
@@ -769,6 +750,9 @@ static brg_err_t decode_app_props(pn_data_t *ap, brg_envelope_t *env, char *errs
         if (bytes_like && strcmp(f->name, BRG_AMQP1_APP_ID_PROP) == 0) {
             brg_props_set(&env->props.app_id, (const char *)v->u.bytes.data);
             continue;
+        }
+        if (all) {
+            continue; /* the list has every header; the map only their first values */
         }
         brg_fields_add(&env->headers, f->name, f->name_len, v);
     }
@@ -974,6 +958,27 @@ static bool has_prefix(const char *name, const char *prefix)
     return name && strncmp(name, prefix, strlen(prefix)) == 0;
 }
 
+/* A name that is not UTF-8 as an AMQP string: each stray byte becomes U+FFFD. */
+static void put_name_replacing(pn_data_t *ap, const char *name, size_t len)
+{
+    char *out = brg_xmalloc(len * 3 + 1);
+    size_t o = 0;
+    for (size_t i = 0; i < len;) {
+        size_t n = brg_utf8_seq_len((const unsigned char *)name + i, len - i);
+        if (n == 0) {
+            memcpy(out + o, "\xef\xbf\xbd", 3);
+            o += 3;
+            i++;
+        } else {
+            memcpy(out + o, name + i, n);
+            o += n;
+            i += n;
+        }
+    }
+    pn_data_put_string(ap, pn_bytes(o, out));
+    free(out);
+}
+
 /* A header that becomes an application property (not one of the reserved carriers). */
 static bool header_is_property(const brg_field_t *f)
 {
@@ -1066,7 +1071,13 @@ brg_err_t brg_amqp1_encode(pn_message_t *msg, const brg_envelope_t *env,
             repeated = true; /* carried in BRG_AMQP1_HEADERS_PROP below */
             continue;
         }
-        pn_data_put_string(ap, pn_bytes(f->name_len, f->name));
+        if (!brg_utf8_valid(f->name, f->name_len)) {
+            /* AMQP strings are UTF-8: the map gets a readable name, the list the exact one. */
+            repeated = true;
+            put_name_replacing(ap, f->name, f->name_len);
+        } else {
+            pn_data_put_string(ap, pn_bytes(f->name_len, f->name));
+        }
         brg_value_t restored;
         if (restore_type(hints, f, &restored)) {
             brg_amqp1_value_put(ap, &restored);
@@ -1085,7 +1096,11 @@ brg_err_t brg_amqp1_encode(pn_message_t *msg, const brg_envelope_t *env,
             if (!header_is_property(f)) {
                 continue;
             }
-            pn_data_put_string(ap, pn_bytes(f->name_len, f->name));
+            if (brg_utf8_valid(f->name, f->name_len)) {
+                pn_data_put_string(ap, pn_bytes(f->name_len, f->name));
+            } else {
+                pn_data_put_binary(ap, pn_bytes(f->name_len, f->name));
+            }
             brg_value_t restored;
             if (restore_type(hints, f, &restored)) {
                 brg_amqp1_value_put(ap, &restored);
