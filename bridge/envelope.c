@@ -285,7 +285,15 @@ void brg_envelope_destroy(brg_envelope_t *env)
     brg_fields_fini(&env->headers);
     props_fini(&env->props);
     origin_fini(&env->origin);
+    free(env->reject_reason);
     free(env);
+}
+
+void brg_envelope_set_reject_reason(brg_envelope_t *env, const char *reason)
+{
+    if (!env->reject_reason) {
+        env->reject_reason = brg_xstrdup(reason ? reason : "the source could not decode it");
+    }
 }
 
 void brg_envelope_set_body(brg_envelope_t *env, const void *data, size_t len)

@@ -169,6 +169,10 @@ struct brg_envelope {
     void *src_token;    /* e.g. an rd_kafka_message_t, a proton delivery */
     uint64_t src_seq;   /* e.g. a delivery tag or a per-partition sequence */
     uint64_t src_epoch; /* e.g. a connection generation: settles from an old one are ignored */
+    /* Set by a source that could not decode the message faithfully (a header table nested
+     * too deep): the core does not deliver it but rejects it at once with this reason (the
+     * route's dead letter gets what was decoded). Owned; see brg_envelope_set_reject_reason. */
+    char *reject_reason;
 
     /* ---- core bookkeeping (bridge/route.c): adapters must not touch ---- */
     struct brg_delivery *dlv;
@@ -213,5 +217,9 @@ size_t brg_envelope_size(const brg_envelope_t *env);
 void brg_envelope_add_header_str(brg_envelope_t *env, const char *name, const char *value);
 void brg_envelope_add_header_bytes(brg_envelope_t *env, const char *name, const void *value,
                                    size_t len);
+
+/* Mark an envelope as not decoded faithfully (see brg_envelope_t.reject_reason); the first
+ * reason wins. Thread: the source endpoint's thread. */
+void brg_envelope_set_reject_reason(brg_envelope_t *env, const char *reason);
 
 #endif

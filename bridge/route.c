@@ -323,6 +323,13 @@ void brg_source_submit(brg_source_t *src, brg_envelope_t *env)
     atomic_fetch_add(&rt->stats.in_bytes, env->body_len);
     rate_consume(rt, env->body_len);
 
+    if (env->reject_reason) {
+        /* The source could not decode it faithfully: park it, never deliver part of it. */
+        atomic_fetch_add(&rt->stats.mapping_lost, 1);
+        dlv->sink = rt->sinks[0];
+        brg_settle(env, BRG_REJECTED, env->reject_reason);
+        return;
+    }
     if (rt->mapping) {
         char why[256] = "";
         brg_map_verdict_t v = brg_mapping_apply(rt->mapping, env, why, sizeof(why));

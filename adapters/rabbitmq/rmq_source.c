@@ -379,7 +379,8 @@ static void delivery_complete(rmq_src_t *s)
         rmq_asm_reset(a);
         return;
     }
-    brg_envelope_take_body(env, a->body, (size_t)a->body_size);
+    /* An empty AMQP body is an empty body, not an absent one (a Kafka tombstone). */
+    brg_envelope_take_body(env, a->body ? a->body : brg_xmalloc(1), (size_t)a->body_size);
     a->body = NULL;
     rmq_asm_reset(a);
     /* Order: nothing overtakes a delivery that is already waiting for credit. */
@@ -441,9 +442,13 @@ brg_err_t rmq_source_on_frame(rmq_src_t *s, const amqp_frame_t *f, char *errstr,
         const amqp_basic_properties_t *p = f->payload.properties.decoded;
         char err[400];
         if (p && brg_rmq_props_to_envelope(p, a->env, err, sizeof(err)) != BRG_OK) {
-            brg_log_warn(s->r->log, "route \"%s\": delivery %llu from queue \"%s\": %s (kept the "
-                         "headers before it)",
+            /* Not forwarded with headers missing: the core rejects it (dead letter). */
+            brg_log_warn(s->r->log, "route \"%s\": delivery %llu from queue \"%s\": %s: "
+                         "rejected (dead letter)",
                          brg_source_route_name(s->src), (unsigned long long)a->tag, s->queue, err);
+            char why[512];
+            brg_errfmt(why, sizeof(why), "rabbitmq: cannot decode the headers: %s", err);
+            brg_envelope_set_reject_reason(a->env, why);
         }
         a->have_header = true;
         a->body_size = f->payload.properties.body_size;

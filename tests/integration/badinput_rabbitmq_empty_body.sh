@@ -1,12 +1,6 @@
 #!/bin/sh
-# EXPECTED FAILURE (XFAIL in tests/badinput.mk): a RabbitMQ message with an EMPTY body becomes
-# a Kafka TOMBSTONE (null value) - which deletes its key in a compacted topic. The rabbitmq
-# source hands a NULL body to the envelope when the content header says 0 bytes
-# (adapters/rabbitmq/rmq_source.c, delivery_complete: a->body stays NULL when body_size is 0,
-# then brg_envelope_take_body(env, NULL, 0)), and a NULL body is how the envelope carries a
-# tombstone (bridge/envelope.c). An AMQP 1.0 source keeps an empty body empty. Expected: an
-# empty body stays an empty Kafka value; whether a tombstone should survive Kafka -> AMQP ->
-# Kafka (a reserved header?) is a mapping decision for docs/mapping.md.
+# An empty RabbitMQ body stays an empty body: it reaches Kafka as an empty value, not a
+# tombstone (a null value would delete the key in a compacted topic).
 . "$(dirname "$0")/lib.sh"
 t_need kafka
 t_need rabbitmq
