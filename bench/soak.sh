@@ -1,6 +1,6 @@
 #!/bin/sh
 # bench/soak.sh [--seconds N] [--rate R] [--routes "k2k r2k"] [--warmup S] [--no-memory-check]
-#               [--out DIR]
+#               [--out DIR] [--docs]
 # A steady stream through msgbridge for N seconds (default 600), memory and file descriptors
 # sampled every second.
 #
@@ -20,7 +20,8 @@
 #     than 2.
 #   nothing missing: every audit reports 0 missing; msgbridge stops cleanly on SIGTERM.
 #
-# Writes DIR/soak.json (verdict and numbers) and DIR/samples (TIME PID RSS_KB FDS OUT ...).
+# Writes DIR/soak.json (verdict and numbers) and DIR/samples (TIME PID RSS_KB FDS OUT ...);
+# --docs also puts the result in docs/reliability.md and tests/faults/results/soak.json.
 # Environment: FAULTS_STATE_DIR, FAULTS_RABBITMQ_NAME/PORT, FAULTS_KAFKA_PORT (the soak's
 # cluster uses FAULTS_KAFKA_PORT + 20..), MSGBRIDGE / top_builddir (build folder, default the
 # source tree's build/reliability, else the source tree itself).
@@ -47,6 +48,7 @@ ROUTES="k2k r2k"
 OUT=""
 WARMUP=""
 MEMCHECK=1
+DOCS=0
 while [ $# -gt 0 ]; do
     case $1 in
     --seconds) SECONDS_=$2; shift ;;
@@ -55,7 +57,8 @@ while [ $# -gt 0 ]; do
     --rate) RATE=$2; shift ;;
     --routes) ROUTES=$2; shift ;;
     --out) OUT=$2; shift ;;
-    -h | --help) sed -n '2,31p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    --docs) DOCS=1 ;;
+    -h | --help) sed -n '2,32p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "soak.sh: unknown option \"$1\"" >&2; exit 2 ;;
     esac
     shift
@@ -224,6 +227,30 @@ say "open fds: $FD_WARM after warm-up, at most $FD_MAX: $([ $FDS_FLAT = true ] &
 cat >"$D/soak.json" <<EOJ
 {"seconds": $SECONDS_, "rate_per_route": $RATE, "samples": $NSAMPLES, "rss_slope_kib_per_min": $SLOPE, "rss_growth_kib": $GROWTH, "rss_growth_limit_kib": $LIMIT, "rss_mean_mib": $(awk -v k="$MEAN" 'BEGIN { printf "%.1f", k / 1024 }'), "rss_min_mib": $(awk -v k="$RSS_MIN" 'BEGIN { printf "%.1f", k / 1024 }'), "rss_max_mib": $(awk -v k="$RSS_MAX" 'BEGIN { printf "%.1f", k / 1024 }'), "memory_flat": $MEM_FLAT, "memory_checked": $([ $MEMCHECK = 1 ] && echo true || echo false), "warmup_s": "${WARMUP:-20%}", "fds_after_warmup": $FD_WARM, "fds_max": $FD_MAX, "fds_flat": $FDS_FLAT, "bridge_exit": "$BRIDGE_EXIT", "routes": [$ROUTES_JSON], "pass": $PASS, "reason": "$REASON"}
 EOJ
+if [ $DOCS = 1 ]; then
+    {
+        echo "Measured $(date -u +%Y-%m-%dT%H:%M:%SZ) on $(nproc) CPUs: $("$MSGBRIDGE" --version | head -1), commit $(cd "$top_srcdir" && git rev-parse --short HEAD 2>/dev/null)$(cd "$top_srcdir" && git diff --quiet HEAD -- . 2>/dev/null || echo ' (with uncommitted changes)'), \`bench/soak.sh --seconds $SECONDS_ --rate $RATE\`:"
+        echo
+        echo "| route | messages | missing | duplicates | audit p99 ms |"
+        echo "|---|---:|---:|---:|---:|"
+        for r in $ROUTES; do
+            A=$D/audit-$r.json
+            echo "| $r | $(f_json_get "$A" sent) | $(f_json_get "$A" missing) | $(f_json_get "$A" duplicates) | $(f_json_get "$A" p99_ms) |"
+        done
+        echo
+        echo "- RSS after warm-up: $(awk -v k="$RSS_MIN" 'BEGIN { printf "%.1f", k / 1024 }')-$(awk -v k="$RSS_MAX" 'BEGIN { printf "%.1f", k / 1024 }') MiB (mean $(awk -v k="$MEAN" 'BEGIN { printf "%.1f", k / 1024 }') MiB), slope $SLOPE KiB/min, growth over the measured window $GROWTH KiB (limit $LIMIT KiB): $([ $MEM_FLAT = true ] && echo '**flat**' || echo '**growing**')"
+        echo "- open file descriptors: $FD_WARM after warm-up, at most $FD_MAX: $([ $FDS_FLAT = true ] && echo '**flat**' || echo '**growing**')"
+        echo "- verdict: $([ $PASS = true ] && echo '**pass**' || echo "**FAIL**: $REASON")"
+    } >"$D/soak.md"
+    doc=$top_srcdir/docs/reliability.md
+    awk -v sect="$D/soak.md" '
+        /<!-- soak:begin -->/ { print; while ((getline l < sect) > 0) print l; skip = 1; next }
+        /<!-- soak:end -->/ { skip = 0 }
+        !skip { print }' "$doc" >"$doc.tmp" && mv "$doc.tmp" "$doc"
+    mkdir -p "$top_srcdir/tests/faults/results"
+    cp "$D/soak.json" "$top_srcdir/tests/faults/results/soak.json"
+    say "result written to docs/reliability.md and tests/faults/results/soak.json"
+fi
 if [ "$PASS" = true ]; then
     say "PASS ($D/soak.json)"
     exit 0

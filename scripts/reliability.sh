@@ -118,6 +118,8 @@ duration=$(( $(date +%s) - t_start ))
 
 # ---- JSON and the table ------------------------------------------------------------------------------
 commit=$(cd "$top" && git rev-parse --short HEAD 2>/dev/null || echo unknown)
+# Others may be editing the tree: say so when the build had uncommitted changes.
+(cd "$top" && git diff --quiet HEAD -- . 2>/dev/null) || commit="$commit (with uncommitted changes)"
 version=$("$MSGBRIDGE" --version 2>/dev/null | head -1)
 machine="$(nproc) CPUs, $(awk '/MemTotal/ { printf "%.0f GiB", $2 / 1048576 }' /proc/meminfo), $(uname -sr)"
 when=$(date -u +%Y-%m-%dT%H:%M:%SZ)

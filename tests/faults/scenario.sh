@@ -23,7 +23,7 @@
 # Environment: FAULTS_COUNT (50000), FAULTS_RATE (COUNT / 12, at least 200), FAULTS_RESULT
 # (append the result as one JSON line to this file), FAULTS_KEEP=1 (keep the run folder even
 # when it passes), FAULTS_DOWN_S (8: how long a Kafka cluster stays down), FAULTS_STALL_S (10),
-# FAULTS_SLOW_S (15), FAULTS_SLOW_RTT_MS (1000), and the broker settings of tests/faults/lib.sh.
+# FAULTS_SLOW_S (15), FAULTS_SLOW_RTT_MS (2000 * max_in_flight / RATE, at least 1000), and the broker settings of tests/faults/lib.sh.
 # Exit status: 0 pass, 1 fail, 77 skipped (something needed is not installed or built), 99 the
 # brokers could not be set up.
 : "${FAULTS_STATE_DIR:=/tmp/msgbridge-faults}"
@@ -60,7 +60,9 @@ RATE=${FAULTS_RATE:-$((N / 12))}
 DOWN_S=${FAULTS_DOWN_S:-8}
 STALL_S=${FAULTS_STALL_S:-10}
 SLOW_S=${FAULTS_SLOW_S:-15}
-SLOW_RTT=${FAULTS_SLOW_RTT_MS:-1000}
+# Slow enough that max_in_flight messages per round trip is at most half the produce rate.
+SLOW_RTT=${FAULTS_SLOW_RTT_MS:-$(( 2000 * ${FAULTS_MAX_IN_FLIGHT:-1000} / RATE ))}
+[ "$SLOW_RTT" -ge 1000 ] || SLOW_RTT=1000
 
 mkdir -p "$FAULTS_STATE_DIR/runs"
 D=$(mktemp -d "$FAULTS_STATE_DIR/runs/$ROUTE-$SCENARIO.XXXXXX")
@@ -139,8 +141,8 @@ stall() {
 }
 
 # The destination slower than the source: a Kafka cluster answers every request $SLOW_RTT ms
-# late (a far-away cluster: with max_in_flight messages per round trip the route cannot keep
-# up); RabbitMQ blocks publishers (memory alarm: set_vm_memory_high_watermark 0), a paused
+# late (a far-away cluster: with max_in_flight messages per round trip the route moves at most
+# half the produce rate); RabbitMQ blocks publishers (memory alarm: set_vm_memory_high_watermark 0), a paused
 # destination.
 slow_on() {
     SLOW_ON=1
