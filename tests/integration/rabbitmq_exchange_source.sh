@@ -3,7 +3,8 @@
 # matching messages cross, routed by a routing_key template. When the queue is deleted under
 # the bridge (consumer cancel notification), the route says so, declares it again and goes on.
 # Sources the broker refuses (a missing queue, a queue declared differently) log the broker's
-# reply and keep retrying without disturbing the other routes.
+# reply (once as a warning, repeats at debug level) and keep retrying without disturbing the
+# other routes.
 . "$(dirname "$0")/lib.sh"
 t_need rabbitmq
 . "$(dirname "$0")/rabbitmq_lib.sh"
@@ -16,7 +17,7 @@ rmqc declare-transient ex.transient || t_fail "declare"
 rmqc delete ex.missing >/dev/null 2>&1
 
 cat >"$T_DIR/bridge.conf" <<EOT
-bridge = { id = "ex"; };
+bridge = { id = "ex"; log = { level = "debug"; }; };
 endpoints = ( { name = "rabbit"; type = "rabbitmq"; url = "$RMQ_URL"; } );
 routes = (
   { name = "orders";
@@ -59,6 +60,9 @@ out=$(rmqc verify copy.orders.created 20 --start 500 --timeout 20) || t_fail "af
 t_log "after re-declare: $out"
 retried() { [ "$(grep -c 'route "missing": queue "ex.missing": NOT_FOUND' "$T_DIR/bridge.log")" -ge 2 ]; }
 t_wait_for 10 retried || t_fail "the missing queue was not retried"
+# The same error again is logged at debug level only: one warning.
+t_assert_eq "$(grep 'WARN' "$T_DIR/bridge.log" | grep -c 'route "missing": queue "ex.missing": NOT_FOUND')" 1 \
+    "warnings about the missing queue"
 t_stop "$T_BRIDGE_PID"
 # Nothing of the non-matching messages crossed; the durable queue stays for next time.
 t_assert_eq "$(rmq_count copy.orders.created)" 0 "copy.orders.created after the run"
