@@ -371,7 +371,7 @@ static brg_err_t kafka_run(void *state, brg_endpoint_t *ep, char *errstr, size_t
             brg_kafka_sources_settled(k, env, outcome);
         }
         brg_kafka_sources_flush_offsets(k);
-        brg_kafka_sources_poll(k);
+        busy = brg_kafka_sources_poll(k);
         probe_connection(k);
 
         if (k->producer_fatal) {

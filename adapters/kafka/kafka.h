@@ -48,6 +48,17 @@ typedef enum brg_kafka_role {
 rd_kafka_conf_t *brg_kafka_conf_new(const brg_cfg_t *ep_cs, brg_kafka_role_t role,
                                     const char *client_id, char *errstr, size_t errstr_size);
 
+/* Bound a consumer's prefetch by its route's max_in_flight_bytes (queued.max.messages.kbytes,
+ * fetch.max.bytes), unless the endpoint's lists set them. The producer needs no such bound:
+ * it never holds more than the routes' in-flight envelopes and reads their bodies in place.
+ * See docs/kafka.md, "Memory". Thread: any (conf is the caller's). */
+void brg_kafka_conf_bound_consumer(rd_kafka_conf_t *conf, const brg_cfg_t *ep_cs,
+                                   size_t max_in_flight_bytes);
+
+/* The core's default max_in_flight_bytes (docs/configuration.md): adapters cannot read a
+ * route's own value yet, so budgets in bytes assume it. */
+#define BRG_KAFKA_DEFAULT_IN_FLIGHT_BYTES ((size_t)16 * 1024 * 1024)
+
 /* Set one property, refusing the ones msgbridge owns. Returns: false with errstr set. */
 bool brg_kafka_conf_set(rd_kafka_conf_t *conf, const char *name, const char *value,
                         char *errstr, size_t errstr_size);
@@ -122,8 +133,9 @@ void brg_kafka_sink_stop(brg_kafka_ep_t *k);
 
 /* Source side. Thread: the endpoint's. */
 brg_err_t brg_kafka_sources_start(brg_kafka_ep_t *k, char *errstr, size_t errstr_size);
-/* Take records while the routes give credit; serve rebalances and resume timers. */
-void brg_kafka_sources_poll(brg_kafka_ep_t *k);
+/* Take records while the routes give credit; serve rebalances and resume timers.
+ * Returns: true if records are left to take with credit for them (poll again at once). */
+bool brg_kafka_sources_poll(brg_kafka_ep_t *k);
 /* Act on one settled envelope from the mailbox (then brg_source_done). */
 void brg_kafka_sources_settled(brg_kafka_ep_t *k, brg_envelope_t *env, brg_outcome_t outcome);
 /* Store the offsets the settled prefixes reached and rewind retried partitions. */

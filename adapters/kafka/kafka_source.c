@@ -40,12 +40,6 @@ typedef struct kholder {
     brg_kafka_src_t *ks; /* NULL once the source stopped: callbacks then do nothing */
 } kholder_t;
 
-/* What an envelope body borrows: the message and the consumer it belongs to. */
-typedef struct kmsg {
-    kholder_t *h;
-    rd_kafka_message_t *rkm;
-} kmsg_t;
-
 typedef struct kpart {
     char *topic;
     int32_t partition;
@@ -88,12 +82,15 @@ static void holder_unref(kholder_t *h)
     free(h);
 }
 
+/* An envelope body lets go of its message (the opaque is the rd_kafka_message_t). The holder
+ * is the topic's opaque (source_start sets it on the default topic configuration), which
+ * saves an allocation per record. */
 static void kmsg_free(void *opaque)
 {
-    kmsg_t *m = opaque;
-    rd_kafka_message_destroy(m->rkm);
-    holder_unref(m->h);
-    free(m);
+    rd_kafka_message_t *rkm = opaque;
+    kholder_t *h = rd_kafka_topic_opaque(rkm->rkt);
+    rd_kafka_message_destroy(rkm);
+    holder_unref(h);
 }
 
 /* ---- partitions ----------------------------------------------------------------------------- */
@@ -382,6 +379,7 @@ static brg_err_t source_start(brg_kafka_ep_t *k, brg_source_t *src, char *errstr
     if (!conf) {
         return BRG_ERR_CONFIG;
     }
+    brg_kafka_conf_bound_consumer(conf, k->cs, BRG_KAFKA_DEFAULT_IN_FLIGHT_BYTES);
     if (rd_kafka_conf_set(conf, "group.id", brg_cfg_str(cs, "group", ""), err, sizeof(err)) ||
         rd_kafka_conf_set(conf, "auto.offset.reset", brg_cfg_str(cs, "start", "earliest"), err,
                           sizeof(err))) {
@@ -398,6 +396,14 @@ static brg_err_t source_start(brg_kafka_ep_t *k, brg_source_t *src, char *errstr
     ks->src = src;
     ks->h = h;
     rd_kafka_conf_set_opaque(conf, h);
+    /* Every topic's opaque is the holder (kmsg_free). The default topic configuration already
+     * exists: auto.offset.reset above is a topic property. */
+    rd_kafka_topic_conf_t *tc = rd_kafka_conf_get_default_topic_conf(conf);
+    if (!tc) {
+        tc = rd_kafka_topic_conf_new();
+        rd_kafka_conf_set_default_topic_conf(conf, tc);
+    }
+    rd_kafka_topic_conf_set_opaque(tc, h);
     rd_kafka_conf_set_rebalance_cb(conf, rebalance_cb);
     rd_kafka_conf_set_offset_commit_cb(conf, offset_commit_cb);
     rd_kafka_conf_set_error_cb(conf, consumer_error_cb);
@@ -512,13 +518,10 @@ static bool take(brg_kafka_src_t *ks, rd_kafka_message_t *rkm, bool have_credit)
         rd_kafka_message_destroy(rkm); /* already taken in this epoch */
         return false;
     }
-    kmsg_t *m = brg_xmalloc(sizeof(*m));
-    m->h = ks->h;
-    m->rkm = rkm;
     atomic_fetch_add(&ks->h->refs, 1);
     brg_kafka_record_t rec;
     brg_kafka_record_from_message(&rec, rkm);
-    brg_envelope_t *env = brg_kafka_decode(&rec, kmsg_free, m);
+    brg_envelope_t *env = brg_kafka_decode(&rec, kmsg_free, rkm);
     env->src_seq = (uint64_t)rkm->offset;
     env->src_epoch = pack_epoch(ks->k->generation, (size_t)idx, epoch);
     env->origin.redelivered = rkm->offset <= p->high;
@@ -529,7 +532,9 @@ static bool take(brg_kafka_src_t *ks, rd_kafka_message_t *rkm, bool have_credit)
     return true;
 }
 
-static void source_poll(brg_kafka_src_t *ks)
+/* Returns: true if it stopped with records left to take and credit to take them (the caller
+ * polls again at once: librdkafka signals the pipe only when its queue turns non-empty). */
+static bool source_poll(brg_kafka_src_t *ks)
 {
     int64_t now = brg_now_ns();
     for (size_t i = 0; i < ks->nparts; i++) {
@@ -556,7 +561,7 @@ static void source_poll(brg_kafka_src_t *ks)
             pause_all(ks, true);
         }
         if (!ks->bp_paused) {
-            return;
+            return false;
         }
     } else {
         ks->starved_since_ns = 0;
@@ -570,24 +575,27 @@ static void source_poll(brg_kafka_src_t *ks)
     for (int n = 0; n < TAKE_BATCH; n++) {
         rd_kafka_message_t *rkm = rd_kafka_consumer_poll(ks->rk, 0);
         if (!rkm) {
-            break;
+            return false;
         }
         if (take(ks, rkm, credit > 0 && !ks->bp_paused)) {
             credit = brg_source_credit(ks->src);
             if (credit == 0) {
                 ks->starved_since_ns = brg_now_ns();
-                break; /* leave the rest in librdkafka's queue */
+                return false; /* leave the rest in librdkafka's queue */
             }
         }
     }
+    return credit > 0 && !ks->bp_paused;
 }
 
-void brg_kafka_sources_poll(brg_kafka_ep_t *k)
+bool brg_kafka_sources_poll(brg_kafka_ep_t *k)
 {
+    bool more = false;
     for (size_t i = 0; i < k->nsrcs; i++) {
-        source_poll(k->srcs[i]);
+        more = source_poll(k->srcs[i]) || more;
     }
     brg_kafka_sources_publish_metrics(k, false);
+    return more;
 }
 
 /* ---- metrics -------------------------------------------------------------------------------- */

@@ -11,6 +11,7 @@
 #include <librdkafka/rdkafka.h>
 #include <librdkafka/rdkafka_mock.h>
 
+#include "adapters/kafka/kafka.h"
 #include "adapters/kafka/kafka_codec.h"
 #include "adapters/kafka/kafka_offsets.h"
 #include "bridge/adapter.h"
@@ -707,6 +708,50 @@ START_TEST(test_check_sink_partition_and_topic)
 }
 END_TEST
 
+static void assert_conf(rd_kafka_conf_t *conf, const char *name, const char *want)
+{
+    char buf[64];
+    size_t size = sizeof(buf);
+    ck_assert_int_eq(rd_kafka_conf_get(conf, name, buf, &size), RD_KAFKA_CONF_OK);
+    ck_assert_msg(strcmp(buf, want) == 0, "%s: got %s, want %s", name, buf, want);
+}
+
+START_TEST(test_conf_consumer_prefetch_follows_the_budget)
+{
+    const brg_cfg_t *g = parse("g = { brokers = \"h:1\"; };\n");
+    rd_kafka_conf_t *conf = rd_kafka_conf_new();
+    brg_kafka_conf_bound_consumer(conf, g, 16 * 1024 * 1024);
+    assert_conf(conf, "queued.max.messages.kbytes", "65536");
+    assert_conf(conf, "fetch.max.bytes", "4194304");
+    assert_conf(conf, "max.partition.fetch.bytes", "1048576");
+    assert_conf(conf, "queued.min.messages", "100000"); /* librdkafka's: see kafka_conf.c */
+    rd_kafka_conf_destroy(conf);
+
+    /* A small budget: never below 1 MiB of queue and 1 MiB per fetch. */
+    conf = rd_kafka_conf_new();
+    brg_kafka_conf_bound_consumer(conf, g, 1024 * 1024);
+    assert_conf(conf, "queued.max.messages.kbytes", "4096");
+    assert_conf(conf, "fetch.max.bytes", "1048576");
+    rd_kafka_conf_destroy(conf);
+    conf = rd_kafka_conf_new();
+    brg_kafka_conf_bound_consumer(conf, g, 100 * 1024);
+    assert_conf(conf, "queued.max.messages.kbytes", "1024");
+    rd_kafka_conf_destroy(conf);
+
+    /* What the user sets in either list stays as librdkafka has it. */
+    g = parse("g = { brokers = \"h:1\"; properties = [ \"fetch.max.bytes=2000000\" ];\n"
+              "  consumer_properties = [ \"queued.max.messages.kbytes=500\" ]; };\n");
+    conf = rd_kafka_conf_new();
+    rd_kafka_conf_set(conf, "fetch.max.bytes", "2000000", NULL, 0);
+    rd_kafka_conf_set(conf, "queued.max.messages.kbytes", "500", NULL, 0);
+    brg_kafka_conf_bound_consumer(conf, g, 16 * 1024 * 1024);
+    assert_conf(conf, "queued.max.messages.kbytes", "500");
+    assert_conf(conf, "fetch.max.bytes", "2000000");
+    assert_conf(conf, "max.partition.fetch.bytes", "1048576");
+    rd_kafka_conf_destroy(conf);
+}
+END_TEST
+
 static Suite *kafka_suite(void)
 {
     Suite *s = suite_create("kafka");
@@ -743,6 +788,7 @@ static Suite *kafka_suite(void)
     tcase_add_test(t, test_check_bad_properties_at_their_lines);
     tcase_add_test(t, test_check_bad_regex_and_topics);
     tcase_add_test(t, test_check_sink_partition_and_topic);
+    tcase_add_test(t, test_conf_consumer_prefetch_follows_the_budget);
     suite_add_tcase(s, t);
     return s;
 }
