@@ -6,6 +6,7 @@
 #include <check.h>
 #include <math.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -491,6 +492,68 @@ START_TEST(test_types_scalar_text_is_strict)
 }
 END_TEST
 
+/* A random type expression (depth-bounded) into b. */
+static void random_type(char *b, size_t size, unsigned *seed, int depth)
+{
+    static const char *const scalars[] = {"int", "string", "binary", "boolean", "double",
+                                          "decimal", "uuid", "null", "ubyte", "timestamp"};
+    int r = rand_r(seed) % 12;
+    if (depth >= 3 || r < 10) {
+        snprintf(b, size, "%s", scalars[r % 10]);
+        return;
+    }
+    size_t n = (size_t)snprintf(b, size, "%s(", r == 10 ? "map" : "list");
+    int kids = rand_r(seed) % 3;
+    for (int i = 0; i < kids && n + 2 < size; i++) {
+        if (i) {
+            b[n++] = ',';
+        }
+        random_type(b + n, size - n, seed, depth + 1);
+        n += strlen(b + n);
+    }
+    snprintf(b + n, size - n, ")");
+}
+
+/* Records from anyone: random hints and values over the characters that matter must never
+ * crash or leak (run under ASan in the sanitizer build), and whatever decodes re-encodes. */
+START_TEST(test_types_random_input_is_safe)
+{
+    static const char talpha[] = "maplistringbyteshortulongfloatdoubledecimaluuidnull()=,%2C";
+    static const char valpha[] = "{}[]\":,0123456789.-e\\u00ff truefalsenull nan\xff\x01";
+    unsigned seed = 12345;
+    for (int iter = 0; iter < 20000; iter++) {
+        char hint[64], val[64];
+        size_t hl = (size_t)(rand_r(&seed) % 40), vl = (size_t)(rand_r(&seed) % 40);
+        for (size_t i = 0; i < hl; i++) {
+            hint[i] = talpha[rand_r(&seed) % (sizeof(talpha) - 1)];
+        }
+        if (iter % 2) { /* half of them well-formed: "n=TYPE" */
+            hint[0] = 'n';
+            hint[1] = '=';
+            random_type(hint + 2, sizeof(hint) - 2, &seed, 0);
+            hl = strlen(hint);
+        }
+        for (size_t i = 0; i < vl; i++) {
+            val[i] = valpha[rand_r(&seed) % (sizeof(valpha) - 1)];
+        }
+        hint[hl] = '\0';
+        val[vl] = '\0';
+        /* The hint types "n" and "m" if it lists them. */
+        const char *pairs[] = {"x-msgbridge-types", hint, "n", val, "m", val};
+        size_t lens[] = {hl, vl, vl};
+        brg_envelope_t *env = decode_pairs(pairs, 3, lens);
+        brg_envelope_t *again = through_kafka(env, NULL);
+        ck_assert(brg_fields_equal(&env->headers, &again->headers));
+        brg_envelope_destroy(again);
+        brg_envelope_destroy(env);
+        brg_value_t v;
+        if (brg_kafka_value_parse(hint, hl, val, vl, &v)) {
+            brg_value_fini(&v);
+        }
+    }
+}
+END_TEST
+
 TCase *kafka_types_tcase(void)
 {
     TCase *t = tcase_create("types");
@@ -507,5 +570,6 @@ TCase *kafka_types_tcase(void)
     tcase_add_test(t, test_types_old_amqp1_hint_is_read);
     tcase_add_test(t, test_types_nesting_deeper_than_the_limit_stays_bytes);
     tcase_add_test(t, test_types_scalar_text_is_strict);
+    tcase_add_test(t, test_types_random_input_is_safe);
     return t;
 }
