@@ -14,6 +14,8 @@
 #   --build DIR        the build folder (default build/reliability; configured and built if
 #                      msgbridge is missing there, otherwise brought up to date with make)
 #   --out DIR          where the results go (default $FAULTS_STATE_DIR/reliability-DATE)
+#   --label TEXT       what was measured, for the table (default: the commit of this tree, and
+#                      whether it had uncommitted changes)
 #   --docs / --no-docs update docs/reliability.md and tests/faults/results/reliability.json
 #                      (default: yes for a full matrix run, no with --quick or a subset)
 #
@@ -28,6 +30,7 @@ scenarios="source_kill dest_kill bridge_kill stall slow poison"
 build=$top/build/reliability
 out=""
 docs=auto
+label=""
 quick=0
 subset=0
 while [ $# -gt 0 ]; do
@@ -38,9 +41,10 @@ while [ $# -gt 0 ]; do
     --scenarios) scenarios=$2; subset=1; shift ;;
     --build) build=$2; shift ;;
     --out) out=$2; shift ;;
+    --label) label=$2; shift ;;
     --docs) docs=yes ;;
     --no-docs) docs=no ;;
-    -h | --help) sed -n '2,25p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h | --help) sed -n '2,27p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "reliability.sh: unknown option \"$1\" (see --help)" >&2; exit 2 ;;
     esac
     shift
@@ -120,6 +124,7 @@ duration=$(( $(date +%s) - t_start ))
 commit=$(cd "$top" && git rev-parse --short HEAD 2>/dev/null || echo unknown)
 # Others may be editing the tree: say so when the build had uncommitted changes.
 (cd "$top" && git diff --quiet HEAD -- . 2>/dev/null) || commit="$commit (with uncommitted changes)"
+[ -z "$label" ] || commit=$label
 version=$("$MSGBRIDGE" --version 2>/dev/null | head -1)
 machine="$(nproc) CPUs, $(awk '/MemTotal/ { printf "%.0f GiB", $2 / 1048576 }' /proc/meminfo), $(uname -sr)"
 when=$(date -u +%Y-%m-%dT%H:%M:%SZ)

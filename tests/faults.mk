@@ -17,5 +17,6 @@ FAULTS_TESTS = \
 	tests/faults/node_stop.sh
 TESTS += $(FAULTS_TESTS)
 EXTRA_DIST += $(FAULTS_TESTS) tests/faults/lib.sh tests/faults/ci.sh tests/faults/scenario.sh \
-	tests/faults/table.sh tests/faults/results/reliability.json scripts/reliability.sh \
+	tests/faults/table.sh tests/faults/results/reliability.json tests/faults/results/soak.json \
+	scripts/reliability.sh \
 	bench/soak.sh docs/reliability.md

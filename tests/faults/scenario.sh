@@ -326,15 +326,16 @@ EXTRA=""
 if [ "$SCENARIO" = slow ] && [ -n "$T_FE" ]; then
     # Memory while the destination is slow: RSS just before it, the peak until 5 s after it,
     # and the bound: that RSS + max_in_flight_bytes + the source's read-ahead (Kafka:
-    # queued.max.messages.kbytes; AMQP: max_in_flight messages of up to 1 KiB, twice for
-    # RabbitMQ's AMQP 1.0 plugin, which may exceed link credit) + 16 MiB for allocator and
-    # library buffers. Backlog: what the source held when it ended (sent, not yet forwarded).
+    # librdkafka's queue, queued.max.messages.kbytes, plus one fetch response per partition,
+    # 12 x max.partition.fetch.bytes = 12 MiB: records borrow their response's buffer until
+    # settled; AMQP: max_in_flight messages of up to 1 KiB, twice for RabbitMQ's AMQP 1.0
+    # plugin, which may exceed link credit) + 16 MiB for allocator and library buffers. Backlog: what the source held when it ended (sent, not yet forwarded).
     RSS_BEFORE=$(awk -v t="$T_FS" '$1 < t && $3 > 0 { r = $3 } END { print r + 0 }' "$S")
     RSS_SLOW=$(awk -v a="$T_FS" -v b="$T_FE" '$1 >= a && $1 <= b + 5 && $3 > m { m = $3 } END { print m + 0 }' "$S")
     OUT_A=$(awk -v t="$T_FS" '$1 < t && $5 != "-" { o = $5 } END { print o + 0 }' "$S")
     OUT_B=$(awk -v t="$T_FE" '$1 <= t && $5 != "-" { o = $5 } END { print o + 0 }' "$S")
     case $SRC_KIND in
-    kafka) READAHEAD_KB=$F_KAFKA_READAHEAD_KB ;;
+    kafka) READAHEAD_KB=$((F_KAFKA_READAHEAD_KB + 12 * 1024)) ;;
     amqp1) READAHEAD_KB=$((2 * F_MAX_IN_FLIGHT)) ;;
     *) READAHEAD_KB=$F_MAX_IN_FLIGHT ;;
     esac
