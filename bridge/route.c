@@ -73,7 +73,8 @@ void brg_route_stop(brg_route_t *rt, const char *reason)
     if (first) {
         brg_log_error(rt->src ? brg_endpoint_logctx(rt->src->ep) : NULL,
                       "route \"%s\" stopped: %s (the source keeps the message; add a "
-                      "dead_letter to the route to park such messages instead)",
+                      "dead_letter to the route to park such messages instead, or set "
+                      "on_reject = \"reject\" on a source whose broker dead-letters)",
                       rt->name, reason);
     }
 }
