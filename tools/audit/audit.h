@@ -26,6 +26,9 @@ typedef struct brg_audit_stats {
 void brg_audit_setup(const char *run_id, uint64_t count, double rate, size_t body_size);
 /* Snapshot of the counters (latency percentiles computed now). Thread: any. */
 void brg_audit_snapshot(brg_audit_stats_t *st);
+/* Let the generator start (main calls it once every endpoint is connected, so that what is
+ * measured is the bridge, not a consumer still joining its group). Thread: any. */
+void brg_audit_start(void);
 /* First missing sequence numbers (up to max) into out. Returns: how many were written. */
 size_t brg_audit_missing(uint64_t *out, size_t max);
 /* Free what the checker recorded. */

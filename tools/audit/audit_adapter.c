@@ -5,9 +5,11 @@
 #include <inttypes.h>
 #include <poll.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #define MAX_STREAMS 4096
 
@@ -30,7 +32,23 @@ static struct {
     size_t nstreams;
     int64_t *lat;
     size_t nlat, caplat;
+    /* generation starts once every endpoint is connected (brg_audit_start) */
+    atomic_bool go;
+    int64_t go_ns; /* the generator's thread only */
 } A = {.lock = PTHREAD_MUTEX_INITIALIZER};
+
+/* Wall clock in ns: send and receive stamps are compared across processes. */
+static int64_t wall_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+void brg_audit_start(void)
+{
+    atomic_store(&A.go, true);
+}
 
 void brg_audit_setup(const char *run_id, uint64_t count, double rate, size_t body_size)
 {
@@ -109,7 +127,7 @@ static brg_envelope_t *generate(uint64_t seq, const brg_source_t *src)
     brg_envelope_add_header_str(env, "x-audit-run", A.run_id);
     snprintf(buf, sizeof(buf), "%" PRIu64, seq);
     brg_envelope_add_header_str(env, "x-audit-seq", buf);
-    snprintf(buf, sizeof(buf), "%" PRId64, brg_wall_ms() * 1000000);
+    snprintf(buf, sizeof(buf), "%" PRId64, wall_ns());
     brg_envelope_add_header_str(env, "x-audit-ts-ns", buf);
     snprintf(buf, sizeof(buf), "audit-%s-%" PRIu64, A.run_id, seq);
     brg_props_set(&env->props.message_id, buf);
@@ -137,10 +155,17 @@ static void run_source(brg_endpoint_t *ep, int64_t t0)
             brg_source_submit(src, again);
         }
     }
+    if (!atomic_load(&A.go)) {
+        return; /* not every endpoint is connected yet (see brg_audit_start) */
+    }
+    if (A.go_ns == 0) {
+        A.go_ns = brg_now_ns(); /* the rate counts from the start of generation */
+    }
+    (void)t0;
     while (A.next_seq < A.count && brg_source_credit(src) > 0) {
         if (A.rate > 0) {
             double due = (double)A.next_seq / A.rate;
-            if ((double)(brg_now_ns() - t0) / 1e9 < due) {
+            if ((double)(brg_now_ns() - A.go_ns) / 1e9 < due) {
                 return;
             }
         }
@@ -166,7 +191,7 @@ static void check(const brg_envelope_t *env)
     const char *r = header_text(env, "x-audit-run", run, sizeof(run));
     const char *s = header_text(env, "x-audit-seq", seqs, sizeof(seqs));
     const char *t = header_text(env, "x-audit-ts-ns", ts, sizeof(ts));
-    int64_t now = brg_wall_ms() * 1000000;
+    int64_t now = wall_ns();
     pthread_mutex_lock(&A.lock);
     uint64_t seq = s ? strtoull(s, NULL, 10) : 0;
     if (!r || strcmp(r, A.run_id) != 0 || seq == 0 || seq > A.count) {

@@ -13,6 +13,7 @@
 
 #include "bridge/conf.h"
 #include "bridge/engine.h"
+#include "bridge/metrics.h"
 #include "bridge/registry.h"
 #include "tools/audit/audit.h"
 
@@ -104,6 +105,24 @@ int main(int argc, char **argv)
         brg_engine_destroy(e);
         return 2;
     }
+    /* Wait until every endpoint is connected (at most the idle limit), then generate. */
+    int64_t ready_by = brg_now_ns() + (int64_t)idle_s * 1000000000;
+    for (;;) {
+        brg_buf_t why = {0};
+        bool ready = brg_metrics_ready(e, &why);
+        if (ready || brg_now_ns() > ready_by) {
+            if (!ready) {
+                fprintf(stderr, "msgbridge-audit: starting although not ready: %s",
+                        why.data ? why.data : "?\n");
+            }
+            brg_buf_fini(&why);
+            break;
+        }
+        brg_buf_fini(&why);
+        struct timespec pause = {0, 50 * 1000000};
+        nanosleep(&pause, NULL);
+    }
+    brg_audit_start();
     int64_t t0 = brg_now_ns(), last_change = t0, t_done = 0;
     uint64_t last_received = 0, last_sent = 0;
     brg_audit_stats_t st;
