@@ -55,6 +55,10 @@ rd_kafka_conf_t *brg_kafka_conf_new(const brg_cfg_t *ep_cs, brg_kafka_role_t rol
 void brg_kafka_conf_bound_consumer(rd_kafka_conf_t *conf, const brg_cfg_t *ep_cs,
                                    size_t max_in_flight_bytes);
 
+/* The producer's linger.ms: 0.5 unless the endpoint's lists set it (or queue.buffering.max.ms).
+ * See docs/kafka.md, "Throughput". Thread: any (conf is the caller's). */
+void brg_kafka_conf_tune_producer(rd_kafka_conf_t *conf, const brg_cfg_t *ep_cs);
+
 /* The core's default max_in_flight_bytes (docs/configuration.md): adapters cannot read a
  * route's own value yet, so budgets in bytes assume it. */
 #define BRG_KAFKA_DEFAULT_IN_FLIGHT_BYTES ((size_t)16 * 1024 * 1024)

@@ -240,6 +240,23 @@ void brg_kafka_conf_bound_consumer(rd_kafka_conf_t *conf, const brg_cfg_t *ep_cs
     /* max.partition.fetch.bytes keeps librdkafka's 1 MiB, which fetch is never below. */
 }
 
+void brg_kafka_conf_tune_producer(rd_kafka_conf_t *conf, const brg_cfg_t *ep_cs)
+{
+    /* librdkafka waits linger.ms (5) for a batch to fill; a route already hands over what it
+     * has, and a record's credit comes back only with its delivery report, so the wait adds
+     * to every round trip of the in-flight window. 0.5 ms: 108k -> 120k msg/s on a 1M x 100 B
+     * Kafka -> Kafka drain (docs/kafka.md, "Throughput"). */
+    const char *names[] = {"linger.ms", "queue.buffering.max.ms"};
+    for (size_t i = 0; i < BRG_ARRAY_SIZE(names); i++) {
+        if (list_sets(brg_cfg_get(ep_cs, "properties"), names[i]) ||
+            list_sets(brg_cfg_get(ep_cs, "producer_properties"), names[i])) {
+            return;
+        }
+    }
+    char err[512];
+    rd_kafka_conf_set(conf, "linger.ms", "0.5", err, sizeof(err));
+}
+
 void brg_kafka_check_properties(const brg_cfg_t *ep_cs, brg_diag_t *d)
 {
     static const char *lists[] = {"properties", "producer_properties", "consumer_properties"};

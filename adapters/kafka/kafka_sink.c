@@ -100,6 +100,7 @@ brg_err_t brg_kafka_sink_start(brg_kafka_ep_t *k, char *errstr, size_t errstr_si
     if (!conf) {
         return BRG_ERR_CONFIG;
     }
+    brg_kafka_conf_tune_producer(conf, k->cs);
     rd_kafka_conf_set_opaque(conf, k);
     rd_kafka_conf_set_dr_msg_cb(conf, dr_msg_cb);
     rd_kafka_conf_set_error_cb(conf, producer_error_cb);

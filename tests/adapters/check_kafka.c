@@ -752,6 +752,22 @@ START_TEST(test_conf_consumer_prefetch_follows_the_budget)
 }
 END_TEST
 
+START_TEST(test_conf_producer_linger_unless_set)
+{
+    const brg_cfg_t *g = parse("g = { brokers = \"h:1\"; };\n");
+    rd_kafka_conf_t *conf = rd_kafka_conf_new();
+    brg_kafka_conf_tune_producer(conf, g);
+    assert_conf(conf, "linger.ms", "0.5");
+    rd_kafka_conf_destroy(conf);
+    g = parse("g = { brokers = \"h:1\"; producer_properties = [ \"queue.buffering.max.ms=20\" ]; };\n");
+    conf = rd_kafka_conf_new();
+    rd_kafka_conf_set(conf, "queue.buffering.max.ms", "20", NULL, 0);
+    brg_kafka_conf_tune_producer(conf, g);
+    assert_conf(conf, "linger.ms", "20");
+    rd_kafka_conf_destroy(conf);
+}
+END_TEST
+
 static Suite *kafka_suite(void)
 {
     Suite *s = suite_create("kafka");
@@ -789,6 +805,7 @@ static Suite *kafka_suite(void)
     tcase_add_test(t, test_check_bad_regex_and_topics);
     tcase_add_test(t, test_check_sink_partition_and_topic);
     tcase_add_test(t, test_conf_consumer_prefetch_follows_the_budget);
+    tcase_add_test(t, test_conf_producer_linger_unless_set);
     suite_add_tcase(s, t);
     return s;
 }
