@@ -165,6 +165,8 @@ void *brg_source_opaque(const brg_source_t *src);
 void brg_source_set_opaque(brg_source_t *src, void *opaque);
 /* The route's max_in_flight (for prefetch / link credit sizing). */
 size_t brg_source_max_in_flight(const brg_source_t *src);
+/* The route's max_in_flight_bytes (for sizing prefetch buffers). */
+size_t brg_source_max_in_flight_bytes(const brg_source_t *src);
 /* How many more envelopes the route lets this source take right now (0 when paused by
  * backpressure, draining or stopped). Bytes are checked too: a message larger than what is
  * left of max_in_flight_bytes is let in only when nothing else is in flight. Thread: any. */

@@ -186,6 +186,10 @@ const char *brg_source_route_name(const brg_source_t *src) { return src->rt->nam
 void *brg_source_opaque(const brg_source_t *src) { return src->opaque; }
 void brg_source_set_opaque(brg_source_t *src, void *opaque) { src->opaque = opaque; }
 size_t brg_source_max_in_flight(const brg_source_t *src) { return src->rt->max_in_flight; }
+size_t brg_source_max_in_flight_bytes(const brg_source_t *src)
+{
+    return src->rt->max_in_flight_bytes;
+}
 
 size_t brg_source_credit(const brg_source_t *src)
 {

@@ -59,10 +59,6 @@ void brg_kafka_conf_bound_consumer(rd_kafka_conf_t *conf, const brg_cfg_t *ep_cs
  * See docs/kafka.md, "Throughput". Thread: any (conf is the caller's). */
 void brg_kafka_conf_tune_producer(rd_kafka_conf_t *conf, const brg_cfg_t *ep_cs);
 
-/* The core's default max_in_flight_bytes (docs/configuration.md): adapters cannot read a
- * route's own value yet, so budgets in bytes assume it. */
-#define BRG_KAFKA_DEFAULT_IN_FLIGHT_BYTES ((size_t)16 * 1024 * 1024)
-
 /* Set one property, refusing the ones msgbridge owns. Returns: false with errstr set. */
 bool brg_kafka_conf_set(rd_kafka_conf_t *conf, const char *name, const char *value,
                         char *errstr, size_t errstr_size);

@@ -379,7 +379,7 @@ static brg_err_t source_start(brg_kafka_ep_t *k, brg_source_t *src, char *errstr
     if (!conf) {
         return BRG_ERR_CONFIG;
     }
-    brg_kafka_conf_bound_consumer(conf, k->cs, BRG_KAFKA_DEFAULT_IN_FLIGHT_BYTES);
+    brg_kafka_conf_bound_consumer(conf, k->cs, brg_source_max_in_flight_bytes(src));
     if (rd_kafka_conf_set(conf, "group.id", brg_cfg_str(cs, "group", ""), err, sizeof(err)) ||
         rd_kafka_conf_set(conf, "auto.offset.reset", brg_cfg_str(cs, "start", "earliest"), err,
                           sizeof(err))) {

@@ -7,8 +7,12 @@ t_need kafka
 . "$(dirname "$0")/rabbitmq_lib.sh"
 command -v kcat >/dev/null 2>&1 || t_skip "kcat is not installed"
 
+. "$(dirname "$0")/kafka_lib.sh"
+
 N=$(t_count 100000)
 topic=rmq-to-kafka-$$
+# 8 partitions: the mock cluster keeps about 5 MiB per partition, and all N must stay readable.
+k_topic "$topic" 8
 rmq_fresh r2k.in
 rmqc publish "" r2k.in "$N" --key --header h1 >/dev/null || t_fail "publish"
 
