@@ -53,7 +53,7 @@ k_partitions() {
 # k_topic TOPIC PARTITIONS: create a topic and wait until its metadata shows it.
 k_topic() {
     k_ctl topic "$1" "$2"
-    t_wait_for 10 test "$(k_partitions "$1")" = "$2" || t_fail "topic $1 was not created"
+    t_wait_for 30 test "$(k_partitions "$1")" = "$2" || t_fail "topic $1 was not created in 30 s"
 }
 
 # k_count TOPIC: records in TOPIC (reads it to the end).
