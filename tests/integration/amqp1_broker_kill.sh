@@ -50,7 +50,7 @@ sleep 2
 kill -0 "$T_BRIDGE_PID" 2>/dev/null || t_fail "the bridge exited when the broker died"
 node restart >>"$T_DIR/node.log" 2>&1 || t_fail "restart failed: $(tail -5 "$T_DIR/node.log")"
 t_log "broker restarted"
-out=$(a1c recv /amq/queue/kill.out "$N" --tag kill --idle 20 --timeout 90)
+out=$(a1c recv /amq/queue/kill.out "$N" --tag kill --idle 45 --timeout 180)
 rc=$?
 t_log "$out"
 [ $rc = 0 ] || t_fail "after the crash: $out"
