@@ -1,6 +1,6 @@
 #!/bin/sh
 # bench/soak.sh [--seconds N] [--rate R] [--routes "k2k r2k"] [--warmup S] [--no-memory-check]
-#               [--out DIR] [--docs]
+#               [--out DIR] [--docs] [--label TEXT]
 # A steady stream through msgbridge for N seconds (default 600), memory and file descriptors
 # sampled every second.
 #
@@ -21,7 +21,9 @@
 #   nothing missing: every audit reports 0 missing; msgbridge stops cleanly on SIGTERM.
 #
 # Writes DIR/soak.json (verdict and numbers) and DIR/samples (TIME PID RSS_KB FDS OUT ...);
-# --docs also puts the result in docs/reliability.md and tests/faults/results/soak.json.
+# --docs also puts the result in docs/reliability.md and tests/faults/results/soak.json
+# (--label: what was measured, default the commit of this tree). The machine's load average is
+# recorded too: on a busy machine end-to-end latency says more about the machine than msgbridge.
 # Environment: FAULTS_STATE_DIR, FAULTS_RABBITMQ_NAME/PORT, FAULTS_KAFKA_PORT (the soak's
 # cluster uses FAULTS_KAFKA_PORT + 20..), MSGBRIDGE / top_builddir (build folder, default the
 # source tree's build/reliability, else the source tree itself).
@@ -49,6 +51,7 @@ OUT=""
 WARMUP=""
 MEMCHECK=1
 DOCS=0
+LABEL=""
 while [ $# -gt 0 ]; do
     case $1 in
     --seconds) SECONDS_=$2; shift ;;
@@ -58,7 +61,8 @@ while [ $# -gt 0 ]; do
     --routes) ROUTES=$2; shift ;;
     --out) OUT=$2; shift ;;
     --docs) DOCS=1 ;;
-    -h | --help) sed -n '2,32p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    --label) LABEL=$2; shift ;;
+    -h | --help) sed -n '2,34p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "soak.sh: unknown option \"$1\"" >&2; exit 2 ;;
     esac
     shift
@@ -171,6 +175,7 @@ status=0
 for p in $AUDIT_PIDS; do wait "$p" || status=1; done
 AUDIT_PIDS=""
 T1=$(f_now)
+LOADAVG=$(cut -d' ' -f1-3 /proc/loadavg)
 f_sampler_stop
 BRIDGE_EXIT=died
 if kill -0 "$F_BRIDGE_PID" 2>/dev/null; then
@@ -215,27 +220,31 @@ ROUTES_JSON=""
 for r in $ROUTES; do
     A=$D/audit-$r.json
     miss=$(f_json_get "$A" missing); dups=$(f_json_get "$A" duplicates); sent=$(f_json_get "$A" sent)
-    p99=$(f_json_get "$A" p99_ms)
+    p99=$(f_json_get "$A" p99_ms); p50=$(f_json_get "$A" p50_ms)
     [ "${miss:-x}" = 0 ] || fail "$r: ${miss:-?} missing"
     say "$r: $(head -1 "$D/audit-$r.out")"
-    ROUTES_JSON="$ROUTES_JSON${ROUTES_JSON:+, }{\"route\": \"$r\", \"sent\": ${sent:-0}, \"missing\": ${miss:-null}, \"duplicates\": ${dups:-null}, \"p99_ms\": ${p99:-null}}"
+    ROUTES_JSON="$ROUTES_JSON${ROUTES_JSON:+, }{\"route\": \"$r\", \"sent\": ${sent:-0}, \"missing\": ${miss:-null}, \"duplicates\": ${dups:-null}, \"p50_ms\": ${p50:-null}, \"p99_ms\": ${p99:-null}}"
 done
 PASS=true
 [ $status = 0 ] || PASS=false
 say "RSS $((RSS_MIN / 1024))-$((RSS_MAX / 1024)) MiB after warm-up (mean $((MEAN / 1024)) MiB), slope $SLOPE KiB/min, growth over the window $GROWTH KiB (limit $LIMIT KiB): $([ $MEM_FLAT = true ] && echo flat || echo GROWING)"
 say "open fds: $FD_WARM after warm-up, at most $FD_MAX: $([ $FDS_FLAT = true ] && echo flat || echo GROWING)"
 cat >"$D/soak.json" <<EOJ
-{"seconds": $SECONDS_, "rate_per_route": $RATE, "samples": $NSAMPLES, "rss_slope_kib_per_min": $SLOPE, "rss_growth_kib": $GROWTH, "rss_growth_limit_kib": $LIMIT, "rss_mean_mib": $(awk -v k="$MEAN" 'BEGIN { printf "%.1f", k / 1024 }'), "rss_min_mib": $(awk -v k="$RSS_MIN" 'BEGIN { printf "%.1f", k / 1024 }'), "rss_max_mib": $(awk -v k="$RSS_MAX" 'BEGIN { printf "%.1f", k / 1024 }'), "memory_flat": $MEM_FLAT, "memory_checked": $([ $MEMCHECK = 1 ] && echo true || echo false), "warmup_s": "${WARMUP:-20%}", "fds_after_warmup": $FD_WARM, "fds_max": $FD_MAX, "fds_flat": $FDS_FLAT, "bridge_exit": "$BRIDGE_EXIT", "routes": [$ROUTES_JSON], "pass": $PASS, "reason": "$REASON"}
+{"seconds": $SECONDS_, "rate_per_route": $RATE, "samples": $NSAMPLES, "rss_slope_kib_per_min": $SLOPE, "rss_growth_kib": $GROWTH, "rss_growth_limit_kib": $LIMIT, "rss_mean_mib": $(awk -v k="$MEAN" 'BEGIN { printf "%.1f", k / 1024 }'), "rss_min_mib": $(awk -v k="$RSS_MIN" 'BEGIN { printf "%.1f", k / 1024 }'), "rss_max_mib": $(awk -v k="$RSS_MAX" 'BEGIN { printf "%.1f", k / 1024 }'), "memory_flat": $MEM_FLAT, "memory_checked": $([ $MEMCHECK = 1 ] && echo true || echo false), "warmup_s": "${WARMUP:-20%}", "fds_after_warmup": $FD_WARM, "fds_max": $FD_MAX, "fds_flat": $FDS_FLAT, "bridge_exit": "$BRIDGE_EXIT", "loadavg": "$LOADAVG", "routes": [$ROUTES_JSON], "pass": $PASS, "reason": "$REASON"}
 EOJ
 if [ $DOCS = 1 ]; then
     {
-        echo "Measured $(date -u +%Y-%m-%dT%H:%M:%SZ) on $(nproc) CPUs: $("$MSGBRIDGE" --version | head -1), commit $(cd "$top_srcdir" && git rev-parse --short HEAD 2>/dev/null)$(cd "$top_srcdir" && git diff --quiet HEAD -- . 2>/dev/null || echo ' (with uncommitted changes)'), \`bench/soak.sh --seconds $SECONDS_ --rate $RATE\`:"
+        label=$LABEL
+        if [ -z "$label" ]; then
+            label="commit $(cd "$top_srcdir" && git rev-parse --short HEAD 2>/dev/null)$(cd "$top_srcdir" && git diff --quiet HEAD -- . 2>/dev/null || echo ' (with uncommitted changes)')"
+        fi
+        echo "Measured $(date -u +%Y-%m-%dT%H:%M:%SZ) on $(nproc) CPUs (load average at the end, 1/5/15 min: $LOADAVG): $("$MSGBRIDGE" --version | head -1), $label, \`bench/soak.sh --seconds $SECONDS_ --rate $RATE\`:"
         echo
-        echo "| route | messages | missing | duplicates | audit p99 ms |"
+        echo "| route | messages | missing | duplicates | audit latency p50 / p99 ms |"
         echo "|---|---:|---:|---:|---:|"
         for r in $ROUTES; do
             A=$D/audit-$r.json
-            echo "| $r | $(f_json_get "$A" sent) | $(f_json_get "$A" missing) | $(f_json_get "$A" duplicates) | $(f_json_get "$A" p99_ms) |"
+            echo "| $r | $(f_json_get "$A" sent) | $(f_json_get "$A" missing) | $(f_json_get "$A" duplicates) | $(f_json_get "$A" p50_ms | cut -d. -f1) / $(f_json_get "$A" p99_ms | cut -d. -f1) |"
         done
         echo
         echo "- RSS after warm-up: $(awk -v k="$RSS_MIN" 'BEGIN { printf "%.1f", k / 1024 }')-$(awk -v k="$RSS_MAX" 'BEGIN { printf "%.1f", k / 1024 }') MiB (mean $(awk -v k="$MEAN" 'BEGIN { printf "%.1f", k / 1024 }') MiB), slope $SLOPE KiB/min, growth over the measured window $GROWTH KiB (limit $LIMIT KiB): $([ $MEM_FLAT = true ] && echo '**flat**' || echo '**growing**')"
