@@ -7,7 +7,7 @@
 #     127.0.0.1:$FAULTS_RABBITMQ_PORT (AMQP 0-9-1 and AMQP 1.0; it also takes the port - 1 for
 #     TLS and + 1 .. + 12 for Erlang distribution), its state in $FAULTS_STATE_DIR;
 #   - Kafka mock clusters (tools/kafka-mock/kafka-mock-cluster), one per side and scenario,
-#     3 brokers each, on ports from $FAULTS_KAFKA_PORT on (up to + 49); msgbridge's /metrics
+#     3 brokers each, on ports from $FAULTS_KAFKA_PORT on (up to + 64); msgbridge's /metrics
 #     on $FAULTS_KAFKA_PORT + 90.
 # Routes: k2r (Kafka -> RabbitMQ), r2k (RabbitMQ -> Kafka), a2k (AMQP 1.0 -> Kafka), k2k.
 set -u
@@ -91,7 +91,6 @@ f_node() {
         sh "$top_srcdir/scripts/rabbitmq-node.sh" "$@")
 }
 F_NODE_DIR=$FAULTS_STATE_DIR/$FAULTS_RABBITMQ_NAME
-F_NODE_ENV=$FAULTS_STATE_DIR/$FAULTS_RABBITMQ_NAME.env
 # Marker: a node started for a group of tests (node_start.sh ... node_stop.sh); scenarios leave
 # such a node running.
 F_NODE_SHARED=$FAULTS_STATE_DIR/$FAULTS_RABBITMQ_NAME.shared
@@ -168,12 +167,6 @@ f_kafka() {
 f_kctl() {
     side=$1; shift
     eval "echo \"\$*\" >\"\$${side}_CTL\""
-}
-
-# f_kcount SIDE TOPIC: records in TOPIC of SIDE's cluster.
-f_kcount() {
-    eval "b=\$${1}_BROKERS"
-    kcat -C -b "$b" -t "$2" -o beginning -e -q -f '.\n' 2>/dev/null | wc -l
 }
 
 # ---- configurations -----------------------------------------------------------------------------

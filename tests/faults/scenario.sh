@@ -203,7 +203,6 @@ f_audit_conf "$D/audit.conf"
 "$MSGBRIDGE" -t -c "$D/bridge.conf" >"$D/check.log" 2>&1 || hard_error "bridge.conf: $(cat "$D/check.log")"
 
 f_bridge_start
-FIRST_BRIDGE_PID=$F_BRIDGE_PID
 f_bridge_ready 40 || hard_error "msgbridge not ready: $(tail -5 "$D/bridge.log")"
 f_sampler_start 0.2
 
@@ -243,7 +242,6 @@ done
 wait "$AUDIT_PID"
 AUDIT_RC=$?
 AUDIT_PID=""
-T_END=$(f_now)
 sleep 1 # a last metrics sample (dead letters, final counts)
 f_sampler_stop
 
