@@ -43,7 +43,7 @@ routes = ( $kept_route,
   { name = "removed";
     from = { endpoint = "rabbit-b"; queue = "rl.in.$$"; };
     to = { endpoint = "kafka-b"; topic = "$B"; };
-    rate = { messages_per_second = 1000; }; }
+    rate = { messages_per_second = $((M / 5)); }; }
 );
 EOT
 } >"$T_DIR/v1.conf"
@@ -68,8 +68,9 @@ t_wait_for 30 curl -sf "http://127.0.0.1:$port/readyz" || t_fail "not ready: $(c
 metric() { # NAME LABELS
     curl -s "http://127.0.0.1:$port/metrics" | grep -F "$1{$2}" | sed 's/.* //'
 }
-# Stream N records into A at 2500/s (about 4 s) and reload in the middle of it.
-k_produce "$A" "$N" 2 0 100 2500 &
+# Stream N records into A over about 4 s (any N) and reload in the middle of it; the removed
+# route drains its M messages over about 5 s.
+k_produce "$A" "$N" 2 0 100 $((N / 4)) &
 kp=$!
 sleep 1.5
 # A broken file first: logged, nothing changes.
