@@ -14,8 +14,9 @@
 #   --build DIR        the build folder (default build/reliability; configured and built if
 #                      msgbridge is missing there, otherwise brought up to date with make)
 #   --out DIR          where the results go (default $FAULTS_STATE_DIR/reliability-DATE)
-#   --label TEXT       what was measured, for the table (default: the commit of this tree, and
-#                      whether it had uncommitted changes)
+#   --label TEXT       what was measured, for the table, e.g. "commit 65f5178" (default: the
+#                      commit of this tree, whether it had uncommitted changes, and the build's
+#                      source folder when it is another one)
 #   --docs / --no-docs update docs/reliability.md and tests/faults/results/reliability.json
 #                      (default: yes for a full matrix run, no with --quick or a subset)
 #
@@ -121,9 +122,12 @@ done
 duration=$(( $(date +%s) - t_start ))
 
 # ---- JSON and the table ------------------------------------------------------------------------------
-commit=$(cd "$top" && git rev-parse --short HEAD 2>/dev/null || echo unknown)
+commit="commit $(cd "$top" && git rev-parse --short HEAD 2>/dev/null || echo unknown)"
 # Others may be editing the tree: say so when the build had uncommitted changes.
 (cd "$top" && git diff --quiet HEAD -- . 2>/dev/null) || commit="$commit (with uncommitted changes)"
+# A build configured from another source folder (an export of some commit, say) is not this tree.
+bsrc=$(sed -n 's/^abs_top_srcdir = //p' "$build/Makefile" 2>/dev/null)
+[ -z "$bsrc" ] || [ "$bsrc" = "$top" ] || commit="a build of $bsrc; this tree is at $commit"
 [ -z "$label" ] || commit=$label
 version=$("$MSGBRIDGE" --version 2>/dev/null | head -1)
 machine="$(nproc) CPUs, $(awk '/MemTotal/ { printf "%.0f GiB", $2 / 1048576 }' /proc/meminfo), $(uname -sr)"
@@ -138,7 +142,7 @@ when=$(date -u +%Y-%m-%dT%H:%M:%SZ)
 
 sh "$top/tests/faults/table.sh" "$results" >"$out/table.md"
 {
-    echo "Measured $when on $machine: $version (commit $commit), $count messages per scenario,"
+    echo "Measured $when on $machine: $version ($commit), $count messages per scenario,"
     echo "whole matrix in $((duration / 60)) min $((duration % 60)) s (\`scripts/reliability.sh\`)."
     echo
     cat "$out/table.md"
