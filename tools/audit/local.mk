@@ -1,4 +1,4 @@
-# msgbridge-audit: installed next to msgbridge (docs/audit.md).
+# msgbridge-audit: installed next to msgbridge (docs/reliability.md, "Check your own deployment").
 bin_PROGRAMS += msgbridge-audit
 msgbridge_audit_SOURCES = %D%/main.c %D%/audit_adapter.c %D%/audit.h bridge/adapters.c
 msgbridge_audit_CFLAGS = $(AM_CFLAGS)

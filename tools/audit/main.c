@@ -1,5 +1,5 @@
 /* msgbridge-audit: produce numbered messages into one stream, read another, report what is
- * missing, duplicated or reordered, and the latency. See docs/audit.md. */
+ * missing, duplicated or reordered, and the latency. See docs/reliability.md, "Check your own deployment". */
 #include "config.h"
 
 #include <getopt.h>
