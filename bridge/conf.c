@@ -663,7 +663,7 @@ brg_conf_t *brg_conf_load(const char *path, brg_diag_t *d)
      * text for what libconfig would hide (see conf_scan.h). */
     size_t len = 0;
     char *text = brg_conf_read_text(path, NULL, 0, &len, d);
-    if (!text || !brg_conf_scan(text, len, path, slash ? dir : NULL, 10, d)) {
+    if (!text || !brg_conf_scan(text, len, path, slash ? dir : NULL, d)) {
         goto out;
     }
     if (!config_read_string(&lc, text)) {

@@ -105,10 +105,9 @@ static bool scan(const char *text, size_t len, const char *file, const char *dir
 static bool include_target(const char *text, size_t len, size_t *i, int line, const char *file,
                            const char *dir, chain_t *ch, brg_diag_t *d);
 
-bool brg_conf_scan(const char *text, size_t len, const char *file, const char *dir, int depth,
+bool brg_conf_scan(const char *text, size_t len, const char *file, const char *dir,
                    brg_diag_t *d)
 {
-    (void)depth;
     chain_t ch = {.n = 0};
     ch.real[ch.n++] = realpath(file, NULL);
     bool ok = scan(text, len, file, dir, &ch, d);

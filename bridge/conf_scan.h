@@ -22,9 +22,9 @@ char *brg_conf_read_text(const char *path, const char *file, int line, size_t *l
                          brg_diag_t *d);
 
 /* Scan `text` (len bytes, named `file`; @include paths are relative to `dir`, NULL for the
- * current folder) and the files it includes, to `depth` levels at most.
+ * current folder) and the files it includes (10 levels at most; a cycle is an error).
  * Returns: true if nothing was found (errors are added to d otherwise). Thread: any. */
-bool brg_conf_scan(const char *text, size_t len, const char *file, const char *dir, int depth,
+bool brg_conf_scan(const char *text, size_t len, const char *file, const char *dir,
                    brg_diag_t *d);
 
 #endif

@@ -631,6 +631,18 @@ static bool restore_type(const char *hints, const brg_field_t *f, brg_value_t *o
     return parse_hinted(tag, (const char *)f->value.u.bytes.data, f->value.u.bytes.len, out);
 }
 
+/* Put header f's value into data, in the type an old hint restores if there is one. */
+static void put_header_value(pn_data_t *data, const char *hints, const brg_field_t *f)
+{
+    brg_value_t restored;
+    if (restore_type(hints, f, &restored)) {
+        brg_amqp1_value_put(data, &restored);
+        brg_value_fini(&restored);
+    } else {
+        brg_amqp1_value_put(data, &f->value);
+    }
+}
+
 /* ---- decode -------------------------------------------------------------------------------- */
 
 static void set_prop(char **slot, const char *s)
@@ -1078,13 +1090,7 @@ brg_err_t brg_amqp1_encode(pn_message_t *msg, const brg_envelope_t *env,
         } else {
             pn_data_put_string(ap, pn_bytes(f->name_len, f->name));
         }
-        brg_value_t restored;
-        if (restore_type(hints, f, &restored)) {
-            brg_amqp1_value_put(ap, &restored);
-            brg_value_fini(&restored);
-        } else {
-            brg_amqp1_value_put(ap, &f->value);
-        }
+        put_header_value(ap, hints, f);
     }
     if (repeated) {
         /* Every header in order, so that repeated names survive (BRG_AMQP1_HEADERS_PROP). */
@@ -1101,13 +1107,7 @@ brg_err_t brg_amqp1_encode(pn_message_t *msg, const brg_envelope_t *env,
             } else {
                 pn_data_put_binary(ap, pn_bytes(f->name_len, f->name));
             }
-            brg_value_t restored;
-            if (restore_type(hints, f, &restored)) {
-                brg_amqp1_value_put(ap, &restored);
-                brg_value_fini(&restored);
-            } else {
-                brg_amqp1_value_put(ap, &f->value);
-            }
+            put_header_value(ap, hints, f);
         }
         pn_data_exit(ap);
     }
@@ -1145,13 +1145,7 @@ brg_err_t brg_amqp1_encode(pn_message_t *msg, const brg_envelope_t *env,
             continue;
         }
         pn_data_put_symbol(ma, pn_bytes(f->name_len - pl, f->name + pl));
-        brg_value_t restored;
-        if (restore_type(hints, f, &restored)) {
-            brg_amqp1_value_put(ma, &restored);
-            brg_value_fini(&restored);
-        } else {
-            brg_amqp1_value_put(ma, &f->value);
-        }
+        put_header_value(ma, hints, f);
     }
     pn_data_exit(ma);
     return BRG_OK;

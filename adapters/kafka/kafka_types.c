@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "bridge/envelope.h"
 #include "bridge/err.h"
 
 /* ---- a growable byte buffer ---------------------------------------------------------------- */
@@ -196,40 +197,6 @@ static void put_uuid(kbuf_t *b, const uint8_t *u)
     }
 }
 
-/* Length of the well-formed UTF-8 sequence at s (RFC 3629: no overlong forms, no surrogates,
- * nothing above U+10FFFF), or 0 if the byte at s does not start one. */
-static size_t utf8_seq(const uint8_t *s, size_t n)
-{
-    uint8_t c = s[0];
-    if (c < 0x80) {
-        return 1;
-    }
-    uint8_t lo = 0x80, hi = 0xbf;
-    size_t len;
-    if (c >= 0xc2 && c <= 0xdf) {
-        len = 2;
-    } else if (c >= 0xe0 && c <= 0xef) {
-        len = 3;
-        lo = c == 0xe0 ? 0xa0 : 0x80;
-        hi = c == 0xed ? 0x9f : 0xbf;
-    } else if (c >= 0xf0 && c <= 0xf4) {
-        len = 4;
-        lo = c == 0xf0 ? 0x90 : 0x80;
-        hi = c == 0xf4 ? 0x8f : 0xbf;
-    } else {
-        return 0;
-    }
-    if (n < len || s[1] < lo || s[1] > hi) {
-        return 0;
-    }
-    for (size_t i = 2; i < len; i++) {
-        if (s[i] < 0x80 || s[i] > 0xbf) {
-            return 0;
-        }
-    }
-    return len;
-}
-
 /* A JSON string. Quotes, backslashes and control characters are escaped; UTF-8 text stays as
  * it is (readable); a byte that is not part of well-formed UTF-8 is written \u0080-\u00ff,
  * which msgbridge reads back as that single byte, so any bytes survive and the text stays
@@ -250,7 +217,7 @@ static void put_json_string(kbuf_t *b, const uint8_t *s, size_t n)
             i++;
             continue;
         }
-        size_t len = utf8_seq(s + i, n - i);
+        size_t len = brg_utf8_seq_len(s + i, n - i);
         if (len == 0) {
             kb_printf(b, "\\u%04x", c);
             i++;
