@@ -16,7 +16,7 @@ FAULTS_TESTS = \
 	tests/faults/soak_short.sh \
 	tests/faults/node_stop.sh
 TESTS += $(FAULTS_TESTS)
-EXTRA_DIST += $(FAULTS_TESTS) tests/faults/lib.sh tests/faults/ci.sh tests/faults/scenario.sh \
+EXTRA_DIST += $(FAULTS_TESTS) tests/faults/lib.sh tests/faults/ci.sh tests/faults/ci_env.sh tests/faults/scenario.sh \
 	tests/faults/table.sh tests/faults/results/reliability.json tests/faults/results/soak.json \
 	scripts/reliability.sh \
 	bench/soak.sh docs/reliability.md

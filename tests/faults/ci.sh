@@ -3,11 +3,9 @@
 # private RabbitMQ node (faultsci@localhost on 45702, started by node_start.sh and stopped by
 # node_stop.sh, or by the scenario itself when run alone), Kafka mock clusters from port 26500,
 # 20000 messages (4000 under BRG_TEST_QUICK=1). Never touches the shared test brokers.
-: "${FAULTS_RABBITMQ_NAME:=faultsci}"
-: "${FAULTS_RABBITMQ_PORT:=45702}"
-: "${FAULTS_KAFKA_PORT:=26500}"
+. "$(dirname "$0")/ci_env.sh"
 n=20000
 [ "${BRG_TEST_QUICK:-0}" = 1 ] && n=4000
 : "${FAULTS_COUNT:=$n}"
-export FAULTS_RABBITMQ_NAME FAULTS_RABBITMQ_PORT FAULTS_KAFKA_PORT FAULTS_COUNT
+export FAULTS_COUNT
 exec sh "$(dirname "$0")/scenario.sh" "$@"

@@ -2,10 +2,7 @@
 # Starts the private RabbitMQ node that the fault tests of `make check` share (faultsci@localhost
 # on port 45702, state in /tmp/msgbridge-faults); node_stop.sh, the last of them, stops it.
 # A fault test run alone starts and stops the node itself. Skips when RabbitMQ is not installed.
-: "${FAULTS_RABBITMQ_NAME:=faultsci}"
-: "${FAULTS_RABBITMQ_PORT:=45702}"
-: "${FAULTS_STATE_DIR:=/tmp/msgbridge-faults}"
-export FAULTS_RABBITMQ_NAME FAULTS_RABBITMQ_PORT FAULTS_STATE_DIR
+. "$(dirname "$0")/ci_env.sh"
 mkdir -p "$FAULTS_STATE_DIR"
 if [ -z "${F_LOCKED:-}" ] && command -v flock >/dev/null 2>&1; then
     F_LOCKED=1 exec flock -o -w 3600 "$FAULTS_STATE_DIR/lock" sh "$0" "$@"

@@ -1,9 +1,6 @@
 #!/bin/sh
 # Stops the private RabbitMQ node that node_start.sh started for the fault tests.
-: "${FAULTS_RABBITMQ_NAME:=faultsci}"
-: "${FAULTS_RABBITMQ_PORT:=45702}"
-: "${FAULTS_STATE_DIR:=/tmp/msgbridge-faults}"
-export FAULTS_RABBITMQ_NAME FAULTS_RABBITMQ_PORT FAULTS_STATE_DIR
+. "$(dirname "$0")/ci_env.sh"
 mkdir -p "$FAULTS_STATE_DIR"
 if [ -z "${F_LOCKED:-}" ] && command -v flock >/dev/null 2>&1; then
     F_LOCKED=1 exec flock -o -w 3600 "$FAULTS_STATE_DIR/lock" sh "$0" "$@"
