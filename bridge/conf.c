@@ -793,4 +793,14 @@ void brg_conf_print_graph(const brg_conf_t *conf, FILE *out)
         fprintf(out, "\n      (max_in_flight=%lld, max_in_flight_bytes=%lld)\n",
                 (long long)r->max_in_flight, (long long)r->max_in_flight_bytes);
     }
+    /* Chains: a route's fixed destination named as another route's source. Feeding only the
+     * broker knows (a RabbitMQ exchange bound to a queue by hand) is not shown. */
+    const brg_cfg_t **cs = brg_xcalloc(conf->nroutes + 1, sizeof(*cs));
+    for (size_t i = 0; i < conf->nroutes; i++) {
+        cs[i] = conf->routes[i].cs;
+    }
+    brg_streams_t *st = brg_streams_new(cs, conf->nroutes);
+    brg_streams_print_chains(st, out);
+    brg_streams_destroy(st);
+    free(cs);
 }

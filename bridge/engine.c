@@ -46,10 +46,22 @@ static brg_sink_t *add_sink(brg_engine_t *e, brg_route_t *rt, const brg_cfg_t *s
     return sink;
 }
 
+/* The stream table of a config's routes (for loop prevention). Returns: a new reference. */
+static brg_streams_t *conf_streams(const brg_conf_t *conf)
+{
+    const brg_cfg_t **cs = brg_xcalloc(conf->nroutes + 1, sizeof(*cs));
+    for (size_t i = 0; i < conf->nroutes; i++) {
+        cs[i] = conf->routes[i].cs;
+    }
+    brg_streams_t *st = brg_streams_new(cs, conf->nroutes);
+    free(cs);
+    return st;
+}
+
 /* Create one route from its config, attach it to its endpoints and append it to e->routes.
  * Returns: false with errstr on failure (the route is still appended, for cleanup). */
-static bool build_route(brg_engine_t *e, const brg_conf_route_t *cr, char *errstr,
-                        size_t errstr_size)
+static bool build_route(brg_engine_t *e, const brg_conf_route_t *cr, const brg_streams_t *st,
+                        char *errstr, size_t errstr_size)
 {
     brg_route_t *rt = brg_route_new(cr->name, cr->cs);
     e->routes[e->nroutes++] = rt;
@@ -63,6 +75,7 @@ static bool build_route(brg_engine_t *e, const brg_conf_route_t *cr, char *errst
     brg_diag_t d;
     brg_diag_init(&d);
     rt->mapping = brg_mapping_new(cr->cs, e->conf->bridge_id, cr->name, &d);
+    brg_mapping_set_streams(rt->mapping, st);
     bool bad = d.errors > 0;
     if (bad) {
         brg_errfmt(errstr, errstr_size, "%s", d.lines[0]);
@@ -120,11 +133,14 @@ brg_engine_t *brg_engine_new(brg_conf_t *conf, char *errstr, size_t errstr_size)
             brg_endpoint_new(brg_cfg_str(cs, "name", "?"), ad, cs, conf->bridge_id);
     }
     e->routes = brg_xcalloc(conf->nroutes + 1, sizeof(brg_route_t *));
+    brg_streams_t *st = conf_streams(conf);
     for (size_t i = 0; i < conf->nroutes; i++) {
-        if (!build_route(e, &conf->routes[i], errstr, errstr_size)) {
+        if (!build_route(e, &conf->routes[i], st, errstr, errstr_size)) {
+            brg_streams_destroy(st);
             goto fail;
         }
     }
+    brg_streams_destroy(st);
     /* The tick sees the routes only once they are all built (the timer's lock orders it). */
     brg_timer_set_tick_arg(e->timer, e);
     return e;
@@ -399,16 +415,19 @@ brg_engine_t *brg_engine_reload(brg_engine_t *old, brg_conf_t *nc, int64_t drain
         e->endpoints[e->nendpoints++] =
             brg_endpoint_new(brg_cfg_str(cs, "name", "?"), ad, cs, nc->bridge_id);
     }
+    /* Routes kept by the reload keep judging loops by the table they started with. */
+    brg_streams_t *st = conf_streams(nc);
     for (size_t r = 0; r < nc->nroutes; r++) {
         const brg_conf_route_t *cr = &nc->routes[r];
         if (brg_engine_route(e, cr->name)) {
             continue; /* kept */
         }
         char err[512];
-        if (!build_route(e, cr, err, sizeof(err))) {
+        if (!build_route(e, cr, st, err, sizeof(err))) {
             brg_log_error(NULL, "reload: route \"%s\": %s", cr->name, err);
         }
     }
+    brg_streams_destroy(st);
     for (size_t i = 0; i < nep; i++) {
         if (adopt[i]) {
             continue;

@@ -375,6 +375,13 @@ bool brg_metrics_ready(brg_engine_t *e, brg_buf_t *b)
             free(why);
             ready = false;
         }
+        if (brg_route_only_loops(rt, brg_now_ns())) {
+            brg_buf_printf(b, "route %s dropped every message it read in the last %lld s as a "
+                           "loop (%" PRIu64 " in all; see the WARN lines and docs/mapping.md)\n",
+                           rt->name, (long long)(brg_route_loop_window_ns() / 1000000000LL),
+                           (uint64_t)atomic_load(&rt->stats.loop_dropped));
+            ready = false;
+        }
     }
     if (ready) {
         brg_buf_printf(b, "ready\n");

@@ -277,7 +277,11 @@ static void finish_parent(brg_delivery_t *dlv, brg_outcome_t outcome)
     brg_route_t *rt = dlv->rt;
     dlv->outcome = outcome;
     switch (outcome) {
-    case BRG_ACCEPTED: atomic_fetch_add(&rt->stats.accepted, 1); break;
+    case BRG_ACCEPTED:
+        if (!dlv->loop_dropped) {
+            atomic_fetch_add(&rt->stats.accepted, 1);
+        }
+        break;
     case BRG_RETRY: atomic_fetch_add(&rt->stats.retried, 1); break;
     case BRG_REJECTED: atomic_fetch_add(&rt->stats.rejected, 1); break;
     }
@@ -298,6 +302,47 @@ static void finish_parent(brg_delivery_t *dlv, brg_outcome_t outcome)
         atomic_fetch_add(&rt->e2e_buckets[b], 1);
     }
     brg_endpoint_push_settled(dlv->src->ep, dlv);
+}
+
+int64_t brg_route_loop_window_ns(void)
+{
+    /* BRG_TEST_LOOP_WINDOW_MS (undocumented) lets the tests see it in seconds. */
+    const char *t = getenv("BRG_TEST_LOOP_WINDOW_MS");
+    long long ms = t ? atoll(t) : 0;
+    return (ms > 0 ? ms : 60000) * 1000000LL;
+}
+
+bool brg_route_only_loops(brg_route_t *rt, int64_t now_ns)
+{
+    int64_t since = atomic_load(&rt->loop_since_ns), w = brg_route_loop_window_ns();
+    return since > 0 && now_ns - since >= w && now_ns - atomic_load(&rt->last_in_ns) < w;
+}
+
+/* Count a loop drop and say so, at most once per route every 10 s. */
+static void loop_dropped(brg_route_t *rt, const brg_envelope_t *env, const char *why)
+{
+    atomic_fetch_add(&rt->stats.loop_dropped, 1);
+    int64_t now = brg_now_ns(), zero = 0;
+    atomic_compare_exchange_strong(&rt->loop_since_ns, &zero, now);
+    int64_t last = atomic_load(&rt->loop_warn_ns);
+    if ((last != 0 && now - last < 10 * 1000000000LL) ||
+        !atomic_compare_exchange_strong(&rt->loop_warn_ns, &last, now)) {
+        atomic_fetch_add(&rt->loop_unlogged, 1);
+        return;
+    }
+    uint64_t more = atomic_exchange(&rt->loop_unlogged, 0);
+    const brg_field_t *p = brg_fields_get(&env->headers, "x-msgbridge-path");
+    bool text = p && (p->value.type == BRG_V_STRING || p->value.type == BRG_V_BYTES);
+    char more_s[96] = "";
+    if (more) {
+        snprintf(more_s, sizeof(more_s), " (%" PRIu64 " more dropped as loops in the last 10 s)",
+                 more);
+    }
+    brg_log_warn(brg_endpoint_logctx(rt->src->ep),
+                 "route \"%s\": message from %s dropped as a loop: %s; x-msgbridge-path \"%.*s\"%s",
+                 rt->name, env->origin.stream ? env->origin.stream : "?", why,
+                 text ? (int)p->value.u.bytes.len : 0,
+                 text ? (const char *)p->value.u.bytes.data : "", more_s);
 }
 
 static void publish_to(brg_sink_t *sink, brg_delivery_t *dlv)
@@ -326,6 +371,7 @@ void brg_source_submit(brg_source_t *src, brg_envelope_t *env)
     atomic_fetch_add(&rt->in_flight_bytes, dlv->bytes);
     atomic_fetch_add(&rt->stats.in_msgs, 1);
     atomic_fetch_add(&rt->stats.in_bytes, env->body_len);
+    atomic_store(&rt->last_in_ns, brg_now_ns());
     rate_consume(rt, env->body_len);
 
     if (env->reject_reason) {
@@ -340,8 +386,12 @@ void brg_source_submit(brg_source_t *src, brg_envelope_t *env)
         brg_map_verdict_t v = brg_mapping_apply(rt->mapping, env, why, sizeof(why));
         if (v == BRG_MAP_FILTERED || v == BRG_MAP_LOOP) {
             /* Not for this route: acknowledged at the source and counted, never dead-lettered. */
-            atomic_fetch_add(v == BRG_MAP_FILTERED ? &rt->stats.filtered : &rt->stats.loop_dropped,
-                             1);
+            if (v == BRG_MAP_LOOP) {
+                loop_dropped(rt, env, why);
+                dlv->loop_dropped = true;
+            } else {
+                atomic_fetch_add(&rt->stats.filtered, 1);
+            }
             finish_parent(dlv, BRG_ACCEPTED);
             return;
         }
@@ -540,6 +590,9 @@ void brg_settle(brg_envelope_t *env, brg_outcome_t outcome, const char *reason)
         }
         atomic_fetch_add(&rt->stats.out_msgs, 1);
         atomic_fetch_add(&rt->stats.out_bytes, env->body_len);
+        if (atomic_load(&rt->loop_since_ns)) {
+            atomic_store(&rt->loop_since_ns, 0);
+        }
         if (dlv->dead_letter) {
             atomic_fetch_add(&rt->stats.dead_lettered, 1);
             brg_log_warn(brg_endpoint_logctx(sink->ep), "route \"%s\": message dead-lettered: %s",

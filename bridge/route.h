@@ -67,6 +67,11 @@ struct brg_route {
     atomic_bool rate_blocked; /* credit() returned 0 for want of tokens: wake the source later */
 
     brg_route_stats_t stats;
+    /* Loop drops (brg_route_loop_dropped): the monotonic time of the first drop since the
+     * route last forwarded anything (0: it forwarded since, or never dropped), of the last
+     * message read, of the last WARN, and the drops not logged since that WARN. */
+    atomic_int_fast64_t loop_since_ns, last_in_ns, loop_warn_ns;
+    atomic_uint_fast64_t loop_unlogged;
     /* The previous summary line (rates since then); only the main thread logs summaries. */
     struct {
         int64_t ns;
@@ -97,6 +102,7 @@ typedef struct brg_delivery {
     size_t bytes;                   /* accounted against max_in_flight_bytes */
     brg_outcome_t outcome;          /* set when it goes back to the source */
     bool dead_letter;               /* being published to the dead letter */
+    bool loop_dropped;              /* dropped by loop prevention: not counted as accepted */
     int attempts;
     pthread_mutex_t reason_lock;
     char *reason;                   /* first failure reason */
@@ -119,5 +125,10 @@ char *brg_route_stop_reason(brg_route_t *rt);
 /* Returns: a copy of the source's error (brg_source_set_error) or NULL (caller frees). */
 char *brg_source_error(brg_source_t *src);
 const char *brg_route_state_name(brg_route_state_t s);
+/* How long a route may drop every message it reads as a loop before /readyz says so. */
+int64_t brg_route_loop_window_ns(void);
+/* True if, over the last loop window, the route read messages and dropped every one as a
+ * loop. Thread: any. */
+bool brg_route_only_loops(brg_route_t *rt, int64_t now_ns);
 
 #endif

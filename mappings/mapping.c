@@ -3,6 +3,7 @@
 #include "mappings/mapping.h"
 
 #include <regex.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,8 +12,40 @@
 #include "mappings/regex.h"
 #include "mappings/template.h"
 
-/* The provenance header: "bridge/route" entries joined by ",", oldest first. */
+/* The provenance header: entries joined by ",", oldest first. An entry is "bridge/route",
+ * followed, where the route's config alone cannot tell what the message was read from, by
+ * "@name" (the stream read, for a source given as a pattern or a list of topics) and/or
+ * ">name" (the AMQP 0-9-1 exchange the message had been published to). An entry without them
+ * (also what versions before 1.1 wrote) stands for the streams the route's config names. */
 #define PATH_HEADER "x-msgbridge-path"
+/* A chain inside one bridge is at most this many hops: a safety net for cycles through
+ * streams whose feeding the config cannot show (an exchange bound to a queue by hand). */
+#define MAX_OWN_HOPS 10
+
+/* A stream, protocol-neutral: an endpoint name, a kind and a name in it. */
+typedef struct stream_ref {
+    char *endpoint;
+    const char *kind;     /* "topic", "queue", "exchange", "address", "stream" */
+    char *name;           /* NULL when tmpl is set */
+    brg_template_t *tmpl; /* writes only: a name known per message */
+} stream_ref_t;
+
+typedef struct route_streams {
+    char *name;
+    char *src_endpoint;
+    const char *src_kind;  /* the kind of "@name" entries */
+    stream_ref_t *reads, *writes;
+    size_t nreads, nwrites;
+    bool reads_open;       /* reads streams the config does not name (a pattern, a list) */
+} route_streams_t;
+
+/* Shared by the mappings of one engine; copies its strings, since a reload frees the config
+ * while routes it keeps still run. */
+struct brg_streams {
+    route_streams_t *routes;
+    size_t n;
+    atomic_int refs;
+};
 
 typedef struct set_rule {
     char *name;
@@ -45,6 +78,8 @@ struct brg_mapping {
     size_t nsets;
     brg_template_t *key;
     regex_rule_t *key_regex;
+    const brg_streams_t *streams; /* not owned; NULL: every own hop is a loop */
+    const char *route_name;       /* points into stamp */
 };
 
 const brg_conf_key_t brg_mapping_keys[] = {
@@ -165,6 +200,7 @@ brg_mapping_t *brg_mapping_new(const brg_cfg_t *route_cs, const char *bridge_id,
     size_t sl = strlen(bridge_id) + strlen(route_name) + 2;
     m->stamp = brg_xmalloc(sl);
     snprintf(m->stamp, sl, "%s/%s", bridge_id, route_name);
+    m->route_name = m->stamp + strlen(bridge_id) + 1;
     m->provenance = true;
     m->max_hops = 1;
     if (g && g->type == BRG_CFG_GROUP) {
@@ -260,6 +296,7 @@ void brg_mapping_destroy(brg_mapping_t *m)
     if (!m) {
         return;
     }
+    brg_streams_destroy((brg_streams_t *)m->streams);
     free(m->stamp);
     free(m->bridge_id);
     brg_filter_destroy(m->where);
@@ -288,26 +325,311 @@ bool brg_mapping_strict(const brg_mapping_t *m)
     return m && m->strict;
 }
 
-/* Count entries in a path and whether one of them is ours ("id/..."). */
-static void path_scan(const char *path, size_t len, const char *id, int *hops, bool *ours)
+/* ---- streams ------------------------------------------------------------------------------ */
+
+static void add_ref(stream_ref_t **v, size_t *n, const char *ep, const char *kind, const char *name)
 {
-    size_t idl = strlen(id);
-    *hops = 0;
-    *ours = false;
-    size_t i = 0;
-    while (i < len) {
+    *v = brg_xrealloc(*v, (*n + 1) * sizeof(**v));
+    stream_ref_t *r = &(*v)[(*n)++];
+    *r = (stream_ref_t){brg_xstrdup(ep), kind, NULL, NULL};
+    char err[256];
+    if (strchr(name, '$')) {
+        r->tmpl = brg_template_parse(name, err, sizeof(err));
+    }
+    if (!r->tmpl) {
+        r->name = brg_xstrdup(name);
+    }
+}
+
+static void scan_reads(route_streams_t *rs, const brg_cfg_t *from)
+{
+    static const char *const kinds[] = {"topic", "queue", "address", "stream"};
+    const char *ep = rs->src_endpoint;
+    for (size_t k = 0; k < sizeof(kinds) / sizeof(kinds[0]); k++) {
+        const char *v = brg_cfg_str(from, kinds[k], NULL);
+        if (v) {
+            rs->src_kind = kinds[k];
+            if (v[0] == '^') {
+                rs->reads_open = true;
+            } else {
+                add_ref(&rs->reads, &rs->nreads, ep, kinds[k], v);
+            }
+        }
+    }
+    const brg_cfg_t *topics = brg_cfg_get(from, "topics");
+    if (topics && topics->type == BRG_CFG_LIST) {
+        /* A list: which topic a message came from is recorded per message ("@topic"). */
+        rs->src_kind = "topic";
+        rs->reads_open = true;
+    }
+    /* A RabbitMQ source bound to an exchange reads what is published to that exchange. */
+    const char *x = brg_cfg_str(from, "exchange", NULL);
+    if (x && x[0]) {
+        add_ref(&rs->reads, &rs->nreads, ep, "exchange", x);
+    }
+    if (!rs->src_kind) {
+        rs->src_kind = "stream";
+        rs->reads_open = rs->nreads == 0;
+    }
+}
+
+static void scan_writes(route_streams_t *rs, const brg_cfg_t *to)
+{
+    const char *ep = brg_cfg_str(to, "endpoint", "");
+    static const char *const kinds[] = {"topic", "address", "stream", "queue"};
+    for (size_t k = 0; k < sizeof(kinds) / sizeof(kinds[0]); k++) {
+        const char *v = brg_cfg_str(to, kinds[k], NULL);
+        if (v) {
+            add_ref(&rs->writes, &rs->nwrites, ep, kinds[k], v);
+        }
+    }
+    /* AMQP 0-9-1: a named exchange, or the default exchange, which delivers to the queue named
+     * by the routing key. */
+    const char *x = brg_cfg_str(to, "exchange", NULL);
+    const char *rk = brg_cfg_str(to, "routing_key", NULL);
+    if (x && x[0]) {
+        add_ref(&rs->writes, &rs->nwrites, ep, "exchange", x);
+    } else if (rk && (x || !brg_cfg_get(to, "topic"))) {
+        add_ref(&rs->writes, &rs->nwrites, ep, "queue", rk);
+    }
+}
+
+brg_streams_t *brg_streams_new(const brg_cfg_t *const *routes, size_t nroutes)
+{
+    brg_streams_t *s = brg_xcalloc(1, sizeof(*s));
+    s->routes = brg_xcalloc(nroutes + 1, sizeof(route_streams_t));
+    atomic_init(&s->refs, 1);
+    for (size_t i = 0; i < nroutes; i++) {
+        const brg_cfg_t *rcs = routes[i];
+        route_streams_t *rs = &s->routes[s->n++];
+        rs->name = brg_xstrdup(brg_cfg_str(rcs, "name", ""));
+        const brg_cfg_t *from = brg_cfg_get(rcs, "from");
+        rs->src_endpoint = brg_xstrdup(brg_cfg_str(from, "endpoint", ""));
+        if (from && from->type == BRG_CFG_GROUP) {
+            scan_reads(rs, from);
+        } else {
+            rs->reads_open = true;
+            rs->src_kind = "stream";
+        }
+        const brg_cfg_t *to = brg_cfg_get(rcs, "to");
+        if (to && to->type == BRG_CFG_GROUP) {
+            scan_writes(rs, to);
+        } else if (to && to->type == BRG_CFG_LIST) {
+            for (size_t k = 0; k < to->nkids; k++) {
+                if (to->kids[k]->type == BRG_CFG_GROUP) {
+                    scan_writes(rs, to->kids[k]);
+                }
+            }
+        }
+    }
+    return s;
+}
+
+static void free_refs(stream_ref_t *v, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        free(v[i].name);
+        free(v[i].endpoint);
+        brg_template_destroy(v[i].tmpl);
+    }
+    free(v);
+}
+
+void brg_streams_destroy(brg_streams_t *s)
+{
+    if (!s || atomic_fetch_sub(&s->refs, 1) > 1) {
+        return;
+    }
+    for (size_t i = 0; i < s->n; i++) {
+        free(s->routes[i].name);
+        free(s->routes[i].src_endpoint);
+        free_refs(s->routes[i].reads, s->routes[i].nreads);
+        free_refs(s->routes[i].writes, s->routes[i].nwrites);
+    }
+    free(s->routes);
+    free(s);
+}
+
+void brg_mapping_set_streams(brg_mapping_t *m, const brg_streams_t *s)
+{
+    if (m) {
+        if (s) {
+            atomic_fetch_add(&((brg_streams_t *)s)->refs, 1);
+        }
+        brg_streams_destroy((brg_streams_t *)m->streams);
+        m->streams = s;
+    }
+}
+
+static const route_streams_t *find_route(const brg_streams_t *s, const char *name, size_t len)
+{
+    for (size_t i = 0; s && i < s->n; i++) {
+        if (strlen(s->routes[i].name) == len && memcmp(s->routes[i].name, name, len) == 0) {
+            return &s->routes[i];
+        }
+    }
+    return NULL;
+}
+
+static bool same_ref(const stream_ref_t *a, const stream_ref_t *b)
+{
+    return a->name && b->name && strcmp(a->endpoint, b->endpoint) == 0 &&
+           strcmp(a->kind, b->kind) == 0 && strcmp(a->name, b->name) == 0;
+}
+
+/* a feeds b: a fixed destination of a is a stream b's config names as its source. */
+static bool feeds(const route_streams_t *a, const route_streams_t *b)
+{
+    for (size_t w = 0; w < a->nwrites; w++) {
+        for (size_t r = 0; r < b->nreads; r++) {
+            if (same_ref(&a->writes[w], &b->reads[r])) {
+                return true;
+            }
+        }
+    }
+    return false;
+}
+
+size_t brg_streams_print_chains(const brg_streams_t *s, FILE *out)
+{
+    size_t cycles = 0;
+    for (size_t i = 0; i < s->n; i++) {
+        for (size_t j = 0; j < s->n; j++) {
+            if (i == j || !feeds(&s->routes[i], &s->routes[j])) {
+                continue;
+            }
+            fprintf(out, "chain: route %s -> route %s\n", s->routes[i].name, s->routes[j].name);
+            if (j > i && feeds(&s->routes[j], &s->routes[i])) {
+                cycles++;
+                fprintf(out,
+                        "warning: routes %s and %s form a cycle (each writes to what the other "
+                        "reads): loop prevention stops each message where it would go back to a "
+                        "stream it was read from\n",
+                        s->routes[i].name, s->routes[j].name);
+            }
+        }
+    }
+    return cycles;
+}
+
+/* ---- loop prevention ------------------------------------------------------------------------ */
+
+/* Does a stream the route writes to (rendered for env) equal one of the streams an own hop
+ * (route rs, with the entry's "@name"/">name" modifiers in mods) read? */
+static bool writes_hit(const route_streams_t *me, const brg_envelope_t *env,
+                       const route_streams_t *rs, const char *mods, size_t mlen, char *hit,
+                       size_t hit_size)
+{
+    for (size_t w = 0; w < me->nwrites; w++) {
+        stream_ref_t wr = me->writes[w];
+        char *rendered = NULL;
+        if (wr.tmpl) {
+            size_t len;
+            rendered = brg_template_render(wr.tmpl, env, &len);
+            wr.name = rendered;
+        }
+        bool found = false;
+        for (size_t r = 0; r < rs->nreads && !found; r++) {
+            found = same_ref(&wr, &rs->reads[r]);
+        }
+        /* The modifiers: streams this message was read from that the config does not name. */
+        size_t i = 0;
+        while (!found && i < mlen) {
+            char c = mods[i];
+            size_t j = i + 1;
+            while (j < mlen && mods[j] != '@' && mods[j] != '>') {
+                j++;
+            }
+            const char *kind = c == '>' ? "exchange" : rs->src_kind;
+            size_t nl = j - i - 1;
+            found = wr.name && strcmp(wr.endpoint, rs->src_endpoint) == 0 &&
+                    strcmp(wr.kind, kind) == 0 && strlen(wr.name) == nl &&
+                    memcmp(wr.name, mods + i + 1, nl) == 0;
+            i = j;
+        }
+        if (found) {
+            brg_errfmt(hit, hit_size, "%s/%s:%s", wr.endpoint, wr.kind, wr.name);
+        }
+        free(rendered);
+        if (found) {
+            return true;
+        }
+    }
+    return false;
+}
+
+/* The modifiers this route adds to its entry for env (see PATH_HEADER). Returns: malloc'd. */
+static char *entry_mods(const route_streams_t *me, const brg_envelope_t *env)
+{
+    const char *st = me && me->reads_open ? env->origin.stream : NULL;
+    const char *x = env->origin.exchange && env->origin.exchange[0] ? env->origin.exchange : NULL;
+    for (size_t r = 0; x && me && r < me->nreads; r++) {
+        if (strcmp(me->reads[r].kind, "exchange") == 0 && me->reads[r].name &&
+            strcmp(me->reads[r].name, x) == 0) {
+            x = NULL; /* the config already says so */
+        }
+    }
+    size_t n = (st ? strlen(st) + 1 : 0) + (x ? strlen(x) + 1 : 0);
+    char *mods = brg_xmalloc(n + 1);
+    snprintf(mods, n + 1, "%s%s%s%s", st ? "@" : "", st ? st : "", x ? ">" : "", x ? x : "");
+    return mods;
+}
+
+/* Judge the path. own_mods: this hop's modifiers (it counts as an own hop too).
+ * Returns: true (with why) if the message must not be written where this route writes. */
+static bool path_loops(const brg_mapping_t *m, const brg_envelope_t *env, const char *path,
+                       size_t len, const char *own_mods, char *why, size_t why_size)
+{
+    size_t idl = strlen(m->bridge_id);
+    const route_streams_t *me = find_route(m->streams, m->route_name, strlen(m->route_name));
+    int own = 0;
+    char hit[256];
+    if (me && writes_hit(me, env, me, own_mods, strlen(own_mods), hit, sizeof(hit))) {
+        brg_errfmt(why, why_size, "it would be written to %s, which this route read it from",
+                   hit);
+        return true;
+    }
+    for (size_t i = 0; i < len;) {
         size_t j = i;
         while (j < len && path[j] != ',') {
             j++;
         }
-        if (j > i) {
-            (*hops)++;
-            if (j - i > idl && memcmp(path + i, id, idl) == 0 && path[i + idl] == '/') {
-                *ours = true;
+        if (j - i > idl && memcmp(path + i, m->bridge_id, idl) == 0 && path[i + idl] == '/') {
+            own++;
+            const char *rn = path + i + idl + 1;
+            size_t rl = 0;
+            while (rn + rl < path + j && rn[rl] != '@' && rn[rl] != '>') {
+                rl++;
+            }
+            const route_streams_t *rs = me ? find_route(m->streams, rn, rl) : NULL;
+            if (!rs) {
+                /* A route this config does not have (renamed, removed, or no stream table):
+                 * nothing tells what it read, so as before, a second pass is a loop. */
+                brg_errfmt(why, why_size, "already crossed bridge \"%s\" (route \"%.*s\" unknown)",
+                           m->bridge_id, (int)rl, rn);
+                return true;
+            }
+            size_t ml = (size_t)(path + j - (rn + rl));
+            if (rs->reads_open && ml == 0) {
+                brg_errfmt(why, why_size,
+                           "already crossed bridge \"%s\" (route \"%s\" reads a pattern and the "
+                           "entry does not say which stream)",
+                           m->bridge_id, rs->name);
+                return true;
+            }
+            if (writes_hit(me, env, rs, rn + rl, ml, hit, sizeof(hit))) {
+                brg_errfmt(why, why_size, "it would be written to %s, which it was read from at "
+                           "hop \"%.*s\"", hit, (int)(j - i), path + i);
+                return true;
             }
         }
         i = j + 1;
     }
+    if (own >= MAX_OWN_HOPS) {
+        brg_errfmt(why, why_size, "crossed bridge \"%s\" %d times", m->bridge_id, own);
+        return true;
+    }
+    return false;
 }
 
 brg_map_verdict_t brg_mapping_apply(const brg_mapping_t *m, brg_envelope_t *env, char *why,
@@ -315,21 +637,35 @@ brg_map_verdict_t brg_mapping_apply(const brg_mapping_t *m, brg_envelope_t *env,
 {
     brg_field_t *path = brg_fields_get(&env->headers, PATH_HEADER);
     bool path_is_text = path && (path->value.type == BRG_V_STRING || path->value.type == BRG_V_BYTES);
-    if (m->provenance && path_is_text) {
-        int hops;
-        bool ours;
-        path_scan((const char *)path->value.u.bytes.data, path->value.u.bytes.len, m->bridge_id,
-                  &hops, &ours);
-        if (ours) {
-            brg_errfmt(why, why_size, "already crossed bridge \"%s\"", m->bridge_id);
-            return BRG_MAP_LOOP;
+    if (m->provenance && path_is_text && m->max_hops > 0) {
+        /* Cheap first: the other bridges' hop count, before any transform. */
+        const char *p = (const char *)path->value.u.bytes.data;
+        size_t len = path->value.u.bytes.len, idl = strlen(m->bridge_id);
+        int other = 0;
+        for (size_t i = 0; i < len;) {
+            size_t j = i;
+            while (j < len && p[j] != ',') {
+                j++;
+            }
+            if (j > i && !(j - i > idl && memcmp(p + i, m->bridge_id, idl) == 0 &&
+                           p[i + idl] == '/')) {
+                other++;
+            }
+            i = j + 1;
         }
-        if (hops >= m->max_hops) {
-            brg_errfmt(why, why_size, "crossed %d bridges (max_hops %d)", hops, m->max_hops);
+        if (other >= m->max_hops) {
+            brg_errfmt(why, why_size, "crossed %d other bridge%s (max_hops %d)", other,
+                       other == 1 ? "" : "s", m->max_hops);
             return BRG_MAP_LOOP;
         }
     }
+    char *mods = NULL;
+    if (m->provenance) {
+        /* Before any rename: the entry records the stream as the message was read. */
+        mods = entry_mods(find_route(m->streams, m->route_name, strlen(m->route_name)), env);
+    }
     if (m->where && !brg_filter_match(m->where, env)) {
+        free(mods);
         return BRG_MAP_FILTERED;
     }
     if (m->rename && env->origin.stream) {
@@ -386,20 +722,33 @@ brg_map_verdict_t brg_mapping_apply(const brg_mapping_t *m, brg_envelope_t *env,
         free(text);
     }
     if (m->provenance) {
+        /* After the transforms: a templated destination renders as the sink will render it. */
         path = brg_fields_get(&env->headers, PATH_HEADER);
-        if (path && (path->value.type == BRG_V_STRING || path->value.type == BRG_V_BYTES)) {
-            size_t ol = path->value.u.bytes.len, sl = strlen(m->stamp);
+        bool text = path && (path->value.type == BRG_V_STRING || path->value.type == BRG_V_BYTES);
+        if (path_loops(m, env, text ? (const char *)path->value.u.bytes.data : "",
+                       text ? path->value.u.bytes.len : 0, mods, why, why_size)) {
+            free(mods);
+            return BRG_MAP_LOOP;
+        }
+        size_t stl = strlen(m->stamp), ml = strlen(mods);
+        char *entry = brg_xmalloc(stl + ml + 1);
+        memcpy(entry, m->stamp, stl);
+        memcpy(entry + stl, mods, ml + 1);
+        free(mods);
+        if (text) {
+            size_t ol = path->value.u.bytes.len, sl = stl + ml;
             char *joined = brg_xmalloc(ol + sl + 2);
             memcpy(joined, path->value.u.bytes.data, ol);
             joined[ol] = ',';
-            memcpy(joined + ol + 1, m->stamp, sl + 1);
+            memcpy(joined + ol + 1, entry, sl + 1);
             brg_value_fini(&path->value);
             path->value = brg_value_string(joined, ol + 1 + sl);
             free(joined);
         } else {
             brg_fields_remove(&env->headers, PATH_HEADER);
-            brg_envelope_add_header_str(env, PATH_HEADER, m->stamp);
+            brg_envelope_add_header_str(env, PATH_HEADER, entry);
         }
+        free(entry);
     }
     return BRG_MAP_PASS;
 }

@@ -5,6 +5,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdio.h>
 
 #include "bridge/cfg.h"
 #include "bridge/envelope.h"
@@ -12,7 +13,7 @@
 typedef enum brg_map_verdict {
     BRG_MAP_PASS = 0,   /* forward the (possibly changed) envelope */
     BRG_MAP_FILTERED,   /* the route's filter does not select it: acknowledge, count */
-    BRG_MAP_LOOP,       /* it already crossed this bridge or too many hops: acknowledge, count */
+    BRG_MAP_LOOP,       /* it would go back to a stream it was read from, or too many hops */
     BRG_MAP_UNMAPPABLE, /* strict mode and it cannot cross losslessly: dead-letter */
 } brg_map_verdict_t;
 
@@ -27,6 +28,22 @@ extern const brg_conf_key_t brg_mapping_keys[];
 brg_mapping_t *brg_mapping_new(const brg_cfg_t *route_cs, const char *bridge_id,
                                const char *route_name, brg_diag_t *d);
 void brg_mapping_destroy(brg_mapping_t *m);
+
+/* The streams a bridge's routes read and write, taken from the config (protocol-neutral: an
+ * endpoint name, a kind such as topic, queue, exchange or address, and a name). Loop
+ * prevention uses it to tell, for the bridge's own hops in x-msgbridge-path, which streams a
+ * message was read from; `msgbridge -t` uses it to print chains.
+ * routes: the route groups of one config (the table copies what it needs). Ownership:
+ * reference counted: the caller destroys its reference, each mapping given it holds one.
+ * Thread: main (new/set); read-only and usable from any thread afterwards. */
+typedef struct brg_streams brg_streams_t;
+brg_streams_t *brg_streams_new(const brg_cfg_t *const *routes, size_t nroutes);
+void brg_streams_destroy(brg_streams_t *s);
+/* Let m judge its bridge's own hops with s (without it, an own hop is always a loop). */
+void brg_mapping_set_streams(brg_mapping_t *m, const brg_streams_t *s);
+/* Print, for routes whose destination is another route's source, "route A -> route B", and
+ * warn for each cycle (A feeds B and B feeds A). Returns: the number of cycles. */
+size_t brg_streams_print_chains(const brg_streams_t *s, FILE *out);
 
 /* True if the route is in strict mapping mode. m may be NULL. */
 bool brg_mapping_strict(const brg_mapping_t *m);
