@@ -37,6 +37,7 @@ typedef struct route_streams {
     stream_ref_t *reads, *writes;
     size_t nreads, nwrites;
     bool reads_open;       /* reads streams the config does not name (a pattern, a list) */
+    bool record;           /* so its entries name the stream read ("@name") */
 } route_streams_t;
 
 /* Shared by the mappings of one engine; copies its strings, since a reload frees the config
@@ -350,7 +351,7 @@ static void scan_reads(route_streams_t *rs, const brg_cfg_t *from)
         if (v) {
             rs->src_kind = kinds[k];
             if (v[0] == '^') {
-                rs->reads_open = true;
+                rs->reads_open = rs->record = true;
             } else {
                 add_ref(&rs->reads, &rs->nreads, ep, kinds[k], v);
             }
@@ -360,7 +361,7 @@ static void scan_reads(route_streams_t *rs, const brg_cfg_t *from)
     if (topics && topics->type == BRG_CFG_LIST) {
         /* A list: which topic a message came from is recorded per message ("@topic"). */
         rs->src_kind = "topic";
-        rs->reads_open = true;
+        rs->reads_open = rs->record = true;
     }
     /* A RabbitMQ source bound to an exchange reads what is published to that exchange. */
     const char *x = brg_cfg_str(from, "exchange", NULL);
@@ -561,7 +562,7 @@ static bool writes_hit(const route_streams_t *me, const brg_envelope_t *env,
 /* The modifiers this route adds to its entry for env (see PATH_HEADER). Returns: malloc'd. */
 static char *entry_mods(const route_streams_t *me, const brg_envelope_t *env)
 {
-    const char *st = me && me->reads_open ? env->origin.stream : NULL;
+    const char *st = me && me->record ? env->origin.stream : NULL;
     const char *x = env->origin.exchange && env->origin.exchange[0] ? env->origin.exchange : NULL;
     for (size_t r = 0; x && me && r < me->nreads; r++) {
         if (strcmp(me->reads[r].kind, "exchange") == 0 && me->reads[r].name &&
