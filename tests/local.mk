@@ -14,11 +14,12 @@ EXTRA_DIST += $(CORE_INTEGRATION)
 
 # Tests that need more than one broker adapter (run by the lead's core suite).
 CROSS_INTEGRATION = tests/integration/active_active.sh tests/integration/reload_under_load.sh \
-	tests/integration/kafka_rabbitmq_round_trip.sh
+	tests/integration/kafka_rabbitmq_round_trip.sh tests/integration/loops_echo.sh
 EXTRA_DIST += $(CROSS_INTEGRATION) $(CROSS_AMQP1_INTEGRATION)
 # ... and the AMQP 1.0 adapter.
 CROSS_AMQP1_INTEGRATION = tests/integration/kafka_amqp1_round_trip.sh \
-	tests/integration/rabbitmq_amqp1_round_trip.sh tests/integration/valgrind_routes.sh
+	tests/integration/rabbitmq_amqp1_round_trip.sh tests/integration/valgrind_routes.sh \
+	tests/integration/loops_chains.sh
 if HAVE_ADAPTER_KAFKA
 if HAVE_ADAPTER_RABBITMQ
 TESTS += $(CROSS_INTEGRATION)
