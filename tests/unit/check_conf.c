@@ -141,6 +141,40 @@ START_TEST(test_conf_model_has_defaults_and_secrets)
 }
 END_TEST
 
+START_TEST(test_conf_graph_prints_chains_and_cycles)
+{
+    brg_diag_t d;
+    brg_diag_init(&d);
+    brg_conf_t *c = brg_conf_load_string(
+        "endpoints = ( { name = \"a\"; type = \"memory\"; }, { name = \"b\"; type = \"memory\"; } );"
+        "routes = ("
+        " { name = \"there\"; from = { endpoint = \"a\"; stream = \"s1\"; };"
+        "   to = { endpoint = \"b\"; stream = \"s2\"; }; },"
+        " { name = \"back\"; from = { endpoint = \"b\"; stream = \"s2\"; };"
+        "   to = { endpoint = \"a\"; stream = \"s1\"; }; },"
+        " { name = \"on\"; from = { endpoint = \"b\"; stream = \"s2\"; };"
+        "   to = { endpoint = \"b\"; stream = \"s3\"; }; } );",
+        "inline.conf", &d);
+    ck_assert_msg(c != NULL, "%s", d.count ? d.lines[0] : "");
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *out = open_memstream(&buf, &len);
+    brg_conf_print_graph(c, out);
+    fclose(out);
+    ck_assert_msg(strstr(buf, "chain: route there -> route back\n"
+                              "warning: routes there and back form a cycle (each writes to what "
+                              "the other reads): loop prevention stops each message where it "
+                              "would go back to a stream it was read from\n"
+                              "chain: route there -> route on\n"
+                              "chain: route back -> route there\n"),
+                  "%s", buf);
+    ck_assert_ptr_null(strstr(buf, "route on ->"));
+    free(buf);
+    brg_conf_destroy(c);
+    brg_diag_fini(&d);
+}
+END_TEST
+
 START_TEST(test_conf_secret_file_is_read_and_hidden)
 {
     char path[] = "/tmp/brg-secret-XXXXXX";
@@ -195,6 +229,7 @@ int main(void)
     tcase_add_test(tc, test_conf_good_files_load);
     tcase_add_test(tc, test_conf_model_has_defaults_and_secrets);
     tcase_add_test(tc, test_conf_secret_file_is_read_and_hidden);
+    tcase_add_test(tc, test_conf_graph_prints_chains_and_cycles);
     tcase_add_test(tc, test_conf_self_loop_is_a_warning);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
