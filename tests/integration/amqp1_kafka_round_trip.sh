@@ -19,8 +19,8 @@ topic=amqp1-round-trip-$$
 a1_queue "$qin" "$qout"
 trap 'a1_delete "$qin" "$qout"; t_cleanup' EXIT
 
-# Two bridges (two ids), as between two sites: one bridge would drop the messages coming back
-# from Kafka as a loop (provenance); the second one allows a chain of two hops.
+# Two bridges (two ids), as between two sites (one bridge would do too, see loops_chains.sh);
+# the second one allows a chain of two hops.
 endpoints="
   { name = \"amq\"; type = \"amqp1\"; url = \"amqp://guest:guest@$A1_HOSTPORT\"; },
   { name = \"kafka\"; type = \"kafka\"; brokers = \"$BRG_TEST_KAFKA_BROKERS\";

@@ -146,7 +146,8 @@ START_TEST(test_conf_graph_prints_chains_and_cycles)
     brg_diag_t d;
     brg_diag_init(&d);
     brg_conf_t *c = brg_conf_load_string(
-        "endpoints = ( { name = \"a\"; type = \"memory\"; }, { name = \"b\"; type = \"memory\"; } );"
+        "endpoints = ( { name = \"a\"; type = \"memory\"; },"
+        " { name = \"b\"; type = \"memory\"; } );"
         "routes = ("
         " { name = \"there\"; from = { endpoint = \"a\"; stream = \"s1\"; };"
         "   to = { endpoint = \"b\"; stream = \"s2\"; }; },"
