@@ -79,7 +79,8 @@ struct brg_mapping {
     size_t nsets;
     brg_template_t *key;
     regex_rule_t *key_regex;
-    const brg_streams_t *streams; /* not owned; NULL: every own hop is a loop */
+    const brg_streams_t *streams; /* a reference; NULL: every own hop is a loop */
+    const struct route_streams *me; /* this route in streams, NULL if absent */
     const char *route_name;       /* points into stamp */
 };
 
@@ -451,16 +452,6 @@ void brg_streams_destroy(brg_streams_t *s)
     free(s);
 }
 
-void brg_mapping_set_streams(brg_mapping_t *m, const brg_streams_t *s)
-{
-    if (m) {
-        if (s) {
-            atomic_fetch_add(&((brg_streams_t *)s)->refs, 1);
-        }
-        brg_streams_destroy((brg_streams_t *)m->streams);
-        m->streams = s;
-    }
-}
 
 static const route_streams_t *find_route(const brg_streams_t *s, const char *name, size_t len)
 {
@@ -470,6 +461,18 @@ static const route_streams_t *find_route(const brg_streams_t *s, const char *nam
         }
     }
     return NULL;
+}
+
+void brg_mapping_set_streams(brg_mapping_t *m, const brg_streams_t *s)
+{
+    if (m) {
+        if (s) {
+            atomic_fetch_add(&((brg_streams_t *)s)->refs, 1);
+        }
+        brg_streams_destroy((brg_streams_t *)m->streams);
+        m->streams = s;
+        m->me = find_route(s, m->route_name, strlen(m->route_name));
+    }
 }
 
 static bool same_ref(const stream_ref_t *a, const stream_ref_t *b)
@@ -582,7 +585,7 @@ static bool path_loops(const brg_mapping_t *m, const brg_envelope_t *env, const 
                        size_t len, const char *own_mods, char *why, size_t why_size)
 {
     size_t idl = strlen(m->bridge_id);
-    const route_streams_t *me = find_route(m->streams, m->route_name, strlen(m->route_name));
+    const route_streams_t *me = m->me;
     int own = 0;
     char hit[256];
     if (me && writes_hit(me, env, me, own_mods, strlen(own_mods), hit, sizeof(hit))) {
@@ -663,7 +666,7 @@ brg_map_verdict_t brg_mapping_apply(const brg_mapping_t *m, brg_envelope_t *env,
     char *mods = NULL;
     if (m->provenance) {
         /* Before any rename: the entry records the stream as the message was read. */
-        mods = entry_mods(find_route(m->streams, m->route_name, strlen(m->route_name)), env);
+        mods = entry_mods(m->me, env);
     }
     if (m->where && !brg_filter_match(m->where, env)) {
         free(mods);
