@@ -2,9 +2,8 @@
 # RabbitMQ -> Kafka -> RabbitMQ: messages with every basic property and headers of every AMQP
 # field type (nested tables, x-death) come back with the same body, key, properties (all of
 # them, timestamp included), header names and order, and string and byte header values.
-# Header *types* are checked by rabbitmq_kafka_typed_headers.sh (see there). Both routes are in
-# one bridge, so provenance is off (it would drop the message coming back as a loop, and add
-# its path header).
+# Header *types* are checked by rabbitmq_kafka_typed_headers.sh (see there). Provenance is off
+# so that the messages compare byte for byte (it would add its path header).
 . "$(dirname "$0")/lib.sh"
 t_need rabbitmq
 t_need kafka
