@@ -415,7 +415,6 @@ brg_engine_t *brg_engine_reload(brg_engine_t *old, brg_conf_t *nc, int64_t drain
         e->endpoints[e->nendpoints++] =
             brg_endpoint_new(brg_cfg_str(cs, "name", "?"), ad, cs, nc->bridge_id);
     }
-    /* Routes kept by the reload keep judging loops by the table they started with. */
     brg_streams_t *st = conf_streams(nc);
     for (size_t r = 0; r < nc->nroutes; r++) {
         const brg_conf_route_t *cr = &nc->routes[r];
@@ -426,6 +425,10 @@ brg_engine_t *brg_engine_reload(brg_engine_t *old, brg_conf_t *nc, int64_t drain
         if (!build_route(e, cr, st, err, sizeof(err))) {
             brg_log_error(NULL, "reload: route \"%s\": %s", cr->name, err);
         }
+    }
+    /* Kept routes judge their own hops by the new config's routes too. */
+    for (size_t i = 0; i < e->nroutes; i++) {
+        brg_mapping_set_streams(e->routes[i]->mapping, st);
     }
     brg_streams_destroy(st);
     for (size_t i = 0; i < nep; i++) {

@@ -48,6 +48,12 @@ struct brg_streams {
     atomic_int refs;
 };
 
+typedef struct streams_view {
+    brg_streams_t *streams;         /* a reference */
+    const route_streams_t *me;      /* this route in streams, NULL if absent */
+    struct streams_view *prev;      /* the view this one replaced */
+} streams_view_t;
+
 typedef struct set_rule {
     char *name;
     brg_template_t *value;
@@ -79,8 +85,9 @@ struct brg_mapping {
     size_t nsets;
     brg_template_t *key;
     regex_rule_t *key_regex;
-    const brg_streams_t *streams; /* a reference; NULL: every own hop is a loop */
-    const struct route_streams *me; /* this route in streams, NULL if absent */
+    /* The stream table (NULL: every own hop is a loop). Swapped by a reload while apply runs
+     * on other threads, so the views it replaced live on until the mapping is destroyed. */
+    _Atomic(struct streams_view *) view;
     const char *route_name;       /* points into stamp */
 };
 
@@ -298,7 +305,13 @@ void brg_mapping_destroy(brg_mapping_t *m)
     if (!m) {
         return;
     }
-    brg_streams_destroy((brg_streams_t *)m->streams);
+    streams_view_t *v = atomic_load(&m->view);
+    while (v) {
+        streams_view_t *prev = v->prev;
+        brg_streams_destroy(v->streams);
+        free(v);
+        v = prev;
+    }
     free(m->stamp);
     free(m->bridge_id);
     brg_filter_destroy(m->where);
@@ -465,14 +478,16 @@ static const route_streams_t *find_route(const brg_streams_t *s, const char *nam
 
 void brg_mapping_set_streams(brg_mapping_t *m, const brg_streams_t *s)
 {
-    if (m) {
-        if (s) {
-            atomic_fetch_add(&((brg_streams_t *)s)->refs, 1);
-        }
-        brg_streams_destroy((brg_streams_t *)m->streams);
-        m->streams = s;
-        m->me = find_route(s, m->route_name, strlen(m->route_name));
+    streams_view_t *cur = m ? atomic_load(&m->view) : NULL;
+    if (!m || !s || (cur && cur->streams == s)) {
+        return;
     }
+    streams_view_t *v = brg_xcalloc(1, sizeof(*v));
+    atomic_fetch_add(&((brg_streams_t *)s)->refs, 1);
+    v->streams = (brg_streams_t *)s;
+    v->me = find_route(s, m->route_name, strlen(m->route_name));
+    v->prev = cur;
+    atomic_store(&m->view, v);
 }
 
 static bool same_ref(const stream_ref_t *a, const stream_ref_t *b)
@@ -581,11 +596,12 @@ static char *entry_mods(const route_streams_t *me, const brg_envelope_t *env)
 
 /* Judge the path. own_mods: this hop's modifiers (it counts as an own hop too).
  * Returns: true (with why) if the message must not be written where this route writes. */
-static bool path_loops(const brg_mapping_t *m, const brg_envelope_t *env, const char *path,
-                       size_t len, const char *own_mods, char *why, size_t why_size)
+static bool path_loops(const brg_mapping_t *m, const streams_view_t *v,
+                       const brg_envelope_t *env, const char *path, size_t len,
+                       const char *own_mods, char *why, size_t why_size)
 {
     size_t idl = strlen(m->bridge_id);
-    const route_streams_t *me = m->me;
+    const route_streams_t *me = v ? v->me : NULL;
     int own = 0;
     char hit[256];
     if (me && writes_hit(me, env, me, own_mods, strlen(own_mods), hit, sizeof(hit))) {
@@ -605,7 +621,7 @@ static bool path_loops(const brg_mapping_t *m, const brg_envelope_t *env, const 
             while (rn + rl < path + j && rn[rl] != '@' && rn[rl] != '>') {
                 rl++;
             }
-            const route_streams_t *rs = me ? find_route(m->streams, rn, rl) : NULL;
+            const route_streams_t *rs = me ? find_route(v->streams, rn, rl) : NULL;
             if (!rs) {
                 /* A route this config does not have (renamed, removed, or no stream table):
                  * nothing tells what it read, so as before, a second pass is a loop. */
@@ -664,9 +680,10 @@ brg_map_verdict_t brg_mapping_apply(const brg_mapping_t *m, brg_envelope_t *env,
         }
     }
     char *mods = NULL;
+    const streams_view_t *view = atomic_load(&m->view);
     if (m->provenance) {
         /* Before any rename: the entry records the stream as the message was read. */
-        mods = entry_mods(m->me, env);
+        mods = entry_mods(view ? view->me : NULL, env);
     }
     if (m->where && !brg_filter_match(m->where, env)) {
         free(mods);
@@ -729,7 +746,7 @@ brg_map_verdict_t brg_mapping_apply(const brg_mapping_t *m, brg_envelope_t *env,
         /* After the transforms: a templated destination renders as the sink will render it. */
         path = brg_fields_get(&env->headers, PATH_HEADER);
         bool text = path && (path->value.type == BRG_V_STRING || path->value.type == BRG_V_BYTES);
-        if (path_loops(m, env, text ? (const char *)path->value.u.bytes.data : "",
+        if (path_loops(m, view, env, text ? (const char *)path->value.u.bytes.data : "",
                        text ? path->value.u.bytes.len : 0, mods, why, why_size)) {
             free(mods);
             return BRG_MAP_LOOP;

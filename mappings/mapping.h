@@ -39,7 +39,9 @@ void brg_mapping_destroy(brg_mapping_t *m);
 typedef struct brg_streams brg_streams_t;
 brg_streams_t *brg_streams_new(const brg_cfg_t *const *routes, size_t nroutes);
 void brg_streams_destroy(brg_streams_t *s);
-/* Let m judge its bridge's own hops with s (without it, an own hop is always a loop). */
+/* Let m judge its bridge's own hops with s (without it, an own hop is always a loop); m takes a
+ * reference. Calling it again (a reload) replaces the table while apply may run on other
+ * threads: the replaced one is released with m. Thread: main. */
 void brg_mapping_set_streams(brg_mapping_t *m, const brg_streams_t *s);
 /* Print, for routes whose destination is another route's source, "route A -> route B", and
  * warn for each cycle (A feeds B and B feeds A). Returns: the number of cycles. */

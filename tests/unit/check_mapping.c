@@ -280,6 +280,14 @@ START_TEST(test_loop_chains_allowed)
     ck_assert_int_eq(brg_mapping_apply(maps[3], env, why, sizeof(why)), BRG_MAP_PASS);
     ck_assert_str_eq(path_of(env), "b/rt-out,b/rt-back>rt.x");
     brg_envelope_destroy(env);
+    /* A reload without the route "in": its old entries are now a loop for "out". */
+    brg_streams_t *reloaded = brg_streams_new((const brg_cfg_t *const *)route_cs + 1, nmaps - 1);
+    brg_mapping_set_streams(maps[1], reloaded);
+    brg_streams_destroy(reloaded);
+    env = read_from("audit", NULL, "b/in");
+    ck_assert_int_eq(brg_mapping_apply(maps[1], env, why, sizeof(why)), BRG_MAP_LOOP);
+    ck_assert_str_eq(why, "already crossed bridge \"b\" (route \"in\" unknown)");
+    brg_envelope_destroy(env);
     bridge_done();
 }
 END_TEST
