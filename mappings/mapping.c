@@ -1,5 +1,5 @@
-/* A route's mapping: loop prevention, filter, stream rename, header rules, key rules and the
- * provenance stamp, applied in that order. */
+/* A route's mapping: the hop count through other bridges, filter, stream rename, header rules,
+ * key rules, the loop check by stream and the provenance stamp, applied in that order. */
 #include "mappings/mapping.h"
 
 #include <regex.h>
