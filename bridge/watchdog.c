@@ -16,7 +16,8 @@ brg_wd_verdict_t brg_wd_step(brg_wd_t *wd, const brg_wd_sample_t *s, int64_t now
 {
     *act = false;
     bool was = atomic_load(&wd->stalled);
-    if (wd->last_move_ns == 0 || s->progress != wd->last_progress) {
+    if (!wd->primed || s->progress != wd->last_progress) {
+        wd->primed = true;
         wd->last_progress = s->progress;
         wd->last_move_ns = now_ns;
         if (was) {

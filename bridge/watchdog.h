@@ -20,6 +20,7 @@ typedef struct brg_wd {
     int64_t last_move_ns;   /* when it last moved, or when the route last had nothing to wait on */
     int64_t last_action_ns; /* the last reconnect request */
     int64_t last_check_ns;
+    bool primed;            /* a first sample was taken */
     atomic_bool stalled;
     atomic_uint_fast64_t stalls;
     char stalled_on[256];
