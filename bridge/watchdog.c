@@ -60,12 +60,15 @@ brg_wd_verdict_t brg_wd_step(brg_wd_t *wd, const brg_wd_sample_t *s, int64_t now
     return BRG_WD_STILL;
 }
 
+/* Work finished: confirmed by a sink or settled for good at the source. Reads and RETRY
+ * settles are not progress: a frozen sink lets the route read up to max_in_flight, and the
+ * watchdog's own reconnect settles what was in flight RETRY; the stall lasts until something
+ * completes again. */
 static uint64_t route_progress(brg_route_t *rt)
 {
     brg_route_stats_t *st = &rt->stats;
-    return atomic_load(&st->in_msgs) + atomic_load(&st->out_msgs) + atomic_load(&st->accepted) +
-           atomic_load(&st->retried) + atomic_load(&st->rejected) +
-           atomic_load(&st->dead_lettered);
+    return atomic_load(&st->out_msgs) + atomic_load(&st->accepted) +
+           atomic_load(&st->rejected) + atomic_load(&st->dead_lettered);
 }
 
 static bool route_eligible(brg_route_t *rt)

@@ -28,7 +28,7 @@ typedef struct brg_wd {
 
 /* What the watchdog sees of a route at one instant. */
 typedef struct brg_wd_sample {
-    uint64_t progress; /* any counter that moves when the route moves (in + settled) */
+    uint64_t progress; /* moves when the route completes work (confirms, final settles) */
     size_t in_flight;  /* taken from the source, not yet settled */
     int64_t backlog;   /* what the source says waits at the broker (0: none or unknown) */
     bool eligible;     /* running, not rate-limited, every endpoint connected */

@@ -7,7 +7,9 @@ Listens on a free 127.0.0.1 port (written to LISTEN_PORT_FILE) and forwards ever
 to TARGET. On SIGUSR1 every connection open at that moment is frozen: its sockets stay open and
 are still read (so the peer's writes never block) but nothing is forwarded any more, in either
 direction: the peer sees a connection that takes everything and answers nothing. Connections
-accepted later forward normally."""
+accepted later forward normally. SIGUSR2 toggles holding new connections: while held, nothing
+is accepted (a connect completes in the kernel's backlog and waits for its first reply); on
+release they are accepted and forwarded."""
 import selectors
 import signal
 import socket
@@ -16,6 +18,7 @@ import sys
 sel = selectors.DefaultSelector()
 pairs = {}  # socket -> [peer socket, frozen]
 freeze_now = False
+toggle_hold = False
 
 
 def on_usr1(signum, frame):
@@ -23,10 +26,17 @@ def on_usr1(signum, frame):
     freeze_now = True
 
 
+def on_usr2(signum, frame):
+    global toggle_hold
+    toggle_hold = True
+
+
 def main():
-    global freeze_now
+    global freeze_now, toggle_hold
+    held = False
     port_file, host, port = sys.argv[1], sys.argv[2], int(sys.argv[3])
     signal.signal(signal.SIGUSR1, on_usr1)
+    signal.signal(signal.SIGUSR2, on_usr2)
     lsock = socket.socket()
     lsock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     lsock.bind(("127.0.0.1", 0))
@@ -42,6 +52,14 @@ def main():
             for st in pairs.values():
                 st[1] = True
             print("froze %d sockets" % len(pairs), flush=True)
+        if toggle_hold:
+            toggle_hold = False
+            held = not held
+            if held:
+                sel.unregister(lsock)
+            else:
+                sel.register(lsock, selectors.EVENT_READ)
+            print("held" if held else "released", flush=True)
         try:
             events = sel.select(timeout=0.2)
         except InterruptedError:

@@ -39,26 +39,42 @@ EOT
 t_bridge bridge "$T_DIR/bridge.conf"
 t_wait_for 20 sh -c "curl -sf $RMQ_HTTP/readyz" || t_fail "not ready: $(curl -s $RMQ_HTTP/readyz)"
 
-# Freeze the bridge's connection to the sink, then give the route work.
+# Freeze the bridge's connection to the sink and hold new connections (so the stall stays
+# visible while the watchdog reconnects), then give the route work.
 kill -USR1 "$PROXY_PID"
 t_wait_for 5 grep -q froze "$T_DIR/proxy.log" || t_fail "the proxy did not freeze"
+kill -USR2 "$PROXY_PID"
+t_wait_for 5 grep -q held "$T_DIR/proxy.log" || t_fail "the proxy did not hold"
 rmqc publish "" stall.in "$N" >/dev/null || t_fail "publish"
 
 t_wait_for 20 t_log_has "$T_DIR/bridge.log" 'route "frozen" stalled: ' ||
     t_fail "no stall ERROR line: $(tail -5 "$T_DIR/bridge.log")"
 line=$(grep -F 'route "frozen" stalled: ' "$T_DIR/bridge.log" | head -1)
 t_log "$line"
-echo "$line" | grep -q 'ERROR' || t_fail "not an ERROR line: $line"
-echo "$line" | grep -Eq 'messages in flight to endpoint "rabbit-out" and no confirm for 3 s' ||
+echo "$line" | grep -q ' ERROR ' || t_fail "not an ERROR line: $line"
+echo "$line" | grep -Eq 'route "frozen" stalled: [0-9]+ messages in flight to endpoint "rabbit-out" and no confirm for 3 s' ||
     t_fail "the line does not say what it waits on: $line"
+# While the new connection is held, the stall shows in /readyz and /routes.
+ready=$(curl -s -w ' HTTP %{http_code}' "$RMQ_HTTP/readyz")
+t_log "/readyz: $ready"
+echo "$ready" | grep -q 'route frozen stalled: .*messages in flight to endpoint "rabbit-out"' ||
+    t_fail "/readyz does not name the stalled route: $ready"
+echo "$ready" | grep -q 'HTTP 503' || t_fail "/readyz not 503: $ready"
+json=$(rmq_route_json frozen)
+echo "$json" | grep -q '"stalled": true, "stalls": 1, "stalled_on": "[0-9]* messages in flight' ||
+    t_fail "/routes during the stall: $json"
+# The watchdog re-established the sink's connection (not the process, not a reload).
+t_wait_for 10 t_log_has "$T_DIR/bridge.log" 'WARN  [rabbitmq:rabbit-out]' ||
+    t_fail "rabbit-out was not reconnected: $(tail -5 "$T_DIR/bridge.log")"
+kill -USR2 "$PROXY_PID"
 
 out=$(rmqc verify stall.out "$N" --timeout 40) || t_fail "after the stall: $out"
 t_log "$out"
 stalls=$(curl -sf "$RMQ_HTTP/metrics" | sed -n 's/^msgbridge_route_stalls_total{route="frozen"} //p')
 [ "${stalls:-0}" -ge 1 ] || t_fail "msgbridge_route_stalls_total: '$stalls'"
-json=$(rmq_route_json frozen)
-echo "$json" | grep -Eq '"stalls": [1-9]' || t_fail "/routes: $json"
-echo "$json" | grep -q '"stalled": false' || t_fail "/routes after resuming: $json"
+resumed() { rmq_route_json frozen | grep -q '"stalled": false, "stalls": [1-9][0-9]*, "stalled_on": null'; }
+t_wait_for 10 resumed || t_fail "/routes after resuming: $(rmq_route_json frozen)"
+t_log_has "$T_DIR/bridge.log" 'route "frozen" resumed after a stall' || t_fail "no resumed line"
 t_wait_for 10 sh -c "curl -sf $RMQ_HTTP/readyz" || t_fail "/readyz after resuming: $(curl -s $RMQ_HTTP/readyz)"
 t_assert_eq "$(rmq_count stall.in)" 0 "stall.in after the run"
 grep -q "reload" "$T_DIR/bridge.log" && t_fail "reloaded: $(grep reload "$T_DIR/bridge.log")"
