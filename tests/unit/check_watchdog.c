@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "bridge/conf.h"
 #include "bridge/watchdog.h"
 
 #define S(x) ((int64_t)(x) * 1000000000LL)
@@ -122,6 +123,49 @@ START_TEST(test_wd_off)
 }
 END_TEST
 
+START_TEST(test_wd_stall_timeout_keys)
+{
+    brg_diag_t d;
+    brg_diag_init(&d);
+    brg_conf_t *c = brg_conf_load_string(
+        "bridge = { stall_timeout = 5; };\n"
+        "endpoints = ( { name = \"a\"; type = \"memory\"; }, { name = \"b\"; type = \"memory\"; } );\n"
+        "routes = ( { name = \"r1\"; from = { endpoint = \"a\"; }; to = { endpoint = \"b\"; }; },\n"
+        "  { name = \"r2\"; stall_timeout = 0; from = { endpoint = \"a\"; }; to = { endpoint = \"b\"; }; },\n"
+        "  { name = \"r3\"; stall_timeout = 90; from = { endpoint = \"a\"; }; to = { endpoint = \"b\"; }; } );\n",
+        "wd.conf", &d);
+    ck_assert_msg(c != NULL, "%s", d.count ? d.lines[0] : "");
+    ck_assert_int_eq(c->routes[0].stall_timeout_ms, 5000);
+    ck_assert_int_eq(c->routes[1].stall_timeout_ms, 0);
+    ck_assert_int_eq(c->routes[2].stall_timeout_ms, 90000);
+    brg_conf_destroy(c);
+    brg_diag_fini(&d);
+
+    brg_diag_init(&d);
+    c = brg_conf_load_string(
+        "endpoints = ( { name = \"a\"; type = \"memory\"; } );\n"
+        "routes = ( { name = \"r\"; from = { endpoint = \"a\"; }; to = { endpoint = \"a\"; };\n"
+        "  stall_timeout = -1; } );\n",
+        "bad.conf", &d);
+    ck_assert_ptr_null(c);
+    ck_assert_uint_eq(d.errors, 1);
+    ck_assert_str_eq(d.lines[0], "bad.conf:3: routes[0].stall_timeout: must be 0 (off) or "
+                                 "between 1 and 86400 seconds");
+    brg_diag_fini(&d);
+
+    /* The default: 60 s. */
+    brg_diag_init(&d);
+    c = brg_conf_load_string(
+        "endpoints = ( { name = \"a\"; type = \"memory\"; }, { name = \"b\"; type = \"memory\"; } );\n"
+        "routes = ( { name = \"r\"; from = { endpoint = \"a\"; }; to = { endpoint = \"b\"; }; } );\n",
+        "def.conf", &d);
+    ck_assert_ptr_nonnull(c);
+    ck_assert_int_eq(c->routes[0].stall_timeout_ms, 60000);
+    brg_conf_destroy(c);
+    brg_diag_fini(&d);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("watchdog");
@@ -132,6 +176,7 @@ int main(void)
     tcase_add_test(tc, test_wd_paused_route_is_not_stalled);
     tcase_add_test(tc, test_wd_reconnecting_keeps_the_stall);
     tcase_add_test(tc, test_wd_off);
+    tcase_add_test(tc, test_wd_stall_timeout_keys);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);
