@@ -135,7 +135,7 @@ static const brg_conf_key_t bridge_keys[] = {
     {"metrics", BRG_KEY_STRING, 0, "HOST:PORT for /metrics, /healthz, /readyz, /routes"},
     {"shutdown_timeout", BRG_KEY_INT, 0, "seconds to drain on SIGTERM (default 30)"},
     {"stats_interval", BRG_KEY_INT, 0, "seconds between per-route summary log lines (default 60, 0 off)"},
-    {"stall_timeout", BRG_KEY_INT, 0, "default for routes: seconds with work waiting and nothing moving before a route is stalled (default 60, 0 off)"},
+    {"stall_timeout", BRG_KEY_INT, 0, "routes' default stall_timeout (default 60, 0 off)"},
     {"log", BRG_KEY_GROUP, 0, "{ level = \"info\"; format = \"text\" | \"json\"; }"},
     {NULL, 0, 0, NULL},
 };
@@ -162,7 +162,8 @@ static const brg_conf_key_t route_keys[] = {
     {"mapping", BRG_KEY_GROUP, 0, "header rules, filters, strict mode"},
     {"delivery", BRG_KEY_STRING, 0, "at-least-once (default)"},
     {"rate", BRG_KEY_GROUP, 0, "{ messages_per_second = N; bytes_per_second = N; }"},
-    {"stall_timeout", BRG_KEY_INT, 0, "seconds with work waiting and nothing moving before the route is stalled and its connection re-established (default: bridge.stall_timeout, 60; 0 off)"},
+    {"stall_timeout", BRG_KEY_INT, 0,
+     "seconds of waiting work and no progress before a stall (bridge's, 60; 0 off)"},
     {"description", BRG_KEY_STRING, 0, "free text"},
     {NULL, 0, 0, NULL},
 };

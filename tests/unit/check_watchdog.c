@@ -129,10 +129,13 @@ START_TEST(test_wd_stall_timeout_keys)
     brg_diag_init(&d);
     brg_conf_t *c = brg_conf_load_string(
         "bridge = { stall_timeout = 5; };\n"
-        "endpoints = ( { name = \"a\"; type = \"memory\"; }, { name = \"b\"; type = \"memory\"; } );\n"
+        "endpoints = ( { name = \"a\"; type = \"memory\"; },\n"
+        "  { name = \"b\"; type = \"memory\"; } );\n"
         "routes = ( { name = \"r1\"; from = { endpoint = \"a\"; }; to = { endpoint = \"b\"; }; },\n"
-        "  { name = \"r2\"; stall_timeout = 0; from = { endpoint = \"a\"; }; to = { endpoint = \"b\"; }; },\n"
-        "  { name = \"r3\"; stall_timeout = 90; from = { endpoint = \"a\"; }; to = { endpoint = \"b\"; }; } );\n",
+        "  { name = \"r2\"; stall_timeout = 0;\n"
+        "    from = { endpoint = \"a\"; }; to = { endpoint = \"b\"; }; },\n"
+        "  { name = \"r3\"; stall_timeout = 90;\n"
+        "    from = { endpoint = \"a\"; }; to = { endpoint = \"b\"; }; } );\n",
         "wd.conf", &d);
     ck_assert_msg(c != NULL, "%s", d.count ? d.lines[0] : "");
     ck_assert_int_eq(c->routes[0].stall_timeout_ms, 5000);
@@ -156,7 +159,8 @@ START_TEST(test_wd_stall_timeout_keys)
     /* The default: 60 s. */
     brg_diag_init(&d);
     c = brg_conf_load_string(
-        "endpoints = ( { name = \"a\"; type = \"memory\"; }, { name = \"b\"; type = \"memory\"; } );\n"
+        "endpoints = ( { name = \"a\"; type = \"memory\"; },\n"
+        "  { name = \"b\"; type = \"memory\"; } );\n"
         "routes = ( { name = \"r\"; from = { endpoint = \"a\"; }; to = { endpoint = \"b\"; }; } );\n",
         "def.conf", &d);
     ck_assert_ptr_nonnull(c);
