@@ -67,8 +67,11 @@ brg_wd_verdict_t brg_wd_step(brg_wd_t *wd, const brg_wd_sample_t *s, int64_t now
 static uint64_t route_progress(brg_route_t *rt)
 {
     brg_route_stats_t *st = &rt->stats;
+    /* Filtered and loop-dropped messages are settled too (counted apart from accepted or
+     * not): they are progress. */
     return atomic_load(&st->out_msgs) + atomic_load(&st->accepted) +
-           atomic_load(&st->rejected) + atomic_load(&st->dead_lettered);
+           atomic_load(&st->rejected) + atomic_load(&st->dead_lettered) +
+           atomic_load(&st->filtered) + atomic_load(&st->loop_dropped);
 }
 
 static bool route_eligible(brg_route_t *rt)
