@@ -139,6 +139,17 @@ void *brg_endpoint_state(const brg_endpoint_t *ep);
 void brg_endpoint_set_connected(brg_endpoint_t *ep, bool connected, const char *reason);
 /* Count a reconnect attempt (metrics). */
 void brg_endpoint_count_reconnect(brg_endpoint_t *ep);
+/* The core's stall watchdog found a route waiting on this endpoint while it says connected
+ * (confirms that never come, a backlog that is never read: a frozen connection) and asks for
+ * the broker connection to be re-established. Sets a flag and wakes the endpoint.
+ * Thread: any. */
+void brg_endpoint_request_reconnect(brg_endpoint_t *ep, const char *reason);
+/* Returns: true once per request (and clears it), with the reason copied into reason (may be
+ * NULL). The adapter checks it in its run loop and then closes and reconnects exactly as on a
+ * lost connection: envelopes taken for publishing and not yet confirmed settle RETRY, unacked
+ * deliveries go back to the broker (the source redelivers them). Thread: the endpoint's
+ * thread. */
+bool brg_endpoint_reconnect_requested(brg_endpoint_t *ep, char *reason, size_t size);
 
 /* Sources (routes reading from this endpoint) and sinks (routes writing to it). */
 size_t brg_endpoint_source_count(const brg_endpoint_t *ep);
@@ -193,6 +204,13 @@ void brg_source_set_error(brg_source_t *src, const char *reason);
  * broker, counted as msgbridge_route_broker_rejected_total. Call at source start.
  * Thread: the endpoint's thread. */
 void brg_source_set_broker_dead_letter(brg_source_t *src, bool yes);
+/* Optional: how many messages wait at the broker for this source and are not yet taken (Kafka:
+ * consumer lag summed over the assigned partitions; RabbitMQ: the queue's ready count; AMQP 1.0:
+ * the link's available count). 0 means none or unknown. The stall watchdog declares a stall
+ * when the backlog stays above 0 and the route moves nothing for stall_timeout; report only
+ * what is cheap and already known (no extra broker round trip per message).
+ * Thread: any (an atomic store). */
+void brg_source_set_backlog(brg_source_t *src, int64_t n);
 
 /* ---- sink side --------------------------------------------------------------------------- */
 

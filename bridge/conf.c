@@ -135,6 +135,7 @@ static const brg_conf_key_t bridge_keys[] = {
     {"metrics", BRG_KEY_STRING, 0, "HOST:PORT for /metrics, /healthz, /readyz, /routes"},
     {"shutdown_timeout", BRG_KEY_INT, 0, "seconds to drain on SIGTERM (default 30)"},
     {"stats_interval", BRG_KEY_INT, 0, "seconds between per-route summary log lines (default 60, 0 off)"},
+    {"stall_timeout", BRG_KEY_INT, 0, "routes' default stall_timeout (default 60, 0 off)"},
     {"log", BRG_KEY_GROUP, 0, "{ level = \"info\"; format = \"text\" | \"json\"; }"},
     {NULL, 0, 0, NULL},
 };
@@ -161,6 +162,8 @@ static const brg_conf_key_t route_keys[] = {
     {"mapping", BRG_KEY_GROUP, 0, "header rules, filters, strict mode"},
     {"delivery", BRG_KEY_STRING, 0, "at-least-once (default)"},
     {"rate", BRG_KEY_GROUP, 0, "{ messages_per_second = N; bytes_per_second = N; }"},
+    {"stall_timeout", BRG_KEY_INT, 0,
+     "seconds of waiting work and no progress before a stall (bridge's, 60; 0 off)"},
     {"description", BRG_KEY_STRING, 0, "free text"},
     {NULL, 0, 0, NULL},
 };
@@ -387,6 +390,14 @@ static void check_route(brg_conf_t *conf, brg_cfg_t *rcs, brg_conf_route_t *r, b
     if (mif && mif->type == BRG_CFG_INT && (mif->v.i < 1 || mif->v.i > 1000000)) {
         brg_diag_error(d, mif, "must be between 1 and 1000000, not %lld", (long long)mif->v.i);
     }
+    r->stall_timeout_ms = conf->stall_timeout_ms;
+    const brg_cfg_t *stt = brg_cfg_get(rcs, "stall_timeout");
+    if (stt && stt->type == BRG_CFG_INT) {
+        if (stt->v.i < 0 || stt->v.i > 86400) {
+            brg_diag_error(d, stt, "must be 0 (off) or between 1 and 86400 seconds");
+        }
+        r->stall_timeout_ms = stt->v.i * 1000;
+    }
     const brg_cfg_t *mifb = brg_cfg_get(rcs, "max_in_flight_bytes");
     if (mifb && mifb->type == BRG_CFG_INT && mifb->v.i < 1) {
         brg_diag_error(d, mifb, "must be at least 1, not %lld", (long long)mifb->v.i);
@@ -512,6 +523,7 @@ static void load_bridge_section(brg_conf_t *conf, brg_diag_t *d)
     conf->bridge_id = hostname;
     conf->shutdown_timeout_ms = 30000;
     conf->stats_interval_ms = 60000;
+    conf->stall_timeout_ms = 60000;
     conf->log_level = BRG_LOG_INFO;
     conf->log_format = BRG_LOG_TEXT;
     if (!b || b->type != BRG_CFG_GROUP) {
@@ -543,6 +555,13 @@ static void load_bridge_section(brg_conf_t *conf, brg_diag_t *d)
             brg_diag_error(d, si, "must be 0 (off) or a number of seconds");
         }
         conf->stats_interval_ms = si->v.i * 1000;
+    }
+    const brg_cfg_t *stt = brg_cfg_get(b, "stall_timeout");
+    if (stt && stt->type == BRG_CFG_INT) {
+        if (stt->v.i < 0 || stt->v.i > 86400) {
+            brg_diag_error(d, stt, "must be 0 (off) or between 1 and 86400 seconds");
+        }
+        conf->stall_timeout_ms = stt->v.i * 1000;
     }
     const brg_cfg_t *log = brg_cfg_get(b, "log");
     if (log && log->type == BRG_CFG_GROUP) {

@@ -25,6 +25,7 @@ typedef struct brg_conf_route {
     const brg_cfg_t *dead_letter; /* NULL if none */
     int64_t max_in_flight;
     int64_t max_in_flight_bytes;
+    int64_t stall_timeout_ms; /* 0: no stall watchdog */
 } brg_conf_route_t;
 
 typedef struct brg_conf {
@@ -36,6 +37,7 @@ typedef struct brg_conf {
     const char *metrics_addr;      /* NULL: no HTTP endpoint */
     int64_t shutdown_timeout_ms;
     int64_t stats_interval_ms;
+    int64_t stall_timeout_ms; /* bridge-wide default for routes */
     brg_log_level_t log_level;
     brg_log_format_t log_format;
     const brg_cfg_t **endpoints;

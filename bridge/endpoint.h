@@ -18,6 +18,7 @@ struct brg_source {
     pthread_mutex_t lock;
     char *error;
     atomic_bool broker_dead_letter; /* see brg_source_set_broker_dead_letter() */
+    atomic_int_fast64_t backlog;    /* see brg_source_set_backlog() */
 };
 
 struct brg_sink {
@@ -63,6 +64,9 @@ struct brg_endpoint {
     atomic_bool connected;
     atomic_uint_fast64_t reconnects;
     atomic_uint_fast64_t restarts;
+    /* The stall watchdog's request (brg_endpoint_request_reconnect); reason under `lock`. */
+    atomic_bool reconnect_req;
+    char reconnect_reason[300];
 };
 
 brg_endpoint_t *brg_endpoint_new(const char *name, const brg_adapter_t *adapter,

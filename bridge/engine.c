@@ -7,6 +7,7 @@
 
 #include "bridge/metrics.h"
 #include "bridge/registry.h"
+#include "bridge/watchdog.h"
 #include "mappings/mapping.h"
 
 brg_endpoint_t *brg_engine_endpoint(const brg_engine_t *e, const char *name)
@@ -69,6 +70,7 @@ static bool build_route(brg_engine_t *e, const brg_conf_route_t *cr, const brg_s
     rt->timer = e->timer;
     rt->max_in_flight = (size_t)cr->max_in_flight;
     rt->max_in_flight_bytes = (size_t)cr->max_in_flight_bytes;
+    rt->wd.timeout_ms = cr->stall_timeout_ms;
     const brg_cfg_t *rate = brg_cfg_get(cr->cs, "rate");
     brg_route_set_rate(rt, brg_cfg_float(rate, "messages_per_second", 0),
                        brg_cfg_float(rate, "bytes_per_second", 0));
@@ -116,6 +118,7 @@ static void engine_tick(void *arg)
     for (size_t i = 0; i < e->nroutes; i++) {
         brg_route_rate_tick(e->routes[i]);
     }
+    brg_watchdog_tick(e);
 }
 
 brg_engine_t *brg_engine_new(brg_conf_t *conf, char *errstr, size_t errstr_size)

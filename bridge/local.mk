@@ -13,6 +13,7 @@ libbrgcore_a_SOURCES = \
 	%D%/endpoint.c %D%/endpoint.h \
 	%D%/engine.c %D%/engine.h \
 	%D%/timer.c %D%/timer.h \
+	%D%/watchdog.c %D%/watchdog.h \
 	%D%/metrics.c %D%/metrics.h \
 	%D%/registry.h \
 	$(MAPPINGS_SOURCES)

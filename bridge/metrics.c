@@ -257,6 +257,7 @@ void brg_metrics_render(brg_engine_t *e, brg_buf_t *b)
         brg_buf_printf(b, "msgbridge_endpoint_restarts_total{endpoint=\"%s\",adapter=\"%s\"} %" PRIu64 "\n",
                        esc(p->name, ep, sizeof(ep)), p->adapter->name, LOAD(p->restarts));
     }
+    brg_watchdog_metrics(e, b);
     /* Adapter-specific families, once per adapter with all of its endpoints. */
     struct brg_metrics_out out = {b};
     brg_endpoint_t **same = brg_xcalloc(e->nendpoints + 1, sizeof(*same));
@@ -347,6 +348,7 @@ void brg_metrics_render_routes(brg_engine_t *e, brg_buf_t *b)
         } else {
             brg_buf_printf(b, "null");
         }
+        brg_watchdog_routes_json(rt, b);
         brg_buf_printf(b, "}");
         free(why);
         free(src_err);
@@ -383,6 +385,7 @@ bool brg_metrics_ready(brg_engine_t *e, brg_buf_t *b)
             ready = false;
         }
     }
+    ready = brg_watchdog_ready(e, b) && ready;
     if (ready) {
         brg_buf_printf(b, "ready\n");
     }

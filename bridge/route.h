@@ -10,6 +10,7 @@
 
 #include "bridge/adapter.h"
 #include "bridge/timer.h"
+#include "bridge/watchdog.h"
 
 typedef enum brg_route_state {
     BRG_ROUTE_RUNNING = 0,
@@ -87,6 +88,7 @@ struct brg_route {
     atomic_size_t nloss;
     atomic_uint_fast64_t latency_buckets[BRG_LAT_BUCKETS + 1];
     atomic_uint_fast64_t e2e_buckets[BRG_E2E_BUCKETS + 1];
+    brg_wd_t wd; /* the stall watchdog (bridge/watchdog.h) */
 };
 
 /* Core bookkeeping carried by every envelope inside the engine. */

@@ -36,7 +36,8 @@ RABBITMQ_INTEGRATION = \
 	tests/integration/rabbitmq_nack_retry.sh \
 	tests/integration/rabbitmq_strict_mapping.sh \
 	tests/integration/rabbitmq_on_reject.sh \
-	tests/integration/rabbitmq_queue_deleted.sh
+	tests/integration/rabbitmq_queue_deleted.sh \
+	tests/integration/rabbitmq_stall.sh
 # With Kafka (the mock cluster of scripts/kafka-cluster.sh, checked with kcat).
 RABBITMQ_KAFKA_INTEGRATION = \
 	tests/integration/rabbitmq_to_kafka.sh \
@@ -44,7 +45,7 @@ RABBITMQ_KAFKA_INTEGRATION = \
 	tests/integration/rabbitmq_kafka_round_trip.sh \
 	tests/integration/rabbitmq_kafka_typed_headers.sh
 EXTRA_DIST += $(RABBITMQ_INTEGRATION) $(RABBITMQ_KAFKA_INTEGRATION) \
-	tests/integration/rabbitmq_lib.sh scripts/rabbitmq-node.sh
+	tests/integration/rabbitmq_lib.sh tests/integration/freeze_proxy.py scripts/rabbitmq-node.sh
 if HAVE_ADAPTER_RABBITMQ
 TESTS += $(RABBITMQ_INTEGRATION)
 if HAVE_ADAPTER_KAFKA

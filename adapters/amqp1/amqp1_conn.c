@@ -309,6 +309,7 @@ brg_err_t amqp1_run(void *state, brg_endpoint_t *ep, char *errstr, size_t errstr
     (void)errstr_size;
     brg_amqp1_t *a = state;
     a->ep = ep;
+    char why[300];
     start_connect(a);
     arm_timer(a);
     for (;;) {
@@ -336,6 +337,16 @@ brg_err_t amqp1_run(void *state, brg_endpoint_t *ep, char *errstr, size_t errstr
             if (a->reconnect_at_ns && brg_now_ns() >= a->reconnect_at_ns) {
                 start_connect(a);
             }
+        } else if (!stopping && brg_endpoint_reconnect_requested(ep, why, sizeof(why))) {
+            /* The stall watchdog saw this connection hold work and move nothing: drop it as if
+             * lost (TRANSPORT_CLOSED settles what was sent RETRY, the broker redelivers what
+             * it sent us) and connect again. */
+            brg_log_warn(a->log, "re-establishing the connection: %s", why);
+            pn_condition_t *cond = pn_condition();
+            pn_condition_set_name(cond, "amqp:connection:forced");
+            pn_condition_set_description(cond, why);
+            pn_proactor_disconnect(a->proactor, cond);
+            pn_condition_free(cond);
         } else if (stopping) {
             if (!a->close_deadline_ns) {
                 a->close_deadline_ns = brg_now_ns() + (int64_t)CLOSE_TIMEOUT_MS * 1000000;

@@ -378,6 +378,14 @@ static brg_err_t kafka_run(void *state, brg_endpoint_t *ep, char *errstr, size_t
             brg_errfmt(errstr, errstr_size, "the idempotent producer hit a fatal error");
             rc = BRG_ERR_TRANSPORT;
         }
+        /* The stall watchdog saw this endpoint hold work and move nothing: end this run as on
+         * a fatal error, so the core starts it again with new librdkafka handles (what the
+         * producer holds settles RETRY, the consumer resumes from its committed offsets). */
+        char why[300];
+        if (rc == BRG_OK && brg_endpoint_reconnect_requested(ep, why, sizeof(why))) {
+            brg_errfmt(errstr, errstr_size, "%s", why);
+            rc = BRG_ERR_TRANSPORT;
+        }
     }
 
     /* Stop: confirm or settle what the producer holds, acknowledge what came back settled

@@ -659,15 +659,20 @@ void brg_kafka_sources_publish_metrics(brg_kafka_ep_t *k, bool force)
     size_t r = 0;
     for (size_t i = 0; i < k->nsrcs; i++) {
         brg_kafka_src_t *ks = k->srcs[i];
+        int64_t backlog = 0;
         for (size_t j = 0; j < ks->nparts; j++) {
             kpart_t *p = ks->parts[j];
             if (!p->assigned) {
                 continue;
             }
+            int64_t lag = part_lag(ks, p);
             rows[r++] = (brg_kafka_part_row_t){brg_xstrdup(brg_source_route_name(ks->src)),
-                                               brg_xstrdup(p->topic), p->partition,
-                                               part_lag(ks, p), p->committed};
+                                               brg_xstrdup(p->topic), p->partition, lag,
+                                               p->committed};
+            backlog += lag > 0 ? lag : 0;
         }
+        /* The stall watchdog's view: records waiting (in flight ones included). */
+        brg_source_set_backlog(ks->src, backlog);
     }
     pthread_mutex_lock(&k->mlock);
     brg_kafka_part_row_t *old = k->rows;

@@ -408,6 +408,13 @@ static brg_err_t loop(brg_rmq_t *r, char *errstr, size_t errstr_size)
             shutdown_conn(r);
             return BRG_OK;
         }
+        /* The stall watchdog saw this connection take work and answer nothing: drop it as if
+         * lost (unconfirmed publishes settle RETRY, unacked deliveries go back to the queue). */
+        char why[300];
+        if (brg_endpoint_reconnect_requested(r->ep, why, sizeof(why))) {
+            brg_errfmt(errstr, errstr_size, "%s", why);
+            return BRG_ERR_TRANSPORT;
+        }
         bool did = false, waiting = false;
         int64_t now = brg_now_ns();
         /* Wake at least every second: rabbitmq-c sends heartbeats and notices a silent broker

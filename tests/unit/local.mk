@@ -7,7 +7,7 @@ UNIT_LDADD = $(CORE_LDADD) $(CHECK_LIBS)
 UNIT_CORE_LDADD = adapters/memory/libbrg_memory.a $(UNIT_LDADD)
 
 UNIT_TESTS = tests/unit/check_envelope tests/unit/check_template tests/unit/check_route \
-	tests/unit/check_conf tests/unit/check_mapping
+	tests/unit/check_conf tests/unit/check_mapping tests/unit/check_watchdog
 check_PROGRAMS += $(UNIT_TESTS)
 TESTS += $(UNIT_TESTS)
 
@@ -23,6 +23,9 @@ tests_unit_check_route_LDADD = $(UNIT_CORE_LDADD)
 tests_unit_check_mapping_SOURCES = %D%/check_mapping.c %D%/test_adapters.c %D%/test_cfg.c
 tests_unit_check_mapping_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_check_mapping_LDADD = $(UNIT_CORE_LDADD)
+tests_unit_check_watchdog_SOURCES = %D%/check_watchdog.c %D%/test_adapters.c
+tests_unit_check_watchdog_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_check_watchdog_LDADD = $(UNIT_CORE_LDADD)
 tests_unit_check_conf_SOURCES = %D%/check_conf.c %D%/test_adapters.c
 tests_unit_check_conf_CFLAGS = $(UNIT_CFLAGS) -DCONF_DATA_DIR='"$(abs_top_srcdir)/tests/data/conf"'
 tests_unit_check_conf_LDADD = $(UNIT_CORE_LDADD)
