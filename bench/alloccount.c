@@ -1,6 +1,7 @@
 /* bench/alloccount.so: an LD_PRELOAD shim that counts heap calls, for bench/run's allocations
  * per message. It wraps malloc, calloc, realloc, free (and the aligned allocators) around
- * glibc's own (__libc_*), counting with relaxed atomics, and appends one line
+ * glibc's own (__libc_*), counting per thread (a shared counter's cache line bouncing between
+ * threads would slow the bridge down far more than the calls it counts), and appends one line
  *   alloccount mallocs=M callocs=C reallocs=R frees=F allocs=M+C+R
  * to the file named by BENCH_ALLOC_FILE (stderr if unset) on SIGUSR2 and at exit. Steady state
  * per message is the difference of two lines over the messages moved in between.
@@ -22,9 +23,26 @@ extern void *__libc_realloc(void *p, size_t n);
 extern void __libc_free(void *p);
 extern void *__libc_memalign(size_t align, size_t n);
 
-static uint64_t n_malloc, n_calloc, n_realloc, n_free;
+/* One cache line of counters per thread (the last slot is shared once they run out). */
+#define NSLOTS 1024
+typedef struct {
+    uint64_t n_malloc, n_calloc, n_realloc, n_free;
+    char pad[64 - 4 * sizeof(uint64_t)];
+} slot_t;
+static slot_t slots[NSLOTS] __attribute__((aligned(64)));
+static unsigned nslots;
+static __thread slot_t *my_slot __attribute__((tls_model("initial-exec")));
 
-#define COUNT(c) __atomic_fetch_add(&(c), 1, __ATOMIC_RELAXED)
+static slot_t *slot(void)
+{
+    if (!my_slot) {
+        unsigned i = __atomic_fetch_add(&nslots, 1, __ATOMIC_RELAXED);
+        my_slot = &slots[i < NSLOTS ? i : NSLOTS - 1];
+    }
+    return my_slot;
+}
+
+#define COUNT(c) __atomic_fetch_add(&slot()->c, 1, __ATOMIC_RELAXED)
 
 void *malloc(size_t n)
 {
@@ -98,10 +116,13 @@ static void put_str(char *buf, size_t *len, const char *s)
 
 static void report(void)
 {
-    uint64_t m = __atomic_load_n(&n_malloc, __ATOMIC_RELAXED);
-    uint64_t c = __atomic_load_n(&n_calloc, __ATOMIC_RELAXED);
-    uint64_t r = __atomic_load_n(&n_realloc, __ATOMIC_RELAXED);
-    uint64_t f = __atomic_load_n(&n_free, __ATOMIC_RELAXED);
+    uint64_t m = 0, c = 0, r = 0, f = 0;
+    for (unsigned i = 0; i < NSLOTS; i++) {
+        m += __atomic_load_n(&slots[i].n_malloc, __ATOMIC_RELAXED);
+        c += __atomic_load_n(&slots[i].n_calloc, __ATOMIC_RELAXED);
+        r += __atomic_load_n(&slots[i].n_realloc, __ATOMIC_RELAXED);
+        f += __atomic_load_n(&slots[i].n_free, __ATOMIC_RELAXED);
+    }
     char buf[256];
     size_t len = 0;
     put_str(buf, &len, "alloccount mallocs=");

@@ -61,6 +61,9 @@ def main():
         time.sleep(0.005)
     else:
         t_done = time.monotonic() - t0
+        if a.p and warm_count is not None:
+            os.kill(a.p, signal.SIGUSR2)  # a partial run still gets its allocations per message
+            end_count = c
     d = t_done - (t_first or 0)
     rate = (c - (first or 0)) / d if first is not None and d > 0 else 0
     out = {"tool": "metrics_wait", "mode": "wait", "target": a.n, "reached": c,

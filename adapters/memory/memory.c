@@ -36,6 +36,7 @@ struct brg_memory {
     int64_t generate_left;
     size_t body_size;
     char *stream;          /* source stream name reported by generated messages */
+    uint8_t *pattern;      /* body_size bytes of the generated body's filler */
     bool reject_to_broker; /* source on_reject = "reject" */
     uint64_t *acked;       /* only when record */
     size_t nacked, capacked;
@@ -207,9 +208,8 @@ static brg_envelope_t *generated(brg_memory_t *m, uint64_t seq)
     brg_envelope_t *env = brg_envelope_new();
     uint8_t *body = brg_xmalloc(m->body_size + 1);
     int n = snprintf((char *)body, m->body_size + 1, "message %llu ", (unsigned long long)seq);
-    for (size_t i = (size_t)(n > 0 ? n : 0); i < m->body_size; i++) {
-        body[i] = (uint8_t)('a' + i % 26);
-    }
+    size_t from = n < 0 ? 0 : (size_t)n < m->body_size ? (size_t)n : m->body_size;
+    memcpy(body + from, m->pattern + from, m->body_size - from);
     brg_envelope_take_body(env, body, m->body_size);
     char key[32];
     snprintf(key, sizeof(key), "k%llu", (unsigned long long)(seq % 16));
@@ -419,6 +419,10 @@ static brg_err_t memory_open(brg_endpoint_t *ep, void **statep, char *errstr, si
         m->generate_left = brg_cfg_int(from, "count", 0);
         m->body_size = (size_t)brg_cfg_int(from, "body_size", 100);
         m->stream = brg_xstrdup(brg_cfg_str(from, "stream", "memory"));
+        m->pattern = brg_xmalloc(m->body_size + 1);
+        for (size_t i = 0; i < m->body_size; i++) {
+            m->pattern[i] = (uint8_t)('a' + i % 26);
+        }
         m->reject_to_broker = strcmp(brg_cfg_str(from, "on_reject", "keep"), "reject") == 0;
         brg_source_set_broker_dead_letter(brg_endpoint_source(ep, 0), m->reject_to_broker);
     }
@@ -442,6 +446,7 @@ static void memory_close(void *state)
     }
     free(m->slot);
     free(m->stream);
+    free(m->pattern);
     free(m->pending);
     free(m->received);
     free(m->acked);
