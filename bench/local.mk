@@ -1,6 +1,6 @@
 # bench/: throughput, latency and memory harness (bench/run; docs/performance.md). Not part of
 # `make check`: the raw client tools below are the ceilings msgbridge is measured against.
-EXTRA_DIST += %D%/run %D%/brokers.sh %D%/report.py %D%/bench_util.h
+EXTRA_DIST += %D%/run %D%/brokers.sh %D%/report.py %D%/bench_util.h %D%/metrics_wait.py
 
 if HAVE_ADAPTER_KAFKA
 noinst_PROGRAMS += bench/raw_kafka
@@ -22,3 +22,13 @@ bench_raw_amqp1_SOURCES = %D%/raw_amqp1.c %D%/bench_util.h
 bench_raw_amqp1_CFLAGS = $(AM_CFLAGS) $(AMQP1_CFLAGS)
 bench_raw_amqp1_LDADD = $(AMQP1_LIBS)
 endif
+
+# The allocation-counting LD_PRELOAD shim (bench/alloccount.c): built only when bench/run asks
+# for it (`make bench/alloccount.so`), so `make`, `make check` and sanitizer builds never link
+# it, and never installed. Its own flags only: a preloaded object must not carry a sanitizer.
+EXTRA_PROGRAMS += bench/alloccount.so
+bench_alloccount_so_SOURCES = %D%/alloccount.c
+bench_alloccount_so_CFLAGS = -O2 -fPIC -fvisibility=default
+bench_alloccount_so_LDFLAGS = -shared -fPIC
+bench_alloccount_so_LDADD =
+CLEANFILES += bench/alloccount.so

@@ -16,18 +16,29 @@ typedef struct held {
 struct brg_memory {
     brg_endpoint_t *ep;
     pthread_mutex_t lock;
+    /* Keep what tests inspect (acknowledged sequence numbers, received copies, attempts per
+     * sequence number): `record`, default true. Without it memory stays bounded. */
+    bool record;
     /* source */
-    brg_envelope_t **pending; /* sorted by src_seq: retries go back in order */
-    size_t npending, cappending;
-    /* Originals of submitted messages (the route may change its copy), until acknowledged:
-     * like a broker, a retry redelivers the message as it was first received. */
-    brg_envelope_t **unacked;
-    size_t nunacked, capunacked;
+    brg_envelope_t **pending; /* pending[phead..phead+npending), sorted by src_seq */
+    size_t phead, npending, cappending;
+    /* Every sequence number from base to next_seq has a slot (index seq & (capslot - 1)):
+     * NULL once settled for good (acknowledged or dead-lettered), else SLOT_PENDING (waiting in
+     * pending), SLOT_GENERATED (a generated message in flight: a retry regenerates it, it is a
+     * function of its sequence number) or the original of an injected message in flight (the
+     * route may change its copy; like a broker, a retry redelivers the message as it was first
+     * received). base moves up over settled slots, so the ring holds only what is unsettled,
+     * and a settle finds its slot in O(1). */
+    brg_envelope_t **slot;
+    size_t capslot; /* a power of two */
+    uint64_t base;
     uint64_t next_seq;
     int64_t generate_left;
     size_t body_size;
+    char *stream;          /* source stream name reported by generated messages */
+    uint8_t *pattern;      /* body_size bytes of the generated body's filler */
     bool reject_to_broker; /* source on_reject = "reject" */
-    uint64_t *acked;
+    uint64_t *acked;       /* only when record */
     size_t nacked, capacked;
     size_t retried, rejected, in_flight, max_in_flight;
     /* sink */
@@ -50,25 +61,88 @@ brg_memory_t *brg_memory_of(brg_endpoint_t *ep)
 }
 
 
+/* Slot markers (never dereferenced). */
+static char slot_pending_mark, slot_generated_mark;
+#define SLOT_PENDING ((brg_envelope_t *)(void *)&slot_pending_mark)
+#define SLOT_GENERATED ((brg_envelope_t *)(void *)&slot_generated_mark)
+
+static bool slot_is_envelope(const brg_envelope_t *e)
+{
+    return e && e != SLOT_PENDING && e != SLOT_GENERATED;
+}
+
+/* The slot of seq, which must be in [base, next_seq]. */
+static brg_envelope_t **slot_of(brg_memory_t *m, uint64_t seq)
+{
+    return &m->slot[seq & (m->capslot - 1)];
+}
+
+/* Assign the next sequence number and give it a slot holding v. Returns: the number. */
+static uint64_t slot_new(brg_memory_t *m, brg_envelope_t *v)
+{
+    uint64_t seq = ++m->next_seq;
+    if (seq - m->base + 1 > m->capslot) {
+        size_t cap = m->capslot ? m->capslot * 2 : 1024;
+        brg_envelope_t **s = brg_xcalloc(cap, sizeof(*s));
+        for (uint64_t q = m->base; q < seq; q++) {
+            s[q & (cap - 1)] = *slot_of(m, q);
+        }
+        free(m->slot);
+        m->slot = s;
+        m->capslot = cap;
+    }
+    *slot_of(m, seq) = v;
+    return seq;
+}
+
+/* seq is settled for good: free its slot, move base up over settled slots. */
+static void slot_done(brg_memory_t *m, uint64_t seq)
+{
+    brg_envelope_t **s = slot_of(m, seq);
+    if (slot_is_envelope(*s)) {
+        brg_envelope_destroy(*s);
+    }
+    *s = NULL;
+    while (m->base <= m->next_seq && *slot_of(m, m->base) == NULL) {
+        m->base++;
+    }
+}
+
 static void pending_insert(brg_memory_t *m, brg_envelope_t *env)
 {
-    if (m->npending == m->cappending) {
-        m->cappending = m->cappending ? m->cappending * 2 : 64;
-        m->pending = brg_xrealloc(m->pending, m->cappending * sizeof(*m->pending));
+    if (m->phead + m->npending == m->cappending) {
+        if (m->phead > 0) {
+            memmove(m->pending, m->pending + m->phead, m->npending * sizeof(*m->pending));
+            m->phead = 0;
+        }
+        if (m->npending == m->cappending) {
+            m->cappending = m->cappending ? m->cappending * 2 : 64;
+            m->pending = brg_xrealloc(m->pending, m->cappending * sizeof(*m->pending));
+        }
     }
+    brg_envelope_t **p = m->pending + m->phead;
     size_t i = m->npending;
-    while (i > 0 && m->pending[i - 1]->src_seq > env->src_seq) {
-        m->pending[i] = m->pending[i - 1];
+    while (i > 0 && p[i - 1]->src_seq > env->src_seq) {
+        p[i] = p[i - 1];
         i--;
     }
-    m->pending[i] = env;
+    p[i] = env;
     m->npending++;
+}
+
+static brg_envelope_t *pending_pop(brg_memory_t *m)
+{
+    brg_envelope_t *env = m->pending[m->phead++];
+    if (--m->npending == 0) {
+        m->phead = 0;
+    }
+    return env;
 }
 
 void brg_memory_inject(brg_memory_t *m, brg_envelope_t *env)
 {
     pthread_mutex_lock(&m->lock);
-    env->src_seq = ++m->next_seq;
+    env->src_seq = slot_new(m, SLOT_PENDING);
     pending_insert(m, env);
     pthread_mutex_unlock(&m->lock);
     brg_endpoint_wake(m->ep);
@@ -81,7 +155,10 @@ void brg_memory_inject(brg_memory_t *m, brg_envelope_t *env)
     return v_
 
 size_t brg_memory_acked_count(brg_memory_t *m) { LOCKED_GET(size_t, m->nacked); }
-uint64_t brg_memory_acked_seq(brg_memory_t *m, size_t i) { LOCKED_GET(uint64_t, m->acked[i]); }
+uint64_t brg_memory_acked_seq(brg_memory_t *m, size_t i)
+{
+    LOCKED_GET(uint64_t, m->acked && i < m->nacked ? m->acked[i] : 0);
+}
 size_t brg_memory_retried_count(brg_memory_t *m) { LOCKED_GET(size_t, m->retried); }
 size_t brg_memory_rejected_count(brg_memory_t *m) { LOCKED_GET(size_t, m->rejected); }
 size_t brg_memory_max_in_flight(brg_memory_t *m) { LOCKED_GET(size_t, m->max_in_flight); }
@@ -91,7 +168,7 @@ size_t brg_memory_delivery_count(brg_memory_t *m) { LOCKED_GET(size_t, m->delive
 
 const brg_envelope_t *brg_memory_received(brg_memory_t *m, size_t i)
 {
-    LOCKED_GET(const brg_envelope_t *, i < m->nreceived ? m->received[i] : NULL);
+    LOCKED_GET(const brg_envelope_t *, m->received && i < m->nreceived ? m->received[i] : NULL);
 }
 
 void brg_memory_set_script(brg_memory_t *m, brg_memory_script_fn *fn, void *ctx)
@@ -125,36 +202,21 @@ bool brg_memory_wait(brg_memory_t *m, bool (*fn)(brg_memory_t *m, void *arg), vo
 
 /* ---- the endpoint loop -------------------------------------------------------------------- */
 
-static brg_envelope_t *generate(brg_memory_t *m, const brg_source_t *src)
+/* The generated message seq (the same every time: a retry regenerates it). */
+static brg_envelope_t *generated(brg_memory_t *m, uint64_t seq)
 {
     brg_envelope_t *env = brg_envelope_new();
-    uint64_t seq = ++m->next_seq;
     uint8_t *body = brg_xmalloc(m->body_size + 1);
     int n = snprintf((char *)body, m->body_size + 1, "message %llu ", (unsigned long long)seq);
-    for (size_t i = (size_t)(n > 0 ? n : 0); i < m->body_size; i++) {
-        body[i] = (uint8_t)('a' + i % 26);
-    }
+    size_t from = n < 0 ? 0 : (size_t)n < m->body_size ? (size_t)n : m->body_size;
+    memcpy(body + from, m->pattern + from, m->body_size - from);
     brg_envelope_take_body(env, body, m->body_size);
     char key[32];
     snprintf(key, sizeof(key), "k%llu", (unsigned long long)(seq % 16));
     brg_envelope_set_key(env, key, strlen(key));
     env->src_seq = seq;
-    env->origin.stream = brg_xstrdup(brg_cfg_str(brg_source_cfg(src), "stream", "memory"));
-    m->generate_left--;
+    env->origin.stream = brg_xstrdup(m->stream);
     return env;
-}
-
-/* Remove and return the original of seq from the unacked list. */
-static brg_envelope_t *unacked_take(brg_memory_t *m, uint64_t seq)
-{
-    for (size_t i = 0; i < m->nunacked; i++) {
-        if (m->unacked[i]->src_seq == seq) {
-            brg_envelope_t *env = m->unacked[i];
-            m->unacked[i] = m->unacked[--m->nunacked];
-            return env;
-        }
-    }
-    return NULL;
 }
 
 static void take_settled(brg_memory_t *m, brg_endpoint_t *ep)
@@ -164,25 +226,38 @@ static void take_settled(brg_memory_t *m, brg_endpoint_t *ep)
     while ((env = brg_endpoint_take_settled(ep, &outcome))) {
         pthread_mutex_lock(&m->lock);
         m->in_flight--;
+        uint64_t seq = env->src_seq;
+        /* Only a submitted message is settled: its slot is live. */
+        bool live = seq >= m->base && seq <= m->next_seq && *slot_of(m, seq) != NULL &&
+                    *slot_of(m, seq) != SLOT_PENDING;
         if (outcome == BRG_ACCEPTED) {
-            if (m->nacked == m->capacked) {
-                m->capacked = m->capacked ? m->capacked * 2 : 256;
-                m->acked = brg_xrealloc(m->acked, m->capacked * sizeof(uint64_t));
+            if (m->record) {
+                if (m->nacked == m->capacked) {
+                    m->capacked = m->capacked ? m->capacked * 2 : 256;
+                    m->acked = brg_xrealloc(m->acked, m->capacked * sizeof(uint64_t));
+                }
+                m->acked[m->nacked] = seq;
             }
-            m->acked[m->nacked++] = env->src_seq;
-            brg_envelope_destroy(unacked_take(m, env->src_seq));
+            m->nacked++;
+            if (live) {
+                slot_done(m, seq);
+            }
         } else if (outcome == BRG_RETRY) {
             /* Redeliver like a broker would: the original goes back in sequence order. */
             m->retried++;
-            brg_envelope_t *again = unacked_take(m, env->src_seq);
-            if (again) {
+            if (live) {
+                brg_envelope_t **s = slot_of(m, seq);
+                brg_envelope_t *again = *s == SLOT_GENERATED ? generated(m, seq) : *s;
+                *s = SLOT_PENDING;
                 again->origin.redelivered = true;
                 pending_insert(m, again);
             }
         } else if (m->reject_to_broker) {
             /* Like a queue with a dead-letter exchange: the broker moves it away. */
             m->rejected++;
-            brg_envelope_destroy(unacked_take(m, env->src_seq));
+            if (live) {
+                slot_done(m, seq);
+            }
         } else {
             /* The route stopped; like a broker queue, the message stays unacknowledged. */
             m->rejected++;
@@ -203,26 +278,22 @@ static void submit(brg_memory_t *m, brg_endpoint_t *ep)
             return;
         }
         pthread_mutex_lock(&m->lock);
-        brg_envelope_t *env = NULL;
-        if (m->npending) {
-            env = m->pending[0];
-            memmove(m->pending, m->pending + 1, (m->npending - 1) * sizeof(*m->pending));
-            m->npending--;
-        } else if (m->generate_left > 0) {
-            env = generate(m, src);
-        }
         brg_envelope_t *copy = NULL;
-        if (env) {
+        if (m->npending) {
+            /* The original stays in its slot for a retry; the route gets a copy. */
+            brg_envelope_t *env = pending_pop(m);
+            *slot_of(m, env->src_seq) = env;
+            copy = brg_envelope_copy(env);
+        } else if (m->generate_left > 0) {
+            /* Nothing kept: a retry regenerates it. */
+            copy = generated(m, slot_new(m, SLOT_GENERATED));
+            m->generate_left--;
+        }
+        if (copy) {
             m->in_flight++;
             if (m->in_flight > m->max_in_flight) {
                 m->max_in_flight = m->in_flight;
             }
-            if (m->nunacked == m->capunacked) {
-                m->capunacked = m->capunacked ? m->capunacked * 2 : 64;
-                m->unacked = brg_xrealloc(m->unacked, m->capunacked * sizeof(*m->unacked));
-            }
-            m->unacked[m->nunacked++] = env;
-            copy = brg_envelope_copy(env);
         }
         pthread_mutex_unlock(&m->lock);
         if (!copy) {
@@ -234,7 +305,11 @@ static void submit(brg_memory_t *m, brg_endpoint_t *ep)
 
 static void settle_now(brg_memory_t *m, brg_envelope_t *env, brg_outcome_t outcome)
 {
-    if (outcome == BRG_ACCEPTED) {
+    if (outcome == BRG_ACCEPTED && !m->record) {
+        pthread_mutex_lock(&m->lock);
+        m->nreceived++;
+        pthread_mutex_unlock(&m->lock);
+    } else if (outcome == BRG_ACCEPTED) {
         pthread_mutex_lock(&m->lock);
         if (m->nreceived == m->capreceived) {
             m->capreceived = m->capreceived ? m->capreceived * 2 : 256;
@@ -257,13 +332,17 @@ static void take_publish(brg_memory_t *m, brg_endpoint_t *ep)
         pthread_mutex_lock(&m->lock);
         m->deliveries++;
         uint64_t seq = env->src_seq;
-        if (seq >= m->nattempts) {
-            size_t n = (size_t)seq * 2 + 16;
-            m->attempts = brg_xrealloc(m->attempts, n * sizeof(uint32_t));
-            memset(m->attempts + m->nattempts, 0, (n - m->nattempts) * sizeof(uint32_t));
-            m->nattempts = n;
+        /* Without record, nothing is kept per sequence number: a redelivery is attempt 2. */
+        unsigned attempt = env->origin.redelivered ? 2 : 1;
+        if (m->record) {
+            if (seq >= m->nattempts) {
+                size_t n = (size_t)seq * 2 + 16;
+                m->attempts = brg_xrealloc(m->attempts, n * sizeof(uint32_t));
+                memset(m->attempts + m->nattempts, 0, (n - m->nattempts) * sizeof(uint32_t));
+                m->nattempts = n;
+            }
+            attempt = ++m->attempts[seq];
         }
-        unsigned attempt = ++m->attempts[seq];
         brg_memory_script_fn *fn = m->script;
         void *ctx = m->script_ctx;
         brg_outcome_t outcome = m->default_outcome;
@@ -333,10 +412,17 @@ static brg_err_t memory_open(brg_endpoint_t *ep, void **statep, char *errstr, si
                          : strcmp(outcome, "reject") == 0 ? BRG_REJECTED
                                                           : BRG_ACCEPTED;
     m->settle_delay_ms = (uint32_t)brg_cfg_int(cs, "settle_delay_ms", 0);
+    m->record = brg_cfg_bool(cs, "record", true);
+    m->base = 1;
     if (brg_endpoint_source_count(ep) > 0) {
         const brg_cfg_t *from = brg_source_cfg(brg_endpoint_source(ep, 0));
         m->generate_left = brg_cfg_int(from, "count", 0);
         m->body_size = (size_t)brg_cfg_int(from, "body_size", 100);
+        m->stream = brg_xstrdup(brg_cfg_str(from, "stream", "memory"));
+        m->pattern = brg_xmalloc(m->body_size + 1);
+        for (size_t i = 0; i < m->body_size; i++) {
+            m->pattern[i] = (uint8_t)('a' + i % 26);
+        }
         m->reject_to_broker = strcmp(brg_cfg_str(from, "on_reject", "keep"), "reject") == 0;
         brg_source_set_broker_dead_letter(brg_endpoint_source(ep, 0), m->reject_to_broker);
     }
@@ -348,15 +434,19 @@ static void memory_close(void *state)
 {
     brg_memory_t *m = state;
     for (size_t i = 0; i < m->npending; i++) {
-        brg_envelope_destroy(m->pending[i]);
+        brg_envelope_destroy(m->pending[m->phead + i]);
     }
-    for (size_t i = 0; i < m->nreceived; i++) {
+    for (size_t i = 0; m->received && i < m->nreceived; i++) {
         brg_envelope_destroy(m->received[i]);
     }
-    for (size_t i = 0; i < m->nunacked; i++) {
-        brg_envelope_destroy(m->unacked[i]);
+    for (uint64_t q = m->base; m->capslot && q <= m->next_seq; q++) {
+        if (slot_is_envelope(*slot_of(m, q))) {
+            brg_envelope_destroy(*slot_of(m, q));
+        }
     }
-    free(m->unacked);
+    free(m->slot);
+    free(m->stream);
+    free(m->pattern);
     free(m->pending);
     free(m->received);
     free(m->acked);
@@ -378,6 +468,9 @@ static void memory_check_endpoint(const brg_cfg_t *cs, brg_diag_t *d)
 static const brg_conf_key_t endpoint_keys[] = {
     {"outcome", BRG_KEY_STRING, 0, "what the sink answers: accept (default), retry, reject"},
     {"settle_delay_ms", BRG_KEY_INT, 0, "delay before the sink settles (default 0)"},
+    {"record", BRG_KEY_BOOL, 0,
+     "keep acknowledged sequence numbers, received copies and attempts per message for "
+     "inspection (default true; false: counts only, memory bounded, for benchmarks)"},
     {"token", BRG_KEY_STRING, BRG_KEY_SECRET, "an unused secret (tests of secret handling)"},
     {NULL, 0, 0, NULL},
 };

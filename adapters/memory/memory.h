@@ -14,7 +14,7 @@
 typedef struct brg_memory brg_memory_t;
 
 /* Decide the outcome for an envelope the sink received. attempt counts deliveries of the same
- * source sequence number (1 the first time). */
+ * source sequence number (1 the first time; with `record = false`, 2 for any redelivery). */
 typedef brg_outcome_t(brg_memory_script_fn)(const brg_envelope_t *env, unsigned attempt,
                                              void *ctx);
 
@@ -24,7 +24,8 @@ brg_memory_t *brg_memory_of(brg_endpoint_t *ep);
 /* Source: queue an envelope for the endpoint's first source. Its src_seq is assigned here
  * (1, 2, ...). Ownership: moves to the adapter. */
 void brg_memory_inject(brg_memory_t *m, brg_envelope_t *env);
-/* Source: sequence numbers acknowledged (settled ACCEPTED), in acknowledgement order. */
+/* Source: sequence numbers acknowledged (settled ACCEPTED), in acknowledgement order. With the
+ * endpoint's `record = false` only the count is kept (acked_seq returns 0). */
 size_t brg_memory_acked_count(brg_memory_t *m);
 uint64_t brg_memory_acked_seq(brg_memory_t *m, size_t i);
 /* Source: settles seen by outcome, and the most envelopes ever in flight at once. */
@@ -38,7 +39,7 @@ size_t brg_memory_pending(brg_memory_t *m);
 void brg_memory_set_script(brg_memory_t *m, brg_memory_script_fn *fn, void *ctx);
 void brg_memory_set_settle_delay(brg_memory_t *m, uint32_t ms);
 /* Sink: envelopes settled ACCEPTED, in order (copies owned by the adapter, valid until the
- * engine is destroyed). */
+ * engine is destroyed). With `record = false` only the count is kept (received returns NULL). */
 size_t brg_memory_received_count(brg_memory_t *m);
 const brg_envelope_t *brg_memory_received(brg_memory_t *m, size_t i);
 /* Sink: every delivery attempt, accepted or not. */
