@@ -708,10 +708,12 @@ void brg_settle_unroutable(brg_envelope_t *env, const char *reason)
     brg_delivery_t *dlv = env->dlv;
     brg_route_t *rt = dlv->rt;
     brg_unroutable_t how = rt->on_unroutable;
+    /* The source broker's dead letter (on_reject = "reject") counts as the route's own. */
+    bool has_dl = rt->dead_letter || (rt->src && atomic_load(&rt->src->broker_dead_letter));
     if (how == BRG_UNROUTABLE_DEFAULT) {
-        how = rt->dead_letter ? BRG_UNROUTABLE_DEAD_LETTER : BRG_UNROUTABLE_PARK;
+        how = has_dl ? BRG_UNROUTABLE_DEAD_LETTER : BRG_UNROUTABLE_PARK;
     }
-    if (dlv->dead_letter || (how == BRG_UNROUTABLE_DEAD_LETTER && !rt->dead_letter)) {
+    if (dlv->dead_letter || (how == BRG_UNROUTABLE_DEAD_LETTER && !has_dl)) {
         /* The dead letter itself leads nowhere: only waiting helps. */
         how = BRG_UNROUTABLE_PARK;
     }
