@@ -178,6 +178,11 @@ size_t brg_source_max_in_flight_bytes(const brg_source_t *src);
  * backpressure, draining or stopped). Bytes are checked too: a message larger than what is
  * left of max_in_flight_bytes is let in only when nothing else is in flight. Thread: any. */
 size_t brg_source_credit(const brg_source_t *src);
+/* True while the route is parked (its destination missing or refusing, see
+ * brg_settle_unroutable): its credit is then at most one probe at a time, so a source that
+ * pauses its consumer under backpressure and resumes only for a wide window must resume for
+ * any credit. Thread: any. */
+bool brg_source_parked(const brg_source_t *src);
 /* Hand an envelope to the route. The core sets origin.endpoint/adapter if unset, maps it and
  * routes it; the outcome comes back through brg_endpoint_take_settled(). Never fails.
  * Ownership: moves to the core. Thread: the endpoint's thread. */

@@ -326,6 +326,11 @@ size_t brg_source_credit(const brg_source_t *src)
     return rate < credit ? rate : credit;
 }
 
+bool brg_source_parked(const brg_source_t *src)
+{
+    return atomic_load(&src->rt->state) == BRG_ROUTE_PARKED;
+}
+
 void brg_source_set_error(brg_source_t *src, const char *reason)
 {
     pthread_mutex_lock(&src->lock);

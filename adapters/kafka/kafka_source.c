@@ -566,8 +566,10 @@ static bool source_poll(brg_kafka_src_t *ks)
     } else {
         ks->starved_since_ns = 0;
         /* Resume once half the window is free, not at the first free slot: a route at its
-         * limit would otherwise pause and resume (and refetch) over and over. */
-        if (ks->bp_paused && credit * 2 >= brg_source_max_in_flight(ks->src)) {
+         * limit would otherwise pause and resume (and refetch) over and over. A parked route
+         * only ever has one probe's credit: resume for it. */
+        if (ks->bp_paused && (credit * 2 >= brg_source_max_in_flight(ks->src) ||
+                              brg_source_parked(ks->src))) {
             pause_all(ks, false);
         }
     }
