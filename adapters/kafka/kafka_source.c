@@ -729,6 +729,9 @@ static void flush_source(brg_kafka_src_t *ks)
             if (ms > RETRY_CAP_MS) {
                 ms = RETRY_CAP_MS;
             }
+            if (brg_source_parked(ks->src)) {
+                ms = 0; /* the parked route paces its probes itself: no second backoff */
+            }
             brg_log(p->streak == 1 || p->streak % 10 == 0 ? BRG_LOG_INFO : BRG_LOG_DEBUG,
                     &ks->k->log.ctx,
                     "route \"%s\": %s [%" PRId32 "] goes back to offset %" PRId64

@@ -30,8 +30,9 @@ routes = (
     to = { endpoint = "k"; topic = "$DST"; }; }
 );
 EOC
-# Enough refusals for the first publishes and a few probes.
-k_ctl error Produce TOPIC_AUTHORIZATION_FAILED 6
+# Enough refusals for the first publishes and probes over more than 2 s (the Kafka source
+# pauses its partitions after 2 s without credit and must resume them for a probe).
+k_ctl error Produce TOPIC_AUTHORIZATION_FAILED 10
 t_bridge bridge "$T_DIR/bridge.conf"
 t_wait_for 20 grep -q 'route "copy" parked: kafka: topic "park.dst"' "$T_DIR/bridge.log" ||
     t_fail "the route did not park: $(tail -5 "$T_DIR/bridge.log")"
@@ -40,6 +41,9 @@ grep 'route "copy" parked' "$T_DIR/bridge.log" | grep -q -i 'authoriz' ||
 k_wait_count "$DST" "$N" 60 || t_fail "only $(k_count "$DST") of $N records after the broker accepted again"
 t_wait_for 10 grep -q 'route "copy" resumed after' "$T_DIR/bridge.log" ||
     t_fail "no resume line: $(tail -3 "$T_DIR/bridge.log")"
+parked_s=$(sed -n 's/.*route "copy" resumed after \([0-9]*\) s parked.*/\1/p' "$T_DIR/bridge.log" | head -1)
+[ "${parked_s:-0}" -ge 3 ] || t_fail "parked only ${parked_s:-?} s: the backpressure pause was not exercised"
+t_log "parked for $parked_s s"
 t_wait_for 10 sh -c "[ \"\$(curl -s -o /dev/null -w '%{http_code}' $URL/readyz)\" = 200 ]" ||
     t_fail "/readyz after: $(curl -s "$URL/readyz")"
 curl -s "$URL/metrics" | grep -q '^msgbridge_route_parks_total{route="copy"} [1-9]' ||
