@@ -418,7 +418,13 @@ static void finish_parent(brg_delivery_t *dlv, brg_outcome_t outcome)
         atomic_fetch_add(&rt->e2e_buckets[b], 1);
     }
     if (dlv->probe) {
-        park_probe_done(rt, outcome);
+        /* A probe the mapping filtered or dropped says nothing about the destination. */
+        if (dlv->sent) {
+            park_probe_done(rt, outcome);
+        } else {
+            atomic_store(&rt->probe_out, false);
+            atomic_store(&rt->park_wake, true);
+        }
     }
     brg_endpoint_push_settled(dlv->src->ep, dlv);
 }
@@ -480,6 +486,7 @@ void brg_source_submit(brg_source_t *src, brg_envelope_t *env)
         }
     }
 
+    dlv->sent = true;
     if (rt->nsinks == 1) {
         /* One sink: the envelope itself travels, no copy. */
         publish_to(rt->sinks[0], dlv);

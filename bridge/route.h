@@ -119,6 +119,7 @@ typedef struct brg_delivery {
     brg_outcome_t outcome;          /* set when it goes back to the source */
     bool dead_letter;               /* being published to the dead letter */
     bool probe;                     /* parent: the probe of a parked route */
+    bool sent;                      /* parent: handed to its sink(s) (not filtered or dropped) */
     int attempts;
     pthread_mutex_t reason_lock;
     char *reason;                   /* first failure reason */
