@@ -166,7 +166,8 @@ static const brg_conf_key_t route_keys[] = {
      "when the destination is missing or refuses: park, dead_letter or stop (default: "
      "dead_letter if the route has one, else park)"},
     {"park_retry_min", BRG_KEY_FLOAT, 0, "seconds before a parked route first retries (default 1)"},
-    {"park_retry_max", BRG_KEY_FLOAT, 0, "most seconds between retries of a parked route (default 60)"},
+    {"park_retry_max", BRG_KEY_FLOAT, 0,
+     "most seconds between retries of a parked route (default 60)"},
     {NULL, 0, 0, NULL},
 };
 

@@ -383,7 +383,8 @@ static void memory_check_endpoint(const brg_cfg_t *cs, brg_diag_t *d)
 }
 
 static const brg_conf_key_t endpoint_keys[] = {
-    {"outcome", BRG_KEY_STRING, 0, "what the sink answers: accept (default), retry, reject, unroutable"},
+    {"outcome", BRG_KEY_STRING, 0,
+     "what the sink answers: accept (default), retry, reject, unroutable"},
     {"settle_delay_ms", BRG_KEY_INT, 0, "delay before the sink settles (default 0)"},
     {"token", BRG_KEY_STRING, BRG_KEY_SECRET, "an unused secret (tests of secret handling)"},
     {NULL, 0, 0, NULL},

@@ -503,7 +503,8 @@ START_TEST(test_route_unroutable_goes_to_dead_letter_by_default)
     static dest_t d;
     dest_init(&d, 3);
     d.from_seq = 3;
-    engine = start(SIMPLE("max_in_flight = 1; dead_letter = { endpoint = \"dlq\"; stream = \"dead\"; };"));
+    engine = start(SIMPLE("max_in_flight = 1;"
+                          "dead_letter = { endpoint = \"dlq\"; stream = \"dead\"; };"));
     brg_memory_set_script(mem("dst"), dest_script, &d);
     size_t n = 5;
     inject(mem("src"), n, 16);
