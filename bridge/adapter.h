@@ -20,6 +20,13 @@
  *   RETRY     transient failure: redeliver (nack+requeue, release, seek back), keep order.
  *   REJECTED  permanent failure and the route has no dead letter: the route has been stopped
  *             by the core; do NOT acknowledge (the source keeps the message).
+ *
+ * A sink settles with one of the same three outcomes, plus one class of its own: UNROUTABLE
+ * (brg_settle_unroutable), the destination cannot take anything right now (RabbitMQ NO_ROUTE or
+ * exchange NOT_FOUND, amqp:not-found, an unknown Kafka topic or partition, access refused), as
+ * opposed to REJECTED, the message itself is at fault (too large, unmappable, content refused).
+ * The core then dead-letters the message or parks the route (`on_unroutable`); the source only
+ * ever sees one of the three outcomes above (RETRY when the route parks).
  */
 #ifndef BRG_ADAPTER_H
 #define BRG_ADAPTER_H
@@ -182,6 +189,11 @@ size_t brg_source_max_in_flight_bytes(const brg_source_t *src);
  * backpressure, draining or stopped). Bytes are checked too: a message larger than what is
  * left of max_in_flight_bytes is let in only when nothing else is in flight. Thread: any. */
 size_t brg_source_credit(const brg_source_t *src);
+/* True while the route is parked (its destination missing or refusing, see
+ * brg_settle_unroutable): its credit is then at most one probe at a time, so a source that
+ * pauses its consumer under backpressure and resumes only for a wide window must resume for
+ * any credit. Thread: any. */
+bool brg_source_parked(const brg_source_t *src);
 /* Hand an envelope to the route. The core sets origin.endpoint/adapter if unset, maps it and
  * routes it; the outcome comes back through brg_endpoint_take_settled(). Never fails.
  * Ownership: moves to the core. Thread: the endpoint's thread. */
@@ -232,6 +244,12 @@ bool brg_sink_mapping_loss(brg_sink_t *sink, const char *field);
  * NULL) says why for RETRY/REJECTED: it is logged and written into dead-letter headers.
  * Ownership: the envelope goes back to the core. Thread: any. */
 void brg_settle(brg_envelope_t *env, brg_outcome_t outcome, const char *reason);
+/* Settle an envelope whose destination is unusable (missing, or access refused), not the
+ * message: the route's `on_unroutable` decides, by default dead letter when the route has one,
+ * else park (the route takes nothing new, the source redelivers, a probe retries with backoff
+ * until the destination is back). reason names the destination and what to fix. Exactly once,
+ * instead of brg_settle(). Ownership and thread: as brg_settle(). */
+void brg_settle_unroutable(brg_envelope_t *env, const char *reason);
 
 /* ---- helpers ----------------------------------------------------------------------------- */
 

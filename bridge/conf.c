@@ -165,6 +165,12 @@ static const brg_conf_key_t route_keys[] = {
     {"stall_timeout", BRG_KEY_INT, 0,
      "seconds of waiting work and no progress before a stall (bridge's, 60; 0 off)"},
     {"description", BRG_KEY_STRING, 0, "free text"},
+    {"on_unroutable", BRG_KEY_STRING, 0,
+     "when the destination is missing or refuses: park, dead_letter or stop (default: "
+     "dead_letter if the route has one, else park)"},
+    {"park_retry_min", BRG_KEY_FLOAT, 0, "seconds before a parked route first retries (default 1)"},
+    {"park_retry_max", BRG_KEY_FLOAT, 0,
+     "most seconds between retries of a parked route (default 60)"},
     {NULL, 0, 0, NULL},
 };
 
@@ -472,6 +478,30 @@ static void check_route(brg_conf_t *conf, brg_cfg_t *rcs, brg_conf_route_t *r, b
     if (dl && dl->type == BRG_CFG_GROUP) {
         r->dead_letter = dl;
         check_side(conf, dl, false, d);
+    }
+    const brg_cfg_t *unr = brg_cfg_get(rcs, "on_unroutable");
+    if (unr && unr->type == BRG_CFG_STRING) {
+        if (strcmp(unr->v.s, "park") != 0 && strcmp(unr->v.s, "dead_letter") != 0 &&
+            strcmp(unr->v.s, "stop") != 0) {
+            brg_diag_error(d, unr, "unknown on_unroutable \"%s\" (valid: park, dead_letter, stop)",
+                           unr->v.s);
+        } else if (strcmp(unr->v.s, "dead_letter") == 0 && !r->dead_letter) {
+            brg_diag_error(d, unr, "on_unroutable = \"dead_letter\" needs a dead_letter group in "
+                           "the route");
+        }
+    }
+    double pmin = brg_cfg_float(rcs, "park_retry_min", 1);
+    const brg_cfg_t *pmin_c = brg_cfg_get(rcs, "park_retry_min");
+    const brg_cfg_t *pmax_c = brg_cfg_get(rcs, "park_retry_max");
+    if (pmin_c && (pmin < 0.01 || pmin > 3600)) {
+        brg_diag_error(d, pmin_c, "must be between 0.01 and 3600 seconds");
+    }
+    if (pmax_c) {
+        double pmax = brg_cfg_float(rcs, "park_retry_max", 60);
+        if (pmax < pmin || pmax > 86400) {
+            brg_diag_error(d, pmax_c, "must be at least park_retry_min (%g) and at most 86400 "
+                           "seconds", pmin);
+        }
     }
     brg_mapping_t *m = brg_mapping_new(rcs, conf->bridge_id, r->name ? r->name : "", d);
     brg_mapping_destroy(m);

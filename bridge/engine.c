@@ -74,6 +74,13 @@ static bool build_route(brg_engine_t *e, const brg_conf_route_t *cr, const brg_s
     const brg_cfg_t *rate = brg_cfg_get(cr->cs, "rate");
     brg_route_set_rate(rt, brg_cfg_float(rate, "messages_per_second", 0),
                        brg_cfg_float(rate, "bytes_per_second", 0));
+    const char *unr = brg_cfg_str(cr->cs, "on_unroutable", "");
+    rt->on_unroutable = strcmp(unr, "park") == 0          ? BRG_UNROUTABLE_PARK
+                        : strcmp(unr, "dead_letter") == 0 ? BRG_UNROUTABLE_DEAD_LETTER
+                        : strcmp(unr, "stop") == 0        ? BRG_UNROUTABLE_STOP
+                                                          : BRG_UNROUTABLE_DEFAULT;
+    brg_route_set_park_backoff(rt, (uint32_t)(brg_cfg_float(cr->cs, "park_retry_min", 1) * 1000),
+                               (uint32_t)(brg_cfg_float(cr->cs, "park_retry_max", 60) * 1000));
     brg_diag_t d;
     brg_diag_init(&d);
     rt->mapping = brg_mapping_new(cr->cs, e->conf->bridge_id, cr->name, &d);
@@ -117,6 +124,7 @@ static void engine_tick(void *arg)
     }
     for (size_t i = 0; i < e->nroutes; i++) {
         brg_route_rate_tick(e->routes[i]);
+        brg_route_park_tick(e->routes[i]);
     }
     brg_watchdog_tick(e);
 }

@@ -143,6 +143,9 @@ void brg_metrics_render(brg_engine_t *e, brg_buf_t *b)
         {"msgbridge_route_broker_rejected_total",
          "Messages rejected to the source broker's own dead letter (on_reject = \"reject\").",
          offsetof(brg_route_stats_t, broker_rejected)},
+        {"msgbridge_route_parks_total",
+         "Times the route parked because its destination was missing or refused.",
+         offsetof(brg_route_stats_t, parks)},
     };
     for (size_t k = 0; k < BRG_ARRAY_SIZE(route_counters); k++) {
         help(b, route_counters[k].name, "counter", route_counters[k].help);
@@ -194,6 +197,13 @@ void brg_metrics_render(brg_engine_t *e, brg_buf_t *b)
         brg_buf_printf(b, "msgbridge_route_up{route=\"%s\"} %d\n",
                        esc(e->routes[i]->name, r, sizeof(r)),
                        atomic_load(&e->routes[i]->state) != BRG_ROUTE_STOPPED);
+    }
+    help(b, "msgbridge_route_parked", "gauge",
+         "1 while the route is parked (its destination missing or refusing), else 0.");
+    for (size_t i = 0; i < e->nroutes; i++) {
+        brg_buf_printf(b, "msgbridge_route_parked{route=\"%s\"} %d\n",
+                       esc(e->routes[i]->name, r, sizeof(r)),
+                       atomic_load(&e->routes[i]->state) == BRG_ROUTE_PARKED);
     }
     help(b, "msgbridge_route_latency_seconds", "histogram",
          "Bridge latency: source receive to final settle of accepted messages.");
@@ -349,7 +359,18 @@ void brg_metrics_render_routes(brg_engine_t *e, brg_buf_t *b)
             brg_buf_printf(b, "null");
         }
         brg_watchdog_routes_json(rt, b);
+        int64_t next_ms = 0;
+        char *park = brg_route_park_reason(rt, &next_ms);
+        bool parked = atomic_load(&rt->state) == BRG_ROUTE_PARKED;
+        brg_buf_printf(b, ", \"parks\": %" PRIu64 ", \"park_reason\": ", LOAD(rt->stats.parks));
+        if (parked && park) {
+            json_str(b, park);
+            brg_buf_printf(b, ", \"next_retry_ms\": %" PRId64, next_ms);
+        } else {
+            brg_buf_printf(b, "null, \"next_retry_ms\": null");
+        }
         brg_buf_printf(b, "}");
+        free(park);
         free(why);
         free(src_err);
     }
@@ -374,6 +395,13 @@ bool brg_metrics_ready(brg_engine_t *e, brg_buf_t *b)
         if (atomic_load(&rt->state) == BRG_ROUTE_STOPPED) {
             char *why = brg_route_stop_reason(rt);
             brg_buf_printf(b, "route %s stopped: %s\n", rt->name, why ? why : "?");
+            free(why);
+            ready = false;
+        } else if (atomic_load(&rt->state) == BRG_ROUTE_PARKED) {
+            int64_t next_ms = 0;
+            char *why = brg_route_park_reason(rt, &next_ms);
+            brg_buf_printf(b, "route %s parked: %s (next retry in %.1f s)\n", rt->name,
+                           why ? why : "?", (double)next_ms / 1000.0);
             free(why);
             ready = false;
         }

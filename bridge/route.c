@@ -34,6 +34,7 @@ brg_route_t *brg_route_new(const char *name, const brg_cfg_t *cs)
     pthread_mutex_init(&rt->lock, NULL);
     pthread_mutex_init(&rt->rate_lock, NULL);
     atomic_init(&rt->state, BRG_ROUTE_RUNNING);
+    brg_route_set_park_backoff(rt, 1000, 60000);
     return rt;
 }
 
@@ -45,6 +46,7 @@ void brg_route_destroy(brg_route_t *rt)
     brg_mapping_destroy(rt->mapping);
     free(rt->sinks);
     free(rt->stop_reason);
+    free(rt->park_reason);
     free(rt->name);
     pthread_mutex_destroy(&rt->rate_lock);
     pthread_mutex_destroy(&rt->lock);
@@ -57,6 +59,7 @@ const char *brg_route_state_name(brg_route_state_t s)
     case BRG_ROUTE_RUNNING: return "running";
     case BRG_ROUTE_DRAINING: return "draining";
     case BRG_ROUTE_STOPPED: return "stopped";
+    case BRG_ROUTE_PARKED: return "parked";
     }
     return "?";
 }
@@ -81,8 +84,111 @@ void brg_route_stop(brg_route_t *rt, const char *reason)
 
 void brg_route_drain(brg_route_t *rt)
 {
+    /* A parked route has nothing in flight but its last failures (they settle RETRY). */
     int expected = BRG_ROUTE_RUNNING;
-    atomic_compare_exchange_strong(&rt->state, &expected, BRG_ROUTE_DRAINING);
+    if (!atomic_compare_exchange_strong(&rt->state, &expected, BRG_ROUTE_DRAINING)) {
+        expected = BRG_ROUTE_PARKED;
+        atomic_compare_exchange_strong(&rt->state, &expected, BRG_ROUTE_DRAINING);
+    }
+}
+
+/* ---- parking ------------------------------------------------------------------------------ */
+
+void brg_route_set_park_backoff(brg_route_t *rt, uint32_t min_ms, uint32_t max_ms)
+{
+    pthread_mutex_lock(&rt->lock);
+    rt->park_min_ms = min_ms;
+    rt->park_max_ms = max_ms;
+    brg_backoff_init(&rt->park_bo, min_ms, max_ms);
+    pthread_mutex_unlock(&rt->lock);
+}
+
+static void park_schedule_locked(brg_route_t *rt)
+{
+    uint32_t ms = brg_backoff_next(&rt->park_bo);
+    atomic_store(&rt->next_retry_ns, brg_now_ns() + (int64_t)ms * 1000000);
+    atomic_store(&rt->park_wake, true);
+}
+
+void brg_route_park(brg_route_t *rt, const char *reason)
+{
+    pthread_mutex_lock(&rt->lock);
+    int expected = BRG_ROUTE_RUNNING;
+    bool first = atomic_compare_exchange_strong(&rt->state, &expected, BRG_ROUTE_PARKED);
+    if (first) {
+        free(rt->park_reason);
+        rt->park_reason = brg_xstrdup(reason);
+        rt->parked_ns = brg_now_ns();
+        brg_backoff_reset(&rt->park_bo);
+        park_schedule_locked(rt);
+        atomic_fetch_add(&rt->stats.parks, 1);
+    }
+    /* Already parked: the failures of what was in flight, or a failed probe (its settle
+     * schedules the next retry in finish_parent). Draining or stopped: the RETRY is enough. */
+    uint64_t next_ms = (uint64_t)((atomic_load(&rt->next_retry_ns) - brg_now_ns()) / 1000000);
+    pthread_mutex_unlock(&rt->lock);
+    if (first) {
+        brg_log_error(rt->src ? brg_endpoint_logctx(rt->src->ep) : NULL,
+                      "route \"%s\" parked: %s (the source keeps the message; create the "
+                      "destination or grant access, the route retries by itself, first in "
+                      "%.1f s)",
+                      rt->name, reason, (double)next_ms / 1000.0);
+    }
+}
+
+/* The probe of a parked route settled: resume, or wait for the next retry. */
+static void park_probe_done(brg_route_t *rt, brg_outcome_t outcome)
+{
+    atomic_store(&rt->probe_out, false);
+    pthread_mutex_lock(&rt->lock);
+    bool resumed = false;
+    double parked_s = (double)(brg_now_ns() - rt->parked_ns) / 1e9;
+    if (outcome == BRG_ACCEPTED) {
+        int expected = BRG_ROUTE_PARKED;
+        resumed = atomic_compare_exchange_strong(&rt->state, &expected, BRG_ROUTE_RUNNING);
+        if (resumed) {
+            brg_backoff_reset(&rt->park_bo);
+            atomic_store(&rt->park_wake, false);
+        }
+    } else if (atomic_load(&rt->state) == BRG_ROUTE_PARKED) {
+        park_schedule_locked(rt);
+    }
+    pthread_mutex_unlock(&rt->lock);
+    if (resumed) {
+        brg_log_info(rt->src ? brg_endpoint_logctx(rt->src->ep) : NULL,
+                     "route \"%s\" resumed after %.0f s parked", rt->name, parked_s);
+        if (rt->src) {
+            brg_endpoint_wake(rt->src->ep);
+        }
+    }
+}
+
+void brg_route_park_tick(brg_route_t *rt)
+{
+    if (!atomic_load(&rt->park_wake) || !rt->src) {
+        return;
+    }
+    if (atomic_load(&rt->state) != BRG_ROUTE_PARKED) {
+        atomic_store(&rt->park_wake, false);
+        return;
+    }
+    if (brg_now_ns() < atomic_load(&rt->next_retry_ns) || atomic_load(&rt->in_flight) > 0) {
+        return;
+    }
+    atomic_store(&rt->park_wake, false);
+    brg_endpoint_wake(rt->src->ep);
+}
+
+char *brg_route_park_reason(brg_route_t *rt, int64_t *next_retry_ms)
+{
+    pthread_mutex_lock(&rt->lock);
+    char *r = brg_xstrdup(rt->park_reason);
+    pthread_mutex_unlock(&rt->lock);
+    if (next_retry_ms) {
+        int64_t ms = (atomic_load(&rt->next_retry_ns) - brg_now_ns()) / 1000000;
+        *next_retry_ms = ms < 0 ? 0 : ms;
+    }
+    return r;
 }
 
 char *brg_route_stop_reason(brg_route_t *rt)
@@ -194,7 +300,16 @@ size_t brg_source_max_in_flight_bytes(const brg_source_t *src)
 size_t brg_source_credit(const brg_source_t *src)
 {
     brg_route_t *rt = src->rt;
-    if (atomic_load(&rt->state) != BRG_ROUTE_RUNNING) {
+    int state = atomic_load(&rt->state);
+    if (state == BRG_ROUTE_PARKED) {
+        /* One probe at a time, once what was in flight when it parked came back (in order). */
+        if (atomic_load(&rt->probe_out) || atomic_load(&rt->in_flight) > 0 ||
+            brg_now_ns() < atomic_load(&rt->next_retry_ns)) {
+            return 0;
+        }
+        return rate_credit(rt) > 0 ? 1 : 0;
+    }
+    if (state != BRG_ROUTE_RUNNING) {
         return 0;
     }
     size_t n = atomic_load(&rt->in_flight);
@@ -209,6 +324,11 @@ size_t brg_source_credit(const brg_source_t *src)
     size_t credit = rt->max_in_flight - n;
     size_t rate = rate_credit(rt);
     return rate < credit ? rate : credit;
+}
+
+bool brg_source_parked(const brg_source_t *src)
+{
+    return atomic_load(&src->rt->state) == BRG_ROUTE_PARKED;
 }
 
 void brg_source_set_error(brg_source_t *src, const char *reason)
@@ -301,6 +421,15 @@ static void finish_parent(brg_delivery_t *dlv, brg_outcome_t outcome)
         size_t b = bucket_of(brg_e2e_bounds, BRG_E2E_BUCKETS, (double)ms / 1e3);
         atomic_fetch_add(&rt->e2e_buckets[b], 1);
     }
+    if (dlv->probe) {
+        /* A probe the mapping filtered or dropped says nothing about the destination. */
+        if (dlv->sent) {
+            park_probe_done(rt, outcome);
+        } else {
+            atomic_store(&rt->probe_out, false);
+            atomic_store(&rt->park_wake, true);
+        }
+    }
     brg_endpoint_push_settled(dlv->src->ep, dlv);
 }
 
@@ -367,6 +496,10 @@ void brg_source_submit(brg_source_t *src, brg_envelope_t *env)
     brg_delivery_t *dlv = delivery_new(env, rt);
     dlv->src = src;
     dlv->bytes = brg_envelope_size(env);
+    if (atomic_load(&rt->state) == BRG_ROUTE_PARKED) {
+        bool no = false;
+        dlv->probe = atomic_compare_exchange_strong(&rt->probe_out, &no, true);
+    }
     atomic_fetch_add(&rt->in_flight, 1);
     atomic_fetch_add(&rt->in_flight_bytes, dlv->bytes);
     atomic_fetch_add(&rt->stats.in_msgs, 1);
@@ -403,6 +536,7 @@ void brg_source_submit(brg_source_t *src, brg_envelope_t *env)
         }
     }
 
+    dlv->sent = true;
     if (rt->nsinks == 1) {
         /* One sink: the envelope itself travels, no copy. */
         publish_to(rt->sinks[0], dlv);
@@ -631,6 +765,48 @@ void brg_settle(brg_envelope_t *env, brg_outcome_t outcome, const char *reason)
         }
         complete(dlv, BRG_REJECTED);
         return;
+    }
+}
+
+void brg_settle_unroutable(brg_envelope_t *env, const char *reason)
+{
+    brg_delivery_t *dlv = env->dlv;
+    brg_route_t *rt = dlv->rt;
+    brg_unroutable_t how = rt->on_unroutable;
+    /* The source broker's dead letter (on_reject = "reject") counts as the route's own. */
+    bool has_dl = rt->dead_letter || (rt->src && atomic_load(&rt->src->broker_dead_letter));
+    if (how == BRG_UNROUTABLE_DEFAULT) {
+        how = has_dl ? BRG_UNROUTABLE_DEAD_LETTER : BRG_UNROUTABLE_PARK;
+    }
+    if (dlv->dead_letter || (how == BRG_UNROUTABLE_DEAD_LETTER && !has_dl)) {
+        /* The dead letter itself leads nowhere: only waiting helps. */
+        how = BRG_UNROUTABLE_PARK;
+    }
+    switch (how) {
+    case BRG_UNROUTABLE_DEAD_LETTER:
+    case BRG_UNROUTABLE_DEFAULT:
+        brg_settle(env, BRG_REJECTED, reason);
+        return;
+    case BRG_UNROUTABLE_STOP:
+        delivery_note_reason(dlv, reason);
+        if (dlv->sink) {
+            atomic_fetch_add(&dlv->sink->rejected, 1);
+        }
+        brg_route_stop(rt, reason ? reason : "destination unusable");
+        complete(dlv, BRG_REJECTED);
+        return;
+    case BRG_UNROUTABLE_PARK: {
+        delivery_note_reason(dlv, reason);
+        if (dlv->sink) {
+            atomic_fetch_add(&dlv->sink->retried, 1);
+        }
+        char why[512];
+        snprintf(why, sizeof(why), "%s%s", dlv->dead_letter ? "dead letter: " : "",
+                 reason ? reason : "destination unusable");
+        brg_route_park(rt, why);
+        complete(dlv, BRG_RETRY);
+        return;
+    }
     }
 }
 

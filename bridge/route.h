@@ -16,7 +16,16 @@ typedef enum brg_route_state {
     BRG_ROUTE_RUNNING = 0,
     BRG_ROUTE_DRAINING, /* takes nothing new; in-flight envelopes finish */
     BRG_ROUTE_STOPPED,  /* a permanent failure with no dead letter: see stop_reason */
+    BRG_ROUTE_PARKED,   /* the destination is unusable: nothing taken until a probe gets through */
 } brg_route_state_t;
+
+/* What a route does with a message its destination cannot take (brg_settle_unroutable). */
+typedef enum brg_unroutable {
+    BRG_UNROUTABLE_DEFAULT = 0, /* dead_letter when the route has one, else park */
+    BRG_UNROUTABLE_PARK,
+    BRG_UNROUTABLE_DEAD_LETTER,
+    BRG_UNROUTABLE_STOP,
+} brg_unroutable_t;
 
 /* Per-route counters; read by metrics from any thread. */
 typedef struct brg_route_stats {
@@ -30,6 +39,7 @@ typedef struct brg_route_stats {
     atomic_uint_fast64_t latency_ns_sum, latency_count; /* receive to settle */
     atomic_uint_fast64_t broker_rejected; /* REJECTED to a source whose broker dead-letters */
     atomic_uint_fast64_t e2e_ms_sum, e2e_count; /* source timestamp to settle */
+    atomic_uint_fast64_t parks; /* times the route went from running to parked */
 } brg_route_stats_t;
 
 /* Latency histogram buckets (seconds), shared with metrics. */
@@ -59,6 +69,17 @@ struct brg_route {
     char *stop_reason;
 
     brg_timer_t *timer; /* the engine's: fan-out retries */
+
+    /* Parking (brg_settle_unroutable): the route takes nothing until next_retry_ns, then lets
+     * one probe through; its success resumes the route. park_reason and park_bo under `lock`. */
+    brg_unroutable_t on_unroutable;
+    uint32_t park_min_ms, park_max_ms;
+    brg_backoff_t park_bo;
+    char *park_reason;
+    int64_t parked_ns;              /* when it parked (monotonic), under `lock` */
+    atomic_int_fast64_t next_retry_ns; /* monotonic; when the next probe may go */
+    atomic_bool probe_out;          /* a probe is in flight */
+    atomic_bool park_wake;          /* the tick must wake the source at next_retry_ns */
 
     /* Rate limit (token buckets refilled continuously; 0 = unlimited). */
     double rate_msgs, rate_bytes;
@@ -105,6 +126,8 @@ typedef struct brg_delivery {
     brg_outcome_t outcome;          /* set when it goes back to the source */
     bool dead_letter;               /* being published to the dead letter */
     bool loop_dropped;              /* dropped by loop prevention: not counted as accepted */
+    bool probe;                     /* parent: the probe of a parked route */
+    bool sent;                      /* parent: handed to its sink(s) (not filtered or dropped) */
     int attempts;
     pthread_mutex_t reason_lock;
     char *reason;                   /* first failure reason */
@@ -116,6 +139,15 @@ void brg_route_destroy(brg_route_t *rt);
 
 /* Stop the route for good (until reload): logs reason once. Thread: any. */
 void brg_route_stop(brg_route_t *rt, const char *reason);
+/* Park the route (brg_settle_unroutable): logs reason once per park. Thread: any. */
+void brg_route_park(brg_route_t *rt, const char *reason);
+/* Set how parking retries: jittered exponential backoff between min_ms and max_ms. */
+void brg_route_set_park_backoff(brg_route_t *rt, uint32_t min_ms, uint32_t max_ms);
+/* Timer tick: wake the source of a parked route whose next retry is due. */
+void brg_route_park_tick(brg_route_t *rt);
+/* Returns: a copy of the park reason or NULL (caller frees); *next_retry_ms (may be NULL) gets
+ * the milliseconds until the next probe (0 when due). */
+char *brg_route_park_reason(brg_route_t *rt, int64_t *next_retry_ms);
 /* Set the rate limit (0 = unlimited for either). */
 void brg_route_set_rate(brg_route_t *rt, double msgs_per_s, double bytes_per_s);
 /* Timer tick: wake the source of a rate-limited route whose bucket has refilled. */

@@ -15,7 +15,8 @@ AMQP1_INTEGRATION = \
 	tests/integration/amqp1_broker_kill.sh \
 	tests/integration/amqp1_kafka_round_trip.sh \
 	tests/integration/amqp1_queue_deleted.sh \
-	tests/integration/amqp1_stall.sh
+	tests/integration/amqp1_stall.sh \
+	tests/integration/amqp1_sink_parks.sh
 TESTS += $(AMQP1_INTEGRATION)
 endif
 EXTRA_DIST += \
@@ -27,4 +28,5 @@ EXTRA_DIST += \
 	tests/integration/amqp1_broker_kill.sh \
 	tests/integration/amqp1_kafka_round_trip.sh \
 	tests/integration/amqp1_queue_deleted.sh \
-	tests/integration/amqp1_stall.sh
+	tests/integration/amqp1_stall.sh \
+	tests/integration/amqp1_sink_parks.sh

@@ -234,8 +234,9 @@ void amqp1_tx_delivery(brg_amqp1_t *a, pn_delivery_t *d)
     }
 }
 
-/* Settle RETRY every unsettled delivery of a link. */
-static void retry_unsettled(amqp1_tx_t *tx, const char *reason)
+/* Settle every unsettled delivery of a link: RETRY, or unroutable (the address is missing or
+ * refused: the route parks or dead-letters). */
+static void settle_unsettled(amqp1_tx_t *tx, const char *reason, bool unroutable)
 {
     if (!tx->link) {
         return;
@@ -246,7 +247,11 @@ static void retry_unsettled(amqp1_tx_t *tx, const char *reason)
         brg_envelope_t *env = pn_delivery_get_context(d);
         if (env) {
             pn_delivery_set_context(d, NULL);
-            brg_settle(env, BRG_RETRY, reason);
+            if (unroutable) {
+                brg_settle_unroutable(env, reason);
+            } else {
+                brg_settle(env, BRG_RETRY, reason);
+            }
         }
         pn_delivery_settle(d);
         d = next;
@@ -259,7 +264,18 @@ void amqp1_tx_link_closed(brg_amqp1_t *a, amqp1_tx_t *tx, const char *why)
     char reason[600];
     brg_errfmt(reason, sizeof(reason), "sender for \"%s\" closed by the broker: %s",
                tx->addr.address, why);
-    retry_unsettled(tx, reason);
+    /* The address does not exist or this user may not send there: the destination's fault.
+     * What is queued for the link goes back too, so the route parks (or dead-letters) it all
+     * and a probe finds out when the address is back. */
+    bool unroutable = strncmp(why, "amqp:not-found", 14) == 0 ||
+                      strncmp(why, "amqp:unauthorized-access", 24) == 0;
+    settle_unsettled(tx, reason, unroutable);
+    if (unroutable) {
+        brg_envelope_t *env;
+        while ((env = pop(tx))) {
+            brg_settle_unroutable(env, reason);
+        }
+    }
     if (pn_link_state(tx->link) & PN_LOCAL_ACTIVE) {
         pn_link_close(tx->link);
     }
@@ -275,13 +291,28 @@ void amqp1_tx_reset(brg_amqp1_t *a, const char *reason)
 {
     char why[600];
     brg_errfmt(why, sizeof(why), "AMQP 1.0 connection lost: %s", reason);
+    /* RabbitMQ 3.10 closes the whole connection, not the link, when a sender attaches to a
+     * missing exchange or queue (amqp:not-found) or one it may not write to: the senders whose
+     * attach the broker never answered are the cause, and their messages are unroutable. */
+    bool refused = strncmp(reason, "amqp:not-found", 14) == 0 ||
+                   strncmp(reason, "amqp:unauthorized-access", 24) == 0;
     amqp1_tx_t *tx = a->tx;
     while (tx) {
         amqp1_tx_t *next = tx->next;
-        retry_unsettled(tx, why);
+        bool unroutable = refused && tx->link && !(pn_link_state(tx->link) & PN_REMOTE_ACTIVE);
+        char why2[700];
+        if (unroutable) {
+            brg_errfmt(why2, sizeof(why2), "sender for \"%s\" refused by the broker: %s",
+                       tx->addr.address, reason);
+        }
+        settle_unsettled(tx, unroutable ? why2 : why, unroutable);
         brg_envelope_t *env;
         while ((env = pop(tx))) {
-            brg_settle(env, BRG_RETRY, why);
+            if (unroutable) {
+                brg_settle_unroutable(env, why2);
+            } else {
+                brg_settle(env, BRG_RETRY, why);
+            }
         }
         tx_free(tx);
         tx = next;

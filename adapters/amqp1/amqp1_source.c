@@ -345,6 +345,16 @@ void amqp1_rx_drain_settled(brg_amqp1_t *a)
         if (a->conn && rx && rx->link && env->src_token &&
             env->src_epoch == amqp1_rx_epoch(a, rx)) {
             settle_one(a, rx, env->src_token, oc);
+            /* What waits for credit behind a retried delivery goes back with it, so that the
+             * broker hands everything out again in queue order (a parked route's probe would
+             * otherwise be a later message). */
+            while (oc == BRG_RETRY && rx->nheld) {
+                brg_envelope_t *h = unhold(rx);
+                if (h->src_token && h->src_epoch == amqp1_rx_epoch(a, rx)) {
+                    settle_one(a, rx, h->src_token, BRG_RETRY);
+                }
+                brg_envelope_destroy(h);
+            }
         }
         brg_source_done(env);
     }

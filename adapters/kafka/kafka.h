@@ -55,6 +55,16 @@ rd_kafka_conf_t *brg_kafka_conf_new(const brg_cfg_t *ep_cs, brg_kafka_role_t rol
 void brg_kafka_conf_bound_consumer(rd_kafka_conf_t *conf, const brg_cfg_t *ep_cs,
                                    size_t max_in_flight_bytes);
 
+/* How the sink settles a failed produce: RETRY (transient), REJECTED (the message's fault),
+ * UNROUTABLE (the topic or partition does not exist, or writing is not allowed:
+ * brg_settle_unroutable). Thread: any. */
+typedef enum brg_kafka_err_class {
+    BRG_KAFKA_ERR_RETRY = 0,
+    BRG_KAFKA_ERR_REJECTED,
+    BRG_KAFKA_ERR_UNROUTABLE,
+} brg_kafka_err_class_t;
+brg_kafka_err_class_t brg_kafka_produce_err_class(rd_kafka_resp_err_t err);
+
 /* The producer's linger.ms: 0.5 unless the endpoint's lists set it (or queue.buffering.max.ms).
  * See docs/kafka.md, "Throughput". Thread: any (conf is the caller's). */
 void brg_kafka_conf_tune_producer(rd_kafka_conf_t *conf, const brg_cfg_t *ep_cs);

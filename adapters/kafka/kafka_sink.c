@@ -11,27 +11,30 @@
 #include "adapters/kafka/kafka.h"
 #include "adapters/kafka/kafka_codec.h"
 
-/* Permanent failures: retrying the same record cannot succeed, so it goes to the route's dead
- * letter (or stops the route). Everything else, timeouts and purges included, is RETRY: the
+/* What a failed produce means (kafka.h). The message's fault (too large, refused content):
+ * REJECTED, it goes to the route's dead letter (or stops the route). The destination's fault (a
+ * topic or partition that does not exist, no write permission): UNROUTABLE, the route parks or
+ * dead-letters (on_unroutable). Everything else, timeouts and purges included, is RETRY: the
  * source redelivers. */
-static bool is_permanent(rd_kafka_resp_err_t err)
+brg_kafka_err_class_t brg_kafka_produce_err_class(rd_kafka_resp_err_t err)
 {
     switch (err) {
-    case RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE:
-    case RD_KAFKA_RESP_ERR_INVALID_MSG_SIZE:
-    case RD_KAFKA_RESP_ERR_RECORD_LIST_TOO_LARGE:
     case RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART:
     case RD_KAFKA_RESP_ERR__UNKNOWN_TOPIC:
     case RD_KAFKA_RESP_ERR__UNKNOWN_PARTITION:
-    case RD_KAFKA_RESP_ERR_TOPIC_EXCEPTION:
     case RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED:
+        return BRG_KAFKA_ERR_UNROUTABLE;
+    case RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE:
+    case RD_KAFKA_RESP_ERR_INVALID_MSG_SIZE:
+    case RD_KAFKA_RESP_ERR_RECORD_LIST_TOO_LARGE:
+    case RD_KAFKA_RESP_ERR_TOPIC_EXCEPTION:
     case RD_KAFKA_RESP_ERR_INVALID_RECORD:
     case RD_KAFKA_RESP_ERR_INVALID_TIMESTAMP:
     case RD_KAFKA_RESP_ERR_POLICY_VIOLATION:
     case RD_KAFKA_RESP_ERR_UNSUPPORTED_FOR_MESSAGE_FORMAT:
     case RD_KAFKA_RESP_ERR__INVALID_ARG:
-        return true;
-    default: return false;
+        return BRG_KAFKA_ERR_REJECTED;
+    default: return BRG_KAFKA_ERR_RETRY;
     }
 }
 
@@ -50,11 +53,18 @@ static void settle_err(brg_kafka_ep_t *k, brg_envelope_t *env, const char *topic
         brg_errfmt(reason, sizeof(reason), "kafka: topic \"%s\": %s", topic ? topic : "",
                    rd_kafka_err2str(err));
     }
-    brg_outcome_t o = is_permanent(err) ? BRG_REJECTED : BRG_RETRY;
-    /* The core logs what happens next (dead letter, route stopped, redelivery). */
+    brg_kafka_err_class_t c = brg_kafka_produce_err_class(err);
+    /* The core logs what happens next (dead letter, route parked or stopped, redelivery). */
     brg_log(BRG_LOG_DEBUG, &k->log.ctx, "%s: %s",
-            brg_outcome_name(o), reason);
-    brg_settle(env, o, reason);
+            c == BRG_KAFKA_ERR_UNROUTABLE ? "unroutable"
+            : c == BRG_KAFKA_ERR_REJECTED ? "rejected"
+                                          : "retry",
+            reason);
+    if (c == BRG_KAFKA_ERR_UNROUTABLE) {
+        brg_settle_unroutable(env, reason);
+        return;
+    }
+    brg_settle(env, c == BRG_KAFKA_ERR_REJECTED ? BRG_REJECTED : BRG_RETRY, reason);
 }
 
 /* Delivery report: served by rd_kafka_poll() on the endpoint thread. */

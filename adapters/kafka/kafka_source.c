@@ -566,8 +566,10 @@ static bool source_poll(brg_kafka_src_t *ks)
     } else {
         ks->starved_since_ns = 0;
         /* Resume once half the window is free, not at the first free slot: a route at its
-         * limit would otherwise pause and resume (and refetch) over and over. */
-        if (ks->bp_paused && credit * 2 >= brg_source_max_in_flight(ks->src)) {
+         * limit would otherwise pause and resume (and refetch) over and over. A parked route
+         * only ever has one probe's credit: resume for it. */
+        if (ks->bp_paused && (credit * 2 >= brg_source_max_in_flight(ks->src) ||
+                              brg_source_parked(ks->src))) {
             pause_all(ks, false);
         }
     }
@@ -731,6 +733,9 @@ static void flush_source(brg_kafka_src_t *ks)
             int64_t ms = (int64_t)RETRY_BASE_MS << shift;
             if (ms > RETRY_CAP_MS) {
                 ms = RETRY_CAP_MS;
+            }
+            if (brg_source_parked(ks->src)) {
+                ms = 0; /* the parked route paces its probes itself: no second backoff */
             }
             brg_log(p->streak == 1 || p->streak % 10 == 0 ? BRG_LOG_INFO : BRG_LOG_DEBUG,
                     &ks->k->log.ctx,

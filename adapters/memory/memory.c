@@ -320,6 +320,10 @@ static void settle_now(brg_memory_t *m, brg_envelope_t *env, brg_outcome_t outco
         m->received[m->nreceived++] = copy;
         pthread_mutex_unlock(&m->lock);
     }
+    if (outcome == BRG_MEMORY_UNROUTABLE) {
+        brg_settle_unroutable(env, "memory sink: scripted unroutable");
+        return;
+    }
     brg_settle(env, outcome,
                outcome == BRG_RETRY ? "memory sink: scripted retry"
                                     : outcome == BRG_REJECTED ? "memory sink: scripted reject" : NULL);
@@ -410,6 +414,7 @@ static brg_err_t memory_open(brg_endpoint_t *ep, void **statep, char *errstr, si
     const char *outcome = brg_cfg_str(cs, "outcome", "accept");
     m->default_outcome = strcmp(outcome, "retry") == 0    ? BRG_RETRY
                          : strcmp(outcome, "reject") == 0 ? BRG_REJECTED
+                         : strcmp(outcome, "unroutable") == 0 ? BRG_MEMORY_UNROUTABLE
                                                           : BRG_ACCEPTED;
     m->settle_delay_ms = (uint32_t)brg_cfg_int(cs, "settle_delay_ms", 0);
     m->record = brg_cfg_bool(cs, "record", true);
@@ -460,13 +465,16 @@ static void memory_check_endpoint(const brg_cfg_t *cs, brg_diag_t *d)
 {
     const brg_cfg_t *o = brg_cfg_get(cs, "outcome");
     if (o && o->type == BRG_CFG_STRING && strcmp(o->v.s, "accept") != 0 &&
-        strcmp(o->v.s, "retry") != 0 && strcmp(o->v.s, "reject") != 0) {
-        brg_diag_error(d, o, "unknown outcome \"%s\" (valid: accept, retry, reject)", o->v.s);
+        strcmp(o->v.s, "retry") != 0 && strcmp(o->v.s, "reject") != 0 &&
+        strcmp(o->v.s, "unroutable") != 0) {
+        brg_diag_error(d, o, "unknown outcome \"%s\" (valid: accept, retry, reject, unroutable)",
+                       o->v.s);
     }
 }
 
 static const brg_conf_key_t endpoint_keys[] = {
-    {"outcome", BRG_KEY_STRING, 0, "what the sink answers: accept (default), retry, reject"},
+    {"outcome", BRG_KEY_STRING, 0,
+     "what the sink answers: accept (default), retry, reject, unroutable"},
     {"settle_delay_ms", BRG_KEY_INT, 0, "delay before the sink settles (default 0)"},
     {"record", BRG_KEY_BOOL, 0,
      "keep acknowledged sequence numbers, received copies and attempts per message for "

@@ -13,8 +13,13 @@
 
 typedef struct brg_memory brg_memory_t;
 
-/* Decide the outcome for an envelope the sink received. attempt counts deliveries of the same
- * source sequence number (1 the first time; with `record = false`, 2 for any redelivery). */
+/* A script's fourth answer: the destination is unusable (brg_settle_unroutable), as a broker
+ * says NO_ROUTE or not-found. Not a value the core ever passes to a source. */
+#define BRG_MEMORY_UNROUTABLE ((brg_outcome_t)100)
+
+/* Decide the outcome for an envelope the sink received: one of brg_outcome_t or
+ * BRG_MEMORY_UNROUTABLE. attempt counts deliveries of the same source sequence number (1 the
+ * first time; with `record = false`, 2 for any redelivery). */
 typedef brg_outcome_t(brg_memory_script_fn)(const brg_envelope_t *env, unsigned attempt,
                                              void *ctx);
 

@@ -87,7 +87,9 @@ static void settle_seq(brg_rmq_t *r, uint64_t seq, bool ack)
         brg_errfmt(why, sizeof(why), "unroutable: %s (exchange \"%s\", routing key \"%s\")",
                    p->returned, p->exchange, p->routing_key);
         slot_free(p);
-        brg_settle(env, BRG_REJECTED, why);
+        /* NO_ROUTE: no queue is bound for it (yet). The destination's fault, not the message's:
+         * the route dead-letters or parks it (on_unroutable). */
+        brg_settle_unroutable(env, why);
     } else if (ack) {
         r->confirmed++;
         slot_free(p);
@@ -314,7 +316,12 @@ static brg_err_t publish_one(brg_rmq_t *r, brg_sink_t *sink, brg_envelope_t *env
         return BRG_ERR_TRANSPORT;
     }
     if (chk > 0) {
-        goto reject;
+        /* 404 NOT_FOUND or 403 ACCESS_REFUSED on the exchange: the route parks or dead-letters
+         * (on_unroutable) and the exchange is checked again at the next try. */
+        free(ex);
+        free(rk);
+        brg_settle_unroutable(env, why);
+        return BRG_OK;
     }
     recycle_amqp_pool(&r->pool);
     amqp_basic_properties_t props;

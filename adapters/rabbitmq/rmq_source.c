@@ -587,6 +587,24 @@ static brg_err_t flush_acks(rmq_src_t *s, int64_t now_ns, char *errstr, size_t e
     return BRG_OK;
 }
 
+/* A delivery comes back RETRY (a sink failed, or the route parked): what waits for credit
+ * behind it is requeued with it, so the broker hands everything back in queue order instead of
+ * the waiting ones overtaking the retried one. */
+static void requeue_waiting(rmq_src_t *s)
+{
+    while (s->wait_len) {
+        brg_envelope_t *w = s->wait[s->wait_head];
+        s->wait_head = (s->wait_head + 1) % s->wait_cap;
+        s->wait_len--;
+        rmq_out_t *o = out_find(s, w->src_seq);
+        if (o) {
+            o->st = RMQ_D_RETRY;
+            s->dirty = true;
+        }
+        brg_envelope_destroy(w);
+    }
+}
+
 brg_err_t rmq_sources_settle(brg_rmq_t *r, int64_t now_ns, int64_t *next_ns, bool *did,
                              char *errstr, size_t errstr_size)
 {
@@ -602,6 +620,9 @@ brg_err_t rmq_sources_settle(brg_rmq_t *r, int64_t now_ns, int64_t *next_ns, boo
             continue;
         }
         rmq_out_t *e = out_find(s, env->src_seq);
+        if (e && outcome == BRG_RETRY) {
+            requeue_waiting(s);
+        }
         if (e) {
             /* The core let a REJECTED through without stopping the route only because this
              * source said its queue dead-letters (brg_source_set_broker_dead_letter). */

@@ -768,6 +768,29 @@ START_TEST(test_conf_producer_linger_unless_set)
 }
 END_TEST
 
+START_TEST(test_produce_errors_classified)
+{
+    /* The destination's fault parks the route (or dead-letters, on_unroutable); the message's
+     * fault is a rejection; the rest is retried. */
+    ck_assert_int_eq(brg_kafka_produce_err_class(RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART),
+                     BRG_KAFKA_ERR_UNROUTABLE);
+    ck_assert_int_eq(brg_kafka_produce_err_class(RD_KAFKA_RESP_ERR__UNKNOWN_TOPIC),
+                     BRG_KAFKA_ERR_UNROUTABLE);
+    ck_assert_int_eq(brg_kafka_produce_err_class(RD_KAFKA_RESP_ERR__UNKNOWN_PARTITION),
+                     BRG_KAFKA_ERR_UNROUTABLE);
+    ck_assert_int_eq(brg_kafka_produce_err_class(RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED),
+                     BRG_KAFKA_ERR_UNROUTABLE);
+    ck_assert_int_eq(brg_kafka_produce_err_class(RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE),
+                     BRG_KAFKA_ERR_REJECTED);
+    ck_assert_int_eq(brg_kafka_produce_err_class(RD_KAFKA_RESP_ERR_INVALID_RECORD),
+                     BRG_KAFKA_ERR_REJECTED);
+    ck_assert_int_eq(brg_kafka_produce_err_class(RD_KAFKA_RESP_ERR__MSG_TIMED_OUT),
+                     BRG_KAFKA_ERR_RETRY);
+    ck_assert_int_eq(brg_kafka_produce_err_class(RD_KAFKA_RESP_ERR_NOT_LEADER_FOR_PARTITION),
+                     BRG_KAFKA_ERR_RETRY);
+}
+END_TEST
+
 static Suite *kafka_suite(void)
 {
     Suite *s = suite_create("kafka");
@@ -806,6 +829,7 @@ static Suite *kafka_suite(void)
     tcase_add_test(t, test_check_sink_partition_and_topic);
     tcase_add_test(t, test_conf_consumer_prefetch_follows_the_budget);
     tcase_add_test(t, test_conf_producer_linger_unless_set);
+    tcase_add_test(t, test_produce_errors_classified);
     suite_add_tcase(s, t);
     return s;
 }

@@ -5,8 +5,9 @@
 #            (x-death names the queue), the other messages arrive in order, the route runs on
 #            and counts it (msgbridge_route_broker_rejected_total 1);
 #   reject + queue_arguments on a queue msgbridge declares: the same;
-#   keep (default): the route stops, /routes says why, the message stays in its queue;
-#   reject + no dead-letter exchange: checked at start (logged), the route stops instead of
+#   keep (default): the destination leads nowhere and there is no dead letter: the route parks
+#            (it retries until the queue exists), /routes says why, the message stays queued;
+#   reject + no dead-letter exchange: checked at start (logged), the route parks instead of
 #            letting RabbitMQ drop the message.
 . "$(dirname "$0")/lib.sh"
 t_need rabbitmq
@@ -64,8 +65,9 @@ publish20 amq.direct rej.declared.k rej.out4
 rmq_wait_count rej.out1 19 20 || t_fail "rej.out1 has $(rmq_count rej.out1) of 19"
 rmq_wait_count rej.out4 19 20 || t_fail "rej.out4 has $(rmq_count rej.out4) of 19"
 rmq_wait_count rej.dlq 2 20 || t_fail "rej.dlq has $(rmq_count rej.dlq) of 2"
-t_wait_for 10 t_log_has "$T_DIR/bridge.log" 'route "r-keep" stopped' || t_fail "r-keep did not stop"
-t_wait_for 10 t_log_has "$T_DIR/bridge.log" 'route "r-nodlx" stopped' || t_fail "r-nodlx did not stop"
+t_wait_for 10 t_log_has "$T_DIR/bridge.log" 'route "r-keep" parked' || t_fail "r-keep did not park"
+t_wait_for 10 t_log_has "$T_DIR/bridge.log" 'route "r-nodlx" parked' || t_fail "r-nodlx did not park"
+t_assert_eq "$(curl -s -o /dev/null -w '%{http_code}' "$RMQ_HTTP/readyz")" 503 "/readyz with parked routes"
 
 # What an operator sees.
 j=$(rmq_route_json r-dlx)
@@ -75,12 +77,12 @@ echo "$j" | grep -q '"stop_reason": null' || t_fail "r-dlx stop_reason: $j"
 j=$(rmq_route_json r-declared)
 echo "$j" | grep -q '"state": "running"' || t_fail "r-declared not running: $j"
 j=$(rmq_route_json r-keep)
-echo "$j" | grep -q '"state": "stopped"' || t_fail "r-keep not stopped: $j"
-echo "$j" | grep -q '"stop_reason": "unroutable: NO_ROUTE (exchange \\"\\", routing key \\"rej.nowhere\\")"' ||
-    t_fail "r-keep stop_reason: $j"
+echo "$j" | grep -q '"state": "parked"' || t_fail "r-keep not parked: $j"
+echo "$j" | grep -q '"park_reason": "unroutable: NO_ROUTE (exchange \\"\\", routing key \\"rej.nowhere\\")"' ||
+    t_fail "r-keep park_reason: $j"
 echo "$j" | grep -q '"broker_rejected": 0,' || t_fail "r-keep broker_rejected: $j"
 j=$(rmq_route_json r-nodlx)
-echo "$j" | grep -q '"state": "stopped"' || t_fail "r-nodlx not stopped: $j"
+echo "$j" | grep -q '"state": "parked"' || t_fail "r-nodlx not parked: $j"
 curl -sf "$RMQ_HTTP/metrics" >"$T_DIR/metrics.txt" || t_fail "no /metrics"
 grep -q '^msgbridge_route_broker_rejected_total{route="r-dlx"} 1$' "$T_DIR/metrics.txt" ||
     t_fail "metrics: $(grep broker_rejected "$T_DIR/metrics.txt")"
@@ -109,7 +111,7 @@ for q in rej.out1 rej.out4; do
 done
 t_assert_eq "$(rmq_count rej.in)" 0 "rej.in after the run"
 
-# Stopped routes: the rejected message is still in its source queue, nothing is missing.
+# Parked routes: the unroutable message is still in its source queue, nothing is missing.
 for p in keep:rej.out2 nodlx:rej.out3; do
     q=rej.${p%%:*}; out=${p#*:}
     rmqc dump "$out" 100 >"$T_DIR/$out.txt"

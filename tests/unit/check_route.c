@@ -1,6 +1,8 @@
 /* Routes between memory endpoints: delivery, order, credit, retry, dead letters, drain. */
 #include <check.h>
+#include <pthread.h>
 #include <stdatomic.h>
+#include <time.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -440,6 +442,222 @@ START_TEST(test_route_rate_limit_paces_the_source)
 }
 END_TEST
 
+/* ---- parking: a destination that is missing or refuses -------------------------------------- */
+
+typedef struct {
+    atomic_bool exists;   /* the destination is there */
+    uint64_t from_seq;    /* messages from this seq on are unroutable while it is not */
+    pthread_mutex_t lock;
+    int64_t probe_ns[64]; /* delivery times of from_seq while unroutable */
+    size_t nprobes;
+} dest_t;
+
+static brg_outcome_t dest_script(const brg_envelope_t *env, unsigned attempt, void *ctx)
+{
+    (void)attempt;
+    dest_t *d = ctx;
+    if (env->src_seq < d->from_seq || atomic_load(&d->exists)) {
+        return BRG_ACCEPTED;
+    }
+    if (env->src_seq == d->from_seq) {
+        pthread_mutex_lock(&d->lock);
+        if (d->nprobes < 64) {
+            d->probe_ns[d->nprobes++] = brg_now_ns();
+        }
+        pthread_mutex_unlock(&d->lock);
+    }
+    return BRG_MEMORY_UNROUTABLE;
+}
+
+static void dest_init(dest_t *d, uint64_t from_seq)
+{
+    memset(d, 0, sizeof(*d));
+    atomic_init(&d->exists, false);
+    d->from_seq = from_seq;
+    pthread_mutex_init(&d->lock, NULL);
+}
+
+static bool wait_state(brg_route_t *rt, int state, int timeout_ms)
+{
+    for (int i = 0; i < timeout_ms / 2 && atomic_load(&rt->state) != state; i++) {
+        struct timespec ts = {0, 2000000};
+        nanosleep(&ts, NULL);
+    }
+    return atomic_load(&rt->state) == state;
+}
+
+static void sleep_ms(long ms)
+{
+    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000};
+    nanosleep(&ts, NULL);
+}
+
+START_TEST(test_route_parks_and_resumes_in_order)
+{
+    static dest_t d;
+    dest_init(&d, 3);
+    engine = start(SIMPLE("park_retry_min = 0.05; park_retry_max = 0.4;"));
+    brg_memory_set_script(mem("dst"), dest_script, &d);
+    brg_route_t *rt = brg_engine_route(engine, "r");
+    size_t n = 200, two = 2;
+    inject(mem("src"), n, 16);
+    ck_assert(brg_memory_wait(mem("src"), acked_at_least, &two, 5000));
+    ck_assert(wait_state(rt, BRG_ROUTE_PARKED, 5000));
+    int64_t next_ms = -1;
+    char *why = brg_route_park_reason(rt, &next_ms);
+    ck_assert_str_eq(why, "memory sink: scripted unroutable");
+    free(why);
+    ck_assert_int_ge(next_ms, 0);
+    ck_assert_int_le(next_ms, 400);
+    /* Parked: nothing after message 2 is acknowledged, nothing rejected, the source keeps it. */
+    sleep_ms(1200);
+    ck_assert_int_eq(atomic_load(&rt->state), BRG_ROUTE_PARKED);
+    ck_assert_uint_eq(brg_memory_acked_count(mem("src")), 2);
+    ck_assert_uint_eq(brg_memory_rejected_count(mem("src")), 0);
+    ck_assert_uint_eq(brg_memory_received_count(mem("dst")), 2);
+    ck_assert_uint_eq(atomic_load(&rt->stats.parks), 1);
+    /* One probe at a time, spaced by the backoff: between min and max, and growing. */
+    pthread_mutex_lock(&d.lock);
+    size_t np = d.nprobes;
+    ck_assert_uint_ge(np, 3);
+    ck_assert_uint_le(np, 1200 / 50 + 2);
+    bool grew = false;
+    for (size_t i = 2; i < np; i++) {
+        int64_t gap_ms = (d.probe_ns[i] - d.probe_ns[i - 1]) / 1000000;
+        ck_assert_int_ge(gap_ms, 45);
+        ck_assert_int_le(gap_ms, 600);
+        grew = grew || gap_ms > 80;
+    }
+    pthread_mutex_unlock(&d.lock);
+    ck_assert_msg(grew, "the backoff never grew past its minimum");
+    ck_assert_int_eq(atomic_load(&rt->in_flight), 0);
+    /* The destination appears: the route resumes by itself, everything arrives once, in order. */
+    atomic_store(&d.exists, true);
+    ck_assert(brg_memory_wait(mem("src"), acked_at_least, &n, 5000));
+    ck_assert_int_eq(atomic_load(&rt->state), BRG_ROUTE_RUNNING);
+    ck_assert_uint_eq(brg_memory_received_count(mem("dst")), n);
+    for (size_t i = 0; i < n; i++) {
+        ck_assert_uint_eq(brg_memory_received(mem("dst"), i)->src_seq, i + 1);
+    }
+    ck_assert_uint_eq(atomic_load(&rt->stats.parks), 1);
+}
+END_TEST
+
+START_TEST(test_route_unroutable_goes_to_dead_letter_by_default)
+{
+    static dest_t d;
+    dest_init(&d, 3);
+    d.from_seq = 3;
+    engine = start(SIMPLE("max_in_flight = 1;"
+                          "dead_letter = { endpoint = \"dlq\"; stream = \"dead\"; };"));
+    brg_memory_set_script(mem("dst"), dest_script, &d);
+    size_t n = 5;
+    inject(mem("src"), n, 16);
+    ck_assert(brg_memory_wait(mem("src"), acked_at_least, &n, 5000));
+    brg_route_t *rt = brg_engine_route(engine, "r");
+    ck_assert_int_eq(atomic_load(&rt->state), BRG_ROUTE_RUNNING);
+    ck_assert_uint_eq(atomic_load(&rt->stats.parks), 0);
+    ck_assert_uint_eq(brg_memory_received_count(mem("dst")), 2);
+    ck_assert_uint_eq(brg_memory_received_count(mem("dlq")), 3);
+    const brg_field_t *f =
+        brg_fields_get(&brg_memory_received(mem("dlq"), 0)->headers, "x-msgbridge-dlq-reason");
+    ck_assert_str_eq((const char *)f->value.u.bytes.data, "memory sink: scripted unroutable");
+}
+END_TEST
+
+START_TEST(test_route_on_unroutable_park_with_dead_letter)
+{
+    static dest_t d;
+    dest_init(&d, 3);
+    engine = start(SIMPLE("on_unroutable = \"park\"; park_retry_min = 0.05; park_retry_max = 0.1;"
+                          "dead_letter = { endpoint = \"dlq\"; stream = \"dead\"; };"));
+    brg_memory_set_script(mem("dst"), dest_script, &d);
+    brg_route_t *rt = brg_engine_route(engine, "r");
+    size_t n = 10;
+    inject(mem("src"), n, 16);
+    ck_assert(wait_state(rt, BRG_ROUTE_PARKED, 5000));
+    sleep_ms(200);
+    ck_assert_uint_eq(brg_memory_received_count(mem("dlq")), 0);
+    ck_assert_uint_eq(brg_memory_acked_count(mem("src")), 2);
+    atomic_store(&d.exists, true);
+    ck_assert(brg_memory_wait(mem("src"), acked_at_least, &n, 5000));
+    ck_assert_uint_eq(brg_memory_received_count(mem("dst")), n);
+    ck_assert_uint_eq(brg_memory_received_count(mem("dlq")), 0);
+}
+END_TEST
+
+START_TEST(test_route_on_unroutable_stop)
+{
+    static dest_t d;
+    dest_init(&d, 3);
+    engine = start(SIMPLE("max_in_flight = 1; on_unroutable = \"stop\";"));
+    brg_memory_set_script(mem("dst"), dest_script, &d);
+    brg_route_t *rt = brg_engine_route(engine, "r");
+    inject(mem("src"), 10, 16);
+    ck_assert(wait_state(rt, BRG_ROUTE_STOPPED, 5000));
+    char *why = brg_route_stop_reason(rt);
+    ck_assert_str_eq(why, "memory sink: scripted unroutable");
+    free(why);
+    atomic_store(&d.exists, true);
+    sleep_ms(100);
+    ck_assert_int_eq(atomic_load(&rt->state), BRG_ROUTE_STOPPED);
+    ck_assert_uint_eq(brg_memory_acked_count(mem("src")), 2);
+}
+END_TEST
+
+START_TEST(test_route_parked_drains)
+{
+    /* A parked route has nothing in flight: draining it for a stop or reload finishes at once. */
+    static dest_t d;
+    dest_init(&d, 1);
+    engine = start(SIMPLE(""));
+    brg_memory_set_script(mem("dst"), dest_script, &d);
+    brg_route_t *rt = brg_engine_route(engine, "r");
+    inject(mem("src"), 50, 16);
+    ck_assert(wait_state(rt, BRG_ROUTE_PARKED, 5000));
+    int64_t t0 = brg_now_ns();
+    brg_engine_destroy(engine);
+    engine = NULL;
+    ck_assert_int_lt((brg_now_ns() - t0) / 1000000, 3000);
+}
+END_TEST
+
+START_TEST(test_fanout_parks_when_one_sink_is_unroutable)
+{
+    /* One sink's destination is missing: the whole route parks (the source keeps the message)
+     * and, once it is there, every message reaches it in order; the healthy sink may see a
+     * message again (at-least-once) but misses none. */
+    static dest_t d;
+    dest_init(&d, 3);
+    engine = start("endpoints = ( { name = \"src\"; type = \"memory\"; },"
+                   " { name = \"a\"; type = \"memory\"; }, { name = \"b\"; type = \"memory\"; } );"
+                   "routes = ( { name = \"r\"; from = { endpoint = \"src\"; }; max_in_flight = 1;"
+                   " park_retry_min = 0.05; park_retry_max = 0.1;"
+                   " to = ( { endpoint = \"a\"; }, { endpoint = \"b\"; } ); } );");
+    brg_memory_set_script(mem("b"), dest_script, &d);
+    brg_route_t *rt = brg_engine_route(engine, "r");
+    size_t n = 20;
+    inject(mem("src"), n, 16);
+    ck_assert(wait_state(rt, BRG_ROUTE_PARKED, 5000));
+    sleep_ms(200);
+    ck_assert_uint_eq(brg_memory_acked_count(mem("src")), 2);
+    atomic_store(&d.exists, true);
+    ck_assert(brg_memory_wait(mem("src"), acked_at_least, &n, 5000));
+    ck_assert_int_eq(atomic_load(&rt->state), BRG_ROUTE_RUNNING);
+    ck_assert_uint_eq(brg_memory_received_count(mem("b")), n);
+    for (size_t i = 0; i < n; i++) {
+        ck_assert_uint_eq(brg_memory_received(mem("b"), i)->src_seq, i + 1);
+    }
+    bool seen[21] = {false};
+    for (size_t i = 0; i < brg_memory_received_count(mem("a")); i++) {
+        seen[brg_memory_received(mem("a"), i)->src_seq] = true;
+    }
+    for (size_t i = 1; i <= n; i++) {
+        ck_assert_msg(seen[i], "message %zu missing at a", i);
+    }
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("route");
@@ -464,6 +682,12 @@ int main(void)
     tcase_add_test(tc, test_fanout_worst_outcome_wins);
     tcase_add_test(tc, test_route_rate_limit_paces_the_source);
     tcase_add_test(tc, test_route_drops_messages_that_crossed_this_bridge);
+    tcase_add_test(tc, test_route_parks_and_resumes_in_order);
+    tcase_add_test(tc, test_route_unroutable_goes_to_dead_letter_by_default);
+    tcase_add_test(tc, test_route_on_unroutable_park_with_dead_letter);
+    tcase_add_test(tc, test_route_on_unroutable_stop);
+    tcase_add_test(tc, test_route_parked_drains);
+    tcase_add_test(tc, test_fanout_parks_when_one_sink_is_unroutable);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);
