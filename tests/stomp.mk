@@ -1,0 +1,30 @@
+# Tests of the stomp adapter: Check unit tests of the frame parser/encoder and codec (no
+# network), and integration tests against Debian's ActiveMQ Classic (scripts/activemq-node.sh,
+# which scripts/brokers.sh starts when the activemq package is installed).
+if HAVE_ADAPTER_STOMP
+if HAVE_CHECK
+check_PROGRAMS += tests/adapters/check_stomp
+TESTS += tests/adapters/check_stomp
+tests_adapters_check_stomp_SOURCES = tests/adapters/check_stomp.c
+tests_adapters_check_stomp_CFLAGS = $(UNIT_CFLAGS)
+# kafka_types and base64 come from those adapters' libraries when they are built.
+tests_adapters_check_stomp_LDADD = adapters/stomp/libbrg_stomp.a
+if HAVE_ADAPTER_FILE
+tests_adapters_check_stomp_LDADD += adapters/file/libbrg_file.a
+endif
+if HAVE_ADAPTER_KAFKA
+tests_adapters_check_stomp_LDADD += adapters/kafka/libbrg_kafka.a
+endif
+tests_adapters_check_stomp_LDADD += $(UNIT_LDADD)
+endif
+endif
+
+STOMP_INTEGRATION = \
+	tests/integration/stomp_kafka_round_trip.sh
+EXTRA_DIST += tests/integration/stomp_lib.sh tests/integration/stomp_client.py \
+	scripts/activemq-node.sh $(STOMP_INTEGRATION)
+if HAVE_ADAPTER_STOMP
+if HAVE_ADAPTER_KAFKA
+TESTS += $(STOMP_INTEGRATION)
+endif
+endif
