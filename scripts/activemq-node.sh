@@ -25,7 +25,7 @@
 #                          $BRG_TEST_STATE_DIR/activemq
 #   ACTIVEMQ_STOMP_PORT    STOMP port on 127.0.0.1 (default 36613)
 #   ACTIVEMQ_OPENWIRE_PORT OpenWire port on 127.0.0.1 (default 36616)
-#   ACTIVEMQ_MAX_FRAME     the STOMP connector's wireFormat.maxFrameSize (default 4194304): a
+#   ACTIVEMQ_MAX_FRAME     the STOMP connector's wireFormat.maxFrameSize (default 1048576): a
 #                          bigger SEND is refused with an ERROR (tests of poison messages)
 #   ACTIVEMQ_HEAP          JVM heap (default 256M)
 #   ACTIVEMQ_JAR           default /usr/share/activemq/bin/activemq.jar
@@ -34,7 +34,7 @@ set -eu
 : "${BRG_TEST_STATE_DIR:=/tmp/msgbridge-test}"
 : "${ACTIVEMQ_STOMP_PORT:=36613}"
 : "${ACTIVEMQ_OPENWIRE_PORT:=36616}"
-: "${ACTIVEMQ_MAX_FRAME:=4194304}"
+: "${ACTIVEMQ_MAX_FRAME:=1048576}"
 : "${ACTIVEMQ_HEAP:=256M}"
 : "${ACTIVEMQ_JAR:=/usr/share/activemq/bin/activemq.jar}"
 

@@ -21,9 +21,15 @@ endif
 
 STOMP_INTEGRATION = \
 	tests/integration/stomp_kafka_round_trip.sh
+STOMP_ONLY_INTEGRATION = \
+	tests/integration/stomp_durable_topic.sh \
+	tests/integration/stomp_poison.sh
 EXTRA_DIST += tests/integration/stomp_lib.sh tests/integration/stomp_client.py \
-	scripts/activemq-node.sh $(STOMP_INTEGRATION)
+	scripts/activemq-node.sh $(STOMP_INTEGRATION) $(STOMP_ONLY_INTEGRATION)
 if HAVE_ADAPTER_STOMP
+if HAVE_ADAPTER_FILE
+TESTS += $(STOMP_ONLY_INTEGRATION)
+endif
 if HAVE_ADAPTER_KAFKA
 TESTS += $(STOMP_INTEGRATION)
 endif

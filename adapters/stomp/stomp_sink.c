@@ -89,6 +89,20 @@ void stomp_sink_receipt(brg_stomp_t *s, const brg_stomp_frame_t *f)
     if (!id) {
         return;
     }
+    if (strncmp(id, "sub-", 4) == 0) {
+        /* The receipt of a SUBSCRIBE (stomp_source.c): "sub-INDEX-GEN". */
+        size_t i = strtoul(id + 4, NULL, 10);
+        if (i < s->nsrcs) {
+            stomp_src_t *x = &s->srcs[i];
+            if (x->durable) {
+                brg_log_info(s->log, "subscribed to %s (durable subscription \"%s\" of client "
+                             "id \"%s\")", x->destination, x->sub_name, s->client_id);
+            } else {
+                brg_log_info(s->log, "subscribed to %s", x->destination);
+            }
+        }
+        return;
+    }
     uint64_t r = strtoull(id, NULL, 10);
     /* Receipts come in order; a gap would mean the broker skipped one: settle through it. */
     while (s->sent_head && s->sent_head->receipt <= r) {
@@ -106,10 +120,19 @@ void stomp_sink_receipt(brg_stomp_t *s, const brg_stomp_frame_t *f)
 bool stomp_sink_error(brg_stomp_t *s, const brg_stomp_frame_t *f, const char *text)
 {
     const char *id = brg_stomp_get(f, "receipt-id", NULL);
-    if (!id) {
+    uint64_t r;
+    if (id) {
+        r = strtoull(id, NULL, 10);
+    } else if (s->sent_head && strstr(text, "maximum frame size")) {
+        /* ActiveMQ Classic refuses a frame larger than its connector's
+         * wireFormat.maxFrameSize while reading it, before it knows the receipt: the ERROR has
+         * no receipt-id. The broker reads and answers frames in order, so the receipts of the
+         * frames before it came first: the offender is the oldest SEND without a receipt.
+         * Without this it would come back after each reconnect, for ever. */
+        r = s->sent_head->receipt;
+    } else {
         return false;
     }
-    uint64_t r = strtoull(id, NULL, 10);
     stomp_pending_t **pp = &s->sent_head, *prev = NULL;
     while (*pp && (*pp)->receipt != r) {
         prev = *pp;

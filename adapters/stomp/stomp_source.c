@@ -38,6 +38,10 @@ static void subscribe(brg_stomp_t *s, stomp_src_t *x)
     if (x->durable) {
         brg_stomp_enc_hdr(&s->out, "activemq.subscriptionName", x->sub_name);
     }
+    /* The broker's RECEIPT tells that the subscription is in place (logged). */
+    char receipt[64];
+    snprintf(receipt, sizeof(receipt), "sub-%zu-%" PRIu32, x->index, x->sub_gen);
+    brg_stomp_enc_hdr(&s->out, "receipt", receipt);
     brg_stomp_buf_append(&s->out, "\n", 1);
     brg_stomp_buf_append(&s->out, "", 1);
     x->subscribed = true;
