@@ -40,6 +40,11 @@ set -eu
 
 case $BRG_TEST_STATE_DIR in /*) ;; *) BRG_TEST_STATE_DIR=$(pwd)/$BRG_TEST_STATE_DIR ;; esac
 dir=$BRG_TEST_STATE_DIR/activemq
+# restart keeps the ports of the broker's start (a test calling restart may not know them).
+if [ "${1:-}" = restart ] && [ -r "$dir/ports.env" ]; then
+    # shellcheck disable=SC1091
+    . "$dir/ports.env"
+fi
 env_file=$BRG_TEST_STATE_DIR/activemq.env
 pid_file=$dir/activemq.pid
 log_file=$dir/activemq.log
@@ -178,6 +183,12 @@ start)
     fi
     rm -rf "$dir"
     mkdir -p "$dir"
+    cat >"$dir/ports.env" <<EOT
+ACTIVEMQ_STOMP_PORT=$ACTIVEMQ_STOMP_PORT
+ACTIVEMQ_OPENWIRE_PORT=$ACTIVEMQ_OPENWIRE_PORT
+ACTIVEMQ_MAX_FRAME=$ACTIVEMQ_MAX_FRAME
+ACTIVEMQ_HEAP=$ACTIVEMQ_HEAP
+EOT
     launch
     ;;
 restart)

@@ -20,7 +20,8 @@ endif
 endif
 
 STOMP_INTEGRATION = \
-	tests/integration/stomp_kafka_round_trip.sh
+	tests/integration/stomp_kafka_round_trip.sh \
+	tests/integration/stomp_faults.sh
 STOMP_ONLY_INTEGRATION = \
 	tests/integration/stomp_durable_topic.sh \
 	tests/integration/stomp_poison.sh
