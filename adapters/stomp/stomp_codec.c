@@ -28,6 +28,12 @@ static bool is_frame_header(const char *name, size_t len)
     return false;
 }
 
+/* Whether a value can go as it is in a STOMP header: UTF-8 without NUL. */
+static bool header_safe(const void *p, size_t len)
+{
+    return !memchr(p, '\0', len) && brg_utf8_valid(p, len);
+}
+
 static bool parse_i64(const char *s, size_t len, int64_t *out)
 {
     if (len == 0 || len > 19) {
@@ -137,8 +143,18 @@ brg_err_t brg_stomp_decode(const brg_stomp_frame_t *f, brg_envelope_t *env, int6
      * for names that are not the frame's own. */
     for (size_t i = 0; i < f->nheaders; i++) {
         const brg_stomp_header_t *h = &f->headers[i];
-        bool is_key = strcmp(h->name, BRG_STOMP_H_KEY) == 0;
+        bool is_key = strcmp(h->name, BRG_STOMP_H_KEY) == 0 &&
+                      h->name_len == sizeof(BRG_STOMP_H_KEY) - 1;
         if (!is_key && is_frame_header(h->name, h->name_len)) {
+            continue;
+        }
+        if (h->name_len == 0 || !header_safe(h->name, h->name_len)) {
+            /* STOMP header names are UTF-8 text: this one could not be sent on either. */
+            if (rc == BRG_OK) {
+                brg_errfmt(errstr, errstr_size, "a header name of %zu bytes that is not UTF-8 "
+                           "text (or is empty, or holds a NUL)", h->name_len);
+                rc = BRG_ERR_INVALID;
+            }
             continue;
         }
         uint8_t *owned;
@@ -162,10 +178,14 @@ brg_err_t brg_stomp_decode(const brg_stomp_frame_t *f, brg_envelope_t *env, int6
         brg_value_t value;
         const char *t;
         size_t tl;
-        if (has_hint && brg_kafka_hint_take(&hint, h->name, h->name_len, &t, &tl) &&
-            brg_kafka_value_parse(t, tl, val, vl, &value)) {
+        bool typed = has_hint && brg_kafka_hint_take(&hint, h->name, h->name_len, &t, &tl);
+        if (typed && tl == 4 && memcmp(t, "null", 4) == 0) {
+            /* A STOMP header always has a value: the hint says it stands for none. */
+            value = brg_value_null();
+        } else if (typed && brg_kafka_value_parse(t, tl, val, vl, &value)) {
             /* typed as listed */
-        } else if (owned) {
+        } else if (owned || !header_safe(val, vl)) {
+            /* Base64 on the wire, or a value that is not text. */
             value = brg_value_bytes(val, vl);
         } else {
             value = brg_value_string((const char *)val, vl);
@@ -182,17 +202,25 @@ brg_err_t brg_stomp_decode(const brg_stomp_frame_t *f, brg_envelope_t *env, int6
     return rc;
 }
 
-/* Whether a value can go as it is in a STOMP header: UTF-8 without NUL. */
-static bool header_safe(const void *p, size_t len)
-{
-    return !memchr(p, '\0', len) && brg_utf8_valid(p, len);
-}
 
 static void add_prop(brg_stomp_buf_t *b, const char *name, const char *v)
 {
     if (v) {
         brg_stomp_enc_hdr(b, name, v);
     }
+}
+
+/* Whether another header has the name of header i. The hints type the k-th header of a name
+ * with the k-th entry for it, so a repeated name is listed at every occurrence. */
+static bool name_repeated(const brg_fields_t *h, size_t i)
+{
+    for (size_t j = 0; j < h->count; j++) {
+        if (j != i && h->items[j].name_len == h->items[i].name_len &&
+            memcmp(h->items[j].name, h->items[i].name, h->items[i].name_len) == 0) {
+            return true;
+        }
+    }
+    return false;
 }
 
 brg_err_t brg_stomp_encode(brg_stomp_buf_t *b, const brg_envelope_t *env,
@@ -217,12 +245,13 @@ brg_err_t brg_stomp_encode(brg_stomp_buf_t *b, const brg_envelope_t *env,
         }
         size_t vl = 0;
         uint8_t *val = brg_kafka_value_bytes(&fl->value, &vl);
-        if (brg_kafka_type_listed(&fl->value)) {
+        bool repeated = name_repeated(&env->headers, i);
+        if (brg_kafka_type_listed(&fl->value) || repeated || fl->value.type == BRG_V_NULL) {
             brg_kafka_hint_add(&hint, fl->name, fl->name_len, &fl->value);
         }
-        if (val && !header_safe(val, vl)) {
+        if (repeated || (val && !header_safe(val, vl))) {
             size_t el;
-            char *enc = brg_b64_encode(val, vl, &el);
+            char *enc = brg_b64_encode(val ? (const void *)val : "", vl, &el);
             brg_kafka_hint_add(&b64, fl->name, fl->name_len, &bytes_marker);
             brg_stomp_enc_header(&hb, fl->name, fl->name_len, enc, el, true);
             free(enc);

@@ -290,6 +290,27 @@ START_TEST(test_codec_plain_message)
 }
 END_TEST
 
+START_TEST(test_codec_repeated_names)
+{
+    /* The type and base64 hints type the k-th header of a name with the k-th entry: repeated
+     * names (a string, a long, a null, bytes that are not text) keep each its own type. */
+    brg_envelope_t *e = brg_envelope_new();
+    brg_envelope_add_header_str(e, "d", "text");
+    brg_value_t v = brg_value_int(5, 64);
+    brg_fields_add(&e->headers, "d", 1, &v);
+    v = brg_value_null();
+    brg_fields_add(&e->headers, "d", 1, &v);
+    brg_envelope_add_header_bytes(e, "d", "\x00\xff", 2);
+    brg_envelope_add_header_str(e, "other", "x");
+    brg_stomp_buf_t w = {0};
+    brg_envelope_t *o = round_trip(e, &w);
+    ck_assert_msg(brg_fields_equal(&o->headers, &e->headers), "headers differ");
+    brg_envelope_destroy(o);
+    brg_envelope_destroy(e);
+    brg_stomp_buf_free(&w);
+}
+END_TEST
+
 static bool loss_refuse(void *ctx, const char *field)
 {
     (*(int *)ctx)++;
@@ -329,6 +350,7 @@ static Suite *suite(void)
     tcase_add_test(tc, test_codec_round_trip);
     tcase_add_test(tc, test_codec_plain_message);
     tcase_add_test(tc, test_codec_loss);
+    tcase_add_test(tc, test_codec_repeated_names);
     suite_add_tcase(s, tc);
     return s;
 }
