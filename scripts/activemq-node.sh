@@ -58,7 +58,13 @@ running() {
 
 write_conf() {
     mkdir -p "$dir/conf" "$dir/data" "$dir/tmp"
-    cp /etc/activemq/instances-available/main/log4j2.properties "$dir/conf/" 2>/dev/null || :
+    # Debian's broker logs through log4j 1.2: INFO to stdout, which goes to the log file.
+    cat >"$dir/conf/log4j.properties" <<EOT
+log4j.rootLogger=INFO, out
+log4j.appender.out=org.apache.log4j.ConsoleAppender
+log4j.appender.out.layout=org.apache.log4j.PatternLayout
+log4j.appender.out.layout.ConversionPattern=%d{ISO8601} %-5p %c{1} - %m%n
+EOT
     cat >"$dir/conf/activemq.xml" <<EOT
 <beans xmlns="http://www.springframework.org/schema/beans"
   xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance"
@@ -120,7 +126,7 @@ launch() {
         -Djava.io.tmpdir="$dir/tmp" \
         -Dactivemq.home=/usr/share/activemq -Dactivemq.base="$dir" \
         -Dactivemq.conf="$dir/conf" -Dactivemq.data="$dir/data" \
-        -Dlog4j2.configurationFile="$dir/conf/log4j2.properties" \
+        -Dlog4j.configuration="file:$dir/conf/log4j.properties" \
         -jar "$ACTIVEMQ_JAR" start "xbean:file:$dir/conf/activemq.xml" \
         </dev/null >>"$log_file" 2>&1 &
     echo $! >"$pid_file"
