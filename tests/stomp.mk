@@ -22,16 +22,24 @@ endif
 STOMP_INTEGRATION = \
 	tests/integration/stomp_kafka_round_trip.sh \
 	tests/integration/stomp_faults.sh
+# With RabbitMQ too.
+STOMP_RABBITMQ_INTEGRATION = \
+	tests/integration/kafka_stomp_round_trip.sh \
+	tests/integration/rabbitmq_stomp_round_trip.sh
 STOMP_ONLY_INTEGRATION = \
 	tests/integration/stomp_durable_topic.sh \
 	tests/integration/stomp_poison.sh
 EXTRA_DIST += tests/integration/stomp_lib.sh tests/integration/stomp_client.py \
-	scripts/activemq-node.sh $(STOMP_INTEGRATION) $(STOMP_ONLY_INTEGRATION)
+	scripts/activemq-node.sh $(STOMP_INTEGRATION) $(STOMP_ONLY_INTEGRATION) \
+	$(STOMP_RABBITMQ_INTEGRATION)
 if HAVE_ADAPTER_STOMP
 if HAVE_ADAPTER_FILE
 TESTS += $(STOMP_ONLY_INTEGRATION)
 endif
 if HAVE_ADAPTER_KAFKA
 TESTS += $(STOMP_INTEGRATION)
+if HAVE_ADAPTER_RABBITMQ
+TESTS += $(STOMP_RABBITMQ_INTEGRATION)
+endif
 endif
 endif

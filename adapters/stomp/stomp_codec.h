@@ -7,7 +7,8 @@
  * in x-msgbridge-message-id (brokers assign their own message-id on SEND; a received message
  * without it takes the broker's message-id). Other envelope fields use reserved headers,
  * removed again on receive: x-msgbridge-key (the key), x-msgbridge-user-id, -app-id,
- * -content-encoding. Other headers are string headers; a typed one (an AMQP long, a Kafka
+ * -content-encoding, -group-id (as well as JMSXGroupID, which ActiveMQ does not give back to
+ * STOMP consumers), x-msgbridge-absent (properties the envelope did not have). Other headers are string headers; a typed one (an AMQP long, a Kafka
  * header of bytes) is written as text and listed in x-msgbridge-types, exactly as the Kafka
  * adapter does (adapters/kafka/kafka_types.h), and a value that is not UTF-8 text (or holds a
  * NUL) is written in base64 and listed in x-msgbridge-base64 (same "NAME=binary" syntax).
@@ -30,6 +31,17 @@
 #define BRG_STOMP_H_USER_ID "x-msgbridge-user-id"
 #define BRG_STOMP_H_APP_ID "x-msgbridge-app-id"
 #define BRG_STOMP_H_CONTENT_ENCODING "x-msgbridge-content-encoding"
+#define BRG_STOMP_H_GROUP_ID "x-msgbridge-group-id"
+/* The properties the envelope did not have, comma-separated ("priority,message-id,timestamp,
+ * persistent"): a broker fills in its defaults (ActiveMQ: priority 4, its own message-id and
+ * timestamp, persistent), which the source then ignores, so round trips stay exact. */
+#define BRG_STOMP_H_ABSENT "x-msgbridge-absent"
+/* The envelope headers' wire names in order, comma-separated (',' and '%' as %2C, %25): ActiveMQ
+ * keeps neither header order nor repeated names, so the k-th occurrence (k > 1) of a name goes
+ * as x-msgbridge-dup-K-NAME and the source restores names and order. */
+#define BRG_STOMP_H_ORDER "x-msgbridge-order"
+/* The TTL as it was (expires is absolute: a round trip would lose the milliseconds spent). */
+#define BRG_STOMP_H_TTL_MS "x-msgbridge-ttl-ms"
 
 /* Fill env from a MESSAGE frame: body (exact bytes), key, properties, headers; the destination
  * goes to origin.stream, redelivered:true to origin.redelivered. now_ms turns expires into a

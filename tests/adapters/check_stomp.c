@@ -311,6 +311,39 @@ START_TEST(test_codec_repeated_names)
 }
 END_TEST
 
+START_TEST(test_codec_absent)
+{
+    /* What msgbridge sent without priority, message id, timestamp or durability comes back
+     * without them, although ActiveMQ fills in its defaults. */
+    static const char in[] = "MESSAGE\nx-msgbridge-absent:priority,message-id,timestamp,"
+                             "persistent\npriority:4\nmessage-id:ID\\cb-1\npersistent:true\n"
+                             "timestamp:1700000000000\nx-msgbridge-group-id:g\n\n\0";
+    brg_stomp_frame_t f;
+    size_t used;
+    char err[256];
+    ck_assert_int_eq(parse_all(in, sizeof(in) - 1, &f, &used, err), BRG_STOMP_FRAME);
+    brg_envelope_t *e = brg_envelope_new();
+    ck_assert_int_eq(brg_stomp_decode(&f, e, 1000, err, sizeof(err)), BRG_OK);
+    ck_assert_int_eq(e->props.priority, -1);
+    ck_assert_ptr_null(e->props.message_id);
+    ck_assert_int_eq(e->props.timestamp_ms, -1);
+    ck_assert_int_eq(e->props.durable, -1);
+    ck_assert_str_eq(e->props.group_id, "g");
+    ck_assert_uint_eq(e->headers.count, 0);
+    brg_envelope_destroy(e);
+    brg_stomp_frame_fini(&f);
+    /* And the encoder writes that list. */
+    e = brg_envelope_new();
+    brg_stomp_buf_t w = {0};
+    brg_stomp_encode_opts_t o = {.destination = "/queue/q", .persistent = true};
+    ck_assert_int_eq(brg_stomp_encode(&w, e, &o, err, sizeof(err)), BRG_OK);
+    ck_assert_ptr_nonnull(memmem(w.p, w.len, "x-msgbridge-absent:priority,message-id,timestamp,"
+                                 "persistent\n", 59));
+    brg_envelope_destroy(e);
+    brg_stomp_buf_free(&w);
+}
+END_TEST
+
 static bool loss_refuse(void *ctx, const char *field)
 {
     (*(int *)ctx)++;
@@ -351,6 +384,7 @@ static Suite *suite(void)
     tcase_add_test(tc, test_codec_plain_message);
     tcase_add_test(tc, test_codec_loss);
     tcase_add_test(tc, test_codec_repeated_names);
+    tcase_add_test(tc, test_codec_absent);
     suite_add_tcase(s, tc);
     return s;
 }
