@@ -24,6 +24,9 @@ extern const brg_adapter_t brg_rabbitmq_adapter;
 #ifdef BRG_LINK_amqp1
 extern const brg_adapter_t brg_amqp1_adapter;
 #endif
+#ifdef BRG_LINK_stomp
+extern const brg_adapter_t brg_stomp_adapter;
+#endif
 
 const brg_adapter_t *brg_adapters[] = {
     &brg_memory_adapter,
@@ -42,6 +45,9 @@ const brg_adapter_t *brg_adapters[] = {
 #endif
 #ifdef BRG_LINK_amqp1
     &brg_amqp1_adapter,
+#endif
+#ifdef BRG_LINK_stomp
+    &brg_stomp_adapter,
 #endif
     NULL,
 };

@@ -148,7 +148,7 @@ static const brg_conf_key_t log_keys[] = {
 
 static const brg_conf_key_t endpoint_core_keys[] = {
     {"name", BRG_KEY_STRING, BRG_KEY_REQUIRED, "unique endpoint name"},
-    {"type", BRG_KEY_STRING, BRG_KEY_REQUIRED, "adapter: kafka, rabbitmq, amqp1, file, stdio, memory"},
+    {"type", BRG_KEY_STRING, BRG_KEY_REQUIRED, "adapter: kafka, rabbitmq, amqp1, stomp, file, stdio, memory"},
     {NULL, 0, 0, NULL},
 };
 

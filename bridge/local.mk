@@ -26,7 +26,7 @@ msgbridge_SOURCES = %D%/main.c %D%/adapters.c
 msgbridge_CFLAGS = $(AM_CFLAGS)
 # bridge/adapters.c lists an adapter when its library is part of the link and has its main
 # file <name>.c, which defines the adapter (GNU make functions).
-ADAPTER_DEFS = $(foreach a,file kafka rabbitmq amqp1,$(if $(and $(findstring libbrg_$(a).a,$(ADAPTER_LIBS)),$(findstring /$(a).c,$(adapters_$(a)_libbrg_$(a)_a_SOURCES))),-DBRG_LINK_$(a)))
+ADAPTER_DEFS = $(foreach a,file kafka rabbitmq amqp1 stomp,$(if $(and $(findstring libbrg_$(a).a,$(ADAPTER_LIBS)),$(findstring /$(a).c,$(adapters_$(a)_libbrg_$(a)_a_SOURCES))),-DBRG_LINK_$(a)))
 msgbridge_CPPFLAGS = $(AM_CPPFLAGS) $(ADAPTER_DEFS)
 # Adapters come before the core: they call into it.
 msgbridge_LDADD = $(ADAPTER_LIBS) $(CORE_LDADD) $(ADAPTER_LDADD)

@@ -83,6 +83,7 @@ const char *brg_adapter_enable_hint(const char *name)
         {"kafka", "--enable-kafka (needs librdkafka-dev)"},
         {"rabbitmq", "--enable-rabbitmq (needs librabbitmq-dev)"},
         {"amqp1", "--enable-amqp1 (needs libqpid-proton11-dev)"},
+        {"stomp", "--enable-stomp (needs nothing)"},
         {"file", "--enable-file (needs libjansson-dev)"},
         {"stdio", "--enable-file (needs libjansson-dev)"},
     };

@@ -16,8 +16,14 @@ start)
     if [ -x "$top/scripts/rabbitmq-node.sh" ]; then
         "$top/scripts/rabbitmq-node.sh" start || rc=1
     fi
+    # Debian's ActiveMQ Classic (STOMP + OpenWire), for the stomp adapter's tests.
+    if [ -x "$top/scripts/activemq-node.sh" ] && [ -r /usr/share/activemq/bin/activemq.jar ]; then
+        "$top/scripts/activemq-node.sh" start || rc=1
+    fi
     ;;
 stop)
+    [ -x "$top/scripts/activemq-node.sh" ] && [ -r /usr/share/activemq/bin/activemq.jar ] &&
+        "$top/scripts/activemq-node.sh" stop
     [ -x "$top/scripts/rabbitmq-node.sh" ] && "$top/scripts/rabbitmq-node.sh" stop
     [ -x "$top/scripts/kafka-cluster.sh" ] && "$top/scripts/kafka-cluster.sh" stop
     ;;

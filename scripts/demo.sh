@@ -1,9 +1,12 @@
 #!/bin/sh
-# The demo: install what is missing, build msgbridge, start a Kafka test cluster and a RabbitMQ
-# node (with its AMQP 1.0 plugin) on 127.0.0.1, run msgbridge on examples/demo.conf and show
-# events crossing Kafka -> RabbitMQ and AMQP 1.0 ("ActiveMQ") -> Kafka. Stops what it started.
+# The demo: install what is missing, build msgbridge, start a Kafka test cluster, a RabbitMQ node
+# and Debian's ActiveMQ Classic (a private JVM, STOMP and OpenWire only) on 127.0.0.1, run
+# msgbridge on examples/demo.conf and show events crossing Kafka -> RabbitMQ and ActiveMQ
+# (STOMP) -> Kafka. Stops everything it started when it is done.
 #   scripts/demo.sh           run the demo and exit
 #   scripts/demo.sh --keep    leave the bridge and brokers running until Ctrl-C
+# The brokers' state directory and ports follow the test scripts' variables
+# (BRG_TEST_STATE_DIR, KAFKA_PORT, RABBITMQ_TEST_PORT, ACTIVEMQ_STOMP_PORT, ...).
 set -u
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top"
@@ -24,13 +27,16 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-say "starting a Kafka test cluster and a RabbitMQ node on 127.0.0.1"
+say "starting a Kafka test cluster, a RabbitMQ node and ActiveMQ on 127.0.0.1"
 sh scripts/brokers.sh start "$build" || { echo "brokers failed to start"; exit 1; }
 . "$BRG_TEST_STATE_DIR/kafka.env"
-. "$BRG_TEST_STATE_DIR/rabbitmq.env"
+. "$BRG_TEST_STATE_DIR/${RABBITMQ_TEST_NAME:-rabbitmq}.env"
+[ -r "$BRG_TEST_STATE_DIR/activemq.env" ] || { echo "ActiveMQ did not start (apt-get install activemq)"; exit 1; }
+. "$BRG_TEST_STATE_DIR/activemq.env"
+echo "ActiveMQ: $(sed -n 's/.*\(Apache ActiveMQ [0-9.]*\) (.*) started.*/\1/p' "$BRG_TEST_ACTIVEMQ_LOG" | tail -1), STOMP on $BRG_TEST_STOMP_URL"
 export DEMO_KAFKA_BROKERS="$BRG_TEST_KAFKA_BROKERS"
 export DEMO_RABBITMQ_URL="$BRG_TEST_RABBITMQ_URL"
-export DEMO_AMQP1_URL="$BRG_TEST_AMQP1_URL"
+export DEMO_STOMP_URL="$BRG_TEST_STOMP_URL"
 amqp-declare-queue --url="$DEMO_RABBITMQ_URL" -q orders -d >/dev/null
 amqp-declare-queue --url="$DEMO_RABBITMQ_URL" -q audit -d >/dev/null
 
@@ -66,19 +72,18 @@ while [ $got -lt 5 ] && [ $tries -lt 100 ]; do
 done
 [ $got = 5 ] || { echo "only $got of 5 arrived"; exit 1; }
 
-say "sending 3 AMQP 1.0 messages to queue 'audit' (python3-qpid-proton, like an ActiveMQ client)"
-# Debian's python3 has the proton module; a pyenv or venv python first in PATH may not.
-/usr/bin/python3 - "$DEMO_AMQP1_URL" <<'PY' || { echo "sending over AMQP 1.0 failed"; exit 1; }
+say "sending 3 messages to ActiveMQ queue 'audit' (python3-stomp, an ordinary STOMP client)"
+# Debian's python3 has the stomp module; a pyenv or venv python first in PATH may not.
+/usr/bin/python3 - "${DEMO_STOMP_URL#stomp://}" <<'PY' || { echo "sending to ActiveMQ failed"; exit 1; }
 import sys
-from proton import Message
-from proton.utils import BlockingConnection
-conn = BlockingConnection(sys.argv[1].replace("amqp://", "amqp://guest:guest@"), allowed_mechs="PLAIN")
-snd = conn.create_sender("/amq/queue/audit")
+import stomp
+host, port = sys.argv[1].rsplit(":", 1)
+conn = stomp.Connection12([(host, int(port))])
+conn.connect(wait=True)
 for n, who in enumerate(["acme", "globex", "acme"], 1):
-    m = Message(body=("login by %s #%d" % (who, n)).encode(), properties={"customer": who, "n": n})
-    m.inferred = True
-    snd.send(m)
-conn.close()
+    conn.send("/queue/audit", "login by %s #%d" % (who, n),
+              headers={"customer": who, "n": str(n), "persistent": "true"})
+conn.disconnect()
 print("sent")
 PY
 

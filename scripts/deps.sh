@@ -6,7 +6,8 @@ PKGS="build-essential autoconf automake libtool pkg-config libclang-rt-14-dev
       libconfig-dev check libjansson-dev libmicrohttpd-dev
       librdkafka-dev librabbitmq-dev libqpid-proton11-dev
       rabbitmq-server kcat amqp-tools python3-qpid-proton
-      curl valgrind clang procps psmisc"
+      curl valgrind clang procps psmisc
+      activemq python3-stomp default-jre-headless"
 missing=""
 for p in $PKGS; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
@@ -19,7 +20,8 @@ if [ -n "$missing" ]; then
     echo "deps: installing$missing"
     export DEBIAN_FRONTEND=noninteractive
     apt-get update -qq
-    # The rabbitmq-server package tries to start its service; we run private nodes instead.
+    # The rabbitmq-server and activemq packages try to start their services; we run private
+    # nodes instead (scripts/rabbitmq-node.sh, scripts/activemq-node.sh).
     # shellcheck disable=SC2086
     apt-get install -y -qq --no-install-recommends $missing >/dev/null
 fi

@@ -28,7 +28,7 @@ top=$(cd "$(dirname "$0")/.." && pwd)
 out=${FUZZ_BUILD_DIR:-$top/fuzz/build}
 cc=${FUZZ_CC:-clang}
 jobs=${FUZZ_JOBS:-2}
-all_targets="fuzz_conf fuzz_template fuzz_filter fuzz_json fuzz_amqp1_codec fuzz_rmq_table"
+all_targets="fuzz_conf fuzz_template fuzz_filter fuzz_json fuzz_amqp1_codec fuzz_rmq_table fuzz_stomp_frame"
 targets=${FUZZ_TARGETS:-$all_targets}
 
 san="-fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer"
@@ -56,6 +56,7 @@ target_srcs() {
     fuzz_json) echo "fuzz/fuzz_json.c adapters/file/json_codec.c adapters/file/base64.c" ;;
     fuzz_amqp1_codec) echo "fuzz/fuzz_amqp1_codec.c adapters/amqp1/amqp1_codec.c" ;;
     fuzz_rmq_table) echo "fuzz/fuzz_rmq_table.c adapters/rabbitmq/rmq_codec.c" ;;
+    fuzz_stomp_frame) echo "fuzz/fuzz_stomp_frame.c adapters/stomp/stomp_frame.c adapters/stomp/stomp_codec.c adapters/kafka/kafka_types.c adapters/file/base64.c" ;;
     esac
 }
 target_pkgs() {

@@ -34,5 +34,6 @@ include %D%/file.mk
 include %D%/kafka.mk
 include %D%/rabbitmq.mk
 include %D%/amqp1.mk
+include %D%/stomp.mk
 include %D%/badinput.mk
 include %D%/faults.mk

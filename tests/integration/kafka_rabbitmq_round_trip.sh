@@ -1,5 +1,6 @@
 #!/bin/sh
-# Kafka -> RabbitMQ -> Kafka (and Kafka -> AMQP 1.0 -> Kafka with RT_VIA=amqp1): records with
+# Kafka -> RabbitMQ -> Kafka (and Kafka -> AMQP 1.0 -> Kafka with RT_VIA=amqp1, Kafka -> ActiveMQ
+# (STOMP) -> Kafka with RT_VIA=stomp): records with
 # keys (and an empty key, and no key), headers (order, a repeated name, null and empty values)
 # and millisecond timestamps cross a RabbitMQ queue and come back to Kafka with the same key,
 # headers, timestamp and value, none missing, none twice. Partitions are compared per key (the
@@ -25,7 +26,12 @@ printf '|empty-key-by-delimiter\n' | kcat -P -b "$BRG_TEST_KAFKA_BROKERS" -t "$S
 printf 'no-key-value\n' | kcat -P -b "$BRG_TEST_KAFKA_BROKERS" -t "$SRC" -p 0 -H "kind=none" 2>/dev/null
 TOTAL=$((N + 3))
 
-if [ "$via" = amqp1 ]; then
+if [ "$via" = stomp ]; then
+    t_need activemq
+    mid_ep='{ name = "mid"; type = "stomp"; url = "'"$BRG_TEST_STOMP_URL"'"; }'
+    to_mid='to = { endpoint = "mid"; destination = "/queue/'"$Q"'"; };'
+    from_mid='from = { endpoint = "mid"; destination = "/queue/'"$Q"'"; };'
+elif [ "$via" = amqp1 ]; then
     mid_ep='{ name = "mid"; type = "amqp1"; url = "'"$BRG_TEST_AMQP1_URL"'"; user = "guest"; password = "guest"; }'
     to_mid='to = { endpoint = "mid"; address = "/amq/queue/'"$Q"'"; };'
     from_mid='from = { endpoint = "mid"; address = "/amq/queue/'"$Q"'"; };'

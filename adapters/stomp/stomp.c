@@ -1,0 +1,319 @@
+/* The stomp adapter: STOMP 1.2 over TCP (ActiveMQ Classic, including Debian's package, which
+ * has no AMQP module; ActiveMQ Artemis; RabbitMQ's STOMP plugin). This file holds the adapter
+ * table, the configuration schema and checks, and the endpoint state's life cycle; see
+ * stomp_int.h for the other files. Keys and semantics: docs/activemq.md, msgbridge.conf(5). */
+#include <stdlib.h>
+#include <string.h>
+
+#include "adapters/stomp/stomp_int.h"
+
+#define DEFAULT_PORT "61613"
+#define DEFAULT_MAX_FRAME (16u * 1024 * 1024)
+
+static const brg_conf_key_t endpoint_keys[] = {
+    {"url", BRG_KEY_STRING, BRG_KEY_REQUIRED, "stomp://[user:password@]host[:port]"},
+    {"user", BRG_KEY_STRING, 0, "login (CONNECT login header)"},
+    {"password", BRG_KEY_STRING, BRG_KEY_SECRET, "passcode (or password_file)"},
+    {"vhost", BRG_KEY_STRING, 0, "CONNECT host header (default: the url's host)"},
+    {"heartbeat", BRG_KEY_INT, 0, "heart-beat interval both ways in ms (10000; 0 off)"},
+    {"max_frame_size", BRG_KEY_INT, 0, "largest frame accepted from the broker in bytes (16 MiB)"},
+    {"receipt_window", BRG_KEY_INT, 0, "SEND frames awaiting their RECEIPT at once (256)"},
+    {"client_id", BRG_KEY_STRING, 0,
+     "CONNECT client-id for durable topic subscriptions (default msgbridge-BRIDGE-ENDPOINT)"},
+    {NULL, 0, 0, NULL},
+};
+
+static const brg_conf_key_t source_keys[] = {
+    {"destination", BRG_KEY_STRING, BRG_KEY_REQUIRED, "/queue/NAME or /topic/NAME to receive from"},
+    {"durable", BRG_KEY_BOOL, 0, "a /topic/ subscription survives restarts (true)"},
+    {"subscription", BRG_KEY_STRING, 0, "durable subscription name (default msgbridge-ROUTE)"},
+    {"on_reject", BRG_KEY_STRING, 0,
+     "a message the route rejects without a dead letter: keep (default) or reject (NACK)"},
+    {NULL, 0, 0, NULL},
+};
+
+static const brg_conf_key_t sink_keys[] = {
+    {"destination", BRG_KEY_TEMPLATE, BRG_KEY_REQUIRED, "/queue/NAME or /topic/NAME (a template)"},
+    {"persistent", BRG_KEY_BOOL, 0, "persistent:true unless the message says otherwise (true)"},
+    {NULL, 0, 0, NULL},
+};
+
+/* Parse stomp://[user[:password]@]host[:port][/]. Ownership: *host, *port, *user, *password
+ * are the caller's (user and password NULL when absent). */
+static brg_err_t parse_url(const char *url, char **host, char **port, char **user,
+                           char **password, char *errstr, size_t errstr_size)
+{
+    *host = *port = *user = *password = NULL;
+    const char *p;
+    if (strncmp(url, "stomp://", 8) == 0) {
+        p = url + 8;
+    } else if (strncmp(url, "stomp+ssl://", 12) == 0 || strncmp(url, "stomp+tls://", 12) == 0) {
+        brg_errfmt(errstr, errstr_size,
+                   "\"%.*s\": TLS is not built into the stomp adapter yet; use stomp:// (or the "
+                   "amqp1 adapter with amqps://)", 12, url);
+        return BRG_ERR_UNSUPPORTED;
+    } else {
+        brg_errfmt(errstr, errstr_size, "url \"%s\" does not start with stomp://", url);
+        return BRG_ERR_INVALID;
+    }
+    const char *end = p + strcspn(p, "/?#");
+    if (end[0] != '\0' && strcmp(end, "/") != 0) {
+        brg_errfmt(errstr, errstr_size, "url \"%s\": only a host and port are allowed after "
+                   "stomp:// (the destination is a route key)", url);
+        return BRG_ERR_INVALID;
+    }
+    const char *at = memchr(p, '@', (size_t)(end - p));
+    if (at) {
+        const char *colon = memchr(p, ':', (size_t)(at - p));
+        *user = brg_xstrndup(p, (size_t)((colon ? colon : at) - p));
+        if (colon) {
+            *password = brg_xstrndup(colon + 1, (size_t)(at - colon - 1));
+        }
+        p = at + 1;
+    }
+    const char *hs = p, *he;
+    if (*p == '[') {
+        he = memchr(p, ']', (size_t)(end - p));
+        if (!he) {
+            brg_errfmt(errstr, errstr_size, "url \"%s\": unterminated [IPv6 address]", url);
+            goto fail;
+        }
+        hs = p + 1;
+        p = he + 1;
+    } else {
+        he = p + strcspn(p, ":/");
+        if (he > end) {
+            he = end;
+        }
+        p = he;
+    }
+    if (he == hs) {
+        brg_errfmt(errstr, errstr_size, "url \"%s\" has no host", url);
+        goto fail;
+    }
+    *host = brg_xstrndup(hs, (size_t)(he - hs));
+    if (*p == ':') {
+        p++;
+        size_t n = (size_t)(end - p);
+        if (n == 0 || n > 5 || strspn(p, "0123456789") < n || atoi(p) < 1 || atoi(p) > 65535) {
+            brg_errfmt(errstr, errstr_size, "url \"%s\": bad port", url);
+            goto fail;
+        }
+        *port = brg_xstrndup(p, n);
+    } else {
+        *port = brg_xstrdup(DEFAULT_PORT);
+    }
+    return BRG_OK;
+fail:
+    free(*host);
+    free(*user);
+    free(*password);
+    *host = *user = *password = NULL;
+    return BRG_ERR_INVALID;
+}
+
+static bool is_topic(const char *dest)
+{
+    return strncmp(dest, "/topic/", 7) == 0;
+}
+
+/* ---- checks (pass 4 of the config load) ----------------------------------------------------- */
+
+static void check_endpoint(const brg_cfg_t *ep_cs, brg_diag_t *d)
+{
+    const brg_cfg_t *url = brg_cfg_get(ep_cs, "url");
+    char err[512];
+    if (url && url->type == BRG_CFG_STRING) {
+        char *h, *p, *u, *pw;
+        if (parse_url(url->v.s, &h, &p, &u, &pw, err, sizeof(err)) != BRG_OK) {
+            brg_diag_error(d, url, "%s", err);
+        } else {
+            free(h);
+            free(p);
+            free(u);
+            free(pw);
+        }
+    }
+    const brg_cfg_t *hb = brg_cfg_get(ep_cs, "heartbeat");
+    if (hb && hb->type == BRG_CFG_INT && (hb->v.i < 0 || hb->v.i > 3600000)) {
+        brg_diag_error(d, hb, "heartbeat %lld is out of range (0 to 3600000 ms)",
+                       (long long)hb->v.i);
+    }
+    const brg_cfg_t *mf = brg_cfg_get(ep_cs, "max_frame_size");
+    if (mf && mf->type == BRG_CFG_INT && (mf->v.i < 4096 || mf->v.i > 1024LL * 1024 * 1024)) {
+        brg_diag_error(d, mf, "max_frame_size %lld is out of range (4096 to 1 GiB)",
+                       (long long)mf->v.i);
+    }
+    const brg_cfg_t *rw = brg_cfg_get(ep_cs, "receipt_window");
+    if (rw && rw->type == BRG_CFG_INT && (rw->v.i < 1 || rw->v.i > 65536)) {
+        brg_diag_error(d, rw, "receipt_window %lld is out of range (1 to 65536)",
+                       (long long)rw->v.i);
+    }
+    const brg_cfg_t *pw = brg_cfg_get(ep_cs, "password");
+    if (pw && !brg_cfg_get(ep_cs, "user")) {
+        brg_diag_error(d, pw, "a password needs a user");
+    }
+}
+
+static void check_destination(const brg_cfg_t *node, const char *text, brg_diag_t *d)
+{
+    if (text[0] != '/') {
+        brg_diag_error(d, node,
+                       "destination \"%s\" should start with /queue/ or /topic/ (ActiveMQ, "
+                       "Artemis and RabbitMQ name destinations that way)", text);
+    }
+}
+
+static void check_source(const brg_cfg_t *ep_cs, const brg_cfg_t *from_cs, brg_diag_t *d)
+{
+    const brg_cfg_t *dest = brg_cfg_get(from_cs, "destination");
+    if (dest && dest->type == BRG_CFG_STRING) {
+        check_destination(dest, dest->v.s, d);
+        const brg_cfg_t *dur = brg_cfg_get(from_cs, "durable");
+        if (is_topic(dest->v.s) && dur && dur->type == BRG_CFG_BOOL && !dur->v.b) {
+            brg_diag_warn(d, dur,
+                          "durable = false: messages published to %s while msgbridge is "
+                          "stopped or reconnecting are lost", dest->v.s);
+        } else if (dur && !is_topic(dest->v.s)) {
+            brg_diag_warn(d, dur, "durable has no effect on %s (only /topic/ subscriptions)",
+                          dest->v.s);
+        }
+    }
+    const brg_cfg_t *r = brg_cfg_get(from_cs, "on_reject");
+    if (r && r->type == BRG_CFG_STRING && strcmp(r->v.s, "keep") != 0 &&
+        strcmp(r->v.s, "reject") != 0) {
+        brg_diag_error(d, r, "unknown on_reject \"%s\" (valid: keep, reject)", r->v.s);
+    }
+}
+
+static void check_sink(const brg_cfg_t *ep_cs, const brg_cfg_t *to_cs, brg_diag_t *d)
+{
+    const brg_cfg_t *dest = brg_cfg_get(to_cs, "destination");
+    if (dest && dest->type == BRG_CFG_STRING && !strstr(dest->v.s, "${")) {
+        check_destination(dest, dest->v.s, d);
+    }
+}
+
+/* ---- life cycle ------------------------------------------------------------------------------ */
+
+static void stomp_close(void *state);
+
+static char *joined(const char *a, const char *b)
+{
+    size_t n = strlen(a) + strlen(b) + 16;
+    char *s = brg_xmalloc(n);
+    brg_errfmt(s, n, "msgbridge-%s-%s", a, b);
+    return s;
+}
+
+static brg_err_t stomp_open(brg_endpoint_t *ep, void **statep, char *errstr, size_t errstr_size)
+{
+    const brg_cfg_t *cs = brg_endpoint_cfg(ep);
+    brg_stomp_t *s = brg_xcalloc(1, sizeof(*s));
+    s->ep = ep;
+    s->fd = -1;
+    s->log = brg_endpoint_logctx(ep);
+    char *uu = NULL, *upw = NULL;
+    brg_err_t rc = parse_url(brg_cfg_str(cs, "url", ""), &s->host, &s->port, &uu, &upw, errstr,
+                             errstr_size);
+    if (rc != BRG_OK) {
+        goto fail;
+    }
+    /* The keys win over credentials written in the url. */
+    const char *u = brg_cfg_str(cs, "user", NULL);
+    const char *pw = brg_cfg_str(cs, "password", NULL);
+    s->user = u ? brg_xstrdup(u) : uu;
+    s->password = pw ? brg_xstrdup(pw) : upw;
+    if (u) {
+        free(uu);
+    }
+    if (pw) {
+        free(upw);
+    }
+    uu = upw = NULL;
+    s->vhost = brg_xstrdup(brg_cfg_str(cs, "vhost", s->host));
+    s->heartbeat_ms = (uint32_t)brg_cfg_int(cs, "heartbeat", 10000);
+    s->max_frame = (size_t)brg_cfg_int(cs, "max_frame_size", DEFAULT_MAX_FRAME);
+    s->receipt_window = (size_t)brg_cfg_int(cs, "receipt_window", 256);
+    const char *bid = brg_endpoint_bridge_id(ep);
+    const char *cid = brg_cfg_str(cs, "client_id", NULL);
+    s->client_id = cid ? brg_xstrdup(cid) : joined(bid ? bid : "bridge", brg_endpoint_name(ep));
+
+    s->nsrcs = brg_endpoint_source_count(ep);
+    s->srcs = brg_xcalloc(s->nsrcs ? s->nsrcs : 1, sizeof(*s->srcs));
+    for (size_t i = 0; i < s->nsrcs; i++) {
+        stomp_src_t *x = &s->srcs[i];
+        x->src = brg_endpoint_source(ep, i);
+        x->index = i;
+        const brg_cfg_t *fcs = brg_source_cfg(x->src);
+        x->destination = brg_cfg_str(fcs, "destination", "");
+        x->durable = is_topic(x->destination) && brg_cfg_bool(fcs, "durable", true);
+        if (x->durable) {
+            const char *sn = brg_cfg_str(fcs, "subscription", NULL);
+            const char *rn = brg_source_route_name(x->src);
+            size_t n = strlen(rn) + 16;
+            x->sub_name = brg_xmalloc(n);
+            brg_errfmt(x->sub_name, n, "msgbridge-%s", rn);
+            if (sn) {
+                free(x->sub_name);
+                x->sub_name = brg_xstrdup(sn);
+            }
+            s->need_client_id = true;
+        }
+        x->reject = strcmp(brg_cfg_str(fcs, "on_reject", "keep"), "reject") == 0;
+        /* The operator says the broker parks what is NACKed (RabbitMQ with a dead-letter
+         * exchange, Artemis): a rejection then does not stop the route. */
+        brg_source_set_broker_dead_letter(x->src, x->reject);
+        /* A RETRY resubscribes after 0.1 s, growing to 5 s. */
+        brg_backoff_init(&x->retry_bo, 100, 5000);
+        brg_source_set_opaque(x->src, x);
+    }
+    /* Reconnect after 0.5 s, growing with jitter to 30 s. */
+    brg_backoff_init(&s->bo, 500, 30000);
+    *statep = s;
+    return BRG_OK;
+fail:
+    free(uu);
+    free(upw);
+    stomp_close(s);
+    return rc;
+}
+
+static void stomp_close(void *state)
+{
+    brg_stomp_t *s = state;
+    if (!s) {
+        return;
+    }
+    for (size_t i = 0; i < s->nsrcs; i++) {
+        free(s->srcs[i].sub_name);
+    }
+    free(s->srcs);
+    brg_stomp_buf_free(&s->in);
+    brg_stomp_buf_free(&s->out);
+    free(s->host);
+    free(s->port);
+    free(s->user);
+    if (s->password) {
+        memset(s->password, 0, strlen(s->password));
+        free(s->password);
+    }
+    free(s->vhost);
+    free(s->client_id);
+    free(s);
+}
+
+const brg_adapter_t brg_stomp_adapter = {
+    .name = "stomp",
+    .description = "STOMP 1.2: ActiveMQ Classic (Debian's package), Artemis, RabbitMQ STOMP",
+    .caps = BRG_CAP_SOURCE | BRG_CAP_SINK,
+    .endpoint_keys = endpoint_keys,
+    .source_keys = source_keys,
+    .sink_keys = sink_keys,
+    .check_endpoint = check_endpoint,
+    .check_source = check_source,
+    .check_sink = check_sink,
+    .open = stomp_open,
+    .run = stomp_run,
+    .close = stomp_close,
+};
