@@ -15,6 +15,20 @@
 #include "adapters/stomp/stomp_frame.h"
 #include "bridge/envelope.h"
 
+/* A decoded header that still carries the codec's own reserved prefix came from a frame that
+ * forged the codec's bookkeeping (x-msgbridge-dup-*, -order...): encoding such an envelope
+ * re-interprets it, so the round-trip property only holds without them. */
+static bool has_reserved_header(const brg_envelope_t *e)
+{
+    for (size_t i = 0; i < e->headers.count; i++) {
+        const char *n = e->headers.items[i].name;
+        if (n && strncmp(n, "x-msgbridge-", 12) == 0) {
+            return true;
+        }
+    }
+    return false;
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 #define MAX_FRAME 65536
@@ -95,7 +109,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             brg_stomp_buf_consume(&in, used);
             if (rc == BRG_STOMP_FRAME) {
                 brg_envelope_t *e = brg_envelope_new();
-                if (brg_stomp_decode(&f, e, 0, err, sizeof(err)) == BRG_OK) {
+                if (brg_stomp_decode(&f, e, 0, err, sizeof(err)) == BRG_OK &&
+                    !has_reserved_header(e)) {
                     check_round_trip(e);
                 }
                 brg_envelope_destroy(e);
