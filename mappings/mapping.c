@@ -509,25 +509,82 @@ static bool feeds(const route_streams_t *a, const route_streams_t *b)
     return false;
 }
 
+/* One stream a route reads, for finding readers by stream in O(log n). */
+typedef struct read_index {
+    const stream_ref_t *ref;
+    size_t route;
+} read_index_t;
+
+static int ref_cmp(const stream_ref_t *a, const stream_ref_t *b)
+{
+    int c = strcmp(a->endpoint, b->endpoint);
+    if (c == 0) {
+        c = strcmp(a->kind, b->kind);
+    }
+    return c != 0 ? c : strcmp(a->name, b->name);
+}
+
+static int read_index_cmp(const void *pa, const void *pb)
+{
+    const read_index_t *a = pa, *b = pb;
+    int c = ref_cmp(a->ref, b->ref);
+    return c != 0 ? c : (a->route > b->route) - (a->route < b->route);
+}
+
+/* Printing every pair would be quadratic in the routes (40,000 routes: minutes), so the reads
+ * are sorted once and each fixed write looks up its readers by binary search. */
 size_t brg_streams_print_chains(const brg_streams_t *s, FILE *out)
 {
-    size_t cycles = 0;
+    size_t nidx = 0;
     for (size_t i = 0; i < s->n; i++) {
-        for (size_t j = 0; j < s->n; j++) {
-            if (i == j || !feeds(&s->routes[i], &s->routes[j])) {
-                continue;
-            }
-            fprintf(out, "chain: route %s -> route %s\n", s->routes[i].name, s->routes[j].name);
-            if (j > i && feeds(&s->routes[j], &s->routes[i])) {
-                cycles++;
-                fprintf(out,
-                        "warning: routes %s and %s form a cycle (each writes to what the other "
-                        "reads): loop prevention stops each message where it would go back to a "
-                        "stream it was read from\n",
-                        s->routes[i].name, s->routes[j].name);
+        nidx += s->routes[i].nreads;
+    }
+    read_index_t *idx = brg_xcalloc(nidx + 1, sizeof(*idx));
+    nidx = 0;
+    for (size_t i = 0; i < s->n; i++) {
+        for (size_t r = 0; r < s->routes[i].nreads; r++) {
+            if (s->routes[i].reads[r].name) {
+                idx[nidx++] = (read_index_t){&s->routes[i].reads[r], i};
             }
         }
     }
+    qsort(idx, nidx, sizeof(*idx), read_index_cmp);
+    size_t cycles = 0;
+    for (size_t i = 0; i < s->n; i++) {
+        const route_streams_t *a = &s->routes[i];
+        size_t last = SIZE_MAX; /* a route fed through two streams is printed once */
+        for (size_t w = 0; w < a->nwrites; w++) {
+            if (!a->writes[w].name) {
+                continue;
+            }
+            size_t lo = 0, hi = nidx;
+            while (lo < hi) {
+                size_t mid = lo + (hi - lo) / 2;
+                if (ref_cmp(idx[mid].ref, &a->writes[w]) < 0) {
+                    lo = mid + 1;
+                } else {
+                    hi = mid;
+                }
+            }
+            for (size_t k = lo; k < nidx && ref_cmp(idx[k].ref, &a->writes[w]) == 0; k++) {
+                size_t j = idx[k].route;
+                if (j == i || j == last) {
+                    continue;
+                }
+                last = j;
+                fprintf(out, "chain: route %s -> route %s\n", a->name, s->routes[j].name);
+                if (j > i && feeds(&s->routes[j], a)) {
+                    cycles++;
+                    fprintf(out,
+                            "warning: routes %s and %s form a cycle (each writes to what the "
+                            "other reads): loop prevention stops each message where it would go "
+                            "back to a stream it was read from\n",
+                            a->name, s->routes[j].name);
+                }
+            }
+        }
+    }
+    free(idx);
     return cycles;
 }
 
