@@ -453,6 +453,7 @@ static void loop_dropped(brg_route_t *rt, const brg_envelope_t *env, const char 
     atomic_fetch_add(&rt->stats.loop_dropped, 1);
     int64_t now = brg_now_ns(), zero = 0;
     atomic_compare_exchange_strong(&rt->loop_since_ns, &zero, now);
+    atomic_store(&rt->last_in_ns, now);
     int64_t last = atomic_load(&rt->loop_warn_ns);
     if ((last != 0 && now - last < 10 * 1000000000LL) ||
         !atomic_compare_exchange_strong(&rt->loop_warn_ns, &last, now)) {
@@ -504,7 +505,11 @@ void brg_source_submit(brg_source_t *src, brg_envelope_t *env)
     atomic_fetch_add(&rt->in_flight_bytes, dlv->bytes);
     atomic_fetch_add(&rt->stats.in_msgs, 1);
     atomic_fetch_add(&rt->stats.in_bytes, env->body_len);
-    atomic_store(&rt->last_in_ns, brg_now_ns());
+    /* Read only by the loop check of /readyz, so only kept while the route drops loops (no
+     * clock read or shared store per message otherwise): received_ns was just set above. */
+    if (atomic_load_explicit(&rt->loop_since_ns, memory_order_relaxed)) {
+        atomic_store(&rt->last_in_ns, env->origin.received_ns);
+    }
     rate_consume(rt, env->body_len);
 
     if (env->reject_reason) {
