@@ -9,7 +9,8 @@ t_need rabbitmq
 . "$(dirname "$0")/amqp1_lib.sh"
 
 node_script=$top_srcdir/scripts/rabbitmq-node.sh
-PORT=35872
+# The private node's ports follow the shared node's (+200): see rabbitmq_broker_kill.sh.
+PORT=$((BRG_TEST_RABBITMQ_PORT + 200))
 node() {
     BRG_TEST_STATE_DIR="$T_DIR/state" RABBITMQ_TEST_NAME=brgamqp1kill$$ RABBITMQ_TEST_PORT=$PORT \
         sh "$node_script" "$@"

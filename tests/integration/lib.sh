@@ -30,6 +30,9 @@ t_count() { if [ "$BRG_TEST_QUICK" = 1 ]; then echo $(( $1 / 5 )); else echo "$1
 # t_need kafka|rabbitmq: source the broker's env file or skip the test.
 t_need() {
     f="$BRG_TEST_STATE_DIR/$1.env"
+    # A RabbitMQ node started under another name (RABBITMQ_TEST_NAME, several checkouts on one
+    # machine) writes its env file under that name.
+    [ "$1" = rabbitmq ] && f="$BRG_TEST_STATE_DIR/${RABBITMQ_TEST_NAME:-rabbitmq}.env"
     [ -r "$f" ] || t_skip "$1 test broker not running (scripts/test.sh starts it)"
     # shellcheck disable=SC1090
     . "$f"

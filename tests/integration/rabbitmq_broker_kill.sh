@@ -12,14 +12,17 @@ t_need rabbitmq
 . "$(dirname "$0")/rabbitmq_lib.sh"
 
 node_script=$top_srcdir/scripts/rabbitmq-node.sh
+# The private node's ports follow the shared node's (+100), so checkouts with their own shared
+# node on other ports can run this test at the same time.
+PORT=$((BRG_TEST_RABBITMQ_PORT + 100))
 node() {
-    BRG_TEST_STATE_DIR="$T_DIR/state" RABBITMQ_TEST_NAME=brgkill$$ RABBITMQ_TEST_PORT=35772 \
+    BRG_TEST_STATE_DIR="$T_DIR/state" RABBITMQ_TEST_NAME=brgkill$$ RABBITMQ_TEST_PORT=$PORT \
         sh "$node_script" "$@"
 }
 trap 'node stop >/dev/null 2>&1; t_cleanup' EXIT
 node start >"$T_DIR/node.log" 2>&1 || t_fail "private node did not start: $(tail -5 "$T_DIR/node.log")"
 SHARED_URL=$RMQ_URL
-RMQ_URL=amqp://guest:guest@127.0.0.1:35772/%2f
+RMQ_URL=amqp://guest:guest@127.0.0.1:$PORT/%2f
 
 N=$(t_count 50000)
 M=$(t_count 20000)
