@@ -1,7 +1,8 @@
-/* Endpoint threads and their mailboxes. The mailbox is two FIFOs under one mutex plus an
- * eventfd: producers (any thread) append and write the eventfd; the endpoint thread reads the
- * eventfd, then drains. A write to an eventfd never blocks for a counter this small, so no
- * thread ever waits on another endpoint's I/O. */
+/* Endpoint threads and their mailboxes. The mailbox is two inboxes (bridge/inbox.h: intrusive,
+ * lock-free, batch push and take-all) sharing one eventfd: a producer writes the eventfd only
+ * when the inbox it pushed to was not already signalled, so a burst costs one wake. The
+ * endpoint thread reads the eventfd, then takes. A write to an eventfd never blocks for a
+ * counter this small, so no thread ever waits on another endpoint's I/O. */
 #include "bridge/endpoint.h"
 
 #include <errno.h>
@@ -29,14 +30,16 @@ brg_endpoint_t *brg_endpoint_new(const char *name, const brg_adapter_t *adapter,
         abort();
     }
     pthread_mutex_init(&ep->lock, NULL);
+    brg_inbox_init(&ep->publish);
+    brg_inbox_init(&ep->settled);
     return ep;
 }
 
-static void free_queue(brg_dq_t *q)
+static void free_queue(brg_inbox_t *ib, brg_dfifo_t *q)
 {
-    brg_delivery_t *d = q->head;
-    while (d) {
-        brg_delivery_t *next = d->next;
+    brg_inbox_take_all(ib, q);
+    brg_delivery_t *d;
+    while ((d = brg_dfifo_pop(q))) {
         brg_envelope_t *env = d->env;
         /* Envelopes still queued at teardown were never acknowledged: their sources
          * redeliver them. Only the memory is released here. */
@@ -54,9 +57,7 @@ static void free_queue(brg_dq_t *q)
                 brg_source_done(parent->env);
             }
         }
-        d = next;
     }
-    memset(q, 0, sizeof(*q));
 }
 
 void brg_endpoint_destroy(brg_endpoint_t *ep)
@@ -64,8 +65,8 @@ void brg_endpoint_destroy(brg_endpoint_t *ep)
     if (!ep) {
         return;
     }
-    free_queue(&ep->publish);
-    free_queue(&ep->settled);
+    free_queue(&ep->publish, &ep->taken_publish);
+    free_queue(&ep->settled, &ep->taken_settled);
     for (size_t i = 0; i < ep->nsources; i++) {
         pthread_mutex_destroy(&ep->sources[i]->lock);
         free(ep->sources[i]->error);
@@ -140,32 +141,6 @@ brg_sink_t *brg_endpoint_add_sink(brg_endpoint_t *ep, brg_route_t *rt, const brg
 
 /* ---- mailbox ----------------------------------------------------------------------------- */
 
-static void dq_push(brg_dq_t *q, brg_delivery_t *d)
-{
-    d->next = NULL;
-    if (q->tail) {
-        q->tail->next = d;
-    } else {
-        q->head = d;
-    }
-    q->tail = d;
-    q->len++;
-}
-
-static brg_delivery_t *dq_pop(brg_dq_t *q)
-{
-    brg_delivery_t *d = q->head;
-    if (d) {
-        q->head = d->next;
-        if (!q->head) {
-            q->tail = NULL;
-        }
-        q->len--;
-        d->next = NULL;
-    }
-    return d;
-}
-
 void brg_endpoint_wake(brg_endpoint_t *ep)
 {
     uint64_t one = 1;
@@ -179,32 +154,44 @@ void brg_endpoint_wake(brg_endpoint_t *ep)
 
 void brg_endpoint_push_publish(brg_endpoint_t *ep, brg_delivery_t *dlv)
 {
-    pthread_mutex_lock(&ep->lock);
-    bool was_empty = ep->publish.len == 0;
-    dq_push(&ep->publish, dlv);
-    pthread_mutex_unlock(&ep->lock);
-    /* Only the first item needs a wake-up: the thread drains the whole queue once woken. */
-    if (was_empty) {
+    if (brg_inbox_push(&ep->publish, dlv)) {
         brg_endpoint_wake(ep);
     }
 }
 
 void brg_endpoint_push_settled(brg_endpoint_t *ep, brg_delivery_t *dlv)
 {
-    pthread_mutex_lock(&ep->lock);
-    bool was_empty = ep->settled.len == 0;
-    dq_push(&ep->settled, dlv);
-    pthread_mutex_unlock(&ep->lock);
-    if (was_empty) {
+    if (brg_inbox_push(&ep->settled, dlv)) {
         brg_endpoint_wake(ep);
     }
 }
 
+void brg_endpoint_push_publish_chain(brg_endpoint_t *ep, brg_dchain_t *c)
+{
+    if (brg_inbox_push_chain(&ep->publish, c)) {
+        brg_endpoint_wake(ep);
+    }
+}
+
+void brg_endpoint_push_settled_chain(brg_endpoint_t *ep, brg_dchain_t *c)
+{
+    if (brg_inbox_push_chain(&ep->settled, c)) {
+        brg_endpoint_wake(ep);
+    }
+}
+
+/* The next delivery of a mailbox queue: what was taken before, else everything queued now. */
+static brg_delivery_t *take_next(brg_inbox_t *ib, brg_dfifo_t *taken)
+{
+    if (!taken->head) {
+        brg_inbox_take_all(ib, taken);
+    }
+    return brg_dfifo_pop(taken);
+}
+
 brg_envelope_t *brg_endpoint_take_publish(brg_endpoint_t *ep, brg_sink_t **sink)
 {
-    pthread_mutex_lock(&ep->lock);
-    brg_delivery_t *d = dq_pop(&ep->publish);
-    pthread_mutex_unlock(&ep->lock);
+    brg_delivery_t *d = take_next(&ep->publish, &ep->taken_publish);
     if (!d) {
         return NULL;
     }
@@ -216,9 +203,7 @@ brg_envelope_t *brg_endpoint_take_publish(brg_endpoint_t *ep, brg_sink_t **sink)
 
 brg_envelope_t *brg_endpoint_take_settled(brg_endpoint_t *ep, brg_outcome_t *outcome)
 {
-    pthread_mutex_lock(&ep->lock);
-    brg_delivery_t *d = dq_pop(&ep->settled);
-    pthread_mutex_unlock(&ep->lock);
+    brg_delivery_t *d = take_next(&ep->settled, &ep->taken_settled);
     if (!d) {
         return NULL;
     }

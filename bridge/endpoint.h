@@ -8,6 +8,7 @@
 #include <stdbool.h>
 
 #include "bridge/adapter.h"
+#include "bridge/inbox.h"
 #include "bridge/route.h"
 
 struct brg_source {
@@ -33,11 +34,6 @@ struct brg_sink {
     atomic_uint_fast64_t out_msgs, out_bytes, retried, rejected;
 };
 
-/* A FIFO of deliveries. */
-typedef struct brg_dq {
-    brg_delivery_t *head, *tail;
-    size_t len;
-} brg_dq_t;
 
 struct brg_endpoint {
     char *name;
@@ -51,9 +47,13 @@ struct brg_endpoint {
     atomic_bool stopping;
     int wakefd;
 
-    pthread_mutex_t lock; /* guards the two queues and `reason` */
-    brg_dq_t publish;
-    brg_dq_t settled;
+    /* The mailbox: deliveries to publish here, and deliveries this endpoint sourced coming
+     * back settled. Pushed by any thread in batches, taken whole by the endpoint thread into
+     * its private FIFOs (taken_*), from which brg_endpoint_take_* hand them out one by one. */
+    brg_inbox_t publish, settled;
+    brg_dfifo_t taken_publish, taken_settled;
+
+    pthread_mutex_t lock; /* guards `reason` and `reconnect_reason` */
     char reason[256];
 
     brg_source_t **sources;
@@ -89,6 +89,9 @@ void brg_endpoint_stop(brg_endpoint_t *ep);
  * Both wake the endpoint. Thread: any. */
 void brg_endpoint_push_publish(brg_endpoint_t *ep, brg_delivery_t *dlv);
 void brg_endpoint_push_settled(brg_endpoint_t *ep, brg_delivery_t *dlv);
+/* The same for a chain of deliveries (emptied): one wake for the whole batch. Thread: any. */
+void brg_endpoint_push_publish_chain(brg_endpoint_t *ep, brg_dchain_t *c);
+void brg_endpoint_push_settled_chain(brg_endpoint_t *ep, brg_dchain_t *c);
 
 /* Copy the last connection problem into buf (empty if none). */
 void brg_endpoint_reason(brg_endpoint_t *ep, char *buf, size_t size);

@@ -11,6 +11,7 @@ libbrgcore_a_SOURCES = \
 	%D%/util.c \
 	%D%/route.c %D%/route.h \
 	%D%/endpoint.c %D%/endpoint.h \
+	%D%/inbox.c %D%/inbox.h \
 	%D%/engine.c %D%/engine.h \
 	%D%/timer.c %D%/timer.h \
 	%D%/watchdog.c %D%/watchdog.h \
