@@ -35,28 +35,13 @@ brg_endpoint_t *brg_endpoint_new(const char *name, const brg_adapter_t *adapter,
     return ep;
 }
 
+/* Deliveries still queued at teardown: delivery.c releases each exactly once. */
 static void free_queue(brg_inbox_t *ib, brg_dfifo_t *q)
 {
     brg_inbox_take_all(ib, q);
     brg_delivery_t *d;
     while ((d = brg_dfifo_pop(q))) {
-        brg_envelope_t *env = d->env;
-        /* Envelopes still queued at teardown were never acknowledged: their sources
-         * redeliver them. Only the memory is released here. */
-        if (d->parent == NULL && d->src) {
-            brg_source_done(env);
-        } else {
-            brg_delivery_t *parent = d->parent;
-            env->dlv = NULL;
-            brg_envelope_destroy(env);
-            pthread_mutex_destroy(&d->reason_lock);
-            free(d->reason);
-            free(d);
-            /* The last copy of a fan-out frees the parent it kept alive. */
-            if (parent && atomic_fetch_sub(&parent->pending, 1) == 1) {
-                brg_source_done(parent->env);
-            }
-        }
+        brg_delivery_abandon(d);
     }
 }
 

@@ -12,6 +12,7 @@ libbrgcore_a_SOURCES = \
 	%D%/route.c %D%/route.h \
 	%D%/endpoint.c %D%/endpoint.h \
 	%D%/inbox.c %D%/inbox.h \
+	%D%/delivery.c %D%/delivery.h \
 	%D%/engine.c %D%/engine.h \
 	%D%/timer.c %D%/timer.h \
 	%D%/watchdog.c %D%/watchdog.h \

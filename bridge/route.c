@@ -16,15 +16,6 @@ const double brg_latency_bounds[BRG_LAT_BUCKETS] = {0.0005, 0.001, 0.0025, 0.005
 const double brg_e2e_bounds[BRG_E2E_BUCKETS] = {0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1,
                                                 0.25,  0.5,    1.0,   2.5,  5.0,   30.0, 300.0};
 
-static size_t bucket_of(const double *bounds, size_t n, double s)
-{
-    size_t b = 0;
-    while (b < n && s > bounds[b]) {
-        b++;
-    }
-    return b;
-}
-
 brg_route_t *brg_route_new(const char *name, const brg_cfg_t *cs)
 {
     brg_route_t *rt = brg_xcalloc(1, sizeof(*rt));
@@ -124,7 +115,7 @@ void brg_route_park(brg_route_t *rt, const char *reason)
         atomic_fetch_add(&rt->stats.parks, 1);
     }
     /* Already parked: the failures of what was in flight, or a failed probe (its settle
-     * schedules the next retry in finish_parent). Draining or stopped: the RETRY is enough. */
+     * schedules the next retry in brg_route_probe_done). Draining or stopped: the RETRY is enough. */
     uint64_t next_ms = (uint64_t)((atomic_load(&rt->next_retry_ns) - brg_now_ns()) / 1000000);
     pthread_mutex_unlock(&rt->lock);
     if (first) {
@@ -136,9 +127,14 @@ void brg_route_park(brg_route_t *rt, const char *reason)
     }
 }
 
-/* The probe of a parked route settled: resume, or wait for the next retry. */
-static void park_probe_done(brg_route_t *rt, brg_outcome_t outcome)
+void brg_route_probe_done(brg_route_t *rt, bool sent, brg_outcome_t outcome)
 {
+    if (!sent) {
+        /* A probe the mapping filtered or dropped says nothing about the destination. */
+        atomic_store(&rt->probe_out, false);
+        atomic_store(&rt->park_wake, true);
+        return;
+    }
     atomic_store(&rt->probe_out, false);
     pthread_mutex_lock(&rt->lock);
     bool resumed = false;
@@ -352,87 +348,6 @@ char *brg_source_error(brg_source_t *src)
     return r;
 }
 
-const char *brg_envelope_settle_reason(const brg_envelope_t *env)
-{
-    return env->dlv ? env->dlv->reason : NULL;
-}
-
-brg_source_t *brg_envelope_source(const brg_envelope_t *env)
-{
-    return env->dlv ? env->dlv->src : NULL;
-}
-
-static brg_delivery_t *delivery_new(brg_envelope_t *env, brg_route_t *rt)
-{
-    brg_delivery_t *dlv = brg_xcalloc(1, sizeof(*dlv));
-    dlv->env = env;
-    dlv->rt = rt;
-    pthread_mutex_init(&dlv->reason_lock, NULL);
-    env->dlv = dlv;
-    return dlv;
-}
-
-static void delivery_free(brg_delivery_t *dlv)
-{
-    pthread_mutex_destroy(&dlv->reason_lock);
-    free(dlv->reason);
-    free(dlv);
-}
-
-static void delivery_note_reason(brg_delivery_t *dlv, const char *reason)
-{
-    if (!reason) {
-        return;
-    }
-    pthread_mutex_lock(&dlv->reason_lock);
-    if (!dlv->reason) {
-        dlv->reason = brg_xstrdup(reason);
-    }
-    pthread_mutex_unlock(&dlv->reason_lock);
-}
-
-/* The parent's fate is known: hand it back to the source endpoint's own thread. */
-static void finish_parent(brg_delivery_t *dlv, brg_outcome_t outcome)
-{
-    brg_route_t *rt = dlv->rt;
-    dlv->outcome = outcome;
-    switch (outcome) {
-    case BRG_ACCEPTED:
-        if (!dlv->loop_dropped) {
-            atomic_fetch_add(&rt->stats.accepted, 1);
-        }
-        break;
-    case BRG_RETRY: atomic_fetch_add(&rt->stats.retried, 1); break;
-    case BRG_REJECTED: atomic_fetch_add(&rt->stats.rejected, 1); break;
-    }
-    if (outcome == BRG_ACCEPTED && dlv->env->origin.received_ns > 0) {
-        int64_t ns = brg_now_ns() - dlv->env->origin.received_ns;
-        atomic_fetch_add(&rt->stats.latency_ns_sum, (uint_fast64_t)ns);
-        atomic_fetch_add(&rt->stats.latency_count, 1);
-        size_t b = bucket_of(brg_latency_bounds, BRG_LAT_BUCKETS, (double)ns / 1e9);
-        atomic_fetch_add(&rt->latency_buckets[b], 1);
-    }
-    if (outcome == BRG_ACCEPTED && dlv->env->props.timestamp_ms > 0) {
-        /* Producer clocks may run ahead of ours: count a negative age as zero. */
-        int64_t ms = brg_wall_ms() - dlv->env->props.timestamp_ms;
-        ms = ms < 0 ? 0 : ms;
-        atomic_fetch_add(&rt->stats.e2e_ms_sum, (uint_fast64_t)ms);
-        atomic_fetch_add(&rt->stats.e2e_count, 1);
-        size_t b = bucket_of(brg_e2e_bounds, BRG_E2E_BUCKETS, (double)ms / 1e3);
-        atomic_fetch_add(&rt->e2e_buckets[b], 1);
-    }
-    if (dlv->probe) {
-        /* A probe the mapping filtered or dropped says nothing about the destination. */
-        if (dlv->sent) {
-            park_probe_done(rt, outcome);
-        } else {
-            atomic_store(&rt->probe_out, false);
-            atomic_store(&rt->park_wake, true);
-        }
-    }
-    brg_endpoint_push_settled(dlv->src->ep, dlv);
-}
-
 int64_t brg_route_loop_window_ns(void)
 {
     /* BRG_TEST_LOOP_WINDOW_MS (undocumented) lets the tests see it in seconds. */
@@ -475,12 +390,6 @@ static void loop_dropped(brg_route_t *rt, const brg_envelope_t *env, const char 
                  text ? (const char *)p->value.u.bytes.data : "", more_s);
 }
 
-static void publish_to(brg_sink_t *sink, brg_delivery_t *dlv)
-{
-    dlv->sink = sink;
-    brg_endpoint_push_publish(sink->ep, dlv);
-}
-
 void brg_source_submit(brg_source_t *src, brg_envelope_t *env)
 {
     brg_route_t *rt = src->rt;
@@ -494,15 +403,11 @@ void brg_source_submit(brg_source_t *src, brg_envelope_t *env)
     if (!env->origin.received_ns) {
         env->origin.received_ns = brg_now_ns();
     }
-    brg_delivery_t *dlv = delivery_new(env, rt);
-    dlv->src = src;
-    dlv->bytes = brg_envelope_size(env);
+    brg_delivery_t *dlv = brg_delivery_new(src, env);
     if (atomic_load(&rt->state) == BRG_ROUTE_PARKED) {
         bool no = false;
         dlv->probe = atomic_compare_exchange_strong(&rt->probe_out, &no, true);
     }
-    atomic_fetch_add(&rt->in_flight, 1);
-    atomic_fetch_add(&rt->in_flight_bytes, dlv->bytes);
     atomic_fetch_add(&rt->stats.in_msgs, 1);
     atomic_fetch_add(&rt->stats.in_bytes, env->body_len);
     /* Read only by the loop check of /readyz, so only kept while the route drops loops (no
@@ -530,7 +435,7 @@ void brg_source_submit(brg_source_t *src, brg_envelope_t *env)
             } else {
                 atomic_fetch_add(&rt->stats.filtered, 1);
             }
-            finish_parent(dlv, BRG_ACCEPTED);
+            brg_delivery_finish(dlv, BRG_ACCEPTED);
             return;
         }
         if (v == BRG_MAP_UNMAPPABLE) {
@@ -544,32 +449,12 @@ void brg_source_submit(brg_source_t *src, brg_envelope_t *env)
     dlv->sent = true;
     if (rt->nsinks == 1) {
         /* One sink: the envelope itself travels, no copy. */
-        publish_to(rt->sinks[0], dlv);
+        brg_delivery_publish(dlv, rt->sinks[0]);
         return;
     }
     /* Fan-out: one copy per sink; the source hears back once every copy is settled, with the
      * worst outcome (REJECTED > RETRY > ACCEPTED). */
-    atomic_store(&dlv->pending, (int)rt->nsinks);
-    atomic_store(&dlv->worst, BRG_ACCEPTED);
-    for (size_t i = 0; i < rt->nsinks; i++) {
-        brg_envelope_t *copy = brg_envelope_copy(env);
-        brg_delivery_t *child = delivery_new(copy, rt);
-        child->parent = dlv;
-        publish_to(rt->sinks[i], child);
-    }
-}
-
-void brg_source_done(brg_envelope_t *env)
-{
-    brg_delivery_t *dlv = env->dlv;
-    if (dlv) {
-        brg_route_t *rt = dlv->rt;
-        atomic_fetch_sub(&rt->in_flight_bytes, dlv->bytes);
-        atomic_fetch_sub(&rt->in_flight, 1);
-        delivery_free(dlv);
-        env->dlv = NULL;
-    }
-    brg_envelope_destroy(env);
+    brg_delivery_fanout(dlv);
 }
 
 /* ---- sink side --------------------------------------------------------------------------- */
@@ -654,63 +539,7 @@ static void send_to_dead_letter(brg_delivery_t *dlv, const char *reason)
     snprintf(buf, sizeof(buf), "%" PRId64, brg_wall_ms());
     brg_envelope_add_header_str(env, "x-msgbridge-dlq-first-failure-ms", buf);
     dlv->dead_letter = true;
-    publish_to(rt->dead_letter, dlv);
-}
-
-static void complete_child(brg_delivery_t *dlv, brg_outcome_t outcome);
-
-/* A fan-out copy's retry is due: publish it again to the same sink, unless the route stopped
- * running (then the parent gets RETRY and the source redelivers to every sink). */
-static void fanout_retry_due(void *arg, bool cancelled)
-{
-    brg_delivery_t *dlv = arg;
-    if (cancelled || atomic_load(&dlv->rt->state) != BRG_ROUTE_RUNNING) {
-        complete_child(dlv, BRG_RETRY);
-        return;
-    }
-    publish_to(dlv->sink, dlv);
-}
-
-/* A copy or the envelope itself reached its final outcome at its sink. */
-static void complete(brg_delivery_t *dlv, brg_outcome_t outcome)
-{
-    brg_delivery_t *parent = dlv->parent;
-    if (!parent) {
-        finish_parent(dlv, outcome);
-        return;
-    }
-    /* A fan-out copy that failed transiently is retried here, at its own sink only: the sinks
-     * that already accepted the message do not get it again. Backoff 100 ms doubling to 5 s. */
-    if (outcome == BRG_RETRY && dlv->rt->timer &&
-        atomic_load(&dlv->rt->state) == BRG_ROUTE_RUNNING) {
-        int shift = dlv->attempts < 6 ? dlv->attempts : 6;
-        int64_t delay_ms = 100LL << shift;
-        if (delay_ms > 5000) {
-            delay_ms = 5000;
-        }
-        dlv->attempts++;
-        brg_timer_at(dlv->rt->timer, brg_now_ns() + delay_ms * 1000000, fanout_retry_due, dlv);
-        return;
-    }
-    complete_child(dlv, outcome);
-}
-
-static void complete_child(brg_delivery_t *dlv, brg_outcome_t outcome)
-{
-    brg_delivery_t *parent = dlv->parent;
-    if (outcome != BRG_ACCEPTED) {
-        pthread_mutex_lock(&dlv->reason_lock);
-        delivery_note_reason(parent, dlv->reason);
-        pthread_mutex_unlock(&dlv->reason_lock);
-    }
-    int cur = atomic_load(&parent->worst);
-    while ((int)outcome > cur && !atomic_compare_exchange_weak(&parent->worst, &cur, (int)outcome)) {
-    }
-    brg_envelope_destroy(dlv->env);
-    delivery_free(dlv);
-    if (atomic_fetch_sub(&parent->pending, 1) == 1) {
-        finish_parent(parent, (brg_outcome_t)atomic_load(&parent->worst));
-    }
+    brg_delivery_publish(dlv, rt->dead_letter);
 }
 
 void brg_settle(brg_envelope_t *env, brg_outcome_t outcome, const char *reason)
@@ -719,7 +548,7 @@ void brg_settle(brg_envelope_t *env, brg_outcome_t outcome, const char *reason)
     brg_route_t *rt = dlv->rt;
     brg_sink_t *sink = dlv->sink;
     if (outcome != BRG_ACCEPTED) {
-        delivery_note_reason(dlv, reason);
+        brg_delivery_note_reason(dlv, reason);
     }
     switch (outcome) {
     case BRG_ACCEPTED:
@@ -735,15 +564,15 @@ void brg_settle(brg_envelope_t *env, brg_outcome_t outcome, const char *reason)
         if (dlv->dead_letter) {
             atomic_fetch_add(&rt->stats.dead_lettered, 1);
             brg_log_warn(brg_endpoint_logctx(sink->ep), "route \"%s\": message dead-lettered: %s",
-                         rt->name, dlv->reason ? dlv->reason : "rejected");
+                         rt->name, brg_delivery_reason(dlv) ? brg_delivery_reason(dlv) : "rejected");
         }
-        complete(dlv, BRG_ACCEPTED);
+        brg_delivery_complete(dlv, BRG_ACCEPTED);
         return;
     case BRG_RETRY:
         if (sink) {
             atomic_fetch_add(&sink->retried, 1);
         }
-        complete(dlv, BRG_RETRY);
+        brg_delivery_complete(dlv, BRG_RETRY);
         return;
     case BRG_REJECTED:
         if (sink) {
@@ -759,7 +588,7 @@ void brg_settle(brg_envelope_t *env, brg_outcome_t outcome, const char *reason)
             brg_log_warn(brg_endpoint_logctx(rt->src->ep),
                          "route \"%s\": message rejected to the source broker's dead letter: %s",
                          rt->name, reason ? reason : "rejected by the sink");
-            complete(dlv, BRG_REJECTED);
+            brg_delivery_complete(dlv, BRG_REJECTED);
             return;
         }
         {
@@ -768,7 +597,7 @@ void brg_settle(brg_envelope_t *env, brg_outcome_t outcome, const char *reason)
                      reason ? reason : "rejected by the sink");
             brg_route_stop(rt, why);
         }
-        complete(dlv, BRG_REJECTED);
+        brg_delivery_complete(dlv, BRG_REJECTED);
         return;
     }
 }
@@ -793,15 +622,15 @@ void brg_settle_unroutable(brg_envelope_t *env, const char *reason)
         brg_settle(env, BRG_REJECTED, reason);
         return;
     case BRG_UNROUTABLE_STOP:
-        delivery_note_reason(dlv, reason);
+        brg_delivery_note_reason(dlv, reason);
         if (dlv->sink) {
             atomic_fetch_add(&dlv->sink->rejected, 1);
         }
         brg_route_stop(rt, reason ? reason : "destination unusable");
-        complete(dlv, BRG_REJECTED);
+        brg_delivery_complete(dlv, BRG_REJECTED);
         return;
     case BRG_UNROUTABLE_PARK: {
-        delivery_note_reason(dlv, reason);
+        brg_delivery_note_reason(dlv, reason);
         if (dlv->sink) {
             atomic_fetch_add(&dlv->sink->retried, 1);
         }
@@ -809,7 +638,7 @@ void brg_settle_unroutable(brg_envelope_t *env, const char *reason)
         snprintf(why, sizeof(why), "%s%s", dlv->dead_letter ? "dead letter: " : "",
                  reason ? reason : "destination unusable");
         brg_route_park(rt, why);
-        complete(dlv, BRG_RETRY);
+        brg_delivery_complete(dlv, BRG_RETRY);
         return;
     }
     }

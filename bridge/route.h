@@ -9,6 +9,7 @@
 #include <stdint.h>
 
 #include "bridge/adapter.h"
+#include "bridge/delivery.h"
 #include "bridge/timer.h"
 #include "bridge/watchdog.h"
 
@@ -112,26 +113,6 @@ struct brg_route {
     brg_wd_t wd; /* the stall watchdog (bridge/watchdog.h) */
 };
 
-/* Core bookkeeping carried by every envelope inside the engine. */
-typedef struct brg_delivery {
-    brg_envelope_t *env;
-    struct brg_delivery *next; /* mailbox link */
-    brg_route_t *rt;
-    brg_source_t *src;              /* the source it came from (parents only) */
-    brg_sink_t *sink;               /* where it is being published */
-    struct brg_delivery *parent;    /* fan-out child -> parent; NULL for a parent */
-    atomic_int pending;             /* parent: children not yet settled */
-    atomic_int worst;               /* parent: worst child outcome */
-    size_t bytes;                   /* accounted against max_in_flight_bytes */
-    brg_outcome_t outcome;          /* set when it goes back to the source */
-    bool dead_letter;               /* being published to the dead letter */
-    bool loop_dropped;              /* dropped by loop prevention: not counted as accepted */
-    bool probe;                     /* parent: the probe of a parked route */
-    bool sent;                      /* parent: handed to its sink(s) (not filtered or dropped) */
-    int attempts;
-    pthread_mutex_t reason_lock;
-    char *reason;                   /* first failure reason */
-} brg_delivery_t;
 
 /* Create a route; sources/sinks are attached by the engine. */
 brg_route_t *brg_route_new(const char *name, const brg_cfg_t *cs);
@@ -164,5 +145,9 @@ int64_t brg_route_loop_window_ns(void);
 /* True if, over the last loop window, the route read messages and dropped every one as a
  * loop. Thread: any. */
 bool brg_route_only_loops(brg_route_t *rt, int64_t now_ns);
+/* The probe of a parked route settled (sent: it reached a sink; else the mapping filtered or
+ * dropped it, which says nothing about the destination): resume, or wait for the next retry.
+ * Thread: any. */
+void brg_route_probe_done(brg_route_t *rt, bool sent, brg_outcome_t outcome);
 
 #endif

@@ -1,0 +1,225 @@
+/* A delivery's life, from submit to brg_source_done: see delivery.h. Every function may run on
+ * any endpoint thread (a sink settles on its own thread, a copy's retry on the timer's), so what
+ * two threads can touch at once is atomic: the fan-out parent's pending and worst, the reason
+ * pointer, the route's counters. An envelope itself is touched by one thread at a time. */
+#include "bridge/delivery.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "bridge/endpoint.h"
+#include "bridge/route.h"
+
+static size_t bucket_of(const double *bounds, size_t n, double s)
+{
+    size_t b = 0;
+    while (b < n && s > bounds[b]) {
+        b++;
+    }
+    return b;
+}
+
+/* Only the fields every delivery uses are set: pending and worst are a fan-out parent's and
+ * are set by brg_delivery_fanout. */
+static brg_delivery_t *delivery_alloc(brg_envelope_t *env, brg_route_t *rt)
+{
+    brg_delivery_t *dlv = brg_xmalloc(sizeof(*dlv));
+    dlv->env = env;
+    dlv->next = NULL;
+    dlv->rt = rt;
+    dlv->src = NULL;
+    dlv->sink = NULL;
+    dlv->parent = NULL;
+    dlv->bytes = 0;
+    dlv->outcome = BRG_ACCEPTED;
+    dlv->dead_letter = false;
+    dlv->loop_dropped = false;
+    dlv->probe = false;
+    dlv->sent = false;
+    dlv->attempts = 0;
+    atomic_init(&dlv->reason, NULL);
+    env->dlv = dlv;
+    return dlv;
+}
+
+static void delivery_free(brg_delivery_t *dlv)
+{
+    free(atomic_load_explicit(&dlv->reason, memory_order_relaxed));
+    free(dlv);
+}
+
+brg_delivery_t *brg_delivery_new(brg_source_t *src, brg_envelope_t *env)
+{
+    brg_route_t *rt = src->rt;
+    brg_delivery_t *dlv = delivery_alloc(env, rt);
+    dlv->src = src;
+    dlv->bytes = brg_envelope_size(env);
+    atomic_fetch_add(&rt->in_flight, 1);
+    atomic_fetch_add(&rt->in_flight_bytes, dlv->bytes);
+    return dlv;
+}
+
+void brg_source_done(brg_envelope_t *env)
+{
+    brg_delivery_t *dlv = env->dlv;
+    if (dlv) {
+        brg_route_t *rt = dlv->rt;
+        atomic_fetch_sub(&rt->in_flight_bytes, dlv->bytes);
+        atomic_fetch_sub(&rt->in_flight, 1);
+        delivery_free(dlv);
+        env->dlv = NULL;
+    }
+    brg_envelope_destroy(env);
+}
+
+const char *brg_envelope_settle_reason(const brg_envelope_t *env)
+{
+    return env->dlv ? brg_delivery_reason(env->dlv) : NULL;
+}
+
+brg_source_t *brg_envelope_source(const brg_envelope_t *env)
+{
+    return env->dlv ? env->dlv->src : NULL;
+}
+
+void brg_delivery_note_reason(brg_delivery_t *dlv, const char *reason)
+{
+    if (!reason || atomic_load(&dlv->reason)) {
+        return;
+    }
+    /* Two sinks may fail the same message at once: the first swap wins, the other copy is
+     * dropped. Cheaper than a mutex per delivery, and only failures pay for the strdup. */
+    char *copy = brg_xstrdup(reason);
+    char *expected = NULL;
+    if (!atomic_compare_exchange_strong(&dlv->reason, &expected, copy)) {
+        free(copy);
+    }
+}
+
+const char *brg_delivery_reason(const brg_delivery_t *dlv)
+{
+    return atomic_load(&((brg_delivery_t *)dlv)->reason);
+}
+
+void brg_delivery_publish(brg_delivery_t *dlv, brg_sink_t *sink)
+{
+    dlv->sink = sink;
+    brg_endpoint_push_publish(sink->ep, dlv);
+}
+
+void brg_delivery_fanout(brg_delivery_t *parent)
+{
+    brg_route_t *rt = parent->rt;
+    /* Set before the first copy goes: a sink may settle it before the loop ends. */
+    atomic_init(&parent->pending, (int)rt->nsinks);
+    atomic_init(&parent->worst, BRG_ACCEPTED);
+    for (size_t i = 0; i < rt->nsinks; i++) {
+        brg_envelope_t *copy = brg_envelope_copy(parent->env);
+        brg_delivery_t *child = delivery_alloc(copy, rt);
+        child->parent = parent;
+        brg_delivery_publish(child, rt->sinks[i]);
+    }
+}
+
+void brg_delivery_finish(brg_delivery_t *dlv, brg_outcome_t outcome)
+{
+    brg_route_t *rt = dlv->rt;
+    dlv->outcome = outcome;
+    switch (outcome) {
+    case BRG_ACCEPTED:
+        if (!dlv->loop_dropped) {
+            atomic_fetch_add(&rt->stats.accepted, 1);
+        }
+        break;
+    case BRG_RETRY: atomic_fetch_add(&rt->stats.retried, 1); break;
+    case BRG_REJECTED: atomic_fetch_add(&rt->stats.rejected, 1); break;
+    }
+    if (outcome == BRG_ACCEPTED && dlv->env->origin.received_ns > 0) {
+        int64_t ns = brg_now_ns() - dlv->env->origin.received_ns;
+        atomic_fetch_add(&rt->stats.latency_ns_sum, (uint_fast64_t)ns);
+        atomic_fetch_add(&rt->stats.latency_count, 1);
+        size_t b = bucket_of(brg_latency_bounds, BRG_LAT_BUCKETS, (double)ns / 1e9);
+        atomic_fetch_add(&rt->latency_buckets[b], 1);
+    }
+    if (outcome == BRG_ACCEPTED && dlv->env->props.timestamp_ms > 0) {
+        /* Producer clocks may run ahead of ours: count a negative age as zero. */
+        int64_t ms = brg_wall_ms() - dlv->env->props.timestamp_ms;
+        ms = ms < 0 ? 0 : ms;
+        atomic_fetch_add(&rt->stats.e2e_ms_sum, (uint_fast64_t)ms);
+        atomic_fetch_add(&rt->stats.e2e_count, 1);
+        size_t b = bucket_of(brg_e2e_bounds, BRG_E2E_BUCKETS, (double)ms / 1e3);
+        atomic_fetch_add(&rt->e2e_buckets[b], 1);
+    }
+    if (dlv->probe) {
+        brg_route_probe_done(rt, dlv->sent, outcome);
+    }
+    brg_endpoint_push_settled(dlv->src->ep, dlv);
+}
+
+/* A fan-out copy's final outcome: fold it into the parent; the last copy finishes it. */
+static void complete_child(brg_delivery_t *dlv, brg_outcome_t outcome)
+{
+    brg_delivery_t *parent = dlv->parent;
+    if (outcome != BRG_ACCEPTED) {
+        brg_delivery_note_reason(parent, brg_delivery_reason(dlv));
+    }
+    int cur = atomic_load(&parent->worst);
+    while ((int)outcome > cur && !atomic_compare_exchange_weak(&parent->worst, &cur, (int)outcome)) {
+    }
+    brg_envelope_destroy(dlv->env);
+    delivery_free(dlv);
+    if (atomic_fetch_sub(&parent->pending, 1) == 1) {
+        brg_delivery_finish(parent, (brg_outcome_t)atomic_load(&parent->worst));
+    }
+}
+
+/* A fan-out copy's retry is due: publish it again to the same sink, unless the route stopped
+ * running (then the parent gets RETRY and the source redelivers to every sink). */
+static void fanout_retry_due(void *arg, bool cancelled)
+{
+    brg_delivery_t *dlv = arg;
+    if (cancelled || atomic_load(&dlv->rt->state) != BRG_ROUTE_RUNNING) {
+        complete_child(dlv, BRG_RETRY);
+        return;
+    }
+    brg_delivery_publish(dlv, dlv->sink);
+}
+
+void brg_delivery_complete(brg_delivery_t *dlv, brg_outcome_t outcome)
+{
+    if (!dlv->parent) {
+        brg_delivery_finish(dlv, outcome);
+        return;
+    }
+    /* A fan-out copy that failed transiently is retried here, at its own sink only: the sinks
+     * that already accepted the message do not get it again. Backoff 100 ms doubling to 5 s. */
+    if (outcome == BRG_RETRY && dlv->rt->timer &&
+        atomic_load(&dlv->rt->state) == BRG_ROUTE_RUNNING) {
+        int shift = dlv->attempts < 6 ? dlv->attempts : 6;
+        int64_t delay_ms = 100LL << shift;
+        if (delay_ms > 5000) {
+            delay_ms = 5000;
+        }
+        dlv->attempts++;
+        brg_timer_at(dlv->rt->timer, brg_now_ns() + delay_ms * 1000000, fanout_retry_due, dlv);
+        return;
+    }
+    complete_child(dlv, outcome);
+}
+
+void brg_delivery_abandon(brg_delivery_t *dlv)
+{
+    brg_delivery_t *parent = dlv->parent;
+    if (!parent) {
+        /* A parent, queued for its sink (single sink, dead letter) or back at its source. */
+        brg_source_done(dlv->env);
+        return;
+    }
+    dlv->env->dlv = NULL;
+    brg_envelope_destroy(dlv->env);
+    delivery_free(dlv);
+    /* The last copy of a fan-out frees the parent it kept alive. */
+    if (atomic_fetch_sub(&parent->pending, 1) == 1) {
+        brg_source_done(parent->env);
+    }
+}
