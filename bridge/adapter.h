@@ -136,6 +136,15 @@ bool brg_endpoint_stopping(const brg_endpoint_t *ep);
 int brg_endpoint_wakefd(const brg_endpoint_t *ep);
 void brg_endpoint_clear_wake(brg_endpoint_t *ep);
 
+/* Push what this endpoint thread has queued for other endpoints (messages it submitted as a
+ * source, settlements it made as a sink: the core collects them per destination and hands
+ * each over as one batch). The core flushes by itself when the thread takes from its mailbox
+ * and finds it empty, in brg_endpoint_clear_wake and brg_endpoint_sleep, but an adapter MUST
+ * call this right before any other wait that may block (poll(2), rd_kafka_poll with a
+ * timeout, pn_proactor_wait...): nothing may sit in the outbox while its thread sleeps.
+ * Cheap when there is nothing to push. Thread: the endpoint's thread (ep is the caller's). */
+void brg_endpoint_flush(brg_endpoint_t *ep);
+
 /* Wake the endpoint's thread (eventfd + adapter->wake), e.g. from a library callback thread.
  * Thread: any; never blocks. */
 void brg_endpoint_wake(brg_endpoint_t *ep);

@@ -86,12 +86,11 @@ brg_err_t brg_endpoint_start(brg_endpoint_t *ep, char *errstr, size_t errstr_siz
 void brg_endpoint_stop(brg_endpoint_t *ep);
 
 /* Queue an envelope for publishing here / hand a settled one back to this (source) endpoint.
- * Both wake the endpoint. Thread: any. */
+ * On an endpoint thread it goes into that thread's outbox and is pushed with the rest of its
+ * batch (brg_endpoint_flush); elsewhere it is pushed at once. The endpoint is woken once per
+ * batch. Thread: any. */
 void brg_endpoint_push_publish(brg_endpoint_t *ep, brg_delivery_t *dlv);
 void brg_endpoint_push_settled(brg_endpoint_t *ep, brg_delivery_t *dlv);
-/* The same for a chain of deliveries (emptied): one wake for the whole batch. Thread: any. */
-void brg_endpoint_push_publish_chain(brg_endpoint_t *ep, brg_dchain_t *c);
-void brg_endpoint_push_settled_chain(brg_endpoint_t *ep, brg_dchain_t *c);
 
 /* Copy the last connection problem into buf (empty if none). */
 void brg_endpoint_reason(brg_endpoint_t *ep, char *buf, size_t size);

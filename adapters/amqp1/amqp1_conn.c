@@ -313,6 +313,7 @@ brg_err_t amqp1_run(void *state, brg_endpoint_t *ep, char *errstr, size_t errstr
     start_connect(a);
     arm_timer(a);
     for (;;) {
+        brg_endpoint_flush(ep);
         pn_event_batch_t *batch = pn_proactor_wait(a->proactor);
         pn_connection_t *bc = NULL;
         pn_event_t *e;

@@ -178,6 +178,7 @@ static brg_err_t file_run(void *state, brg_endpoint_t *ep, char *errstr, size_t 
                 pfds[n++] = (struct pollfd){.fd = fd, .events = POLLIN};
             }
         }
+        brg_endpoint_flush(f->ep);
         if (poll(pfds, n, timeout) < 0 && errno != EINTR) {
             brg_errfmt(errstr, errstr_size, "poll: %s", strerror(errno));
             rc = BRG_ERR_IO;

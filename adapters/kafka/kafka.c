@@ -353,6 +353,7 @@ static brg_err_t kafka_run(void *state, brg_endpoint_t *ep, char *errstr, size_t
         };
         /* The 100 ms ceiling serves timers (retry pauses, connection probes) and is a safety
          * net: librdkafka signals a queue only when it turns non-empty. */
+        brg_endpoint_flush(ep);
         poll(pfd, 2, busy ? 0 : 100);
         if (pfd[1].revents & POLLIN) {
             drain_fd(k->evfd[0]);

@@ -294,6 +294,7 @@ void brg_kafka_sink_stop(brg_kafka_ep_t *k)
     while ((k->outstanding > 0 || k->pending_head) && !k->producer_fatal &&
            brg_now_ns() < deadline) {
         brg_kafka_sink_poll(k);
+        brg_endpoint_flush(k->ep);
         rd_kafka_poll(k->producer, 50);
     }
     while (k->pending_head) {
@@ -311,6 +312,7 @@ void brg_kafka_sink_stop(brg_kafka_ep_t *k)
          * next poll; in-flight ones as soon as librdkafka drops their requests. */
         int64_t purge_deadline = brg_now_ns() + 5000 * (int64_t)1000000;
         while (k->outstanding > 0 && brg_now_ns() < purge_deadline) {
+            brg_endpoint_flush(k->ep);
             rd_kafka_poll(k->producer, 50);
         }
         if (k->outstanding > 0) {

@@ -394,6 +394,8 @@ static brg_err_t memory_run(void *state, brg_endpoint_t *ep, char *errstr, size_
         take_publish(m, ep);
         settle_due(m, false);
         submit(m, ep);
+        /* What submit() and the settles queued goes out before the thread sleeps. */
+        brg_endpoint_flush(ep);
         struct pollfd pfd = {.fd = brg_endpoint_wakefd(ep), .events = POLLIN};
         /* With late settles pending, wake every millisecond to release them on time. */
         poll(&pfd, 1, m->nheld ? 1 : 100);

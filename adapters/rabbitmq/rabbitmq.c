@@ -341,6 +341,7 @@ static bool poll_once(brg_rmq_t *r, int timeout_ms)
     pfd[0].events = POLLIN;
     pfd[1].fd = brg_endpoint_wakefd(r->ep);
     pfd[1].events = POLLIN;
+    brg_endpoint_flush(r->ep);
     int n = poll(pfd, 2, timeout_ms);
     if (n > 0 && (pfd[1].revents & POLLIN)) {
         /* Cleared before the next drain: anything pushed after this wakes the next poll. */

@@ -293,6 +293,7 @@ static brg_err_t handshake(brg_stomp_t *s, char *errstr, size_t errstr_size)
                         CONNECT_TIMEOUT_MS / 1000);
         }
         struct pollfd pfd = {.fd = s->fd, .events = POLLIN | (s->out.len ? POLLOUT : 0)};
+        brg_endpoint_flush(s->ep);
         if (poll(&pfd, 1, (int)(left > 200 ? 200 : left)) < 0 && errno != EINTR) {
             return fail(errstr, errstr_size, BRG_ERR_IO, "poll: %s", strerror(errno));
         }
@@ -366,6 +367,7 @@ static brg_err_t session(brg_stomp_t *s, char *errstr, size_t errstr_size)
             {.fd = s->fd, .events = POLLIN | (s->out.len ? POLLOUT : 0)},
             {.fd = brg_endpoint_wakefd(s->ep), .events = POLLIN},
         };
+        brg_endpoint_flush(s->ep);
         if (poll(pfd, 2, timeout) < 0 && errno != EINTR) {
             return fail(errstr, errstr_size, BRG_ERR_IO, "poll: %s", strerror(errno));
         }

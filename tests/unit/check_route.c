@@ -658,6 +658,31 @@ START_TEST(test_fanout_parks_when_one_sink_is_unroutable)
 }
 END_TEST
 
+/* Nothing waits in an endpoint thread's outbox while the thread sleeps: at 4 msg/s each
+ * message goes source -> sink -> settled -> acknowledged in a few ms. Without the flush
+ * before the memory adapter's poll (100 ms timeout), each hop would wait out that timeout. */
+START_TEST(test_route_slow_trickle_is_not_held_in_outboxes)
+{
+    engine = start("endpoints = ( { name = \"src\"; type = \"memory\"; },"
+                   " { name = \"dst\"; type = \"memory\"; } );"
+                   "routes = ( { name = \"r\"; from = { endpoint = \"src\"; };"
+                   " to = { endpoint = \"dst\"; }; } );");
+    int64_t worst_ns = 0;
+    for (size_t i = 1; i <= 8; i++) {
+        int64_t t0 = brg_now_ns();
+        inject(mem("src"), 1, 16);
+        size_t n = i;
+        ck_assert(brg_memory_wait(mem("src"), acked_at_least, &n, 5000));
+        int64_t dt = brg_now_ns() - t0;
+        worst_ns = dt > worst_ns ? dt : worst_ns;
+        struct timespec ts = {0, 250 * 1000000};
+        nanosleep(&ts, NULL);
+    }
+    /* 80 ms leaves room for a loaded machine and sanitizers; a lost flush costs 100 ms. */
+    ck_assert_msg(worst_ns < 80 * 1000000LL, "slowest round trip %.1f ms", (double)worst_ns / 1e6);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("route");
@@ -665,6 +690,7 @@ int main(void)
     tcase_set_timeout(tc, 60);
     tcase_add_checked_fixture(tc, NULL, teardown);
     tcase_add_test(tc, test_route_delivers_everything_in_order);
+    tcase_add_test(tc, test_route_slow_trickle_is_not_held_in_outboxes);
     tcase_add_test(tc, test_route_rejected_to_broker_dead_letter_keeps_running);
     tcase_add_test(tc, test_route_memory_without_record_counts_and_regenerates);
     tcase_add_test(tc, test_route_end_to_end_latency_from_timestamp);
