@@ -19,11 +19,15 @@ static size_t bucket_of(const double *bounds, size_t n, double s)
     return b;
 }
 
+/* Recycled deliveries kept per source at most: enough for the default window, without holding
+ * on to a large window's peak for ever. */
+#define DLV_FREE_MAX 4096
+
 /* Only the fields every delivery uses are set: pending and worst are a fan-out parent's and
- * are set by brg_delivery_fanout. */
-static brg_delivery_t *delivery_alloc(brg_envelope_t *env, brg_route_t *rt)
+ * are set by brg_delivery_fanout. mem is a recycled delivery or NULL. */
+static brg_delivery_t *delivery_init(brg_delivery_t *mem, brg_envelope_t *env, brg_route_t *rt)
 {
-    brg_delivery_t *dlv = brg_xmalloc(sizeof(*dlv));
+    brg_delivery_t *dlv = mem ? mem : brg_xmalloc(sizeof(*dlv));
     dlv->env = env;
     dlv->next = NULL;
     dlv->rt = rt;
@@ -51,7 +55,13 @@ static void delivery_free(brg_delivery_t *dlv)
 brg_delivery_t *brg_delivery_new(brg_source_t *src, brg_envelope_t *env)
 {
     brg_route_t *rt = src->rt;
-    brg_delivery_t *dlv = delivery_alloc(env, rt);
+    /* The source's free list: no allocation per message once the window has been used. */
+    brg_delivery_t *mem = src->free_dlv;
+    if (mem) {
+        src->free_dlv = mem->next;
+        src->nfree_dlv--;
+    }
+    brg_delivery_t *dlv = delivery_init(mem, env, rt);
     dlv->src = src;
     dlv->bytes = brg_envelope_size(env);
     atomic_fetch_add(&rt->in_flight, 1);
@@ -59,17 +69,41 @@ brg_delivery_t *brg_delivery_new(brg_source_t *src, brg_envelope_t *env)
     return dlv;
 }
 
-void brg_source_done(brg_envelope_t *env)
+/* Return a parent's credit and free it; recycle only on the source's own thread. */
+static void source_release(brg_envelope_t *env, bool recycle)
 {
     brg_delivery_t *dlv = env->dlv;
     if (dlv) {
         brg_route_t *rt = dlv->rt;
         atomic_fetch_sub(&rt->in_flight_bytes, dlv->bytes);
         atomic_fetch_sub(&rt->in_flight, 1);
-        delivery_free(dlv);
+        brg_source_t *src = dlv->src;
+        if (recycle && src && src->nfree_dlv < DLV_FREE_MAX) {
+            free(atomic_load_explicit(&dlv->reason, memory_order_relaxed));
+            dlv->next = src->free_dlv;
+            src->free_dlv = dlv;
+            src->nfree_dlv++;
+        } else {
+            delivery_free(dlv);
+        }
         env->dlv = NULL;
     }
     brg_envelope_destroy(env);
+}
+
+void brg_source_done(brg_envelope_t *env)
+{
+    source_release(env, true);
+}
+
+void brg_delivery_source_fini(brg_source_t *src)
+{
+    while (src->free_dlv) {
+        brg_delivery_t *d = src->free_dlv;
+        src->free_dlv = d->next;
+        free(d);
+    }
+    src->nfree_dlv = 0;
 }
 
 const char *brg_envelope_settle_reason(const brg_envelope_t *env)
@@ -115,7 +149,8 @@ void brg_delivery_fanout(brg_delivery_t *parent)
     atomic_init(&parent->worst, BRG_ACCEPTED);
     for (size_t i = 0; i < rt->nsinks; i++) {
         brg_envelope_t *copy = brg_envelope_copy(parent->env);
-        brg_delivery_t *child = delivery_alloc(copy, rt);
+        /* Copies are freed on their sink's thread: allocated normally. */
+        brg_delivery_t *child = delivery_init(NULL, copy, rt);
         child->parent = parent;
         brg_delivery_publish(child, rt->sinks[i]);
     }
@@ -211,8 +246,10 @@ void brg_delivery_abandon(brg_delivery_t *dlv)
 {
     brg_delivery_t *parent = dlv->parent;
     if (!parent) {
-        /* A parent, queued for its sink (single sink, dead letter) or back at its source. */
-        brg_source_done(dlv->env);
+        /* A parent, queued for its sink (single sink, dead letter) or back at its source. Not
+         * recycled: the source's thread may still be running (a reload stops only some
+         * endpoints). */
+        source_release(dlv->env, false);
         return;
     }
     dlv->env->dlv = NULL;
@@ -220,6 +257,6 @@ void brg_delivery_abandon(brg_delivery_t *dlv)
     delivery_free(dlv);
     /* The last copy of a fan-out frees the parent it kept alive. */
     if (atomic_fetch_sub(&parent->pending, 1) == 1) {
-        brg_source_done(parent->env);
+        source_release(parent->env, false);
     }
 }

@@ -73,6 +73,9 @@ void brg_delivery_complete(brg_delivery_t *dlv, brg_outcome_t outcome);
 /* The parent's fate is known: count it and hand it back to the source endpoint. Thread: any. */
 void brg_delivery_finish(brg_delivery_t *dlv, brg_outcome_t outcome);
 
+/* Free the source's recycled deliveries. Thread: main, at endpoint teardown. */
+void brg_delivery_source_fini(brg_source_t *src);
+
 /* Release a delivery still queued at an endpoint being destroyed (see above). Thread: the
  * main thread, once the endpoint's thread has been joined. */
 void brg_delivery_abandon(brg_delivery_t *dlv);

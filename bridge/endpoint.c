@@ -53,6 +53,7 @@ void brg_endpoint_destroy(brg_endpoint_t *ep)
     free_queue(&ep->publish, &ep->taken_publish);
     free_queue(&ep->settled, &ep->taken_settled);
     for (size_t i = 0; i < ep->nsources; i++) {
+        brg_delivery_source_fini(ep->sources[i]);
         pthread_mutex_destroy(&ep->sources[i]->lock);
         free(ep->sources[i]->error);
         free(ep->sources[i]);

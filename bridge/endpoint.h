@@ -20,6 +20,10 @@ struct brg_source {
     char *error;
     atomic_bool broker_dead_letter; /* see brg_source_set_broker_dead_letter() */
     atomic_int_fast64_t backlog;    /* see brg_source_set_backlog() */
+    /* Recycled deliveries (delivery.c): taken at submit and given back at brg_source_done,
+     * both on this source's endpoint thread, so the list needs no lock. */
+    struct brg_delivery *free_dlv;
+    size_t nfree_dlv;
 };
 
 struct brg_sink {

@@ -269,7 +269,9 @@ static void props_fini(brg_props_t *p)
 
 static void origin_fini(brg_origin_t *o)
 {
-    free(o->endpoint);
+    if (!o->endpoint_borrowed) {
+        free(o->endpoint);
+    }
     free(o->stream);
     free(o->exchange);
     free(o->routing_key);
@@ -363,7 +365,9 @@ brg_envelope_t *brg_envelope_copy(const brg_envelope_t *env)
     c->props.group_id = brg_xstrdup(p->group_id);
     const brg_origin_t *o = &env->origin;
     c->origin = *o;
+    /* A copy owns its strings: it may outlive the endpoint (a test sink keeps it). */
     c->origin.endpoint = brg_xstrdup(o->endpoint);
+    c->origin.endpoint_borrowed = false;
     c->origin.stream = brg_xstrdup(o->stream);
     c->origin.exchange = brg_xstrdup(o->exchange);
     c->origin.routing_key = brg_xstrdup(o->routing_key);

@@ -132,10 +132,15 @@ typedef struct brg_props {
     int timestamp_type;    /* Kafka: 0 none/unknown, 1 create time, 2 log-append time */
 } brg_props_t;
 
-/* Where the envelope came from. Strings are owned and NULL when absent. */
+/* Where the envelope came from. Strings are owned and NULL when absent, except endpoint when
+ * endpoint_borrowed is set. */
 typedef struct brg_origin {
     const char *adapter;  /* static adapter name */
-    char *endpoint;       /* endpoint name */
+    /* Endpoint name. brg_source_submit points it at the source endpoint's own name (borrowed:
+     * the endpoint outlives its messages, so no copy per message); a decoder that reads it
+     * from the message (the file adapter's JSON) owns its copy and leaves the flag clear. */
+    char *endpoint;
+    bool endpoint_borrowed; /* endpoint is not freed with the envelope */
     char *stream;         /* Kafka topic, queue name or AMQP 1.0 address */
     int32_t partition;    /* Kafka partition, -1 otherwise */
     int64_t offset;       /* Kafka offset, -1 otherwise */

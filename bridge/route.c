@@ -398,7 +398,8 @@ void brg_source_submit(brg_source_t *src, brg_envelope_t *env)
         env->origin.adapter = ep->adapter->name;
     }
     if (!env->origin.endpoint) {
-        env->origin.endpoint = brg_xstrdup(ep->name);
+        env->origin.endpoint = ep->name;
+        env->origin.endpoint_borrowed = true;
     }
     if (!env->origin.received_ns) {
         env->origin.received_ns = brg_now_ns();
