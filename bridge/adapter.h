@@ -178,6 +178,22 @@ brg_sink_t *brg_endpoint_sink(const brg_endpoint_t *ep, size_t i);
  * Thread: the endpoint's thread. */
 brg_envelope_t *brg_endpoint_take_publish(brg_endpoint_t *ep, brg_sink_t **sink);
 
+/* A FIFO of envelopes that carry a delivery (taken with brg_endpoint_take_publish, or
+ * brg_endpoint_take_settled), linked through the delivery itself: no allocation per node,
+ * for what an adapter holds back (waiting for queue room, link credit...). An envelope is in
+ * at most one such queue. Zero-initialised is empty. Thread: the endpoint's thread. */
+typedef struct brg_envq {
+    struct brg_delivery *head, *tail;
+    size_t len;
+} brg_envq_t;
+void brg_envq_push(brg_envq_t *q, brg_envelope_t *env);
+/* Returns: the oldest envelope (removed), or NULL when empty. */
+brg_envelope_t *brg_envq_pop(brg_envq_t *q);
+/* Returns: the oldest envelope (kept), or NULL. */
+brg_envelope_t *brg_envq_peek(const brg_envq_t *q);
+/* The sink an envelope taken with brg_endpoint_take_publish goes to. */
+brg_sink_t *brg_envelope_sink(const brg_envelope_t *env);
+
 /* Take the next envelope this endpoint sourced whose outcome is known, or NULL.
  * Ownership: the adapter owns it until brg_source_done(). Thread: the endpoint's thread. */
 brg_envelope_t *brg_endpoint_take_settled(brg_endpoint_t *ep, brg_outcome_t *outcome);

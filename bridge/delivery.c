@@ -260,3 +260,43 @@ void brg_delivery_abandon(brg_delivery_t *dlv)
         source_release(parent->env, false);
     }
 }
+
+/* ---- adapters' envelope queues (adapter.h): the inbox link, used privately ---------------- */
+
+void brg_envq_push(brg_envq_t *q, brg_envelope_t *env)
+{
+    brg_delivery_t *d = env->dlv;
+    d->next = NULL;
+    if (q->tail) {
+        q->tail->next = d;
+    } else {
+        q->head = d;
+    }
+    q->tail = d;
+    q->len++;
+}
+
+brg_envelope_t *brg_envq_pop(brg_envq_t *q)
+{
+    brg_delivery_t *d = q->head;
+    if (!d) {
+        return NULL;
+    }
+    q->head = d->next;
+    if (!q->head) {
+        q->tail = NULL;
+    }
+    q->len--;
+    d->next = NULL;
+    return d->env;
+}
+
+brg_envelope_t *brg_envq_peek(const brg_envq_t *q)
+{
+    return q->head ? q->head->env : NULL;
+}
+
+brg_sink_t *brg_envelope_sink(const brg_envelope_t *env)
+{
+    return env->dlv ? env->dlv->sink : NULL;
+}

@@ -26,7 +26,8 @@
 #include "adapters/amqp1/amqp1_address.h"
 #include "bridge/adapter.h"
 
-/* An envelope waiting for link credit (sinks) or route credit (sources). */
+/* An envelope waiting for route credit (sources; not submitted yet, so it has no delivery to
+ * link through). */
 typedef struct amqp1_pending {
     brg_envelope_t *env;
     struct amqp1_pending *next;
@@ -66,8 +67,7 @@ typedef struct amqp1_tx {
     brg_amqp1_addr_t addr;
     char *name;      /* the address as rendered from the template (lookup key) */
     pn_link_t *link; /* NULL while detached */
-    amqp1_pending_t *head, *tail;
-    size_t npending;
+    brg_envq_t queue; /* envelopes waiting for link credit, in order */
     size_t unsettled;
     int64_t reattach_at_ns;
     brg_backoff_t backoff;

@@ -45,38 +45,18 @@ static void tx_attach(brg_amqp1_t *a, amqp1_tx_t *tx)
 
 static void push(amqp1_tx_t *tx, brg_envelope_t *env)
 {
-    amqp1_pending_t *p = brg_xmalloc(sizeof(*p));
-    p->env = env;
-    p->next = NULL;
-    if (tx->tail) {
-        tx->tail->next = p;
-    } else {
-        tx->head = p;
-    }
-    tx->tail = p;
-    tx->npending++;
+    brg_envq_push(&tx->queue, env);
 }
 
 static brg_envelope_t *pop(amqp1_tx_t *tx)
 {
-    amqp1_pending_t *p = tx->head;
-    if (!p) {
-        return NULL;
-    }
-    tx->head = p->next;
-    if (!tx->head) {
-        tx->tail = NULL;
-    }
-    tx->npending--;
-    brg_envelope_t *env = p->env;
-    free(p);
-    return env;
+    return brg_envq_pop(&tx->queue);
 }
 
 /* Send what the link's credit allows. */
 static void pump(brg_amqp1_t *a, amqp1_tx_t *tx)
 {
-    while (tx->link && tx->head && pn_link_credit(tx->link) > 0) {
+    while (tx->link && tx->queue.head && pn_link_credit(tx->link) > 0) {
         brg_envelope_t *env = pop(tx);
         brg_amqp1_encode_opts_t o = {tx->addr.address, tx->addr.jms_dest};
         char err[512];
@@ -284,7 +264,7 @@ void amqp1_tx_link_closed(brg_amqp1_t *a, amqp1_tx_t *tx, const char *why)
     tx->reattach_at_ns = brg_now_ns() + (int64_t)delay * 1000000;
     /* Waiting messages stay queued for the new link, in order. */
     brg_log_error(a->log, "%s; re-attaching in %u ms (%zu messages waiting)", reason, delay,
-                  tx->npending);
+                  tx->queue.len);
 }
 
 void amqp1_tx_reset(brg_amqp1_t *a, const char *reason)

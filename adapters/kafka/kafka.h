@@ -85,12 +85,6 @@ typedef struct brg_kafka_sink {
     int32_t partition;     /* literal partition, or RD_KAFKA_PARTITION_UA */
 } brg_kafka_sink_t;
 
-/* An envelope the producer could not take yet (queue full): kept in order. */
-typedef struct brg_kafka_pending {
-    brg_envelope_t *env;
-    brg_sink_t *sink;
-    struct brg_kafka_pending *next;
-} brg_kafka_pending_t;
 
 /* One partition's figures for /metrics: a copy made by the endpoint thread (see
  * brg_kafka_sources_publish_metrics), read by the HTTP thread under brg_kafka_ep_t.mlock. */
@@ -113,7 +107,7 @@ struct brg_kafka_ep {
 
     /* producer side (kafka_sink.c) */
     rd_kafka_t *producer;
-    brg_kafka_pending_t *pending_head, *pending_tail;
+    brg_envq_t pending; /* envelopes the producer could not take yet (queue full), in order */
     size_t outstanding; /* envelopes handed to librdkafka and not settled yet */
     bool producer_fatal;
 

@@ -239,18 +239,6 @@ out:
     return queued;
 }
 
-static void pending_push(brg_kafka_ep_t *k, brg_envelope_t *env, brg_sink_t *sink)
-{
-    brg_kafka_pending_t *p = brg_xmalloc(sizeof(*p));
-    *p = (brg_kafka_pending_t){env, sink, NULL};
-    if (k->pending_tail) {
-        k->pending_tail->next = p;
-    } else {
-        k->pending_head = p;
-    }
-    k->pending_tail = p;
-}
-
 void brg_kafka_sink_publish(brg_kafka_ep_t *k, brg_envelope_t *env, brg_sink_t *sink)
 {
     if (!k->producer) {
@@ -259,8 +247,8 @@ void brg_kafka_sink_publish(brg_kafka_ep_t *k, brg_envelope_t *env, brg_sink_t *
         return;
     }
     /* Behind a full queue everything waits in order: a later envelope must not overtake. */
-    if (k->pending_head || !produce(k, env, sink)) {
-        pending_push(k, env, sink);
+    if (k->pending.head || !produce(k, env, sink)) {
+        brg_envq_push(&k->pending, env);
     }
 }
 
@@ -270,16 +258,12 @@ void brg_kafka_sink_poll(brg_kafka_ep_t *k)
         return;
     }
     rd_kafka_poll(k->producer, 0);
-    while (k->pending_head) {
-        brg_kafka_pending_t *p = k->pending_head;
-        if (!produce(k, p->env, p->sink)) {
+    brg_envelope_t *env;
+    while ((env = brg_envq_peek(&k->pending))) {
+        if (!produce(k, env, brg_envelope_sink(env))) {
             break; /* still full: try again after the next delivery reports */
         }
-        k->pending_head = p->next;
-        if (!k->pending_head) {
-            k->pending_tail = NULL;
-        }
-        free(p);
+        brg_envq_pop(&k->pending);
     }
 }
 
@@ -291,19 +275,16 @@ void brg_kafka_sink_stop(brg_kafka_ep_t *k)
     /* Bounded flush: give the brokers flush_timeout_ms to confirm what is in flight, then
      * settle the rest RETRY (purged), so that every envelope taken is settled exactly once. */
     int64_t deadline = brg_now_ns() + (int64_t)k->flush_timeout_ms * 1000000;
-    while ((k->outstanding > 0 || k->pending_head) && !k->producer_fatal &&
+    while ((k->outstanding > 0 || k->pending.head) && !k->producer_fatal &&
            brg_now_ns() < deadline) {
         brg_kafka_sink_poll(k);
         brg_endpoint_flush(k->ep);
         rd_kafka_poll(k->producer, 50);
     }
-    while (k->pending_head) {
-        brg_kafka_pending_t *p = k->pending_head;
-        k->pending_head = p->next;
-        brg_settle(p->env, BRG_RETRY, "kafka: endpoint stopping before the message was sent");
-        free(p);
+    brg_envelope_t *env;
+    while ((env = brg_envq_pop(&k->pending))) {
+        brg_settle(env, BRG_RETRY, "kafka: endpoint stopping before the message was sent");
     }
-    k->pending_tail = NULL;
     if (k->outstanding > 0) {
         brg_log_warn(&k->log.ctx, "%zu messages not confirmed within %d ms: settled as retry",
                      k->outstanding, k->flush_timeout_ms);
