@@ -11,9 +11,13 @@
  *                  outcome of their sinks. The adapter acknowledges (or redelivers) at its
  *                  broker, then calls brg_source_done().
  *
- * Whenever something is added to the mailbox the core writes to the endpoint's eventfd
- * (brg_endpoint_wakefd) and calls adapter->wake(state) if set, so an adapter can block in
- * poll(2), in pn_proactor_wait, or in rd_kafka_consumer_poll and still react at once.
+ * When a queue of the mailbox goes from "taken" to "has work" the core writes to the endpoint's
+ * eventfd (brg_endpoint_wakefd) and calls adapter->wake(state) if set, once per batch, so an
+ * adapter can block in poll(2), in pn_proactor_wait, or in rd_kafka_consumer_poll and still
+ * react at once. After each wake an adapter takes from both queues until they return NULL, or
+ * until it has no room: it is not woken again for what is already queued.
+ * What an endpoint thread submits and settles is handed over in batches too (a per-thread
+ * outbox): the adapter calls brg_endpoint_flush() right before any wait that may block.
  *
  * Delivery is at-least-once: a source acknowledges only after the outcome comes back.
  *   ACCEPTED  every sink (or the dead letter) confirmed: acknowledge at the source.

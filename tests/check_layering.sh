@@ -7,7 +7,7 @@ bad=$(grep -nE '#include *[<"](librdkafka/|rdkafka|amqp\.h|amqp_|rabbitmq-c/|pro
 if [ -n "$bad" ]; then
     echo "FAIL: broker library headers included in the core or mappings:"; echo "$bad"; exit 1
 fi
-bad=$(grep -nE '#include *"bridge/(route|endpoint|engine|conf|inbox|metrics)\.h"' \
+bad=$(grep -nE '#include *"bridge/(route|endpoint|engine|conf|inbox|delivery|metrics)\.h"' \
       "$top"/mappings/*.c "$top"/mappings/*.h "$top"/adapters/*/*.c "$top"/adapters/*/*.h 2>/dev/null)
 if [ -n "$bad" ]; then
     echo "FAIL: engine internals included outside the engine:"; echo "$bad"; exit 1
