@@ -634,8 +634,11 @@ static bool writes_hit(const route_streams_t *me, const brg_envelope_t *env,
     return false;
 }
 
-/* The modifiers this route adds to its entry for env (see PATH_HEADER). Returns: malloc'd. */
-static char *entry_mods(const route_streams_t *me, const brg_envelope_t *env)
+/* The modifiers this route adds to its entry for env (see PATH_HEADER), written into buf when
+ * they fit (the usual case: no allocation per message). Returns: buf, or a malloc'd string
+ * (release either with mods_free). */
+static char *entry_mods(const route_streams_t *me, const brg_envelope_t *env, char *buf,
+                        size_t size)
 {
     const char *st = me && me->record ? env->origin.stream : NULL;
     const char *x = env->origin.exchange && env->origin.exchange[0] ? env->origin.exchange : NULL;
@@ -646,9 +649,16 @@ static char *entry_mods(const route_streams_t *me, const brg_envelope_t *env)
         }
     }
     size_t n = (st ? strlen(st) + 1 : 0) + (x ? strlen(x) + 1 : 0);
-    char *mods = brg_xmalloc(n + 1);
+    char *mods = n + 1 <= size ? buf : brg_xmalloc(n + 1);
     snprintf(mods, n + 1, "%s%s%s%s", st ? "@" : "", st ? st : "", x ? ">" : "", x ? x : "");
     return mods;
+}
+
+static void mods_free(char *mods, const char *buf)
+{
+    if (mods != buf) {
+        free(mods);
+    }
 }
 
 /* Judge the path. own_mods: this hop's modifiers (it counts as an own hop too).
@@ -736,14 +746,14 @@ brg_map_verdict_t brg_mapping_apply(const brg_mapping_t *m, brg_envelope_t *env,
             return BRG_MAP_LOOP;
         }
     }
-    char *mods = NULL;
+    char *mods = NULL, modsbuf[256];
     const streams_view_t *view = atomic_load(&m->view);
     if (m->provenance) {
         /* Before any rename: the entry records the stream as the message was read. */
-        mods = entry_mods(view ? view->me : NULL, env);
+        mods = entry_mods(view ? view->me : NULL, env, modsbuf, sizeof(modsbuf));
     }
     if (m->where && !brg_filter_match(m->where, env)) {
-        free(mods);
+        mods_free(mods, modsbuf);
         return BRG_MAP_FILTERED;
     }
     if (m->rename && env->origin.stream) {
@@ -805,14 +815,15 @@ brg_map_verdict_t brg_mapping_apply(const brg_mapping_t *m, brg_envelope_t *env,
         bool text = path && (path->value.type == BRG_V_STRING || path->value.type == BRG_V_BYTES);
         if (path_loops(m, view, env, text ? (const char *)path->value.u.bytes.data : "",
                        text ? path->value.u.bytes.len : 0, mods, why, why_size)) {
-            free(mods);
+            mods_free(mods, modsbuf);
             return BRG_MAP_LOOP;
         }
         size_t stl = strlen(m->stamp), ml = strlen(mods);
-        char *entry = brg_xmalloc(stl + ml + 1);
+        char entrybuf[512];
+        char *entry = stl + ml + 1 <= sizeof(entrybuf) ? entrybuf : brg_xmalloc(stl + ml + 1);
         memcpy(entry, m->stamp, stl);
         memcpy(entry + stl, mods, ml + 1);
-        free(mods);
+        mods_free(mods, modsbuf);
         if (text) {
             size_t ol = path->value.u.bytes.len, sl = stl + ml;
             char *joined = brg_xmalloc(ol + sl + 2);
@@ -826,7 +837,9 @@ brg_map_verdict_t brg_mapping_apply(const brg_mapping_t *m, brg_envelope_t *env,
             brg_fields_remove(&env->headers, PATH_HEADER);
             brg_envelope_add_header_str(env, PATH_HEADER, entry);
         }
-        free(entry);
+        if (entry != entrybuf) {
+            free(entry);
+        }
     }
     return BRG_MAP_PASS;
 }
