@@ -219,6 +219,9 @@ static amqp_table_entry_t bool_entry(const char *key)
 
 brg_err_t rmq_connect(brg_rmq_t *r, char *errstr, size_t errstr_size)
 {
+    /* Connecting blocks (TCP, login, declares): what the last connection settled goes out
+     * first. */
+    brg_endpoint_flush(r->ep);
     const rmq_conf_t *c = &r->conf;
     brg_err_t ret = BRG_ERR_TRANSPORT;
     amqp_connection_state_t conn = amqp_new_connection();

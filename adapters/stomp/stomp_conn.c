@@ -45,6 +45,8 @@ static void disconnect(brg_stomp_t *s, const char *reason)
 /* TCP connect with a timeout; the socket stays non-blocking. */
 static brg_err_t tcp_connect(brg_stomp_t *s, char *errstr, size_t errstr_size)
 {
+    /* Connecting blocks: what the last connection settled goes out first. */
+    brg_endpoint_flush(s->ep);
     struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM}, *res, *ai;
     int g = getaddrinfo(s->host, s->port, &hints, &res);
     if (g != 0) {
