@@ -246,8 +246,8 @@ void brg_kafka_conf_bound_consumer(rd_kafka_conf_t *conf, const brg_cfg_t *ep_cs
      * Records borrow their fetch response's buffer until they are settled, so a response is
      * freed once its last record is. */
     size_t fetch = clamp_sz(hold_budget / 2, 1048576, 52428800);
-    size_t part = clamp_sz(hold_budget / 8, 65536, 1048576);
-    size_t kbytes = clamp_sz((hold_budget + 4 * fetch) / 1024, 1024, 2097151);
+    size_t part = clamp_sz(hold_budget / 64, 16384, 1048576);
+    size_t kbytes = clamp_sz(8 * hold_budget / 1024, 1024, 2097151);
     derive(conf, ep_cs, "consumer_properties", "fetch.max.bytes", fetch);
     derive(conf, ep_cs, "consumer_properties", "max.partition.fetch.bytes", part);
     derive(conf, ep_cs, "consumer_properties", "queued.max.messages.kbytes", kbytes);

@@ -89,6 +89,7 @@ struct brg_kafka_src {
     size_t hold_head, hold_len, hold_cap;
     size_t held_bytes;  /* their cost (record_cost) */
     size_t hold_budget; /* what the hold may reach before every partition is paused */
+    bool told_paused;   /* the first backpressure pause was logged */
     rd_kafka_resp_err_t last_err;
     int64_t last_err_ns;
 };
@@ -294,6 +295,15 @@ static void steer(brg_kafka_src_t *ks)
     }
     /* Lists hold references on librdkafka's partitions: never keep one around. */
     if (pause) {
+        if (!ks->told_paused) {
+            /* Once per source: normal for a route slower than its cluster, and worth one line
+             * for whoever wonders why the consumer lag grows. */
+            ks->told_paused = true;
+            brg_log_info(&ks->k->log.ctx,
+                         "route \"%s\": the route takes records slower than the cluster gives "
+                         "them: partitions are paused while %zu KiB are held (logged once)",
+                         brg_source_route_name(ks->src), ks->hold_budget / 1024);
+        }
         rd_kafka_pause_partitions(ks->rk, pause);
         rd_kafka_topic_partition_list_destroy(pause);
     }
