@@ -57,8 +57,8 @@ rd_kafka_conf_t *brg_kafka_conf_new(const brg_cfg_t *ep_cs, brg_kafka_role_t rol
 #define BRG_KAFKA_RECORD_COST 400
 
 /* The most a source holds (records fetched and not yet handed to the route, counted with
- * their overhead) before it pauses every partition: half the route's max_in_flight_bytes,
- * 256 KiB to 64 MiB. Thread: any. */
+ * their overhead) before it pauses every partition: the route's max_in_flight_bytes, 256 KiB
+ * to 64 MiB. Thread: any. */
 size_t brg_kafka_hold_budget(size_t max_in_flight_bytes);
 
 /* Set a consumer's librdkafka prefetch limits (fetch.max.bytes, max.partition.fetch.bytes,

@@ -222,9 +222,10 @@ static void derive(rd_kafka_conf_t *conf, const brg_cfg_t *ep_cs, const char *ro
 
 size_t brg_kafka_hold_budget(size_t max_in_flight_bytes)
 {
-    /* Half the route's window: enough to refill the window while the next fetches come back,
-     * and the two together stay inside the route's memory bound (docs/kafka.md, "Memory"). */
-    return clamp_sz(max_in_flight_bytes / 2, 256 * 1024, 64 * 1024 * 1024);
+    /* As much as the route's window: a quarter of it (what is left when paused partitions
+     * resume) feeds the route for a few fetch round trips even at full speed, and the two
+     * together stay inside the route's memory bound (docs/kafka.md, "Memory"). */
+    return clamp_sz(max_in_flight_bytes, 256 * 1024, 64 * 1024 * 1024);
 }
 
 void brg_kafka_conf_bound_consumer(rd_kafka_conf_t *conf, const brg_cfg_t *ep_cs,
@@ -232,17 +233,17 @@ void brg_kafka_conf_bound_consumer(rd_kafka_conf_t *conf, const brg_cfg_t *ep_cs
 {
     /* The source brakes by pausing partitions once its hold reaches hold_budget (H); what
      * librdkafka may have beyond that is what its fetches bring back in the meantime:
-     * - a fetch response is at most fetch.max.bytes (F: H / 2, not less than 1 MiB, the least
-     *   librdkafka 2.0 accepts with its default message.max.bytes), one per broker at a time;
+     * - a fetch response is at most fetch.max.bytes (F: H / 2, not less than 1 MiB: librdkafka
+     *   2.0 raises it to message.max.bytes anyway), one per broker at a time;
      *   receive.message.max.bytes follows it (librdkafka keeps it at F + 512 or more);
-     * - each partition's part of a response at most max.partition.fetch.bytes (H / 8, 64 KiB
-     *   to librdkafka's 1 MiB: a batch larger than that still comes, alone), so that one
-     *   partition cannot fill a response;
-     * - queued.max.messages.kbytes is set just above H plus four responses, so that librdkafka
-     *   never stops fetching on its own (it would then wait up to a second before fetching
-     *   again; the source reads its queue empty every loop turn). queued.min.messages keeps its
-     *   default of 100000 records, which a queue of that size reaches only with records under
-     *   about 80 bytes; HELD_OVERHEAD bounds the hold for those.
+     * - each partition's part of a response at most max.partition.fetch.bytes (H / 64, 16 KiB
+     *   to librdkafka's 1 MiB; a larger batch still comes, alone), so that a fetch round over
+     *   many partitions stays near H (librdkafka's mock cluster answers that much per
+     *   partition whatever fetch.max.bytes says);
+     * - queued.max.messages.kbytes (8 H) is far above what the hold lets in: librdkafka must
+     *   never stop fetching on its own, since it would then not look again for up to a second
+     *   (the source reads its queue empty every loop turn). queued.min.messages keeps its
+     *   default of 100000 records; HELD_OVERHEAD bounds the hold for tiny records.
      * Records borrow their fetch response's buffer until they are settled, so a response is
      * freed once its last record is. */
     size_t fetch = clamp_sz(hold_budget / 2, 1048576, 52428800);

@@ -253,13 +253,30 @@ static void hold_drop(brg_kafka_src_t *ks, size_t idx, bool all)
     ks->hold_len = kept;
 }
 
+/* Make the broker threads of resumed partitions look at them now. librdkafka 2.0 serves a
+ * resume on its main thread, and a broker thread that has nothing else to do (every partition
+ * it leads paused) decides what to fetch only at its next wake-up, up to a second later (its
+ * loop waits 1000 ms; 2.1 wakes it). Any request queued to a broker wakes its thread: a
+ * ListOffsets for the resumed partitions (rd_kafka_offsets_for_times, one request per leader,
+ * leaders from the cached metadata), not waited for (timeout 0: librdkafka drops the replies,
+ * as on any timeout). */
+static void wake_fetchers(brg_kafka_src_t *ks, const rd_kafka_topic_partition_list_t *resumed)
+{
+    rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_copy(resumed);
+    for (int i = 0; i < l->cnt; i++) {
+        l->elems[i].offset = RD_KAFKA_OFFSET_END; /* "the latest": any query does */
+    }
+    (void)rd_kafka_offsets_for_times(ks->rk, l, 0); /* _TIMED_OUT: the replies are not needed */
+    rd_kafka_topic_partition_list_destroy(l);
+}
+
 /* Pause the partitions the hold has enough of, resume those it is running out of. Thresholds
  * on the hold's total (hold_budget, H) and on each partition's share of it (H / assigned):
  * - at H or more, every partition is paused: the route takes less than the cluster gives;
- * - from H/2, a partition holding its share or more is paused (the others go on fetching);
- * - a paused partition resumes once the hold is down to H/2 and the partition to half its
- *   share: what is left still feeds the route while its next fetch comes back (a fetch is one
- *   round trip once the resume woke the broker thread), so the route never starves.
+ * - from 3/4 H, a partition holding its share or more is paused (the others go on fetching);
+ * - a paused partition resumes once the hold is down to 3/4 H and the partition to half its
+ *   share: what is left still feeds the route while its next fetch comes back (one round trip:
+ *   wake_fetchers), so the route does not wait for records.
  * Pausing drops what librdkafka prefetched of the partition and not yet read (little: the hold
  * reads everything at once); resuming fetches from the last record read. */
 static void steer(brg_kafka_src_t *ks)
@@ -279,13 +296,14 @@ static void steer(brg_kafka_src_t *ks)
             continue;
         }
         if (!p->bp_paused && (ks->held_bytes >= budget ||
-                              (ks->held_bytes >= budget / 2 && p->held_bytes >= share))) {
+                              (ks->held_bytes >= budget / 4 * 3 && p->held_bytes >= share))) {
             if (!pause) {
                 pause = rd_kafka_topic_partition_list_new((int)assigned);
             }
             rd_kafka_topic_partition_list_add(pause, p->topic, p->partition);
             p->bp_paused = true;
-        } else if (p->bp_paused && ks->held_bytes <= budget / 2 && p->held_bytes <= share / 2) {
+        } else if (p->bp_paused && ks->held_bytes <= budget / 4 * 3 &&
+                   p->held_bytes <= share / 2) {
             if (!resume) {
                 resume = rd_kafka_topic_partition_list_new((int)assigned);
             }
@@ -309,6 +327,7 @@ static void steer(brg_kafka_src_t *ks)
     }
     if (resume) {
         rd_kafka_resume_partitions(ks->rk, resume);
+        wake_fetchers(ks, resume);
         rd_kafka_topic_partition_list_destroy(resume);
     }
 }
