@@ -222,10 +222,10 @@ static void derive(rd_kafka_conf_t *conf, const brg_cfg_t *ep_cs, const char *ro
 
 size_t brg_kafka_hold_budget(size_t max_in_flight_bytes)
 {
-    /* As much as the route's window: a quarter of it (what is left when paused partitions
-     * resume) feeds the route for a few fetch round trips even at full speed, and the two
-     * together stay inside the route's memory bound (docs/kafka.md, "Memory"). */
-    return clamp_sz(max_in_flight_bytes, 256 * 1024, 64 * 1024 * 1024);
+    /* Half the route's window: what is left when paused partitions resume (3/4 of it) feeds
+     * the route for several fetch round trips, and hold and window together stay inside the
+     * route's memory bound (docs/kafka.md, "Memory"). */
+    return clamp_sz(max_in_flight_bytes / 2, 256 * 1024, 64 * 1024 * 1024);
 }
 
 void brg_kafka_conf_bound_consumer(rd_kafka_conf_t *conf, const brg_cfg_t *ep_cs,
