@@ -163,6 +163,8 @@ static uint64_t pack_epoch(uint8_t gen, size_t idx, uint32_t epoch)
     return (uint64_t)gen << 56 | (uint64_t)(idx & 0xffffff) << 32 | epoch;
 }
 
+static void wake_fetchers(brg_kafka_src_t *ks, const rd_kafka_topic_partition_list_t *resumed);
+
 /* Pause or resume a single partition. */
 static void part_pause(brg_kafka_src_t *ks, kpart_t *p, bool pause)
 {
@@ -172,6 +174,7 @@ static void part_pause(brg_kafka_src_t *ks, kpart_t *p, bool pause)
         rd_kafka_pause_partitions(ks->rk, l);
     } else {
         rd_kafka_resume_partitions(ks->rk, l);
+        wake_fetchers(ks, l);
     }
     /* Lists hold references on librdkafka's partitions: never keep one around (a consumer
      * whose list outlives it cannot be destroyed). */
