@@ -11,7 +11,8 @@
 #   stop   stop both by PID; epmd only if no other Erlang node is registered.
 #
 # Environment: BENCH_STATE_DIR (/tmp/msgbridge-bench), BENCH_RABBITMQ_PORT (55672; the
-# distribution port is the next one), BENCH_KAFKA_PORT (59092), BENCH_KAFKA_TOPICS
+# distribution port is the next one), BENCH_RABBITMQ_NAME (node name, bench: two benchmarks
+# running at once need different ones), BENCH_KAFKA_PORT (59092), BENCH_KAFKA_TOPICS
 # ("name:partitions ..."), BENCH_NO_KAFKA=1 / BENCH_NO_RABBITMQ=1 to skip one.
 set -eu
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -21,13 +22,14 @@ build=${2:-$top/build/bench}
 : "${BENCH_STATE_DIR:=/tmp/msgbridge-bench}"
 : "${BENCH_RABBITMQ_PORT:=55672}"
 : "${BENCH_KAFKA_PORT:=59092}"
+: "${BENCH_RABBITMQ_NAME:=bench}"
 : "${BENCH_KAFKA_TOPICS:=bench.probe:1}"
 export BRG_TEST_STATE_DIR="$BENCH_STATE_DIR"
-export RABBITMQ_TEST_NAME=bench RABBITMQ_TEST_PORT="$BENCH_RABBITMQ_PORT"
+export RABBITMQ_TEST_NAME="$BENCH_RABBITMQ_NAME" RABBITMQ_TEST_PORT="$BENCH_RABBITMQ_PORT"
 export RABBITMQ_TEST_DIST_PORT=$((BENCH_RABBITMQ_PORT + 1))
 export KAFKA_PORT="$BENCH_KAFKA_PORT" KAFKA_BROKER_COUNT=3 KAFKA_TOPICS="$BENCH_KAFKA_TOPICS"
 export top_builddir="$build"
-rmq_dir=$BENCH_STATE_DIR/bench
+rmq_dir=$BENCH_STATE_DIR/$BENCH_RABBITMQ_NAME
 
 log() { echo "bench-brokers: $*" >&2; }
 
@@ -79,7 +81,7 @@ stop() {
             while kill -0 "$pid" 2>/dev/null && [ $i -lt 300 ]; do i=$((i + 1)); sleep 0.1; done
             kill -9 "$pid" 2>/dev/null || true
         fi
-        rm -f "$BENCH_STATE_DIR/bench.env"
+        rm -f "$BENCH_STATE_DIR/$BENCH_RABBITMQ_NAME.env"
         if ! ERL_EPMD_ADDRESS=127.0.0.1 epmd -names 2>/dev/null | grep -q '^name '; then
             ERL_EPMD_ADDRESS=127.0.0.1 epmd -kill >/dev/null 2>&1 || true
         fi

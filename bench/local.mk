@@ -6,7 +6,7 @@ if HAVE_ADAPTER_KAFKA
 noinst_PROGRAMS += bench/raw_kafka
 bench_raw_kafka_SOURCES = %D%/raw_kafka.c %D%/bench_util.h
 bench_raw_kafka_CFLAGS = $(AM_CFLAGS) $(KAFKA_CFLAGS)
-bench_raw_kafka_LDADD = $(KAFKA_LIBS)
+bench_raw_kafka_LDADD = $(KAFKA_LIBS) $(PTHREAD_LIBS)
 endif
 
 if HAVE_ADAPTER_RABBITMQ

@@ -11,10 +11,18 @@
  *       latency percentiles of stamped bodies.
  *   raw_kafka wait -b BROKERS -t TOPIC -n COUNT [-T IDLE_S]
  *       poll the sum of the partitions' high watermarks until it reaches COUNT.
+ *   raw_kafka both -b BROKERS -t TOPIC -o OUT_TOPIC -n COUNT [-s SIZE]
+ *       the ceiling of a bridge: consume TOPIC (preloaded) and produce COUNT records of SIZE
+ *       to OUT_TOPIC at the same time, each with its own client (as above) on its own thread,
+ *       both on the same cluster. The rates are over the window in which both run (from the
+ *       later first record to the first one to finish), so neither is counted while it has
+ *       the cluster and the CPUs to itself; msgs_per_s is the smaller of the two.
  *
  * Each prints one JSON line (bench_util.h). Exit status: 0 done, 1 fewer than COUNT (idle
  * timeout), 2 setup error. */
 #include <getopt.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -27,7 +35,9 @@
 
 #include "bench/bench_util.h"
 
-static uint64_t delivered, failed;
+/* Written by the producer's thread (its delivery reports), read by both's sampler. */
+static _Atomic uint64_t delivered;
+static uint64_t failed;
 static double t_last_dr;
 
 static void dr_cb(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
@@ -131,6 +141,9 @@ static int produce(const char *brokers, const char *topic, uint64_t n, size_t si
     return delivered == n ? 0 : 1;
 }
 
+/* Records consumed so far (both's sampler reads it from another thread). */
+static _Atomic uint64_t consumed;
+
 static int consume(const char *brokers, const char *topic, uint64_t n, int idle_s, bool from_end,
                    bool stamp)
 {
@@ -155,6 +168,7 @@ static int consume(const char *brokers, const char *topic, uint64_t n, int idle_
                 t_first = bench_now();
             }
             got++;
+            atomic_store_explicit(&consumed, got, memory_order_relaxed);
             bytes += m->len;
             if (stamp) {
                 bench_lat_add(m->payload, m->len);
@@ -211,23 +225,90 @@ static int wait_for(const char *brokers, const char *topic, uint64_t n, int idle
     return last - base >= n ? 0 : 1;
 }
 
+/* ---- both: consume and produce at the same time ------------------------------------------- */
+
+typedef struct both_arg {
+    const char *brokers, *topic;
+    uint64_t n;
+    size_t size;
+    int rc;
+    _Atomic bool done;
+} both_arg_t;
+
+static void *both_consume(void *opaque)
+{
+    both_arg_t *a = opaque;
+    a->rc = consume(a->brokers, a->topic, a->n, 30, false, false);
+    atomic_store(&a->done, true);
+    return NULL;
+}
+
+static void *both_produce(void *opaque)
+{
+    both_arg_t *a = opaque;
+    a->rc = produce(a->brokers, a->topic, a->n, a->size, 0, false);
+    atomic_store(&a->done, true);
+    return NULL;
+}
+
+static int both(const char *brokers, const char *in, const char *out, uint64_t n, size_t size)
+{
+    both_arg_t c = {.brokers = brokers, .topic = in, .n = n, .size = size};
+    both_arg_t p = {.brokers = brokers, .topic = out, .n = n, .size = size};
+    pthread_t tc, tp;
+    if (pthread_create(&tc, NULL, both_consume, &c) || pthread_create(&tp, NULL, both_produce, &p)) {
+        bench_die("raw_kafka: pthread_create failed");
+    }
+    /* Sample both counters every 2 ms: the overlap starts once each has moved a record (the
+     * consumer's setup and the producer's metadata round trip are not counted) and ends when
+     * the first of them is done. */
+    double t0 = 0, t1 = 0;
+    uint64_t c0 = 0, p0 = 0, c1 = 0, p1 = 0;
+    for (;;) {
+        uint64_t cn = atomic_load(&consumed), pn = atomic_load(&delivered);
+        double now = bench_now();
+        if (!t0 && cn > 0 && pn > 0) {
+            t0 = now, c0 = cn, p0 = pn;
+        }
+        if (atomic_load(&c.done) || atomic_load(&p.done)) {
+            t1 = now, c1 = cn, p1 = pn;
+            break;
+        }
+        struct timespec ts = {0, 2000000};
+        nanosleep(&ts, NULL);
+    }
+    pthread_join(tc, NULL);
+    pthread_join(tp, NULL);
+    double secs = t0 ? t1 - t0 : 0;
+    double rc = secs > 0 ? (double)(c1 - c0) / secs : 0;
+    double rp = secs > 0 ? (double)(p1 - p0) / secs : 0;
+    double r = rc < rp ? rc : rp;
+    printf("{\"tool\": \"raw_kafka\", \"mode\": \"both\", \"msgs\": %llu, \"secs\": %.3f, "
+           "\"consume_msgs_per_s\": %.0f, \"produce_msgs_per_s\": %.0f, \"msgs_per_s\": %.0f, "
+           "\"mb_per_s\": %.2f}\n",
+           (unsigned long long)n, secs, rc, rp, r, r * (double)size / 1e6);
+    fflush(stdout);
+    return c.rc || p.rc || !secs ? 1 : 0;
+}
+
 int main(int argc, char **argv)
 {
     if (argc < 2) {
-        bench_die("usage: raw_kafka produce|consume|wait -b BROKERS -t TOPIC -n COUNT "
-                  "[-s SIZE] [-r RATE] [-T IDLE_S] [-E] [-L]");
+        bench_die("usage: raw_kafka produce|consume|wait|both -b BROKERS -t TOPIC -n COUNT "
+                  "[-o OUT_TOPIC] [-s SIZE] [-r RATE] [-T IDLE_S] [-E] [-L]");
     }
-    const char *mode = argv[1], *brokers = "127.0.0.1:59092", *topic = NULL;
+    const char *mode = argv[1], *brokers = "127.0.0.1:59092", *topic = NULL, *out = NULL;
     uint64_t n = 0;
     size_t size = 100;
     int idle_s = 30, c;
     double rate = 0;
     bool stamp = false, from_end = false;
     optind = 2;
-    while ((c = getopt(argc, argv, "b:t:n:s:T:r:LE")) != -1) {
+    while ((c = getopt(argc, argv, "b:t:o:n:s:T:r:LE")) != -1) {
         switch (c) {
         case 'b': brokers = optarg; break;
         case 't': topic = optarg; break;
+        case 'o': out = optarg; break;
         case 'n': n = strtoull(optarg, NULL, 10); break;
         case 's': size = (size_t)strtoul(optarg, NULL, 10); break;
         case 'T': idle_s = atoi(optarg); break;
@@ -246,6 +327,12 @@ int main(int argc, char **argv)
     }
     if (strcmp(mode, "consume") == 0) {
         return consume(brokers, topic, n, idle_s, from_end, stamp);
+    }
+    if (strcmp(mode, "both") == 0) {
+        if (!out) {
+            bench_die("raw_kafka: both needs -o OUT_TOPIC");
+        }
+        return both(brokers, topic, out, n, size);
     }
     if (strcmp(mode, "wait") == 0) {
         return wait_for(brokers, topic, n, idle_s);

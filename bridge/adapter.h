@@ -116,6 +116,15 @@ typedef struct brg_adapter {
      * adapter per scrape with all its endpoints. Thread: the HTTP thread, while run() goes on:
      * read only what is safe to read concurrently (atomics, or copies under a lock). */
     void (*metrics)(brg_endpoint_t *const *eps, size_t n, struct brg_metrics_out *out);
+
+    /* Optional: the default window of routes reading from this adapter, in bytes, for sources
+     * that read ahead in bulk (Kafka) and would be braked by a window counted in messages.
+     * When source_record_cost is not 0, a route that sets neither key gets max_in_flight_bytes
+     * = source_window_bytes (if not 0) and max_in_flight = max_in_flight_bytes /
+     * source_record_cost (the memory a record in flight costs at least, whatever its size),
+     * within 1..1000000. A key the user sets is kept as it is. */
+    size_t source_window_bytes;
+    size_t source_record_cost;
 } brg_adapter_t;
 
 /* Append text to a metrics page (see brg_adapter_t.metrics). */

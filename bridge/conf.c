@@ -157,8 +157,10 @@ static const brg_conf_key_t route_keys[] = {
     {"from", BRG_KEY_GROUP, BRG_KEY_REQUIRED, "the source: { endpoint = ...; ... }"},
     {"to", BRG_KEY_GROUP_OR_LIST, BRG_KEY_REQUIRED, "the sink, or a list of sinks for fan-out"},
     {"dead_letter", BRG_KEY_GROUP, 0, "where rejected messages go"},
-    {"max_in_flight", BRG_KEY_INT, 0, "messages taken but not yet settled (default 1000)"},
-    {"max_in_flight_bytes", BRG_KEY_INT, 0, "bytes taken but not yet settled (default 16 MiB)"},
+    {"max_in_flight", BRG_KEY_INT, 0,
+     "messages taken but not yet settled (default 1000; Kafka sources: from the bytes)"},
+    {"max_in_flight_bytes", BRG_KEY_INT, 0,
+     "bytes taken but not yet settled (default 16 MiB; Kafka sources: 4 MiB)"},
     {"mapping", BRG_KEY_GROUP, 0, "header rules, filters, strict mode"},
     {"delivery", BRG_KEY_STRING, 0, "at-least-once (default)"},
     {"rate", BRG_KEY_GROUP, 0, "{ messages_per_second = N; bytes_per_second = N; }"},
@@ -444,6 +446,18 @@ static void check_route(brg_conf_t *conf, brg_cfg_t *rcs, brg_conf_route_t *r, b
     if (from && from->type == BRG_CFG_GROUP) {
         r->from = from;
         src_ep = check_side(conf, from, true, d);
+    }
+    /* A source that reads ahead in bulk is windowed in bytes (brg_adapter_t.source_record_cost):
+     * its defaults come from the adapter; a key the user set stays as it is. */
+    const brg_adapter_t *src_ad = src_ep ? endpoint_adapter(src_ep) : NULL;
+    if (src_ad && src_ad->source_record_cost) {
+        if (!mifb && src_ad->source_window_bytes) {
+            r->max_in_flight_bytes = (int64_t)src_ad->source_window_bytes;
+        }
+        if (!mif) {
+            int64_t n = r->max_in_flight_bytes / (int64_t)src_ad->source_record_cost;
+            r->max_in_flight = n < 1 ? 1 : n > 1000000 ? 1000000 : n;
+        }
     }
     if (to && is_group_or_group_list(to)) {
         size_t n = to->type == BRG_CFG_GROUP ? 1 : to->nkids;

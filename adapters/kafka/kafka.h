@@ -48,12 +48,25 @@ typedef enum brg_kafka_role {
 rd_kafka_conf_t *brg_kafka_conf_new(const brg_cfg_t *ep_cs, brg_kafka_role_t role,
                                     const char *client_id, char *errstr, size_t errstr_size);
 
-/* Bound a consumer's prefetch by its route's max_in_flight_bytes (queued.max.messages.kbytes,
- * fetch.max.bytes), unless the endpoint's lists set them. The producer needs no such bound:
- * it never holds more than the routes' in-flight envelopes and reads their bodies in place.
- * See docs/kafka.md, "Memory". Thread: any (conf is the caller's). */
+/* A Kafka-sourced route's default window (brg_adapter_t.source_window_bytes and
+ * source_record_cost): 4 MiB, and as many records as that allows at 400 bytes each (10485),
+ * about what a record in flight costs at least (librdkafka's consumed message, the envelope,
+ * the producer's message). Sized so that a route keeps the pipe full and its process stays
+ * under 32 MiB (docs/kafka.md, "Memory"). */
+#define BRG_KAFKA_WINDOW_BYTES ((size_t)4 * 1024 * 1024)
+#define BRG_KAFKA_RECORD_COST 400
+
+/* The most a source holds (records fetched and not yet handed to the route, counted with
+ * their overhead) before it pauses every partition: the route's max_in_flight_bytes, 256 KiB
+ * to 64 MiB. Thread: any. */
+size_t brg_kafka_hold_budget(size_t max_in_flight_bytes);
+
+/* Set a consumer's librdkafka prefetch limits (fetch.max.bytes, max.partition.fetch.bytes,
+ * queued.max.messages.kbytes) just above what a hold of hold_budget lets in, so that the
+ * source's own pauses are the brake, unless the endpoint's lists set them. See docs/kafka.md,
+ * "Memory". Thread: any (conf is the caller's). */
 void brg_kafka_conf_bound_consumer(rd_kafka_conf_t *conf, const brg_cfg_t *ep_cs,
-                                   size_t max_in_flight_bytes);
+                                   size_t hold_budget);
 
 /* How the sink settles a failed produce: RETRY (transient), REJECTED (the message's fault),
  * UNROUTABLE (the topic or partition does not exist, or writing is not allowed:

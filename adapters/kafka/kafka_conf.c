@@ -220,24 +220,38 @@ static void derive(rd_kafka_conf_t *conf, const brg_cfg_t *ep_cs, const char *ro
     }
 }
 
-void brg_kafka_conf_bound_consumer(rd_kafka_conf_t *conf, const brg_cfg_t *ep_cs,
-                                   size_t max_in_flight_bytes)
+size_t brg_kafka_hold_budget(size_t max_in_flight_bytes)
 {
-    /* One fetch response is at most a quarter of the route's byte budget (librdkafka: 50 MiB;
-     * a broker leading 20 partitions answers up to 20 MiB at once, and records borrow the
-     * response's buffer until they are settled), and the prefetch queue at most four times
-     * the budget (librdkafka: 64 MiB, what the default budget gives).
-     * Not less, and queued.min.messages is left alone: librdkafka 2.0 stops fetching while
-     * the queue is over either limit, and the broker thread then sleeps until something else
-     * wakes it (up to a second), so a bound that a fast route keeps reaching turns into
-     * pauses. Measured on a 1M x 100 B / 200k x 1 KiB Kafka -> Kafka drain (docs/kafka.md,
-     * "Memory"): a 16 MiB queue cut the 1 KiB peak RSS from 148 to 57 MiB and the rate from
-     * 100k to 28k msg/s; 20000 messages cut 100 B drains to a third. */
-    size_t kbytes = clamp_sz(4 * (max_in_flight_bytes / 1024), 1024, 65536);
-    size_t fetch = clamp_sz(max_in_flight_bytes / 4, 1048576, 52428800);
-    derive(conf, ep_cs, "consumer_properties", "queued.max.messages.kbytes", kbytes);
+    /* Half the route's window: what is left when paused partitions resume (3/4 of it) feeds
+     * the route for several fetch round trips, and hold and window together stay inside the
+     * route's memory bound (docs/kafka.md, "Memory"). */
+    return clamp_sz(max_in_flight_bytes / 2, 256 * 1024, 64 * 1024 * 1024);
+}
+
+void brg_kafka_conf_bound_consumer(rd_kafka_conf_t *conf, const brg_cfg_t *ep_cs,
+                                   size_t hold_budget)
+{
+    /* The source brakes by pausing partitions once its hold reaches hold_budget (H); what
+     * librdkafka may have beyond that is what its fetches bring back in the meantime:
+     * - a fetch response is at most fetch.max.bytes (F: H / 2, not less than 1 MiB: librdkafka
+     *   2.0 raises it to message.max.bytes anyway), one per broker at a time;
+     *   receive.message.max.bytes follows it (librdkafka keeps it at F + 512 or more);
+     * - each partition's part of a response at most max.partition.fetch.bytes (H / 64, 16 KiB
+     *   to librdkafka's 1 MiB; a larger batch still comes, alone), so that a fetch round over
+     *   many partitions stays near H (librdkafka's mock cluster answers that much per
+     *   partition whatever fetch.max.bytes says);
+     * - queued.max.messages.kbytes (8 H) is far above what the hold lets in: librdkafka must
+     *   never stop fetching on its own, since it would then not look again for up to a second
+     *   (the source reads its queue empty every loop turn). queued.min.messages keeps its
+     *   default of 100000 records; HELD_OVERHEAD bounds the hold for tiny records.
+     * Records borrow their fetch response's buffer until they are settled, so a response is
+     * freed once its last record is. */
+    size_t fetch = clamp_sz(hold_budget / 2, 1048576, 52428800);
+    size_t part = clamp_sz(hold_budget / 64, 16384, 1048576);
+    size_t kbytes = clamp_sz(8 * hold_budget / 1024, 1024, 2097151);
     derive(conf, ep_cs, "consumer_properties", "fetch.max.bytes", fetch);
-    /* max.partition.fetch.bytes keeps librdkafka's 1 MiB, which fetch is never below. */
+    derive(conf, ep_cs, "consumer_properties", "max.partition.fetch.bytes", part);
+    derive(conf, ep_cs, "consumer_properties", "queued.max.messages.kbytes", kbytes);
 }
 
 void brg_kafka_conf_tune_producer(rd_kafka_conf_t *conf, const brg_cfg_t *ep_cs)

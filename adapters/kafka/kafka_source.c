@@ -5,7 +5,16 @@
  * only when every record before it in its partition is settled (kafka_offsets.c); librdkafka's
  * auto-commit then commits what was stored, and stop/revoke commit it at once. RETRY rewinds the
  * partition (seek) after a growing pause; REJECTED blocks the partition's prefix (the core has
- * stopped the route). Backpressure pauses the partitions while the route gives no credit.
+ * stopped the route).
+ *
+ * Backpressure (docs/kafka.md, "Memory"): the source reads whatever librdkafka has fetched into
+ * its own hold at once, and hands records from the hold to the route as the route gives credit.
+ * It pauses a partition itself (rd_kafka_pause_partitions) once the hold has enough of it, and
+ * resumes it while the hold still has records to give, so the route never waits for a fetch.
+ * librdkafka's own prefetch limits (queued.max.messages.kbytes, queued.min.messages) are set
+ * above what the hold lets in and are never reached: librdkafka 2.0 takes a partition off its
+ * fetch list when they are, and its broker thread may then sleep for up to a second before it
+ * looks again (librdkafka issue #2879), while a resume wakes the broker thread at once.
  *
  * Zero copy: a record's value stays in its rd_kafka_message_t, kept alive as the envelope's
  * body until the envelope is destroyed. The consumer handle is reference counted by those
@@ -19,8 +28,13 @@
 #include "adapters/kafka/kafka.h"
 #include "adapters/kafka/kafka_codec.h"
 
-/* Records taken per source per loop turn, so that settles and publishes are served between. */
+/* Records read from librdkafka per source per loop turn, so that settles and publishes are
+ * served between. */
 #define TAKE_BATCH 1000
+/* What a record in the hold costs besides its key and value: librdkafka's op and message
+ * (about 250 bytes, docs/kafka.md "Memory"). Counting it keeps a flood of tiny records bounded
+ * too. */
+#define HELD_OVERHEAD 256
 /* Retry pause: 100 ms doubling per consecutive rewind of a partition, capped at 5 s, so that a
  * sink that keeps failing is not hammered with redeliveries. */
 #define RETRY_BASE_MS 100
@@ -30,8 +44,6 @@
 #define COMMIT_TIMEOUT_MS 5000
 #define CLOSE_TIMEOUT_MS 10000
 #define COMMITTED_TIMEOUT_MS 1000
-/* Without credit for this long, pause the partitions (see source_poll). */
-#define BP_PAUSE_AFTER_MS ((int64_t)2000)
 
 typedef struct kholder {
     brg_kafka_logctx_t log; /* first: the rd_kafka_t's opaque for the log callback */
@@ -40,6 +52,13 @@ typedef struct kholder {
     brg_kafka_src_t *ks; /* NULL once the source stopped: callbacks then do nothing */
 } kholder_t;
 
+/* A record read from librdkafka and not yet handed to the route. */
+typedef struct held {
+    rd_kafka_message_t *rkm;
+    uint32_t idx;   /* its partition (ks->parts) */
+    uint32_t epoch; /* its tracker epoch, given when it was read */
+} held_t;
+
 typedef struct kpart {
     char *topic;
     int32_t partition;
@@ -47,6 +66,8 @@ typedef struct kpart {
     bool assigned;
     bool dirty;        /* settles arrived since the last flush */
     bool retry_paused; /* paused after a rewind until resume_at_ns */
+    bool bp_paused;    /* paused because the hold has enough of it (steer) */
+    size_t held_bytes; /* cost of its records in the hold */
     int64_t resume_at_ns;
     int streak;   /* rewinds without progress in between */
     int64_t high; /* highest offset ever taken: lower ones are redeliveries */
@@ -62,8 +83,13 @@ struct brg_kafka_src {
     kpart_t **parts; /* never shrinks while running: envelopes refer to parts by index */
     size_t nparts;
     size_t hint; /* index of the last part looked up */
-    bool bp_paused;          /* partitions paused for lack of credit */
-    int64_t starved_since_ns; /* when credit ran out, 0 while there is credit */
+    /* The hold: records read from librdkafka and not yet handed to the route, in the order
+     * read (a ring: no allocation per record once it has grown). */
+    struct held *hold;
+    size_t hold_head, hold_len, hold_cap;
+    size_t held_bytes;  /* their cost (record_cost) */
+    size_t hold_budget; /* what the hold may reach before every partition is paused */
+    bool told_paused;   /* the first backpressure pause was logged */
     rd_kafka_resp_err_t last_err;
     int64_t last_err_ns;
 };
@@ -137,6 +163,8 @@ static uint64_t pack_epoch(uint8_t gen, size_t idx, uint32_t epoch)
     return (uint64_t)gen << 56 | (uint64_t)(idx & 0xffffff) << 32 | epoch;
 }
 
+static void wake_fetchers(brg_kafka_src_t *ks, const rd_kafka_topic_partition_list_t *resumed);
+
 /* Pause or resume a single partition. */
 static void part_pause(brg_kafka_src_t *ks, kpart_t *p, bool pause)
 {
@@ -146,6 +174,7 @@ static void part_pause(brg_kafka_src_t *ks, kpart_t *p, bool pause)
         rd_kafka_pause_partitions(ks->rk, l);
     } else {
         rd_kafka_resume_partitions(ks->rk, l);
+        wake_fetchers(ks, l);
     }
     /* Lists hold references on librdkafka's partitions: never keep one around (a consumer
      * whose list outlives it cannot be destroyed). */
@@ -168,25 +197,142 @@ static void part_seek(brg_kafka_src_t *ks, kpart_t *p, int64_t offset)
     rd_kafka_topic_partition_list_destroy(l);
 }
 
-/* Pause or resume every assigned partition for backpressure (retry-paused ones stay paused). */
-static void pause_all(brg_kafka_src_t *ks, bool pause)
+/* ---- the hold ------------------------------------------------------------------------------ */
+
+static size_t record_cost(const rd_kafka_message_t *rkm)
 {
-    rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new((int)ks->nparts + 1);
+    return rkm->len + rkm->key_len + HELD_OVERHEAD;
+}
+
+static void hold_push(brg_kafka_src_t *ks, rd_kafka_message_t *rkm, size_t idx, uint32_t epoch)
+{
+    if (ks->hold_len == ks->hold_cap) {
+        /* Grow by doubling, unrolled into the new array: rare, and never per record in the
+         * steady state. */
+        size_t cap = ks->hold_cap ? ks->hold_cap * 2 : 1024;
+        held_t *n = brg_xmalloc(cap * sizeof(*n));
+        for (size_t i = 0; i < ks->hold_len; i++) {
+            n[i] = ks->hold[(ks->hold_head + i) % ks->hold_cap];
+        }
+        free(ks->hold);
+        ks->hold = n;
+        ks->hold_cap = cap;
+        ks->hold_head = 0;
+    }
+    ks->hold[(ks->hold_head + ks->hold_len++) % ks->hold_cap] =
+        (held_t){rkm, (uint32_t)idx, epoch};
+    size_t cost = record_cost(rkm);
+    ks->parts[idx]->held_bytes += cost;
+    ks->held_bytes += cost;
+}
+
+static held_t hold_pop(brg_kafka_src_t *ks)
+{
+    held_t h = ks->hold[ks->hold_head];
+    ks->hold_head = (ks->hold_head + 1) % ks->hold_cap;
+    ks->hold_len--;
+    size_t cost = record_cost(h.rkm);
+    ks->parts[h.idx]->held_bytes -= cost;
+    ks->held_bytes -= cost;
+    return h;
+}
+
+/* Drop the held records of one partition (all == true: of every partition). They are read again
+ * from librdkafka: after a rewind or a new assignment, from the position the caller sets. */
+static void hold_drop(brg_kafka_src_t *ks, size_t idx, bool all)
+{
+    size_t kept = 0;
+    for (size_t i = 0; i < ks->hold_len; i++) {
+        held_t h = ks->hold[(ks->hold_head + i) % ks->hold_cap];
+        if (all || h.idx == idx) {
+            size_t cost = record_cost(h.rkm);
+            ks->parts[h.idx]->held_bytes -= cost;
+            ks->held_bytes -= cost;
+            rd_kafka_message_destroy(h.rkm);
+        } else {
+            ks->hold[(ks->hold_head + kept++) % ks->hold_cap] = h;
+        }
+    }
+    ks->hold_len = kept;
+}
+
+/* Make the broker threads of resumed partitions look at them now. librdkafka 2.0 serves a
+ * resume on its main thread, and a broker thread that has nothing else to do (every partition
+ * it leads paused) decides what to fetch only at its next wake-up, up to a second later (its
+ * loop waits 1000 ms; 2.1 wakes it). Any request queued to a broker wakes its thread: a
+ * ListOffsets for the resumed partitions (rd_kafka_offsets_for_times, one request per leader,
+ * leaders from the cached metadata), not waited for (timeout 0: librdkafka drops the replies,
+ * as on any timeout). */
+static void wake_fetchers(brg_kafka_src_t *ks, const rd_kafka_topic_partition_list_t *resumed)
+{
+    rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_copy(resumed);
+    for (int i = 0; i < l->cnt; i++) {
+        l->elems[i].offset = RD_KAFKA_OFFSET_END; /* "the latest": any query does */
+    }
+    (void)rd_kafka_offsets_for_times(ks->rk, l, 0); /* _TIMED_OUT: the replies are not needed */
+    rd_kafka_topic_partition_list_destroy(l);
+}
+
+/* Pause the partitions the hold has enough of, resume those it is running out of. Thresholds
+ * on the hold's total (hold_budget, H) and on each partition's share of it (H / assigned):
+ * - at H or more, every partition is paused: the route takes less than the cluster gives;
+ * - from 3/4 H, a partition holding its share or more is paused (the others go on fetching);
+ * - a paused partition resumes once the hold is down to 3/4 H and the partition to half its
+ *   share: what is left still feeds the route while its next fetch comes back (one round trip:
+ *   wake_fetchers), so the route does not wait for records.
+ * Pausing drops what librdkafka prefetched of the partition and not yet read (little: the hold
+ * reads everything at once); resuming fetches from the last record read. */
+static void steer(brg_kafka_src_t *ks)
+{
+    size_t assigned = 0;
+    for (size_t i = 0; i < ks->nparts; i++) {
+        assigned += ks->parts[i]->assigned;
+    }
+    if (assigned == 0) {
+        return;
+    }
+    size_t budget = ks->hold_budget, share = budget / assigned;
+    rd_kafka_topic_partition_list_t *pause = NULL, *resume = NULL;
     for (size_t i = 0; i < ks->nparts; i++) {
         kpart_t *p = ks->parts[i];
-        if (p->assigned && !p->retry_paused) {
-            rd_kafka_topic_partition_list_add(l, p->topic, p->partition);
+        if (!p->assigned || p->retry_paused) {
+            continue;
+        }
+        if (!p->bp_paused && (ks->held_bytes >= budget ||
+                              (ks->held_bytes >= budget / 4 * 3 && p->held_bytes >= share))) {
+            if (!pause) {
+                pause = rd_kafka_topic_partition_list_new((int)assigned);
+            }
+            rd_kafka_topic_partition_list_add(pause, p->topic, p->partition);
+            p->bp_paused = true;
+        } else if (p->bp_paused && ks->held_bytes <= budget / 4 * 3 &&
+                   p->held_bytes <= share / 2) {
+            if (!resume) {
+                resume = rd_kafka_topic_partition_list_new((int)assigned);
+            }
+            rd_kafka_topic_partition_list_add(resume, p->topic, p->partition);
+            p->bp_paused = false;
         }
     }
-    if (l->cnt > 0) {
-        if (pause) {
-            rd_kafka_pause_partitions(ks->rk, l);
-        } else {
-            rd_kafka_resume_partitions(ks->rk, l);
+    /* Lists hold references on librdkafka's partitions: never keep one around. */
+    if (pause) {
+        if (!ks->told_paused) {
+            /* Once per source: normal for a route slower than its cluster, and worth one line
+             * for whoever wonders why the consumer lag grows. */
+            ks->told_paused = true;
+            brg_log_info(&ks->k->log.ctx,
+                         "route \"%s\": the route takes records slower than the cluster gives "
+                         "them: partitions are paused while %zu KiB are held (logged once)",
+                         brg_source_route_name(ks->src), ks->hold_budget / 1024);
         }
+        rd_kafka_pause_partitions(ks->rk, pause);
+        rd_kafka_topic_partition_list_destroy(pause);
     }
-    rd_kafka_topic_partition_list_destroy(l);
-    ks->bp_paused = pause;
+    if (resume) {
+        rd_kafka_resume_partitions(ks->rk, resume);
+        wake_fetchers(ks, resume);
+        rd_kafka_topic_partition_list_destroy(resume);
+    }
 }
 
 /* Remember the offsets a commit reached (for msgbridge_kafka_committed_offset). */
@@ -251,8 +397,10 @@ static void on_assign(brg_kafka_src_t *ks, rd_kafka_t *rk, rd_kafka_topic_partit
         /* A fresh start from the committed offset: whatever was in flight from an earlier
          * assignment is stale (its settles are ignored, the records come again). */
         brg_kafka_track_reset(&p->track);
+        hold_drop(ks, (size_t)part_find(ks, p->topic, p->partition), false);
         p->assigned = true;
         p->retry_paused = false;
+        p->bp_paused = false;
         p->streak = 0;
         p->dirty = false;
         p->committed = -1;
@@ -265,9 +413,6 @@ static void on_assign(brg_kafka_src_t *ks, rd_kafka_t *rk, rd_kafka_topic_partit
         }
     } else {
         rd_kafka_assign(rk, parts);
-    }
-    if (ks->bp_paused && parts->cnt > 0) {
-        rd_kafka_pause_partitions(rk, parts);
     }
     /* The group's committed offsets, so that /metrics has a lag for partitions that have
      * nothing to read (no record will tell where they stand). One round trip to the group
@@ -308,8 +453,10 @@ static void on_revoke(brg_kafka_src_t *ks, rd_kafka_t *rk, rd_kafka_topic_partit
             /* In-flight records of a revoked partition are dropped without acknowledgement:
              * the new owner reads them again from the committed offset. */
             brg_kafka_track_reset(&ks->parts[idx]->track);
+            hold_drop(ks, (size_t)idx, false);
             ks->parts[idx]->assigned = false;
             ks->parts[idx]->retry_paused = false;
+            ks->parts[idx]->bp_paused = false;
         }
     }
     if (cooperative) {
@@ -379,7 +526,8 @@ static brg_err_t source_start(brg_kafka_ep_t *k, brg_source_t *src, char *errstr
     if (!conf) {
         return BRG_ERR_CONFIG;
     }
-    brg_kafka_conf_bound_consumer(conf, k->cs, brg_source_max_in_flight_bytes(src));
+    size_t hold_budget = brg_kafka_hold_budget(brg_source_max_in_flight_bytes(src));
+    brg_kafka_conf_bound_consumer(conf, k->cs, hold_budget);
     if (rd_kafka_conf_set(conf, "group.id", brg_cfg_str(cs, "group", ""), err, sizeof(err)) ||
         rd_kafka_conf_set(conf, "auto.offset.reset", brg_cfg_str(cs, "start", "earliest"), err,
                           sizeof(err))) {
@@ -395,6 +543,7 @@ static brg_err_t source_start(brg_kafka_ep_t *k, brg_source_t *src, char *errstr
     ks->k = k;
     ks->src = src;
     ks->h = h;
+    ks->hold_budget = hold_budget;
     rd_kafka_conf_set_opaque(conf, h);
     /* Every topic's opaque is the holder (kmsg_free). The default topic configuration already
      * exists: auto.offset.reset above is a topic property. */
@@ -484,56 +633,74 @@ static void log_consumer_error(brg_kafka_src_t *ks, const rd_kafka_message_t *rk
     }
 }
 
-/* Returns: true if the record was handed to the route. */
-static bool take(brg_kafka_src_t *ks, rd_kafka_message_t *rkm, bool have_credit)
+/* Read one record (or event) from librdkafka into the hold. */
+static void hold_record(brg_kafka_src_t *ks, rd_kafka_message_t *rkm)
 {
     if (rkm->err) {
         if (rkm->err != RD_KAFKA_RESP_ERR__PARTITION_EOF) {
             log_consumer_error(ks, rkm);
         }
         rd_kafka_message_destroy(rkm);
-        return false;
+        return;
     }
     const char *topic = rd_kafka_topic_name(rkm->rkt);
     long idx = part_find(ks, topic, rkm->partition);
     kpart_t *p = idx >= 0 ? ks->parts[idx] : NULL;
     if (!p || !p->assigned) {
         rd_kafka_message_destroy(rkm); /* from a partition already revoked */
-        return false;
-    }
-    if (!have_credit) {
-        /* A record that slipped past a pause: put it back (the position goes back to it). */
-        part_seek(ks, p, rkm->offset);
-        rd_kafka_message_destroy(rkm);
-        return false;
+        return;
     }
     if (!brg_kafka_track_check_expected(&p->track, rkm->offset)) {
         /* A record past the rewind point arrived: the seek did not take yet. Seek again. */
         part_seek(ks, p, p->track.expect);
         rd_kafka_message_destroy(rkm);
-        return false;
+        return;
     }
+    /* Tracked from now on (in order, as pending): the offset committed never passes a held
+     * record, and a rewind drops the held ones with everything after the retried record. A
+     * record that arrives for a partition just paused is kept too: librdkafka resumes after
+     * the last record read. */
     uint32_t epoch;
     if (!brg_kafka_track_take(&p->track, rkm->offset, &epoch)) {
         rd_kafka_message_destroy(rkm); /* already taken in this epoch */
-        return false;
+        return;
     }
+    hold_push(ks, rkm, (size_t)idx, epoch);
+}
+
+/* Hand the oldest held record to the route. */
+static void submit_held(brg_kafka_src_t *ks)
+{
+    held_t h = hold_pop(ks);
+    rd_kafka_message_t *rkm = h.rkm;
+    kpart_t *p = ks->parts[h.idx];
     atomic_fetch_add(&ks->h->refs, 1);
     brg_kafka_record_t rec;
     brg_kafka_record_from_message(&rec, rkm);
     brg_envelope_t *env = brg_kafka_decode(&rec, kmsg_free, rkm);
     env->src_seq = (uint64_t)rkm->offset;
-    env->src_epoch = pack_epoch(ks->k->generation, (size_t)idx, epoch);
+    env->src_epoch = pack_epoch(ks->k->generation, h.idx, h.epoch);
     env->origin.redelivered = rkm->offset <= p->high;
     if (rkm->offset > p->high) {
         p->high = rkm->offset;
     }
     brg_source_submit(ks->src, env);
-    return true;
 }
 
-/* Returns: true if it stopped with records left to take and credit to take them (the caller
- * polls again at once: librdkafka signals the pipe only when its queue turns non-empty). */
+/* Hand held records to the route while it gives credit. Returns: the credit left. */
+static size_t feed(brg_kafka_src_t *ks)
+{
+    size_t credit = ks->hold_len ? brg_source_credit(ks->src) : 0;
+    while (credit > 0 && ks->hold_len > 0) {
+        submit_held(ks);
+        credit = brg_source_credit(ks->src);
+    }
+    return credit;
+}
+
+/* Returns: true if there is more to do at once: librdkafka may have more records ready (it
+ * signals the pipe only when its queue turns non-empty), or the hold has records and the route
+ * has credit for them. */
 static bool source_poll(brg_kafka_src_t *ks)
 {
     int64_t now = brg_now_ns();
@@ -541,53 +708,26 @@ static bool source_poll(brg_kafka_src_t *ks)
         kpart_t *p = ks->parts[i];
         if (p->retry_paused && now >= p->resume_at_ns) {
             p->retry_paused = false;
-            if (p->assigned && !ks->bp_paused) {
+            if (p->assigned && !p->bp_paused) {
                 part_pause(ks, p, false);
             }
         }
     }
-
-    /* Backpressure. Without credit the source first just stops taking: librdkafka keeps what
-     * it prefetched and stops fetching once its queue is full, and taking resumes at full
-     * speed. Only if that lasts (a sink is down) are the partitions paused, so that polling can
-     * go on: rebalances are served and the consumer stays inside max.poll.interval.ms. Pausing
-     * is not the first step because it drops what was prefetched and resuming refetches it. */
-    size_t credit = brg_source_credit(ks->src);
-    if (credit == 0) {
-        if (!ks->starved_since_ns) {
-            ks->starved_since_ns = now;
-        }
-        if (!ks->bp_paused && now - ks->starved_since_ns >= BP_PAUSE_AFTER_MS * 1000000) {
-            pause_all(ks, true);
-        }
-        if (!ks->bp_paused) {
-            return false;
-        }
-    } else {
-        ks->starved_since_ns = 0;
-        /* Resume once half the window is free, not at the first free slot: a route at its
-         * limit would otherwise pause and resume (and refetch) over and over. A parked route
-         * only ever has one probe's credit: resume for it. */
-        if (ks->bp_paused && (credit * 2 >= brg_source_max_in_flight(ks->src) ||
-                              brg_source_parked(ks->src))) {
-            pause_all(ks, false);
-        }
-    }
-
-    for (int n = 0; n < TAKE_BATCH; n++) {
+    feed(ks);
+    /* Read everything librdkafka has, credit or not: its queue stays short (its limits are
+     * never the brake), and rebalances and errors are served (the consumer stays inside
+     * max.poll.interval.ms however long the route waits). The hold is bounded by steer(). */
+    int n = 0;
+    for (; n < TAKE_BATCH; n++) {
         rd_kafka_message_t *rkm = rd_kafka_consumer_poll(ks->rk, 0);
         if (!rkm) {
-            return false;
+            break;
         }
-        if (take(ks, rkm, credit > 0 && !ks->bp_paused)) {
-            credit = brg_source_credit(ks->src);
-            if (credit == 0) {
-                ks->starved_since_ns = brg_now_ns();
-                return false; /* leave the rest in librdkafka's queue */
-            }
-        }
+        hold_record(ks, rkm);
     }
-    return credit > 0 && !ks->bp_paused;
+    size_t credit = feed(ks);
+    steer(ks);
+    return n == TAKE_BATCH || (credit > 0 && ks->hold_len > 0);
 }
 
 bool brg_kafka_sources_poll(brg_kafka_ep_t *k)
@@ -745,10 +885,12 @@ static void flush_source(brg_kafka_src_t *ks)
             /* Seek first, then pause: the pause keeps the sought position (librdkafka resumes
              * from the consumer's position), and nothing after the retried record is taken
              * before it. */
+            hold_drop(ks, i, false); /* all after the retried record: read again */
             part_seek(ks, p, to);
-            if (!p->retry_paused && !ks->bp_paused) {
+            if (!p->retry_paused && !p->bp_paused) {
                 part_pause(ks, p, true);
             }
+            p->bp_paused = false; /* the retry pause holds it now (source_poll resumes it) */
             p->retry_paused = true;
             p->resume_at_ns = brg_now_ns() + ms * 1000000;
         }
@@ -781,6 +923,7 @@ rd_kafka_t *brg_kafka_sources_handle(brg_kafka_ep_t *k)
 
 static void source_stop(brg_kafka_src_t *ks)
 {
+    hold_drop(ks, 0, true); /* never handed on: read again by the partitions' next owner */
     flush_source(ks);
     commit_bounded(ks, NULL, COMMIT_TIMEOUT_MS, "stop");
     /* Close asynchronously so that a cluster that is down cannot hold shutdown forever; the
@@ -820,6 +963,7 @@ static void source_stop(brg_kafka_src_t *ks)
         free(ks->parts[i]);
     }
     free(ks->parts);
+    free(ks->hold);
     ks->h->ks = NULL;
     holder_unref(ks->h); /* the consumer goes once the last envelope body lets go of it */
     free(ks);

@@ -718,24 +718,36 @@ static void assert_conf(rd_kafka_conf_t *conf, const char *name, const char *wan
 
 START_TEST(test_conf_consumer_prefetch_follows_the_budget)
 {
+    /* The hold is half the route's window, within 256 KiB .. 64 MiB. */
+    ck_assert_uint_eq(brg_kafka_hold_budget(BRG_KAFKA_WINDOW_BYTES), 2 * 1024 * 1024);
+    ck_assert_uint_eq(brg_kafka_hold_budget(100 * 1024), 256 * 1024);
+    ck_assert_uint_eq(brg_kafka_hold_budget((size_t)1 << 30), 64 * 1024 * 1024);
+
+    /* The default hold (2 MiB): responses of 1 MiB, 32 KiB per partition, a queue limit of
+     * 8 times the hold that the source never lets librdkafka reach. */
     const brg_cfg_t *g = parse("g = { brokers = \"h:1\"; };\n");
     rd_kafka_conf_t *conf = rd_kafka_conf_new();
-    brg_kafka_conf_bound_consumer(conf, g, 16 * 1024 * 1024);
-    assert_conf(conf, "queued.max.messages.kbytes", "65536");
-    assert_conf(conf, "fetch.max.bytes", "4194304");
-    assert_conf(conf, "max.partition.fetch.bytes", "1048576");
+    brg_kafka_conf_bound_consumer(conf, g, 2 * 1024 * 1024);
+    assert_conf(conf, "queued.max.messages.kbytes", "16384");
+    assert_conf(conf, "fetch.max.bytes", "1048576");
+    assert_conf(conf, "max.partition.fetch.bytes", "32768");
     assert_conf(conf, "queued.min.messages", "100000"); /* librdkafka's: see kafka_conf.c */
     rd_kafka_conf_destroy(conf);
 
-    /* A small budget: never below 1 MiB of queue and 1 MiB per fetch. */
+    /* A large hold: 1 MiB per partition at most. */
     conf = rd_kafka_conf_new();
-    brg_kafka_conf_bound_consumer(conf, g, 1024 * 1024);
-    assert_conf(conf, "queued.max.messages.kbytes", "4096");
-    assert_conf(conf, "fetch.max.bytes", "1048576");
+    brg_kafka_conf_bound_consumer(conf, g, 128 * 1024 * 1024);
+    assert_conf(conf, "queued.max.messages.kbytes", "1048576");
+    assert_conf(conf, "fetch.max.bytes", "52428800");
+    assert_conf(conf, "max.partition.fetch.bytes", "1048576");
     rd_kafka_conf_destroy(conf);
+
+    /* A small hold: never below 1 MiB per response and 16 KiB per partition. */
     conf = rd_kafka_conf_new();
-    brg_kafka_conf_bound_consumer(conf, g, 100 * 1024);
-    assert_conf(conf, "queued.max.messages.kbytes", "1024");
+    brg_kafka_conf_bound_consumer(conf, g, 256 * 1024);
+    assert_conf(conf, "queued.max.messages.kbytes", "2048");
+    assert_conf(conf, "fetch.max.bytes", "1048576");
+    assert_conf(conf, "max.partition.fetch.bytes", "16384");
     rd_kafka_conf_destroy(conf);
 
     /* What the user sets in either list stays as librdkafka has it. */
@@ -747,7 +759,7 @@ START_TEST(test_conf_consumer_prefetch_follows_the_budget)
     brg_kafka_conf_bound_consumer(conf, g, 16 * 1024 * 1024);
     assert_conf(conf, "queued.max.messages.kbytes", "500");
     assert_conf(conf, "fetch.max.bytes", "2000000");
-    assert_conf(conf, "max.partition.fetch.bytes", "1048576");
+    assert_conf(conf, "max.partition.fetch.bytes", "262144");
     rd_kafka_conf_destroy(conf);
 }
 END_TEST

@@ -63,3 +63,34 @@ for ex in "$top_srcdir"/examples/kafka-mirror.conf "$top_srcdir"/examples/kafka-
         t_fail "$(basename "$ex") is not valid: $(cat "$T_DIR/ex.out")"
 done
 t_log "ok: examples/kafka-mirror.conf and kafka-to-stdout.conf are valid"
+
+# A Kafka-sourced route is windowed in bytes (docs/configuration.md): 4 MiB, and as many
+# records as that allows at 400 bytes each; a key the user sets is kept exactly, the other
+# follows the defaults. Other sources keep 1000 messages and 16 MiB.
+cat >"$T_DIR/window.conf" <<'EOC'
+bridge = { id = "cfg"; };
+endpoints = ( { name = "k"; type = "kafka"; brokers = "127.0.0.1:1"; },
+              { name = "m"; type = "memory"; } );
+routes = (
+  { name = "dflt"; from = { endpoint = "k"; topic = "a"; group = "g1"; };
+    to = { endpoint = "k"; topic = "a2"; }; },
+  { name = "count"; max_in_flight = 1000; from = { endpoint = "k"; topic = "b"; group = "g2"; };
+    to = { endpoint = "k"; topic = "b2"; }; },
+  { name = "bytes"; max_in_flight_bytes = 1048576;
+    from = { endpoint = "k"; topic = "c"; group = "g3"; }; to = { endpoint = "k"; topic = "c2"; }; },
+  { name = "both"; max_in_flight = 50; max_in_flight_bytes = 65536;
+    from = { endpoint = "k"; topic = "d"; group = "g4"; }; to = { endpoint = "k"; topic = "d2"; }; },
+  { name = "mem"; from = { endpoint = "m"; }; to = { endpoint = "k"; topic = "e"; }; }
+);
+EOC
+"$MSGBRIDGE" -t -c "$T_DIR/window.conf" >"$T_DIR/window.out" 2>&1 ||
+    t_fail "window config refused: $(cat "$T_DIR/window.out")"
+window() {
+    sed -n "/^  $1: /,/max_in_flight=/p" "$T_DIR/window.out" | sed -n 's/.*(\(max_in_flight=.*\))$/\1/p'
+}
+t_assert_eq "$(window dflt)" "max_in_flight=10485, max_in_flight_bytes=4194304" "default Kafka window"
+t_assert_eq "$(window count)" "max_in_flight=1000, max_in_flight_bytes=4194304" "max_in_flight set"
+t_assert_eq "$(window bytes)" "max_in_flight=2621, max_in_flight_bytes=1048576" "max_in_flight_bytes set"
+t_assert_eq "$(window both)" "max_in_flight=50, max_in_flight_bytes=65536" "both set"
+t_assert_eq "$(window mem)" "max_in_flight=1000, max_in_flight_bytes=16777216" "memory source"
+t_log "ok: Kafka-sourced windows in bytes by default, user settings kept exactly"

@@ -1,0 +1,103 @@
+#!/bin/sh
+# A Kafka-sourced route's memory stays bounded behind a slow sink, and a paused partition
+# resumes without a stall (docs/kafka.md, "Memory"). A backlog of N x 1 KiB records over 16
+# partitions, far more than the route's window, is copied by a route limited to RATE msg/s (the
+# slow sink), at the default window and librdkafka settings: the source must pause partitions
+# itself and resume them as the route takes records.
+# - memory: msgbridge's peak RSS (VmHWM) stays under 40 MiB. Without the source's own pauses
+#   librdkafka prefetches up to its queue limit (41-42 MiB peak at the 4 MiB window, the whole
+#   backlog at the old 16 MiB one); with them 23-38 MiB was measured on the shared 2-core
+#   machine (a short peak of unknown cause above a steady 25-27 MiB), so the issue's 32 MiB
+#   target is not the bound yet (docs/performance.md);
+# - no stall: the route's count of records out, sampled every 10 ms on /metrics, never stands
+#   still for more than 100 ms between the first record and the last (librdkafka 2.0 stops
+#   fetching for up to a second when its own limits are the brake);
+# - the source said it paused; every record arrived once, in order within each partition.
+. "$(dirname "$0")/lib.sh"
+t_need kafka
+. "$(dirname "$0")/kafka_lib.sh"
+command -v python3 >/dev/null 2>&1 || t_skip "python3 is not installed"
+
+N=$(t_count 40000)
+RATE=8000   # 5 s for the whole backlog (1 s in quick mode)
+BOUND_KB=$((40 * 1024))
+SRC=$K_ID.src
+DST=$K_ID.dst
+k_topic "$SRC" 16
+k_topic "$DST" 16
+k_produce "$SRC" "$N" 16 0 1024
+PORT=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+
+# Only the mock cluster's test settings (K_PROPS without its queued.min.messages): the prefetch
+# limits are msgbridge's defaults.
+cat >"$T_DIR/bridge.conf" <<EOC
+bridge = { id = "mem"; metrics = "127.0.0.1:$PORT"; };
+endpoints = (
+  { name = "src"; type = "kafka"; brokers = "$BRG_TEST_KAFKA_BROKERS";
+    properties = [ "session.timeout.ms=6000", "heartbeat.interval.ms=500",
+                   "fetch.wait.max.ms=10" ]; },
+  { name = "dst"; type = "kafka"; brokers = "$BRG_TEST_KAFKA_BROKERS"; }
+);
+routes = (
+  { name = "slow"; rate = { messages_per_second = $RATE; };
+    from = { endpoint = "src"; topic = "$SRC"; group = "$K_ID"; };
+    to = { endpoint = "dst"; topic = "$DST"; partition = "\${partition}"; }; }
+);
+EOC
+t_bridge bridge "$T_DIR/bridge.conf"
+
+# Sample the route's count every 10 ms from the first record out to the N-th; print the longest
+# time it stood still in between (ms) and how many samples were taken.
+python3 - "http://127.0.0.1:$PORT/metrics" "$N" >"$T_DIR/gaps" 2>"$T_DIR/gaps.err" <<'EOPY'
+import re, sys, time, urllib.request
+url, n = sys.argv[1], int(sys.argv[2])
+pat = re.compile(r'^msgbridge_route_messages_out_total\{route="slow"[^}]*\} (\d+)', re.M)
+def count():
+    try:
+        m = pat.search(urllib.request.urlopen(url, timeout=1).read().decode())
+        return int(m.group(1)) if m else 0
+    except OSError:
+        return 0
+deadline = time.monotonic() + 120
+last, t_last, worst, samples = 0, None, 0.0, 0
+while time.monotonic() < deadline:
+    c, now = count(), time.monotonic()
+    samples += 1
+    if c != last:
+        if t_last is not None and last > 0:
+            worst = max(worst, now - t_last)
+            if now - t_last > 0.05:
+                print(f"gap {(now - t_last) * 1000:.0f} ms ending {time.strftime('%H:%M:%S', time.gmtime())}.{int(time.time() * 1000) % 1000:03d} at {c}", file=sys.stderr)
+        last, t_last = c, now
+        if c >= n:
+            break
+    time.sleep(0.01)
+print(f"{worst * 1000:.0f} {samples} {last}")
+EOPY
+read -r worst samples seen <"$T_DIR/gaps"
+t_log "longest stand-still ${worst} ms over $samples samples; $seen of $N out"
+t_assert_eq "$seen" "$N" "records out of the route (metrics)"
+[ "$worst" -le 100 ] ||
+    t_fail "the route stood still for $worst ms (over 100 ms) while records waited: $(cat "$T_DIR/gaps.err")"
+
+hwm=$(awk '/^VmHWM/ {print $2}' "/proc/$T_BRIDGE_PID/status")
+t_log "peak RSS $((hwm / 1024)) MiB ($hwm kB)"
+if ldd "$MSGBRIDGE" 2>/dev/null | grep -q 'libasan\|libtsan'; then
+    t_log "sanitizer build: peak RSS not checked (the sanitizer's shadow memory)"
+elif [ "$hwm" -ge "$BOUND_KB" ]; then
+    t_fail "peak RSS $hwm kB, over $BOUND_KB kB"
+fi
+grep -q 'route "slow": the route takes records slower than the cluster gives them: partitions are paused while 2048 KiB are held' \
+    "$T_DIR/bridge.log" || t_fail "the source never paused: $(tail -5 "$T_DIR/bridge.log")"
+
+k_wait_count "$DST" "$N" 60 || t_fail "only $(k_count "$DST") of $N records copied"
+t_stop "$T_BRIDGE_PID"
+k_check_complete "$DST" 0 "$N"
+t_assert_eq "$K_MISSING" 0 "records missing"
+t_assert_eq "$K_DUPS" 0 "records copied twice"
+# In order within each partition: the seq header increases along each partition's offsets.
+kcat -C -b "$BRG_TEST_KAFKA_BROKERS" -t "$DST" -o beginning -e -q -f '%p %o %h\n' 2>/dev/null |
+    sed -n 's/^\([0-9]*\) \([0-9]*\) seq=\([0-9]*\),.*/\1 \2 \3/p' | sort -k1,1n -k2,2n |
+    awk 'NR > 1 && $1 == p && $3 <= s { bad++ } { p = $1; s = $3 } END { print bad + 0 }' >"$T_DIR/order"
+t_assert_eq "$(cat "$T_DIR/order")" 0 "records out of order within a partition"
+t_log "ok: $N x 1 KiB behind a $RATE msg/s route: peak RSS $((hwm / 1024)) MiB, longest stand-still $worst ms, complete and in order"
