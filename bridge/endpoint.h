@@ -19,6 +19,7 @@ struct brg_source {
     char *error;
     atomic_bool broker_dead_letter; /* see brg_source_set_broker_dead_letter() */
     atomic_int_fast64_t backlog;    /* see brg_source_set_backlog() */
+    atomic_bool backlog_unanswered; /* see brg_source_set_backlog_unanswered() */
 };
 
 struct brg_sink {

@@ -32,6 +32,7 @@ typedef struct brg_wd_sample {
     size_t in_flight;  /* taken from the source, not yet settled */
     int64_t backlog;   /* what the source says waits at the broker (0: none or unknown) */
     bool eligible;     /* running, not rate-limited, every endpoint connected */
+    bool unanswered;   /* the source's backlog check is overdue: work may be waiting */
 } brg_wd_sample_t;
 
 typedef enum brg_wd_verdict {

@@ -353,6 +353,7 @@ void rmq_disconnect(brg_rmq_t *r, const char *reason, bool clean)
     for (size_t i = 0; i < r->nsrcs; i++) {
         rmq_source_conn_lost(&r->srcs[i]);
     }
+    rmq_backlog_conn_lost(r);
     for (size_t i = 0; i < r->nexchanges; i++) {
         free(r->exchanges[i]);
     }
@@ -383,6 +384,8 @@ static void on_channel_close(brg_rmq_t *r, amqp_channel_t ch, const amqp_channel
         r->nexchanges = 0;
     } else if (ch == RMQ_CH_CONTROL) {
         r->ctl_open = false;
+    } else if (ch == r->bl.ch) {
+        rmq_backlog_channel_closed(r, m->reply_code, reason);
     } else {
         rmq_src_t *s = rmq_source_by_channel(r, ch);
         if (s) {
@@ -444,6 +447,8 @@ brg_err_t rmq_read_frames(brg_rmq_t *r, int max, int *nframes, char *errstr, siz
             default:
                 if (ch == RMQ_CH_PUBLISH) {
                     rmq_sink_on_frame(r, &f);
+                } else if (ch == r->bl.ch) {
+                    rmq_backlog_on_frame(r, &f);
                 } else {
                     rmq_src_t *s = rmq_source_by_channel(r, ch);
                     if (s && rmq_source_on_frame(s, &f, errstr, errstr_size) != BRG_OK) {
