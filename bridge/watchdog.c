@@ -244,6 +244,8 @@ void brg_watchdog_routes_json(brg_route_t *rt, brg_buf_t *b)
     } else {
         brg_buf_printf(b, "null");
     }
+    brg_buf_printf(b, ", \"source_backlog\": %" PRId64,
+                   rt->src ? (int64_t)atomic_load(&rt->src->backlog) : 0);
 }
 
 bool brg_watchdog_ready(brg_engine_t *e, brg_buf_t *b)
@@ -289,6 +291,16 @@ void brg_watchdog_metrics(brg_engine_t *e, brg_buf_t *b)
         brg_route_t *rt = e->routes[i];
         brg_buf_printf(b, "msgbridge_route_stalls_total{route=\"%s\"} %" PRIu64 "\n",
                        esc(rt->name, r, sizeof(r)), (uint64_t)atomic_load(&rt->wd.stalls));
+    }
+    brg_buf_printf(b, "# HELP msgbridge_route_source_backlog Messages waiting at the source's "
+                      "broker as its adapter last reported them (Kafka: lag; RabbitMQ: the "
+                      "queue's ready count; 0: none or unknown).\n"
+                      "# TYPE msgbridge_route_source_backlog gauge\n");
+    for (size_t i = 0; i < e->nroutes; i++) {
+        brg_route_t *rt = e->routes[i];
+        brg_buf_printf(b, "msgbridge_route_source_backlog{route=\"%s\"} %" PRId64 "\n",
+                       esc(rt->name, r, sizeof(r)),
+                       rt->src ? (int64_t)atomic_load(&rt->src->backlog) : 0);
     }
     brg_buf_printf(b, "# HELP msgbridge_route_stalled 1 while the route is stalled.\n"
                       "# TYPE msgbridge_route_stalled gauge\n");

@@ -20,7 +20,7 @@ static brg_wd_t wd_new(int64_t timeout_s)
 static brg_wd_verdict_t step(brg_wd_t *wd, uint64_t progress, size_t in_flight, int64_t backlog,
                              bool eligible, int64_t now, bool *act)
 {
-    brg_wd_sample_t s = {progress, in_flight, backlog, eligible};
+    brg_wd_sample_t s = {progress, in_flight, backlog, eligible, false};
     return brg_wd_step(wd, &s, now, act);
 }
 
