@@ -271,6 +271,10 @@ brg_err_t rmq_sink_publish(brg_rmq_t *r, bool *did, char *errstr, size_t errstr_
 void rmq_sink_on_frame(brg_rmq_t *r, const amqp_frame_t *f);
 /* The publish channel or the connection is gone: settle every unconfirmed publish RETRY. */
 void rmq_sink_fail_all(brg_rmq_t *r, const char *reason);
+/* The broker closed the publish channel with code and text (why: the line to log): 403
+ * ACCESS_REFUSED and 404 NOT_FOUND settle the window's publishes to the exchange the text
+ * names unroutable (brg_settle_unroutable), every other one RETRY; other codes all RETRY. */
+void rmq_sink_channel_failed(brg_rmq_t *r, int code, const char *text, const char *why);
 /* Reopen the publish channel if it was closed and its time has come. */
 brg_err_t rmq_sink_maintain(brg_rmq_t *r, int64_t now_ns, int64_t *next_ns, char *errstr,
                             size_t errstr_size);

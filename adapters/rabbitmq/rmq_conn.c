@@ -376,7 +376,7 @@ static void on_channel_close(brg_rmq_t *r, amqp_channel_t ch, const amqp_channel
         r->pub_open = false;
         rmq_asm_reset(&r->pub_as);
         r->pub_retry_at_ns = brg_now_ns() + (int64_t)brg_backoff_next(&r->pub_bo) * 1000000;
-        rmq_sink_fail_all(r, why);
+        rmq_sink_channel_failed(r, m->reply_code, reason, why);
         /* Exchanges may have been deleted: check them again. */
         for (size_t i = 0; i < r->nexchanges; i++) {
             free(r->exchanges[i]);
