@@ -149,6 +149,7 @@ typedef struct rmq_src {
     size_t wait_head, wait_len, wait_cap;
     rmq_asm_t as;
     int64_t backlog;     /* the last ready count reported (rmq_backlog.c) */
+    bool unanswered;     /* what brg_source_set_backlog_unanswered() was last told */
     /* For /metrics (read by the HTTP thread). */
     _Atomic uint64_t delivered, acked, requeued, dead_lettered;
 } rmq_src_t;

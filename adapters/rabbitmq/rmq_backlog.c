@@ -57,16 +57,26 @@ static void report(rmq_src_t *s, int64_t n)
     }
 }
 
+/* Tell each source whether its route should count the overdue answer as work waiting: only
+ * while it consumes (a source that stopped, or started since, follows at the next call). */
+static void sync_unanswered(brg_rmq_t *r)
+{
+    for (size_t i = 0; i < r->nsrcs; i++) {
+        rmq_src_t *s = &r->srcs[i];
+        bool want = r->bl.overdue && watched(s);
+        if (s->unanswered != want) {
+            s->unanswered = want;
+            brg_source_set_backlog_unanswered(s->src, want);
+        }
+    }
+}
+
 static void set_overdue(brg_rmq_t *r, bool yes)
 {
-    if (r->bl.overdue == yes) {
-        return;
-    }
+    bool was = r->bl.overdue;
     r->bl.overdue = yes;
-    for (size_t i = 0; i < r->nsrcs; i++) {
-        brg_source_set_backlog_unanswered(r->srcs[i].src, yes && watched(&r->srcs[i]));
-    }
-    if (yes) {
+    sync_unanswered(r);
+    if (yes && !was) {
         brg_log_debug(r->log, "backlog check on channel %u unanswered for %lld ms",
                       (unsigned)r->bl.ch, (long long)((brg_now_ns() - r->bl.sent_ns) / 1000000));
     }
@@ -93,6 +103,7 @@ brg_err_t rmq_backlog_maintain(brg_rmq_t *r, int64_t now_ns, int64_t *next_ns, c
             report(&r->srcs[i], 0);
         }
     }
+    sync_unanswered(r);
     size_t n = 0;
     int64_t period = period_ns(r, &n);
     if (n == 0) {

@@ -53,7 +53,9 @@ out=$(rmqc verify "$qout" "$N1" --timeout 30) || t_fail "with backlog checks run
 t_log "$out"
 echo "$out" | grep -q "duplicates 0" || t_log "note: $out"
 t_assert_eq "$(rmq_route_json srcfrozen | grep -c '"stalls": 0')" 1 "stalls after phase 1"
-curl -sf "$RMQ_HTTP/metrics" | grep -q '^msgbridge_route_source_backlog{route="srcfrozen"} 0$' ||
+# The ready count is checked every 750 ms: it reads 0 once the queue is drained.
+drained() { curl -sf "$RMQ_HTTP/metrics" | grep -q '^msgbridge_route_source_backlog{route="srcfrozen"} 0$'; }
+t_wait_for 10 drained ||
     t_fail "msgbridge_route_source_backlog: $(curl -sf "$RMQ_HTTP/metrics" | grep source_backlog)"
 
 # 2. Freeze the consuming connection while the queue is empty and nothing is in flight, hold
