@@ -3,7 +3,10 @@
 # with 403 ACCESS_REFUSED at the first publish of a window of many. The route parks once (one
 # ERROR line naming the user, exchange, vhost and the permission to grant; /readyz 503; /routes
 # "parked"), nothing is acknowledged at the source, and once the permission is granted
-# (rabbitmqctl set_permissions) the route heals by itself: everything arrives, in order.
+# (rabbitmqctl set_permissions) the route heals by itself: everything arrives.
+# A second route publishes through the same endpoint (one publish channel) to an exchange the
+# user may write: its publishes caught in the closed channel's window are retried, never
+# parked, and all of them arrive.
 . "$(dirname "$0")/lib.sh"
 t_need rabbitmq
 . "$(dirname "$0")/rabbitmq_lib.sh"
@@ -12,14 +15,16 @@ command -v curl >/dev/null 2>&1 || t_skip "curl is not installed"
 N=$(t_count 500)
 port=$BRG_TEST_RABBITMQ_PORT
 user=brgro$$
-cleanup_broker() { rmq_ctl delete_user "$user" >/dev/null 2>&1; }
+cleanup_broker() { rmq_ctl delete_user "$user" >/dev/null 2>&1; rmqc delete ar.ok.q >/dev/null 2>&1; }
 trap 'cleanup_broker; t_cleanup' EXIT
 cleanup_broker
 rmq_ctl add_user "$user" "pw-$$" >/dev/null 2>&1 || t_fail "add_user"
-# Configure and read everything, write nothing ("^$" matches no exchange name).
-rmq_ctl set_permissions -p / "$user" ".*" "^$" ".*" >/dev/null 2>&1 || t_fail "set_permissions"
-rmq_fresh ar.in ar.out
+# Configure and read everything, write only amq.topic (not the default exchange).
+rmq_ctl set_permissions -p / "$user" ".*" "^amq\.topic$" ".*" >/dev/null 2>&1 || t_fail "set_permissions"
+rmq_fresh ar.in ar.out ar.ok.in ar.ok.out
+rmqc delete ar.ok.q >/dev/null 2>&1
 rmqc publish "" ar.in "$N" >/dev/null || t_fail "publish"
+rmqc publish "" ar.ok.in "$N" >/dev/null || t_fail "publish ok"
 
 PORT=$(rmq_free_port)
 RMQ_HTTP=http://127.0.0.1:$PORT
@@ -33,7 +38,13 @@ endpoints = (
 routes = (
   { name = "refused"; max_in_flight = 100; park_retry_max = 2;
     from = { endpoint = "src"; queue = "ar.in"; };
-    to = { endpoint = "read-only"; exchange = ""; routing_key = "ar.out"; }; }
+    to = { endpoint = "read-only"; exchange = ""; routing_key = "ar.out"; }; },
+  { name = "allowed"; max_in_flight = 100;
+    from = { endpoint = "src"; queue = "ar.ok.in"; };
+    to = { endpoint = "read-only"; exchange = "amq.topic"; routing_key = "ar.ok"; }; },
+  { name = "collect";
+    from = { endpoint = "src"; exchange = "amq.topic"; binding_key = "ar.ok"; queue = "ar.ok.q"; };
+    to = { endpoint = "src"; exchange = ""; routing_key = "ar.ok.out"; }; }
 );
 EOT
 t_bridge bridge "$T_DIR/bridge.conf"
@@ -51,6 +62,10 @@ rmq_route_json refused | grep -q '"state": "parked"' || t_fail "/routes: $(rmq_r
 t_assert_eq "$(rmq_count ar.out)" 0 "ar.out while refused"
 kill -0 "$T_BRIDGE_PID" 2>/dev/null || t_fail "the bridge exited"
 
+out=$(rmqc verify ar.ok.out "$N" --timeout 30) || t_fail "the allowed route, beside the refused one: $out"
+t_log "allowed route: $out; $(curl -sf "$RMQ_HTTP/metrics" | grep '^msgbridge_route_settled_total{route="allowed"')"
+grep -q 'route "allowed" parked' "$T_DIR/bridge.log" && t_fail "the allowed route parked"
+rmq_route_json allowed | grep -q '"state": "running"' || t_fail "/routes: $(rmq_route_json allowed)"
 rmq_ctl set_permissions -p / "$user" ".*" ".*" ".*" >/dev/null 2>&1 || t_fail "set_permissions"
 t_wait_for 20 t_log_has "$T_DIR/bridge.log" 'route "refused" resumed after' ||
     t_fail "not resumed: $(tail -3 "$T_DIR/bridge.log")"
