@@ -57,11 +57,13 @@ struct brg_buf;
  * thread (its periodic tick). */
 void brg_watchdog_tick(struct brg_engine *e);
 
-/* /routes: append `, "stalled": B, "stalls": N, "stalled_on": "..."|null`. Thread: any. */
+/* /routes: append `, "stalled": B, "stalls": N, "stalled_on": "..."|null, "source_backlog": N`.
+ * Thread: any. */
 void brg_watchdog_routes_json(struct brg_route *rt, struct brg_buf *b);
 /* /readyz: append a line per stalled route. Returns: false if any route is stalled. */
 bool brg_watchdog_ready(struct brg_engine *e, struct brg_buf *b);
-/* /metrics: the msgbridge_route_stalls_total and msgbridge_route_stalled families. */
+/* /metrics: the msgbridge_route_stalls_total, msgbridge_route_source_backlog and
+ * msgbridge_route_stalled families. */
 void brg_watchdog_metrics(struct brg_engine *e, struct brg_buf *b);
 
 #endif
