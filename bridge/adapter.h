@@ -261,6 +261,15 @@ void brg_source_set_broker_dead_letter(brg_source_t *src, bool yes);
  * what is cheap and already known (no extra broker round trip per message).
  * Thread: any (an atomic store). */
 void brg_source_set_backlog(brg_source_t *src, int64_t n);
+/* Optional: the source asked its broker for the backlog (a RabbitMQ passive queue.declare on a
+ * channel of its own) and the answer is overdue (yes), or came (no). While overdue the stall
+ * watchdog counts the source as having work waiting: a connection that answers nothing cannot
+ * say that nothing waits, and one frozen while the queue was empty would otherwise never be
+ * found. Thread: any (an atomic store). */
+void brg_source_set_backlog_unanswered(brg_source_t *src, bool yes);
+/* The route's stall_timeout in milliseconds (0: no watchdog), to pace backlog checks (at
+ * least four per timeout). Thread: any. */
+int64_t brg_source_stall_timeout_ms(const brg_source_t *src);
 
 /* ---- sink side --------------------------------------------------------------------------- */
 

@@ -20,6 +20,7 @@ struct brg_source {
     char *error;
     atomic_bool broker_dead_letter; /* see brg_source_set_broker_dead_letter() */
     atomic_int_fast64_t backlog;    /* see brg_source_set_backlog() */
+    atomic_bool backlog_unanswered; /* see brg_source_set_backlog_unanswered() */
     /* Recycled deliveries (delivery.c): taken at submit and given back at brg_source_done,
      * both on this source's endpoint thread, so the list needs no lock. */
     struct brg_delivery *free_dlv;

@@ -26,7 +26,7 @@ brg_wd_verdict_t brg_wd_step(brg_wd_t *wd, const brg_wd_sample_t *s, int64_t now
         }
         return BRG_WD_OK;
     }
-    bool waiting = s->in_flight > 0 || s->backlog > 0;
+    bool waiting = s->in_flight > 0 || s->backlog > 0 || s->unanswered;
     if (!waiting) {
         /* Nothing to wait on: idle is not stalled. */
         wd->last_move_ns = now_ns;
@@ -112,6 +112,9 @@ static void act_on_stall(brg_route_t *rt, const brg_wd_sample_t *s, bool first)
         }
         snprintf(on, sizeof(on), "%zu messages in flight to endpoint %s and no confirm for %lld s",
                  s->in_flight, names, secs);
+    } else if (s->unanswered) {
+        snprintf(on, sizeof(on), "endpoint \"%s\" answers no backlog check (last known backlog %"
+                 PRId64 ") and nothing read for %lld s", rt->src->ep->name, s->backlog, secs);
     } else {
         snprintf(on, sizeof(on), "source backlog %" PRId64 " at endpoint \"%s\" and nothing read "
                  "for %lld s", s->backlog, rt->src->ep->name, secs);
@@ -156,6 +159,7 @@ void brg_watchdog_tick(brg_engine_t *e)
             .in_flight = atomic_load(&rt->in_flight),
             .backlog = atomic_load(&rt->src->backlog),
             .eligible = route_eligible(rt),
+            .unanswered = atomic_load(&rt->src->backlog_unanswered),
         };
         bool act = false;
         brg_wd_verdict_t v = brg_wd_step(&rt->wd, &s, now, &act);
@@ -198,6 +202,16 @@ void brg_source_set_backlog(brg_source_t *src, int64_t n)
     atomic_store(&src->backlog, n > 0 ? n : 0);
 }
 
+void brg_source_set_backlog_unanswered(brg_source_t *src, bool yes)
+{
+    atomic_store(&src->backlog_unanswered, yes);
+}
+
+int64_t brg_source_stall_timeout_ms(const brg_source_t *src)
+{
+    return src->rt ? src->rt->wd.timeout_ms : 0;
+}
+
 /* ---- HTTP views -------------------------------------------------------------------------- */
 
 static void json_str(brg_buf_t *b, const char *s)
@@ -230,6 +244,8 @@ void brg_watchdog_routes_json(brg_route_t *rt, brg_buf_t *b)
     } else {
         brg_buf_printf(b, "null");
     }
+    brg_buf_printf(b, ", \"source_backlog\": %" PRId64,
+                   rt->src ? (int64_t)atomic_load(&rt->src->backlog) : 0);
 }
 
 bool brg_watchdog_ready(brg_engine_t *e, brg_buf_t *b)
@@ -275,6 +291,16 @@ void brg_watchdog_metrics(brg_engine_t *e, brg_buf_t *b)
         brg_route_t *rt = e->routes[i];
         brg_buf_printf(b, "msgbridge_route_stalls_total{route=\"%s\"} %" PRIu64 "\n",
                        esc(rt->name, r, sizeof(r)), (uint64_t)atomic_load(&rt->wd.stalls));
+    }
+    brg_buf_printf(b, "# HELP msgbridge_route_source_backlog Messages waiting at the source's "
+                      "broker as its adapter last reported them (Kafka: lag; RabbitMQ: the "
+                      "queue's ready count; 0: none or unknown).\n"
+                      "# TYPE msgbridge_route_source_backlog gauge\n");
+    for (size_t i = 0; i < e->nroutes; i++) {
+        brg_route_t *rt = e->routes[i];
+        brg_buf_printf(b, "msgbridge_route_source_backlog{route=\"%s\"} %" PRId64 "\n",
+                       esc(rt->name, r, sizeof(r)),
+                       rt->src ? (int64_t)atomic_load(&rt->src->backlog) : 0);
     }
     brg_buf_printf(b, "# HELP msgbridge_route_stalled 1 while the route is stalled.\n"
                       "# TYPE msgbridge_route_stalled gauge\n");

@@ -32,6 +32,7 @@ typedef struct brg_wd_sample {
     size_t in_flight;  /* taken from the source, not yet settled */
     int64_t backlog;   /* what the source says waits at the broker (0: none or unknown) */
     bool eligible;     /* running, not rate-limited, every endpoint connected */
+    bool unanswered;   /* the source's backlog check is overdue: work may be waiting */
 } brg_wd_sample_t;
 
 typedef enum brg_wd_verdict {
@@ -56,11 +57,13 @@ struct brg_buf;
  * thread (its periodic tick). */
 void brg_watchdog_tick(struct brg_engine *e);
 
-/* /routes: append `, "stalled": B, "stalls": N, "stalled_on": "..."|null`. Thread: any. */
+/* /routes: append `, "stalled": B, "stalls": N, "stalled_on": "..."|null, "source_backlog": N`.
+ * Thread: any. */
 void brg_watchdog_routes_json(struct brg_route *rt, struct brg_buf *b);
 /* /readyz: append a line per stalled route. Returns: false if any route is stalled. */
 bool brg_watchdog_ready(struct brg_engine *e, struct brg_buf *b);
-/* /metrics: the msgbridge_route_stalls_total and msgbridge_route_stalled families. */
+/* /metrics: the msgbridge_route_stalls_total, msgbridge_route_source_backlog and
+ * msgbridge_route_stalled families. */
 void brg_watchdog_metrics(struct brg_engine *e, struct brg_buf *b);
 
 #endif

@@ -40,7 +40,8 @@ KAFKA_INTEGRATION = \
 	tests/integration/kafka_memory_bound.sh
 # With RabbitMQ (and its AMQP 1.0 plugin): the node of scripts/rabbitmq-node.sh.
 KAFKA_RABBITMQ_INTEGRATION = \
-	tests/integration/kafka_typed_headers.sh
+	tests/integration/kafka_typed_headers.sh \
+	tests/integration/kafka_stall.sh
 EXTRA_DIST += $(KAFKA_INTEGRATION) $(KAFKA_RABBITMQ_INTEGRATION) tests/integration/kafka_lib.sh \
 	scripts/kafka-cluster.sh
 if HAVE_ADAPTER_KAFKA

@@ -37,7 +37,10 @@ RABBITMQ_INTEGRATION = \
 	tests/integration/rabbitmq_strict_mapping.sh \
 	tests/integration/rabbitmq_on_reject.sh \
 	tests/integration/rabbitmq_queue_deleted.sh \
-	tests/integration/rabbitmq_stall.sh
+	tests/integration/rabbitmq_stall.sh \
+	tests/integration/rabbitmq_source_stall.sh \
+	tests/integration/rabbitmq_access_refused.sh \
+	tests/integration/rabbitmq_backlog_checks.sh
 # With Kafka (the mock cluster of scripts/kafka-cluster.sh, checked with kcat).
 RABBITMQ_KAFKA_INTEGRATION = \
 	tests/integration/rabbitmq_to_kafka.sh \

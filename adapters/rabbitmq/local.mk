@@ -6,7 +6,8 @@ adapters_rabbitmq_libbrg_rabbitmq_a_SOURCES = \
 	%D%/rmq_source.c \
 	%D%/rmq_sink.c \
 	%D%/rmq_codec.c %D%/rmq_codec.h \
-	%D%/rmq_dlx.c %D%/rmq_dlx.h
+	%D%/rmq_dlx.c %D%/rmq_dlx.h \
+	%D%/rmq_backlog.c
 adapters_rabbitmq_libbrg_rabbitmq_a_CFLAGS = $(AM_CFLAGS) $(RABBITMQ_CFLAGS)
 ADAPTER_LIBS += adapters/rabbitmq/libbrg_rabbitmq.a
 ADAPTER_LDADD += $(RABBITMQ_LIBS)

@@ -261,6 +261,7 @@ static brg_err_t rmq_open(brg_endpoint_t *ep, void **statep, char *errstr, size_
     brg_backoff_init(&r->pub_bo, 200, 10000);
     r->nsrcs = brg_endpoint_source_count(ep);
     r->srcs = r->nsrcs ? brg_xcalloc(r->nsrcs, sizeof(*r->srcs)) : NULL;
+    r->bl.ch = (amqp_channel_t)(RMQ_CH_SOURCE0 + r->nsrcs);
     for (size_t i = 0; i < r->nsrcs; i++) {
         rmq_source_init(r, &r->srcs[i], brg_endpoint_source(ep, i), i);
     }
@@ -424,6 +425,9 @@ static brg_err_t loop(brg_rmq_t *r, char *errstr, size_t errstr_size)
         brg_err_t rc = rmq_sink_maintain(r, now, &next, errstr, errstr_size);
         if (rc == BRG_OK) {
             rc = rmq_sources_maintain(r, now, &next, errstr, errstr_size);
+        }
+        if (rc == BRG_OK) {
+            rc = rmq_backlog_maintain(r, now, &next, errstr, errstr_size);
         }
         if (rc == BRG_OK) {
             rc = rmq_sources_settle(r, now, &next, &did, errstr, errstr_size);

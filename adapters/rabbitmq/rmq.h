@@ -6,11 +6,14 @@
  *   2        control: passive exchange checks (a failed check closes only this channel)
  *   3 + i    source i: its own channel, so delivery tags, prefetch and channel errors are
  *            per route.
+ *   3 + n    backlog checks (n sources): passive queue.declare, sent without waiting for the
+ *            answer; a missing queue closes only this channel.
  *
  * Files: rabbitmq.c (adapter table, keys, checks, the endpoint loop), rmq_conn.c (URL,
  * connect, TLS, login, RPC errors, frame dispatch), rmq_source.c (consume, settle -> ack),
  * rmq_sink.c (publish, confirms, returns), rmq_codec.c (properties and headers), rmq_dlx.c
- * (does a source queue have a dead-letter exchange).
+ * (does a source queue have a dead-letter exchange), rmq_backlog.c (sources' ready counts for
+ * the stall watchdog).
  *
  * Thread: every function declared here runs on the endpoint's own thread (open/close on the
  * main thread, before and after it), so none of this state is locked.
@@ -92,6 +95,24 @@ typedef struct rmq_out {
 
 typedef struct brg_rmq brg_rmq_t;
 
+/* Backlog checks (rmq_backlog.c): one passive queue.declare outstanding at a time on a channel
+ * of their own, answered through the frame dispatch. */
+typedef enum rmq_bl_state {
+    RMQ_BL_CLOSED = 0, /* channel not open (new connection, or the broker closed it) */
+    RMQ_BL_OPENING,    /* channel.open sent */
+    RMQ_BL_IDLE,       /* open, nothing outstanding */
+    RMQ_BL_ASKING,     /* queue.declare (passive) sent for source `asking` */
+} rmq_bl_state_t;
+
+typedef struct rmq_backlog {
+    amqp_channel_t ch;
+    rmq_bl_state_t st;
+    size_t next, asking;   /* round robin over the sources */
+    int64_t sent_ns;       /* when the outstanding method went out */
+    int64_t due_ns;        /* when to send the next one */
+    bool overdue;          /* sources were told the answer is overdue */
+} rmq_backlog_t;
+
 /* One route's `from` on this endpoint. */
 typedef struct rmq_src {
     brg_source_t *src;
@@ -127,6 +148,8 @@ typedef struct rmq_src {
     brg_envelope_t **wait;
     size_t wait_head, wait_len, wait_cap;
     rmq_asm_t as;
+    int64_t backlog;     /* the last ready count reported (rmq_backlog.c) */
+    bool unanswered;     /* what brg_source_set_backlog_unanswered() was last told */
     /* For /metrics (read by the HTTP thread). */
     _Atomic uint64_t delivered, acked, requeued, dead_lettered;
 } rmq_src_t;
@@ -169,6 +192,7 @@ struct brg_rmq {
 
     rmq_src_t *srcs;
     size_t nsrcs;
+    rmq_backlog_t bl;
 };
 
 /* ---- rmq_conn.c ---------------------------------------------------------------------------- */
@@ -248,6 +272,10 @@ brg_err_t rmq_sink_publish(brg_rmq_t *r, bool *did, char *errstr, size_t errstr_
 void rmq_sink_on_frame(brg_rmq_t *r, const amqp_frame_t *f);
 /* The publish channel or the connection is gone: settle every unconfirmed publish RETRY. */
 void rmq_sink_fail_all(brg_rmq_t *r, const char *reason);
+/* The broker closed the publish channel with code and text (why: the line to log): 403
+ * ACCESS_REFUSED and 404 NOT_FOUND settle the window's publishes to the exchange the text
+ * names unroutable (brg_settle_unroutable), every other one RETRY; other codes all RETRY. */
+void rmq_sink_channel_failed(brg_rmq_t *r, int code, const char *text, const char *why);
 /* Reopen the publish channel if it was closed and its time has come. */
 brg_err_t rmq_sink_maintain(brg_rmq_t *r, int64_t now_ns, int64_t *next_ns, char *errstr,
                             size_t errstr_size);
@@ -260,6 +288,22 @@ brg_err_t rmq_sink_maintain(brg_rmq_t *r, int64_t now_ns, int64_t *next_ns, char
  * connection error (CONN_LOST). Returns: what was learned. */
 rmq_dlx_result_t rmq_dlx_probe(brg_rmq_t *r, const char *queue, char *dlx, size_t dlx_size,
                                char *why, size_t why_size);
+
+/* ---- rmq_backlog.c ------------------------------------------------------------------------- */
+
+/* Ask the broker for the next consuming source's ready count when due (at least four times
+ * per stall_timeout; sources without a watchdog are not asked), and mark the sources overdue
+ * when the outstanding question has gone unanswered for as long. Never waits for an answer.
+ * Returns: BRG_OK, or BRG_ERR_TRANSPORT if a write failed. */
+brg_err_t rmq_backlog_maintain(brg_rmq_t *r, int64_t now_ns, int64_t *next_ns, char *errstr,
+                               size_t errstr_size);
+/* A method frame on the backlog channel (channel.open-ok, queue.declare-ok). */
+void rmq_backlog_on_frame(brg_rmq_t *r, const amqp_frame_t *f);
+/* The broker closed the backlog channel (close-ok already sent): a 404 means the asked
+ * source's queue is gone (backlog 0); reopened when the next check is due. */
+void rmq_backlog_channel_closed(brg_rmq_t *r, int code, const char *reason);
+/* The connection is gone: the channel with it; nothing is overdue any more. */
+void rmq_backlog_conn_lost(brg_rmq_t *r);
 
 /* ---- rabbitmq.c ---------------------------------------------------------------------------- */
 

@@ -356,6 +356,7 @@ void rmq_disconnect(brg_rmq_t *r, const char *reason, bool clean)
     for (size_t i = 0; i < r->nsrcs; i++) {
         rmq_source_conn_lost(&r->srcs[i]);
     }
+    rmq_backlog_conn_lost(r);
     for (size_t i = 0; i < r->nexchanges; i++) {
         free(r->exchanges[i]);
     }
@@ -378,7 +379,7 @@ static void on_channel_close(brg_rmq_t *r, amqp_channel_t ch, const amqp_channel
         r->pub_open = false;
         rmq_asm_reset(&r->pub_as);
         r->pub_retry_at_ns = brg_now_ns() + (int64_t)brg_backoff_next(&r->pub_bo) * 1000000;
-        rmq_sink_fail_all(r, why);
+        rmq_sink_channel_failed(r, m->reply_code, reason, why);
         /* Exchanges may have been deleted: check them again. */
         for (size_t i = 0; i < r->nexchanges; i++) {
             free(r->exchanges[i]);
@@ -386,6 +387,8 @@ static void on_channel_close(brg_rmq_t *r, amqp_channel_t ch, const amqp_channel
         r->nexchanges = 0;
     } else if (ch == RMQ_CH_CONTROL) {
         r->ctl_open = false;
+    } else if (ch == r->bl.ch) {
+        rmq_backlog_channel_closed(r, m->reply_code, reason);
     } else {
         rmq_src_t *s = rmq_source_by_channel(r, ch);
         if (s) {
@@ -447,6 +450,8 @@ brg_err_t rmq_read_frames(brg_rmq_t *r, int max, int *nframes, char *errstr, siz
             default:
                 if (ch == RMQ_CH_PUBLISH) {
                     rmq_sink_on_frame(r, &f);
+                } else if (ch == r->bl.ch) {
+                    rmq_backlog_on_frame(r, &f);
                 } else {
                     rmq_src_t *s = rmq_source_by_channel(r, ch);
                     if (s && rmq_source_on_frame(s, &f, errstr, errstr_size) != BRG_OK) {

@@ -147,6 +147,78 @@ void rmq_sink_fail_all(brg_rmq_t *r, const char *reason)
     r->pub_base = r->pub_next_seq;
 }
 
+/* From the broker's "... access to exchange 'X' in vhost 'V' refused for user 'U'" (403) or
+ * "... no exchange 'X' in vhost 'V'" (404): X and V, with the default exchange's "amq.default"
+ * read as "" (how publishes name it). Returns: false if the text names no exchange. */
+static bool closed_exchange(const char *text, char *ex, size_t exsize, char *vh, size_t vhsize)
+{
+    const char *a = strstr(text, "exchange '");
+    const char *e = a ? strchr(a + 10, '\'') : NULL;
+    if (!e) {
+        return false;
+    }
+    a += 10;
+    snprintf(ex, exsize, "%.*s", (int)(e - a), a);
+    if (strcmp(ex, "amq.default") == 0) {
+        ex[0] = 0;
+    }
+    const char *v = strstr(e, "vhost '");
+    const char *ve = v ? strchr(v + 7, '\'') : NULL;
+    snprintf(vh, vhsize, "%.*s", ve ? (int)(ve - v - 7) : 0, ve ? v + 7 : "");
+    return true;
+}
+
+void rmq_sink_channel_failed(brg_rmq_t *r, int code, const char *text, const char *why)
+{
+    if (code != AMQP_ACCESS_REFUSED && code != AMQP_NOT_FOUND) {
+        rmq_sink_fail_all(r, why);
+        return;
+    }
+    /* The broker closed the channel at the first publish it refused and discarded the rest:
+     * publishes to that exchange are unroutable (the route parks or dead-letters, as
+     * on_unroutable says), the others on the channel only shared its fate and go again
+     * (RETRY). If the text names no exchange in the window, the oldest one is the refused. */
+    char ex[256] = "", vh[256] = "";
+    bool named = closed_exchange(text, ex, sizeof(ex), vh, sizeof(vh));
+    bool any = false;
+    for (uint64_t seq = r->pub_base; named && !any && seq < r->pub_next_seq; seq++) {
+        rmq_pub_t *p = &r->ring[seq % r->ring_cap];
+        any = p->env && strcmp(p->exchange, ex) == 0;
+    }
+    char reason[900];
+    bool first = true;
+    for (uint64_t seq = r->pub_base; seq < r->pub_next_seq; seq++) {
+        rmq_pub_t *p = &r->ring[seq % r->ring_cap];
+        if (!p->env) {
+            continue;
+        }
+        brg_envelope_t *env = p->env;
+        bool hit = any ? strcmp(p->exchange, ex) == 0 : first;
+        first = false;
+        if (!hit) {
+            slot_free(p);
+            brg_settle(env, BRG_RETRY, why);
+            continue;
+        }
+        if (code == AMQP_ACCESS_REFUSED) {
+            brg_errfmt(reason, sizeof(reason),
+                       "access refused: user \"%s\" may not publish to exchange \"%s\" in vhost "
+                       "\"%s\"; grant it write permission on that exchange (rabbitmqctl "
+                       "set_permissions -p VHOST USER CONF WRITE READ, WRITE matching the "
+                       "exchange; or the topic permission if one is set) (%s)",
+                       r->conf.user, p->exchange, vh[0] ? vh : r->conf.vhost, text);
+        } else {
+            brg_errfmt(reason, sizeof(reason), "unroutable: exchange \"%s\" does not exist (%s)",
+                       p->exchange, text);
+        }
+        slot_free(p);
+        brg_settle_unroutable(env, reason);
+    }
+    r->inflight = 0;
+    r->inflight_gauge = 0;
+    r->pub_base = r->pub_next_seq;
+}
+
 /* ---- basic.return ------------------------------------------------------------------------- */
 
 /* Returns come in publish order, before the confirm of the same publish: the returned

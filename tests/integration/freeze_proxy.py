@@ -9,7 +9,8 @@ are still read (so the peer's writes never block) but nothing is forwarded any m
 direction: the peer sees a connection that takes everything and answers nothing. Connections
 accepted later forward normally. SIGUSR2 toggles holding new connections: while held, nothing
 is accepted (a connect completes in the kernel's backlog and waits for its first reply); on
-release they are accepted and forwarded."""
+release they are accepted and forwarded. SIGHUP closes every frozen connection (both sockets),
+as the peer's own timeout would in the end (the broker then requeues what it had sent on it)."""
 import selectors
 import signal
 import socket
@@ -19,6 +20,12 @@ sel = selectors.DefaultSelector()
 pairs = {}  # socket -> [peer socket, frozen]
 freeze_now = False
 toggle_hold = False
+close_frozen = False
+
+
+def on_hup(signum, frame):
+    global close_frozen
+    close_frozen = True
 
 
 def on_usr1(signum, frame):
@@ -32,11 +39,12 @@ def on_usr2(signum, frame):
 
 
 def main():
-    global freeze_now, toggle_hold
+    global freeze_now, toggle_hold, close_frozen
     held = False
     port_file, host, port = sys.argv[1], sys.argv[2], int(sys.argv[3])
     signal.signal(signal.SIGUSR1, on_usr1)
     signal.signal(signal.SIGUSR2, on_usr2)
+    signal.signal(signal.SIGHUP, on_hup)
     lsock = socket.socket()
     lsock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     lsock.bind(("127.0.0.1", 0))
@@ -52,6 +60,14 @@ def main():
             for st in pairs.values():
                 st[1] = True
             print("froze %d sockets" % len(pairs), flush=True)
+        if close_frozen:
+            close_frozen = False
+            frozen = [x for x, st in pairs.items() if st[1]]
+            for x in frozen:
+                sel.unregister(x)
+                del pairs[x]
+                x.close()
+            print("closed %d frozen sockets" % len(frozen), flush=True)
         if toggle_hold:
             toggle_hold = False
             held = not held

@@ -78,6 +78,11 @@ echo "$ready" | grep -q 'HTTP 503' || t_fail "/readyz not 503: $ready"
 json=$(rmq_route_json frozen)
 echo "$json" | grep -q '"stalled": true, "stalls": 1, "stalled_on": "[0-9]* messages in flight' ||
     t_fail "/routes during the stall: $json"
+# The source's backlog check (passive queue.declare beside the consumer) sees what waits in
+# $qin behind the full window.
+backlog_seen() { rmq_route_json frozen | grep -q '"source_backlog": [1-9]'; }
+t_wait_for 5 backlog_seen || t_fail "no source_backlog during the stall: $(rmq_route_json frozen)"
+t_log "source backlog: $(rmq_route_json frozen | sed 's/.*"source_backlog": \([0-9]*\).*/\1/')"
 # The watchdog re-established the sink's connection (not the process, not a reload).
 t_wait_for 10 t_log_has "$T_DIR/bridge.log" "WARN  [$SINK:rabbit-out]" ||
     t_fail "rabbit-out was not reconnected: $(tail -5 "$T_DIR/bridge.log")"

@@ -20,7 +20,7 @@ static brg_wd_t wd_new(int64_t timeout_s)
 static brg_wd_verdict_t step(brg_wd_t *wd, uint64_t progress, size_t in_flight, int64_t backlog,
                              bool eligible, int64_t now, bool *act)
 {
-    brg_wd_sample_t s = {progress, in_flight, backlog, eligible};
+    brg_wd_sample_t s = {progress, in_flight, backlog, eligible, false};
     return brg_wd_step(wd, &s, now, act);
 }
 
@@ -58,6 +58,34 @@ START_TEST(test_wd_backlog_without_progress_stalls)
     ck_assert_int_eq(step(&wd, 0, 0, 5000, true, S(2), &act), BRG_WD_OK);
     ck_assert_int_eq(step(&wd, 0, 0, 5000, true, S(3), &act), BRG_WD_STALLED);
     ck_assert(act);
+}
+END_TEST
+
+/* A source whose backlog check goes unanswered (a connection frozen while its queue was empty)
+ * counts as waiting: stalled after the timeout; an answer that says 0 ends the wait. */
+START_TEST(test_wd_unanswered_backlog_check_stalls)
+{
+    brg_wd_t wd = wd_new(3);
+    bool act;
+    brg_wd_sample_t s = {.progress = 4, .in_flight = 0, .backlog = 0, .eligible = true};
+    ck_assert_int_eq(brg_wd_step(&wd, &s, S(0), &act), BRG_WD_OK);
+    s.unanswered = true;
+    ck_assert_int_eq(brg_wd_step(&wd, &s, S(1), &act), BRG_WD_OK);
+    ck_assert_int_eq(brg_wd_step(&wd, &s, S(2), &act), BRG_WD_OK);
+    ck_assert(!act);
+    ck_assert_int_eq(brg_wd_step(&wd, &s, S(3), &act), BRG_WD_STALLED);
+    ck_assert(act);
+    /* Answered after the reconnect, nothing waits: not stalled any more. */
+    s.unanswered = false;
+    ck_assert_int_eq(brg_wd_step(&wd, &s, S(5), &act), BRG_WD_RESUMED);
+    /* An answer that comes late but within the timeout never stalls. */
+    s.unanswered = true;
+    ck_assert_int_eq(brg_wd_step(&wd, &s, S(6), &act), BRG_WD_OK);
+    s.unanswered = false;
+    ck_assert_int_eq(brg_wd_step(&wd, &s, S(8), &act), BRG_WD_OK);
+    s.unanswered = true;
+    ck_assert_int_eq(brg_wd_step(&wd, &s, S(10), &act), BRG_WD_OK);
+    ck_assert_uint_eq(atomic_load(&wd.stalls), 1);
 }
 END_TEST
 
@@ -176,6 +204,7 @@ int main(void)
     TCase *tc = tcase_create("core");
     tcase_add_test(tc, test_wd_in_flight_without_progress_stalls_once);
     tcase_add_test(tc, test_wd_backlog_without_progress_stalls);
+    tcase_add_test(tc, test_wd_unanswered_backlog_check_stalls);
     tcase_add_test(tc, test_wd_idle_or_moving_is_not_stalled);
     tcase_add_test(tc, test_wd_paused_route_is_not_stalled);
     tcase_add_test(tc, test_wd_reconnecting_keeps_the_stall);
