@@ -173,9 +173,12 @@ static bool handle(pn_event_t *e)
             fprintf(stderr, "raw_amqp1: idle for %d s: giving up\n", A.idle_s);
             A.failed = true;
             pn_proactor_disconnect(A.proactor, NULL);
-        } else if (A.rate > 0 && A.sender && A.sent < A.n) {
-            /* Paced sending: the link may only be touched from its connection's batch. */
-            pn_connection_wake(pn_session_connection(pn_link_session(A.sender)));
+        } else if (A.sending && A.rate > 0 && A.sent < A.n) {
+            /* Paced sending: the link may only be touched from its connection's batch. Before
+             * the link has credit there is nothing to wake, but the ticks go on. */
+            if (A.sender) {
+                pn_connection_wake(pn_session_connection(pn_link_session(A.sender)));
+            }
             pn_proactor_set_timeout(A.proactor, 1);
         } else {
             pn_proactor_set_timeout(A.proactor, 500);
