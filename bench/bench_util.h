@@ -99,9 +99,10 @@ static inline void bench_pace(double t0, uint64_t i, double rate)
     }
 }
 
-/* Latencies of received stamped bodies (bench_lat_add), reported as percentiles. */
+/* Latencies of received stamped bodies (bench_lat_add), reported as percentiles. Each sample
+ * keeps its send time too, so that a stall can be placed in time (BENCH_LAT_DUMP). */
 static struct {
-    int64_t *v;
+    int64_t *sent, *lat;
     size_t n, cap;
 } bench_lat;
 
@@ -120,13 +121,15 @@ static inline void bench_lat_add(const void *body, size_t len)
     }
     if (bench_lat.n == bench_lat.cap) {
         bench_lat.cap = bench_lat.cap ? bench_lat.cap * 2 : 65536;
-        bench_lat.v = realloc(bench_lat.v, bench_lat.cap * sizeof(int64_t));
-        if (!bench_lat.v) {
+        bench_lat.sent = realloc(bench_lat.sent, bench_lat.cap * sizeof(int64_t));
+        bench_lat.lat = realloc(bench_lat.lat, bench_lat.cap * sizeof(int64_t));
+        if (!bench_lat.sent || !bench_lat.lat) {
             fprintf(stderr, "out of memory\n");
             exit(2);
         }
     }
-    bench_lat.v[bench_lat.n++] = bench_wall_ns() - ts;
+    bench_lat.sent[bench_lat.n] = ts;
+    bench_lat.lat[bench_lat.n++] = bench_wall_ns() - ts;
 }
 
 static int bench_cmp_i64(const void *a, const void *b)
@@ -135,23 +138,61 @@ static int bench_cmp_i64(const void *a, const void *b)
     return x < y ? -1 : x > y;
 }
 
-/* Print the JSON line of a latency run: samples and p50/p99/p99.9/max in milliseconds. */
+/* Nearest-rank percentile q (0..1) of n sorted values. */
+static inline double bench_pct_ms(const int64_t *v, size_t n, double q)
+{
+    size_t i = (size_t)(q * (double)n);
+    return (double)v[i < n ? i : n - 1] / 1e6;
+}
+
+/* Print the JSON line of a latency run: samples, p50/p90/p99/p99.9/max in milliseconds, and
+ * where the worst one was: its send time in seconds after the first message's
+ * (worst_at_s), and how many messages in a row, around it, took more than 10 ms (worst_run:
+ * one stall delays every message sent during it, while scattered slow messages are noise).
+ * With BENCH_LAT_DUMP set, every sample is also written to that file, one "send_ns
+ * latency_ns" line each in arrival order. */
 static inline void bench_lat_report(const char *tool)
 {
     size_t n = bench_lat.n;
-    double p[4] = {0, 0, 0, 0};
+    double p[5] = {0, 0, 0, 0, 0}, worst_at = 0;
+    size_t worst = 0, run = 0;
+    const char *dump = getenv("BENCH_LAT_DUMP");
+    FILE *f = dump && dump[0] ? fopen(dump, "w") : NULL;
+    for (size_t i = 0; i < n; i++) {
+        if (f) {
+            fprintf(f, "%lld %lld\n", (long long)bench_lat.sent[i], (long long)bench_lat.lat[i]);
+        }
+        if (bench_lat.lat[i] > bench_lat.lat[worst]) {
+            worst = i;
+        }
+    }
+    if (f) {
+        fclose(f);
+    }
     if (n) {
-        qsort(bench_lat.v, n, sizeof(int64_t), bench_cmp_i64);
-        p[0] = (double)bench_lat.v[n * 50 / 100] / 1e6;
-        p[1] = (double)bench_lat.v[n * 99 / 100] / 1e6;
-        p[2] = (double)bench_lat.v[n * 999 / 1000] / 1e6;
-        p[3] = (double)bench_lat.v[n - 1] / 1e6;
+        worst_at = (double)(bench_lat.sent[worst] - bench_lat.sent[0]) / 1e9;
+        size_t lo = worst, hi = worst;
+        while (lo > 0 && bench_lat.lat[lo - 1] > 10000000) {
+            lo--;
+        }
+        while (hi + 1 < n && bench_lat.lat[hi + 1] > 10000000) {
+            hi++;
+        }
+        run = bench_lat.lat[worst] > 10000000 ? hi - lo + 1 : 0;
+        qsort(bench_lat.lat, n, sizeof(int64_t), bench_cmp_i64);
+        p[0] = bench_pct_ms(bench_lat.lat, n, 0.50);
+        p[1] = bench_pct_ms(bench_lat.lat, n, 0.90);
+        p[2] = bench_pct_ms(bench_lat.lat, n, 0.99);
+        p[3] = bench_pct_ms(bench_lat.lat, n, 0.999);
+        p[4] = (double)bench_lat.lat[n - 1] / 1e6;
     }
     printf("{\"tool\": \"%s\", \"mode\": \"latency\", \"samples\": %zu, \"p50_ms\": %.3f, "
-           "\"p99_ms\": %.3f, \"p999_ms\": %.3f, \"max_ms\": %.3f}\n",
-           tool, n, p[0], p[1], p[2], p[3]);
+           "\"p90_ms\": %.3f, \"p99_ms\": %.3f, \"p999_ms\": %.3f, \"max_ms\": %.3f, "
+           "\"worst_at_s\": %.3f, \"worst_run\": %zu}\n",
+           tool, n, p[0], p[1], p[2], p[3], p[4], worst_at, run);
     fflush(stdout);
-    free(bench_lat.v);
+    free(bench_lat.sent);
+    free(bench_lat.lat);
 }
 
 /* Print a message and exit with status 2 (setup failures: the run is meaningless). */

@@ -6,13 +6,15 @@
 #   bench/brokers.sh start|stop BUILD_DIR
 #
 #   start  a Kafka mock cluster (3 brokers from $BENCH_KAFKA_PORT, topics $BENCH_KAFKA_TOPICS)
-#          and a RabbitMQ node bench@localhost on $BENCH_RABBITMQ_PORT (AMQP 0-9-1 and 1.0)
-#          with the rabbitmq_shovel plugin; writes $BENCH_STATE_DIR/{kafka,bench}.env.
+#          and a RabbitMQ node $BENCH_RABBITMQ_NAME@localhost on $BENCH_RABBITMQ_PORT (AMQP
+#          0-9-1 and 1.0)
+#          with the rabbitmq_shovel plugin; writes $BENCH_STATE_DIR/{kafka,$BENCH_RABBITMQ_NAME}.env.
 #   stop   stop both by PID; epmd only if no other Erlang node is registered.
 #
 # Environment: BENCH_STATE_DIR (/tmp/msgbridge-bench), BENCH_RABBITMQ_PORT (55672; the
-# distribution port is the next one), BENCH_RABBITMQ_NAME (node name, bench: two benchmarks
-# running at once need different ones), BENCH_KAFKA_PORT (59092), BENCH_KAFKA_TOPICS
+# distribution port is the next one, TLS the one before), BENCH_RABBITMQ_NAME (bench: the
+# Erlang node name, unique on the machine: two benchmarks at once need two names, two state
+# dirs and two sets of ports), BENCH_KAFKA_PORT (59092), BENCH_KAFKA_TOPICS
 # ("name:partitions ..."), BENCH_NO_KAFKA=1 / BENCH_NO_RABBITMQ=1 to skip one.
 set -eu
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -21,8 +23,8 @@ build=${2:-$top/build/bench}
 
 : "${BENCH_STATE_DIR:=/tmp/msgbridge-bench}"
 : "${BENCH_RABBITMQ_PORT:=55672}"
-: "${BENCH_KAFKA_PORT:=59092}"
 : "${BENCH_RABBITMQ_NAME:=bench}"
+: "${BENCH_KAFKA_PORT:=59092}"
 : "${BENCH_KAFKA_TOPICS:=bench.probe:1}"
 export BRG_TEST_STATE_DIR="$BENCH_STATE_DIR"
 export RABBITMQ_TEST_NAME="$BENCH_RABBITMQ_NAME" RABBITMQ_TEST_PORT="$BENCH_RABBITMQ_PORT"

@@ -1,14 +1,18 @@
 /* raw_kafka: the fastest librdkafka can go against the bench cluster, to put msgbridge's Kafka
  * figures next to (bench/run). Also preloads backlogs and waits for a topic to fill.
  *
- *   raw_kafka produce -b BROKERS -t TOPIC -n COUNT [-s SIZE] [-r RATE] [-L]
+ *   raw_kafka produce -b BROKERS -t TOPIC -n COUNT [-s SIZE] [-r RATE] [-L] [-l LINGER_MS]
  *       acks=all, enable.idempotence=true, null keys, partitions in turn (the mock keeps only
  *       about 5 MiB per partition: a backlog must be spread evenly, which the sticky
- *       partitioner does not do); rate from the first send to the last delivery report. -r paces the sends; -L stamps each body with the send time.
- *   raw_kafka consume -b BROKERS -t TOPIC -n COUNT [-T IDLE_S] [-E] [-L]
+ *       partitioner does not do); rate from the first send to the last delivery report. -r
+ *       paces the sends; -L stamps each body with the send time; -l sets linger.ms (default
+ *       librdkafka's, 5: a latency run passes 0 so that the producer's own batching is not
+ *       counted).
+ *   raw_kafka consume -b BROKERS -t TOPIC -n COUNT [-T IDLE_S] [-E] [-L] [-W FETCH_WAIT_MS]
  *       assign every partition from the beginning (-E: from the end; no group join, no
  *       commits: a ceiling); rate from the first message to the COUNT-th. -L also prints the
- *       latency percentiles of stamped bodies.
+ *       latency percentiles of stamped bodies. -W sets fetch.wait.max.ms (default 10; see
+ *       make()).
  *   raw_kafka wait -b BROKERS -t TOPIC -n COUNT [-T IDLE_S]
  *       poll the sum of the partitions' high watermarks until it reaches COUNT.
  *   raw_kafka both -b BROKERS -t TOPIC -o OUT_TOPIC -n COUNT [-s SIZE]
@@ -62,6 +66,9 @@ static void set(rd_kafka_conf_t *conf, const char *k, const char *v)
     }
 }
 
+/* librdkafka settings from the command line (NULL: the tool's default). */
+static const char *opt_linger, *opt_fetch_wait;
+
 static rd_kafka_t *make(rd_kafka_type_t type, const char *brokers)
 {
     char errstr[512];
@@ -72,14 +79,20 @@ static rd_kafka_t *make(rd_kafka_type_t type, const char *brokers)
         set(conf, "acks", "all");
         set(conf, "enable.idempotence", "true");
         rd_kafka_conf_set_dr_msg_cb(conf, dr_cb);
+        if (opt_linger) {
+            set(conf, "linger.ms", opt_linger);
+        }
     } else {
         char group[64];
         snprintf(group, sizeof(group), "raw-kafka-%d", (int)getpid());
         set(conf, "group.id", group);
         set(conf, "enable.auto.commit", "false");
         /* The mock answers an empty fetch after fetch.wait.max.ms; keep the local queue deep
-         * so the consumer never waits on a round trip (DESIGN.md section 9). */
-        set(conf, "fetch.wait.max.ms", "10");
+         * so the consumer never waits on a round trip (DESIGN.md section 9). It also holds an
+         * empty fetch for the whole wait even when records arrive meanwhile (a real broker
+         * answers at once), so on the mock each consuming hop adds up to this much latency:
+         * latency runs pass -W 1. */
+        set(conf, "fetch.wait.max.ms", opt_fetch_wait ? opt_fetch_wait : "10");
         set(conf, "queued.min.messages", "1000000");
     }
     rd_kafka_t *rk = rd_kafka_new(type, conf, errstr, sizeof(errstr));
@@ -295,7 +308,8 @@ int main(int argc, char **argv)
 {
     if (argc < 2) {
         bench_die("usage: raw_kafka produce|consume|wait|both -b BROKERS -t TOPIC -n COUNT "
-                  "[-o OUT_TOPIC] [-s SIZE] [-r RATE] [-T IDLE_S] [-E] [-L]");
+                  "[-o OUT_TOPIC] [-s SIZE] [-r RATE] [-T IDLE_S] [-E] [-L] [-l LINGER_MS] "
+                  "[-W FETCH_WAIT_MS]");
     }
     const char *mode = argv[1], *brokers = "127.0.0.1:59092", *topic = NULL, *out = NULL;
     uint64_t n = 0;
@@ -304,7 +318,7 @@ int main(int argc, char **argv)
     double rate = 0;
     bool stamp = false, from_end = false;
     optind = 2;
-    while ((c = getopt(argc, argv, "b:t:o:n:s:T:r:LE")) != -1) {
+    while ((c = getopt(argc, argv, "b:t:o:n:s:T:r:LEl:W:")) != -1) {
         switch (c) {
         case 'b': brokers = optarg; break;
         case 't': topic = optarg; break;
@@ -315,6 +329,8 @@ int main(int argc, char **argv)
         case 'r': rate = strtod(optarg, NULL); break;
         case 'L': stamp = true; break;
         case 'E': from_end = true; break;
+        case 'l': opt_linger = optarg; break;
+        case 'W': opt_fetch_wait = optarg; break;
         default: return 2;
         }
     }

@@ -75,6 +75,7 @@ def machine(build):
 
 def load(path):
     raw, routes, lat, shovel = {}, {}, {}, {}
+    floor = {}
     with open(path) as f:
         for line in f:
             r = json.loads(line)
@@ -84,7 +85,9 @@ def load(path):
             elif r["kind"] == "route":
                 routes[(r["name"], r["size"])] = r
             elif r["kind"] == "latency":
-                lat[(r["name"], r["rate"])] = d
+                lat[(r["name"], r["rate"])] = dict(d, load=r.get("load"))
+            elif r["kind"] == "latency_floor":
+                floor[(r["name"], r["rate"])] = dict(d, load=r.get("load"))
             elif r["kind"] == "shovel":
                 shovel[r["name"]] = r
     ceil = {}
@@ -94,7 +97,11 @@ def load(path):
         if rates:
             ceil[k] = {"msgs_per_s": statistics.median(rates), "mb_per_s": statistics.median(mbs),
                        "samples": len(rates), "msgs": runs[0].get("msgs")}
-    return ceil, routes, lat, shovel
+    return ceil, routes, lat, shovel, floor
+
+
+LAT_KEYS = ("samples", "p50_ms", "p90_ms", "p99_ms", "p999_ms", "max_ms", "worst_at_s",
+            "worst_run", "load")
 
 
 def fmt(v, nd=0):
@@ -142,20 +149,22 @@ def build_rows(ceil, routes, lat, shovel):
             for rt in (1000, 10000):
                 ld = lat.get((name, rt)) if size == 100 else None
                 if ld:
-                    row[f"lat_{rt}"] = {k: ld.get(k) for k in ("samples", "p50_ms", "p99_ms",
-                                                              "p999_ms", "max_ms")}
+                    row[f"lat_{rt}"] = {k: ld.get(k) for k in LAT_KEYS}
             rows.append(row)
     return rows
 
 
-def lat_cell(row, rt):
-    ld = row.get(f"lat_{rt}")
+def lat_text(ld):
     if not ld or not ld.get("samples"):
         return "-"
-    return f"{ld['p50_ms']:.1f} / {ld['p99_ms']:.1f} / {ld['p999_ms']:.1f}"
+    return " / ".join(f"{ld.get(k) or 0:.1f}" for k in ("p50_ms", "p90_ms", "p99_ms", "max_ms"))
 
 
-def markdown(rows, ceil, info, quick, when):
+def lat_cell(row, rt):
+    return lat_text(row.get(f"lat_{rt}"))
+
+
+def markdown(rows, ceil, info, quick, when, floor=None):
     out = []
     w = out.append
     w(f"# msgbridge benchmark, {when}{' (--quick)' if quick else ''}\n")
@@ -173,8 +182,10 @@ def markdown(rows, ceil, info, quick, when):
     w("Throughput: draining a preloaded backlog, from the first message at the destination to "
       "the last. Ceiling: the raw consumer and producer running at the same time on the same "
       "cluster (Kafka -> Kafka, marked *), else min(raw source rate, raw sink rate) measured one "
-      "at a time, with the same client library and body size. Latency: p50 / p99 / p99.9 in ms at a fixed offered rate, from a stamp in the "
-      "body written by a raw producer at the source to a raw consumer at the destination. RSS "
+      "at a time, with the same client library and body size. Latency: p50 / p90 / p99 / max in "
+      "ms at a fixed offered rate, from a stamp in the body written by a raw producer at the "
+      "source to a raw consumer at the destination (next to the same through each broker alone, "
+      "below). RSS "
       "and CPU: msgbridge's peak resident memory (VmHWM) and user+system CPU seconds per million "
       "messages over the drain; allocations: heap allocations (malloc, calloc, realloc) per "
       "message from a tenth of the backlog to the end (bench/alloccount.so preloaded). "
@@ -191,6 +202,18 @@ def markdown(rows, ceil, info, quick, when):
           f"{fmt(r['shovel_ratio'], 2)} | {lat_cell(r, 1000)} | {lat_cell(r, 10000)} | "
           f"{fmt(r['peak_rss_mib'], 1)} | {fmt(r['cpu_s_per_m'], 1)} | "
           f"{fmt(r['allocs_per_msg'], 2)} |")
+    if floor:
+        w("\n## Latency without msgbridge\n")
+        w("The same producer and consumer through one broker with nothing between: the floor "
+          "that a route's latency adds to (a route crosses its source's broker and its "
+          "destination's). p50 / p90 / p99 / max in ms; the load average when the run ended.\n")
+        w("| broker | @1k/s | load | @10k/s | load |")
+        w("|---|---|---:|---|---:|")
+        for b in ("kafka", "rabbitmq", "amqp1"):
+            l1, l10 = floor.get((b, 1000)), floor.get((b, 10000))
+            if l1 or l10:
+                w(f"| {b} | {lat_text(l1)} | {(l1 or {}).get('load', '-')} | {lat_text(l10)} | "
+                  f"{(l10 or {}).get('load', '-')} |")
     w("\n## Raw client ceilings\n")
     w("| tool | body | msg/s | MB/s | runs |")
     w("|---|---:|---:|---:|---:|")
@@ -213,7 +236,7 @@ def markdown(rows, ceil, info, quick, when):
         if r["shovel_ratio"] is not None and r["shovel_ratio"] < 2:
             miss.append(f"Shovel ratio {r['shovel_ratio']:.2f} < 2")
         l1 = r.get("lat_1000")
-        if r["route"][0] in "ra" and l1 and l1.get("p99_ms") is not None and l1["p99_ms"] >= 10:
+        if l1 and l1.get("p99_ms") is not None and l1["p99_ms"] >= 10:
             miss.append(f"p99 at 1k/s {l1['p99_ms']:.1f} ms >= 10")
         if r["peak_rss_mib"] >= 32:
             miss.append(f"RSS {r['peak_rss_mib']:.1f} MiB >= 32")
@@ -233,15 +256,16 @@ def main():
     ap.add_argument("--build", default="build/bench")
     ap.add_argument("--quick", type=int, default=0)
     a = ap.parse_args()
-    ceil, routes, lat, shovel = load(a.jsonl)
+    ceil, routes, lat, shovel, floor = load(a.jsonl)
     rows = build_rows(ceil, routes, lat, shovel)
     info = machine(a.build)
     when = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
     with open(a.md, "w") as f:
-        f.write(markdown(rows, ceil, info, a.quick, when))
+        f.write(markdown(rows, ceil, info, a.quick, when, floor))
     with open(a.json, "w") as f:
         json.dump({"when": when, "quick": bool(a.quick), "machine": info, "ceilings": ceil,
                    "routes": rows,
+                   "latency_floor": {f"{k[0]}@{k[1]}": v for k, v in floor.items()},
                    "shovel": {k: v.get("data") for k, v in shovel.items()}}, f, indent=1)
         f.write("\n")
 
