@@ -808,6 +808,70 @@ START_TEST(test_address_forms_per_broker_family)
 }
 END_TEST
 
+/* The link settings for a source address on a broker family. */
+static brg_amqp1_rx_link_t link_for(brg_amqp1_family_t f, const char *address, bool durable,
+                                    const char *subscription)
+{
+    brg_amqp1_addr_t a;
+    char err[256];
+    ck_assert_int_eq(brg_amqp1_address_resolve(f, address, &a, err, sizeof(err)), BRG_OK);
+    brg_amqp1_rx_link_t l;
+    brg_amqp1_rx_link_settings(f, &a, address, "msgbridge-east-amq", "prices-in", durable,
+                               subscription, 7, &l);
+    brg_amqp1_addr_fini(&a);
+    return l;
+}
+
+static void assert_durable_link(brg_amqp1_rx_link_t *l, const char *name)
+{
+    ck_assert(l->durable);
+    ck_assert_str_eq(l->name, name);
+    ck_assert_int_eq(l->durability, PN_DELIVERIES); /* unsettled-state */
+    ck_assert_int_eq(l->expiry, PN_EXPIRE_NEVER);
+    ck_assert_int_eq(l->dist_mode, PN_DIST_MODE_COPY);
+    brg_amqp1_rx_link_fini(l);
+}
+
+static void assert_plain_link(brg_amqp1_rx_link_t *l, const char *name)
+{
+    ck_assert(!l->durable);
+    ck_assert_str_eq(l->name, name);
+    ck_assert_int_eq(l->durability, PN_NONDURABLE);
+    ck_assert_int_eq(l->expiry, PN_EXPIRE_WITH_SESSION);
+    ck_assert_int_eq(l->dist_mode, PN_DIST_MODE_UNSPECIFIED);
+    brg_amqp1_rx_link_fini(l);
+}
+
+START_TEST(test_topic_sources_ask_for_a_durable_subscription_with_a_stable_name)
+{
+    brg_amqp1_rx_link_t l = link_for(BRG_AMQP1_ACTIVEMQ, "topic://prices", true, NULL);
+    assert_durable_link(&l, "msgbridge-prices-in");
+    l = link_for(BRG_AMQP1_ARTEMIS, "topic://prices", true, NULL);
+    assert_durable_link(&l, "msgbridge-prices-in");
+    l = link_for(BRG_AMQP1_GENERIC, "topic://prices", true, "audit-sub");
+    assert_durable_link(&l, "audit-sub");
+    /* The same name at every attach (the sequence number only names plain links). */
+    l = link_for(BRG_AMQP1_ACTIVEMQ, "topic://prices", true, NULL);
+    assert_durable_link(&l, "msgbridge-prices-in");
+}
+END_TEST
+
+START_TEST(test_queues_rabbitmq_topics_and_durable_false_get_the_plain_link)
+{
+    brg_amqp1_rx_link_t l = link_for(BRG_AMQP1_ACTIVEMQ, "topic://prices", false, "ignored");
+    assert_plain_link(&l, "msgbridge-east-amq:from:topic://prices:7");
+    l = link_for(BRG_AMQP1_ACTIVEMQ, "queue://orders", true, NULL);
+    assert_plain_link(&l, "msgbridge-east-amq:from:queue://orders:7");
+    l = link_for(BRG_AMQP1_GENERIC, "orders", true, NULL);
+    assert_plain_link(&l, "msgbridge-east-amq:from:orders:7");
+    /* RabbitMQ 3.x: no durable AMQP 1.0 topic subscriptions. */
+    l = link_for(BRG_AMQP1_RABBITMQ, "/topic/prices", true, NULL);
+    assert_plain_link(&l, "msgbridge-east-amq:from:/topic/prices:7");
+    l = link_for(BRG_AMQP1_RABBITMQ, "topic://prices", true, NULL);
+    assert_plain_link(&l, "msgbridge-east-amq:from:topic://prices:7");
+}
+END_TEST
+
 START_TEST(test_family_names_and_detection)
 {
     brg_amqp1_family_t f;
@@ -893,6 +957,8 @@ static Suite *amqp1_suite(void)
     TCase *ta = tcase_create("address");
     tcase_add_test(ta, test_address_forms_per_broker_family);
     tcase_add_test(ta, test_family_names_and_detection);
+    tcase_add_test(ta, test_topic_sources_ask_for_a_durable_subscription_with_a_stable_name);
+    tcase_add_test(ta, test_queues_rabbitmq_topics_and_durable_false_get_the_plain_link);
     tcase_add_test(ta, test_url_forms);
     suite_add_tcase(s, ta);
     return s;
