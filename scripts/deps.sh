@@ -4,7 +4,7 @@
 set -eu
 PKGS="build-essential autoconf automake libtool pkg-config libclang-rt-14-dev
       libconfig-dev check libjansson-dev libmicrohttpd-dev
-      librdkafka-dev librabbitmq-dev libqpid-proton11-dev
+      librdkafka-dev librabbitmq-dev libqpid-proton11-dev libssl-dev
       rabbitmq-server kcat amqp-tools python3-qpid-proton
       curl valgrind clang procps psmisc
       activemq python3-stomp default-jre-headless"

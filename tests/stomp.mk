@@ -15,7 +15,7 @@ endif
 if HAVE_ADAPTER_KAFKA
 tests_adapters_check_stomp_LDADD += adapters/kafka/libbrg_kafka.a
 endif
-tests_adapters_check_stomp_LDADD += $(UNIT_LDADD)
+tests_adapters_check_stomp_LDADD += $(UNIT_LDADD) $(OPENSSL_LIBS)
 endif
 endif
 
@@ -27,6 +27,7 @@ STOMP_RABBITMQ_INTEGRATION = \
 	tests/integration/kafka_stomp_round_trip.sh \
 	tests/integration/rabbitmq_stomp_round_trip.sh
 STOMP_ONLY_INTEGRATION = \
+	tests/integration/stomp_tls.sh \
 	tests/integration/stomp_durable_topic.sh \
 	tests/integration/stomp_poison.sh
 EXTRA_DIST += tests/integration/stomp_lib.sh tests/integration/stomp_client.py \
