@@ -20,6 +20,7 @@ endif
 endif
 
 STOMP_INTEGRATION = \
+	tests/integration/stomp_jms_view.sh \
 	tests/integration/stomp_kafka_round_trip.sh \
 	tests/integration/stomp_faults.sh
 # With RabbitMQ too.
@@ -31,6 +32,7 @@ STOMP_ONLY_INTEGRATION = \
 	tests/integration/stomp_durable_topic.sh \
 	tests/integration/stomp_poison.sh
 EXTRA_DIST += tests/integration/stomp_lib.sh tests/integration/stomp_client.py \
+	tests/integration/JmsDump.java \
 	scripts/activemq-node.sh $(STOMP_INTEGRATION) $(STOMP_ONLY_INTEGRATION) \
 	$(STOMP_RABBITMQ_INTEGRATION)
 if HAVE_ADAPTER_STOMP
