@@ -10,8 +10,10 @@
  *       SUBSCRIBE ack:client-individual with activemq.prefetchSize PREFETCH (default 1000,
  *       msgbridge's default max_in_flight), an ACK per message; rate from the first MESSAGE to
  *       the COUNT-th. -L also prints the latency percentiles of stamped bodies.
- *   raw_stomp wait -H HOST:PORT -d DEST -n COUNT [-T IDLE_S]
+ *   raw_stomp wait -H HOST:PORT -d DEST -n COUNT [-T IDLE_S] [-P FILE]
  *       receive as above, printing the "wait" line bench/run expects of a destination count.
+ *       STOMP cannot count a queue without consuming it: -P writes the count received so far
+ *       to FILE (every 1000 messages and at the end) for other waiters to watch.
  *
  * Each mode prints one JSON line (bench_util.h). Exit status: 0 done, 1 fewer than COUNT
  * (nothing for IDLE_S seconds, default 30), 2 setup or protocol error. */
@@ -256,9 +258,26 @@ static int do_send(const char *dest, uint64_t n, size_t size, uint64_t window, d
     return 0;
 }
 
-static int do_receive(const char *dest, uint64_t n, int prefetch, int idle_s, bool stamp,
-                      bool as_wait)
+/* Write the count to path atomically (a temporary file renamed over it). */
+static void progress(const char *path, uint64_t count)
 {
+    if (!path) {
+        return;
+    }
+    char tmp[4096];
+    snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+    FILE *f = fopen(tmp, "w");
+    if (f) {
+        fprintf(f, "%llu\n", (unsigned long long)count);
+        fclose(f);
+        rename(tmp, path);
+    }
+}
+
+static int do_receive(const char *dest, uint64_t n, int prefetch, int idle_s, bool stamp,
+                      bool as_wait, const char *progress_file)
+{
+    progress(progress_file, 0);
     char sub[512];
     int sl = snprintf(sub, sizeof(sub),
                       "SUBSCRIBE\nid:0\ndestination:%s\nack:client-individual\n"
@@ -290,7 +309,11 @@ static int do_receive(const char *dest, uint64_t n, int prefetch, int idle_s, bo
         int al = snprintf(ack, sizeof(ack), "ACK\nid:%s\n\n", id);
         write_all(ack, (size_t)al + 1);
         t_last = bench_now();
+        if (got % 1000 == 0) {
+            progress(progress_file, got);
+        }
     }
+    progress(progress_file, got);
     if (as_wait) {
         bench_report_wait("raw_stomp", n, got, got ? 1 : 0, t_first ? t_first - t0 : 0,
                           t_last ? t_last - t0 : 0);
@@ -307,16 +330,16 @@ int main(int argc, char **argv)
 {
     if (argc < 2) {
         bench_die("usage: raw_stomp send|receive|wait -H HOST:PORT -d DEST -n COUNT [-s SIZE] "
-                  "[-w WINDOW] [-p PREFETCH] [-T IDLE_S] [-r RATE] [-L]");
+                  "[-w WINDOW] [-p PREFETCH] [-T IDLE_S] [-r RATE] [-L] [-P FILE]");
     }
-    const char *mode = argv[1], *hostport = "127.0.0.1:61613", *dest = NULL;
+    const char *mode = argv[1], *hostport = "127.0.0.1:61613", *dest = NULL, *pfile = NULL;
     uint64_t n = 0, window = 256;
     size_t size = 100;
     int prefetch = 1000, idle_s = 30, c;
     double rate = 0;
     bool stamp = false;
     optind = 2;
-    while ((c = getopt(argc, argv, "H:d:n:s:w:p:T:r:L")) != -1) {
+    while ((c = getopt(argc, argv, "H:d:n:s:w:p:T:r:LP:")) != -1) {
         switch (c) {
         case 'H': hostport = optarg; break;
         case 'd': dest = optarg; break;
@@ -327,6 +350,7 @@ int main(int argc, char **argv)
         case 'T': idle_s = atoi(optarg); break;
         case 'r': rate = strtod(optarg, NULL); break;
         case 'L': stamp = true; break;
+        case 'P': pfile = optarg; break;
         default: return 2;
         }
     }
@@ -339,7 +363,7 @@ int main(int argc, char **argv)
     if (strcmp(mode, "send") == 0) {
         rc = do_send(dest, n, size, window, rate, stamp);
     } else if (strcmp(mode, "receive") == 0 || strcmp(mode, "wait") == 0) {
-        rc = do_receive(dest, n, prefetch, idle_s, stamp, mode[0] == 'w');
+        rc = do_receive(dest, n, prefetch, idle_s, stamp, mode[0] == 'w', pfile);
     } else {
         bench_die("raw_stomp: unknown mode \"%s\"", mode);
     }
