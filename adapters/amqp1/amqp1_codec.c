@@ -500,7 +500,8 @@ static pn_msgid_t msgid_atom(const char *s, uint8_t *buf, size_t bufsize)
 /* ---- type hints (BRG_AMQP1_TYPES_PROP) ---------------------------------------------------- */
 
 /* Older msgbridge versions wrote these hints at the AMQP 1.0 source for a trip through Kafka;
- * the AMQP 1.0 sink still honours them (the Kafka adapter now restores types itself). */
+ * the AMQP 1.0 sink still honours them (the Kafka adapter now restores types itself). The
+ * sink's own list of bytes values sent as strings uses the same syntax (see the header). */
 
 /* Whether the hint entry that starts at p names `name`: then *tag gets its type and *next
  * the start of the following entry. Returns: false (outputs untouched) otherwise. */
