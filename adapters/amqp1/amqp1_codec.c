@@ -1182,14 +1182,17 @@ brg_err_t brg_amqp1_encode(pn_message_t *msg, const brg_envelope_t *env,
             repeated = true; /* carried in BRG_AMQP1_HEADERS_PROP below */
             continue;
         }
-        if (!brg_utf8_valid(f->name, f->name_len)) {
+        bool name_ok = brg_utf8_valid(f->name, f->name_len);
+        if (!name_ok) {
             /* AMQP strings are UTF-8: the map gets a readable name, the list the exact one. */
             repeated = true;
             put_name_replacing(ap, f->name, f->name_len);
         } else {
             pn_data_put_string(ap, pn_bytes(f->name_len, f->name));
         }
-        put_header_value(ap, hints, f, &bin);
+        /* The hint is an AMQP string too: only UTF-8 names go into it (with a list, which
+         * exists whenever a name is not UTF-8, the source ignores the map and its hint). */
+        put_header_value(ap, hints, f, name_ok ? &bin : NULL);
     }
     if (repeated) {
         /* Every header in order, so that repeated names survive (BRG_AMQP1_HEADERS_PROP). */

@@ -453,6 +453,26 @@ static brg_envelope_t *decode_foreign(pn_message_t *msg)
     return env;
 }
 
+START_TEST(test_non_utf8_header_name_keeps_the_hint_valid_utf8)
+{
+    /* The map gets U+FFFD for the stray bytes and its value as it is; the list the exact name
+     * and value; the hint (an AMQP string) never a name that is not UTF-8. */
+    brg_envelope_t *in = brg_envelope_new();
+    add(in, "ok", brg_value_bytes("v", 1));
+    add(in, "\xff\xfe-name", brg_value_bytes("w", 1));
+    pn_message_t *msg = pn_message();
+    char err[128];
+    ck_assert_int_eq(brg_amqp1_encode(msg, in, NULL, err, sizeof(err)), BRG_OK);
+    assert_prop(msg, BRG_AMQP1_TYPES_PROP, PN_STRING, "ok=binary", 9);
+    assert_prop(msg, "\xef\xbf\xbd\xef\xbf\xbd-name", PN_BINARY, "w", 1);
+    pn_message_free(msg);
+    brg_envelope_t *out = round_trip(in, NULL);
+    ck_assert(brg_fields_equal(&in->headers, &out->headers));
+    brg_envelope_destroy(out);
+    brg_envelope_destroy(in);
+}
+END_TEST
+
 START_TEST(test_decode_foreign_string_properties_stay_strings)
 {
     /* A message from another client: strings are strings, the key may be a string. */
@@ -946,6 +966,7 @@ static Suite *amqp1_suite(void)
     tcase_add_test(tc, test_key_that_is_not_utf8_stays_binary_and_no_hint_without_bytes);
     tcase_add_test(tc, test_repeated_names_keep_bytes_in_the_list_and_strings_in_the_map);
     tcase_add_test(tc, test_decode_foreign_string_properties_stay_strings);
+    tcase_add_test(tc, test_non_utf8_header_name_keeps_the_hint_valid_utf8);
     tcase_add_test(tc, test_decode_amqp_value_string_and_binary_bodies);
     tcase_add_test(tc, test_decode_amqp_value_map_body_is_restored_by_the_sink);
     tcase_add_test(tc, test_decode_message_ids_of_every_type_round_trip);
