@@ -23,6 +23,11 @@ bench_raw_amqp1_CFLAGS = $(AM_CFLAGS) $(AMQP1_CFLAGS)
 bench_raw_amqp1_LDADD = $(AMQP1_LIBS)
 endif
 
+if HAVE_ADAPTER_STOMP
+noinst_PROGRAMS += bench/raw_stomp
+bench_raw_stomp_SOURCES = %D%/raw_stomp.c %D%/bench_util.h
+endif
+
 # The allocation-counting LD_PRELOAD shim (bench/alloccount.c): built only when bench/run asks
 # for it (`make bench/alloccount.so`), so `make`, `make check` and sanitizer builds never link
 # it, and never installed. Its own flags only: a preloaded object must not carry a sanitizer.

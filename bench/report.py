@@ -25,6 +25,8 @@ ROUTES = [  # name, label, source ceiling, sink ceiling
     ("a2k", "AMQP 1.0 -> Kafka", "amqp1_receive", "kafka_produce"),
     ("r2r", "RabbitMQ -> RabbitMQ", "rabbitmq_consume", "rabbitmq_publish"),
     ("r2a", "RabbitMQ -> AMQP 1.0", "rabbitmq_consume", "amqp1_send"),
+    ("s2k", "ActiveMQ (STOMP) -> Kafka", "stomp_receive", "kafka_produce"),
+    ("k2s", "Kafka -> ActiveMQ (STOMP)", "kafka_consume", "stomp_send"),
 ]
 
 
@@ -223,7 +225,9 @@ def markdown(rows, ceil, info, quick, when, floor=None):
              "rabbitmq_consume": "rabbitmq-c consume, manual acks (prefetch 1000)",
              "amqp1_send": "proton send, durable, settled on accepted",
              "amqp1_receive": "proton receive, accept (credit 1000)",
-             "kafka_both": "librdkafka consume and produce at the same time (the smaller rate)"}
+             "kafka_both": "librdkafka consume and produce at the same time (the smaller rate)",
+             "stomp_send": "raw STOMP SEND to ActiveMQ, persistent, receipts (window 256)",
+             "stomp_receive": "raw STOMP receive from ActiveMQ, ACK each (prefetch 1000)"}
     for k in sorted(ceil):
         base, sfx = k.rsplit("_", 1)
         w(f"| {names.get(base, base)} | {'100 B' if sfx == '100' else '1 KiB'} | "

@@ -27,6 +27,13 @@
 #   ACTIVEMQ_OPENWIRE_PORT OpenWire port on 127.0.0.1 (default 36616)
 #   ACTIVEMQ_MAX_FRAME     the STOMP connector's wireFormat.maxFrameSize (default 1048576): a
 #                          bigger SEND is refused with an ERROR (tests of poison messages)
+#   ACTIVEMQ_STOMP_SSL_PORT also listen for STOMP over TLS (stomp+ssl://) on this port of
+#                          127.0.0.1 (default: none). start then makes a test CA and a server
+#                          certificate for IP 127.0.0.1 (openssl; a PKCS12 keystore for the
+#                          JVM) in $BRG_TEST_STATE_DIR/activemq/tls, plus a second CA that did
+#                          not sign it, and activemq.env also gets
+#                          BRG_TEST_STOMP_SSL_URL=stomp+ssl://127.0.0.1:PORT
+#                          BRG_TEST_STOMP_SSL_CA=<ca.pem>  BRG_TEST_STOMP_SSL_OTHER_CA=<other-ca.pem>
 #   ACTIVEMQ_HEAP          JVM heap (default 256M)
 #   ACTIVEMQ_JAR           default /usr/share/activemq/bin/activemq.jar
 set -eu
@@ -36,6 +43,7 @@ set -eu
 : "${ACTIVEMQ_OPENWIRE_PORT:=36616}"
 : "${ACTIVEMQ_MAX_FRAME:=1048576}"
 : "${ACTIVEMQ_HEAP:=256M}"
+: "${ACTIVEMQ_STOMP_SSL_PORT:=}"
 : "${ACTIVEMQ_JAR:=/usr/share/activemq/bin/activemq.jar}"
 
 case $BRG_TEST_STATE_DIR in /*) ;; *) BRG_TEST_STATE_DIR=$(pwd)/$BRG_TEST_STATE_DIR ;; esac
@@ -56,8 +64,39 @@ running() {
     [ -f "$pid_file" ] && kill -0 "$(cat "$pid_file")" 2>/dev/null
 }
 
+# A CA, a server certificate for 127.0.0.1 signed by it, as a PKCS12 keystore for the broker;
+# and another CA, which signed nothing (tests of verification failures). Kept across restart.
+make_tls() {
+    t=$dir/tls
+    [ -r "$t/broker.p12" ] && return 0
+    mkdir -p "$t"
+    (
+        cd "$t" || exit 1
+        key() { openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:prime256v1 -out "$1"; }
+        key ca.key && openssl req -x509 -new -key ca.key -out ca.pem -days 3650 \
+            -subj "/CN=msgbridge test ActiveMQ CA" &&
+            key other-ca.key && openssl req -x509 -new -key other-ca.key -out other-ca.pem \
+            -days 3650 -subj "/CN=msgbridge other CA" &&
+            key broker.key && openssl req -new -key broker.key -out broker.csr -subj "/CN=127.0.0.1" &&
+            printf 'subjectAltName=IP:127.0.0.1\nextendedKeyUsage=serverAuth\n' >broker.ext &&
+            openssl x509 -req -in broker.csr -CA ca.pem -CAkey ca.key -CAcreateserial \
+                -out broker.pem -days 3650 -extfile broker.ext &&
+            openssl pkcs12 -export -in broker.pem -inkey broker.key -certfile ca.pem \
+                -name broker -out broker.p12 -passout pass:msgbridge
+    ) >"$dir/tls.log" 2>&1 || { log "cannot make the TLS files: see $dir/tls.log"; exit 1; }
+}
+
 write_conf() {
     mkdir -p "$dir/conf" "$dir/data" "$dir/tmp"
+    ssl_context=""
+    ssl_connector=""
+    if [ -n "$ACTIVEMQ_STOMP_SSL_PORT" ]; then
+        make_tls
+        ssl_context="    <sslContext>
+      <sslContext keyStore=\"file:$dir/tls/broker.p12\" keyStorePassword=\"msgbridge\" keyStoreType=\"pkcs12\"/>
+    </sslContext>"
+        ssl_connector="      <transportConnector name=\"stomp+ssl\" uri=\"stomp+ssl://127.0.0.1:$ACTIVEMQ_STOMP_SSL_PORT?wireFormat.maxFrameSize=$ACTIVEMQ_MAX_FRAME\"/>"
+    fi
     # Debian's broker logs through log4j 1.2: INFO to stdout, which goes to the log file.
     cat >"$dir/conf/log4j.properties" <<EOT
 log4j.rootLogger=INFO, out
@@ -93,9 +132,11 @@ EOT
         <tempUsage><tempUsage limit="1 gb"/></tempUsage>
       </systemUsage>
     </systemUsage>
+$ssl_context
     <transportConnectors>
       <transportConnector name="openwire" uri="tcp://127.0.0.1:$ACTIVEMQ_OPENWIRE_PORT"/>
       <transportConnector name="stomp" uri="stomp://127.0.0.1:$ACTIVEMQ_STOMP_PORT?wireFormat.maxFrameSize=$ACTIVEMQ_MAX_FRAME"/>
+$ssl_connector
     </transportConnectors>
   </broker>
 </beans>
@@ -151,7 +192,14 @@ BRG_TEST_OPENWIRE_URL=tcp://127.0.0.1:$ACTIVEMQ_OPENWIRE_PORT
 BRG_TEST_ACTIVEMQ_NODE_SCRIPT=$self
 BRG_TEST_ACTIVEMQ_LOG=$log_file
 EOT
-    log "ready: STOMP on 127.0.0.1:$ACTIVEMQ_STOMP_PORT (pid $(cat "$pid_file"))"
+    if [ -n "$ACTIVEMQ_STOMP_SSL_PORT" ]; then
+        cat >>"$env_file" <<EOT
+BRG_TEST_STOMP_SSL_URL=stomp+ssl://127.0.0.1:$ACTIVEMQ_STOMP_SSL_PORT
+BRG_TEST_STOMP_SSL_CA=$dir/tls/ca.pem
+BRG_TEST_STOMP_SSL_OTHER_CA=$dir/tls/other-ca.pem
+EOT
+    fi
+    log "ready: STOMP on 127.0.0.1:$ACTIVEMQ_STOMP_PORT${ACTIVEMQ_STOMP_SSL_PORT:+, STOMP over TLS on 127.0.0.1:$ACTIVEMQ_STOMP_SSL_PORT} (pid $(cat "$pid_file"))"
 }
 
 wait_gone() {
@@ -194,6 +242,7 @@ ACTIVEMQ_STOMP_PORT=$ACTIVEMQ_STOMP_PORT
 ACTIVEMQ_OPENWIRE_PORT=$ACTIVEMQ_OPENWIRE_PORT
 ACTIVEMQ_MAX_FRAME=$ACTIVEMQ_MAX_FRAME
 ACTIVEMQ_HEAP=$ACTIVEMQ_HEAP
+ACTIVEMQ_STOMP_SSL_PORT=$ACTIVEMQ_STOMP_SSL_PORT
 EOT
     launch
     ;;

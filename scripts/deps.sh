@@ -4,10 +4,10 @@
 set -eu
 PKGS="build-essential autoconf automake libtool pkg-config libclang-rt-14-dev
       libconfig-dev check libjansson-dev libmicrohttpd-dev
-      librdkafka-dev librabbitmq-dev libqpid-proton11-dev
+      librdkafka-dev librabbitmq-dev libqpid-proton11-dev libssl-dev
       rabbitmq-server kcat amqp-tools python3-qpid-proton
       curl valgrind clang procps psmisc
-      activemq python3-stomp default-jre-headless"
+      activemq python3-stomp default-jre-headless default-jdk-headless"
 missing=""
 for p in $PKGS; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"

@@ -16,10 +16,12 @@ AMQP1_INTEGRATION = \
 	tests/integration/amqp1_kafka_round_trip.sh \
 	tests/integration/amqp1_queue_deleted.sh \
 	tests/integration/amqp1_stall.sh \
-	tests/integration/amqp1_sink_parks.sh
+	tests/integration/amqp1_sink_parks.sh \
+	tests/integration/amqp1_jms_view.sh
 TESTS += $(AMQP1_INTEGRATION)
 endif
 EXTRA_DIST += \
+	tests/integration/amqp1_jms_view.sh \
 	tests/integration/amqp1_lib.sh \
 	tests/integration/amqp1_client.py \
 	tests/integration/amqp1_to_amqp1.sh \

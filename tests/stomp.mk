@@ -15,11 +15,12 @@ endif
 if HAVE_ADAPTER_KAFKA
 tests_adapters_check_stomp_LDADD += adapters/kafka/libbrg_kafka.a
 endif
-tests_adapters_check_stomp_LDADD += $(UNIT_LDADD)
+tests_adapters_check_stomp_LDADD += $(UNIT_LDADD) $(OPENSSL_LIBS)
 endif
 endif
 
 STOMP_INTEGRATION = \
+	tests/integration/stomp_jms_view.sh \
 	tests/integration/stomp_kafka_round_trip.sh \
 	tests/integration/stomp_faults.sh
 # With RabbitMQ too.
@@ -27,9 +28,11 @@ STOMP_RABBITMQ_INTEGRATION = \
 	tests/integration/kafka_stomp_round_trip.sh \
 	tests/integration/rabbitmq_stomp_round_trip.sh
 STOMP_ONLY_INTEGRATION = \
+	tests/integration/stomp_tls.sh \
 	tests/integration/stomp_durable_topic.sh \
 	tests/integration/stomp_poison.sh
 EXTRA_DIST += tests/integration/stomp_lib.sh tests/integration/stomp_client.py \
+	tests/integration/JmsDump.java \
 	scripts/activemq-node.sh $(STOMP_INTEGRATION) $(STOMP_ONLY_INTEGRATION) \
 	$(STOMP_RABBITMQ_INTEGRATION)
 if HAVE_ADAPTER_STOMP

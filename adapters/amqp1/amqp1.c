@@ -31,6 +31,10 @@ static const brg_conf_key_t source_keys[] = {
     {"on_reject", BRG_KEY_STRING, 0,
      "a message the route rejects without a dead letter: keep (default) or reject"},
     {"on_retry", BRG_KEY_STRING, 0, "redelivery: released (default) or modified"},
+    {"durable", BRG_KEY_BOOL, 0,
+     "a topic subscription keeps what is published while msgbridge is away (true)"},
+    {"subscription", BRG_KEY_STRING, 0,
+     "durable subscription (link) name (default msgbridge-ROUTE)"},
     {NULL, 0, 0, NULL},
 };
 
@@ -118,11 +122,57 @@ static void check_address(const brg_cfg_t *ep_cs, const brg_cfg_t *node, const c
     brg_amqp1_addr_fini(&a);
 }
 
+/* Whether a source address names a topic for the endpoint's broker dialect (with "auto":
+ * the portable topic:// form; a dialect's own forms once it is set). */
+static bool source_is_topic(const brg_cfg_t *ep_cs, const char *text)
+{
+    brg_amqp1_addr_t a;
+    char err[512];
+    if (brg_amqp1_address_resolve(endpoint_family(ep_cs), text, &a, err, sizeof(err)) != BRG_OK) {
+        return false;
+    }
+    bool topic = a.jms_dest == 1;
+    brg_amqp1_addr_fini(&a);
+    return topic;
+}
+
+/* durable / subscription: what they do for this address, said by msgbridge -t. */
+static void check_durable(const brg_cfg_t *ep_cs, const brg_cfg_t *from_cs, const char *text,
+                          brg_diag_t *d)
+{
+    const brg_cfg_t *dur = brg_cfg_get(from_cs, "durable");
+    const brg_cfg_t *sub = brg_cfg_get(from_cs, "subscription");
+    bool off = dur && dur->type == BRG_CFG_BOOL && !dur->v.b;
+    bool topic = source_is_topic(ep_cs, text);
+    if (topic && off) {
+        brg_diag_warn(d, dur,
+                      "durable = false: messages published to %s while msgbridge is stopped or "
+                      "reconnecting are lost", text);
+    } else if (!topic && (dur || sub)) {
+        brg_diag_warn(d, dur ? dur : sub, "%s has no effect on %s (only topic subscriptions)",
+                      dur ? "durable" : "subscription", text);
+    }
+    if (topic && off && sub) {
+        brg_diag_warn(d, sub, "subscription has no effect with durable = false");
+    }
+    if (topic && !off && endpoint_family(ep_cs) == BRG_AMQP1_RABBITMQ) {
+        brg_diag_warn(d, dur ? dur : brg_cfg_get(from_cs, "address"),
+                      "RabbitMQ 3.x has no durable AMQP 1.0 topic subscriptions: messages "
+                      "published to %s while msgbridge is stopped are lost (read a queue bound "
+                      "to the exchange instead)", text);
+    }
+}
+
 static void check_source(const brg_cfg_t *ep_cs, const brg_cfg_t *from_cs, brg_diag_t *d)
 {
     const brg_cfg_t *addr = brg_cfg_get(from_cs, "address");
     if (addr && addr->type == BRG_CFG_STRING) {
         check_address(ep_cs, addr, addr->v.s, d);
+        check_durable(ep_cs, from_cs, addr->v.s, d);
+    }
+    const brg_cfg_t *sub = brg_cfg_get(from_cs, "subscription");
+    if (sub && sub->type == BRG_CFG_STRING && !*sub->v.s) {
+        brg_diag_error(d, sub, "subscription is empty");
     }
     const brg_cfg_t *r = brg_cfg_get(from_cs, "on_reject");
     if (r && r->type == BRG_CFG_STRING && strcmp(r->v.s, "keep") != 0 &&
@@ -229,6 +279,8 @@ static brg_err_t amqp1_open(brg_endpoint_t *ep, void **statep, char *errstr, siz
          * queue with a dead-letter exchange): a rejection then does not stop the route. */
         brg_source_set_broker_dead_letter(rx->src, rx->reject_on_rejected);
         rx->modified_on_retry = strcmp(brg_cfg_str(fcs, "on_retry", "released"), "modified") == 0;
+        rx->want_durable = brg_cfg_bool(fcs, "durable", true);
+        rx->subscription = brg_cfg_str(fcs, "subscription", NULL);
         /* A refused link is retried after 1 s, growing to 30 s. */
         brg_backoff_init(&rx->backoff, 1000, 30000);
         brg_source_set_opaque(rx->src, rx);

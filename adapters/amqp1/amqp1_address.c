@@ -1,6 +1,7 @@
 /* AMQP 1.0 endpoint URLs and node addresses per broker family. See amqp1_address.h. */
 #include "adapters/amqp1/amqp1_address.h"
 
+#include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -133,6 +134,42 @@ brg_err_t brg_amqp1_address_resolve(brg_amqp1_family_t f, const char *in, brg_am
     }
     brg_errfmt(errstr, errstr_size, "unknown broker family");
     return BRG_ERR_INVALID;
+}
+
+void brg_amqp1_rx_link_settings(brg_amqp1_family_t f, const brg_amqp1_addr_t *addr,
+                                const char *address, const char *container_id,
+                                const char *route, bool want_durable, const char *subscription,
+                                uint64_t seq, brg_amqp1_rx_link_t *out)
+{
+    memset(out, 0, sizeof(*out));
+    /* RabbitMQ 3.x binds a fresh exclusive queue per /topic/ or /exchange/ link whatever the
+     * terminus asks: a durable request would promise what it does not do. */
+    out->durable = want_durable && addr->jms_dest == 1 && f != BRG_AMQP1_RABBITMQ;
+    if (out->durable) {
+        if (subscription) {
+            out->name = brg_xstrdup(subscription);
+        } else {
+            out->name = concat("msgbridge-", route ? route : "");
+        }
+        out->durability = PN_DELIVERIES;
+        out->expiry = PN_EXPIRE_NEVER;
+        out->dist_mode = PN_DIST_MODE_COPY;
+        return;
+    }
+    size_t n = strlen(container_id) + strlen(address) + 32;
+    out->name = brg_xmalloc(n);
+    brg_errfmt(out->name, n, "%s:from:%s:%" PRIu64, container_id, address, seq);
+    out->durability = PN_NONDURABLE;
+    out->expiry = PN_EXPIRE_WITH_SESSION;
+    out->dist_mode = PN_DIST_MODE_UNSPECIFIED;
+}
+
+void brg_amqp1_rx_link_fini(brg_amqp1_rx_link_t *l)
+{
+    if (l) {
+        free(l->name);
+        l->name = NULL;
+    }
 }
 
 void brg_amqp1_addr_fini(brg_amqp1_addr_t *a)

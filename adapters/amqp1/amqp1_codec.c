@@ -500,7 +500,40 @@ static pn_msgid_t msgid_atom(const char *s, uint8_t *buf, size_t bufsize)
 /* ---- type hints (BRG_AMQP1_TYPES_PROP) ---------------------------------------------------- */
 
 /* Older msgbridge versions wrote these hints at the AMQP 1.0 source for a trip through Kafka;
- * the AMQP 1.0 sink still honours them (the Kafka adapter now restores types itself). */
+ * the AMQP 1.0 sink still honours them (the Kafka adapter now restores types itself). The
+ * sink's own list of bytes values sent as strings uses the same syntax (see the header). */
+
+/* Whether the hint entry that starts at p names `name`: then *tag gets its type and *next
+ * the start of the following entry. Returns: false (outputs untouched) otherwise. */
+static bool hint_entry(const char *p, const char *name, size_t name_len, char *tag,
+                       size_t tag_size, const char **next)
+{
+    const char *end = strchr(p, ',');
+    if (!end) {
+        end = p + strlen(p);
+    }
+    const char *eq = memchr(p, '=', (size_t)(end - p));
+    if (!eq) {
+        return false;
+    }
+    /* Compare the percent-decoded name with `name`. */
+    size_t k = 0;
+    bool same = true;
+    for (const char *q = p; q < eq && same; q++, k++) {
+        char c = *q;
+        if (c == '%' && q + 2 < eq + 1 && hexval(q[1]) >= 0 && hexval(q[2]) >= 0) {
+            c = (char)(hexval(q[1]) << 4 | hexval(q[2]));
+            q += 2;
+        }
+        same = k < name_len && name[k] == c;
+    }
+    if (!same || k != name_len) {
+        return false;
+    }
+    brg_errfmt(tag, tag_size, "%.*s", (int)(end - eq - 1), eq + 1);
+    *next = *end ? end + 1 : end;
+    return true;
+}
 
 /* Find the hinted type of header `name` in the hint text. Returns: false if not listed. */
 static bool hint_lookup(const char *hints, const char *name, size_t name_len, char *tag,
@@ -508,29 +541,12 @@ static bool hint_lookup(const char *hints, const char *name, size_t name_len, ch
 {
     const char *p = hints;
     while (*p) {
+        const char *next;
+        if (hint_entry(p, name, name_len, tag, tag_size, &next)) {
+            return true;
+        }
         const char *end = strchr(p, ',');
-        if (!end) {
-            end = p + strlen(p);
-        }
-        const char *eq = memchr(p, '=', (size_t)(end - p));
-        if (eq) {
-            /* Compare the percent-decoded name with `name`. */
-            size_t k = 0;
-            bool same = true;
-            for (const char *q = p; q < eq && same; q++, k++) {
-                char c = *q;
-                if (c == '%' && q + 2 < eq + 1 && hexval(q[1]) >= 0 && hexval(q[2]) >= 0) {
-                    c = (char)(hexval(q[1]) << 4 | hexval(q[2]));
-                    q += 2;
-                }
-                same = k < name_len && name[k] == c;
-            }
-            if (same && k == name_len) {
-                brg_errfmt(tag, tag_size, "%.*s", (int)(end - eq - 1), eq + 1);
-                return true;
-            }
-        }
-        p = *end ? end + 1 : end;
+        p = end ? end + 1 : p + strlen(p);
     }
     return false;
 }
@@ -614,6 +630,54 @@ static bool parse_hinted(const char *tag, const char *s, size_t len, brg_value_t
     return false; /* null, map, list: nothing to restore from text */
 }
 
+void brg_amqp1_hint_add_binary(brg_amqp1_hint_buf_t *b, const char *name, size_t name_len)
+{
+    /* Worst case: every name byte percent-encoded, a ',' and "=binary" and the NUL. */
+    size_t need = b->len + 3 * name_len + 9;
+    if (need > b->cap) {
+        size_t cap = b->cap ? b->cap : 64;
+        while (cap < need) {
+            cap *= 2;
+        }
+        char *p = brg_xmalloc(cap);
+        memcpy(p, b->p, b->len);
+        if (b->p != b->small) {
+            free(b->p);
+        }
+        b->p = p;
+        b->cap = cap;
+    }
+    if (b->len) {
+        b->p[b->len++] = ',';
+    }
+    for (size_t i = 0; i < name_len; i++) {
+        unsigned char c = (unsigned char)name[i];
+        if (c == '%' || c == ',' || c == '=' || c < 0x20 || c == 0x7f) {
+            b->len += (size_t)snprintf(b->p + b->len, 4, "%%%02X", c);
+        } else {
+            b->p[b->len++] = (char)c;
+        }
+    }
+    memcpy(b->p + b->len, "=binary", 8);
+    b->len += 7;
+}
+
+void brg_amqp1_hint_buf_init(brg_amqp1_hint_buf_t *b)
+{
+    b->p = b->small;
+    b->len = 0;
+    b->cap = sizeof(b->small);
+    b->small[0] = 0;
+}
+
+void brg_amqp1_hint_buf_fini(brg_amqp1_hint_buf_t *b)
+{
+    if (b->p != b->small) {
+        free(b->p);
+    }
+    brg_amqp1_hint_buf_init(b);
+}
+
 /* The value to send for header f: its own, or the hinted type restored from bytes/text.
  * Returns: true if *out was filled (and must be freed). */
 static bool restore_type(const char *hints, const brg_field_t *f, brg_value_t *out)
@@ -631,15 +695,27 @@ static bool restore_type(const char *hints, const brg_field_t *f, brg_value_t *o
     return parse_hinted(tag, (const char *)f->value.u.bytes.data, f->value.u.bytes.len, out);
 }
 
-/* Put header f's value into data, in the type an old hint restores if there is one. */
-static void put_header_value(pn_data_t *data, const char *hints, const brg_field_t *f)
+/* Put header f's value into data, in the type an old hint restores if there is one.
+ * With bin set, bytes that are valid UTF-8 go out as an AMQP string (JMS consumers read
+ * binary properties as escaped text) and f's name is appended to *bin as "NAME=binary", so
+ * that an AMQP 1.0 source gives the value back as bytes. */
+static void put_header_value(pn_data_t *data, const char *hints, const brg_field_t *f,
+                             brg_amqp1_hint_buf_t *bin)
 {
     brg_value_t restored;
-    if (restore_type(hints, f, &restored)) {
-        brg_amqp1_value_put(data, &restored);
-        brg_value_fini(&restored);
+    const brg_value_t *v = &f->value;
+    bool own = restore_type(hints, f, &restored);
+    if (own) {
+        v = &restored;
+    }
+    if (bin && v->type == BRG_V_BYTES && brg_utf8_valid(v->u.bytes.data, v->u.bytes.len)) {
+        pn_data_put_string(data, pn_bytes(v->u.bytes.len, (const char *)v->u.bytes.data));
+        brg_amqp1_hint_add_binary(bin, f->name, f->name_len);
     } else {
-        brg_amqp1_value_put(data, &f->value);
+        brg_amqp1_value_put(data, v);
+    }
+    if (own) {
+        brg_value_fini(&restored);
     }
 }
 
@@ -751,10 +827,31 @@ static brg_err_t decode_app_props(pn_data_t *ap, brg_envelope_t *env, char *errs
     if (all) {
         add_listed_headers(env, all);
     }
+    /* The sink's list of bytes values it sent as strings (BRG_AMQP1_TYPES_PROP). */
+    const char *bin = NULL;
+    for (size_t i = 0; rc == BRG_OK && !all && i < props.count; i++) {
+        if (props.items[i].value.type == BRG_V_STRING &&
+            strcmp(props.items[i].name, BRG_AMQP1_TYPES_PROP) == 0) {
+            bin = (const char *)props.items[i].value.u.bytes.data;
+        }
+    }
+    const char *bin_at = bin;
     for (size_t i = 0; rc == BRG_OK && i < props.count; i++) {
         brg_field_t *f = &props.items[i];
         brg_value_t *v = &f->value;
         bool bytes_like = v->type == BRG_V_BYTES || v->type == BRG_V_STRING;
+        if (bin && strcmp(f->name, BRG_AMQP1_TYPES_PROP) == 0) {
+            continue; /* consumed here, never forwarded */
+        }
+        char tag[16];
+        if (bin && v->type == BRG_V_STRING) {
+            /* The sink lists the names in map order (keys are unique), so one cursor walks
+             * both: linear however many properties a message has. */
+            if (hint_entry(bin_at, f->name, f->name_len, tag, sizeof(tag), &bin_at) &&
+                strcmp(tag, "binary") == 0) {
+                v->type = BRG_V_BYTES; /* same representation: only the type changes back */
+            }
+        }
         if (bytes_like && strcmp(f->name, BRG_AMQP1_KEY_PROP) == 0) {
             brg_envelope_set_key(env, v->u.bytes.data, v->u.bytes.len);
             continue;
@@ -1069,6 +1166,8 @@ brg_err_t brg_amqp1_encode(pn_message_t *msg, const brg_envelope_t *env,
     pn_data_enter(ap);
     const brg_fields_t *h = &env->headers;
     bool repeated = false;
+    brg_amqp1_hint_buf_t bin; /* the map's bytes values sent as strings (BRG_AMQP1_TYPES_PROP) */
+    brg_amqp1_hint_buf_init(&bin);
     for (size_t i = 0; i < h->count; i++) {
         const brg_field_t *f = &h->items[i];
         if (!header_is_property(f)) {
@@ -1083,14 +1182,17 @@ brg_err_t brg_amqp1_encode(pn_message_t *msg, const brg_envelope_t *env,
             repeated = true; /* carried in BRG_AMQP1_HEADERS_PROP below */
             continue;
         }
-        if (!brg_utf8_valid(f->name, f->name_len)) {
+        bool name_ok = brg_utf8_valid(f->name, f->name_len);
+        if (!name_ok) {
             /* AMQP strings are UTF-8: the map gets a readable name, the list the exact one. */
             repeated = true;
             put_name_replacing(ap, f->name, f->name_len);
         } else {
             pn_data_put_string(ap, pn_bytes(f->name_len, f->name));
         }
-        put_header_value(ap, hints, f);
+        /* The hint is an AMQP string too: only UTF-8 names go into it (with a list, which
+         * exists whenever a name is not UTF-8, the source ignores the map and its hint). */
+        put_header_value(ap, hints, f, name_ok ? &bin : NULL);
     }
     if (repeated) {
         /* Every header in order, so that repeated names survive (BRG_AMQP1_HEADERS_PROP). */
@@ -1107,13 +1209,26 @@ brg_err_t brg_amqp1_encode(pn_message_t *msg, const brg_envelope_t *env,
             } else {
                 pn_data_put_binary(ap, pn_bytes(f->name_len, f->name));
             }
-            put_header_value(ap, hints, f);
+            /* The list keeps exact types (bytes stay binary): only the map is read by JMS. */
+            put_header_value(ap, hints, f, NULL);
         }
         pn_data_exit(ap);
     }
+    if (bin.len) {
+        pn_data_put_string(ap, pn_bytes(strlen(BRG_AMQP1_TYPES_PROP), BRG_AMQP1_TYPES_PROP));
+        pn_data_put_string(ap, pn_bytes(bin.len, bin.p));
+    }
+    brg_amqp1_hint_buf_fini(&bin);
     if (env->key) {
+        /* The key is always bytes in the envelope, so a UTF-8 key can go as a string (what a
+         * JMS consumer reads as text) with no hint: the source accepts either type. */
         pn_data_put_string(ap, pn_bytes(strlen(BRG_AMQP1_KEY_PROP), BRG_AMQP1_KEY_PROP));
-        pn_data_put_binary(ap, pn_bytes(env->key_len, (const char *)env->key));
+        pn_bytes_t kb = pn_bytes(env->key_len, (const char *)env->key);
+        if (brg_utf8_valid(env->key, env->key_len)) {
+            pn_data_put_string(ap, kb);
+        } else {
+            pn_data_put_binary(ap, kb);
+        }
     }
     if (p->app_id) {
         pn_data_put_string(ap, pn_bytes(strlen(BRG_AMQP1_APP_ID_PROP), BRG_AMQP1_APP_ID_PROP));
@@ -1145,7 +1260,7 @@ brg_err_t brg_amqp1_encode(pn_message_t *msg, const brg_envelope_t *env,
             continue;
         }
         pn_data_put_symbol(ma, pn_bytes(f->name_len - pl, f->name + pl));
-        put_header_value(ma, hints, f);
+        put_header_value(ma, hints, f, NULL);
     }
     pn_data_exit(ma);
     return BRG_OK;

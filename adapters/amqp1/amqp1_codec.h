@@ -15,7 +15,8 @@
 #include "bridge/envelope.h"
 #include "bridge/err.h"
 
-/* The envelope key (binary), which AMQP 1.0 has no field for. */
+/* The envelope key, which AMQP 1.0 has no field for: sent as a string when it is valid UTF-8,
+ * else as binary; either is read back as the key's bytes. */
 #define BRG_AMQP1_KEY_PROP "x-msgbridge-key"
 /* The envelope's app id (string), which AMQP 1.0 has no field for. */
 #define BRG_AMQP1_APP_ID_PROP "x-msgbridge-app-id"
@@ -28,12 +29,33 @@
  * turns such headers back into message annotations. */
 #define BRG_AMQP1_MA_PREFIX "x-msgbridge-ma-"
 
-/* The AMQP types of the application properties, for a trip through a protocol that keeps
- * header values as bytes (Kafka): "name=type,..." with ',', '=' and '%' in names
- * percent-encoded; types are AMQP type names (ulong, byte, float, timestamp, uuid, string,
- * symbol, boolean, null, ...); binary properties are not listed. Written by the source; the
- * sink turns header values that arrive as bytes or text back into the listed type. */
+/* A list of "NAME=TYPE" entries, ',' '=' '%' and control characters in NAME percent-encoded
+ * (%2C), with two uses:
+ * - In an AMQP 1.0 message (an application property, written by the sink): the application
+ *   properties whose value was bytes in the envelope but is sent as an AMQP string because it
+ *   is valid UTF-8 (JMS consumers read binary properties as escaped text), all of TYPE
+ *   "binary". The source turns those back into bytes and drops the property, so that a Kafka
+ *   record (whose header values are bytes) crosses AMQP 1.0 and comes back byte for byte.
+ * - As an envelope header (older msgbridge AMQP 1.0 sources wrote it into Kafka records):
+ *   types are AMQP type names (ulong, byte, float, timestamp, uuid, string, symbol, boolean,
+ *   null, ...); the sink turns header values that arrive as bytes or text back into the
+ *   listed type and does not forward that header. */
 #define BRG_AMQP1_TYPES_PROP "x-msgbridge-amqp-types"
+
+/* A growing text buffer for the BRG_AMQP1_TYPES_PROP list the sink writes; no allocation
+ * while it fits in small. */
+typedef struct brg_amqp1_hint_buf {
+    char *p; /* NUL-terminated; small or owned */
+    size_t len, cap;
+    char small[256];
+} brg_amqp1_hint_buf_t;
+
+/* brg_amqp1_hint_buf_init: an empty buffer. brg_amqp1_hint_buf_fini: frees and empties it.
+ * brg_amqp1_hint_add_binary: appends "NAME=binary" (a ',' first unless empty), NAME
+ * percent-encoded as above. Thread: any (one buffer per caller). */
+void brg_amqp1_hint_buf_init(brg_amqp1_hint_buf_t *b);
+void brg_amqp1_hint_buf_fini(brg_amqp1_hint_buf_t *b);
+void brg_amqp1_hint_add_binary(brg_amqp1_hint_buf_t *b, const char *name, size_t name_len);
 
 /* Application-property keys are unique, header names are not (Kafka repeats them). When an
  * envelope repeats a header name, the sink writes every header, in order, into this property

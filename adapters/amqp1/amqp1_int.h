@@ -47,6 +47,12 @@ typedef struct amqp1_rx {
     brg_backoff_t backoff;
     bool reject_on_rejected; /* on_reject = "reject": settle `rejected` instead of keeping */
     bool modified_on_retry;  /* on_retry = "modified": `modified` (delivery-failed) */
+    /* Durable topic subscriptions (brg_amqp1_rx_link_settings): the route's `durable` (true
+     * by default) and `subscription` keys; durable tells what the current link asked for. */
+    bool want_durable;
+    const char *subscription; /* borrowed from the route's config; NULL for the default */
+    bool durable;
+    bool warned_not_durable; /* the RabbitMQ warning is logged once */
     /* Deliveries that arrived beyond the credit we granted (RabbitMQ 3.x's AMQP 1.0 plugin
      * does not always honour link credit): decoded, unsettled, submitted in order as the
      * route's credit returns. At most max_in_flight; beyond that they are released. */

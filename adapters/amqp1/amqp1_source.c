@@ -59,11 +59,27 @@ void amqp1_rx_attach(brg_amqp1_t *a, amqp1_rx_t *rx)
         brg_source_set_error(rx->src, err);
         return;
     }
-    char name[512];
-    amqp1_link_name(a, "from", rx->address, name, sizeof(name));
-    pn_link_t *l = pn_receiver(a->ssn, name);
-    pn_terminus_set_address(pn_link_source(l), rx->addr.address);
-    set_capability(pn_link_source(l), rx->addr.capability);
+    brg_amqp1_rx_link_t ls;
+    brg_amqp1_rx_link_settings(a->family, &rx->addr, rx->address, a->container_id,
+                               brg_source_route_name(rx->src), rx->want_durable,
+                               rx->subscription, ++a->link_seq, &ls);
+    pn_link_t *l = pn_receiver(a->ssn, ls.name);
+    pn_terminus_t *src = pn_link_source(l);
+    pn_terminus_set_address(src, rx->addr.address);
+    set_capability(src, rx->addr.capability);
+    /* A durable subscription: the broker keeps what is published while we are away, under
+     * the stable link name on our stable container id. */
+    pn_terminus_set_durability(src, ls.durability);
+    pn_terminus_set_expiry_policy(src, ls.expiry);
+    pn_terminus_set_distribution_mode(src, ls.dist_mode);
+    rx->durable = ls.durable;
+    if (!ls.durable && rx->want_durable && rx->addr.jms_dest == 1 && !rx->warned_not_durable) {
+        rx->warned_not_durable = true;
+        brg_log_warn(a->log, "route %s: RabbitMQ 3.x has no durable AMQP 1.0 topic "
+                             "subscriptions: messages published to \"%s\" while msgbridge is "
+                             "not connected are lost (read a queue bound to the exchange instead)",
+                     brg_source_route_name(rx->src), rx->address);
+    }
     /* At-least-once: the broker sends unsettled and waits for our disposition. */
     pn_link_set_snd_settle_mode(l, PN_SND_UNSETTLED);
     pn_link_set_rcv_settle_mode(l, PN_RCV_FIRST);
@@ -73,8 +89,10 @@ void amqp1_rx_attach(brg_amqp1_t *a, amqp1_rx_t *rx)
     rx->link_gen++;
     rx->draining = false;
     rx->last_rx_ns = brg_now_ns();
-    brg_log_debug(a->log, "route %s: receiving from \"%s\"", brg_source_route_name(rx->src),
-                  rx->addr.address);
+    brg_log_debug(a->log, "route %s: receiving from \"%s\" (link \"%s\"%s)",
+                  brg_source_route_name(rx->src), rx->addr.address, ls.name,
+                  ls.durable ? ", durable subscription" : "");
+    brg_amqp1_rx_link_fini(&ls);
 }
 
 void amqp1_rx_attach_all(brg_amqp1_t *a)
@@ -194,7 +212,13 @@ void amqp1_rx_link_closed(brg_amqp1_t *a, amqp1_rx_t *rx, const char *why)
      * the queue, and their late settles no longer match the link generation. */
     rx->link = NULL;
     if (pn_link_state(l) & PN_LOCAL_ACTIVE) {
-        pn_link_close(l);
+        /* Closing (not detaching) a durable subscription's link deletes the subscription on
+         * ActiveMQ and Artemis: detach keeps it for the re-attach. */
+        if (rx->durable) {
+            pn_link_detach(l);
+        } else {
+            pn_link_close(l);
+        }
     }
     uint32_t delay = brg_backoff_next(&rx->backoff);
     rx->reattach_at_ns = brg_now_ns() + (int64_t)delay * 1000000;

@@ -2,16 +2,22 @@
  * has no AMQP module; ActiveMQ Artemis; RabbitMQ's STOMP plugin). This file holds the adapter
  * table, the configuration schema and checks, and the endpoint state's life cycle; see
  * stomp_int.h for the other files. Keys and semantics: docs/activemq.md, msgbridge.conf(5). */
+#include "config.h"
+
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "adapters/stomp/stomp_int.h"
 
 #define DEFAULT_PORT "61613"
+/* ActiveMQ's and Artemis's stomp+ssl port (RabbitMQ's STOMP over TLS listens on 61614 too). */
+#define DEFAULT_TLS_PORT "61614"
 #define DEFAULT_MAX_FRAME (16u * 1024 * 1024)
 
 static const brg_conf_key_t endpoint_keys[] = {
-    {"url", BRG_KEY_STRING, BRG_KEY_REQUIRED, "stomp://[user:password@]host[:port]"},
+    {"url", BRG_KEY_STRING, BRG_KEY_REQUIRED,
+     "stomp://[user:password@]host[:port], stomp+ssl://... (TLS)"},
     {"user", BRG_KEY_STRING, 0, "login (CONNECT login header)"},
     {"password", BRG_KEY_STRING, BRG_KEY_SECRET, "passcode (or password_file)"},
     {"vhost", BRG_KEY_STRING, 0, "CONNECT host header (default: the url's host)"},
@@ -20,6 +26,10 @@ static const brg_conf_key_t endpoint_keys[] = {
     {"receipt_window", BRG_KEY_INT, 0, "SEND frames awaiting their RECEIPT at once (256)"},
     {"client_id", BRG_KEY_STRING, 0,
      "CONNECT client-id for durable topic subscriptions (default msgbridge-BRIDGE-ENDPOINT)"},
+    {"ca_file", BRG_KEY_STRING, 0, "PEM file of CA certificates to verify the broker with"},
+    {"cert_file", BRG_KEY_STRING, 0, "PEM client certificate (with key_file)"},
+    {"key_file", BRG_KEY_STRING, 0, "PEM private key of cert_file"},
+    {"verify_peer", BRG_KEY_BOOL, 0, "verify the broker's certificate and host name (true)"},
     {NULL, 0, 0, NULL},
 };
 
@@ -38,22 +48,29 @@ static const brg_conf_key_t sink_keys[] = {
     {NULL, 0, 0, NULL},
 };
 
-/* Parse stomp://[user[:password]@]host[:port][/]. Ownership: *host, *port, *user, *password
- * are the caller's (user and password NULL when absent). */
+/* Parse stomp://[user[:password]@]host[:port][/] or stomp+ssl:// (also stomp+tls://).
+ * Ownership: *host, *port, *user, *password are the caller's (user and password NULL when
+ * absent). */
 static brg_err_t parse_url(const char *url, char **host, char **port, char **user,
-                           char **password, char *errstr, size_t errstr_size)
+                           char **password, bool *tls, char *errstr, size_t errstr_size)
 {
     *host = *port = *user = *password = NULL;
+    *tls = false;
     const char *p;
     if (strncmp(url, "stomp://", 8) == 0) {
         p = url + 8;
     } else if (strncmp(url, "stomp+ssl://", 12) == 0 || strncmp(url, "stomp+tls://", 12) == 0) {
+#ifndef HAVE_STOMP_TLS
         brg_errfmt(errstr, errstr_size,
-                   "\"%.*s\": TLS is not built into the stomp adapter yet; use stomp:// (or the "
-                   "amqp1 adapter with amqps://)", 12, url);
+                   "\"%.*s\": this msgbridge was built without OpenSSL (install libssl-dev and "
+                   "rebuild); use stomp:// (or the amqp1 adapter with amqps://)", 12, url);
         return BRG_ERR_UNSUPPORTED;
+#endif
+        p = url + 12;
+        *tls = true;
     } else {
-        brg_errfmt(errstr, errstr_size, "url \"%s\" does not start with stomp://", url);
+        brg_errfmt(errstr, errstr_size, "url \"%s\" does not start with stomp:// or stomp+ssl://",
+                   url);
         return BRG_ERR_INVALID;
     }
     const char *end = p + strcspn(p, "/?#");
@@ -101,7 +118,7 @@ static brg_err_t parse_url(const char *url, char **host, char **port, char **use
         }
         *port = brg_xstrndup(p, n);
     } else {
-        *port = brg_xstrdup(DEFAULT_PORT);
+        *port = brg_xstrdup(*tls ? DEFAULT_TLS_PORT : DEFAULT_PORT);
     }
     return BRG_OK;
 fail:
@@ -119,13 +136,43 @@ static bool is_topic(const char *dest)
 
 /* ---- checks (pass 4 of the config load) ----------------------------------------------------- */
 
+static void check_readable(const brg_cfg_t *ep_cs, const char *key, brg_diag_t *d)
+{
+    const brg_cfg_t *c = brg_cfg_get(ep_cs, key);
+    if (c && c->type == BRG_CFG_STRING && access(c->v.s, R_OK) != 0) {
+        brg_diag_error(d, c, "cannot read \"%s\"", c->v.s);
+    }
+}
+
+/* The TLS keys: as the amqp1 adapter checks them (docs/amqp1.md). */
+static void check_tls_keys(const brg_cfg_t *ep_cs, const brg_cfg_t *url, bool tls, brg_diag_t *d)
+{
+    bool has_cert = brg_cfg_get(ep_cs, "cert_file") != NULL;
+    bool has_key = brg_cfg_get(ep_cs, "key_file") != NULL;
+    if (has_cert != has_key) {
+        brg_diag_error(d, brg_cfg_get(ep_cs, has_cert ? "cert_file" : "key_file"),
+                       "cert_file and key_file go together");
+    }
+    static const char *const tls_keys[] = {"ca_file", "cert_file", "key_file", "verify_peer"};
+    for (size_t i = 0; i < BRG_ARRAY_SIZE(tls_keys); i++) {
+        const brg_cfg_t *c = brg_cfg_get(ep_cs, tls_keys[i]);
+        if (c && !tls && url) {
+            brg_diag_warn(d, c, "%s has no effect without a stomp+ssl:// url", tls_keys[i]);
+        }
+    }
+    check_readable(ep_cs, "ca_file", d);
+    check_readable(ep_cs, "cert_file", d);
+    check_readable(ep_cs, "key_file", d);
+}
+
 static void check_endpoint(const brg_cfg_t *ep_cs, brg_diag_t *d)
 {
     const brg_cfg_t *url = brg_cfg_get(ep_cs, "url");
     char err[512];
+    bool tls = false;
     if (url && url->type == BRG_CFG_STRING) {
         char *h, *p, *u, *pw;
-        if (parse_url(url->v.s, &h, &p, &u, &pw, err, sizeof(err)) != BRG_OK) {
+        if (parse_url(url->v.s, &h, &p, &u, &pw, &tls, err, sizeof(err)) != BRG_OK) {
             brg_diag_error(d, url, "%s", err);
         } else {
             free(h);
@@ -134,6 +181,7 @@ static void check_endpoint(const brg_cfg_t *ep_cs, brg_diag_t *d)
             free(pw);
         }
     }
+    check_tls_keys(ep_cs, url, tls, d);
     const brg_cfg_t *hb = brg_cfg_get(ep_cs, "heartbeat");
     if (hb && hb->type == BRG_CFG_INT && (hb->v.i < 0 || hb->v.i > 3600000)) {
         brg_diag_error(d, hb, "heartbeat %lld is out of range (0 to 3600000 ms)",
@@ -214,10 +262,23 @@ static brg_err_t stomp_open(brg_endpoint_t *ep, void **statep, char *errstr, siz
     s->fd = -1;
     s->log = brg_endpoint_logctx(ep);
     char *uu = NULL, *upw = NULL;
-    brg_err_t rc = parse_url(brg_cfg_str(cs, "url", ""), &s->host, &s->port, &uu, &upw, errstr,
-                             errstr_size);
+    bool tls = false;
+    brg_err_t rc = parse_url(brg_cfg_str(cs, "url", ""), &s->host, &s->port, &uu, &upw, &tls,
+                             errstr, errstr_size);
     if (rc != BRG_OK) {
         goto fail;
+    }
+    if (tls) {
+        stomp_tls_conf_t tc = {
+            .ca_file = brg_cfg_str(cs, "ca_file", NULL),
+            .cert_file = brg_cfg_str(cs, "cert_file", NULL),
+            .key_file = brg_cfg_str(cs, "key_file", NULL),
+            .verify_peer = brg_cfg_bool(cs, "verify_peer", true),
+        };
+        rc = stomp_tls_init(s, &tc, errstr, errstr_size);
+        if (rc != BRG_OK) {
+            goto fail;
+        }
     }
     /* The keys win over credentials written in the url. */
     const char *u = brg_cfg_str(cs, "user", NULL);
@@ -300,6 +361,7 @@ static void stomp_close(void *state)
     }
     free(s->vhost);
     free(s->client_id);
+    stomp_tls_fini(s);
     free(s);
 }
 

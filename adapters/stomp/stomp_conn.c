@@ -33,6 +33,7 @@ static brg_err_t fail(char *errstr, size_t errstr_size, brg_err_t rc, const char
 static void disconnect(brg_stomp_t *s, const char *reason)
 {
     if (s->fd >= 0) {
+        stomp_io_stop(s);
         close(s->fd);
         s->fd = -1;
     }
@@ -96,16 +97,12 @@ static brg_err_t tcp_connect(brg_stomp_t *s, char *errstr, size_t errstr_size)
 static brg_err_t flush_out(brg_stomp_t *s, char *errstr, size_t errstr_size)
 {
     while (s->out.len > 0) {
-        ssize_t n = send(s->fd, s->out.p, s->out.len, MSG_NOSIGNAL);
+        ssize_t n = stomp_io_send(s, s->out.p, s->out.len, errstr, errstr_size);
+        if (n == 0) {
+            return BRG_OK;
+        }
         if (n < 0) {
-            if (errno == EAGAIN || errno == EWOULDBLOCK) {
-                return BRG_OK;
-            }
-            if (errno == EINTR) {
-                continue;
-            }
-            return fail(errstr, errstr_size, BRG_ERR_TRANSPORT, "write to %s:%s: %s", s->host,
-                        s->port, strerror(errno));
+            return BRG_ERR_TRANSPORT;
         }
         brg_stomp_buf_consume(&s->out, (size_t)n);
         s->last_tx_ns = brg_now_ns();
@@ -123,27 +120,26 @@ static brg_err_t read_in(brg_stomp_t *s, char *errstr, size_t errstr_size)
             s->in.p = brg_xrealloc(s->in.p, cap);
             s->in.cap = cap;
         }
-        ssize_t n = recv(s->fd, s->in.p + s->in.len, s->in.cap - s->in.len - 1, 0);
+        ssize_t n = stomp_io_recv(s, s->in.p + s->in.len, s->in.cap - s->in.len - 1, errstr,
+                                  errstr_size);
         if (n > 0) {
             s->in.len += (size_t)n;
             s->last_rx_ns = brg_now_ns();
-            if ((size_t)n < 65536) {
+            /* A short read emptied the socket, unless TLS still holds decrypted bytes (which
+             * poll cannot see). */
+            if ((size_t)n < 65536 && !stomp_io_pending(s)) {
                 return BRG_OK;
             }
             continue;
         }
         if (n == 0) {
+            return BRG_OK;
+        }
+        if (n == -2) {
             return fail(errstr, errstr_size, BRG_ERR_TRANSPORT,
                         "the broker closed the connection");
         }
-        if (errno == EAGAIN || errno == EWOULDBLOCK) {
-            return BRG_OK;
-        }
-        if (errno == EINTR) {
-            continue;
-        }
-        return fail(errstr, errstr_size, BRG_ERR_TRANSPORT, "read from %s:%s: %s", s->host,
-                    s->port, strerror(errno));
+        return BRG_ERR_TRANSPORT;
     }
 }
 
@@ -397,12 +393,16 @@ brg_err_t stomp_run(void *state, brg_endpoint_t *ep, char *errstr, size_t errstr
         char err[512];
         brg_err_t rc = tcp_connect(s, err, sizeof(err));
         if (rc == BRG_OK) {
+            rc = stomp_io_start(s, CONNECT_TIMEOUT_MS, err, sizeof(err));
+        }
+        if (rc == BRG_OK) {
             s->last_rx_ns = s->last_tx_ns = brg_now_ns();
             rc = handshake(s, err, sizeof(err));
         }
         if (rc == BRG_OK) {
-            brg_log_info(s->log, "connected to %s:%s (STOMP 1.2, heart-beat send %u ms, "
-                         "expect %u ms)", s->host, s->port, s->send_hb_ms, s->recv_hb_ms);
+            brg_log_info(s->log, "connected to %s:%s (STOMP 1.2%s, heart-beat send %u ms, "
+                         "expect %u ms)", s->host, s->port, s->ssl ? " over TLS" : "",
+                         s->send_hb_ms, s->recv_hb_ms);
             brg_endpoint_set_connected(ep, true, NULL);
             brg_backoff_reset(&s->bo);
             was_down_logged = false;

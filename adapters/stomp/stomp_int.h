@@ -13,6 +13,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "adapters/stomp/stomp_frame.h"
 #include "bridge/adapter.h"
@@ -50,6 +51,11 @@ typedef struct brg_stomp {
     size_t receipt_window;
     bool need_client_id;
 
+    /* TLS (stomp+ssl://, stomp_io.c): the context is made at open, a session per connection */
+    struct ssl_ctx_st *tls_ctx; /* OpenSSL SSL_CTX; NULL for plain TCP */
+    struct ssl_st *ssl;         /* OpenSSL SSL while connected over TLS */
+    bool verify_peer;
+
     /* connection */
     int fd; /* -1 when not connected */
     uint32_t conn_gen;
@@ -67,6 +73,36 @@ typedef struct brg_stomp {
     stomp_src_t *srcs;
     size_t nsrcs;
 } brg_stomp_t;
+
+/* ---- stomp_io.c: the byte stream, plain TCP or TLS ---- */
+
+/* The TLS keys of the endpoint (docs/activemq.md): NULL when unset. */
+typedef struct stomp_tls_conf {
+    const char *ca_file, *cert_file, *key_file;
+    bool verify_peer;
+} stomp_tls_conf_t;
+
+/* Make s->tls_ctx for stomp+ssl:// (CA certificates, client certificate, verification).
+ * Returns: BRG_OK, or an error with errstr naming the file and OpenSSL's reason
+ * (BRG_ERR_UNSUPPORTED when built without OpenSSL). Thread: the opening thread. */
+brg_err_t stomp_tls_init(brg_stomp_t *s, const stomp_tls_conf_t *c, char *errstr,
+                         size_t errstr_size);
+/* Free s->tls_ctx (NULL is fine). */
+void stomp_tls_fini(brg_stomp_t *s);
+/* After the TCP connect: the TLS handshake on s->fd (nothing for plain TCP), with the
+ * broker's certificate verified against the url's host when verify_peer. Polls, at most
+ * timeout_ms. Returns: BRG_OK, BRG_ERR_STOPPED, or a transport error with errstr set.
+ * Thread: the endpoint's. */
+brg_err_t stomp_io_start(brg_stomp_t *s, int timeout_ms, char *errstr, size_t errstr_size);
+/* End the TLS session (before the socket is closed). */
+void stomp_io_stop(brg_stomp_t *s);
+/* Move bytes. Returns: the count moved (> 0); 0 when the socket is not ready (poll, then call
+ * again: a send must be retried with the same bytes first); -1 on an error (errstr set); -2
+ * from recv when the broker closed the connection. Thread: the endpoint's. */
+ssize_t stomp_io_send(brg_stomp_t *s, const void *p, size_t n, char *errstr, size_t errstr_size);
+ssize_t stomp_io_recv(brg_stomp_t *s, void *p, size_t n, char *errstr, size_t errstr_size);
+/* Whether TLS holds decrypted bytes that poll cannot see. */
+bool stomp_io_pending(const brg_stomp_t *s);
 
 /* ---- stomp_conn.c ---- */
 brg_err_t stomp_run(void *state, brg_endpoint_t *ep, char *errstr, size_t errstr_size);

@@ -324,6 +324,122 @@ START_TEST(test_encode_sets_jms_annotations_and_to)
 }
 END_TEST
 
+/* The AMQP type and bytes of application property `name` in msg. Returns: false if absent. */
+static bool app_prop(pn_message_t *msg, const char *name, pn_type_t *type, pn_bytes_t *val)
+{
+    pn_data_t *ap = pn_message_properties(msg);
+    pn_data_rewind(ap);
+    ck_assert(pn_data_next(ap));
+    size_t n = pn_data_get_map(ap);
+    pn_data_enter(ap);
+    bool found = false;
+    for (size_t i = 0; i + 2 <= n && !found; i += 2) {
+        ck_assert(pn_data_next(ap));
+        pn_bytes_t k = pn_data_get_string(ap);
+        ck_assert(pn_data_next(ap));
+        if (k.size == strlen(name) && memcmp(k.start, name, k.size) == 0) {
+            found = true;
+            *type = pn_data_type(ap);
+            *val = *type == PN_STRING ? pn_data_get_string(ap)
+                   : *type == PN_BINARY ? pn_data_get_binary(ap)
+                                        : pn_bytes(0, NULL);
+        }
+    }
+    pn_data_exit(ap);
+    return found;
+}
+
+static void assert_prop(pn_message_t *msg, const char *name, pn_type_t type, const char *val,
+                        size_t len)
+{
+    pn_type_t t = PN_NULL;
+    pn_bytes_t v = pn_bytes(0, NULL);
+    ck_assert_msg(app_prop(msg, name, &t, &v), "no property %s", name);
+    ck_assert_msg(t == type, "%s is %s, not %s", name, pn_type_name(t), pn_type_name(type));
+    ck_assert_uint_eq(v.size, len);
+    ck_assert(len == 0 || memcmp(v.start, val, len) == 0);
+}
+
+START_TEST(test_utf8_bytes_headers_and_key_go_out_as_strings_and_come_back_as_bytes)
+{
+    /* What a plain Kafka record carries: header values and the key are bytes. */
+    brg_envelope_t *in = brg_envelope_new();
+    brg_envelope_set_body(in, "b", 1);
+    brg_envelope_set_key(in, "k01", 3);
+    add(in, "city", brg_value_bytes("caf\xc3\xa9", 5));
+    add(in, "path", brg_value_bytes("a\\b", 3));
+    add(in, "raw", brg_value_bytes("\xff\x00z", 3));      /* not UTF-8: stays binary */
+    add(in, "a,b=c%", brg_value_bytes("v", 1));           /* name needs percent-encoding */
+    add(in, "text", brg_value_string("t\xc3\xa9", 3));    /* a string stays a string */
+    add(in, "empty", brg_value_bytes("", 0));
+    add(in, "n", brg_value_int(42, 64));
+    pn_message_t *msg = pn_message();
+    char err[128];
+    ck_assert_int_eq(brg_amqp1_encode(msg, in, NULL, err, sizeof(err)), BRG_OK);
+    assert_prop(msg, "city", PN_STRING, "caf\xc3\xa9", 5);
+    assert_prop(msg, "path", PN_STRING, "a\\b", 3);
+    assert_prop(msg, "raw", PN_BINARY, "\xff\x00z", 3);
+    assert_prop(msg, "a,b=c%", PN_STRING, "v", 1);
+    assert_prop(msg, "text", PN_STRING, "t\xc3\xa9", 3);
+    assert_prop(msg, "empty", PN_STRING, "", 0);
+    assert_prop(msg, BRG_AMQP1_KEY_PROP, PN_STRING, "k01", 3);
+    const char hint[] = "city=binary,path=binary,a%2Cb%3Dc%25=binary,empty=binary";
+    assert_prop(msg, BRG_AMQP1_TYPES_PROP, PN_STRING, hint, strlen(hint));
+    pn_message_free(msg);
+
+    /* The way back: the same types, the hint consumed. */
+    brg_envelope_t *out = round_trip(in, NULL);
+    ck_assert(brg_fields_equal(&in->headers, &out->headers));
+    ck_assert_ptr_null(brg_fields_get(&out->headers, BRG_AMQP1_TYPES_PROP));
+    ck_assert_uint_eq(out->key_len, 3);
+    ck_assert(memcmp(out->key, "k01", 3) == 0);
+    brg_envelope_destroy(out);
+    brg_envelope_destroy(in);
+}
+END_TEST
+
+START_TEST(test_key_that_is_not_utf8_stays_binary_and_no_hint_without_bytes)
+{
+    brg_envelope_t *in = brg_envelope_new();
+    brg_envelope_set_key(in, "\xc3(", 2);
+    add(in, "s", brg_value_string("x", 1));
+    pn_message_t *msg = pn_message();
+    char err[128];
+    ck_assert_int_eq(brg_amqp1_encode(msg, in, NULL, err, sizeof(err)), BRG_OK);
+    assert_prop(msg, BRG_AMQP1_KEY_PROP, PN_BINARY, "\xc3(", 2);
+    pn_type_t t;
+    pn_bytes_t v;
+    ck_assert(!app_prop(msg, BRG_AMQP1_TYPES_PROP, &t, &v)); /* nothing to list */
+    pn_message_free(msg);
+    brg_envelope_t *out = round_trip(in, NULL);
+    ck_assert_uint_eq(out->key_len, 2);
+    ck_assert(memcmp(out->key, "\xc3(", 2) == 0);
+    ck_assert(brg_fields_equal(&in->headers, &out->headers));
+    brg_envelope_destroy(out);
+    brg_envelope_destroy(in);
+}
+END_TEST
+
+START_TEST(test_repeated_names_keep_bytes_in_the_list_and_strings_in_the_map)
+{
+    brg_envelope_t *in = brg_envelope_new();
+    add(in, "h", brg_value_bytes("one", 3));
+    add(in, "h", brg_value_bytes("two", 3));
+    add(in, "g", brg_value_bytes("\xe2\x82\xac", 3));
+    pn_message_t *msg = pn_message();
+    char err[128];
+    ck_assert_int_eq(brg_amqp1_encode(msg, in, NULL, err, sizeof(err)), BRG_OK);
+    assert_prop(msg, "h", PN_STRING, "one", 3); /* what a JMS consumer reads */
+    assert_prop(msg, "g", PN_STRING, "\xe2\x82\xac", 3);
+    pn_message_free(msg);
+    brg_envelope_t *out = round_trip(in, NULL);
+    ck_assert(brg_fields_equal(&in->headers, &out->headers));
+    ck_assert_ptr_null(brg_fields_get(&out->headers, BRG_AMQP1_TYPES_PROP));
+    brg_envelope_destroy(out);
+    brg_envelope_destroy(in);
+}
+END_TEST
+
 /* Build a message the way another AMQP 1.0 client would, and decode it. */
 static brg_envelope_t *decode_foreign(pn_message_t *msg)
 {
@@ -336,6 +452,49 @@ static brg_envelope_t *decode_foreign(pn_message_t *msg)
     free(bytes);
     return env;
 }
+
+START_TEST(test_non_utf8_header_name_keeps_the_hint_valid_utf8)
+{
+    /* The map gets U+FFFD for the stray bytes and its value as it is; the list the exact name
+     * and value; the hint (an AMQP string) never a name that is not UTF-8. */
+    brg_envelope_t *in = brg_envelope_new();
+    add(in, "ok", brg_value_bytes("v", 1));
+    add(in, "\xff\xfe-name", brg_value_bytes("w", 1));
+    pn_message_t *msg = pn_message();
+    char err[128];
+    ck_assert_int_eq(brg_amqp1_encode(msg, in, NULL, err, sizeof(err)), BRG_OK);
+    assert_prop(msg, BRG_AMQP1_TYPES_PROP, PN_STRING, "ok=binary", 9);
+    assert_prop(msg, "\xef\xbf\xbd\xef\xbf\xbd-name", PN_BINARY, "w", 1);
+    pn_message_free(msg);
+    brg_envelope_t *out = round_trip(in, NULL);
+    ck_assert(brg_fields_equal(&in->headers, &out->headers));
+    brg_envelope_destroy(out);
+    brg_envelope_destroy(in);
+}
+END_TEST
+
+START_TEST(test_decode_foreign_string_properties_stay_strings)
+{
+    /* A message from another client: strings are strings, the key may be a string. */
+    pn_message_t *msg = pn_message();
+    pn_data_t *ap = pn_message_properties(msg);
+    pn_data_put_map(ap);
+    pn_data_enter(ap);
+    pn_data_put_string(ap, pn_bytes(1, "s"));
+    pn_data_put_string(ap, pn_bytes(2, "ab"));
+    pn_data_put_string(ap, pn_bytes(strlen(BRG_AMQP1_KEY_PROP), BRG_AMQP1_KEY_PROP));
+    pn_data_put_string(ap, pn_bytes(2, "kk"));
+    pn_data_exit(ap);
+    brg_envelope_t *env = decode_foreign(msg);
+    const brg_field_t *f = brg_fields_get(&env->headers, "s");
+    ck_assert_ptr_nonnull(f);
+    ck_assert_int_eq(f->value.type, BRG_V_STRING);
+    ck_assert_uint_eq(env->key_len, 2);
+    ck_assert(memcmp(env->key, "kk", 2) == 0);
+    brg_envelope_destroy(env);
+    pn_message_free(msg);
+}
+END_TEST
 
 START_TEST(test_decode_amqp_value_string_and_binary_bodies)
 {
@@ -669,6 +828,70 @@ START_TEST(test_address_forms_per_broker_family)
 }
 END_TEST
 
+/* The link settings for a source address on a broker family. */
+static brg_amqp1_rx_link_t link_for(brg_amqp1_family_t f, const char *address, bool durable,
+                                    const char *subscription)
+{
+    brg_amqp1_addr_t a;
+    char err[256];
+    ck_assert_int_eq(brg_amqp1_address_resolve(f, address, &a, err, sizeof(err)), BRG_OK);
+    brg_amqp1_rx_link_t l;
+    brg_amqp1_rx_link_settings(f, &a, address, "msgbridge-east-amq", "prices-in", durable,
+                               subscription, 7, &l);
+    brg_amqp1_addr_fini(&a);
+    return l;
+}
+
+static void assert_durable_link(brg_amqp1_rx_link_t *l, const char *name)
+{
+    ck_assert(l->durable);
+    ck_assert_str_eq(l->name, name);
+    ck_assert_int_eq(l->durability, PN_DELIVERIES); /* unsettled-state */
+    ck_assert_int_eq(l->expiry, PN_EXPIRE_NEVER);
+    ck_assert_int_eq(l->dist_mode, PN_DIST_MODE_COPY);
+    brg_amqp1_rx_link_fini(l);
+}
+
+static void assert_plain_link(brg_amqp1_rx_link_t *l, const char *name)
+{
+    ck_assert(!l->durable);
+    ck_assert_str_eq(l->name, name);
+    ck_assert_int_eq(l->durability, PN_NONDURABLE);
+    ck_assert_int_eq(l->expiry, PN_EXPIRE_WITH_SESSION);
+    ck_assert_int_eq(l->dist_mode, PN_DIST_MODE_UNSPECIFIED);
+    brg_amqp1_rx_link_fini(l);
+}
+
+START_TEST(test_topic_sources_ask_for_a_durable_subscription_with_a_stable_name)
+{
+    brg_amqp1_rx_link_t l = link_for(BRG_AMQP1_ACTIVEMQ, "topic://prices", true, NULL);
+    assert_durable_link(&l, "msgbridge-prices-in");
+    l = link_for(BRG_AMQP1_ARTEMIS, "topic://prices", true, NULL);
+    assert_durable_link(&l, "msgbridge-prices-in");
+    l = link_for(BRG_AMQP1_GENERIC, "topic://prices", true, "audit-sub");
+    assert_durable_link(&l, "audit-sub");
+    /* The same name at every attach (the sequence number only names plain links). */
+    l = link_for(BRG_AMQP1_ACTIVEMQ, "topic://prices", true, NULL);
+    assert_durable_link(&l, "msgbridge-prices-in");
+}
+END_TEST
+
+START_TEST(test_queues_rabbitmq_topics_and_durable_false_get_the_plain_link)
+{
+    brg_amqp1_rx_link_t l = link_for(BRG_AMQP1_ACTIVEMQ, "topic://prices", false, "ignored");
+    assert_plain_link(&l, "msgbridge-east-amq:from:topic://prices:7");
+    l = link_for(BRG_AMQP1_ACTIVEMQ, "queue://orders", true, NULL);
+    assert_plain_link(&l, "msgbridge-east-amq:from:queue://orders:7");
+    l = link_for(BRG_AMQP1_GENERIC, "orders", true, NULL);
+    assert_plain_link(&l, "msgbridge-east-amq:from:orders:7");
+    /* RabbitMQ 3.x: no durable AMQP 1.0 topic subscriptions. */
+    l = link_for(BRG_AMQP1_RABBITMQ, "/topic/prices", true, NULL);
+    assert_plain_link(&l, "msgbridge-east-amq:from:/topic/prices:7");
+    l = link_for(BRG_AMQP1_RABBITMQ, "topic://prices", true, NULL);
+    assert_plain_link(&l, "msgbridge-east-amq:from:topic://prices:7");
+}
+END_TEST
+
 START_TEST(test_family_names_and_detection)
 {
     brg_amqp1_family_t f;
@@ -739,6 +962,11 @@ static Suite *amqp1_suite(void)
     tcase_add_test(tc, test_envelope_without_source_durability_is_sent_durable);
     tcase_add_test(tc, test_envelope_empty_key_is_kept_and_empty_body_allowed);
     tcase_add_test(tc, test_encode_sets_jms_annotations_and_to);
+    tcase_add_test(tc, test_utf8_bytes_headers_and_key_go_out_as_strings_and_come_back_as_bytes);
+    tcase_add_test(tc, test_key_that_is_not_utf8_stays_binary_and_no_hint_without_bytes);
+    tcase_add_test(tc, test_repeated_names_keep_bytes_in_the_list_and_strings_in_the_map);
+    tcase_add_test(tc, test_decode_foreign_string_properties_stay_strings);
+    tcase_add_test(tc, test_non_utf8_header_name_keeps_the_hint_valid_utf8);
     tcase_add_test(tc, test_decode_amqp_value_string_and_binary_bodies);
     tcase_add_test(tc, test_decode_amqp_value_map_body_is_restored_by_the_sink);
     tcase_add_test(tc, test_decode_message_ids_of_every_type_round_trip);
@@ -750,6 +978,8 @@ static Suite *amqp1_suite(void)
     TCase *ta = tcase_create("address");
     tcase_add_test(ta, test_address_forms_per_broker_family);
     tcase_add_test(ta, test_family_names_and_detection);
+    tcase_add_test(ta, test_topic_sources_ask_for_a_durable_subscription_with_a_stable_name);
+    tcase_add_test(ta, test_queues_rabbitmq_topics_and_durable_false_get_the_plain_link);
     tcase_add_test(ta, test_url_forms);
     suite_add_tcase(s, ta);
     return s;

@@ -132,12 +132,14 @@ t_assert_eq "$(sed -n 6p "$T_DIR/rabbit" | cut -d' ' -f1-3)" 'key=absent body="m
 t_assert_eq "$(rline 7 | cut -d' ' -f1-2)" 'key="big" body=len:3000000:fnv:737bea03eebbfd23' "RabbitMQ record 7 (3 MB)"
 t_assert_eq "$(rline 9)" 'key=absent body="msg-9" hcount=4 h={"seq"=x:"9","\xff\xfe-name"=x:"v","skipamqp1"=x:"1"}' "RabbitMQ record 9 (non-UTF-8 name)"
 
-# What an AMQP 1.0 consumer sees: binary values, null as null, the key as binary x-msgbridge-key.
+# What an AMQP 1.0 consumer sees: UTF-8 values and keys as strings (the values listed as
+# binary in x-msgbridge-amqp-types for the way back), other bytes as binary, null as null.
 aline() { sed -n "$1p" "$T_DIR/amqp1"; }
-t_assert_eq "$(aline 1)" "body=bytes:b'msg-0' props=str:'seq'=bytes:b'0'" "AMQP 1.0 record 0"
-t_assert_eq "$(aline 2)" "body=bytes:b'msg-1' props=str:'seq'=bytes:b'1',str:'x-msgbridge-key'=bytes:b''" "AMQP 1.0 record 1"
-t_assert_eq "$(aline 3)" "body=bytes:b'msg-2' props=str:'seq'=bytes:b'2',str:'n'=NoneType:None,str:'e'=bytes:b'',str:'x-msgbridge-key'=bytes:b'k2'" "AMQP 1.0 record 2"
-t_assert_eq "$(aline 5)" "body=bytes:b'' props=str:'seq'=bytes:b'4',str:'x-msgbridge-key'=bytes:b'k4'" "AMQP 1.0 record 4 (tombstone)"
+t_assert_eq "$(aline 1)" "body=bytes:b'msg-0' props=str:'seq'=str:'0',str:'x-msgbridge-amqp-types'=str:'seq=binary'" "AMQP 1.0 record 0"
+t_assert_eq "$(aline 2)" "body=bytes:b'msg-1' props=str:'seq'=str:'1',str:'x-msgbridge-amqp-types'=str:'seq=binary',str:'x-msgbridge-key'=str:''" "AMQP 1.0 record 1"
+t_assert_eq "$(aline 3)" "body=bytes:b'msg-2' props=str:'seq'=str:'2',str:'n'=NoneType:None,str:'e'=str:'',str:'x-msgbridge-amqp-types'=str:'seq=binary,e=binary',str:'x-msgbridge-key'=str:'k2'" "AMQP 1.0 record 2"
+t_assert_eq "$(aline 4)" "body=bytes:b'msg-3' props=str:'seq'=str:'3',str:'ok'=bytes:b'\\xc3(\\xff',str:'x-msgbridge-amqp-types'=str:'seq=binary',str:'x-msgbridge-key'=str:'k3'" "AMQP 1.0 record 3 (non-UTF-8 value)"
+t_assert_eq "$(aline 5)" "body=bytes:b'' props=str:'seq'=str:'4',str:'x-msgbridge-amqp-types'=str:'seq=binary',str:'x-msgbridge-key'=str:'k4'" "AMQP 1.0 record 4 (tombstone)"
 t_assert_eq "$(aline 6 | grep -o "str:'h[0-9]*'" | wc -l)" 10000 "AMQP 1.0 record 5 (10,000 properties)"
 t_assert_eq "$(aline 7 | grep -o "str:'h[0-9]*'" | wc -l)" 20000 "AMQP 1.0 record 6 (20,000 properties)"
 
