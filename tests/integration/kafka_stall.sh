@@ -12,7 +12,8 @@ t_need kafka
 . "$(dirname "$0")/kafka_lib.sh"
 command -v curl >/dev/null 2>&1 || t_skip "curl is not installed"
 
-N=$(t_count 20000)
+# Not scaled down under the sanitizers: fewer records would all be fetched before the freeze.
+N=20000
 k_private_cluster 39440 1
 # A stopped process keeps SIGTERM pending: continue the cluster before the cleanup kills it.
 trap 'kill -CONT "$k_pid" 2>/dev/null; t_cleanup' EXIT
@@ -23,8 +24,9 @@ rmqc lines "$N" >"$T_DIR/records.txt" || t_fail "lines"
 
 PORT=$(rmq_free_port)
 RMQ_HTTP=http://127.0.0.1:$PORT
-# Prefetch kept small (a few KiB per fetch and in librdkafka's queue), so that records still
-# wait at the broker, not in the bridge, when the cluster freezes.
+# Prefetch kept small (a few KiB per fetch and in librdkafka's queue, and the route's byte
+# window, which sizes the Kafka source's own buffer), so that records still wait at the
+# broker, not in the bridge, when the cluster freezes.
 cat >"$T_DIR/bridge.conf" <<EOT
 bridge = { id = "kstall"; metrics = "127.0.0.1:$PORT"; };
 endpoints = (
@@ -35,7 +37,7 @@ endpoints = (
   { name = "rabbit"; type = "rabbitmq"; url = "$RMQ_URL"; }
 );
 routes = (
-  { name = "kstall"; stall_timeout = 3; max_in_flight = 100;
+  { name = "kstall"; stall_timeout = 3; max_in_flight = 100; max_in_flight_bytes = 16384;
     from = { endpoint = "k"; topic = "$topic"; group = "kstall-$$"; start = "earliest"; };
     to = { endpoint = "rabbit"; exchange = ""; routing_key = "kstall.out"; }; }
 );
