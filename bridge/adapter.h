@@ -195,10 +195,10 @@ brg_envelope_t *brg_endpoint_take_publish(brg_endpoint_t *ep, brg_sink_t **sink)
  * brg_endpoint_take_settled), linked through the delivery itself: no allocation per node,
  * for what an adapter holds back (waiting for queue room, link credit...). An envelope is in
  * at most one such queue. Zero-initialised is empty. Thread: the endpoint's thread. */
-typedef struct brg_envq {
+typedef struct brg_dchain {
     struct brg_delivery *head, *tail;
     size_t len;
-} brg_envq_t;
+} brg_envq_t; /* the core's brg_dchain_t (bridge/inbox.h): one FIFO code for both */
 void brg_envq_push(brg_envq_t *q, brg_envelope_t *env);
 /* Returns: the oldest envelope (removed), or NULL when empty. */
 brg_envelope_t *brg_envq_pop(brg_envq_t *q);

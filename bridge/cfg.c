@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "bridge/err.h"
 
@@ -285,4 +286,33 @@ void brg_cfg_check_keys(const brg_cfg_t *group, const brg_conf_key_t *keys,
             brg_diag_error(d, group, "missing required key \"%s\"", k->name);
         }
     }
+}
+
+static void check_readable(const brg_cfg_t *ep_cs, const char *key, brg_diag_t *d)
+{
+    const brg_cfg_t *c = brg_cfg_get(ep_cs, key);
+    if (c && c->type == BRG_CFG_STRING && access(c->v.s, R_OK) != 0) {
+        brg_diag_error(d, c, "cannot read \"%s\"", c->v.s);
+    }
+}
+
+void brg_cfg_check_tls_keys(const brg_cfg_t *ep_cs, bool has_url, bool tls, const char *tls_url,
+                            brg_diag_t *d)
+{
+    bool has_cert = brg_cfg_get(ep_cs, "cert_file") != NULL;
+    bool has_key = brg_cfg_get(ep_cs, "key_file") != NULL;
+    if (has_cert != has_key) {
+        brg_diag_error(d, brg_cfg_get(ep_cs, has_cert ? "cert_file" : "key_file"),
+                       "cert_file and key_file go together");
+    }
+    static const char *const tls_keys[] = {"ca_file", "cert_file", "key_file", "verify_peer"};
+    for (size_t i = 0; i < sizeof(tls_keys) / sizeof(tls_keys[0]); i++) {
+        const brg_cfg_t *c = brg_cfg_get(ep_cs, tls_keys[i]);
+        if (c && !tls && has_url) {
+            brg_diag_warn(d, c, "%s has no effect without %s url", tls_keys[i], tls_url);
+        }
+    }
+    check_readable(ep_cs, "ca_file", d);
+    check_readable(ep_cs, "cert_file", d);
+    check_readable(ep_cs, "key_file", d);
 }

@@ -99,6 +99,12 @@ void brg_diag_error_at(brg_diag_t *d, const char *file, int line, const char *pa
 /* A warning: printed by -t, does not fail the load. */
 void brg_diag_warn(brg_diag_t *d, const brg_cfg_t *at, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
+/* The TLS keys of an endpoint (ca_file, cert_file, key_file, verify_peer), checked alike by
+ * the adapters that take them: cert_file and key_file go together, each file is readable, and
+ * each key warns when the endpoint has a url that is not a TLS one (tls false). tls_url names
+ * the TLS url form for that warning, with its article ("an amqps://"). */
+void brg_cfg_check_tls_keys(const brg_cfg_t *ep_cs, bool has_url, bool tls, const char *tls_url,
+                            brg_diag_t *d);
 
 /* Check one group against a schema: unknown keys (listing the valid ones), types, required
  * keys, NAME_file for secrets. `extra` is a second table accepted in the same group (the

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "bridge/endpoint.h"
+#include "bridge/inbox.h"
 #include "bridge/route.h"
 
 static size_t bucket_of(const double *bounds, size_t n, double s)
@@ -265,30 +266,13 @@ void brg_delivery_abandon(brg_delivery_t *dlv)
 
 void brg_envq_push(brg_envq_t *q, brg_envelope_t *env)
 {
-    brg_delivery_t *d = env->dlv;
-    d->next = NULL;
-    if (q->tail) {
-        q->tail->next = d;
-    } else {
-        q->head = d;
-    }
-    q->tail = d;
-    q->len++;
+    brg_dfifo_push(q, env->dlv);
 }
 
 brg_envelope_t *brg_envq_pop(brg_envq_t *q)
 {
-    brg_delivery_t *d = q->head;
-    if (!d) {
-        return NULL;
-    }
-    q->head = d->next;
-    if (!q->head) {
-        q->tail = NULL;
-    }
-    q->len--;
-    d->next = NULL;
-    return d->env;
+    brg_delivery_t *d = brg_dfifo_pop(q);
+    return d ? d->env : NULL;
 }
 
 brg_envelope_t *brg_envq_peek(const brg_envq_t *q)

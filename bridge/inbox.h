@@ -36,6 +36,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "bridge/adapter.h"
+
 struct brg_delivery;
 
 typedef struct brg_inbox {
@@ -46,10 +48,7 @@ typedef struct brg_inbox {
 /* A private chain of deliveries, built by one thread before it is pushed: newest first
  * (head), oldest last (tail), linked through brg_delivery_t.next. Also the consumer's FIFO of
  * what it took, then oldest first. Zero-initialised is empty. */
-typedef struct brg_dchain {
-    struct brg_delivery *head, *tail;
-    size_t len;
-} brg_dchain_t;
+typedef struct brg_dchain brg_dchain_t; /* defined in adapter.h as brg_envq_t */
 typedef brg_dchain_t brg_dfifo_t;
 
 void brg_inbox_init(brg_inbox_t *ib);

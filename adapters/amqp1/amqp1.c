@@ -45,14 +45,6 @@ static const brg_conf_key_t sink_keys[] = {
 
 /* ---- checks (pass 4 of the config load) ----------------------------------------------------- */
 
-static void check_readable(const brg_cfg_t *ep_cs, const char *key, brg_diag_t *d)
-{
-    const brg_cfg_t *c = brg_cfg_get(ep_cs, key);
-    if (c && c->type == BRG_CFG_STRING && access(c->v.s, R_OK) != 0) {
-        brg_diag_error(d, c, "cannot read \"%s\"", c->v.s);
-    }
-}
-
 static brg_amqp1_family_t endpoint_family(const brg_cfg_t *ep_cs)
 {
     brg_amqp1_family_t f = BRG_AMQP1_AUTO;
@@ -90,22 +82,7 @@ static void check_endpoint(const brg_cfg_t *ep_cs, brg_diag_t *d)
     if (pw && !brg_cfg_get(ep_cs, "user")) {
         brg_diag_error(d, pw, "a password needs a user");
     }
-    bool has_cert = brg_cfg_get(ep_cs, "cert_file") != NULL;
-    bool has_key = brg_cfg_get(ep_cs, "key_file") != NULL;
-    if (has_cert != has_key) {
-        brg_diag_error(d, brg_cfg_get(ep_cs, has_cert ? "cert_file" : "key_file"),
-                       "cert_file and key_file go together");
-    }
-    static const char *const tls_keys[] = {"ca_file", "cert_file", "key_file", "verify_peer"};
-    for (size_t i = 0; i < BRG_ARRAY_SIZE(tls_keys); i++) {
-        const brg_cfg_t *c = brg_cfg_get(ep_cs, tls_keys[i]);
-        if (c && !tls && url) {
-            brg_diag_warn(d, c, "%s has no effect without an amqps:// url", tls_keys[i]);
-        }
-    }
-    check_readable(ep_cs, "ca_file", d);
-    check_readable(ep_cs, "cert_file", d);
-    check_readable(ep_cs, "key_file", d);
+    brg_cfg_check_tls_keys(ep_cs, url != NULL, tls, "an amqps://", d);
 }
 
 static void check_address(const brg_cfg_t *ep_cs, const brg_cfg_t *node, const char *text,

@@ -136,35 +136,6 @@ static bool is_topic(const char *dest)
 
 /* ---- checks (pass 4 of the config load) ----------------------------------------------------- */
 
-static void check_readable(const brg_cfg_t *ep_cs, const char *key, brg_diag_t *d)
-{
-    const brg_cfg_t *c = brg_cfg_get(ep_cs, key);
-    if (c && c->type == BRG_CFG_STRING && access(c->v.s, R_OK) != 0) {
-        brg_diag_error(d, c, "cannot read \"%s\"", c->v.s);
-    }
-}
-
-/* The TLS keys: as the amqp1 adapter checks them (docs/amqp1.md). */
-static void check_tls_keys(const brg_cfg_t *ep_cs, const brg_cfg_t *url, bool tls, brg_diag_t *d)
-{
-    bool has_cert = brg_cfg_get(ep_cs, "cert_file") != NULL;
-    bool has_key = brg_cfg_get(ep_cs, "key_file") != NULL;
-    if (has_cert != has_key) {
-        brg_diag_error(d, brg_cfg_get(ep_cs, has_cert ? "cert_file" : "key_file"),
-                       "cert_file and key_file go together");
-    }
-    static const char *const tls_keys[] = {"ca_file", "cert_file", "key_file", "verify_peer"};
-    for (size_t i = 0; i < BRG_ARRAY_SIZE(tls_keys); i++) {
-        const brg_cfg_t *c = brg_cfg_get(ep_cs, tls_keys[i]);
-        if (c && !tls && url) {
-            brg_diag_warn(d, c, "%s has no effect without a stomp+ssl:// url", tls_keys[i]);
-        }
-    }
-    check_readable(ep_cs, "ca_file", d);
-    check_readable(ep_cs, "cert_file", d);
-    check_readable(ep_cs, "key_file", d);
-}
-
 static void check_endpoint(const brg_cfg_t *ep_cs, brg_diag_t *d)
 {
     const brg_cfg_t *url = brg_cfg_get(ep_cs, "url");
@@ -181,7 +152,7 @@ static void check_endpoint(const brg_cfg_t *ep_cs, brg_diag_t *d)
             free(pw);
         }
     }
-    check_tls_keys(ep_cs, url, tls, d);
+    brg_cfg_check_tls_keys(ep_cs, url != NULL, tls, "a stomp+ssl://", d);
     const brg_cfg_t *hb = brg_cfg_get(ep_cs, "heartbeat");
     if (hb && hb->type == BRG_CFG_INT && (hb->v.i < 0 || hb->v.i > 3600000)) {
         brg_diag_error(d, hb, "heartbeat %lld is out of range (0 to 3600000 ms)",
