@@ -10,7 +10,7 @@
 #   machine (a short peak of unknown cause above a steady 25-27 MiB), so the issue's 32 MiB
 #   target is not the bound yet (docs/performance.md);
 # - no stall: the route's count of records out, sampled every 10 ms on /metrics, never stands
-#   still for more than 100 ms between the first record and the last (librdkafka 2.0 stops
+#   still for more than 100 ms (400 ms in a sanitizer build) between the first record and the last (librdkafka 2.0 stops
 #   fetching for up to a second when its own limits are the brake);
 # - the source said it paused; every record arrived once, in order within each partition.
 . "$(dirname "$0")/lib.sh"
@@ -77,8 +77,14 @@ EOPY
 read -r worst samples seen <"$T_DIR/gaps"
 t_log "longest stand-still ${worst} ms over $samples samples; $seen of $N out"
 t_assert_eq "$seen" "$N" "records out of the route (metrics)"
-[ "$worst" -le 100 ] ||
-    t_fail "the route stood still for $worst ms (over 100 ms) while records waited: $(cat "$T_DIR/gaps.err")"
+# The stalls this guards against last 600-1000 ms (librdkafka's fetch backoff, a resume it
+# notices late). A sanitizer build on a loaded 2-core machine stands still 250 ms now and then
+# for no reason of ours (seen once with the load average at 18), so it gets 400 ms: still far
+# below the stalls, and the normal build keeps the issue's 100 ms.
+STILL_MS=100
+if ldd "$MSGBRIDGE" 2>/dev/null | grep -q 'libasan\|libtsan'; then STILL_MS=400; fi
+[ "$worst" -le "$STILL_MS" ] ||
+    t_fail "the route stood still for $worst ms (over $STILL_MS ms) while records waited: $(cat "$T_DIR/gaps.err")"
 
 hwm=$(awk '/^VmHWM/ {print $2}' "/proc/$T_BRIDGE_PID/status")
 t_log "peak RSS $((hwm / 1024)) MiB ($hwm kB)"
