@@ -10,8 +10,8 @@
 #   machine (a short peak of unknown cause above a steady 25-27 MiB), so the issue's 32 MiB
 #   target is not the bound yet (docs/performance.md);
 # - no stall: the route's count of records out, sampled every 10 ms on /metrics, never stands
-#   still for more than 100 ms (400 ms in a sanitizer build) between the first record and the last (librdkafka 2.0 stops
-#   fetching for up to a second when its own limits are the brake);
+#   still for more than 100 ms (400 ms in a sanitizer build) between the first record and the
+#   last (librdkafka 2.0 stops fetching for up to a second when its own limits are the brake);
 # - the source said it paused; every record arrived once, in order within each partition.
 . "$(dirname "$0")/lib.sh"
 t_need kafka
