@@ -16,11 +16,11 @@ bi_need_client() {
 
 # bi_check FILE: msgbridge -t -c FILE; output in $T_DIR/check.out, exit status in BI_RC, wall
 # time in BI_SECS (whole seconds, rounded up). A check may use at most BI_LIMIT seconds of CPU
-# (default 20; RLIMIT_CPU, so the kernel stops it with SIGXCPU and BI_RC is 152): CPU time,
+# (default 20; RLIMIT_CPU, so the kernel kills it there and BI_RC is 137): CPU time,
 # not wall time, because what these tests catch is work that grows too fast with the input,
 # and a loaded machine (a CI neighbour, a sanitizer build) stretches wall time tenfold without
 # one more instruction run. A hang that burns no CPU is caught by a wall-clock net ten times
-# wider (SIGKILL, BI_RC 137; msgbridge blocks SIGTERM and SIGINT before it loads the file, so
+# wider (SIGKILL, BI_RC 137 too; msgbridge blocks SIGTERM and SIGINT before it loads the file, so
 # neither interrupts a slow check).
 bi_check() {
     s=$(date +%s%N)
