@@ -5,3 +5,11 @@
 KIT_INTEGRATION = tests/integration/prometheus_rules.sh tests/integration/prometheus_alerts.sh
 TESTS += $(KIT_INTEGRATION)
 EXTRA_DIST += $(KIT_INTEGRATION) tests/integration/prom_lib.sh tests/integration/prom_api.py
+# The names the dashboard and the rules use, against a bridge with Kafka and RabbitMQ routes.
+KIT_CROSS_INTEGRATION = tests/integration/metrics_names.sh
+EXTRA_DIST += $(KIT_CROSS_INTEGRATION)
+if HAVE_ADAPTER_KAFKA
+if HAVE_ADAPTER_RABBITMQ
+TESTS += $(KIT_CROSS_INTEGRATION)
+endif
+endif
