@@ -14,3 +14,7 @@ if HAVE_ADAPTER_RABBITMQ
 TESTS += $(KIT_CROSS_INTEGRATION)
 endif
 endif
+# The Debian package: build (about 1-2 minutes), lintian, install, check, purge. Needs root.
+KIT_PACKAGE = tests/integration/package_deb.sh
+TESTS += $(KIT_PACKAGE)
+EXTRA_DIST += $(KIT_PACKAGE) scripts/package.sh debian
