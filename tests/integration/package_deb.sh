@@ -78,8 +78,13 @@ sed -e '/^endpoints = (/,$ s/^  # /  /' -e 's|password_file = "/etc/msgbridge/[a
 grep -q '^  audit-to-kafka: amq address=queue://audit$' "$T_DIR/unc.out" || t_fail "examples' routes: $(cat "$T_DIR/unc.out")"
 
 # Run it as the service would (the msgbridge user, the installed file) when its metrics port is
-# free here, and read it with the installed `msgbridge status` (URL from the same file).
-if python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 9464))' 2>/dev/null; then
+# free here, and read it with the installed `msgbridge status` (URL from the same file). Under
+# systemd the package started the service itself: read that one.
+if [ -d /run/systemd/system ] && command -v systemctl >/dev/null; then
+    t_wait_for 20 systemctl is-active --quiet msgbridge || t_fail "service not active: $(systemctl status msgbridge 2>&1 | tail -5)"
+    t_wait_for 10 /usr/bin/msgbridge status -i 0.2 || t_fail "the service's bridge is not readable"
+    ps -o user= -p "$(systemctl show -p MainPID --value msgbridge)" | grep -qx msgbridge || t_fail "the service does not run as msgbridge"
+elif python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 9464))' 2>/dev/null; then
     # setpriv execs msgbridge itself (runuser would stay its parent and end with the signal).
     setpriv --reuid=msgbridge --regid=msgbridge --init-groups /usr/bin/msgbridge >"$T_DIR/run.log" 2>&1 &
     rpid=$!
