@@ -8,7 +8,7 @@ PKGS="build-essential autoconf automake libtool pkg-config libclang-rt-14-dev
       rabbitmq-server kcat amqp-tools python3-qpid-proton
       curl valgrind clang procps psmisc
       activemq python3-stomp default-jre-headless default-jdk-headless
-      libcurl4-openssl-dev prometheus tmux debhelper lintian git"
+      libcurl4-openssl-dev prometheus tmux debhelper lintian git gnuplot-nox"
 missing=""
 for p in $PKGS; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"

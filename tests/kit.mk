@@ -3,7 +3,7 @@
 # /metrics, the Debian package, `msgbridge status`. Each skips (77) when its tool is missing;
 # scripts/deps.sh installs them.
 KIT_INTEGRATION = tests/integration/prometheus_rules.sh tests/integration/prometheus_alerts.sh \
-	tests/integration/status_command.sh
+	tests/integration/status_command.sh tests/integration/bench_charts.sh
 TESTS += $(KIT_INTEGRATION)
 EXTRA_DIST += $(KIT_INTEGRATION) tests/integration/prom_lib.sh tests/integration/prom_api.py
 # The names the dashboard and the rules use, against a bridge with Kafka and RabbitMQ routes.
