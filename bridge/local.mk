@@ -41,10 +41,3 @@ bridge/adapter-defs.stamp: FORCE
 FORCE:
 .PHONY: FORCE
 CLEANFILES += bridge/adapter-defs.stamp
-
-# `msgbridge status`: a client of a running bridge's /routes and /metrics (bridge/status.c).
-if HAVE_STATUS
-msgbridge_SOURCES += %D%/status.c %D%/status.h
-msgbridge_CFLAGS += $(STATUS_CFLAGS) $(LIBCONFIG_CFLAGS)
-msgbridge_LDADD += $(STATUS_LIBS)
-endif

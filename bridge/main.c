@@ -13,7 +13,7 @@
 #include "bridge/metrics.h"
 #include "bridge/registry.h"
 #ifdef HAVE_STATUS
-#include "bridge/status.h"
+#include "tools/status/status.h"
 #endif
 
 #define DEFAULT_CONF "/etc/msgbridge/msgbridge.conf"
@@ -194,7 +194,7 @@ int main(int argc, char **argv)
     sigaddset(&early, SIGHUP);
     sigaddset(&early, SIGUSR1);
     pthread_sigmask(SIG_BLOCK, &early, NULL);
-    /* `msgbridge status ...`: a client of a running bridge (bridge/status.c). */
+    /* `msgbridge status ...`: a client of a running bridge (tools/status/status.c). */
     if (argc > 1 && strcmp(argv[1], "status") == 0) {
 #ifdef HAVE_STATUS
         return brg_status_main(argc - 1, argv + 1, DEFAULT_CONF);

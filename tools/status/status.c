@@ -2,7 +2,7 @@
  * compute per-route rates from two samples, print a table, JSON, or a refreshing view. */
 #include "config.h"
 
-#include "bridge/status.h"
+#include "tools/status/status.h"
 
 #include <curl/curl.h>
 #include <getopt.h>
