@@ -3,7 +3,8 @@
 # the bridge's series arrive (every family on /metrics, with the route's values), the
 # MsgbridgeRouteStopped alert fires when the route stops (its sink rejects a message and there
 # is no dead letter) and clears when the route runs again (the sink fixed, SIGHUP). Scrapes and
-# rule evaluations run every second and the alert's `for:` is 2 s, so this takes about 15 s.
+# rule evaluations run every second and the alert's `for:` is 2 s, so this takes about 20 s.
+# Every query of contrib/grafana/msgbridge.json runs against the same Prometheus too.
 . "$(dirname "$0")/lib.sh"
 . "$top_srcdir/tests/integration/prom_lib.sh"
 prom_need
@@ -43,6 +44,10 @@ prom_api names msgbridge_ | sort -u >"$T_DIR/stored"
 missing=$(comm -23 "$T_DIR/exported" "$T_DIR/stored")
 [ -z "$missing" ] || t_fail "exported but not in Prometheus: $missing"
 t_assert_eq "$(prom_api alert MsgbridgeRouteStopped route=orders)" none "alert before the stop"
+# The dashboard's queries are valid PromQL and those not about one adapter return series (rate
+# windows of 5 s: scrapes are 1 s apart here, and the increase above already saw two samples).
+prom_api dashboard "$top_srcdir/contrib/grafana/msgbridge.json" 5s >"$T_DIR/dashboard.out" ||
+    t_fail "dashboard queries: $(cat "$T_DIR/dashboard.out")"
 
 # Stop the route: the sink now rejects, there is no dead letter, so the route stops.
 write_conf reject
@@ -62,4 +67,4 @@ t_wait_for 20 sh -c "[ \"\$(python3 $PROM_API $PROM_URL alert MsgbridgeRouteStop
     || t_fail "MsgbridgeRouteStopped did not clear (state: $(prom_api alert MsgbridgeRouteStopped route=orders))"
 t_assert_eq "$(prom_api value 'msgbridge_route_up{route="orders"}')" 1 "msgbridge_route_up after the reload"
 t_stop "$pid"
-t_log "ok: series arrived, MsgbridgeRouteStopped fired on the stop and cleared on the reload"
+t_log "ok: series arrived, $(tail -1 "$T_DIR/dashboard.out") in the dashboard, MsgbridgeRouteStopped fired on the stop and cleared on the reload"
