@@ -83,6 +83,16 @@ if command -v tmux >/dev/null; then
     tmux -S "$sock" send-keys -t "$sess" C-c
     t_wait_for 5 sh -c "tmux -S '$sock' capture-pane -p -t '$sess' | grep -q 'exit=0$'" || t_fail "--watch did not end with 0 on Ctrl-C: $(pane)"
     tmux -S "$sock" kill-server
+    # Watching a bridge that is not there (yet): it says why, in place, and keeps trying.
+    sock=$T_DIR/tmux2.sock
+    tmux -S "$sock" new-session -d -s "$sess" -x 160 -y 20 \
+        "'$MSGBRIDGE' status --url 127.0.0.1:$DEAD --watch -i 0.3; echo \"exit=\$?\"; sleep 30"
+    t_wait_for 10 sh -c "tmux -S '$sock' capture-pane -p -t '$sess' | grep -q '^msgbridge status: cannot read http://127.0.0.1:$DEAD/routes: Couldn'" \
+        || t_fail "--watch without a bridge: $(pane)"
+    t_assert_eq "$(pane | grep -c 'cannot read')" 1 "error lines on the screen"
+    tmux -S "$sock" send-keys -t "$sess" C-c
+    t_wait_for 5 sh -c "tmux -S '$sock' capture-pane -p -t '$sess' | grep -q 'exit=0$'" || t_fail "--watch without a bridge did not end on Ctrl-C: $(pane)"
+    tmux -S "$sock" kill-server
 else
     t_log "tmux not installed: --watch not checked"
 fi

@@ -96,31 +96,32 @@ static int fetch(CURL *curl, const char *base, const char *path, body_t *out, ch
     return 0;
 }
 
-/* The value of the first sample line of family name (no labels or any labels), or NAN. */
-static double metric_value(const char *text, const char *name, char *label_version,
-                           size_t label_version_size)
+/* The value of the first sample of family `name` in a Prometheus text page, or NAN. With
+ * version/version_size, also copy that sample's `version` label (msgbridge_build_info). */
+static double metric_value(const char *text, const char *name, char *version, size_t version_size)
 {
     size_t n = strlen(name);
-    for (const char *line = text; line && *line; line = strchr(line, '\n') ? strchr(line, '\n') + 1 : NULL) {
-        if (strncmp(line, name, n) != 0 || (line[n] != ' ' && line[n] != '{')) {
-            continue;
-        }
-        const char *sp = line + n;
-        if (*sp == '{') {
-            const char *v = strstr(sp, "version=\"");
-            const char *end = strchr(sp, '}');
-            if (label_version && v && end && v < end) {
-                v += 9;
-                size_t k = 0;
-                while (v[k] && v[k] != '"' && k + 1 < label_version_size) {
-                    label_version[k] = v[k];
-                    k++;
+    for (const char *line = text; line && *line;) {
+        const char *next = strchr(line, '\n');
+        if (strncmp(line, name, n) == 0 && (line[n] == ' ' || line[n] == '{')) {
+            const char *value = line + n;
+            if (*value == '{') {
+                const char *end = strchr(value, '}');
+                const char *v = strstr(value, "version=\"");
+                if (version && v && end && v < end) {
+                    v += strlen("version=\"");
+                    size_t k = 0;
+                    while (v[k] && v[k] != '"' && k + 1 < version_size) {
+                        version[k] = v[k];
+                        k++;
+                    }
+                    version[k] = '\0';
                 }
-                label_version[k] = '\0';
+                value = end ? end + 1 : value;
             }
-            sp = end ? end + 1 : sp;
+            return strtod(value, NULL);
         }
-        return strtod(sp, NULL);
+        line = next ? next + 1 : NULL;
     }
     return NAN;
 }
@@ -395,10 +396,21 @@ int brg_status_main(int argc, char **argv, const char *default_conf)
     CURL *curl = curl_easy_init();
     int rc = 0;
     sample_t prev = {0}, cur = {0};
-    if (!curl || take(curl, base, &prev, errstr, sizeof(errstr)) != 0) {
-        fprintf(stderr, "msgbridge status: %s\n", curl ? errstr : "cannot initialise libcurl");
+    if (!curl) {
+        fprintf(stderr, "msgbridge status: cannot initialise libcurl\n");
         rc = 1;
         goto out;
+    }
+    if (take(curl, base, &prev, errstr, sizeof(errstr)) != 0) {
+        if (!watch) {
+            fprintf(stderr, "msgbridge status: %s\n", errstr);
+            rc = 1;
+            goto out;
+        }
+        /* Watching a bridge that is not up yet: say why and keep trying; rates start with the
+         * second sample that arrives. */
+        printf("\033[H\033[2Jmsgbridge status: %s\n", errstr);
+        fflush(stdout);
     }
     if (watch) {
         struct sigaction sa = {.sa_handler = on_sigint};
