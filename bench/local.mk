@@ -1,6 +1,6 @@
 # bench/: throughput, latency and memory harness (bench/run; docs/performance.md). Not part of
 # `make check`: the raw client tools below are the ceilings msgbridge is measured against.
-EXTRA_DIST += %D%/run %D%/brokers.sh %D%/report.py %D%/bench_util.h %D%/metrics_wait.py
+EXTRA_DIST += %D%/run %D%/brokers.sh %D%/report.py %D%/charts.py %D%/bench_util.h %D%/metrics_wait.py
 
 if HAVE_ADAPTER_KAFKA
 noinst_PROGRAMS += bench/raw_kafka

@@ -12,6 +12,9 @@
 #include "bridge/engine.h"
 #include "bridge/metrics.h"
 #include "bridge/registry.h"
+#ifdef HAVE_STATUS
+#include "tools/status/status.h"
+#endif
 
 #define DEFAULT_CONF "/etc/msgbridge/msgbridge.conf"
 
@@ -28,6 +31,7 @@ static void usage(FILE *out)
 {
     fprintf(out,
             "usage: msgbridge [-c FILE] [-t] [-l LEVEL]\n"
+            "       msgbridge status [--url URL] [--json] [--watch] (msgbridge status -h)\n"
             "  -c, --config FILE   configuration file (default " DEFAULT_CONF ")\n"
             "  -t, --test          check the configuration, print the route graph and exit\n"
             "  -l, --log-level L   error, warn, info or debug (overrides bridge.log.level)\n"
@@ -190,6 +194,16 @@ int main(int argc, char **argv)
     sigaddset(&early, SIGHUP);
     sigaddset(&early, SIGUSR1);
     pthread_sigmask(SIG_BLOCK, &early, NULL);
+    /* `msgbridge status ...`: a client of a running bridge (tools/status/status.c). */
+    if (argc > 1 && strcmp(argv[1], "status") == 0) {
+#ifdef HAVE_STATUS
+        return brg_status_main(argc - 1, argv + 1, DEFAULT_CONF);
+#else
+        fprintf(stderr, "msgbridge: this build has no status command (rebuild with "
+                        "--enable-status; it needs libcurl and jansson)\n");
+        return EXIT_USAGE;
+#endif
+    }
     brg_adapters_init();
     const char *path = DEFAULT_CONF;
     const char *level = NULL;

@@ -37,3 +37,4 @@ include %D%/amqp1.mk
 include %D%/stomp.mk
 include %D%/badinput.mk
 include %D%/faults.mk
+include %D%/kit.mk
