@@ -190,7 +190,6 @@ int main(int argc, char **argv)
     sigaddset(&early, SIGHUP);
     sigaddset(&early, SIGUSR1);
     pthread_sigmask(SIG_BLOCK, &early, NULL);
-    brg_adapters_init();
     const char *path = DEFAULT_CONF;
     const char *level = NULL;
     bool test = false;

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "adapters/rabbitmq/rmq.h"
+#include "bridge/buf.h"
 
 /* ---- keys --------------------------------------------------------------------------------- */
 
@@ -516,25 +517,6 @@ static brg_err_t rmq_run(void *state, brg_endpoint_t *ep, char *errstr, size_t e
 
 /* ---- metrics ------------------------------------------------------------------------------ */
 
-/* A label value: names come from the config; escape what Prometheus' text format requires. */
-static const char *label(const char *s, char *buf, size_t size)
-{
-    size_t o = 0;
-    for (; s && *s && o + 3 < size; s++) {
-        if (*s == '"' || *s == '\\') {
-            buf[o++] = '\\';
-            buf[o++] = *s;
-        } else if (*s == '\n') {
-            buf[o++] = '\\';
-            buf[o++] = 'n';
-        } else {
-            buf[o++] = *s;
-        }
-    }
-    buf[o] = 0;
-    return buf;
-}
-
 void rmq_metrics(brg_endpoint_t *const *eps, size_t n, struct brg_metrics_out *out)
 {
     static const struct {
@@ -564,7 +546,7 @@ void rmq_metrics(brg_endpoint_t *const *eps, size_t n, struct brg_metrics_out *o
                          : f == 4 ? r->inflight_gauge
                                   : (uint64_t)r->blocked_gauge;
             brg_metrics_printf(out, "%s{endpoint=\"%s\"} %llu\n", ep_fams[f].name,
-                               label(brg_endpoint_name(eps[i]), e, sizeof(e)),
+                               brg_prom_label(brg_endpoint_name(eps[i]), e, sizeof(e)),
                                (unsigned long long)v);
         }
     }
@@ -590,9 +572,9 @@ void rmq_metrics(brg_endpoint_t *const *eps, size_t n, struct brg_metrics_out *o
                              : f == 2 ? s->requeued
                                       : s->dead_lettered;
                 brg_metrics_printf(out, "%s{endpoint=\"%s\",route=\"%s\",queue=\"%s\"} %llu\n",
-                                   src_fams[f].name, label(brg_endpoint_name(eps[i]), e, sizeof(e)),
-                                   label(brg_source_route_name(s->src), rt, sizeof(rt)),
-                                   label(s->queue, q, sizeof(q)), (unsigned long long)v);
+                                   src_fams[f].name, brg_prom_label(brg_endpoint_name(eps[i]), e, sizeof(e)),
+                                   brg_prom_label(brg_source_route_name(s->src), rt, sizeof(rt)),
+                                   brg_prom_label(s->queue, q, sizeof(q)), (unsigned long long)v);
             }
         }
     }

@@ -19,10 +19,6 @@
 const brg_adapter_t *brg_adapters[] = {&brg_memory_adapter, &brg_file_adapter, &brg_stdio_adapter,
                                        NULL};
 
-void brg_adapters_init(void)
-{
-}
-
 static brg_engine_t *engine;
 static char dir[64];
 

@@ -8,10 +8,17 @@ UNIT_CORE_LDADD = adapters/memory/libbrg_memory.a $(UNIT_LDADD)
 
 UNIT_TESTS = tests/unit/check_envelope tests/unit/check_template tests/unit/check_route \
 	tests/unit/check_conf tests/unit/check_mapping tests/unit/check_watchdog \
-	tests/unit/check_inbox tests/unit/check_delivery
+	tests/unit/check_inbox tests/unit/check_delivery tests/unit/check_buf tests/unit/check_utf8
 check_PROGRAMS += $(UNIT_TESTS)
 TESTS += $(UNIT_TESTS)
 
+# The bottom layer links only the core library (no adapter table: nothing above it is used).
+tests_unit_check_buf_SOURCES = %D%/check_buf.c tests/check_main.c tests/check_main.h
+tests_unit_check_buf_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_check_buf_LDADD = $(UNIT_LDADD)
+tests_unit_check_utf8_SOURCES = %D%/check_utf8.c tests/check_main.c
+tests_unit_check_utf8_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_check_utf8_LDADD = $(UNIT_LDADD)
 tests_unit_check_envelope_SOURCES = %D%/check_envelope.c %D%/test_adapters.c
 tests_unit_check_envelope_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_check_envelope_LDADD = $(UNIT_CORE_LDADD)
