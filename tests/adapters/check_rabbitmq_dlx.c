@@ -1,6 +1,6 @@
 /* Reading a queue's dead-letter exchange from RabbitMQ's queue.declare refusals (rmq_dlx.h):
  * the texts are those RabbitMQ 3.10 sends (captured from the test node). */
-#include <check.h>
+#include "tests/check_main.h"
 #include <stdlib.h>
 #include <string.h>
 
@@ -96,7 +96,7 @@ START_TEST(test_rmq_dlx_gone_and_unknown)
 }
 END_TEST
 
-int main(void)
+Suite *check_suite(void)
 {
     Suite *s = suite_create("rabbitmq_dlx");
     TCase *t = tcase_create("parse");
@@ -107,9 +107,5 @@ int main(void)
     tcase_add_test(t, test_rmq_dlx_flags_flipped);
     tcase_add_test(t, test_rmq_dlx_gone_and_unknown);
     suite_add_tcase(s, t);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? 1 : 0;
+    return s;
 }

@@ -1,7 +1,7 @@
 /* Deliveries (bridge/delivery.h), driven by hand on one thread: fan-out to 1, 2 and 3 sinks
  * with every mix of outcomes (the source hears exactly once, with the worst), and endpoints
  * destroyed with deliveries in flight (each released exactly once). */
-#include <check.h>
+#include "tests/check_main.h"
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -230,7 +230,7 @@ START_TEST(test_delivery_endpoint_stopped_in_flight_releases_each_once)
 }
 END_TEST
 
-int main(void)
+Suite *check_suite(void)
 {
     Suite *s = suite_create("delivery");
     TCase *tc = tcase_create("core");
@@ -240,9 +240,5 @@ int main(void)
     tcase_add_test(tc, test_delivery_single_sink_keeps_order_in_batches);
     tcase_add_test(tc, test_delivery_endpoint_stopped_in_flight_releases_each_once);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return s;
 }
