@@ -169,7 +169,9 @@ struct brg_envelope {
     /* ---- source adapter's settle token: opaque to everyone else ---- */
     void *src_token;    /* e.g. an rd_kafka_message_t, a proton delivery */
     uint64_t src_seq;   /* e.g. a delivery tag or a per-partition sequence */
-    uint64_t src_epoch; /* e.g. a connection generation: settles from an old one are ignored */
+    uint64_t src_epoch; /* the source adapter's own value, opaque to the core: which connection,
+                         * link or run the delivery came on, so that a settle from an old one
+                         * is ignored (Kafka packs run, partition index and tracker epoch) */
     /* Set by a source that could not decode the message faithfully (a header table nested
      * too deep): the core does not deliver it but rejects it at once with this reason (the
      * route's dead letter gets what was decoded). Owned; see brg_envelope_set_reject_reason. */
