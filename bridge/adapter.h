@@ -40,6 +40,7 @@
 #include <stdint.h>
 
 #include "bridge/cfg.h"
+#include "bridge/clock.h"
 #include "bridge/envelope.h"
 #include "bridge/err.h"
 #include "bridge/log.h"
@@ -300,24 +301,11 @@ void brg_settle_unroutable(brg_envelope_t *env, const char *reason);
 
 /* ---- helpers ----------------------------------------------------------------------------- */
 
-/* Decorrelated-jitter exponential backoff (AWS architecture blog; Mosquitto's bridge):
- * next = min(cap, random(base, prev * 3)). */
-typedef struct brg_backoff {
-    uint32_t base_ms, cap_ms, prev_ms;
-    uint32_t seed;
-} brg_backoff_t;
-void brg_backoff_init(brg_backoff_t *b, uint32_t base_ms, uint32_t cap_ms);
-uint32_t brg_backoff_next(brg_backoff_t *b);
-void brg_backoff_reset(brg_backoff_t *b);
+/* Backoff (brg_backoff_*) and clocks (brg_now_ns, brg_wall_ms) come from bridge/clock.h. */
 /* Sleep up to ms, returning early if the endpoint is asked to stop or woken.
  * Returns: true if stopping. */
 bool brg_endpoint_sleep(brg_endpoint_t *ep, uint32_t ms);
 
-/* Copy a URL for logging with any password replaced by "***". Returns: out. */
-char *brg_redact_url(const char *url, char *out, size_t size);
-
-/* Monotonic clock in nanoseconds / wall clock in milliseconds. */
-int64_t brg_now_ns(void);
-int64_t brg_wall_ms(void);
+/* brg_redact_url comes from bridge/log.h. */
 
 #endif

@@ -51,8 +51,3 @@ const brg_adapter_t *brg_adapters[] = {
 #endif
     NULL,
 };
-
-void brg_adapters_init(void)
-{
-    /* Nothing to do: the table is static. Kept as the one place to hook adapter set-up. */
-}

@@ -5,7 +5,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "bridge/metrics.h"
+#include "bridge/buf.h"
 #include "bridge/registry.h"
 #include "bridge/watchdog.h"
 #include "mappings/mapping.h"

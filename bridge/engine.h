@@ -30,7 +30,9 @@ brg_err_t brg_engine_start(brg_engine_t *e, char *errstr, size_t errstr_size);
 bool brg_engine_drain(brg_engine_t *e, int64_t timeout_ms);
 /* Messages in flight across all routes. */
 size_t brg_engine_in_flight(const brg_engine_t *e);
-/* Stop all endpoint threads (sources first, so no new work arrives) and free everything. */
+/* Stop and free everything: pending fan-out retries complete as RETRY first (the timer), then
+ * every endpoint is told to stop at once and each is joined (no order between sources and
+ * sinks: call brg_engine_drain first so that nothing is in flight), then all is freed. */
 void brg_engine_destroy(brg_engine_t *e);
 
 brg_endpoint_t *brg_engine_endpoint(const brg_engine_t *e, const char *name);

@@ -12,6 +12,7 @@
 #include <stdint.h>
 
 #include "bridge/err.h"
+#include "bridge/utf8.h"
 
 /* ---- typed values (headers, application properties, nested tables) -------------------- */
 
@@ -105,12 +106,7 @@ size_t brg_fields_remove(brg_fields_t *f, const char *name);
 void brg_fields_copy(brg_fields_t *dst, const brg_fields_t *src);
 bool brg_fields_equal(const brg_fields_t *a, const brg_fields_t *b);
 
-/* Text checks for names and values that must be UTF-8 (AMQP 1.0 strings, JSON).
- * brg_utf8_seq_len: the length of the well-formed UTF-8 sequence (RFC 3629: no overlongs, no
- * surrogates, at most U+10FFFF) at s, of at most `avail` bytes, or 0 if there is none.
- * brg_utf8_valid: all of s[0..len) is well-formed UTF-8. Thread: any. */
-size_t brg_utf8_seq_len(const unsigned char *s, size_t avail);
-bool brg_utf8_valid(const void *s, size_t len);
+/* UTF-8 checks (brg_utf8_valid, brg_utf8_seq_len) live in bridge/utf8.h, included above. */
 
 /* ---- the envelope ------------------------------------------------------------------------ */
 
@@ -173,7 +169,9 @@ struct brg_envelope {
     /* ---- source adapter's settle token: opaque to everyone else ---- */
     void *src_token;    /* e.g. an rd_kafka_message_t, a proton delivery */
     uint64_t src_seq;   /* e.g. a delivery tag or a per-partition sequence */
-    uint64_t src_epoch; /* e.g. a connection generation: settles from an old one are ignored */
+    uint64_t src_epoch; /* the source adapter's own value, opaque to the core: which connection,
+                         * link or run the delivery came on, so that a settle from an old one
+                         * is ignored (Kafka packs run, partition index and tracker epoch) */
     /* Set by a source that could not decode the message faithfully (a header table nested
      * too deep): the core does not deliver it but rejects it at once with this reason (the
      * route's dead letter gets what was decoded). Owned; see brg_envelope_set_reject_reason. */

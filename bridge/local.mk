@@ -1,4 +1,6 @@
 # The core library (everything but main.c and the adapter table) and the msgbridge program.
+# Which file may call which (layers, bottom first): docs/architecture.md; tests/check_layering.sh
+# checks it with nm, and a new file needs its layer there.
 noinst_LIBRARIES += libbrgcore.a
 libbrgcore_a_SOURCES = \
 	%D%/err.c %D%/err.h \
@@ -8,7 +10,10 @@ libbrgcore_a_SOURCES = \
 	%D%/conf.c %D%/conf.h \
 	%D%/conf_scan.c %D%/conf_scan.h \
 	%D%/adapter.h \
-	%D%/util.c \
+	%D%/buf.c %D%/buf.h \
+	%D%/utf8.c %D%/utf8.h \
+	%D%/clock.c %D%/clock.h \
+	%D%/registry.c \
 	%D%/route.c %D%/route.h \
 	%D%/endpoint.c %D%/endpoint.h \
 	%D%/inbox.c %D%/inbox.h \

@@ -1,6 +1,6 @@
 #include "bridge/log.h"
 
-#include "bridge/envelope.h"
+#include "bridge/utf8.h"
 
 #include <stdarg.h>
 #include <stdatomic.h>
@@ -135,4 +135,21 @@ void brg_log(brg_log_level_t level, const brg_log_ctx_t *ctx, const char *fmt, .
      * file gets whole lines in practice. A failed log write has nowhere to be reported. */
     ssize_t w = write(atomic_load(&log_fd), line, off);
     (void)w;
+}
+
+char *brg_redact_url(const char *url, char *out, size_t size)
+{
+    if (!size) {
+        return out;
+    }
+    const char *scheme = strstr(url, "://");
+    const char *start = scheme ? scheme + 3 : url;
+    const char *at = strchr(start, '@');
+    const char *colon = at ? memchr(start, ':', (size_t)(at - start)) : NULL;
+    if (!colon) {
+        snprintf(out, size, "%s", url);
+    } else {
+        snprintf(out, size, "%.*s:***%s", (int)(colon - url), url, at);
+    }
+    return out;
 }

@@ -6,6 +6,7 @@
 #define BRG_LOG_H
 
 #include <stdbool.h>
+#include <stddef.h>
 
 typedef enum brg_log_level {
     BRG_LOG_ERROR = 0,
@@ -44,5 +45,8 @@ void brg_log(brg_log_level_t level, const brg_log_ctx_t *ctx, const char *fmt, .
 #define brg_log_warn(ctx, ...) brg_log(BRG_LOG_WARN, ctx, __VA_ARGS__)
 #define brg_log_info(ctx, ...) brg_log(BRG_LOG_INFO, ctx, __VA_ARGS__)
 #define brg_log_debug(ctx, ...) brg_log(BRG_LOG_DEBUG, ctx, __VA_ARGS__)
+
+/* Copy a URL for logging with any password replaced by "***". Returns: out. Thread: any. */
+char *brg_redact_url(const char *url, char *out, size_t size);
 
 #endif

@@ -204,7 +204,6 @@ int main(int argc, char **argv)
         return EXIT_USAGE;
 #endif
     }
-    brg_adapters_init();
     const char *path = DEFAULT_CONF;
     const char *level = NULL;
     bool test = false;

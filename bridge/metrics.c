@@ -16,26 +16,6 @@
 #include <microhttpd.h>
 #endif
 
-void brg_buf_printf(brg_buf_t *b, const char *fmt, ...)
-{
-    for (;;) {
-        size_t room = b->cap - b->len;
-        va_list ap;
-        va_start(ap, fmt);
-        int n = vsnprintf(b->data ? b->data + b->len : NULL, room, fmt, ap);
-        va_end(ap);
-        if (n < 0) {
-            return;
-        }
-        if ((size_t)n < room) {
-            b->len += (size_t)n;
-            return;
-        }
-        b->cap = (b->cap + (size_t)n + 1) * 2;
-        b->data = brg_xrealloc(b->data, b->cap);
-    }
-}
-
 struct brg_metrics_out {
     brg_buf_t *buf;
 };
@@ -60,31 +40,6 @@ void brg_metrics_printf(struct brg_metrics_out *out, const char *fmt, ...)
     if (n > 0) {
         brg_buf_printf(out->buf, "%s", line);
     }
-}
-
-void brg_buf_fini(brg_buf_t *b)
-{
-    free(b->data);
-    memset(b, 0, sizeof(*b));
-}
-
-/* Label values: Prometheus escapes backslash, double quote and newline. */
-static const char *esc(const char *s, char *buf, size_t size)
-{
-    size_t o = 0;
-    for (; s && *s && o + 3 < size; s++) {
-        if (*s == '\\' || *s == '"') {
-            buf[o++] = '\\';
-            buf[o++] = *s;
-        } else if (*s == '\n') {
-            buf[o++] = '\\';
-            buf[o++] = 'n';
-        } else {
-            buf[o++] = *s;
-        }
-    }
-    buf[o] = 0;
-    return buf;
 }
 
 static void help(brg_buf_t *b, const char *name, const char *type, const char *text)
@@ -154,7 +109,7 @@ void brg_metrics_render(brg_engine_t *e, brg_buf_t *b)
             atomic_uint_fast64_t *c =
                 (atomic_uint_fast64_t *)((char *)&rt->stats + route_counters[k].off);
             brg_buf_printf(b, "%s{route=\"%s\"} %" PRIu64 "\n", route_counters[k].name,
-                           esc(rt->name, r, sizeof(r)), LOAD(*c));
+                           brg_prom_label(rt->name, r, sizeof(r)), LOAD(*c));
         }
     }
     help(b, "msgbridge_route_mapping_lost_field_total", "counter",
@@ -164,7 +119,7 @@ void brg_metrics_render(brg_engine_t *e, brg_buf_t *b)
         size_t n = atomic_load(&rt->nloss);
         for (size_t k = 0; k < n; k++) {
             brg_buf_printf(b, "msgbridge_route_mapping_lost_field_total{route=\"%s\",field=\"%s\"} %" PRIu64 "\n",
-                           esc(rt->name, r, sizeof(r)), esc(rt->loss[k].name, ep, sizeof(ep)),
+                           brg_prom_label(rt->name, r, sizeof(r)), brg_prom_label(rt->loss[k].name, ep, sizeof(ep)),
                            LOAD(rt->loss[k].count));
         }
     }
@@ -172,7 +127,7 @@ void brg_metrics_render(brg_engine_t *e, brg_buf_t *b)
          "Source messages by final outcome (accepted, retry, rejected).");
     for (size_t i = 0; i < e->nroutes; i++) {
         brg_route_t *rt = e->routes[i];
-        esc(rt->name, r, sizeof(r));
+        brg_prom_label(rt->name, r, sizeof(r));
         brg_buf_printf(b,
                        "msgbridge_route_settled_total{route=\"%s\",outcome=\"accepted\"} %" PRIu64
                        "\nmsgbridge_route_settled_total{route=\"%s\",outcome=\"retry\"} %" PRIu64
@@ -184,32 +139,32 @@ void brg_metrics_render(brg_engine_t *e, brg_buf_t *b)
     help(b, "msgbridge_route_in_flight_messages", "gauge", "Messages taken but not yet settled.");
     for (size_t i = 0; i < e->nroutes; i++) {
         brg_buf_printf(b, "msgbridge_route_in_flight_messages{route=\"%s\"} %zu\n",
-                       esc(e->routes[i]->name, r, sizeof(r)), atomic_load(&e->routes[i]->in_flight));
+                       brg_prom_label(e->routes[i]->name, r, sizeof(r)), atomic_load(&e->routes[i]->in_flight));
     }
     help(b, "msgbridge_route_in_flight_bytes", "gauge", "Bytes taken but not yet settled.");
     for (size_t i = 0; i < e->nroutes; i++) {
         brg_buf_printf(b, "msgbridge_route_in_flight_bytes{route=\"%s\"} %zu\n",
-                       esc(e->routes[i]->name, r, sizeof(r)),
+                       brg_prom_label(e->routes[i]->name, r, sizeof(r)),
                        atomic_load(&e->routes[i]->in_flight_bytes));
     }
     help(b, "msgbridge_route_up", "gauge", "1 while the route runs, 0 once stopped.");
     for (size_t i = 0; i < e->nroutes; i++) {
         brg_buf_printf(b, "msgbridge_route_up{route=\"%s\"} %d\n",
-                       esc(e->routes[i]->name, r, sizeof(r)),
+                       brg_prom_label(e->routes[i]->name, r, sizeof(r)),
                        atomic_load(&e->routes[i]->state) != BRG_ROUTE_STOPPED);
     }
     help(b, "msgbridge_route_parked", "gauge",
          "1 while the route is parked (its destination missing or refusing), else 0.");
     for (size_t i = 0; i < e->nroutes; i++) {
         brg_buf_printf(b, "msgbridge_route_parked{route=\"%s\"} %d\n",
-                       esc(e->routes[i]->name, r, sizeof(r)),
+                       brg_prom_label(e->routes[i]->name, r, sizeof(r)),
                        atomic_load(&e->routes[i]->state) == BRG_ROUTE_PARKED);
     }
     help(b, "msgbridge_route_latency_seconds", "histogram",
          "Bridge latency: source receive to final settle of accepted messages.");
     for (size_t i = 0; i < e->nroutes; i++) {
         brg_route_t *rt = e->routes[i];
-        histogram(b, "msgbridge_route_latency_seconds", esc(rt->name, r, sizeof(r)),
+        histogram(b, "msgbridge_route_latency_seconds", brg_prom_label(rt->name, r, sizeof(r)),
                   brg_latency_bounds, rt->latency_buckets, BRG_LAT_BUCKETS,
                   (double)LOAD(rt->stats.latency_ns_sum) / 1e9, LOAD(rt->stats.latency_count));
     }
@@ -218,7 +173,7 @@ void brg_metrics_render(brg_engine_t *e, brg_buf_t *b)
          "final settle of accepted messages; messages without a timestamp are not counted.");
     for (size_t i = 0; i < e->nroutes; i++) {
         brg_route_t *rt = e->routes[i];
-        histogram(b, "msgbridge_route_end_to_end_latency_seconds", esc(rt->name, r, sizeof(r)),
+        histogram(b, "msgbridge_route_end_to_end_latency_seconds", brg_prom_label(rt->name, r, sizeof(r)),
                   brg_e2e_bounds, rt->e2e_buckets, BRG_E2E_BUCKETS,
                   (double)LOAD(rt->stats.e2e_ms_sum) / 1e3, LOAD(rt->stats.e2e_count));
     }
@@ -243,8 +198,8 @@ void brg_metrics_render(brg_engine_t *e, brg_buf_t *b)
                 brg_sink_t *s = p->sinks[j];
                 atomic_uint_fast64_t *c = (atomic_uint_fast64_t *)((char *)s + sink_counters[k].off);
                 brg_buf_printf(b, "%s{route=\"%s\",endpoint=\"%s\",adapter=\"%s\",dead_letter=\"%s\"} %" PRIu64 "\n",
-                               sink_counters[k].name, esc(s->rt->name, r, sizeof(r)),
-                               esc(p->name, ep, sizeof(ep)), p->adapter->name,
+                               sink_counters[k].name, brg_prom_label(s->rt->name, r, sizeof(r)),
+                               brg_prom_label(p->name, ep, sizeof(ep)), p->adapter->name,
                                s->is_dead_letter ? "true" : "false", LOAD(*c));
             }
         }
@@ -253,19 +208,19 @@ void brg_metrics_render(brg_engine_t *e, brg_buf_t *b)
     for (size_t i = 0; i < e->nendpoints; i++) {
         brg_endpoint_t *p = e->endpoints[i];
         brg_buf_printf(b, "msgbridge_endpoint_connected{endpoint=\"%s\",adapter=\"%s\"} %d\n",
-                       esc(p->name, ep, sizeof(ep)), p->adapter->name, atomic_load(&p->connected));
+                       brg_prom_label(p->name, ep, sizeof(ep)), p->adapter->name, atomic_load(&p->connected));
     }
     help(b, "msgbridge_endpoint_reconnects_total", "counter", "Reconnect attempts.");
     for (size_t i = 0; i < e->nendpoints; i++) {
         brg_endpoint_t *p = e->endpoints[i];
         brg_buf_printf(b, "msgbridge_endpoint_reconnects_total{endpoint=\"%s\",adapter=\"%s\"} %" PRIu64 "\n",
-                       esc(p->name, ep, sizeof(ep)), p->adapter->name, LOAD(p->reconnects));
+                       brg_prom_label(p->name, ep, sizeof(ep)), p->adapter->name, LOAD(p->reconnects));
     }
     help(b, "msgbridge_endpoint_restarts_total", "counter", "Endpoint loops restarted after a failure.");
     for (size_t i = 0; i < e->nendpoints; i++) {
         brg_endpoint_t *p = e->endpoints[i];
         brg_buf_printf(b, "msgbridge_endpoint_restarts_total{endpoint=\"%s\",adapter=\"%s\"} %" PRIu64 "\n",
-                       esc(p->name, ep, sizeof(ep)), p->adapter->name, LOAD(p->restarts));
+                       brg_prom_label(p->name, ep, sizeof(ep)), p->adapter->name, LOAD(p->restarts));
     }
     brg_watchdog_metrics(e, b);
     /* Adapter-specific families, once per adapter with all of its endpoints. */

@@ -5,16 +5,8 @@
 
 #include <stddef.h>
 
+#include "bridge/buf.h"
 #include "bridge/engine.h"
-
-/* A growable text buffer. */
-typedef struct brg_buf {
-    char *data;
-    size_t len, cap;
-} brg_buf_t;
-
-void brg_buf_printf(brg_buf_t *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-void brg_buf_fini(brg_buf_t *b);
 
 /* Render the Prometheus text exposition of every route, sink and endpoint.
  * Thread: any (reads atomics). */

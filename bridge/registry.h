@@ -6,10 +6,10 @@
 
 #include "bridge/adapter.h"
 
-/* NULL-terminated; defined in bridge/adapters.c (or by a test). */
+/* NULL-terminated; defined in bridge/adapters.c (or by a test's own table). It is the one
+ * reference from the core up to the top layer, resolved by the linker (like nginx's
+ * ngx_modules[]): tests/check_layering.sh allows exactly this symbol. */
 extern const brg_adapter_t *brg_adapters[];
-/* Compact the table (drops adapters configured in but not linked). Call once from main. */
-void brg_adapters_init(void);
 
 /* Returns: the adapter called name, or NULL. */
 const brg_adapter_t *brg_adapter_find(const char *name);

@@ -425,7 +425,7 @@ void brg_source_submit(brg_source_t *src, brg_envelope_t *env)
         brg_settle(env, BRG_REJECTED, env->reject_reason);
         return;
     }
-    if (rt->mapping) {
+    {
         char why[256] = "";
         brg_map_verdict_t v = brg_mapping_apply(rt->mapping, env, why, sizeof(why));
         if (v == BRG_MAP_FILTERED || v == BRG_MAP_LOOP) {

@@ -6,7 +6,9 @@
 #include <stdlib.h>
 #include <time.h>
 
-#include "bridge/adapter.h"
+#include "bridge/clock.h"
+#include "bridge/err.h"
+#include "bridge/log.h"
 
 typedef struct entry {
     int64_t due_ns;

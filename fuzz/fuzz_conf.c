@@ -18,10 +18,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 const brg_adapter_t *brg_adapters[] = {&brg_memory_adapter, NULL};
 
-void brg_adapters_init(void)
-{
-}
-
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     char *text = malloc(size + 1);

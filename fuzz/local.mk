@@ -23,7 +23,7 @@ EXTRA_DIST += scripts/fuzz.sh docs/fuzzing.md %D%/corpus %D%/dict %D%/findings %
 if HAVE_CHECK
 check_PROGRAMS += tests/unit/check_fuzz_regressions
 TESTS += tests/unit/check_fuzz_regressions
-tests_unit_check_fuzz_regressions_SOURCES = tests/unit/check_fuzz_regressions.c \
+tests_unit_check_fuzz_regressions_SOURCES = tests/unit/check_fuzz_regressions.c tests/check_main.c \
 	tests/unit/test_adapters.c %D%/fuzz_envelope.c %D%/fuzz_envelope.h
 tests_unit_check_fuzz_regressions_CFLAGS = $(UNIT_CFLAGS) \
 	-DFUZZ_CORPUS_DIR='"$(abs_top_srcdir)/fuzz/corpus"'

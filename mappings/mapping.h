@@ -24,7 +24,8 @@ extern const brg_conf_key_t brg_mapping_keys[];
 
 /* Build a route's mapping from its config group (route_cs is the whole route; the `mapping`
  * group may be absent). Problems are reported to d with their lines.
- * Returns: the mapping, or NULL if the route needs none or on error (see d->errors). */
+ * Every route has one, also without a `mapping` group (provenance and the loop check are on by
+ * default). Returns: the mapping, or NULL on error (see d->errors): the route is not built. */
 brg_mapping_t *brg_mapping_new(const brg_cfg_t *route_cs, const char *bridge_id,
                                const char *route_name, brg_diag_t *d);
 void brg_mapping_destroy(brg_mapping_t *m);

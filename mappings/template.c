@@ -5,6 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "bridge/buf.h"
+
 typedef enum {
     PART_LITERAL,
     PART_STREAM,
@@ -141,75 +143,50 @@ const char *brg_template_text(const brg_template_t *t)
     return t->source;
 }
 
-typedef struct sbuf {
-    char *data;
-    size_t len, cap;
-} sbuf_t;
-
-static void sb_add(sbuf_t *b, const void *p, size_t n)
-{
-    if (b->len + n + 1 > b->cap) {
-        b->cap = (b->len + n + 1) * 2;
-        b->data = brg_xrealloc(b->data, b->cap);
-    }
-    if (n) {
-        memcpy(b->data + b->len, p, n);
-    }
-    b->len += n;
-    b->data[b->len] = 0;
-}
-
-static void sb_str(sbuf_t *b, const char *s)
-{
-    if (s) {
-        sb_add(b, s, strlen(s));
-    }
-}
-
 /* Render a header value as text: strings and bytes as they are, numbers in decimal. */
-static void sb_value(sbuf_t *b, const brg_value_t *v)
+static void sb_value(brg_buf_t *b, const brg_value_t *v)
 {
     char num[64];
     switch (v->type) {
     case BRG_V_STRING:
     case BRG_V_BYTES:
-    case BRG_V_SYMBOL: sb_add(b, v->u.bytes.data, v->u.bytes.len); break;
-    case BRG_V_INT: snprintf(num, sizeof(num), "%" PRId64, v->u.i); sb_str(b, num); break;
-    case BRG_V_UINT: snprintf(num, sizeof(num), "%" PRIu64, v->u.u); sb_str(b, num); break;
-    case BRG_V_TIMESTAMP: snprintf(num, sizeof(num), "%" PRId64, v->u.ts_ms); sb_str(b, num); break;
-    case BRG_V_FLOAT: snprintf(num, sizeof(num), "%.17g", v->u.f); sb_str(b, num); break;
-    case BRG_V_BOOL: sb_str(b, v->u.b ? "true" : "false"); break;
+    case BRG_V_SYMBOL: brg_buf_add(b, v->u.bytes.data, v->u.bytes.len); break;
+    case BRG_V_INT: snprintf(num, sizeof(num), "%" PRId64, v->u.i); brg_buf_str(b, num); break;
+    case BRG_V_UINT: snprintf(num, sizeof(num), "%" PRIu64, v->u.u); brg_buf_str(b, num); break;
+    case BRG_V_TIMESTAMP: snprintf(num, sizeof(num), "%" PRId64, v->u.ts_ms); brg_buf_str(b, num); break;
+    case BRG_V_FLOAT: snprintf(num, sizeof(num), "%.17g", v->u.f); brg_buf_str(b, num); break;
+    case BRG_V_BOOL: brg_buf_str(b, v->u.b ? "true" : "false"); break;
     default: break; /* null, tables, arrays, uuid, decimal: no text form for a name */
     }
 }
 
 char *brg_template_render(const brg_template_t *t, const brg_envelope_t *env, size_t *len_out)
 {
-    sbuf_t b = {0};
-    sb_add(&b, "", 0);
+    brg_buf_t b = {0};
+    brg_buf_add(&b, "", 0);
     char num[32];
     for (size_t i = 0; i < t->nparts; i++) {
         const part_t *p = &t->parts[i];
         switch (p->kind) {
-        case PART_LITERAL: sb_add(&b, p->text, p->len); break;
-        case PART_STREAM: sb_str(&b, env->origin.stream); break;
+        case PART_LITERAL: brg_buf_add(&b, p->text, p->len); break;
+        case PART_STREAM: brg_buf_str(&b, env->origin.stream); break;
         case PART_KEY:
             if (env->key) {
-                sb_add(&b, env->key, env->key_len);
+                brg_buf_add(&b, env->key, env->key_len);
             }
             break;
         case PART_PARTITION:
             if (env->origin.partition >= 0) {
                 snprintf(num, sizeof(num), "%" PRId32, env->origin.partition);
-                sb_str(&b, num);
+                brg_buf_str(&b, num);
             }
             break;
-        case PART_ROUTING_KEY: sb_str(&b, env->origin.routing_key); break;
-        case PART_EXCHANGE: sb_str(&b, env->origin.exchange); break;
-        case PART_SUBJECT: sb_str(&b, env->props.subject); break;
-        case PART_MESSAGE_ID: sb_str(&b, env->props.message_id); break;
-        case PART_CORRELATION_ID: sb_str(&b, env->props.correlation_id); break;
-        case PART_ENDPOINT: sb_str(&b, env->origin.endpoint); break;
+        case PART_ROUTING_KEY: brg_buf_str(&b, env->origin.routing_key); break;
+        case PART_EXCHANGE: brg_buf_str(&b, env->origin.exchange); break;
+        case PART_SUBJECT: brg_buf_str(&b, env->props.subject); break;
+        case PART_MESSAGE_ID: brg_buf_str(&b, env->props.message_id); break;
+        case PART_CORRELATION_ID: brg_buf_str(&b, env->props.correlation_id); break;
+        case PART_ENDPOINT: brg_buf_str(&b, env->origin.endpoint); break;
         case PART_HEADER: {
             const brg_field_t *f = brg_fields_get(&env->headers, p->text);
             if (f) {

@@ -3,14 +3,14 @@ if HAVE_ADAPTER_FILE
 if HAVE_CHECK
 check_PROGRAMS += tests/unit/check_json
 TESTS += tests/unit/check_json
-tests_unit_check_json_SOURCES = %D%/unit/check_json.c
+tests_unit_check_json_SOURCES = %D%/unit/check_json.c tests/check_main.c
 tests_unit_check_json_CFLAGS = $(UNIT_CFLAGS) $(FILE_CFLAGS)
 tests_unit_check_json_LDADD = adapters/file/libbrg_file.a $(UNIT_LDADD) $(FILE_LIBS) -lm
 
 # The adapters in a running engine, against memory endpoints (own adapter table, no network).
 check_PROGRAMS += tests/adapters/check_file
 TESTS += tests/adapters/check_file
-tests_adapters_check_file_SOURCES = %D%/adapters/check_file.c
+tests_adapters_check_file_SOURCES = %D%/adapters/check_file.c tests/check_main.c
 tests_adapters_check_file_CFLAGS = $(UNIT_CFLAGS) $(FILE_CFLAGS)
 tests_adapters_check_file_LDADD = adapters/file/libbrg_file.a adapters/memory/libbrg_memory.a \
 	$(UNIT_LDADD) $(FILE_LIBS)

@@ -19,7 +19,7 @@ tests_adapters_kafka_test_producer_LDADD = $(KAFKA_LIBS)
 if HAVE_CHECK
 check_PROGRAMS += tests/adapters/check_kafka
 TESTS += tests/adapters/check_kafka
-tests_adapters_check_kafka_SOURCES = %D%/adapters/check_kafka.c %D%/adapters/check_kafka_types.c \
+tests_adapters_check_kafka_SOURCES = %D%/adapters/check_kafka.c tests/check_main.c %D%/adapters/check_kafka_types.c \
 	%D%/unit/test_adapters.c
 tests_adapters_check_kafka_CFLAGS = $(UNIT_CFLAGS) $(KAFKA_CFLAGS)
 tests_adapters_check_kafka_LDADD = adapters/kafka/libbrg_kafka.a $(UNIT_CORE_LDADD) $(KAFKA_LIBS)

@@ -10,14 +10,14 @@ tests_adapters_check_rabbitmq_client_LDADD = $(RABBITMQ_LIBS)
 if HAVE_CHECK
 check_PROGRAMS += tests/adapters/check_rabbitmq_codec
 TESTS += tests/adapters/check_rabbitmq_codec
-tests_adapters_check_rabbitmq_codec_SOURCES = %D%/adapters/check_rabbitmq_codec.c \
+tests_adapters_check_rabbitmq_codec_SOURCES = %D%/adapters/check_rabbitmq_codec.c tests/check_main.c \
 	%D%/unit/test_adapters.c
 tests_adapters_check_rabbitmq_codec_CFLAGS = $(UNIT_CFLAGS) $(RABBITMQ_CFLAGS)
 tests_adapters_check_rabbitmq_codec_LDADD = adapters/rabbitmq/libbrg_rabbitmq.a \
 	$(UNIT_CORE_LDADD) $(RABBITMQ_LIBS)
 check_PROGRAMS += tests/adapters/check_rabbitmq_dlx
 TESTS += tests/adapters/check_rabbitmq_dlx
-tests_adapters_check_rabbitmq_dlx_SOURCES = %D%/adapters/check_rabbitmq_dlx.c \
+tests_adapters_check_rabbitmq_dlx_SOURCES = %D%/adapters/check_rabbitmq_dlx.c tests/check_main.c \
 	%D%/unit/test_adapters.c
 tests_adapters_check_rabbitmq_dlx_CFLAGS = $(UNIT_CFLAGS) $(RABBITMQ_CFLAGS)
 tests_adapters_check_rabbitmq_dlx_LDADD = adapters/rabbitmq/libbrg_rabbitmq.a \

@@ -5,7 +5,7 @@ if HAVE_ADAPTER_STOMP
 if HAVE_CHECK
 check_PROGRAMS += tests/adapters/check_stomp
 TESTS += tests/adapters/check_stomp
-tests_adapters_check_stomp_SOURCES = tests/adapters/check_stomp.c
+tests_adapters_check_stomp_SOURCES = tests/adapters/check_stomp.c tests/check_main.c
 tests_adapters_check_stomp_CFLAGS = $(UNIT_CFLAGS)
 # kafka_types and base64 come from those adapters' libraries when they are built.
 tests_adapters_check_stomp_LDADD = adapters/stomp/libbrg_stomp.a

@@ -330,7 +330,7 @@ const brg_adapter_t brg_amqp1_adapter = {
     .check_source = check_source,
     .check_sink = check_sink,
     .open = amqp1_open,
-    .run = amqp1_run,
+    .run = brg_amqp1_run,
     .wake = amqp1_wake,
     .close = amqp1_close,
 };

@@ -5,6 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "bridge/utf8.h"
+
 static const struct {
     const char *name;
     brg_amqp1_family_t f;
@@ -182,20 +184,6 @@ void brg_amqp1_addr_fini(brg_amqp1_addr_t *a)
 
 /* ---- endpoint URLs ------------------------------------------------------------------------ */
 
-static int hexval(char c)
-{
-    if (c >= '0' && c <= '9') {
-        return c - '0';
-    }
-    if (c >= 'a' && c <= 'f') {
-        return c - 'a' + 10;
-    }
-    if (c >= 'A' && c <= 'F') {
-        return c - 'A' + 10;
-    }
-    return -1;
-}
-
 /* Percent-decode s[0..n). Returns: a malloc'd string, or NULL if an escape is malformed. */
 static char *pct_decode(const char *s, size_t n)
 {
@@ -203,8 +191,8 @@ static char *pct_decode(const char *s, size_t n)
     size_t o = 0;
     for (size_t i = 0; i < n; i++) {
         if (s[i] == '%') {
-            int hi = i + 2 < n + 1 ? hexval(s[i + 1]) : -1;
-            int lo = hi >= 0 && i + 2 < n ? hexval(s[i + 2]) : -1;
+            int hi = i + 2 < n + 1 ? brg_hex_digit(s[i + 1]) : -1;
+            int lo = hi >= 0 && i + 2 < n ? brg_hex_digit(s[i + 2]) : -1;
             if (hi < 0 || lo < 0) {
                 free(out);
                 return NULL;

@@ -7,35 +7,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* ---- typed values ------------------------------------------------------------------------ */
+#include "bridge/utf8.h"
 
-/* Encode a Unicode code point as UTF-8. Returns: the number of bytes written (0 if invalid). */
-static size_t utf8_put(uint32_t c, char out[4])
-{
-    if (c < 0x80) {
-        out[0] = (char)c;
-        return 1;
-    }
-    if (c < 0x800) {
-        out[0] = (char)(0xC0 | (c >> 6));
-        out[1] = (char)(0x80 | (c & 0x3F));
-        return 2;
-    }
-    if (c < 0x10000) {
-        out[0] = (char)(0xE0 | (c >> 12));
-        out[1] = (char)(0x80 | ((c >> 6) & 0x3F));
-        out[2] = (char)(0x80 | (c & 0x3F));
-        return 3;
-    }
-    if (c < 0x110000) {
-        out[0] = (char)(0xF0 | (c >> 18));
-        out[1] = (char)(0x80 | ((c >> 12) & 0x3F));
-        out[2] = (char)(0x80 | ((c >> 6) & 0x3F));
-        out[3] = (char)(0x80 | (c & 0x3F));
-        return 4;
-    }
-    return 0;
-}
+/* ---- typed values ------------------------------------------------------------------------ */
 
 /* A map key as a field name. Keys of application properties are strings by the spec; other
  * maps may use symbols or integers, which are rendered as text. Returns: false for a key type
@@ -175,7 +149,7 @@ brg_err_t brg_amqp1_value_get(pn_data_t *data, brg_value_t *out, int depth, char
     case PN_CHAR: {
         /* No envelope type for a single UTF-32 character: it becomes a one-character string. */
         char u[4];
-        size_t n = utf8_put(pn_data_get_char(data), u);
+        size_t n = brg_utf8_encode(pn_data_get_char(data), u);
         *out = brg_value_string(u, n);
         return BRG_OK;
     }
@@ -425,20 +399,6 @@ static char *msgid_text(pn_msgid_t id)
     }
 }
 
-static int hexval(char c)
-{
-    if (c >= '0' && c <= '9') {
-        return c - '0';
-    }
-    if (c >= 'a' && c <= 'f') {
-        return c - 'a' + 10;
-    }
-    if (c >= 'A' && c <= 'F') {
-        return c - 'A' + 10;
-    }
-    return -1;
-}
-
 /* Decode up to max hex digit pairs (dashes skipped). Returns: bytes written, or -1. */
 static long unhex(const char *s, uint8_t *out, size_t max)
 {
@@ -448,7 +408,7 @@ static long unhex(const char *s, uint8_t *out, size_t max)
             s++;
             continue;
         }
-        int hi = hexval(s[0]), lo = hi < 0 ? -1 : hexval(s[1]);
+        int hi = brg_hex_digit(s[0]), lo = hi < 0 ? -1 : brg_hex_digit(s[1]);
         if (hi < 0 || lo < 0 || n >= max) {
             return -1;
         }
@@ -521,8 +481,8 @@ static bool hint_entry(const char *p, const char *name, size_t name_len, char *t
     bool same = true;
     for (const char *q = p; q < eq && same; q++, k++) {
         char c = *q;
-        if (c == '%' && q + 2 < eq + 1 && hexval(q[1]) >= 0 && hexval(q[2]) >= 0) {
-            c = (char)(hexval(q[1]) << 4 | hexval(q[2]));
+        if (c == '%' && q + 2 < eq + 1 && brg_hex_digit(q[1]) >= 0 && brg_hex_digit(q[2]) >= 0) {
+            c = (char)(brg_hex_digit(q[1]) << 4 | brg_hex_digit(q[2]));
             q += 2;
         }
         same = k < name_len && name[k] == c;

@@ -24,7 +24,7 @@
 /* How long an orderly close may take when stopping before the socket is just dropped. */
 #define CLOSE_TIMEOUT_MS 5000
 
-bool amqp1_condition_text(pn_condition_t *cond, char *buf, size_t size)
+bool brg_amqp1_condition_text(pn_condition_t *cond, char *buf, size_t size)
 {
     if (!cond || !pn_condition_is_set(cond)) {
         return false;
@@ -44,8 +44,8 @@ bool amqp1_condition_text(pn_condition_t *cond, char *buf, size_t size)
     return true;
 }
 
-void amqp1_link_name(brg_amqp1_t *a, const char *kind, const char *address, char *buf,
-                     size_t size)
+void brg_amqp1_link_name(brg_amqp1_t *a, const char *kind, const char *address, char *buf,
+                         size_t size)
 {
     brg_errfmt(buf, size, "%s:%s:%s:%" PRIu64, a->container_id, kind, address, ++a->link_seq);
 }
@@ -53,7 +53,7 @@ void amqp1_link_name(brg_amqp1_t *a, const char *kind, const char *address, char
 static void remember_error(brg_amqp1_t *a, pn_condition_t *cond)
 {
     char buf[sizeof(a->error)];
-    if (amqp1_condition_text(cond, buf, sizeof(buf))) {
+    if (brg_amqp1_condition_text(cond, buf, sizeof(buf))) {
         memcpy(a->error, buf, sizeof(buf));
     }
 }
@@ -149,7 +149,7 @@ static void on_remote_open(brg_amqp1_t *a)
                  a->url.port, prod[0] ? prod : "unknown broker", ver[0] ? " " : "", ver,
                  brg_amqp1_family_name(a->family), a->container_id);
     brg_endpoint_set_connected(a->ep, true, NULL);
-    amqp1_rx_attach_all(a);
+    brg_amqp1_rx_attach_all(a);
 }
 
 static void on_transport_closed(brg_amqp1_t *a, pn_transport_t *t)
@@ -162,8 +162,8 @@ static void on_transport_closed(brg_amqp1_t *a, pn_transport_t *t)
     /* Every envelope this endpoint holds as a sink settles RETRY: its confirm can no longer
      * come. Deliveries received as a source die with the connection: the broker redelivers
      * them, and their late settles are recognised by src_epoch and only freed. */
-    amqp1_tx_reset(a, a->error);
-    amqp1_rx_reset(a);
+    brg_amqp1_tx_reset(a, a->error);
+    brg_amqp1_rx_reset(a);
     a->conn = NULL; /* the proactor frees it after this batch */
     a->ssn = NULL;
     a->open = false;
@@ -189,19 +189,19 @@ static void on_transport_closed(brg_amqp1_t *a, pn_transport_t *t)
 static void on_link_closed(brg_amqp1_t *a, pn_link_t *l)
 {
     char why[512];
-    if (!amqp1_condition_text(pn_link_remote_condition(l), why, sizeof(why))) {
+    if (!brg_amqp1_condition_text(pn_link_remote_condition(l), why, sizeof(why))) {
         brg_errfmt(why, sizeof(why), "detached by the broker");
     }
     if (pn_link_is_receiver(l)) {
-        amqp1_rx_t *rx = amqp1_rx_of_link(a, l);
+        amqp1_rx_t *rx = brg_amqp1_rx_of_link(a, l);
         if (rx) {
-            amqp1_rx_link_closed(a, rx, why);
+            brg_amqp1_rx_link_closed(a, rx, why);
             return;
         }
     } else {
-        amqp1_tx_t *tx = amqp1_tx_of_link(a, l);
+        amqp1_tx_t *tx = brg_amqp1_tx_of_link(a, l);
         if (tx) {
-            amqp1_tx_link_closed(a, tx, why);
+            brg_amqp1_tx_link_closed(a, tx, why);
             return;
         }
     }
@@ -218,18 +218,18 @@ static void handle(brg_amqp1_t *a, pn_event_t *e)
         break;
     case PN_CONNECTION_REMOTE_CLOSE:
         remember_error(a, pn_connection_remote_condition(pn_event_connection(e)));
-        amqp1_rx_connection_refused(a, pn_connection_remote_condition(pn_event_connection(e)));
+        brg_amqp1_rx_connection_refused(a, pn_connection_remote_condition(pn_event_connection(e)));
         pn_connection_close(pn_event_connection(e));
         break;
     case PN_SESSION_REMOTE_CLOSE:
         /* One session carries every link: losing it is losing the connection. */
         remember_error(a, pn_session_remote_condition(pn_event_session(e)));
-        amqp1_rx_connection_refused(a, pn_session_remote_condition(pn_event_session(e)));
+        brg_amqp1_rx_connection_refused(a, pn_session_remote_condition(pn_event_session(e)));
         pn_connection_close(pn_event_connection(e));
         break;
     case PN_LINK_REMOTE_OPEN: {
         pn_link_t *l = pn_event_link(e);
-        amqp1_rx_t *rx = pn_link_is_receiver(l) ? amqp1_rx_of_link(a, l) : NULL;
+        amqp1_rx_t *rx = pn_link_is_receiver(l) ? brg_amqp1_rx_of_link(a, l) : NULL;
         /* A refused attach is answered with a null source and an immediate detach (which
          * sets the error): only a real source clears it. */
         if (rx && pn_terminus_get_type(pn_link_remote_source(l)) != PN_UNSPECIFIED) {
@@ -245,22 +245,22 @@ static void handle(brg_amqp1_t *a, pn_event_t *e)
     case PN_LINK_FLOW: {
         pn_link_t *l = pn_event_link(e);
         if (pn_link_is_sender(l)) {
-            amqp1_tx_flow(a, l);
+            brg_amqp1_tx_flow(a, l);
         }
         break;
     }
     case PN_DELIVERY: {
         pn_delivery_t *d = pn_event_delivery(e);
         if (pn_link_is_receiver(pn_delivery_link(d))) {
-            amqp1_rx_delivery(a, d);
+            brg_amqp1_rx_delivery(a, d);
         } else {
-            amqp1_tx_delivery(a, d);
+            brg_amqp1_tx_delivery(a, d);
         }
         break;
     }
     case PN_TRANSPORT_ERROR:
         remember_error(a, pn_transport_condition(pn_event_transport(e)));
-        amqp1_rx_connection_refused(a, pn_transport_condition(pn_event_transport(e)));
+        brg_amqp1_rx_connection_refused(a, pn_transport_condition(pn_event_transport(e)));
         break;
     case PN_TRANSPORT_CLOSED:
         if (pn_event_connection(e) == a->conn) {
@@ -283,7 +283,7 @@ static void handle(brg_amqp1_t *a, pn_event_t *e)
 static void service(brg_amqp1_t *a)
 {
     int64_t now = brg_now_ns();
-    amqp1_rx_drain_settled(a);
+    brg_amqp1_rx_drain_settled(a);
     if (brg_endpoint_stopping(a->ep)) {
         if (!a->closing) {
             /* Confirms for what was sent still arrive before the broker's close; what is left
@@ -299,11 +299,11 @@ static void service(brg_amqp1_t *a)
     if (!a->open) {
         return;
     }
-    amqp1_rx_service(a, now);
-    amqp1_tx_service(a, now);
+    brg_amqp1_rx_service(a, now);
+    brg_amqp1_tx_service(a, now);
 }
 
-brg_err_t amqp1_run(void *state, brg_endpoint_t *ep, char *errstr, size_t errstr_size)
+brg_err_t brg_amqp1_run(void *state, brg_endpoint_t *ep, char *errstr, size_t errstr_size)
 {
     (void)errstr;
     (void)errstr_size;
@@ -331,7 +331,7 @@ brg_err_t amqp1_run(void *state, brg_endpoint_t *ep, char *errstr, size_t errstr
         bool stopping = brg_endpoint_stopping(ep);
         if (!a->conn) {
             /* No connection: settled envelopes can only be freed (the broker redelivers). */
-            amqp1_rx_drain_settled(a);
+            brg_amqp1_rx_drain_settled(a);
             if (stopping) {
                 break;
             }

@@ -118,48 +118,48 @@ typedef struct brg_amqp1 {
 
 /* ---- amqp1_conn.c ---- */
 /* The endpoint thread's loop (adapter->run). */
-brg_err_t amqp1_run(void *state, brg_endpoint_t *ep, char *errstr, size_t errstr_size);
+brg_err_t brg_amqp1_run(void *state, brg_endpoint_t *ep, char *errstr, size_t errstr_size);
 /* Describe a proton condition ("amqp:unauthorized-access: Authentication failed") into buf.
  * Returns: false if the condition is not set. */
-bool amqp1_condition_text(pn_condition_t *cond, char *buf, size_t size);
+bool brg_amqp1_condition_text(pn_condition_t *cond, char *buf, size_t size);
 /* A unique link name on this connection. */
-void amqp1_link_name(brg_amqp1_t *a, const char *kind, const char *address, char *buf,
-                     size_t size);
+void brg_amqp1_link_name(brg_amqp1_t *a, const char *kind, const char *address, char *buf,
+                         size_t size);
 
 /* ---- amqp1_source.c ---- */
-void amqp1_rx_attach_all(brg_amqp1_t *a);
-void amqp1_rx_attach(brg_amqp1_t *a, amqp1_rx_t *rx);
+void brg_amqp1_rx_attach_all(brg_amqp1_t *a);
+void brg_amqp1_rx_attach(brg_amqp1_t *a, amqp1_rx_t *rx);
 /* A delivery arrived on a receiver link. */
-void amqp1_rx_delivery(brg_amqp1_t *a, pn_delivery_t *d);
+void brg_amqp1_rx_delivery(brg_amqp1_t *a, pn_delivery_t *d);
 /* The broker detached a receiver link. */
-void amqp1_rx_link_closed(brg_amqp1_t *a, amqp1_rx_t *rx, const char *why);
+void brg_amqp1_rx_link_closed(brg_amqp1_t *a, amqp1_rx_t *rx, const char *why);
 /* Act on settled envelopes (acknowledge, release, reject); outside a connection only frees. */
-void amqp1_rx_drain_settled(brg_amqp1_t *a);
+void brg_amqp1_rx_drain_settled(brg_amqp1_t *a);
 /* Top up link credit and reattach due links. */
-void amqp1_rx_service(brg_amqp1_t *a, int64_t now);
+void brg_amqp1_rx_service(brg_amqp1_t *a, int64_t now);
 /* The connection is gone: forget links. */
-void amqp1_rx_reset(brg_amqp1_t *a);
-/* The broker closes the connection with cond (before amqp1_rx_reset): if it is amqp:not-found
+void brg_amqp1_rx_reset(brg_amqp1_t *a);
+/* The broker closes the connection with cond (before brg_amqp1_rx_reset): if it is amqp:not-found
  * while a receiver was attaching, that receiver's node is missing (RabbitMQ 3.x closes the
  * connection instead of refusing the link): its route gets the error (/routes source_error)
  * and the receiver waits for its own backoff before it is attached again, so that the other
  * routes of the endpoint keep a working connection meanwhile. */
-void amqp1_rx_connection_refused(brg_amqp1_t *a, pn_condition_t *cond);
-amqp1_rx_t *amqp1_rx_of_link(brg_amqp1_t *a, pn_link_t *l);
+void brg_amqp1_rx_connection_refused(brg_amqp1_t *a, pn_condition_t *cond);
+amqp1_rx_t *brg_amqp1_rx_of_link(brg_amqp1_t *a, pn_link_t *l);
 /* The src_epoch of deliveries received on rx now. */
-uint64_t amqp1_rx_epoch(const brg_amqp1_t *a, const amqp1_rx_t *rx);
+uint64_t brg_amqp1_rx_epoch(const brg_amqp1_t *a, const amqp1_rx_t *rx);
 
 /* ---- amqp1_sink.c ---- */
 /* Take envelopes from the publish queue and send what link credit allows. */
-void amqp1_tx_service(brg_amqp1_t *a, int64_t now);
+void brg_amqp1_tx_service(brg_amqp1_t *a, int64_t now);
 /* Credit arrived on a sender link. */
-void amqp1_tx_flow(brg_amqp1_t *a, pn_link_t *l);
+void brg_amqp1_tx_flow(brg_amqp1_t *a, pn_link_t *l);
 /* A disposition arrived for a sent delivery. */
-void amqp1_tx_delivery(brg_amqp1_t *a, pn_delivery_t *d);
+void brg_amqp1_tx_delivery(brg_amqp1_t *a, pn_delivery_t *d);
 /* The broker detached a sender link: unsettled envelopes RETRY, the link reattaches later. */
-void amqp1_tx_link_closed(brg_amqp1_t *a, amqp1_tx_t *tx, const char *why);
-amqp1_tx_t *amqp1_tx_of_link(brg_amqp1_t *a, pn_link_t *l);
+void brg_amqp1_tx_link_closed(brg_amqp1_t *a, amqp1_tx_t *tx, const char *why);
+amqp1_tx_t *brg_amqp1_tx_of_link(brg_amqp1_t *a, pn_link_t *l);
 /* The connection is gone (or stopping): every envelope held settles RETRY with reason. */
-void amqp1_tx_reset(brg_amqp1_t *a, const char *reason);
+void brg_amqp1_tx_reset(brg_amqp1_t *a, const char *reason);
 
 #endif

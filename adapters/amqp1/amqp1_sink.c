@@ -12,7 +12,7 @@
 #include "adapters/amqp1/amqp1_codec.h"
 #include "adapters/amqp1/amqp1_int.h"
 
-amqp1_tx_t *amqp1_tx_of_link(brg_amqp1_t *a, pn_link_t *l)
+amqp1_tx_t *brg_amqp1_tx_of_link(brg_amqp1_t *a, pn_link_t *l)
 {
     for (amqp1_tx_t *tx = a->tx; tx; tx = tx->next) {
         if (tx->link == l) {
@@ -25,7 +25,7 @@ amqp1_tx_t *amqp1_tx_of_link(brg_amqp1_t *a, pn_link_t *l)
 static void tx_attach(brg_amqp1_t *a, amqp1_tx_t *tx)
 {
     char name[512];
-    amqp1_link_name(a, "to", tx->name, name, sizeof(name));
+    brg_amqp1_link_name(a, "to", tx->name, name, sizeof(name));
     pn_link_t *l = pn_sender(a->ssn, name);
     pn_terminus_set_address(pn_link_target(l), tx->addr.address);
     if (tx->addr.capability) {
@@ -137,7 +137,7 @@ static void route_one(brg_amqp1_t *a, brg_envelope_t *env, brg_sink_t *sink)
     push(tx, env);
 }
 
-void amqp1_tx_service(brg_amqp1_t *a, int64_t now)
+void brg_amqp1_tx_service(brg_amqp1_t *a, int64_t now)
 {
     brg_sink_t *sink;
     brg_envelope_t *env;
@@ -152,15 +152,15 @@ void amqp1_tx_service(brg_amqp1_t *a, int64_t now)
     }
 }
 
-void amqp1_tx_flow(brg_amqp1_t *a, pn_link_t *l)
+void brg_amqp1_tx_flow(brg_amqp1_t *a, pn_link_t *l)
 {
-    amqp1_tx_t *tx = amqp1_tx_of_link(a, l);
+    amqp1_tx_t *tx = brg_amqp1_tx_of_link(a, l);
     if (tx) {
         pump(a, tx);
     }
 }
 
-void amqp1_tx_delivery(brg_amqp1_t *a, pn_delivery_t *d)
+void brg_amqp1_tx_delivery(brg_amqp1_t *a, pn_delivery_t *d)
 {
     uint64_t state = pn_delivery_remote_state(d);
     bool terminal = state == PN_ACCEPTED || state == PN_REJECTED || state == PN_RELEASED ||
@@ -169,7 +169,7 @@ void amqp1_tx_delivery(brg_amqp1_t *a, pn_delivery_t *d)
         return; /* nothing yet, or a non-terminal state (received) */
     }
     brg_envelope_t *env = pn_delivery_get_context(d);
-    amqp1_tx_t *tx = amqp1_tx_of_link(a, pn_delivery_link(d));
+    amqp1_tx_t *tx = brg_amqp1_tx_of_link(a, pn_delivery_link(d));
     pn_delivery_set_context(d, NULL);
     pn_delivery_settle(d);
     if (!env) {
@@ -188,8 +188,8 @@ void amqp1_tx_delivery(brg_amqp1_t *a, pn_delivery_t *d)
         brg_settle(env, BRG_ACCEPTED, NULL);
         return;
     case PN_REJECTED:
-        if (!amqp1_condition_text(pn_disposition_condition(pn_delivery_remote(d)), cond,
-                                  sizeof(cond))) {
+        if (!brg_amqp1_condition_text(pn_disposition_condition(pn_delivery_remote(d)), cond,
+                                      sizeof(cond))) {
             brg_errfmt(cond, sizeof(cond), "no reason given");
         }
         brg_errfmt(why, sizeof(why), "rejected by the broker at \"%s\": %s", addr, cond);
@@ -239,7 +239,7 @@ static void settle_unsettled(amqp1_tx_t *tx, const char *reason, bool unroutable
     tx->unsettled = 0;
 }
 
-void amqp1_tx_link_closed(brg_amqp1_t *a, amqp1_tx_t *tx, const char *why)
+void brg_amqp1_tx_link_closed(brg_amqp1_t *a, amqp1_tx_t *tx, const char *why)
 {
     char reason[600];
     brg_errfmt(reason, sizeof(reason), "sender for \"%s\" closed by the broker: %s",
@@ -267,7 +267,7 @@ void amqp1_tx_link_closed(brg_amqp1_t *a, amqp1_tx_t *tx, const char *why)
                   tx->queue.len);
 }
 
-void amqp1_tx_reset(brg_amqp1_t *a, const char *reason)
+void brg_amqp1_tx_reset(brg_amqp1_t *a, const char *reason)
 {
     char why[600];
     brg_errfmt(why, sizeof(why), "AMQP 1.0 connection lost: %s", reason);

@@ -23,12 +23,12 @@
 #define DRAIN_TIMEOUT_NS (10 * 1000000000LL)
 #define AMQP1_DRAIN_QUIET_LINKS 0
 
-uint64_t amqp1_rx_epoch(const brg_amqp1_t *a, const amqp1_rx_t *rx)
+uint64_t brg_amqp1_rx_epoch(const brg_amqp1_t *a, const amqp1_rx_t *rx)
 {
     return (a->conn_gen << 32) | rx->link_gen;
 }
 
-amqp1_rx_t *amqp1_rx_of_link(brg_amqp1_t *a, pn_link_t *l)
+amqp1_rx_t *brg_amqp1_rx_of_link(brg_amqp1_t *a, pn_link_t *l)
 {
     amqp1_rx_t *rx = pn_link_get_context(l);
     /* A link replaced by a re-attach keeps its context: only the current one counts. */
@@ -47,7 +47,7 @@ static void set_capability(pn_terminus_t *t, const char *cap)
     pn_data_exit(caps);
 }
 
-void amqp1_rx_attach(brg_amqp1_t *a, amqp1_rx_t *rx)
+void brg_amqp1_rx_attach(brg_amqp1_t *a, amqp1_rx_t *rx)
 {
     char err[512];
     brg_amqp1_addr_fini(&rx->addr);
@@ -95,16 +95,16 @@ void amqp1_rx_attach(brg_amqp1_t *a, amqp1_rx_t *rx)
     brg_amqp1_rx_link_fini(&ls);
 }
 
-void amqp1_rx_attach_all(brg_amqp1_t *a)
+void brg_amqp1_rx_attach_all(brg_amqp1_t *a)
 {
     int64_t now = brg_now_ns();
     for (size_t i = 0; i < a->nrx; i++) {
         amqp1_rx_t *rx = &a->rx[i];
         if (rx->attach_after_ns > now) {
-            rx->reattach_at_ns = rx->attach_after_ns; /* amqp1_rx_service attaches it then */
+            rx->reattach_at_ns = rx->attach_after_ns; /* brg_amqp1_rx_service attaches it then */
             continue;
         }
-        amqp1_rx_attach(a, rx);
+        brg_amqp1_rx_attach(a, rx);
     }
 }
 
@@ -127,7 +127,7 @@ static bool ends_with(const char *s, const char *tail)
     return n >= m && strcmp(s + n - m, tail) == 0 && (n == m || s[n - m - 1] == '/');
 }
 
-void amqp1_rx_connection_refused(brg_amqp1_t *a, pn_condition_t *cond)
+void brg_amqp1_rx_connection_refused(brg_amqp1_t *a, pn_condition_t *cond)
 {
     const char *name = cond && pn_condition_is_set(cond) ? pn_condition_get_name(cond) : NULL;
     if (!name || strcmp(name, "amqp:not-found") != 0) {
@@ -154,7 +154,7 @@ void amqp1_rx_connection_refused(brg_amqp1_t *a, pn_condition_t *cond)
         return;
     }
     char cause[400], why[600];
-    amqp1_condition_text(cond, cause, sizeof(cause));
+    brg_amqp1_condition_text(cond, cause, sizeof(cause));
     uint32_t delay = brg_backoff_next(&blame->backoff);
     blame->attach_after_ns = now + (int64_t)delay * 1000000;
     brg_errfmt(why, sizeof(why), "receiving from \"%s\": %s", blame->addr.address, cause);
@@ -204,7 +204,7 @@ static void drop_held(amqp1_rx_t *rx)
     }
 }
 
-void amqp1_rx_link_closed(brg_amqp1_t *a, amqp1_rx_t *rx, const char *why)
+void brg_amqp1_rx_link_closed(brg_amqp1_t *a, amqp1_rx_t *rx, const char *why)
 {
     drop_held(rx);
     pn_link_t *l = rx->link;
@@ -228,7 +228,7 @@ void amqp1_rx_link_closed(brg_amqp1_t *a, amqp1_rx_t *rx, const char *why)
     brg_source_set_error(rx->src, why);
 }
 
-void amqp1_rx_reset(brg_amqp1_t *a)
+void brg_amqp1_rx_reset(brg_amqp1_t *a)
 {
     for (size_t i = 0; i < a->nrx; i++) {
         drop_held(&a->rx[i]);
@@ -260,10 +260,10 @@ static size_t read_delivery(brg_amqp1_t *a, pn_link_t *l, pn_delivery_t *d)
     return len;
 }
 
-void amqp1_rx_delivery(brg_amqp1_t *a, pn_delivery_t *d)
+void brg_amqp1_rx_delivery(brg_amqp1_t *a, pn_delivery_t *d)
 {
     pn_link_t *l = pn_delivery_link(d);
-    amqp1_rx_t *rx = amqp1_rx_of_link(a, l);
+    amqp1_rx_t *rx = brg_amqp1_rx_of_link(a, l);
     if (pn_delivery_aborted(d)) {
         pn_delivery_settle(d); /* the sender gave up on it: nothing to deliver */
         return;
@@ -300,7 +300,7 @@ void amqp1_rx_delivery(brg_amqp1_t *a, pn_delivery_t *d)
     }
     brg_props_set(&env->origin.stream, rx->address);
     env->src_token = d;
-    env->src_epoch = amqp1_rx_epoch(a, rx);
+    env->src_epoch = brg_amqp1_rx_epoch(a, rx);
     if (rx->nheld == 0 && brg_source_credit(rx->src) > 0) {
         brg_source_submit(rx->src, env);
         return;
@@ -357,7 +357,7 @@ static void settle_one(brg_amqp1_t *a, amqp1_rx_t *rx, pn_delivery_t *d, brg_out
     (void)a;
 }
 
-void amqp1_rx_drain_settled(brg_amqp1_t *a)
+void brg_amqp1_rx_drain_settled(brg_amqp1_t *a)
 {
     brg_outcome_t oc;
     brg_envelope_t *env;
@@ -367,14 +367,14 @@ void amqp1_rx_drain_settled(brg_amqp1_t *a)
         /* Only a delivery of the current connection and link may be touched: older ones were
          * freed with their connection and the broker redelivers them anyway. */
         if (a->conn && rx && rx->link && env->src_token &&
-            env->src_epoch == amqp1_rx_epoch(a, rx)) {
+            env->src_epoch == brg_amqp1_rx_epoch(a, rx)) {
             settle_one(a, rx, env->src_token, oc);
             /* What waits for credit behind a retried delivery goes back with it, so that the
              * broker hands everything out again in queue order (a parked route's probe would
              * otherwise be a later message). */
             while (oc == BRG_RETRY && rx->nheld) {
                 brg_envelope_t *h = unhold(rx);
-                if (h->src_token && h->src_epoch == amqp1_rx_epoch(a, rx)) {
+                if (h->src_token && h->src_epoch == brg_amqp1_rx_epoch(a, rx)) {
                     settle_one(a, rx, h->src_token, BRG_RETRY);
                 }
                 brg_envelope_destroy(h);
@@ -384,13 +384,13 @@ void amqp1_rx_drain_settled(brg_amqp1_t *a)
     }
 }
 
-void amqp1_rx_service(brg_amqp1_t *a, int64_t now)
+void brg_amqp1_rx_service(brg_amqp1_t *a, int64_t now)
 {
     for (size_t i = 0; i < a->nrx; i++) {
         amqp1_rx_t *rx = &a->rx[i];
         if (!rx->link) {
             if (rx->reattach_at_ns && now >= rx->reattach_at_ns) {
-                amqp1_rx_attach(a, rx);
+                brg_amqp1_rx_attach(a, rx);
             }
             continue;
         }

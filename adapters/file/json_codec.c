@@ -35,54 +35,6 @@ static void put(json_t *obj, const char *member, json_t *v)
     }
 }
 
-/* ---- UTF-8 ------------------------------------------------------------------------------ */
-
-bool brg_json_is_text(const void *data, size_t len)
-{
-    const uint8_t *s = data;
-    size_t i = 0;
-    while (i < len) {
-        uint8_t c = s[i];
-        if (c == 0) {
-            return false;
-        }
-        if (c < 0x80) {
-            i++;
-            continue;
-        }
-        size_t n;
-        uint32_t cp;
-        if (c >= 0xc2 && c <= 0xdf) {
-            n = 1;
-            cp = c & 0x1f;
-        } else if (c >= 0xe0 && c <= 0xef) {
-            n = 2;
-            cp = c & 0x0f;
-        } else if (c >= 0xf0 && c <= 0xf4) {
-            n = 3;
-            cp = c & 0x07;
-        } else {
-            return false; /* continuation byte, overlong lead (c0, c1) or beyond U+10FFFF */
-        }
-        if (len - i <= n) {
-            return false;
-        }
-        for (size_t k = 1; k <= n; k++) {
-            if ((s[i + k] & 0xc0) != 0x80) {
-                return false;
-            }
-            cp = cp << 6 | (s[i + k] & 0x3f);
-        }
-        /* Reject overlong forms, UTF-16 surrogates and code points past U+10FFFF. */
-        if ((n == 2 && cp < 0x800) || (n == 3 && (cp < 0x10000 || cp > 0x10ffff)) ||
-            (cp >= 0xd800 && cp <= 0xdfff)) {
-            return false;
-        }
-        i += n + 1;
-    }
-    return true;
-}
-
 /* ---- encoding --------------------------------------------------------------------------- */
 
 /* member = text, or member_base64 = base64 when the bytes are not text. */
@@ -91,7 +43,7 @@ static void put_bytes(json_t *obj, const char *member, const void *data, size_t 
     if (!data) {
         data = "";
     }
-    if (brg_json_is_text(data, len)) {
+    if (brg_utf8_is_text(data, len)) {
         put(obj, member, json_stringn_nocheck(data, len));
         return;
     }

@@ -47,8 +47,4 @@ char *brg_json_encode(const brg_envelope_t *env, size_t *len_out);
 brg_err_t brg_json_decode(const char *line, size_t len, brg_envelope_t **envp, char *errstr,
                           size_t errstr_size);
 
-/* Returns: true if the len bytes are valid UTF-8 without any NUL byte, i.e. the bytes can be
- * written as a JSON string (otherwise the codec writes them as base64). Thread: any. */
-bool brg_json_is_text(const void *data, size_t len);
-
 #endif

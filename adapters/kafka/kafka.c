@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "adapters/kafka/kafka.h"
+#include "bridge/buf.h"
 
 /* ---- keys ------------------------------------------------------------------------------------ */
 
@@ -403,22 +404,6 @@ static brg_err_t kafka_run(void *state, brg_endpoint_t *ep, char *errstr, size_t
 
 /* ---- metrics ------------------------------------------------------------------------------- */
 
-/* A label value as Prometheus' text format wants it. */
-static const char *label(const char *s, char *buf, size_t size)
-{
-    size_t o = 0;
-    for (; s && *s && o + 3 < size; s++) {
-        if (*s == '"' || *s == '\\' || *s == '\n') {
-            buf[o++] = '\\';
-            buf[o++] = *s == '\n' ? 'n' : *s;
-        } else {
-            buf[o++] = *s;
-        }
-    }
-    buf[o] = '\0';
-    return buf;
-}
-
 /* Per-partition gauges of every Kafka source, from the snapshot each endpoint thread keeps
  * (brg_kafka_sources_publish_metrics: at most 250 ms old). */
 static void kafka_metrics(brg_endpoint_t *const *eps, size_t n, struct brg_metrics_out *out)
@@ -439,7 +424,7 @@ static void kafka_metrics(brg_endpoint_t *const *eps, size_t n, struct brg_metri
                            fams[f].name);
         for (size_t i = 0; i < n; i++) {
             brg_kafka_ep_t *k = brg_endpoint_state(eps[i]);
-            label(brg_endpoint_name(eps[i]), e, sizeof(e));
+            brg_prom_label(brg_endpoint_name(eps[i]), e, sizeof(e));
             pthread_mutex_lock(&k->mlock);
             for (size_t j = 0; j < k->nrows; j++) {
                 const brg_kafka_part_row_t *r = &k->rows[j];
@@ -450,8 +435,8 @@ static void kafka_metrics(brg_endpoint_t *const *eps, size_t n, struct brg_metri
                 brg_metrics_printf(out,
                                    "%s{route=\"%s\",endpoint=\"%s\",topic=\"%s\",partition=\"%d\"} "
                                    "%lld\n",
-                                   fams[f].name, label(r->route, rt, sizeof(rt)), e,
-                                   label(r->topic, t, sizeof(t)), (int)r->partition,
+                                   fams[f].name, brg_prom_label(r->route, rt, sizeof(rt)), e,
+                                   brg_prom_label(r->topic, t, sizeof(t)), (int)r->partition,
                                    (long long)v);
             }
             pthread_mutex_unlock(&k->mlock);

@@ -156,11 +156,18 @@ static kpart_t *part_get(brg_kafka_src_t *ks, const char *topic, int32_t partiti
     return p;
 }
 
-/* src_epoch packs what a settle needs to find its record's tracker: the run (8 bits), the
- * partition's index (24 bits) and the tracker epoch (32 bits). The offset is in src_seq. */
+/* A Kafka envelope's src_epoch is not one epoch: it packs what a settle needs to find its
+ * record's tracker: the endpoint's run (generation, 8 bits), the partition's index in
+ * ks->parts (24 bits) and the tracker's epoch (32 bits). The offset is in src_seq. */
 static uint64_t pack_epoch(uint8_t gen, size_t idx, uint32_t epoch)
 {
     return (uint64_t)gen << 56 | (uint64_t)(idx & 0xffffff) << 32 | epoch;
+}
+static void unpack_epoch(uint64_t packed, uint8_t *gen, size_t *idx, uint32_t *epoch)
+{
+    *gen = (uint8_t)(packed >> 56);
+    *idx = (size_t)((packed >> 32) & 0xffffff);
+    *epoch = (uint32_t)packed;
 }
 
 static void wake_fetchers(brg_kafka_src_t *ks, const rd_kafka_topic_partition_list_t *resumed);
@@ -831,9 +838,10 @@ void brg_kafka_sources_settled(brg_kafka_ep_t *k, brg_envelope_t *env, brg_outco
 {
     brg_source_t *src = brg_envelope_source(env);
     brg_kafka_src_t *ks = src ? brg_source_opaque(src) : NULL;
-    uint8_t gen = (uint8_t)(env->src_epoch >> 56);
-    size_t idx = (size_t)((env->src_epoch >> 32) & 0xffffff);
-    uint32_t epoch = (uint32_t)env->src_epoch;
+    uint8_t gen;
+    size_t idx;
+    uint32_t epoch;
+    unpack_epoch(env->src_epoch, &gen, &idx, &epoch);
     if (ks && gen == k->generation && idx < ks->nparts) {
         kpart_t *p = ks->parts[idx];
         if (brg_kafka_track_settle(&p->track, (int64_t)env->src_seq, epoch, outcome) ==

@@ -10,53 +10,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "bridge/buf.h"
 #include "bridge/envelope.h"
+#include "bridge/utf8.h"
 #include "bridge/err.h"
-
-/* ---- a growable byte buffer ---------------------------------------------------------------- */
-
-typedef struct kbuf {
-    uint8_t *p;
-    size_t len, cap;
-} kbuf_t;
-
-static void kb_add(kbuf_t *b, const void *data, size_t n)
-{
-    if (b->len + n + 1 > b->cap) {
-        size_t ncap = b->cap ? b->cap : 32;
-        while (ncap < b->len + n + 1) {
-            ncap *= 2;
-        }
-        b->p = brg_xrealloc(b->p, ncap);
-        b->cap = ncap;
-    }
-    if (n) {
-        memcpy(b->p + b->len, data, n);
-    }
-    b->len += n;
-    b->p[b->len] = '\0';
-}
-
-static void kb_str(kbuf_t *b, const char *s)
-{
-    kb_add(b, s, strlen(s));
-}
-
-static void kb_byte(kbuf_t *b, uint8_t c)
-{
-    kb_add(b, &c, 1);
-}
-
-static void kb_printf(kbuf_t *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void kb_printf(kbuf_t *b, const char *fmt, ...)
-{
-    char tmp[64];
-    va_list ap;
-    va_start(ap, fmt);
-    int n = vsnprintf(tmp, sizeof(tmp), fmt, ap);
-    va_end(ap);
-    kb_add(b, tmp, n < 0 ? 0 : ((size_t)n < sizeof(tmp) ? (size_t)n : sizeof(tmp) - 1));
-}
 
 /* ---- type names ------------------------------------------------------------------------------ */
 
@@ -133,10 +90,10 @@ static tkind_t tkind_for(const brg_value_t *v)
 /* ---- writing values -------------------------------------------------------------------------- */
 
 /* The shortest "%.Ng" text that reads back as the same value (float: as the same float). */
-static void put_float(kbuf_t *b, double f, uint8_t width)
+static void put_float(brg_buf_t *b, double f, uint8_t width)
 {
     if (isnan(f) || isinf(f)) {
-        kb_str(b, isnan(f) ? "nan" : (f < 0 ? "-inf" : "inf"));
+        brg_buf_str(b, isnan(f) ? "nan" : (f < 0 ? "-inf" : "inf"));
         return;
     }
     char tmp[40];
@@ -156,11 +113,11 @@ static void put_float(kbuf_t *b, double f, uint8_t width)
             }
         }
     }
-    kb_str(b, tmp);
+    brg_buf_str(b, tmp);
 }
 
 /* AMQP 0-9-1 decimal: value / 10^scale, written out with exactly `scale` decimals. */
-static void put_decimal(kbuf_t *b, int32_t value, uint8_t scale)
+static void put_decimal(brg_buf_t *b, int32_t value, uint8_t scale)
 {
     char digits[24];
     int64_t v = value;
@@ -168,31 +125,31 @@ static void put_decimal(kbuf_t *b, int32_t value, uint8_t scale)
     snprintf(digits, sizeof(digits), "%" PRId64, neg ? -v : v);
     size_t n = strlen(digits);
     if (neg) {
-        kb_str(b, "-");
+        brg_buf_str(b, "-");
     }
     if (scale == 0) {
-        kb_str(b, digits);
+        brg_buf_str(b, digits);
         return;
     }
     if (n <= scale) {
-        kb_str(b, "0.");
+        brg_buf_str(b, "0.");
         for (size_t i = n; i < scale; i++) {
-            kb_str(b, "0");
+            brg_buf_str(b, "0");
         }
-        kb_str(b, digits);
+        brg_buf_str(b, digits);
         return;
     }
-    kb_add(b, digits, n - scale);
-    kb_str(b, ".");
-    kb_add(b, digits + n - scale, scale);
+    brg_buf_add(b, digits, n - scale);
+    brg_buf_str(b, ".");
+    brg_buf_add(b, digits + n - scale, scale);
 }
 
-static void put_uuid(kbuf_t *b, const uint8_t *u)
+static void put_uuid(brg_buf_t *b, const uint8_t *u)
 {
     for (int i = 0; i < 16; i++) {
-        kb_printf(b, "%02x", u[i]);
+        brg_buf_printf(b, "%02x", u[i]);
         if (i == 3 || i == 5 || i == 7 || i == 9) {
-            kb_str(b, "-");
+            brg_buf_str(b, "-");
         }
     }
 }
@@ -201,80 +158,80 @@ static void put_uuid(kbuf_t *b, const uint8_t *u)
  * it is (readable); a byte that is not part of well-formed UTF-8 is written \u0080-\u00ff,
  * which msgbridge reads back as that single byte, so any bytes survive and the text stays
  * valid JSON (a plain JSON reader sees such a byte as the Latin-1 character of that code). */
-static void put_json_string(kbuf_t *b, const uint8_t *s, size_t n)
+static void put_json_string(brg_buf_t *b, const uint8_t *s, size_t n)
 {
-    kb_str(b, "\"");
+    brg_buf_str(b, "\"");
     for (size_t i = 0; i < n;) {
         uint8_t c = s[i];
         if (c == '"' || c == '\\') {
-            kb_byte(b, '\\');
-            kb_byte(b, c);
+            brg_buf_byte(b, '\\');
+            brg_buf_byte(b, c);
             i++;
             continue;
         }
         if (c < 0x20 || c == 0x7f) {
-            kb_printf(b, "\\u%04x", c);
+            brg_buf_printf(b, "\\u%04x", c);
             i++;
             continue;
         }
         size_t len = brg_utf8_seq_len(s + i, n - i);
         if (len == 0) {
-            kb_printf(b, "\\u%04x", c);
+            brg_buf_printf(b, "\\u%04x", c);
             i++;
             continue;
         }
-        kb_add(b, s + i, len);
+        brg_buf_add(b, s + i, len);
         i += len;
     }
-    kb_str(b, "\"");
+    brg_buf_str(b, "\"");
 }
 
-static void put_value(kbuf_t *b, const brg_value_t *v, bool nested);
+static void put_value(brg_buf_t *b, const brg_value_t *v, bool nested);
 
-static void put_fields(kbuf_t *b, const brg_fields_t *f, bool object)
+static void put_fields(brg_buf_t *b, const brg_fields_t *f, bool object)
 {
-    kb_str(b, object ? "{" : "[");
+    brg_buf_str(b, object ? "{" : "[");
     for (size_t i = 0; f && i < f->count; i++) {
         if (i) {
-            kb_str(b, ",");
+            brg_buf_str(b, ",");
         }
         if (object) {
             const char *name = f->items[i].name ? f->items[i].name : "";
             put_json_string(b, (const uint8_t *)name, f->items[i].name ? f->items[i].name_len : 0);
-            kb_str(b, ":");
+            brg_buf_str(b, ":");
         }
         put_value(b, &f->items[i].value, true);
     }
-    kb_str(b, object ? "}" : "]");
+    brg_buf_str(b, object ? "}" : "]");
 }
 
 /* Top-level values are written bare (a string is its bytes); nested ones as JSON values. */
-static void put_value(kbuf_t *b, const brg_value_t *v, bool nested)
+static void put_value(brg_buf_t *b, const brg_value_t *v, bool nested)
 {
     switch (v->type) {
-    case BRG_V_NULL: kb_str(b, "null"); break;
-    case BRG_V_BOOL: kb_str(b, v->u.b ? "true" : "false"); break;
-    case BRG_V_INT: kb_printf(b, "%" PRId64, v->u.i); break;
-    case BRG_V_UINT: kb_printf(b, "%" PRIu64, v->u.u); break;
+    case BRG_V_NULL: brg_buf_str(b, "null"); break;
+    case BRG_V_BOOL: brg_buf_str(b, v->u.b ? "true" : "false"); break;
+    case BRG_V_INT: brg_buf_printf(b, "%" PRId64, v->u.i); break;
+    case BRG_V_UINT: brg_buf_printf(b, "%" PRIu64, v->u.u); break;
     case BRG_V_FLOAT:
         if (nested && (isnan(v->u.f) || isinf(v->u.f))) {
-            kb_str(b, "\""); /* JSON has no nan or inf: a string */
+            brg_buf_str(b, "\""); /* JSON has no nan or inf: a string */
             put_float(b, v->u.f, v->width);
-            kb_str(b, "\"");
+            brg_buf_str(b, "\"");
         } else {
             put_float(b, v->u.f, v->width);
         }
         break;
     case BRG_V_DECIMAL: put_decimal(b, v->u.dec.value, v->u.dec.scale); break;
-    case BRG_V_TIMESTAMP: kb_printf(b, "%" PRId64, v->u.ts_ms); break;
+    case BRG_V_TIMESTAMP: brg_buf_printf(b, "%" PRId64, v->u.ts_ms); break;
     case BRG_V_UUID:
         if (v->u.bytes.len == 16) {
             if (nested) {
-                kb_str(b, "\"");
+                brg_buf_str(b, "\"");
             }
             put_uuid(b, v->u.bytes.data);
             if (nested) {
-                kb_str(b, "\"");
+                brg_buf_str(b, "\"");
             }
             break;
         }
@@ -285,7 +242,7 @@ static void put_value(kbuf_t *b, const brg_value_t *v, bool nested)
         if (nested) {
             put_json_string(b, v->u.bytes.data, v->u.bytes.len);
         } else {
-            kb_add(b, v->u.bytes.data, v->u.bytes.len);
+            brg_buf_add(b, v->u.bytes.data, v->u.bytes.len);
         }
         break;
     case BRG_V_TABLE: put_fields(b, v->u.fields, true); break;
@@ -299,13 +256,10 @@ uint8_t *brg_kafka_value_bytes(const brg_value_t *v, size_t *len)
         *len = 0;
         return NULL;
     }
-    kbuf_t b = {0};
+    brg_buf_t b = {0};
     put_value(&b, v, false);
-    if (!b.p) {
-        kb_add(&b, "", 0); /* an empty string is an empty, non-null value */
-    }
-    *len = b.len;
-    return b.p;
+    /* brg_buf_steal never returns NULL: an empty string is an empty, non-null value. */
+    return (uint8_t *)brg_buf_steal(&b, len);
 }
 
 /* ---- writing the hint ------------------------------------------------------------------------ */
@@ -332,41 +286,41 @@ bool brg_kafka_type_listed(const brg_value_t *v)
     return k != T_NULL && k != T_STRING;
 }
 
-static void put_type(kbuf_t *b, const brg_value_t *v)
+static void put_type(brg_buf_t *b, const brg_value_t *v)
 {
     tkind_t k = tkind_for(v);
-    kb_str(b, tnames[k]);
+    brg_buf_str(b, tnames[k]);
     if (k == T_MAP || k == T_LIST) {
-        kb_str(b, "(");
+        brg_buf_str(b, "(");
         const brg_fields_t *f = v->u.fields;
         for (size_t i = 0; f && i < f->count; i++) {
             if (i) {
-                kb_str(b, ",");
+                brg_buf_str(b, ",");
             }
             put_type(b, &f->items[i].value);
         }
-        kb_str(b, ")");
+        brg_buf_str(b, ")");
     }
 }
 
 void brg_kafka_hint_add(brg_kafka_hint_buf_t *hb, const char *name, size_t name_len,
                         const brg_value_t *v)
 {
-    kbuf_t b = {(uint8_t *)hb->p, hb->len, hb->cap};
+    brg_buf_t b = {hb->p, hb->len, hb->cap};
     if (b.len) {
-        kb_str(&b, ",");
+        brg_buf_str(&b, ",");
     }
     for (size_t i = 0; i < name_len; i++) {
         uint8_t c = (uint8_t)name[i];
         if (c == '%' || c == ',' || c == '=' || c < 0x20 || c == 0x7f) {
-            kb_printf(&b, "%%%02X", c);
+            brg_buf_printf(&b, "%%%02X", c);
         } else {
-            kb_byte(&b, c);
+            brg_buf_byte(&b, c);
         }
     }
-    kb_str(&b, "=");
+    brg_buf_str(&b, "=");
     put_type(&b, v);
-    hb->p = (char *)b.p;
+    hb->p = b.data;
     hb->len = b.len;
     hb->cap = b.cap;
 }
@@ -482,23 +436,15 @@ void brg_kafka_hint_fini(brg_kafka_hint_t *h)
     h->count = 0;
 }
 
-static int hexval(char c)
-{
-    return c >= '0' && c <= '9'   ? c - '0'
-           : c >= 'a' && c <= 'f' ? c - 'a' + 10
-           : c >= 'A' && c <= 'F' ? c - 'A' + 10
-                                  : -1;
-}
-
 /* Compare a percent-encoded entry name with a header name. */
 static bool name_equal(const char *enc, size_t enc_len, const char *name, size_t name_len)
 {
     size_t k = 0;
     for (size_t i = 0; i < enc_len; i++, k++) {
         char c = enc[i];
-        if (c == '%' && i + 2 < enc_len && hexval(enc[i + 1]) >= 0 &&
-            hexval(enc[i + 2]) >= 0) {
-            c = (char)(hexval(enc[i + 1]) << 4 | hexval(enc[i + 2]));
+        if (c == '%' && i + 2 < enc_len && brg_hex_digit(enc[i + 1]) >= 0 &&
+            brg_hex_digit(enc[i + 2]) >= 0) {
+            c = (char)(brg_hex_digit(enc[i + 1]) << 4 | brg_hex_digit(enc[i + 2]));
             i += 2;
         }
         if (k >= name_len || name[k] != c) {
@@ -632,7 +578,7 @@ static bool parse_uuid(const void *s, size_t n, brg_value_t *out)
             }
             i++;
         }
-        int hi = hexval(p[i]), lo = hexval(p[i + 1]);
+        int hi = brg_hex_digit(p[i]), lo = brg_hex_digit(p[i + 1]);
         if (hi < 0 || lo < 0) {
             return false;
         }
@@ -731,32 +677,6 @@ static bool jlit(jcur_t *j, const char *lit)
     return false;
 }
 
-static void put_utf8(kbuf_t *b, uint32_t cp)
-{
-    uint8_t u[4];
-    size_t n;
-    if (cp < 0x80) {
-        u[0] = (uint8_t)cp;
-        n = 1;
-    } else if (cp < 0x800) {
-        u[0] = (uint8_t)(0xc0 | cp >> 6);
-        u[1] = (uint8_t)(0x80 | (cp & 0x3f));
-        n = 2;
-    } else if (cp < 0x10000) {
-        u[0] = (uint8_t)(0xe0 | cp >> 12);
-        u[1] = (uint8_t)(0x80 | (cp >> 6 & 0x3f));
-        u[2] = (uint8_t)(0x80 | (cp & 0x3f));
-        n = 3;
-    } else {
-        u[0] = (uint8_t)(0xf0 | cp >> 18);
-        u[1] = (uint8_t)(0x80 | (cp >> 12 & 0x3f));
-        u[2] = (uint8_t)(0x80 | (cp >> 6 & 0x3f));
-        u[3] = (uint8_t)(0x80 | (cp & 0x3f));
-        n = 4;
-    }
-    kb_add(b, u, n);
-}
-
 static bool jhex4(jcur_t *j, uint32_t *cp)
 {
     if (j->end - j->p < 4) {
@@ -764,7 +684,7 @@ static bool jhex4(jcur_t *j, uint32_t *cp)
     }
     uint32_t v = 0;
     for (int i = 0; i < 4; i++) {
-        int h = hexval((char)j->p[i]);
+        int h = brg_hex_digit((char)j->p[i]);
         if (h < 0) {
             return false;
         }
@@ -775,22 +695,22 @@ static bool jhex4(jcur_t *j, uint32_t *cp)
     return true;
 }
 
-/* A JSON string into b (b->p is set even when empty). \u0000-\u00ff are single bytes (the
+/* A JSON string into b (b->data is set even when empty). \u0000-\u00ff are single bytes (the
  * writer's convention for bytes that are not UTF-8, see put_json_string); other escapes
  * become UTF-8. */
-static bool jstring(jcur_t *j, kbuf_t *b)
+static bool jstring(jcur_t *j, brg_buf_t *b)
 {
     if (!jeat(j, '"')) {
         return false;
     }
-    kb_add(b, "", 0);
+    brg_buf_add(b, "", 0);
     while (j->p < j->end) {
         uint8_t c = *j->p++;
         if (c == '"') {
             return true;
         }
         if (c != '\\') {
-            kb_byte(b, c);
+            brg_buf_byte(b, c);
             continue;
         }
         if (j->p == j->end) {
@@ -801,18 +721,18 @@ static bool jstring(jcur_t *j, kbuf_t *b)
         switch (c) {
         case '"':
         case '\\':
-        case '/': kb_byte(b, c); break;
-        case 'b': kb_byte(b, '\b'); break;
-        case 'f': kb_byte(b, '\f'); break;
-        case 'n': kb_byte(b, '\n'); break;
-        case 'r': kb_byte(b, '\r'); break;
-        case 't': kb_byte(b, '\t'); break;
+        case '/': brg_buf_byte(b, c); break;
+        case 'b': brg_buf_byte(b, '\b'); break;
+        case 'f': brg_buf_byte(b, '\f'); break;
+        case 'n': brg_buf_byte(b, '\n'); break;
+        case 'r': brg_buf_byte(b, '\r'); break;
+        case 't': brg_buf_byte(b, '\t'); break;
         case 'u':
             if (!jhex4(j, &cp)) {
                 return false;
             }
             if (cp <= 0xff) {
-                kb_byte(b, (uint8_t)cp);
+                brg_buf_byte(b, (uint8_t)cp);
                 break;
             }
             if (cp >= 0xd800 && cp <= 0xdbff && j->end - j->p >= 6 && j->p[0] == '\\' &&
@@ -826,7 +746,8 @@ static bool jstring(jcur_t *j, kbuf_t *b)
                     *j = save;
                 }
             }
-            put_utf8(b, cp);
+            char u[4];
+            brg_buf_add(b, u, brg_utf8_encode(cp, u));
             break;
         default: return false;
         }
@@ -862,7 +783,7 @@ static bool json_typed(tcur_t *t, jcur_t *j, brg_value_t *out, int depth)
         }
         t->p++;
         brg_fields_t *f = brg_fields_new();
-        kbuf_t name = {0};
+        brg_buf_t name = {0};
         bool ok = false;
         if (tpeek(t, ')')) {
             t->p++;
@@ -875,7 +796,7 @@ static bool json_typed(tcur_t *t, jcur_t *j, brg_value_t *out, int depth)
                     !json_typed(t, j, &v, depth + 1)) {
                     break;
                 }
-                brg_fields_add(f, map ? (const char *)name.p : NULL, map ? name.len : 0, &v);
+                brg_fields_add(f, map ? name.data : NULL, map ? name.len : 0, &v);
                 if (tpeek(t, ')')) {
                     t->p++;
                     ok = jeat(j, map ? '}' : ']');
@@ -887,7 +808,7 @@ static bool json_typed(tcur_t *t, jcur_t *j, brg_value_t *out, int depth)
                 t->p++;
             }
         }
-        free(name.p);
+        free(name.data);
         if (!ok) {
             brg_fields_destroy(f);
             return false;
@@ -927,9 +848,9 @@ static bool json_typed(tcur_t *t, jcur_t *j, brg_value_t *out, int depth)
         if ((k == T_FLOAT || k == T_DOUBLE) && !(j->p < j->end && *j->p == '"')) {
             return jnumber(j, &s, &n) && scalar_from_text(k, s, n, out);
         }
-        kbuf_t b = {0};
-        bool ok = jstring(j, &b) && scalar_from_text(k, b.p, b.len, out);
-        free(b.p);
+        brg_buf_t b = {0};
+        bool ok = jstring(j, &b) && scalar_from_text(k, b.data, b.len, out);
+        free(b.data);
         return ok;
     }
     case T_UNKNOWN:

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "adapters/rabbitmq/rmq.h"
+#include "bridge/buf.h"
 
 /* ---- keys --------------------------------------------------------------------------------- */
 
@@ -246,9 +247,9 @@ static brg_err_t rmq_open(brg_endpoint_t *ep, void **statep, char *errstr, size_
     brg_rmq_t *r = brg_xcalloc(1, sizeof(*r));
     r->ep = ep;
     r->log = brg_endpoint_logctx(ep);
-    brg_err_t rc = rmq_conf_parse(brg_endpoint_cfg(ep), &r->conf, errstr, errstr_size);
+    brg_err_t rc = brg_rmq_conf_parse(brg_endpoint_cfg(ep), &r->conf, errstr, errstr_size);
     if (rc != BRG_OK) {
-        rmq_conf_fini(&r->conf);
+        brg_rmq_conf_fini(&r->conf);
         free(r);
         return rc;
     }
@@ -263,7 +264,7 @@ static brg_err_t rmq_open(brg_endpoint_t *ep, void **statep, char *errstr, size_
     r->srcs = r->nsrcs ? brg_xcalloc(r->nsrcs, sizeof(*r->srcs)) : NULL;
     r->bl.ch = (amqp_channel_t)(RMQ_CH_SOURCE0 + r->nsrcs);
     for (size_t i = 0; i < r->nsrcs; i++) {
-        rmq_source_init(r, &r->srcs[i], brg_endpoint_source(ep, i), i);
+        brg_rmq_source_init(r, &r->srcs[i], brg_endpoint_source(ep, i), i);
     }
     *statep = r;
     return BRG_OK;
@@ -280,7 +281,7 @@ static void rmq_close(void *state)
         r->conn = NULL;
     }
     for (size_t i = 0; i < r->nsrcs; i++) {
-        rmq_source_fini(&r->srcs[i]);
+        brg_rmq_source_fini(&r->srcs[i]);
     }
     free(r->srcs);
     for (size_t i = 0; i < r->ring_cap; i++) {
@@ -289,14 +290,14 @@ static void rmq_close(void *state)
         free(r->ring[i].returned);
     }
     free(r->ring);
-    rmq_asm_reset(&r->pub_as);
+    brg_rmq_asm_reset(&r->pub_as);
     empty_amqp_pool(&r->pool);
     for (size_t i = 0; i < r->nexchanges; i++) {
         free(r->exchanges[i]);
     }
     free(r->exchanges);
     free(r->lost_reason);
-    rmq_conf_fini(&r->conf);
+    brg_rmq_conf_fini(&r->conf);
     free(r);
 }
 
@@ -375,9 +376,9 @@ static void shutdown_conn(brg_rmq_t *r)
         bool did = false;
         int nf = 0;
         int64_t next = INT64_MAX;
-        if (rmq_sources_settle(r, brg_now_ns(), &next, &did, err, sizeof(err)) != BRG_OK ||
-            rmq_read_frames(r, 512, &nf, err, sizeof(err)) != BRG_OK) {
-            rmq_disconnect(r, err, false);
+        if (brg_rmq_sources_settle(r, brg_now_ns(), &next, &did, err, sizeof(err)) != BRG_OK ||
+            brg_rmq_read_frames(r, 512, &nf, err, sizeof(err)) != BRG_OK) {
+            brg_rmq_disconnect(r, err, false);
             break;
         }
         if (!did && nf == 0 && !amqp_frames_enqueued(r->conn) && !amqp_data_in_buffer(r->conn)) {
@@ -388,14 +389,14 @@ static void shutdown_conn(brg_rmq_t *r)
         bool did = false;
         /* Retries still waiting for their backoff are not nacked: closing requeues them. */
         int64_t next = INT64_MAX;
-        if (rmq_sources_settle(r, brg_now_ns(), &next, &did, err, sizeof(err)) != BRG_OK) {
-            rmq_disconnect(r, err, false);
+        if (brg_rmq_sources_settle(r, brg_now_ns(), &next, &did, err, sizeof(err)) != BRG_OK) {
+            brg_rmq_disconnect(r, err, false);
         }
     }
     for (size_t i = 0; i < r->nsrcs; i++) {
-        rmq_source_drop_waiting(&r->srcs[i]);
+        brg_rmq_source_drop_waiting(&r->srcs[i]);
     }
-    rmq_disconnect(r, "the bridge is stopping", r->conn != NULL);
+    brg_rmq_disconnect(r, "the bridge is stopping", r->conn != NULL);
     drop_settled(r);
 }
 
@@ -422,25 +423,25 @@ static brg_err_t loop(brg_rmq_t *r, char *errstr, size_t errstr_size)
         /* Wake at least every second: rabbitmq-c sends heartbeats and notices a silent broker
          * only while it is called. */
         int64_t next = now + (int64_t)1000 * 1000000;
-        brg_err_t rc = rmq_sink_maintain(r, now, &next, errstr, errstr_size);
+        brg_err_t rc = brg_rmq_sink_maintain(r, now, &next, errstr, errstr_size);
         if (rc == BRG_OK) {
-            rc = rmq_sources_maintain(r, now, &next, errstr, errstr_size);
+            rc = brg_rmq_sources_maintain(r, now, &next, errstr, errstr_size);
         }
         if (rc == BRG_OK) {
-            rc = rmq_backlog_maintain(r, now, &next, errstr, errstr_size);
+            rc = brg_rmq_backlog_maintain(r, now, &next, errstr, errstr_size);
         }
         if (rc == BRG_OK) {
-            rc = rmq_sources_settle(r, now, &next, &did, errstr, errstr_size);
+            rc = brg_rmq_sources_settle(r, now, &next, &did, errstr, errstr_size);
         }
-        if (rc == BRG_OK && rmq_sources_submit_waiting(r, &waiting)) {
+        if (rc == BRG_OK && brg_rmq_sources_submit_waiting(r, &waiting)) {
             did = true;
         }
         if (rc == BRG_OK) {
-            rc = rmq_sink_publish(r, &did, errstr, errstr_size);
+            rc = brg_rmq_sink_publish(r, &did, errstr, errstr_size);
         }
         int nf = 0;
         if (rc == BRG_OK && r->conn && read_due(r, sock_ready, now, last_read_ns)) {
-            rc = rmq_read_frames(r, 512, &nf, errstr, errstr_size);
+            rc = brg_rmq_read_frames(r, 512, &nf, errstr, errstr_size);
             last_read_ns = now;
             /* Fewer than asked for: it stopped at an empty socket. */
             sock_ready = nf == 512;
@@ -476,7 +477,7 @@ static brg_err_t rmq_run(void *state, brg_endpoint_t *ep, char *errstr, size_t e
             brg_endpoint_count_reconnect(ep);
         }
         attempted = true;
-        brg_err_t rc = rmq_connect(r, err, sizeof(err));
+        brg_err_t rc = brg_rmq_connect(r, err, sizeof(err));
         if (rc != BRG_OK) {
             brg_endpoint_set_connected(ep, false, err);
             uint32_t wait = brg_backoff_next(&r->bo);
@@ -498,7 +499,7 @@ static brg_err_t rmq_run(void *state, brg_endpoint_t *ep, char *errstr, size_t e
             break;
         }
         brg_endpoint_set_connected(ep, false, err);
-        rmq_disconnect(r, err, false);
+        brg_rmq_disconnect(r, err, false);
         uint32_t wait = brg_backoff_next(&r->bo);
         brg_log_warn(r->log, "%s (reconnecting in %u ms)", err, wait);
         if (wait_disconnected(r, wait)) {
@@ -507,35 +508,16 @@ static brg_err_t rmq_run(void *state, brg_endpoint_t *ep, char *errstr, size_t e
     }
     /* Stopping while disconnected: nothing is in flight (a lost connection settled it all). */
     for (size_t i = 0; i < r->nsrcs; i++) {
-        rmq_source_drop_waiting(&r->srcs[i]);
+        brg_rmq_source_drop_waiting(&r->srcs[i]);
     }
-    rmq_disconnect(r, "the bridge is stopping", false);
+    brg_rmq_disconnect(r, "the bridge is stopping", false);
     drop_settled(r);
     return BRG_OK;
 }
 
 /* ---- metrics ------------------------------------------------------------------------------ */
 
-/* A label value: names come from the config; escape what Prometheus' text format requires. */
-static const char *label(const char *s, char *buf, size_t size)
-{
-    size_t o = 0;
-    for (; s && *s && o + 3 < size; s++) {
-        if (*s == '"' || *s == '\\') {
-            buf[o++] = '\\';
-            buf[o++] = *s;
-        } else if (*s == '\n') {
-            buf[o++] = '\\';
-            buf[o++] = 'n';
-        } else {
-            buf[o++] = *s;
-        }
-    }
-    buf[o] = 0;
-    return buf;
-}
-
-void rmq_metrics(brg_endpoint_t *const *eps, size_t n, struct brg_metrics_out *out)
+void brg_rmq_metrics(brg_endpoint_t *const *eps, size_t n, struct brg_metrics_out *out)
 {
     static const struct {
         const char *name, *type, *help;
@@ -564,7 +546,7 @@ void rmq_metrics(brg_endpoint_t *const *eps, size_t n, struct brg_metrics_out *o
                          : f == 4 ? r->inflight_gauge
                                   : (uint64_t)r->blocked_gauge;
             brg_metrics_printf(out, "%s{endpoint=\"%s\"} %llu\n", ep_fams[f].name,
-                               label(brg_endpoint_name(eps[i]), e, sizeof(e)),
+                               brg_prom_label(brg_endpoint_name(eps[i]), e, sizeof(e)),
                                (unsigned long long)v);
         }
     }
@@ -590,9 +572,9 @@ void rmq_metrics(brg_endpoint_t *const *eps, size_t n, struct brg_metrics_out *o
                              : f == 2 ? s->requeued
                                       : s->dead_lettered;
                 brg_metrics_printf(out, "%s{endpoint=\"%s\",route=\"%s\",queue=\"%s\"} %llu\n",
-                                   src_fams[f].name, label(brg_endpoint_name(eps[i]), e, sizeof(e)),
-                                   label(brg_source_route_name(s->src), rt, sizeof(rt)),
-                                   label(s->queue, q, sizeof(q)), (unsigned long long)v);
+                                   src_fams[f].name, brg_prom_label(brg_endpoint_name(eps[i]), e, sizeof(e)),
+                                   brg_prom_label(brg_source_route_name(s->src), rt, sizeof(rt)),
+                                   brg_prom_label(s->queue, q, sizeof(q)), (unsigned long long)v);
             }
         }
     }
@@ -614,5 +596,5 @@ const brg_adapter_t brg_rabbitmq_adapter = {
     .run = rmq_run,
     .wake = NULL,
     .close = rmq_close,
-    .metrics = rmq_metrics,
+    .metrics = brg_rmq_metrics,
 };

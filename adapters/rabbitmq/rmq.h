@@ -80,7 +80,7 @@ typedef enum rmq_dstate {
     RMQ_D_DEAD,     /* basic.reject without requeue: the queue's dead-letter exchange takes it */
 } rmq_dstate_t;
 
-/* What rmq_dlx_probe() learned about a queue. */
+/* What brg_rmq_dlx_probe() learned about a queue. */
 typedef enum rmq_dlx_result {
     RMQ_DLX_R_YES = 0, /* x-dead-letter-exchange is set */
     RMQ_DLX_R_NO,      /* no such argument (a policy may still set one: invisible) */
@@ -199,17 +199,17 @@ struct brg_rmq {
 
 /* Parse the endpoint group into c. Returns: BRG_OK, or BRG_ERR_CONFIG with errstr (the load
  * checks have caught these already; this guards open()). */
-brg_err_t rmq_conf_parse(const brg_cfg_t *cs, rmq_conf_t *c, char *errstr, size_t errstr_size);
-void rmq_conf_fini(rmq_conf_t *c);
+brg_err_t brg_rmq_conf_parse(const brg_cfg_t *cs, rmq_conf_t *c, char *errstr, size_t errstr_size);
+void brg_rmq_conf_fini(rmq_conf_t *c);
 
 /* Open the socket (TLS if amqps), log in, open the publish (confirm mode) and control
  * channels. On failure r->conn is NULL and errstr says why, with the broker's reply text.
  * Returns: BRG_OK, BRG_ERR_AUTH (refused credentials or vhost), BRG_ERR_TRANSPORT. */
-brg_err_t rmq_connect(brg_rmq_t *r, char *errstr, size_t errstr_size);
+brg_err_t brg_rmq_connect(brg_rmq_t *r, char *errstr, size_t errstr_size);
 
 /* Forget the connection: settle in-flight publishes RETRY, void sources' delivery tags, close
  * the socket. reason (may be NULL) is logged. clean: say connection.close first. */
-void rmq_disconnect(brg_rmq_t *r, const char *reason, bool clean);
+void brg_rmq_disconnect(brg_rmq_t *r, const char *reason, bool clean);
 
 /* Result of a synchronous call (amqp_simple_rpc and friends). */
 typedef enum rmq_rpc {
@@ -220,65 +220,66 @@ typedef enum rmq_rpc {
 
 /* Inspect amqp_get_rpc_reply() after a call on channel ch; on a broker close, answer it and
  * format "<what>: <reply code> <reply text>" into errstr. *code gets the reply code (0 if none). */
-rmq_rpc_t rmq_rpc_result(brg_rmq_t *r, amqp_channel_t ch, const char *what, int *code,
-                         char *errstr, size_t errstr_size);
+rmq_rpc_t brg_rmq_rpc_result(brg_rmq_t *r, amqp_channel_t ch, const char *what, int *code,
+                             char *errstr, size_t errstr_size);
 
-/* Open channel ch. Returns: as rmq_rpc_result. */
-rmq_rpc_t rmq_channel_open(brg_rmq_t *r, amqp_channel_t ch, char *errstr, size_t errstr_size);
+/* Open channel ch. Returns: as brg_rmq_rpc_result. */
+rmq_rpc_t brg_rmq_channel_open(brg_rmq_t *r, amqp_channel_t ch, char *errstr, size_t errstr_size);
 /* Open the control channel (passive checks; a refusal closes only it) if it is closed.
- * Returns: as rmq_rpc_result. */
-rmq_rpc_t rmq_control_open(brg_rmq_t *r, char *errstr, size_t errstr_size);
+ * Returns: as brg_rmq_rpc_result. */
+rmq_rpc_t brg_rmq_control_open(brg_rmq_t *r, char *errstr, size_t errstr_size);
 
 /* Read and dispatch every frame available without blocking (at most max).
  * Returns: BRG_OK, or BRG_ERR_TRANSPORT with errstr once the connection is lost. *nframes
  * gets how many frames were handled. */
-brg_err_t rmq_read_frames(brg_rmq_t *r, int max, int *nframes, char *errstr, size_t errstr_size);
+brg_err_t brg_rmq_read_frames(brg_rmq_t *r, int max, int *nframes, char *errstr,
+                              size_t errstr_size);
 
 /* ---- rmq_source.c -------------------------------------------------------------------------- */
 
-void rmq_source_init(brg_rmq_t *r, rmq_src_t *s, brg_source_t *src, size_t index);
-void rmq_source_fini(rmq_src_t *s);
+void brg_rmq_source_init(brg_rmq_t *r, rmq_src_t *s, brg_source_t *src, size_t index);
+void brg_rmq_source_fini(rmq_src_t *s);
 /* (Re)subscribe sources whose time has come: open the channel, declare/bind, qos, consume.
  * Returns: BRG_OK, or BRG_ERR_TRANSPORT if the connection was lost meanwhile. */
-brg_err_t rmq_sources_maintain(brg_rmq_t *r, int64_t now_ns, int64_t *next_ns, char *errstr,
-                               size_t errstr_size);
+brg_err_t brg_rmq_sources_maintain(brg_rmq_t *r, int64_t now_ns, int64_t *next_ns, char *errstr,
+                                   size_t errstr_size);
 /* Frames on a source channel (method frames other than channel.close, content frames). */
-brg_err_t rmq_source_on_frame(rmq_src_t *s, const amqp_frame_t *f, char *errstr,
-                              size_t errstr_size);
+brg_err_t brg_rmq_source_on_frame(rmq_src_t *s, const amqp_frame_t *f, char *errstr,
+                                  size_t errstr_size);
 /* The broker closed the source's channel: its delivery tags are void. */
-void rmq_source_channel_closed(rmq_src_t *s, const char *reason);
+void brg_rmq_source_channel_closed(rmq_src_t *s, const char *reason);
 /* The connection is gone: every source's channel is gone with it. */
-void rmq_source_conn_lost(rmq_src_t *s);
+void brg_rmq_source_conn_lost(rmq_src_t *s);
 /* Take every settled envelope from the mailbox and acknowledge at the broker (requeues of
  * retried deliveries wait for their backoff: *next_ns is lowered to when one is due).
  * Returns: BRG_OK, or BRG_ERR_TRANSPORT if a write failed. *did gets true if any. */
-brg_err_t rmq_sources_settle(brg_rmq_t *r, int64_t now_ns, int64_t *next_ns, bool *did,
-                             char *errstr, size_t errstr_size);
+brg_err_t brg_rmq_sources_settle(brg_rmq_t *r, int64_t now_ns, int64_t *next_ns, bool *did,
+                                 char *errstr, size_t errstr_size);
 /* Submit deliveries that waited for credit. Returns: true if any was submitted; *waiting
  * gets true if some still wait. */
-bool rmq_sources_submit_waiting(brg_rmq_t *r, bool *waiting);
-rmq_src_t *rmq_source_by_channel(brg_rmq_t *r, amqp_channel_t ch);
+bool brg_rmq_sources_submit_waiting(brg_rmq_t *r, bool *waiting);
+rmq_src_t *brg_rmq_source_by_channel(brg_rmq_t *r, amqp_channel_t ch);
 /* Drop deliveries that wait for credit (stopping): the broker redelivers them. */
-void rmq_source_drop_waiting(rmq_src_t *s);
+void brg_rmq_source_drop_waiting(rmq_src_t *s);
 
 /* ---- rmq_sink.c ---------------------------------------------------------------------------- */
 
-/* Open the publish channel and put it in confirm mode. Returns: as rmq_rpc_result. */
-rmq_rpc_t rmq_sink_open(brg_rmq_t *r, char *errstr, size_t errstr_size);
+/* Open the publish channel and put it in confirm mode. Returns: as brg_rmq_rpc_result. */
+rmq_rpc_t brg_rmq_sink_open(brg_rmq_t *r, char *errstr, size_t errstr_size);
 /* Publish what the mailbox holds, up to the confirm window. Returns: BRG_OK, or
  * BRG_ERR_TRANSPORT if the connection was lost. *did gets true if any. */
-brg_err_t rmq_sink_publish(brg_rmq_t *r, bool *did, char *errstr, size_t errstr_size);
+brg_err_t brg_rmq_sink_publish(brg_rmq_t *r, bool *did, char *errstr, size_t errstr_size);
 /* Frames on the publish channel (confirms, returns). */
-void rmq_sink_on_frame(brg_rmq_t *r, const amqp_frame_t *f);
+void brg_rmq_sink_on_frame(brg_rmq_t *r, const amqp_frame_t *f);
 /* The publish channel or the connection is gone: settle every unconfirmed publish RETRY. */
-void rmq_sink_fail_all(brg_rmq_t *r, const char *reason);
+void brg_rmq_sink_fail_all(brg_rmq_t *r, const char *reason);
 /* The broker closed the publish channel with code and text (why: the line to log): 403
  * ACCESS_REFUSED and 404 NOT_FOUND settle the window's publishes to the exchange the text
  * names unroutable (brg_settle_unroutable), every other one RETRY; other codes all RETRY. */
-void rmq_sink_channel_failed(brg_rmq_t *r, int code, const char *text, const char *why);
+void brg_rmq_sink_channel_failed(brg_rmq_t *r, int code, const char *text, const char *why);
 /* Reopen the publish channel if it was closed and its time has come. */
-brg_err_t rmq_sink_maintain(brg_rmq_t *r, int64_t now_ns, int64_t *next_ns, char *errstr,
-                            size_t errstr_size);
+brg_err_t brg_rmq_sink_maintain(brg_rmq_t *r, int64_t now_ns, int64_t *next_ns, char *errstr,
+                                size_t errstr_size);
 
 /* ---- rmq_dlx.c ----------------------------------------------------------------------------- */
 
@@ -286,8 +287,8 @@ brg_err_t rmq_sink_maintain(brg_rmq_t *r, int64_t now_ns, int64_t *next_ns, char
  * control channel (each probe round closes it; it is reopened as needed). Never creates or
  * changes a queue. dlx gets the exchange's name (YES); why gets the reason (UNKNOWN) or the
  * connection error (CONN_LOST). Returns: what was learned. */
-rmq_dlx_result_t rmq_dlx_probe(brg_rmq_t *r, const char *queue, char *dlx, size_t dlx_size,
-                               char *why, size_t why_size);
+rmq_dlx_result_t brg_rmq_dlx_probe(brg_rmq_t *r, const char *queue, char *dlx, size_t dlx_size,
+                                   char *why, size_t why_size);
 
 /* ---- rmq_backlog.c ------------------------------------------------------------------------- */
 
@@ -295,25 +296,25 @@ rmq_dlx_result_t rmq_dlx_probe(brg_rmq_t *r, const char *queue, char *dlx, size_
  * per stall_timeout; sources without a watchdog are not asked), and mark the sources overdue
  * when the outstanding question has gone unanswered for as long. Never waits for an answer.
  * Returns: BRG_OK, or BRG_ERR_TRANSPORT if a write failed. */
-brg_err_t rmq_backlog_maintain(brg_rmq_t *r, int64_t now_ns, int64_t *next_ns, char *errstr,
-                               size_t errstr_size);
+brg_err_t brg_rmq_backlog_maintain(brg_rmq_t *r, int64_t now_ns, int64_t *next_ns, char *errstr,
+                                   size_t errstr_size);
 /* A method frame on the backlog channel (channel.open-ok, queue.declare-ok). */
-void rmq_backlog_on_frame(brg_rmq_t *r, const amqp_frame_t *f);
+void brg_rmq_backlog_on_frame(brg_rmq_t *r, const amqp_frame_t *f);
 /* The broker closed the backlog channel (close-ok already sent): a 404 means the asked
  * source's queue is gone (backlog 0); reopened when the next check is due. */
-void rmq_backlog_channel_closed(brg_rmq_t *r, int code, const char *reason);
+void brg_rmq_backlog_channel_closed(brg_rmq_t *r, int code, const char *reason);
 /* The connection is gone: the channel with it; nothing is overdue any more. */
-void rmq_backlog_conn_lost(brg_rmq_t *r);
+void brg_rmq_backlog_conn_lost(brg_rmq_t *r);
 
 /* ---- rabbitmq.c ---------------------------------------------------------------------------- */
 
 /* Prometheus families of the rabbitmq endpoints (brg_adapter_t.metrics).
  * Thread: the HTTP thread; reads only atomics. */
-void rmq_metrics(brg_endpoint_t *const *eps, size_t n, struct brg_metrics_out *out);
+void brg_rmq_metrics(brg_endpoint_t *const *eps, size_t n, struct brg_metrics_out *out);
 
 /* ---- shared helpers ------------------------------------------------------------------------ */
 
-char *rmq_bytes_dup(amqp_bytes_t b);
-void rmq_asm_reset(rmq_asm_t *a);
+char *brg_rmq_bytes_dup(amqp_bytes_t b);
+void brg_rmq_asm_reset(rmq_asm_t *a);
 
 #endif

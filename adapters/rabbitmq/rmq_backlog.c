@@ -3,7 +3,7 @@
  * ones) on a channel of its own, a few times per stall_timeout.
  *
  * Why it is safe next to the consumers: the method is only sent here and its answer arrives
- * through the normal frame dispatch (rmq_read_frames), so the endpoint thread never waits on
+ * through the normal frame dispatch (brg_rmq_read_frames), so the endpoint thread never waits on
  * it; rabbitmq-c queues frames of other channels while a synchronous call elsewhere waits, so
  * deliveries are never lost or reordered by it. It uses its own channel: a queue that has gone
  * makes the broker close that channel only (404 NOT_FOUND), never a consuming channel or the
@@ -89,8 +89,8 @@ static void lower(int64_t *next_ns, int64_t t)
     }
 }
 
-brg_err_t rmq_backlog_maintain(brg_rmq_t *r, int64_t now_ns, int64_t *next_ns, char *errstr,
-                               size_t errstr_size)
+brg_err_t brg_rmq_backlog_maintain(brg_rmq_t *r, int64_t now_ns, int64_t *next_ns, char *errstr,
+                                   size_t errstr_size)
 {
     rmq_backlog_t *b = &r->bl;
     if (!r->conn) {
@@ -159,7 +159,7 @@ brg_err_t rmq_backlog_maintain(brg_rmq_t *r, int64_t now_ns, int64_t *next_ns, c
     return BRG_OK;
 }
 
-void rmq_backlog_on_frame(brg_rmq_t *r, const amqp_frame_t *f)
+void brg_rmq_backlog_on_frame(brg_rmq_t *r, const amqp_frame_t *f)
 {
     rmq_backlog_t *b = &r->bl;
     if (f->frame_type != AMQP_FRAME_METHOD) {
@@ -185,7 +185,7 @@ void rmq_backlog_on_frame(brg_rmq_t *r, const amqp_frame_t *f)
     }
 }
 
-void rmq_backlog_channel_closed(brg_rmq_t *r, int code, const char *reason)
+void brg_rmq_backlog_channel_closed(brg_rmq_t *r, int code, const char *reason)
 {
     rmq_backlog_t *b = &r->bl;
     if (b->st == RMQ_BL_ASKING && code == AMQP_NOT_FOUND) {
@@ -201,7 +201,7 @@ void rmq_backlog_channel_closed(brg_rmq_t *r, int code, const char *reason)
     set_overdue(r, false);
 }
 
-void rmq_backlog_conn_lost(brg_rmq_t *r)
+void brg_rmq_backlog_conn_lost(brg_rmq_t *r)
 {
     r->bl.st = RMQ_BL_CLOSED;
     r->bl.due_ns = 0;

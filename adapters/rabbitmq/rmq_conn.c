@@ -26,12 +26,12 @@ static const char *status_text(int rc, int err, char *buf, size_t size)
     return amqp_error_string2(rc);
 }
 
-char *rmq_bytes_dup(amqp_bytes_t b)
+char *brg_rmq_bytes_dup(amqp_bytes_t b)
 {
     return brg_xstrndup(b.len ? (const char *)b.bytes : "", b.len);
 }
 
-void rmq_asm_reset(rmq_asm_t *a)
+void brg_rmq_asm_reset(rmq_asm_t *a)
 {
     brg_envelope_destroy(a->env);
     free(a->body);
@@ -43,7 +43,7 @@ void rmq_asm_reset(rmq_asm_t *a)
 
 /* ---- settings ----------------------------------------------------------------------------- */
 
-brg_err_t rmq_conf_parse(const brg_cfg_t *cs, rmq_conf_t *c, char *errstr, size_t errstr_size)
+brg_err_t brg_rmq_conf_parse(const brg_cfg_t *cs, rmq_conf_t *c, char *errstr, size_t errstr_size)
 {
     memset(c, 0, sizeof(*c));
     const char *url = brg_cfg_str(cs, "url", "amqp://localhost");
@@ -93,7 +93,7 @@ brg_err_t rmq_conf_parse(const brg_cfg_t *cs, rmq_conf_t *c, char *errstr, size_
     return BRG_OK;
 }
 
-void rmq_conf_fini(rmq_conf_t *c)
+void brg_rmq_conf_fini(rmq_conf_t *c)
 {
     free(c->host);
     free(c->vhost);
@@ -170,27 +170,27 @@ static rmq_rpc_t reply_result(brg_rmq_t *r, amqp_connection_state_t conn, amqp_r
     return RMQ_RPC_CONN_LOST;
 }
 
-rmq_rpc_t rmq_rpc_result(brg_rmq_t *r, amqp_channel_t ch, const char *what, int *code,
-                         char *errstr, size_t errstr_size)
+rmq_rpc_t brg_rmq_rpc_result(brg_rmq_t *r, amqp_channel_t ch, const char *what, int *code,
+                             char *errstr, size_t errstr_size)
 {
     return reply_result(r, r->conn, amqp_get_rpc_reply(r->conn), ch, what, code, errstr,
                         errstr_size);
 }
 
-rmq_rpc_t rmq_channel_open(brg_rmq_t *r, amqp_channel_t ch, char *errstr, size_t errstr_size)
+rmq_rpc_t brg_rmq_channel_open(brg_rmq_t *r, amqp_channel_t ch, char *errstr, size_t errstr_size)
 {
     amqp_channel_open(r->conn, ch);
     char what[48];
     snprintf(what, sizeof(what), "channel.open %u", (unsigned)ch);
-    return rmq_rpc_result(r, ch, what, NULL, errstr, errstr_size);
+    return brg_rmq_rpc_result(r, ch, what, NULL, errstr, errstr_size);
 }
 
-rmq_rpc_t rmq_control_open(brg_rmq_t *r, char *errstr, size_t errstr_size)
+rmq_rpc_t brg_rmq_control_open(brg_rmq_t *r, char *errstr, size_t errstr_size)
 {
     if (r->ctl_open) {
         return RMQ_RPC_OK;
     }
-    rmq_rpc_t rr = rmq_channel_open(r, RMQ_CH_CONTROL, errstr, errstr_size);
+    rmq_rpc_t rr = brg_rmq_channel_open(r, RMQ_CH_CONTROL, errstr, errstr_size);
     r->ctl_open = rr == RMQ_RPC_OK;
     return rr;
 }
@@ -217,7 +217,7 @@ static amqp_table_entry_t bool_entry(const char *key)
     return e;
 }
 
-brg_err_t rmq_connect(brg_rmq_t *r, char *errstr, size_t errstr_size)
+brg_err_t brg_rmq_connect(brg_rmq_t *r, char *errstr, size_t errstr_size)
 {
     /* Connecting blocks (TCP, login, declares): what the last connection settled goes out
      * first. */
@@ -317,9 +317,9 @@ brg_err_t rmq_connect(brg_rmq_t *r, char *errstr, size_t errstr_size)
         goto fail;
     }
     r->conn = conn;
-    rmq_rpc_t rr = rmq_sink_open(r, errstr, errstr_size);
+    rmq_rpc_t rr = brg_rmq_sink_open(r, errstr, errstr_size);
     if (rr == RMQ_RPC_OK) {
-        rr = rmq_channel_open(r, RMQ_CH_CONTROL, errstr, errstr_size);
+        rr = brg_rmq_channel_open(r, RMQ_CH_CONTROL, errstr, errstr_size);
         r->ctl_open = rr == RMQ_RPC_OK;
     }
     if (rr != RMQ_RPC_OK) {
@@ -335,7 +335,7 @@ fail:
     return ret;
 }
 
-void rmq_disconnect(brg_rmq_t *r, const char *reason, bool clean)
+void brg_rmq_disconnect(brg_rmq_t *r, const char *reason, bool clean)
 {
     if (r->conn) {
         if (clean) {
@@ -352,16 +352,16 @@ void rmq_disconnect(brg_rmq_t *r, const char *reason, bool clean)
     r->ctl_open = false;
     r->blocked = false;
     r->blocked_gauge = false;
-    rmq_sink_fail_all(r, reason ? reason : "connection closed");
+    brg_rmq_sink_fail_all(r, reason ? reason : "connection closed");
     for (size_t i = 0; i < r->nsrcs; i++) {
-        rmq_source_conn_lost(&r->srcs[i]);
+        brg_rmq_source_conn_lost(&r->srcs[i]);
     }
-    rmq_backlog_conn_lost(r);
+    brg_rmq_backlog_conn_lost(r);
     for (size_t i = 0; i < r->nexchanges; i++) {
         free(r->exchanges[i]);
     }
     r->nexchanges = 0;
-    rmq_asm_reset(&r->pub_as);
+    brg_rmq_asm_reset(&r->pub_as);
 }
 
 /* ---- frames ------------------------------------------------------------------------------- */
@@ -377,9 +377,9 @@ static void on_channel_close(brg_rmq_t *r, amqp_channel_t ch, const amqp_channel
         brg_errfmt(why, sizeof(why), "the broker closed the publish channel: %s", reason);
         brg_log_warn(r->log, "%s", why);
         r->pub_open = false;
-        rmq_asm_reset(&r->pub_as);
+        brg_rmq_asm_reset(&r->pub_as);
         r->pub_retry_at_ns = brg_now_ns() + (int64_t)brg_backoff_next(&r->pub_bo) * 1000000;
-        rmq_sink_channel_failed(r, m->reply_code, reason, why);
+        brg_rmq_sink_channel_failed(r, m->reply_code, reason, why);
         /* Exchanges may have been deleted: check them again. */
         for (size_t i = 0; i < r->nexchanges; i++) {
             free(r->exchanges[i]);
@@ -388,19 +388,19 @@ static void on_channel_close(brg_rmq_t *r, amqp_channel_t ch, const amqp_channel
     } else if (ch == RMQ_CH_CONTROL) {
         r->ctl_open = false;
     } else if (ch == r->bl.ch) {
-        rmq_backlog_channel_closed(r, m->reply_code, reason);
+        brg_rmq_backlog_channel_closed(r, m->reply_code, reason);
     } else {
-        rmq_src_t *s = rmq_source_by_channel(r, ch);
+        rmq_src_t *s = brg_rmq_source_by_channel(r, ch);
         if (s) {
             char why[700];
             brg_errfmt(why, sizeof(why), "the broker closed the channel of queue \"%s\": %s",
                        s->queue, reason);
-            rmq_source_channel_closed(s, why);
+            brg_rmq_source_channel_closed(s, why);
         }
     }
 }
 
-brg_err_t rmq_read_frames(brg_rmq_t *r, int max, int *nframes, char *errstr, size_t errstr_size)
+brg_err_t brg_rmq_read_frames(brg_rmq_t *r, int max, int *nframes, char *errstr, size_t errstr_size)
 {
     *nframes = 0;
     for (int i = 0; i < max && r->conn; i++) {
@@ -449,12 +449,12 @@ brg_err_t rmq_read_frames(brg_rmq_t *r, int max, int *nframes, char *errstr, siz
                 break;
             default:
                 if (ch == RMQ_CH_PUBLISH) {
-                    rmq_sink_on_frame(r, &f);
+                    brg_rmq_sink_on_frame(r, &f);
                 } else if (ch == r->bl.ch) {
-                    rmq_backlog_on_frame(r, &f);
+                    brg_rmq_backlog_on_frame(r, &f);
                 } else {
-                    rmq_src_t *s = rmq_source_by_channel(r, ch);
-                    if (s && rmq_source_on_frame(s, &f, errstr, errstr_size) != BRG_OK) {
+                    rmq_src_t *s = brg_rmq_source_by_channel(r, ch);
+                    if (s && brg_rmq_source_on_frame(s, &f, errstr, errstr_size) != BRG_OK) {
                         return BRG_ERR_TRANSPORT;
                     }
                 }
@@ -462,10 +462,10 @@ brg_err_t rmq_read_frames(brg_rmq_t *r, int max, int *nframes, char *errstr, siz
             }
         } else if (f.frame_type == AMQP_FRAME_HEADER || f.frame_type == AMQP_FRAME_BODY) {
             if (ch == RMQ_CH_PUBLISH) {
-                rmq_sink_on_frame(r, &f);
+                brg_rmq_sink_on_frame(r, &f);
             } else {
-                rmq_src_t *s = rmq_source_by_channel(r, ch);
-                if (s && rmq_source_on_frame(s, &f, errstr, errstr_size) != BRG_OK) {
+                rmq_src_t *s = brg_rmq_source_by_channel(r, ch);
+                if (s && brg_rmq_source_on_frame(s, &f, errstr, errstr_size) != BRG_OK) {
                     return BRG_ERR_TRANSPORT;
                 }
             }

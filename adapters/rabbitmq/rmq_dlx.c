@@ -36,7 +36,7 @@ static bool integer_type(const char *t)
     return false;
 }
 
-rmq_dlx_step_t rmq_dlx_parse(int reply_code, const char *reply_text)
+rmq_dlx_step_t brg_rmq_dlx_parse(int reply_code, const char *reply_text)
 {
     rmq_dlx_step_t st;
     memset(&st, 0, sizeof(st));
@@ -133,8 +133,8 @@ rmq_dlx_step_t rmq_dlx_parse(int reply_code, const char *reply_text)
     return st;
 }
 
-rmq_dlx_result_t rmq_dlx_probe(brg_rmq_t *r, const char *queue, char *dlx, size_t dlx_size,
-                               char *why, size_t why_size)
+rmq_dlx_result_t brg_rmq_dlx_probe(brg_rmq_t *r, const char *queue, char *dlx, size_t dlx_size,
+                                   char *why, size_t why_size)
 {
     /* Echoed arguments first, the probing x-dead-letter-exchange (a number) last. */
     struct {
@@ -145,7 +145,7 @@ rmq_dlx_result_t rmq_dlx_probe(brg_rmq_t *r, const char *queue, char *dlx, size_
     bool durable = true, auto_delete = false;
     dlx[0] = 0;
     for (int round = 0; round < RMQ_DLX_ROUNDS; round++) {
-        if (rmq_control_open(r, why, why_size) != RMQ_RPC_OK) {
+        if (brg_rmq_control_open(r, why, why_size) != RMQ_RPC_OK) {
             return RMQ_DLX_R_CONN_LOST;
         }
         amqp_table_entry_t e[RMQ_DLX_ROUNDS + 1];
@@ -176,9 +176,9 @@ rmq_dlx_result_t rmq_dlx_probe(brg_rmq_t *r, const char *queue, char *dlx, size_
             brg_errfmt(text, sizeof(text), "%.*s", (int)m->reply_text.len,
                        m->reply_text.len ? (const char *)m->reply_text.bytes : "");
         }
-        /* Let rmq_rpc_result answer the close (close-ok) or report a lost connection. */
-        rmq_rpc_t rr = rmq_rpc_result(r, RMQ_CH_CONTROL, "checking the dead-letter exchange",
-                                      NULL, why, why_size);
+        /* Let brg_rmq_rpc_result answer the close (close-ok) or report a lost connection. */
+        rmq_rpc_t rr = brg_rmq_rpc_result(r, RMQ_CH_CONTROL, "checking the dead-letter exchange",
+                                          NULL, why, why_size);
         if (rr == RMQ_RPC_CONN_LOST) {
             return RMQ_DLX_R_CONN_LOST;
         }
@@ -189,7 +189,7 @@ rmq_dlx_result_t rmq_dlx_probe(brg_rmq_t *r, const char *queue, char *dlx, size_
             return RMQ_DLX_R_UNKNOWN;
         }
         r->ctl_open = false;
-        rmq_dlx_step_t st = rmq_dlx_parse(code, text);
+        rmq_dlx_step_t st = brg_rmq_dlx_parse(code, text);
         switch (st.kind) {
         case RMQ_DLX_FOUND:
             brg_errfmt(dlx, dlx_size, "%s", st.value);

@@ -37,6 +37,6 @@ typedef struct rmq_dlx_step {
 
 /* Interpret the broker's refusal of the probe: reply code and text of its channel.close.
  * Pure (no I/O). Returns: the step, with name/value filled as the kind says. */
-rmq_dlx_step_t rmq_dlx_parse(int reply_code, const char *reply_text);
+rmq_dlx_step_t brg_rmq_dlx_parse(int reply_code, const char *reply_text);
 
 #endif

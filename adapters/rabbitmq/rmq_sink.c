@@ -12,14 +12,14 @@
  * the cache without end, so it is simply emptied when it reaches this size. */
 #define RMQ_EXCHANGE_CACHE 256
 
-rmq_rpc_t rmq_sink_open(brg_rmq_t *r, char *errstr, size_t errstr_size)
+rmq_rpc_t brg_rmq_sink_open(brg_rmq_t *r, char *errstr, size_t errstr_size)
 {
-    rmq_rpc_t rr = rmq_channel_open(r, RMQ_CH_PUBLISH, errstr, errstr_size);
+    rmq_rpc_t rr = brg_rmq_channel_open(r, RMQ_CH_PUBLISH, errstr, errstr_size);
     if (rr != RMQ_RPC_OK) {
         return rr;
     }
     amqp_confirm_select(r->conn, RMQ_CH_PUBLISH);
-    rr = rmq_rpc_result(r, RMQ_CH_PUBLISH, "confirm.select", NULL, errstr, errstr_size);
+    rr = brg_rmq_rpc_result(r, RMQ_CH_PUBLISH, "confirm.select", NULL, errstr, errstr_size);
     if (rr != RMQ_RPC_OK) {
         return rr;
     }
@@ -29,12 +29,12 @@ rmq_rpc_t rmq_sink_open(brg_rmq_t *r, char *errstr, size_t errstr_size)
     r->pub_base = 1;
     r->return_cursor = 1;
     r->inflight = 0;
-    rmq_asm_reset(&r->pub_as);
+    brg_rmq_asm_reset(&r->pub_as);
     return RMQ_RPC_OK;
 }
 
-brg_err_t rmq_sink_maintain(brg_rmq_t *r, int64_t now_ns, int64_t *next_ns, char *errstr,
-                            size_t errstr_size)
+brg_err_t brg_rmq_sink_maintain(brg_rmq_t *r, int64_t now_ns, int64_t *next_ns, char *errstr,
+                                size_t errstr_size)
 {
     if (!r->conn || r->pub_open) {
         return BRG_OK;
@@ -46,7 +46,7 @@ brg_err_t rmq_sink_maintain(brg_rmq_t *r, int64_t now_ns, int64_t *next_ns, char
         return BRG_OK;
     }
     char err[512];
-    rmq_rpc_t rr = rmq_sink_open(r, err, sizeof(err));
+    rmq_rpc_t rr = brg_rmq_sink_open(r, err, sizeof(err));
     if (rr == RMQ_RPC_CONN_LOST) {
         brg_errfmt(errstr, errstr_size, "%s", err);
         return BRG_ERR_TRANSPORT;
@@ -132,7 +132,7 @@ static void on_confirm(brg_rmq_t *r, uint64_t tag, bool multiple, bool ack)
     advance_base(r);
 }
 
-void rmq_sink_fail_all(brg_rmq_t *r, const char *reason)
+void brg_rmq_sink_fail_all(brg_rmq_t *r, const char *reason)
 {
     for (uint64_t seq = r->pub_base; seq < r->pub_next_seq; seq++) {
         rmq_pub_t *p = &r->ring[seq % r->ring_cap];
@@ -168,10 +168,10 @@ static bool closed_exchange(const char *text, char *ex, size_t exsize, char *vh,
     return true;
 }
 
-void rmq_sink_channel_failed(brg_rmq_t *r, int code, const char *text, const char *why)
+void brg_rmq_sink_channel_failed(brg_rmq_t *r, int code, const char *text, const char *why)
 {
     if (code != AMQP_ACCESS_REFUSED && code != AMQP_NOT_FOUND) {
-        rmq_sink_fail_all(r, why);
+        brg_rmq_sink_fail_all(r, why);
         return;
     }
     /* The broker closed the channel at the first publish it refused and discarded the rest:
@@ -250,7 +250,7 @@ static void match_return(brg_rmq_t *r)
                  a->reply_text, a->exchange);
 }
 
-void rmq_sink_on_frame(brg_rmq_t *r, const amqp_frame_t *f)
+void brg_rmq_sink_on_frame(brg_rmq_t *r, const amqp_frame_t *f)
 {
     rmq_asm_t *a = &r->pub_as;
     if (f->frame_type == AMQP_FRAME_METHOD) {
@@ -267,11 +267,11 @@ void rmq_sink_on_frame(brg_rmq_t *r, const amqp_frame_t *f)
         }
         case AMQP_BASIC_RETURN_METHOD: {
             const amqp_basic_return_t *m = f->payload.method.decoded;
-            rmq_asm_reset(a);
+            brg_rmq_asm_reset(a);
             a->active = true;
-            a->reply_text = rmq_bytes_dup(m->reply_text);
-            a->exchange = rmq_bytes_dup(m->exchange);
-            a->routing_key = rmq_bytes_dup(m->routing_key);
+            a->reply_text = brg_rmq_bytes_dup(m->reply_text);
+            a->exchange = brg_rmq_bytes_dup(m->exchange);
+            a->routing_key = brg_rmq_bytes_dup(m->routing_key);
             return;
         }
         default: return;
@@ -300,7 +300,7 @@ void rmq_sink_on_frame(brg_rmq_t *r, const amqp_frame_t *f)
     }
     if (a->have_header && a->body_got == a->body_size) {
         match_return(r);
-        rmq_asm_reset(a);
+        brg_rmq_asm_reset(a);
     }
 }
 
@@ -325,14 +325,14 @@ static int exchange_check(brg_rmq_t *r, const char *name, char *errstr, size_t e
     if (name[0] == 0 || exchange_known(r, name)) {
         return 0;
     }
-    if (rmq_control_open(r, errstr, errstr_size) != RMQ_RPC_OK) {
+    if (brg_rmq_control_open(r, errstr, errstr_size) != RMQ_RPC_OK) {
         return -1;
     }
     amqp_exchange_declare(r->conn, RMQ_CH_CONTROL, amqp_cstring_bytes(name),
                           amqp_cstring_bytes("direct"), 1, 0, 0, 0, amqp_empty_table);
     char what[300];
     snprintf(what, sizeof(what), "exchange \"%s\"", name);
-    rmq_rpc_t rr = rmq_rpc_result(r, RMQ_CH_CONTROL, what, NULL, errstr, errstr_size);
+    rmq_rpc_t rr = brg_rmq_rpc_result(r, RMQ_CH_CONTROL, what, NULL, errstr, errstr_size);
     if (rr == RMQ_RPC_CONN_LOST) {
         return -1;
     }
@@ -423,7 +423,7 @@ static brg_err_t publish_one(brg_rmq_t *r, brg_sink_t *sink, brg_envelope_t *env
     int rc = amqp_basic_publish(r->conn, RMQ_CH_PUBLISH, bytes_n(ex, elen), bytes_n(rk, klen),
                                 mandatory, 0, &props, bytes_n(env->body, env->body_len));
     if (rc != AMQP_STATUS_OK) {
-        /* The slot stays: rmq_disconnect settles it RETRY with the others. */
+        /* The slot stays: brg_rmq_disconnect settles it RETRY with the others. */
         brg_errfmt(errstr, errstr_size, "publish: %s", amqp_error_string2(rc));
         return BRG_ERR_TRANSPORT;
     }
@@ -436,7 +436,7 @@ reject:
     return BRG_OK;
 }
 
-brg_err_t rmq_sink_publish(brg_rmq_t *r, bool *did, char *errstr, size_t errstr_size)
+brg_err_t brg_rmq_sink_publish(brg_rmq_t *r, bool *did, char *errstr, size_t errstr_size)
 {
     /* While blocked by a resource alarm the broker stops reading: a publish would block this
      * thread in send(2), so envelopes wait in the mailbox (bounded by route credit). */

@@ -60,7 +60,7 @@ static void queue_arguments_free(amqp_table_t *t)
     t->num_entries = 0;
 }
 
-void rmq_source_init(brg_rmq_t *r, rmq_src_t *s, brg_source_t *src, size_t index)
+void brg_rmq_source_init(brg_rmq_t *r, rmq_src_t *s, brg_source_t *src, size_t index)
 {
     memset(s, 0, sizeof(*s));
     s->src = src;
@@ -96,7 +96,7 @@ void rmq_source_init(brg_rmq_t *r, rmq_src_t *s, brg_source_t *src, size_t index
     brg_source_set_opaque(src, s);
 }
 
-void rmq_source_drop_waiting(rmq_src_t *s)
+void brg_rmq_source_drop_waiting(rmq_src_t *s)
 {
     /* Not submitted yet, so no delivery is attached: plain destroy. Unacknowledged, the broker
      * redelivers them. */
@@ -108,10 +108,10 @@ void rmq_source_drop_waiting(rmq_src_t *s)
     s->wait_head = 0;
 }
 
-void rmq_source_fini(rmq_src_t *s)
+void brg_rmq_source_fini(rmq_src_t *s)
 {
-    rmq_source_drop_waiting(s);
-    rmq_asm_reset(&s->as);
+    brg_rmq_source_drop_waiting(s);
+    brg_rmq_asm_reset(&s->as);
     queue_arguments_free(&s->qargs);
     free(s->wait);
     free(s->out);
@@ -120,7 +120,7 @@ void rmq_source_fini(rmq_src_t *s)
     memset(s, 0, sizeof(*s));
 }
 
-rmq_src_t *rmq_source_by_channel(brg_rmq_t *r, amqp_channel_t ch)
+rmq_src_t *brg_rmq_source_by_channel(brg_rmq_t *r, amqp_channel_t ch)
 {
     if (ch < RMQ_CH_SOURCE0 || (size_t)(ch - RMQ_CH_SOURCE0) >= r->nsrcs) {
         return NULL;
@@ -132,7 +132,7 @@ static void forget_channel(rmq_src_t *s)
 {
     s->ch_open = false;
     s->consuming = false;
-    rmq_asm_reset(&s->as);
+    brg_rmq_asm_reset(&s->as);
     /* The broker requeues every unacknowledged delivery of a closed channel; settles that
      * come back for them carry the old generation and are ignored. */
     s->out_head = 0;
@@ -140,7 +140,7 @@ static void forget_channel(rmq_src_t *s)
     s->held_unacked = false;
     s->dirty = false;
     s->nack_waiting = false;
-    rmq_source_drop_waiting(s);
+    brg_rmq_source_drop_waiting(s);
 }
 
 /* The source's error for /routes (source_error); NULL clears it. Returns: true if it differs
@@ -154,7 +154,7 @@ static bool set_error(rmq_src_t *s, const char *err)
     return changed;
 }
 
-void rmq_source_channel_closed(rmq_src_t *s, const char *reason)
+void brg_rmq_source_channel_closed(rmq_src_t *s, const char *reason)
 {
     forget_channel(s);
     uint32_t wait = brg_backoff_next(&s->bo);
@@ -164,7 +164,7 @@ void rmq_source_channel_closed(rmq_src_t *s, const char *reason)
             reason, wait);
 }
 
-void rmq_source_conn_lost(rmq_src_t *s)
+void brg_rmq_source_conn_lost(rmq_src_t *s)
 {
     forget_channel(s);
     s->retry_at_ns = 0;
@@ -177,7 +177,7 @@ void rmq_source_conn_lost(rmq_src_t *s)
 static rmq_rpc_t check_dlx(rmq_src_t *s, char *err, size_t errsize)
 {
     char dlx[256], why[600];
-    rmq_dlx_result_t res = rmq_dlx_probe(s->r, s->queue, dlx, sizeof(dlx), why, sizeof(why));
+    rmq_dlx_result_t res = brg_rmq_dlx_probe(s->r, s->queue, dlx, sizeof(dlx), why, sizeof(why));
     if (res == RMQ_DLX_R_CONN_LOST) {
         brg_errfmt(err, errsize, "%s", why);
         return RMQ_RPC_CONN_LOST;
@@ -227,7 +227,7 @@ static rmq_rpc_t subscribe(rmq_src_t *s, char *err, size_t errsize)
     rmq_rpc_t rr;
     char what[400];
     if (!s->ch_open) {
-        rr = rmq_channel_open(r, s->ch, err, errsize);
+        rr = brg_rmq_channel_open(r, s->ch, err, errsize);
         if (rr != RMQ_RPC_OK) {
             return rr;
         }
@@ -245,7 +245,7 @@ static rmq_rpc_t subscribe(rmq_src_t *s, char *err, size_t errsize)
          * bridge is away is lost; re-declared on every reconnect. */
         amqp_queue_declare(conn, s->ch, q, 0, 1, 0, 0, s->qargs);
         snprintf(what, sizeof(what), "declaring queue \"%s\"", s->queue);
-        rr = rmq_rpc_result(r, s->ch, what, NULL, err, errsize);
+        rr = brg_rmq_rpc_result(r, s->ch, what, NULL, err, errsize);
         if (rr != RMQ_RPC_OK) {
             return rr;
         }
@@ -253,7 +253,7 @@ static rmq_rpc_t subscribe(rmq_src_t *s, char *err, size_t errsize)
                         amqp_cstring_bytes(s->binding_key), amqp_empty_table);
         snprintf(what, sizeof(what), "binding queue \"%s\" to exchange \"%s\" with key \"%s\"",
                  s->queue, s->exchange, s->binding_key);
-        rr = rmq_rpc_result(r, s->ch, what, NULL, err, errsize);
+        rr = brg_rmq_rpc_result(r, s->ch, what, NULL, err, errsize);
         if (rr != RMQ_RPC_OK) {
             return rr;
         }
@@ -261,7 +261,7 @@ static rmq_rpc_t subscribe(rmq_src_t *s, char *err, size_t errsize)
         /* Passive: the queue belongs to someone else; only check that it is there. */
         amqp_queue_declare(conn, s->ch, q, 1, 0, 0, 0, amqp_empty_table);
         snprintf(what, sizeof(what), "queue \"%s\"", s->queue);
-        rr = rmq_rpc_result(r, s->ch, what, NULL, err, errsize);
+        rr = brg_rmq_rpc_result(r, s->ch, what, NULL, err, errsize);
         if (rr != RMQ_RPC_OK) {
             return rr;
         }
@@ -271,13 +271,13 @@ static rmq_rpc_t subscribe(rmq_src_t *s, char *err, size_t errsize)
     }
     /* Per-consumer prefetch (global = 0): at most max_in_flight unacknowledged deliveries. */
     amqp_basic_qos(conn, s->ch, 0, s->prefetch, 0);
-    rr = rmq_rpc_result(r, s->ch, "basic.qos", NULL, err, errsize);
+    rr = brg_rmq_rpc_result(r, s->ch, "basic.qos", NULL, err, errsize);
     if (rr != RMQ_RPC_OK) {
         return rr;
     }
     amqp_basic_consume(conn, s->ch, q, amqp_empty_bytes, 0, 0, 0, amqp_empty_table);
     snprintf(what, sizeof(what), "consuming from queue \"%s\"", s->queue);
-    rr = rmq_rpc_result(r, s->ch, what, NULL, err, errsize);
+    rr = brg_rmq_rpc_result(r, s->ch, what, NULL, err, errsize);
     if (rr != RMQ_RPC_OK) {
         return rr;
     }
@@ -285,8 +285,8 @@ static rmq_rpc_t subscribe(rmq_src_t *s, char *err, size_t errsize)
     return RMQ_RPC_OK;
 }
 
-brg_err_t rmq_sources_maintain(brg_rmq_t *r, int64_t now_ns, int64_t *next_ns, char *errstr,
-                               size_t errstr_size)
+brg_err_t brg_rmq_sources_maintain(brg_rmq_t *r, int64_t now_ns, int64_t *next_ns, char *errstr,
+                                   size_t errstr_size)
 {
     for (size_t i = 0; i < r->nsrcs && r->conn; i++) {
         rmq_src_t *s = &r->srcs[i];
@@ -306,7 +306,7 @@ brg_err_t rmq_sources_maintain(brg_rmq_t *r, int64_t now_ns, int64_t *next_ns, c
             return BRG_ERR_TRANSPORT;
         }
         if (rr == RMQ_RPC_CHANNEL_CLOSED) {
-            rmq_source_channel_closed(s, err);
+            brg_rmq_source_channel_closed(s, err);
             if (s->retry_at_ns < *next_ns) {
                 *next_ns = s->retry_at_ns;
             }
@@ -376,13 +376,13 @@ static void delivery_complete(rmq_src_t *s)
         s->out[(s->out_head + s->out_len - 1) % s->out_cap].st = RMQ_D_RETRY;
         s->dirty = true;
         brg_envelope_destroy(env);
-        rmq_asm_reset(a);
+        brg_rmq_asm_reset(a);
         return;
     }
     /* An empty AMQP body is an empty body, not an absent one (a Kafka tombstone). */
     brg_envelope_take_body(env, a->body ? a->body : brg_xmalloc(1), (size_t)a->body_size);
     a->body = NULL;
-    rmq_asm_reset(a);
+    brg_rmq_asm_reset(a);
     /* Order: nothing overtakes a delivery that is already waiting for credit. */
     if (s->wait_len == 0 && brg_source_credit(s->src) > 0) {
         brg_source_submit(s->src, env);
@@ -391,8 +391,8 @@ static void delivery_complete(rmq_src_t *s)
     }
 }
 
-brg_err_t rmq_source_on_frame(rmq_src_t *s, const amqp_frame_t *f, char *errstr,
-                              size_t errstr_size)
+brg_err_t brg_rmq_source_on_frame(rmq_src_t *s, const amqp_frame_t *f, char *errstr,
+                                  size_t errstr_size)
 {
     (void)errstr;
     (void)errstr_size;
@@ -401,13 +401,13 @@ brg_err_t rmq_source_on_frame(rmq_src_t *s, const amqp_frame_t *f, char *errstr,
         switch (f->payload.method.id) {
         case AMQP_BASIC_DELIVER_METHOD: {
             const amqp_basic_deliver_t *m = f->payload.method.decoded;
-            rmq_asm_reset(a);
+            brg_rmq_asm_reset(a);
             a->active = true;
             a->tag = m->delivery_tag;
             brg_envelope_t *env = brg_envelope_new();
             env->origin.stream = brg_xstrdup(s->queue);
-            env->origin.exchange = rmq_bytes_dup(m->exchange);
-            env->origin.routing_key = rmq_bytes_dup(m->routing_key);
+            env->origin.exchange = brg_rmq_bytes_dup(m->exchange);
+            env->origin.routing_key = brg_rmq_bytes_dup(m->routing_key);
             env->origin.redelivered = m->redelivered != 0;
             env->origin.delivery_tag = m->delivery_tag;
             env->origin.partition = -1;
@@ -472,7 +472,7 @@ brg_err_t rmq_source_on_frame(rmq_src_t *s, const amqp_frame_t *f, char *errstr,
     return BRG_OK;
 }
 
-bool rmq_sources_submit_waiting(brg_rmq_t *r, bool *waiting)
+bool brg_rmq_sources_submit_waiting(brg_rmq_t *r, bool *waiting)
 {
     bool did = false;
     for (size_t i = 0; i < r->nsrcs; i++) {
@@ -605,8 +605,8 @@ static void requeue_waiting(rmq_src_t *s)
     }
 }
 
-brg_err_t rmq_sources_settle(brg_rmq_t *r, int64_t now_ns, int64_t *next_ns, bool *did,
-                             char *errstr, size_t errstr_size)
+brg_err_t brg_rmq_sources_settle(brg_rmq_t *r, int64_t now_ns, int64_t *next_ns, bool *did,
+                                 char *errstr, size_t errstr_size)
 {
     brg_outcome_t outcome;
     brg_envelope_t *env;

@@ -135,7 +135,7 @@ static bool is_frame_header(const char *name, size_t len)
 /* Whether a value can go as it is in a STOMP header: UTF-8 without NUL. */
 static bool header_safe(const void *p, size_t len)
 {
-    return !memchr(p, '\0', len) && brg_utf8_valid(p, len);
+    return brg_utf8_is_text(p, len);
 }
 
 static bool parse_i64(const char *s, size_t len, int64_t *out)

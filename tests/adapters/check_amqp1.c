@@ -1,6 +1,6 @@
 /* Unit tests of the amqp1 adapter's pure parts: the codec (pn_message_t <-> envelope), the
  * address resolution per broker family and the endpoint URL parser. No network. */
-#include <check.h>
+#include "tests/check_main.h"
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -985,11 +985,7 @@ static Suite *amqp1_suite(void)
     return s;
 }
 
-int main(void)
+Suite *check_suite(void)
 {
-    SRunner *sr = srunner_create(amqp1_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return amqp1_suite();
 }

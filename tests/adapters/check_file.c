@@ -2,7 +2,7 @@
  * outcomes: retries keep line order, rejected lines are kept, malformed and over-long lines are
  * skipped with their line numbers, the sink writes one line per envelope and settles RETRY on a
  * write error, follow mode sees appends, truncation and rotation, and the config checks. */
-#include <check.h>
+#include "tests/check_main.h"
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,10 +18,6 @@
 /* The adapter table of this test binary. */
 const brg_adapter_t *brg_adapters[] = {&brg_memory_adapter, &brg_file_adapter, &brg_stdio_adapter,
                                        NULL};
-
-void brg_adapters_init(void)
-{
-}
 
 static brg_engine_t *engine;
 static char dir[64];
@@ -497,7 +493,7 @@ START_TEST(test_file_config_unknown_and_missing_keys)
 }
 END_TEST
 
-int main(void)
+Suite *check_suite(void)
 {
     Suite *s = suite_create("file");
     TCase *tc = tcase_create("adapter");
@@ -517,9 +513,5 @@ int main(void)
                         (int)(sizeof(bad_confs) / sizeof(bad_confs[0])));
     tcase_add_test(tc, test_file_config_unknown_and_missing_keys);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_ENV);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return s;
 }

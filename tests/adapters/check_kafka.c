@@ -1,7 +1,7 @@
 /* The Kafka adapter's pure parts: the per-partition offset tracker, the record <-> envelope
  * codec (also over real librdkafka messages from an in-process mock cluster), and the
  * load-time checks (property, regex and key errors at their lines). */
-#include <check.h>
+#include "tests/check_main.h"
 #include <inttypes.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -846,11 +846,7 @@ static Suite *kafka_suite(void)
     return s;
 }
 
-int main(void)
+Suite *check_suite(void)
 {
-    SRunner *sr = srunner_create(kafka_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return kafka_suite();
 }

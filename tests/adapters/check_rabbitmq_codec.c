@@ -1,7 +1,7 @@
 /* The rabbitmq adapter's codec: AMQP 0-9-1 field tables and basic properties <-> envelope.
  * Tables go through rabbitmq-c's own wire encoder and decoder, so what is checked is what a
  * broker would see and send back. */
-#include <check.h>
+#include "tests/check_main.h"
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -673,11 +673,7 @@ static Suite *suite(void)
     return s;
 }
 
-int main(void)
+Suite *check_suite(void)
 {
-    SRunner *sr = srunner_create(suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? 1 : 0;
+    return suite();
 }

@@ -1,6 +1,6 @@
 /* Unit tests of the stomp adapter's pure parts: the STOMP 1.2 frame parser and encoder, and the
  * codec (frame <-> envelope). No network. */
-#include <check.h>
+#include "tests/check_main.h"
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -389,11 +389,7 @@ static Suite *suite(void)
     return s;
 }
 
-int main(void)
+Suite *check_suite(void)
 {
-    SRunner *sr = srunner_create(suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return suite();
 }

@@ -10,10 +10,10 @@
 #     3 brokers each, on ports from $FAULTS_KAFKA_PORT on (up to + 64); msgbridge's /metrics
 #     on $FAULTS_KAFKA_PORT + 90.
 # Routes: k2r (Kafka -> RabbitMQ), r2k (RabbitMQ -> Kafka), a2k (AMQP 1.0 -> Kafka), k2k.
-set -u
 : "${top_srcdir:=$(cd "$(dirname "$0")/../.." && pwd)}"
-: "${top_builddir:=$top_srcdir}"
-: "${MSGBRIDGE:=$top_builddir/msgbridge}"
+# The one shell library of the tests: paths, t_wait_for, client settings, queue helpers.
+# shellcheck disable=SC1091
+. "$top_srcdir/tests/testlib.sh"
 # Absolute paths: the scripts change folder.
 top_srcdir=$(cd "$top_srcdir" && pwd)
 F_BUILD=$(cd "$(dirname "$MSGBRIDGE")" 2>/dev/null && pwd) || F_BUILD=$(dirname "$MSGBRIDGE")
@@ -23,6 +23,7 @@ F_SANITIZED=0
 grep -q -- '-fsanitize=address' "$F_BUILD/Makefile" 2>/dev/null && F_SANITIZED=1
 F_AUDIT=$F_BUILD/msgbridge-audit
 F_KMOCK=${KAFKA_MOCK:-$F_BUILD/tools/kafka-mock/kafka-mock-cluster}
+T_KAFKA_MOCK=$F_KMOCK
 : "${FAULTS_STATE_DIR:=/tmp/msgbridge-faults}"
 : "${FAULTS_RABBITMQ_NAME:=faults}"
 : "${FAULTS_RABBITMQ_PORT:=45672}"
@@ -33,10 +34,10 @@ mkdir -p "$FAULTS_STATE_DIR"
 f_log() { echo "[faults] $*"; }
 f_now() { date +%s.%N | cut -c1-14; }   # seconds, 3 decimals
 
-# Client settings for the mock cluster (DESIGN.md section 9): quick group joins and empty
-# fetches, quick reconnects once a broker is back.
-F_KPROPS='"session.timeout.ms=6000", "heartbeat.interval.ms=500", "fetch.wait.max.ms=10",
-      "reconnect.backoff.max.ms=1000", "topic.metadata.refresh.interval.ms=2000"'
+# Client settings for the mock cluster (tests/testlib.sh): quick group joins and empty fetches,
+# quick reconnects once a broker is back; not K_PROPS' queued.min.messages, which would hide the
+# bound on read-ahead memory these tests check.
+F_KPROPS="$K_PROPS_GROUP, $K_PROPS_RECONNECT"
 
 # ---- what is installed ----------------------------------------------------------------------
 
@@ -115,20 +116,10 @@ f_node_up() {
 }
 
 # f_queues Q...: delete and declare durable queues on the private node.
-f_queues() {
-    for q in "$@"; do
-        amqp-delete-queue -u "$F_RMQ_URL" -q "$q" >/dev/null 2>&1
-        amqp-declare-queue -u "$F_RMQ_URL" -q "$q" -d >/dev/null || return 1
-    done
-}
-f_queues_delete() {
-    for q in "$@"; do amqp-delete-queue -u "$F_RMQ_URL" -q "$q" >/dev/null 2>&1; done
-}
+f_queues() { t_amqp_queues "$F_RMQ_URL" "$@"; }
+f_queues_delete() { t_amqp_delete "$F_RMQ_URL" "$@"; }
 # f_queue_count Q: messages in Q (ready + unacknowledged), -1 if unknown.
-f_queue_count() {
-    "$F_RMQCTL" list_queues -q name messages 2>/dev/null |
-        awk -v q="$1" '$1 == q { print $2; found = 1 } END { if (!found) print -1 }'
-}
+f_queue_count() { t_rabbitmq_messages "$F_RMQCTL" "$1"; }
 
 # ---- private Kafka mock clusters ----------------------------------------------------------------
 
@@ -139,26 +130,15 @@ f_kafka() {
     side=$1; off=$2; shift 2
     targs=""
     for t in "$@"; do targs="$targs -t $t"; done
-    for attempt in 0 1 2 3 4; do
-        port=$((FAULTS_KAFKA_PORT + off + attempt * 10))
-        rm -f "$D/boot-$side"
-        # shellcheck disable=SC2086
-        "$F_KMOCK" -n 3 -p "$port" -f "$D/boot-$side" -c "$D/ctl-$side" $targs \
-            >"$D/kafka-$side.log" 2>&1 &
-        kpid=$!
-        i=0
-        while [ ! -s "$D/boot-$side" ] && kill -0 $kpid 2>/dev/null && [ $i -lt 50 ]; do
-            sleep 0.2; i=$((i + 1))
-        done
-        if [ -s "$D/boot-$side" ]; then
-            eval "${side}_BROKERS=\$(cat \"\$D/boot-\$side\")"
-            eval "${side}_CTL=\$D/ctl-\$side"
-            eval "${side}_KPID=$kpid"
-            F_KPIDS="${F_KPIDS:-} $kpid"
-            return 0
-        fi
-        kill $kpid 2>/dev/null; wait $kpid 2>/dev/null
-    done
+    # shellcheck disable=SC2086
+    if t_kafka_mock $((FAULTS_KAFKA_PORT + off)) 10 3 "$D/boot-$side" "$D/ctl-$side" \
+        "$D/kafka-$side.log" $targs; then
+        eval "${side}_BROKERS=\$(cat \"\$D/boot-\$side\")"
+        eval "${side}_CTL=\$D/ctl-\$side"
+        eval "${side}_KPID=$T_KAFKA_PID"
+        F_KPIDS="${F_KPIDS:-} $T_KAFKA_PID"
+        return 0
+    fi
     echo "kafka mock cluster for $side did not start: $(tail -3 "$D/kafka-$side.log")" >&2
     return 1
 }
@@ -357,18 +337,12 @@ f_metrics() {
 f_out() { f_metrics | cut -d' ' -f1; }
 
 # f_bridge_ready SECONDS: /readyz answers 200 and a Kafka source has its partitions.
-f_bridge_ready() {
-    i=0
-    while [ $i -lt $(($1 * 5)) ]; do
-        kill -0 "$F_BRIDGE_PID" 2>/dev/null || return 1
-        if curl -s -f -m 1 "http://127.0.0.1:$FAULTS_METRICS_PORT/readyz" >/dev/null 2>&1; then
-            if [ "$SRC_KIND" != kafka ] || grep -q 'assigned [0-9]* partitions' "$D/bridge.log"; then
-                return 0
-            fi
-        fi
-        sleep 0.2; i=$((i + 1))
-    done
-    return 1
+f_bridge_ready() { t_wait_for "$1" f_bridge_is_ready && kill -0 "$F_BRIDGE_PID" 2>/dev/null; }
+f_bridge_is_ready() {
+    # A bridge that exited is not going to be ready: stop waiting (the caller sees it gone).
+    kill -0 "$F_BRIDGE_PID" 2>/dev/null || return 0
+    curl -s -f -m 1 "http://127.0.0.1:$FAULTS_METRICS_PORT/readyz" >/dev/null 2>&1 || return 1
+    [ "$SRC_KIND" != kafka ] || grep -q 'assigned [0-9]* partitions' "$D/bridge.log"
 }
 
 # f_sampler_start [INTERVAL] [ROUTE]: every INTERVAL s (0.2) append to $D/samples
@@ -397,15 +371,8 @@ f_sampler_stop() {
 }
 
 # f_wait_out N SECONDS: wait until the bridge confirmed at least N messages.
-f_wait_out() {
-    i=0
-    while :; do
-        o=$(f_out)
-        [ "$o" != - ] && [ "$o" -ge "$1" ] && return 0
-        i=$((i + 1)); [ $i -gt $(($2 * 5)) ] && return 1
-        sleep 0.2
-    done
-}
+f_wait_out() { t_wait_for "$2" f_out_at_least "$1"; }
+f_out_at_least() { o=$(f_out); [ "$o" != - ] && [ "$o" -ge "$1" ]; }
 
 # f_json_get FILE KEY: a number or string value from a flat one-line JSON object.
 f_json_get() {

@@ -114,7 +114,7 @@ kill_side() {
     else
         T_FS=$(f_now)
         f_node kill >>"$D/node.log" 2>&1
-        sleep 2
+        sleep 2 # the outage lasts 2 s (the scenario, not a wait)
         f_node restart >>"$D/node.log" 2>&1 || hard_error "the RabbitMQ node did not restart"
         T_FE=$(f_now)
     fi
@@ -125,7 +125,7 @@ kill_bridge() {
     kill -KILL "$F_BRIDGE_PID"
     wait "$F_BRIDGE_PID" 2>/dev/null
     echo "---- killed with SIGKILL $(f_now)" >>"$D/bridge.log"
-    sleep 2
+    sleep 2 # msgbridge stays dead 2 s (the scenario, not a wait)
     f_bridge_start
     T_FE=$(f_now)
 }
@@ -242,7 +242,9 @@ done
 wait "$AUDIT_PID"
 AUDIT_RC=$?
 AUDIT_PID=""
-sleep 1 # a last metrics sample (dead letters, final counts)
+# A last metrics sample (dead letters, final counts).
+n=$(wc -l <"$D/samples" 2>/dev/null || echo 0)
+t_wait_for 5 t_log_after "$D/samples" "$n" . || true
 f_sampler_stop
 
 # msgbridge must still run (a crash is a failure whatever the audit says) and stop cleanly.

@@ -74,8 +74,9 @@ t_wait_for 90 settled || t_fail "did not settle: east in=$(metric $port_e msgbri
 t_assert_eq "$(metric $port_e msgbridge_route_loop_dropped_total kafka-to-rabbit)" "$M" "east dropped as loops"
 t_assert_eq "$(metric $port_w msgbridge_route_loop_dropped_total rabbit-to-kafka)" "$N" "west dropped as loops"
 
-# Quiet: a few seconds later nothing more has moved (no echo).
-sleep 3
+# Quiet: for a few seconds nothing more moves (no echo).
+counters() { for p in $port_e $port_w; do curl -s "http://127.0.0.1:$p/metrics" | grep '^msgbridge_route_messages_\(in\|out\)_total'; done; }
+t_steady 3 30 counters || t_fail "traffic after the last message: an echo"
 settled || t_fail "traffic after the last message: an echo"
 
 # Kafka side: N originals and M copies, each exactly once.

@@ -46,8 +46,11 @@ while [ "$moved" -lt $((N / 5)) ]; do
     moved=$(a1_count kill.out)
 done
 t_log "killing the broker with $moved of $N moved"
+lines=$(wc -l <"$T_DIR/bridge.log")
 node kill >>"$T_DIR/node.log" 2>&1
-sleep 2
+# The bridge notices (a WARN or ERROR line) and keeps running.
+t_wait_for 30 t_log_after "$T_DIR/bridge.log" "$lines" -E 'WARN|ERROR' ||
+    t_fail "the bridge logged nothing about the broker's death"
 kill -0 "$T_BRIDGE_PID" 2>/dev/null || t_fail "the bridge exited when the broker died"
 node restart >>"$T_DIR/node.log" 2>&1 || t_fail "restart failed: $(tail -5 "$T_DIR/node.log")"
 t_log "broker restarted"

@@ -22,25 +22,10 @@ a1_env "${BRG_TEST_AMQP1_URL#amqp://}" "${BRG_TEST_RABBITMQ_URL:-}" "${BRG_TEST_
 a1c() { cmd=$1; shift; "$A1_PY" "$A1_CLIENT" "$cmd" "$A1_URL" "$@"; }
 
 # a1_queue NAME...: delete and declare each queue (durable).
-a1_queue() {
-    for q in "$@"; do
-        amqp-delete-queue -u "$A1_RMQ_URL" -q "$q" >/dev/null 2>&1
-        amqp-declare-queue -u "$A1_RMQ_URL" -q "$q" -d >/dev/null || t_fail "cannot declare queue $q"
-    done
-}
+a1_queue() { t_amqp_queues "$A1_RMQ_URL" "$@" || t_fail "cannot declare queues $*"; }
 
 # a1_delete NAME...: delete queues (end of a test).
-a1_delete() {
-    for q in "$@"; do amqp-delete-queue -u "$A1_RMQ_URL" -q "$q" >/dev/null 2>&1; done
-}
+a1_delete() { t_amqp_delete "$A1_RMQ_URL" "$@"; }
 
 # a1_count QUEUE: messages in the queue (ready + unacknowledged), -1 if unknown.
-a1_count() {
-    $A1_CTL list_queues -q name messages 2>/dev/null |
-        awk -v q="$1" '$1 == q { print $2; found = 1 } END { if (!found) print -1 }'
-}
-
-# t_log_has FILE TEXT: the log contains TEXT (fixed string).
-t_log_has() { grep -F -q -- "$2" "$1"; }
-# t_log_count FILE TEXT: how many lines contain TEXT.
-t_log_count() { grep -F -c -- "$2" "$1" 2>/dev/null || true; }
+a1_count() { t_rabbitmq_messages "$A1_CTL" "$1"; }

@@ -14,7 +14,7 @@ N=$(t_count 200)
 qin=a1d.in.$$; qout=a1d.out.$$; oin=a1d.oin.$$; oout=a1d.oout.$$
 a1_queue "$qin" "$qout" "$oin" "$oout"
 trap 'a1_delete "$qin" "$qout" "$oin" "$oout"; t_cleanup' EXIT
-PORT=$(rmq_free_port)
+PORT=$(t_free_port)
 RMQ_HTTP=http://127.0.0.1:$PORT
 cat >"$T_DIR/bridge.conf" <<EOT
 bridge = { id = "a1d"; metrics = "127.0.0.1:$PORT"; };

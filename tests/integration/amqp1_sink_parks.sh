@@ -14,7 +14,7 @@ qin=a1p.in.$$; qout=a1p.out.$$; xout=a1p.x.$$
 a1_queue "$qin"
 a1_delete "$qout"
 trap 'a1_delete "$qin" "$qout"; t_cleanup' EXIT
-PORT=$(rmq_free_port)
+PORT=$(t_free_port)
 RMQ_HTTP=http://127.0.0.1:$PORT
 cat >"$T_DIR/bridge.conf" <<EOT
 bridge = { id = "a1p"; metrics = "127.0.0.1:$PORT"; };

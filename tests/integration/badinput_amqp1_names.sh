@@ -21,7 +21,7 @@ cat >"$T_DIR/bridge.conf" <<EOC
 bridge = { id = "bi"; stats_interval = 0; };
 endpoints = (
   { name = "k"; type = "kafka"; brokers = "$BRG_TEST_KAFKA_BROKERS";
-    properties = [ "fetch.wait.max.ms=10", "session.timeout.ms=6000", "heartbeat.interval.ms=500" ]; },
+    properties = [ $K_PROPS_GROUP ]; },
   { name = "a"; type = "amqp1"; url = "$BRG_TEST_AMQP1_URL"; user = "guest"; password = "guest"; },
   { name = "dl"; type = "file"; path = "$T_DIR/dead.ndjson"; }
 );

@@ -48,7 +48,7 @@ EOS
 # One Kafka endpoint per source route (two routes on one endpoint crash at SIGTERM:
 # badinput_kafka_shared_stop.sh). The routes back to Kafka need provenance off: this bridge
 # would otherwise drop what it bridged itself (loop prevention).
-KP='properties = [ "fetch.wait.max.ms=10", "session.timeout.ms=6000", "heartbeat.interval.ms=500" ]'
+KP="properties = [ $K_PROPS_GROUP ]"
 cat >"$T_DIR/bridge.conf" <<EOC
 bridge = { id = "bi"; stats_interval = 0; };
 endpoints = (

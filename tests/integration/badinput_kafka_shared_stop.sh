@@ -21,7 +21,7 @@ cat >"$T_DIR/bridge.conf" <<EOC
 bridge = { id = "bi"; stats_interval = 0; };
 endpoints = (
   { name = "k"; type = "kafka"; brokers = "$BRG_TEST_KAFKA_BROKERS";
-    properties = [ "fetch.wait.max.ms=10", "session.timeout.ms=6000", "heartbeat.interval.ms=500" ]; },
+    properties = [ $K_PROPS_GROUP ]; },
   { name = "f1"; type = "file"; path = "$T_DIR/one.ndjson"; },
   { name = "f2"; type = "file"; path = "$T_DIR/two.ndjson"; }
 );

@@ -31,7 +31,9 @@ export LOG_TEST_SECRET="$SECRET1"
 "$MSGBRIDGE" -t -c "$T_DIR/bridge.conf" >"$T_DIR/check.out" 2>&1 || t_fail "config: $(cat "$T_DIR/check.out")"
 t_bridge bridge "$T_DIR/bridge.conf"
 t_wait_for 10 curl -sf "http://127.0.0.1:$port/healthz" || t_fail "no /healthz"
-sleep 2.5
+# SIGUSR1 mid-run, once two periodic summaries show the route running at its pace.
+t_wait_for 10 t_log_more "$T_DIR/bridge.log" '"route paced: state=running' 1 ||
+    t_fail "no periodic summary: $(tail -3 "$T_DIR/bridge.log")"
 kill -USR1 "$T_BRIDGE_PID"
 # 2000 messages at 500/s: done after about 4 s.
 done_moving() { curl -s "http://127.0.0.1:$port/metrics" | grep -q '^msgbridge_route_messages_out_total{route="paced"} 2000$'; }
@@ -81,7 +83,8 @@ grep -q '"source_error": null' "$T_DIR/routes.json" || t_fail "/routes has no so
 sed -e 's/level = "info"; format = "json";/level = "warn";/' -e 's/count = 2000/count = 10/' \
     -e "s/$port/$((port + 100))/" "$T_DIR/bridge.conf" >"$T_DIR/warn.conf"
 t_bridge quiet "$T_DIR/warn.conf"
-sleep 1.5
+quiet_done() { curl -s "http://127.0.0.1:$((port + 100))/metrics" | grep -q '^msgbridge_route_messages_out_total{route="paced"} 10$'; }
+t_wait_for 10 quiet_done || t_fail "the quiet bridge did not move its 10 messages"
 t_stop "$T_BRIDGE_PID"
 grep -q ' INFO ' "$T_DIR/quiet.log" && t_fail "INFO lines at level warn: $(head -2 "$T_DIR/quiet.log")"
 t_log "ok"

@@ -32,7 +32,9 @@ t_wait_for 10 curl -sf "$URL/healthz" || t_fail "/healthz did not answer"
 t_assert_eq "$(curl -s "$URL/healthz")" "ok" "/healthz body"
 t_assert_eq "$(curl -s -o /dev/null -w '%{http_code}' "$URL/readyz")" "200" "/readyz status"
 t_assert_eq "$(curl -s -o /dev/null -w '%{http_code}' "$URL/nope")" "404" "unknown path"
-sleep 1
+r1_in() { curl -s "$URL/metrics" | sed -n 's/^msgbridge_route_messages_in_total{route="r1"} //p'; }
+r1_moved() { n=$(r1_in); [ -n "$n" ] && [ "$n" -gt 1000 ]; }
+t_wait_for 10 r1_moved || t_fail "r1 moved too little: '$(r1_in)'"
 m=$(curl -s "$URL/metrics")
 echo "$m" | grep -q '^# TYPE msgbridge_route_messages_in_total counter$' || t_fail "metrics type line missing"
 in1=$(echo "$m" | sed -n 's/^msgbridge_route_messages_in_total{route="r1"} //p')
@@ -73,7 +75,10 @@ routes = ( { name = "r"; from = { endpoint = "g"; count = 10; }; to = { endpoint
 EOC
 "$MSGBRIDGE" -c "$T_DIR/slow.conf" >"$T_DIR/slow.log" 2>&1 &
 spid=$!
-sleep 0.5
+# SIGTERM once its 10 messages are in flight (the sink holds them): SIGUSR1 logs the route's
+# statistics (sent once it logged its start: before exec a signal would end it).
+took_all() { t_log_has "$2" starting && kill -USR1 "$1" && grep -q 'route r: state=[a-z]* in=10 ' "$2"; }
+t_wait_for 10 took_all "$spid" "$T_DIR/slow.log" || t_fail "did not take 10: $(cat "$T_DIR/slow.log")"
 kill -TERM "$spid"
 wait "$spid"; rc=$?
 t_assert_eq "$rc" 4 "exit status after the shutdown deadline"
@@ -83,8 +88,10 @@ grep -q "shutdown deadline passed with 10 messages in flight" "$T_DIR/slow.log" 
 sed -i 's/shutdown_timeout = 1;/shutdown_timeout = 60;/' "$T_DIR/slow.conf"
 "$MSGBRIDGE" -c "$T_DIR/slow.conf" >"$T_DIR/slow2.log" 2>&1 &
 spid=$!
-sleep 0.5
-kill -TERM "$spid"; sleep 0.3; kill -TERM "$spid"
+t_wait_for 10 took_all "$spid" "$T_DIR/slow2.log" || t_fail "did not take 10: $(cat "$T_DIR/slow2.log")"
+kill -TERM "$spid"
+t_wait_for 10 t_log_has "$T_DIR/slow2.log" "draining" || t_fail "no draining: $(cat "$T_DIR/slow2.log")"
+kill -TERM "$spid"
 i=0; while kill -0 "$spid" 2>/dev/null; do i=$((i + 1)); [ $i -gt 30 ] && t_fail "second SIGTERM did not exit at once"; sleep 0.1; done
 wait "$spid"
 grep -q "second signal: exiting now; 10 unacknowledged messages" "$T_DIR/slow2.log" || t_fail "second signal message"

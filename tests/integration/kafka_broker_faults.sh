@@ -32,12 +32,16 @@ t_wait_for 20 grep -q 'assigned 6 partitions' "$T_DIR/bridge.log" || t_fail "no 
 
 "$K_PRODUCER" "$BRG_TEST_KAFKA_BROKERS" "$SRC" "$N" 6 0 0 "$RATE" >"$T_DIR/producer.log" 2>&1 &
 prod=$!
-sleep 2
+# The faults hit a stream in motion: records are arriving.
+t_wait_for 30 k_more_than "$DST" 0 || t_fail "nothing arrived before the faults"
 t_log "broker 2 down at $(k_count "$DST") records"
+# Each fault lasts a set time (the scenario, not a wait for something).
 k_ctl down 2
 sleep 3
 k_ctl up 2
-sleep 2
+# Recovered: records arrive again before the next fault.
+before=$(k_count "$DST")
+t_wait_for 30 k_more_than "$DST" "$before" || t_fail "nothing arrived after broker 2 came back"
 t_log "whole cluster down at $(k_count "$DST") records"
 k_ctl down all
 sleep 4
@@ -45,7 +49,7 @@ k_ctl up all
 wait $prod || t_fail "the test producer failed: $(cat "$T_DIR/producer.log")"
 t_assert_eq "$(k_count "$SRC")" "$N" "records in the source"
 k_wait_count "$DST" "$N" 60 || t_fail "only $(k_count "$DST") of $N records after the faults"
-sleep 2
+t_steady 2 30 k_count "$DST" || t_fail "records still arriving at $DST"
 t_stop "$T_BRIDGE_PID"
 k_check_complete "$DST" 0 "$N"
 t_assert_eq "$K_MISSING" 0 "records missing after broker faults"

@@ -46,7 +46,7 @@ t_log "A killed at $(k_count "$DST") records"
 t_wait_for 30 grep -q 'assigned 6 partitions' "$T_DIR/B.log" || t_fail "B did not take over"
 wait $prod || t_fail "producer failed"
 k_wait_count "$DST" "$N" 40 || t_fail "only $(k_count "$DST") of $N records"
-sleep 1
+t_steady 1 30 k_count "$DST" || t_fail "records still arriving at $DST"
 t_stop "$pid_b"
 k_check_complete "$DST" 0 "$N"
 t_assert_eq "$K_MISSING" 0 "records missing after one of two bridges was killed"

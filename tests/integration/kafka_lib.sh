@@ -7,39 +7,26 @@
 # cluster (k_private_cluster) so that they disturb nobody else.
 
 K_PRODUCER=$top_builddir/tests/adapters/kafka_test_producer
-K_MOCK=${KAFKA_MOCK:-$top_builddir/tools/kafka-mock/kafka-mock-cluster}
+K_MOCK=$T_KAFKA_MOCK
 # Topic and group names: the shared cluster keeps topics until it stops, and pids come round.
 K_ID=$(echo "$T_NAME" | tr '_' '-')-$$-$(date +%s)
 
 command -v kcat >/dev/null 2>&1 || t_skip "kcat is not installed"
 [ -x "$K_PRODUCER" ] || t_skip "$K_PRODUCER not built (make check builds it)"
 
-# Client settings for the mock cluster (DESIGN.md section 9): quick group joins, quick empty
-# fetches, fast reconnects after a broker comes back.
-K_PROPS='"session.timeout.ms=6000", "heartbeat.interval.ms=500", "fetch.wait.max.ms=10",
-      "queued.min.messages=1000000", "reconnect.backoff.max.ms=1000",
-      "topic.metadata.refresh.interval.ms=2000"'
+# Client settings for the mock cluster: K_PROPS in tests/testlib.sh.
 
 # k_private_cluster FIRST_PORT [BROKERS]: start a cluster for this test only; sets
 # BRG_TEST_KAFKA_BROKERS and BRG_TEST_KAFKA_CTL.
 k_private_cluster() {
     [ -x "$K_MOCK" ] || t_skip "$K_MOCK not built"
-    # Ports below Linux's ephemeral range (32768+), so that no client connection holds them;
-    # a port still taken (a previous test's socket) is retried on the next ones.
-    for attempt in 0 1 2 3 4; do
-        port=$(($1 - 10000 + attempt * 5))
-        rm -f "$T_DIR/bootstrap"
-        "$K_MOCK" -n "${2:-3}" -p "$port" -f "$T_DIR/bootstrap" -c "$T_DIR/ctl" >"$T_DIR/cluster.log" 2>&1 &
-        k_pid=$!
-        if t_wait_for 10 test -s "$T_DIR/bootstrap"; then
-            T_PIDS="$T_PIDS $k_pid"
-            BRG_TEST_KAFKA_BROKERS=$(cat "$T_DIR/bootstrap")
-            BRG_TEST_KAFKA_CTL=$T_DIR/ctl
-            return 0
-        fi
-        kill "$k_pid" 2>/dev/null; wait "$k_pid" 2>/dev/null
-    done
-    t_fail "private cluster did not start: $(cat "$T_DIR/cluster.log")"
+    # Ports below Linux's ephemeral range (32768+), so that no client connection holds them.
+    t_kafka_mock $(($1 - 10000)) 5 "${2:-3}" "$T_DIR/bootstrap" "$T_DIR/ctl" "$T_DIR/cluster.log" ||
+        t_fail "private cluster did not start: $(cat "$T_DIR/cluster.log")"
+    k_pid=$T_KAFKA_PID
+    T_PIDS="$T_PIDS $k_pid"
+    BRG_TEST_KAFKA_BROKERS=$(cat "$T_DIR/bootstrap")
+    BRG_TEST_KAFKA_CTL=$T_DIR/ctl
 }
 
 # k_ctl COMMAND...: send a fault command to the cluster ("down 2", "up all", "topic t 6").

@@ -34,8 +34,7 @@ cat >"$T_DIR/bridge.conf" <<EOC
 bridge = { id = "mem"; metrics = "127.0.0.1:$PORT"; };
 endpoints = (
   { name = "src"; type = "kafka"; brokers = "$BRG_TEST_KAFKA_BROKERS";
-    properties = [ "session.timeout.ms=6000", "heartbeat.interval.ms=500",
-                   "fetch.wait.max.ms=10" ]; },
+    properties = [ $K_PROPS_GROUP ]; },
   { name = "dst"; type = "kafka"; brokers = "$BRG_TEST_KAFKA_BROKERS"; }
 );
 routes = (

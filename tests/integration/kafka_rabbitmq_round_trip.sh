@@ -55,7 +55,7 @@ routes = (
 EOC
 t_bridge bridge "$T_DIR/bridge.conf"
 k_wait_count "$DST" "$TOTAL" 90 || t_fail "only $(k_count "$DST") of $TOTAL records came back: $(tail -5 "$T_DIR/bridge.log")"
-sleep 1
+t_steady 1 30 k_count "$DST" || t_fail "records still arriving at $DST"
 t_stop "$T_BRIDGE_PID"
 
 # key|timestamp|headers|value, sorted; the key printed with its length so that an empty key

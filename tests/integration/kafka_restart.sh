@@ -57,7 +57,7 @@ wait $prod || t_fail "producer failed"
 t_log "SIGKILL after $killed_at of the second $N"
 t_bridge third "$T_DIR/bridge.conf"
 k_wait_count "$DST" $((2 * N)) 40 || t_fail "only $(k_count "$DST") of $((2 * N)) after SIGKILL"
-sleep 1
+t_steady 1 30 k_count "$DST" || t_fail "records still arriving at $DST"
 t_stop "$T_BRIDGE_PID"
 k_check_complete "$DST" 0 $((2 * N))
 t_assert_eq "$K_MISSING" 0 "records missing after SIGKILL"

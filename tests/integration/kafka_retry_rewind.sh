@@ -20,7 +20,8 @@ for p in 0 1 2; do
 done
 # The group's coordinator must stay up too.
 k_ctl coordinator group retry 1
-sleep 1
+t_wait_for 10 t_log_has "$T_DIR/cluster.log" "coordinator group retry -> broker 1" ||
+    t_fail "the cluster did not move the coordinator: $(tail -3 "$T_DIR/cluster.log")"
 k_produce "$SRC" "$N" 3 0
 
 cat >"$T_DIR/bridge.conf" <<EOC
@@ -39,10 +40,12 @@ EOC
 k_ctl down 3
 t_bridge bridge "$T_DIR/bridge.conf"
 t_wait_for 20 grep -q 'assigned 3 partitions' "$T_DIR/bridge.log" || t_fail "no assignment"
-sleep 6
+# Broker 3 (the destination's leader) stays down until the source has gone back at least once.
+t_wait_for 60 t_log_has "$T_DIR/bridge.log" 'goes back to offset' ||
+    t_fail "no rewind while broker 3 was down: $(tail -3 "$T_DIR/bridge.log")"
 k_ctl up 3
 k_wait_count "$DST" "$N" 60 || t_fail "only $(k_count "$DST") of $N records after the outage"
-sleep 1
+t_steady 1 30 k_count "$DST" || t_fail "records still arriving at $DST"
 t_stop "$T_BRIDGE_PID"
 grep -q 'goes back to offset' "$T_DIR/bridge.log" || t_fail "no rewind happened (nothing retried?)"
 k_check_complete "$DST" 0 "$N"

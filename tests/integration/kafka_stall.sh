@@ -22,7 +22,7 @@ k_topic "$topic" 1
 rmq_fresh kstall.out
 rmqc lines "$N" >"$T_DIR/records.txt" || t_fail "lines"
 
-PORT=$(rmq_free_port)
+PORT=$(t_free_port)
 RMQ_HTTP=http://127.0.0.1:$PORT
 # Prefetch kept small (a few KiB per fetch and in librdkafka's queue, and the route's byte
 # window, which sizes the Kafka source's own buffer), so that records still wait at the
@@ -31,8 +31,8 @@ cat >"$T_DIR/bridge.conf" <<EOT
 bridge = { id = "kstall"; metrics = "127.0.0.1:$PORT"; };
 endpoints = (
   { name = "k"; type = "kafka"; brokers = "$BRG_TEST_KAFKA_BROKERS";
-    properties = [ "session.timeout.ms=6000", "heartbeat.interval.ms=500", "fetch.wait.max.ms=10",
-                   "reconnect.backoff.max.ms=1000", "fetch.max.bytes=16384", "message.max.bytes=16384",
+    properties = [ $K_PROPS_GROUP, "reconnect.backoff.max.ms=1000",
+                   "fetch.max.bytes=16384", "message.max.bytes=16384",
                    "max.partition.fetch.bytes=4096", "queued.max.messages.kbytes=8" ]; },
   { name = "rabbit"; type = "rabbitmq"; url = "$RMQ_URL"; }
 );

@@ -47,7 +47,7 @@ grep -q '|key-7|1600000000007|seq=7,dup=first,empty=,nullable=NULL,dup=second|va
 # Everything was committed at SIGTERM: the same group finds nothing left to copy.
 t_bridge again "$T_DIR/bridge.conf"
 t_wait_for 20 grep -q 'assigned 6 partitions' "$T_DIR/again.log" || t_fail "no assignment on restart"
-sleep 2
+t_steady 2 30 k_count "$DST" || t_fail "records still arriving at $DST"
 t_stop "$T_BRIDGE_PID"
 t_assert_eq "$(k_count "$DST")" "$N" "records after a restart with the same group"
 t_log "ok: $N records byte-identical, in order, committed"

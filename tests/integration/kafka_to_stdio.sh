@@ -41,7 +41,7 @@ t_wait_for 30 lines $((2 * N)) || t_fail "only $(wc -l <"$T_DIR/out.ndjson") of 
 k_topic "$K_ID.in.c" 1
 k_produce "$K_ID.in.c" "$N" 1 $((2 * N))
 t_wait_for 40 lines $((3 * N)) || t_fail "the new topic was not picked up: $(wc -l <"$T_DIR/out.ndjson") lines"
-sleep 1
+t_steady 1 30 wc -l "$T_DIR/out.ndjson" || t_fail "lines still arriving"
 t_stop "$pid"
 
 t_assert_eq "$(wc -l <"$T_DIR/out.ndjson")" $((3 * N)) "JSON lines written"

@@ -1,13 +1,10 @@
-# Shared helpers for integration tests (sourced by tests/integration/*.sh).
+# The start of every integration test (sourced by tests/integration/*.sh).
 # Exit status convention (automake): 0 pass, 1 fail, 77 skip, 99 hard error.
-set -u
+# The shared helpers (paths, t_wait_for, t_log_has, K_PROPS, ...) are in tests/testlib.sh;
+# this file adds what one test run needs: its name, its folder, its clean-up.
 : "${top_srcdir:=$(cd "$(dirname "$0")/../.." && pwd)}"
-: "${top_builddir:=$top_srcdir}"
-: "${MSGBRIDGE:=$top_builddir/msgbridge}"
-# Where scripts/kafka-cluster.sh and scripts/rabbitmq-node.sh write their *.env files.
-: "${BRG_TEST_STATE_DIR:=/tmp/msgbridge-test}"
-# BRG_TEST_QUICK=1 (sanitizer builds) divides message counts by 5.
-: "${BRG_TEST_QUICK:=0}"
+# shellcheck disable=SC1091
+. "$top_srcdir/tests/testlib.sh"
 
 T_NAME=$(basename "$0" .sh)
 T_DIR=$(mktemp -d "/tmp/brg-$T_NAME.XXXXXX")
@@ -23,9 +20,6 @@ trap t_cleanup EXIT
 t_log() { echo "[$T_NAME] $*"; }
 t_fail() { T_FAILED=1; echo "FAIL [$T_NAME] $*" >&2; echo "  (files kept in $T_DIR)" >&2; exit 1; }
 t_skip() { echo "SKIP [$T_NAME] $*"; exit 77; }
-
-# t_count N: N scaled down in quick mode.
-t_count() { if [ "$BRG_TEST_QUICK" = 1 ]; then echo $(( $1 / 5 )); else echo "$1"; fi; }
 
 # t_need kafka|rabbitmq: source the broker's env file or skip the test.
 t_need() {
@@ -58,17 +52,6 @@ t_stop() {
     done
     wait "$pid"; rc=$?
     [ $rc = 0 ] || t_fail "pid $pid exited with status $rc"
-}
-
-# t_wait_for SECONDS CMD...: poll CMD every 0.2 s until it succeeds.
-t_wait_for() {
-    to=$1; shift
-    i=0
-    until "$@" >/dev/null 2>&1; do
-        i=$((i + 1)); [ $i -gt $((to * 5)) ] && return 1
-        sleep 0.2
-    done
-    return 0
 }
 
 t_assert_eq() { [ "$1" = "$2" ] || t_fail "${3:-values differ}: expected '$2', got '$1'"; }

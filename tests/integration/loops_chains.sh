@@ -27,7 +27,7 @@ k_topic "$SRC" 3
 k_topic "$BACK" 3
 trap 'a1_delete "$hin" "$hout" "$RTQ"; t_cleanup' EXIT
 
-PORT=$(rmq_free_port)
+PORT=$(t_free_port)
 RMQ_HTTP=http://127.0.0.1:$PORT
 cat >"$T_DIR/bridge.conf" <<EOT
 bridge = { id = "hub"; metrics = "127.0.0.1:$PORT"; };

@@ -21,7 +21,7 @@ rmq_fresh "$EVQ" "$obs"
 rmqc declare "$EVQ" "$exch" "" >/dev/null || t_fail "bind $EVQ"
 rmqc declare "$obs" "$exch" "" >/dev/null || t_fail "bind $obs"
 
-PORT=$(rmq_free_port)
+PORT=$(t_free_port)
 RMQ_HTTP=http://127.0.0.1:$PORT
 cat >"$T_DIR/bridge.conf" <<EOT
 bridge = { id = "loops"; metrics = "127.0.0.1:$PORT"; };
@@ -53,7 +53,8 @@ t_wait_for 60 settled || t_fail "did not settle: $(rmq_route_json k2r) $(rmq_rou
 # Loop drops are not "accepted".
 t_assert_eq "$(field k2r accepted)" "$N" "k2r accepted"
 t_assert_eq "$(field r2k accepted)" "$M" "r2k accepted"
-sleep 2
+counters() { for r in k2r r2k; do field $r in; field $r out; field $r accepted; done; }
+t_steady 2 30 counters || t_fail "traffic after the last message: an echo"
 settled || t_fail "traffic after the last message: an echo: $(rmq_route_json k2r) $(rmq_route_json r2k)"
 t_assert_eq "$(k_count "$topic")" $((N + M)) "records on Kafka"
 t_assert_eq "$(rmq_count "$obs")" $((N + M)) "messages bound to the exchange (observer)"

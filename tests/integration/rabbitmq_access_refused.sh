@@ -26,7 +26,7 @@ rmqc delete ar.ok.q >/dev/null 2>&1
 rmqc publish "" ar.in "$N" >/dev/null || t_fail "publish"
 rmqc publish "" ar.ok.in "$N" >/dev/null || t_fail "publish ok"
 
-PORT=$(rmq_free_port)
+PORT=$(t_free_port)
 RMQ_HTTP=http://127.0.0.1:$PORT
 cat >"$T_DIR/bridge.conf" <<EOT
 bridge = { id = "ar"; metrics = "127.0.0.1:$PORT"; };

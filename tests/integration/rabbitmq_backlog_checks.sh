@@ -13,7 +13,7 @@ command -v curl >/dev/null 2>&1 || t_skip "curl is not installed"
 
 N=$(t_count 5000)
 rmq_fresh bc.a bc.a.out bc.b bc.b.out
-PORT=$(rmq_free_port)
+PORT=$(t_free_port)
 RMQ_HTTP=http://127.0.0.1:$PORT
 cat >"$T_DIR/bridge.conf" <<EOT
 bridge = { id = "bc"; metrics = "127.0.0.1:$PORT"; log = { level = "debug"; }; };

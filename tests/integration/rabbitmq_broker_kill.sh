@@ -42,8 +42,7 @@ if [ -r "$BRG_TEST_STATE_DIR/kafka.env" ] && "$MSGBRIDGE" -V 2>&1 | grep -q kafk
     kcat -P -b "$BRG_TEST_KAFKA_BROKERS" -t "$topic" -K '	' -z none -l "$T_DIR/records.txt" \
         2>"$T_DIR/kcat.log" || t_fail "kcat: $(cat "$T_DIR/kcat.log")"
     kafka_endpoint=", { name = \"kafka\"; type = \"kafka\"; brokers = \"$BRG_TEST_KAFKA_BROKERS\";
-    properties = [ \"session.timeout.ms=6000\", \"heartbeat.interval.ms=500\",
-                   \"fetch.wait.max.ms=10\", \"queued.min.messages=1000000\" ]; }"
+    properties = [ $K_PROPS_GROUP, \"queued.min.messages=1000000\" ]; }"
     kafka_route=", { name = \"kafka-to-dying\";
     from = { endpoint = \"kafka\"; topic = \"$topic\"; group = \"kill-$$\"; };
     to = { endpoint = \"rabbit\"; routing_key = \"kill.out3\"; }; }"
@@ -72,8 +71,11 @@ if [ -n "$kafka_route" ]; then
     rmq_wait_count kill.out3 $((N / 10)) 60 || t_fail "the Kafka route did not start moving messages"
 fi
 t_log "killing the broker with $(rmq_count kill.out) of $N moved"
+lines=$(wc -l <"$T_DIR/bridge.log")
 node kill >>"$T_DIR/node.log" 2>&1
-sleep 2
+# The bridge notices (a WARN or ERROR line) and keeps running.
+t_wait_for 30 t_log_after "$T_DIR/bridge.log" "$lines" -E 'WARN|ERROR' ||
+    t_fail "the bridge logged nothing about the broker's death"
 kill -0 "$T_BRIDGE_PID" 2>/dev/null || t_fail "the bridge exited when the broker died"
 node restart >>"$T_DIR/node.log" 2>&1 || t_fail "restart failed: $(tail -5 "$T_DIR/node.log")"
 t_log "broker restarted"

@@ -22,8 +22,7 @@ cat >"$T_DIR/bridge.conf" <<EOT
 bridge = { id = "k2r"; };
 endpoints = (
   { name = "kafka"; type = "kafka"; brokers = "$BRG_TEST_KAFKA_BROKERS";
-    properties = [ "session.timeout.ms=6000", "heartbeat.interval.ms=500", "fetch.wait.max.ms=10",
-                    "queued.min.messages=1000000" ]; },
+    properties = [ $K_PROPS_GROUP, "queued.min.messages=1000000" ]; },
   { name = "rabbit"; type = "rabbitmq"; url = "$RMQ_URL"; }
 );
 routes = (

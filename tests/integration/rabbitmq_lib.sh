@@ -33,16 +33,14 @@ rmq_wait_count() {
     return 0
 }
 
+# rmq_at_least QUEUE N: QUEUE holds at least N ready messages (for t_wait_for).
+rmq_at_least() { [ "$(rmq_count "$1")" -ge "$2" ]; }
+
 # rmq_ctl ARGS...: rabbitmqctl against the test node.
 rmq_ctl() { $BRG_TEST_RABBITMQCTL "$@"; }
 
-# t_log_has FILE TEXT: the log contains TEXT (fixed string).
-t_log_has() { grep -F -q -- "$2" "$1"; }
-
-# rmq_free_port: a TCP port free on 127.0.0.1 right now (for bridge.metrics).
-rmq_free_port() {
-    python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
-}
+# rmq_free_port: t_free_port (older name).
+rmq_free_port() { t_free_port; }
 
 # rmq_bodies FILE: the message numbers of a `rmqc dump` output, one per line, in order.
 rmq_bodies() { sed -n 's/.*body="msg-\([0-9]*\)-.*/\1/p' "$1"; }

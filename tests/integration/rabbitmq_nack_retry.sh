@@ -25,7 +25,7 @@ routes = (
 EOT
 t_bridge bridge "$T_DIR/bridge.conf"
 rmq_wait_count nack.out 10 10 || t_fail "nack.out never filled"
-sleep 1
+t_steady 1 10 rmq_count nack.out || t_fail "nack.out keeps changing while full"
 t_assert_eq "$(rmq_count nack.out)" 10 "nack.out while full"
 # A consumer drains the limited queue: everything arrives, nothing is dropped.
 out=$(rmqc verify nack.out "$N" --timeout 30) || t_fail "$out"

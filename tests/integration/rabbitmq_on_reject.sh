@@ -34,7 +34,7 @@ publish20 "" rej.in rej.out1
 publish20 "" rej.keep rej.out2
 publish20 "" rej.nodlx rej.out3
 
-PORT=$(rmq_free_port)
+PORT=$(t_free_port)
 RMQ_HTTP=http://127.0.0.1:$PORT
 cat >"$T_DIR/bridge.conf" <<EOT
 bridge = { id = "rej"; metrics = "127.0.0.1:$PORT"; };

@@ -10,7 +10,7 @@ command -v python3 >/dev/null || t_skip "python3 not installed"
 
 N=$(t_count 500)
 rmq_fresh del.in del.out
-PORT=$(rmq_free_port)
+PORT=$(t_free_port)
 RMQ_HTTP=http://127.0.0.1:$PORT
 cat >"$T_DIR/bridge.conf" <<EOT
 bridge = { id = "del"; metrics = "127.0.0.1:$PORT"; };

@@ -30,7 +30,7 @@ T_PIDS="$T_PIDS $PROXY_PID"
 t_wait_for 10 test -s "$T_DIR/proxy.port" || t_fail "the proxy did not start"
 PROXY_URL=$(echo "$RMQ_URL" | sed "s|@$rmq_hostport|@127.0.0.1:$(cat "$T_DIR/proxy.port")|")
 
-PORT=$(rmq_free_port)
+PORT=$(t_free_port)
 RMQ_HTTP=http://127.0.0.1:$PORT
 cat >"$T_DIR/bridge.conf" <<EOT
 bridge = { id = "srcstall"; metrics = "127.0.0.1:$PORT"; };

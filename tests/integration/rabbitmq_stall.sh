@@ -37,7 +37,7 @@ else
     sink_to="exchange = \"\"; routing_key = \"$qout\";"
 fi
 
-PORT=$(rmq_free_port)
+PORT=$(t_free_port)
 RMQ_HTTP=http://127.0.0.1:$PORT
 cat >"$T_DIR/bridge.conf" <<EOT
 bridge = { id = "stall"; metrics = "127.0.0.1:$PORT"; };

@@ -18,7 +18,7 @@ rmqc publish "" unr.in4 20 --start 200 >/dev/null || t_fail "publish"
 # A fresh exchange name per run: an exchange cannot be deleted with this client.
 LATE_X="unr.late.x.$$"
 
-PORT=$(rmq_free_port)
+PORT=$(t_free_port)
 RMQ_HTTP=http://127.0.0.1:$PORT
 cat >"$T_DIR/bridge.conf" <<EOT
 bridge = { id = "unr"; metrics = "127.0.0.1:$PORT"; };

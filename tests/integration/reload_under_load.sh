@@ -72,7 +72,8 @@ metric() { # NAME LABELS
 # route drains its M messages over about 5 s.
 k_produce "$A" "$N" 2 0 100 $((N / 4)) &
 kp=$!
-sleep 1.5
+# Reload in the middle of the stream: once a quarter of it has arrived.
+t_wait_for 30 rmq_at_least "rl.a.$$" $((N / 4)) || t_fail "the stream did not start"
 # A broken file first: logged, nothing changes.
 echo 'routes = ( { name = "x"; from = ' >"$T_DIR/bridge.conf"
 kill -HUP "$T_BRIDGE_PID"
@@ -93,7 +94,8 @@ rmq_wait_count "rl.a.$$" "$N" 60 || t_fail "kept route: $(rmq_count "rl.a.$$") o
 rmq_wait_count "rl.c.$$" "$N" 60 || t_fail "added route: $(rmq_count "rl.c.$$") of $N"
 t_assert_eq "$(metric msgbridge_endpoint_reconnects_total 'endpoint="kafka-a",adapter="kafka"')" 0 "kafka-a reconnects"
 t_assert_eq "$(metric msgbridge_endpoint_reconnects_total 'endpoint="rabbit-a",adapter="rabbitmq"')" 0 "rabbit-a reconnects"
-sleep 1
+counts() { rmq_count "rl.a.$$"; rmq_count "rl.c.$$"; }
+t_steady 1 30 counts || t_fail "messages still arriving"
 t_stop "$T_BRIDGE_PID"
 
 distinct_values() { # QUEUE -> distinct "value-<i>" bodies (and total in $T_DIR/total)

@@ -24,10 +24,9 @@ trap 't_cleanup' EXIT
 endpoints="
   { name = \"amq\"; type = \"stomp\"; url = \"$BRG_TEST_STOMP_URL\"; heartbeat = 1000; },
   { name = \"kafka\"; type = \"kafka\"; brokers = \"$BRG_TEST_KAFKA_BROKERS\";
-    properties = [ \"session.timeout.ms=6000\", \"heartbeat.interval.ms=500\", \"fetch.wait.max.ms=10\" ]; }"
-free_port() { "$ST_PY" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
-pe=$(free_port)
-pw=$(free_port)
+    properties = [ $K_PROPS_GROUP ]; }"
+pe=$(t_free_port)
+pw=$(t_free_port)
 cat >"$T_DIR/east.conf" <<EOT
 bridge = { id = "stf-east"; metrics = "127.0.0.1:$pe"; };
 endpoints = ( $endpoints );

@@ -19,34 +19,10 @@ qout=stk.out.$$
 topic=stomp-round-trip-$$
 trap 't_cleanup' EXIT
 
-endpoints="
-  { name = \"amq\"; type = \"stomp\"; url = \"$BRG_TEST_STOMP_URL\"; heartbeat = 2000; },
-  { name = \"kafka\"; type = \"kafka\"; brokers = \"$BRG_TEST_KAFKA_BROKERS\";
-    properties = [ \"session.timeout.ms=6000\", \"heartbeat.interval.ms=500\", \"fetch.wait.max.ms=10\" ]; }"
-cat >"$T_DIR/east.conf" <<EOT
-bridge = { id = "stk-east"; };
-endpoints = ( $endpoints );
-routes = (
-  { name = "stomp-to-kafka";
-    from = { endpoint = "amq"; destination = "/queue/$qin"; };
-    to = { endpoint = "kafka"; topic = "$topic"; key = "\${key}"; };
-    max_in_flight = 2000; }
-);
-EOT
-cat >"$T_DIR/west.conf" <<EOT
-bridge = { id = "stk-west"; };
-endpoints = ( $endpoints );
-routes = (
-  { name = "kafka-to-stomp";
-    from = { endpoint = "kafka"; topic = "$topic"; group = "stk-$$"; start = "earliest"; };
-    to = { endpoint = "amq"; destination = "/queue/$qout"; };
-    mapping = { max_hops = 2; };   # the second bridge of a chain
-    max_in_flight = 2000; }
-);
-EOT
-for c in east west; do
-    "$MSGBRIDGE" -t -c "$T_DIR/$c.conf" >"$T_DIR/check.log" 2>&1 || t_fail "-t $c: $(cat "$T_DIR/check.log")"
-done
+# Two bridges (two ids), as between two sites.
+t_kafka_round_trip_confs stk stomp \
+    "type = \"stomp\"; url = \"$BRG_TEST_STOMP_URL\"; heartbeat = 2000;" \
+    "destination = \"/queue/$qin\";" "destination = \"/queue/$qout\";" "$topic" 2000
 
 start=$(date +%s)
 t_bridge east "$T_DIR/east.conf"

@@ -44,7 +44,8 @@ T_PIDS="$T_PIDS $pid"
 rmq_wait_count vg.k2r.$$ "$N" 240 || t_fail "Kafka -> RabbitMQ: $(rmq_count vg.k2r.$$) of $N"
 k_wait_count "$K2" "$N" 240 || t_fail "RabbitMQ -> Kafka: $(k_count "$K2") of $N"
 k_wait_count "$K3" "$N" 240 || t_fail "AMQP 1.0 -> Kafka: $(k_count "$K3") of $N"
-sleep 2
+counts() { rmq_count vg.k2r.$$; k_count "$K2"; k_count "$K3"; }
+t_steady 2 120 counts || t_fail "messages still arriving"
 kill -TERM "$pid"
 wait "$pid"; rc=$?
 [ "$rc" = 0 ] || { head -80 "$T_DIR/valgrind.log"; t_fail "valgrind/msgbridge exit status $rc: $(tail -5 "$T_DIR/bridge.log")"; }

@@ -1,7 +1,7 @@
 /* Configuration: every file in tests/data/conf/bad/ must produce exactly the diagnostics its
  * "# expect: LINE: ..." comments announce (each a prefix of a reported line, in any order);
  * every file in tests/data/conf/good/ must load cleanly. */
-#include <check.h>
+#include "tests/check_main.h"
 #include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -222,7 +222,7 @@ START_TEST(test_conf_self_loop_is_a_warning)
 }
 END_TEST
 
-int main(void)
+Suite *check_suite(void)
 {
     Suite *s = suite_create("conf");
     TCase *tc = tcase_create("files");
@@ -233,9 +233,5 @@ int main(void)
     tcase_add_test(tc, test_conf_graph_prints_chains_and_cycles);
     tcase_add_test(tc, test_conf_self_loop_is_a_warning);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return s;
 }

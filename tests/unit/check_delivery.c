@@ -1,14 +1,16 @@
 /* Deliveries (bridge/delivery.h), driven by hand on one thread: fan-out to 1, 2 and 3 sinks
  * with every mix of outcomes (the source hears exactly once, with the worst), and endpoints
  * destroyed with deliveries in flight (each released exactly once). */
-#include <check.h>
+#include "tests/check_main.h"
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "adapters/memory/memory.h"
+#include "bridge/conf.h"
 #include "bridge/endpoint.h"
 #include "bridge/route.h"
+#include "mappings/mapping.h"
 
 #define MAX_SINKS 3
 
@@ -17,6 +19,7 @@ typedef struct fixture {
     brg_endpoint_t *src_ep;
     brg_endpoint_t *sink_ep[MAX_SINKS];
     brg_source_t *src;
+    brg_cfg_t *cs;
 } fixture_t;
 
 /* A route from one endpoint to n others, nothing started: the test plays every thread. The
@@ -25,6 +28,13 @@ static void fixture_init(fixture_t *f, size_t n)
 {
     memset(f, 0, sizeof(*f));
     f->rt = brg_route_new("r", NULL);
+    /* Every route has a mapping (brg_mapping_new); this one changes nothing. */
+    f->cs = brg_conf_parse_tree("mapping = { provenance = false; };", "test.conf");
+    brg_diag_t d;
+    brg_diag_init(&d);
+    f->rt->mapping = brg_mapping_new(f->cs, "test", "r", &d);
+    ck_assert_ptr_nonnull(f->rt->mapping);
+    brg_diag_fini(&d);
     f->rt->max_in_flight = 1000;
     f->rt->max_in_flight_bytes = 1 << 20;
     f->src_ep = brg_endpoint_new("src", &brg_memory_adapter, NULL, "test");
@@ -49,6 +59,7 @@ static void fixture_fini(fixture_t *f)
     }
     brg_endpoint_destroy(f->src_ep);
     brg_route_destroy(f->rt);
+    brg_cfg_destroy(f->cs);
 }
 
 static void submit(fixture_t *f, int id)
@@ -227,10 +238,11 @@ START_TEST(test_delivery_endpoint_stopped_in_flight_releases_each_once)
     ck_assert_uint_eq(atomic_load(&f.rt->in_flight), 0);
     ck_assert_uint_eq(atomic_load(&f.rt->in_flight_bytes), 0);
     brg_route_destroy(f.rt);
+    brg_cfg_destroy(f.cs);
 }
 END_TEST
 
-int main(void)
+Suite *check_suite(void)
 {
     Suite *s = suite_create("delivery");
     TCase *tc = tcase_create("core");
@@ -240,9 +252,5 @@ int main(void)
     tcase_add_test(tc, test_delivery_single_sink_keeps_order_in_batches);
     tcase_add_test(tc, test_delivery_endpoint_stopped_in_flight_releases_each_once);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return s;
 }

@@ -1,4 +1,4 @@
-#include <check.h>
+#include "tests/check_main.h"
 #include <stdlib.h>
 #include <string.h>
 
@@ -151,7 +151,7 @@ START_TEST(test_envelope_size_counts_headers)
 }
 END_TEST
 
-int main(void)
+Suite *check_suite(void)
 {
     Suite *s = suite_create("envelope");
     TCase *tc = tcase_create("core");
@@ -163,9 +163,5 @@ int main(void)
     tcase_add_test(tc, test_envelope_size_counts_headers);
     tcase_add_test(tc, test_copy_keeps_null_body_apart_from_empty);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return s;
 }

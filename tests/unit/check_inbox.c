@@ -1,6 +1,6 @@
 /* Inboxes (bridge/inbox.h): order through batches, many producers and one consumer, and no
  * lost wake with eventfd semantics under a hammering. */
-#include <check.h>
+#include "tests/check_main.h"
 #include <poll.h>
 #include <pthread.h>
 #include <stdint.h>
@@ -167,7 +167,7 @@ START_TEST(test_inbox_mpsc_never_loses_a_wake)
 }
 END_TEST
 
-int main(void)
+Suite *check_suite(void)
 {
     Suite *s = suite_create("inbox");
     TCase *tc = tcase_create("core");
@@ -176,9 +176,5 @@ int main(void)
     tcase_add_test(tc, test_inbox_take_appends_to_what_was_taken);
     tcase_add_test(tc, test_inbox_mpsc_never_loses_a_wake);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return s;
 }

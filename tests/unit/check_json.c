@@ -1,6 +1,6 @@
 /* The JSON envelope codec (adapters/file/json_codec): lossless round trips of every value type,
  * the exact canonical text, and strict, soft-failing decoding of malformed lines. */
-#include <check.h>
+#include "tests/check_main.h"
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -669,11 +669,7 @@ static Suite *json_suite(void)
     return s;
 }
 
-int main(void)
+Suite *check_suite(void)
 {
-    SRunner *sr = srunner_create(json_suite());
-    srunner_run_all(sr, CK_ENV);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return json_suite();
 }

@@ -1,5 +1,5 @@
 /* Mappings: filters, header and key rules, stream rename, provenance and loop prevention. */
-#include <check.h>
+#include "tests/check_main.h"
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -442,7 +442,7 @@ START_TEST(test_mapping_config_errors)
 }
 END_TEST
 
-int main(void)
+Suite *check_suite(void)
 {
     Suite *s = suite_create("mapping");
     TCase *tc = tcase_create("core");
@@ -459,9 +459,5 @@ int main(void)
     tcase_add_test(tc, test_loop_max_hops_counts_other_bridges);
     tcase_add_test(tc, test_loop_chain_printing);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return s;
 }

@@ -1,5 +1,5 @@
 /* Routes between memory endpoints: delivery, order, credit, retry, dead letters, drain. */
-#include <check.h>
+#include "tests/check_main.h"
 #include <pthread.h>
 #include <stdatomic.h>
 #include <time.h>
@@ -683,7 +683,7 @@ START_TEST(test_route_slow_trickle_is_not_held_in_outboxes)
 }
 END_TEST
 
-int main(void)
+Suite *check_suite(void)
 {
     Suite *s = suite_create("route");
     TCase *tc = tcase_create("memory");
@@ -715,9 +715,5 @@ int main(void)
     tcase_add_test(tc, test_route_parked_drains);
     tcase_add_test(tc, test_fanout_parks_when_one_sink_is_unroutable);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return s;
 }

@@ -1,4 +1,4 @@
-#include <check.h>
+#include "tests/check_main.h"
 #include <stdlib.h>
 #include <string.h>
 
@@ -75,7 +75,7 @@ START_TEST(test_template_errors_say_where)
 }
 END_TEST
 
-int main(void)
+Suite *check_suite(void)
 {
     Suite *s = suite_create("template");
     TCase *tc = tcase_create("core");
@@ -84,9 +84,5 @@ int main(void)
     tcase_add_test(tc, test_template_literal_detected);
     tcase_add_test(tc, test_template_errors_say_where);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return s;
 }

@@ -1,6 +1,6 @@
 /* The stall watchdog's decision (bridge/watchdog.h): given a route's counters over time,
  * stalled or not, and when to ask for a reconnect. */
-#include <check.h>
+#include "tests/check_main.h"
 #include <stdlib.h>
 #include <string.h>
 
@@ -198,7 +198,7 @@ START_TEST(test_wd_stall_timeout_keys)
 }
 END_TEST
 
-int main(void)
+Suite *check_suite(void)
 {
     Suite *s = suite_create("watchdog");
     TCase *tc = tcase_create("core");
@@ -211,9 +211,5 @@ int main(void)
     tcase_add_test(tc, test_wd_off);
     tcase_add_test(tc, test_wd_stall_timeout_keys);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return s;
 }

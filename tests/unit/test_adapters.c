@@ -5,7 +5,3 @@
 #include "bridge/registry.h"
 
 const brg_adapter_t *brg_adapters[] = {&brg_memory_adapter, NULL};
-
-void brg_adapters_init(void)
-{
-}
