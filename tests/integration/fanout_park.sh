@@ -39,7 +39,7 @@ endpoints = (
   { name = "rabbit"; type = "rabbitmq"; url = "$RMQ_URL"; }
 );
 routes = (
-  { name = "fan"; max_in_flight = $W; park_retry_min = 0.2; park_retry_max = 1;
+  { name = "fan"; max_in_flight = $W; park_retry_min = 1; park_retry_max = 2;
     from = { endpoint = "kafka"; topic = "$SRC"; group = "$GROUP"; start = "earliest"; };
     to = ( { endpoint = "kafka"; topic = "$KDST"; },
            { endpoint = "rabbit"; exchange = "$LATE_X"; routing_key = "x"; } ); }
@@ -61,10 +61,17 @@ retries_at_least() { [ "$(rabbit_retries)" -ge "$1" ]; }
 t_bridge bridge "$T_DIR/bridge.conf"
 t_wait_for 30 t_log_has "$T_DIR/bridge.log" "route \"fan\" parked: exchange \"$LATE_X\": NOT_FOUND" ||
     t_fail "the route did not park: $(tail -5 "$T_DIR/bridge.log")"
-# At most W copies failed when it parked; wait for three probes more.
-t_wait_for 30 retries_at_least $((W + 3)) || t_fail "fewer than 3 probes: $(rabbit_retries) retries"
+# At most W copies failed when it parked; wait for four probes more (at least 1 s apart: long
+# enough for the Kafka source to pause its partitions for want of credit, after 2 s).
+t_wait_for 30 retries_at_least $((W + 4)) || t_fail "fewer than 4 probes: $(rabbit_retries) retries"
+# Nothing acknowledged early: no message was confirmed by RabbitMQ, so none is accepted at the
+# source; the whole window is in flight, RabbitMQ's copies held.
 j=$(rmq_route_json fan)
 echo "$j" | grep -q '"state": "parked"' || t_fail "/routes while parked: $j"
+echo "$j" | grep -q '"accepted": 0, ' || t_fail "accepted at the source while parked: $j"
+echo "$j" | grep -q "\"in_flight\": $W, " || t_fail "in flight while parked: $j"
+# (W - 1 while the probe is out.)
+echo "$j" | grep -q -E "\"held\": ($W|$((W - 1)))}" || t_fail "held copies while parked: $j"
 t_assert_eq "$(curl -s -o /dev/null -w '%{http_code}' "$RMQ_HTTP/readyz")" 503 "/readyz while parked"
 kafka_dst_numbers "$T_DIR/parked.kafka"
 in_park=$(wc -l <"$T_DIR/parked.kafka")
@@ -79,6 +86,9 @@ out=$(rmqc verify fan.out "$N" --key --timeout 60) || t_fail "RabbitMQ destinati
 t_log "RabbitMQ destination: $out"
 t_wait_for 10 t_log_has "$T_DIR/bridge.log" 'route "fan" resumed after' ||
     t_fail "no resume line: $(tail -3 "$T_DIR/bridge.log")"
+parked_s=$(sed -n 's/.*route "fan" resumed after \([0-9]*\) s parked.*/\1/p' "$T_DIR/bridge.log" | head -1)
+[ "${parked_s:-0}" -ge 3 ] || t_fail "parked only ${parked_s:-?} s"
+t_assert_eq "$(grep -c 'route "fan" parked' "$T_DIR/bridge.log")" 1 "parks"
 t_wait_for 30 sh -c "[ \"\$(kcat -C -b $BRG_TEST_KAFKA_BROKERS -t $KDST -o beginning -e -q -f '.\n' 2>/dev/null | wc -l)\" -ge $N ]" ||
     t_fail "the Kafka destination has $(k_count "$KDST") of $N"
 t_stop "$T_BRIDGE_PID"
@@ -92,4 +102,4 @@ t_assert_eq "$k_missing" 0 "missing at the Kafka destination"
 t_assert_eq "$k_dups" 0 "duplicates at the healthy Kafka destination"
 echo "$out" | grep -q 'duplicates 0 missing 0 mismatched 0' || t_fail "RabbitMQ destination: $out"
 t_assert_eq "$(rmq_count fan.out)" 0 "fan.out after verify"
-t_log "ok: $N messages at each destination, none missing, none twice"
+t_log "ok: $N messages at each destination, none missing, none twice, parked $parked_s s"
