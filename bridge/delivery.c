@@ -365,6 +365,9 @@ void brg_delivery_resend_held(brg_delivery_t *chain)
         atomic_fetch_add(&d->rt->copies_out, 1);
         brg_delivery_publish(d, d->sink);
     }
+    /* Into the sinks' inboxes now, not at this thread's next flush: the caller lets the source
+     * take new messages next, and their copies must not get to a sink before these. */
+    brg_endpoint_flush(NULL);
 }
 
 void brg_delivery_release_held(brg_delivery_t *chain)

@@ -91,7 +91,8 @@ void brg_delivery_hold(brg_delivery_t *dlv);
  * a probe went. Thread: any (the engine's timer). */
 bool brg_delivery_probe_held(brg_route_t *rt);
 /* A chain taken from rt->held (oldest first): publish each copy again to its own sink (the
- * route resumed). Thread: any, without rt->lock. */
+ * route resumed), queued at the sinks when it returns (the calling thread's outbox flushed).
+ * Thread: any, without rt->lock. */
 void brg_delivery_resend_held(brg_delivery_t *chain);
 /* A chain taken from rt->held: complete each copy RETRY (the route drains or stopped). Thread:
  * any, without rt->lock. */

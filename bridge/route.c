@@ -163,11 +163,15 @@ void brg_route_probe_done(brg_route_t *rt, bool sent, brg_outcome_t outcome)
     double parked_s = (double)(brg_now_ns() - rt->parked_ns) / 1e9;
     if (outcome == BRG_ACCEPTED) {
         int expected = BRG_ROUTE_PARKED;
+        /* Set before the state changes: a source that sees the route running sees it too. */
+        atomic_store(&rt->resending, true);
         resumed = atomic_compare_exchange_strong(&rt->state, &expected, BRG_ROUTE_RUNNING);
         if (resumed) {
             brg_backoff_reset(&rt->park_bo);
             atomic_store(&rt->park_wake, false);
             held = take_held_locked(rt);
+        } else {
+            atomic_store(&rt->resending, false);
         }
     } else if (atomic_load(&rt->state) == BRG_ROUTE_PARKED) {
         park_schedule_locked(rt);
@@ -176,8 +180,11 @@ void brg_route_probe_done(brg_route_t *rt, bool sent, brg_outcome_t outcome)
     if (resumed) {
         brg_log_info(rt->src ? brg_endpoint_logctx(rt->src->ep) : NULL,
                      "route \"%s\" resumed after %.0f s parked", rt->name, parked_s);
-        /* The copies the probe stood for go to their sinks, in order; nothing else goes again. */
+        /* The copies the probe stood for go to their sinks, in order; nothing else goes again.
+         * They are in their sinks' inboxes before the source may take anything new, so a new
+         * message cannot overtake them at their sink. */
         brg_delivery_resend_held(held);
+        atomic_store(&rt->resending, false);
         if (rt->src) {
             brg_endpoint_wake(rt->src->ep);
         }
@@ -339,7 +346,7 @@ size_t brg_source_credit(const brg_source_t *src)
         }
         return rate_credit(rt) > 0 ? 1 : 0;
     }
-    if (state != BRG_ROUTE_RUNNING) {
+    if (state != BRG_ROUTE_RUNNING || atomic_load(&rt->resending)) {
         return 0;
     }
     size_t n = atomic_load(&rt->in_flight);

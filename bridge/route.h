@@ -89,6 +89,7 @@ struct brg_route {
     struct brg_delivery *held_head, *held_tail;
     atomic_size_t nheld;
     atomic_size_t copies_out;
+    atomic_bool resending; /* resumed, held copies not yet queued at their sinks: take nothing */
 
     /* Rate limit (token buckets refilled continuously; 0 = unlimited). */
     double rate_msgs, rate_bytes;
