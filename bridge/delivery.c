@@ -148,6 +148,7 @@ void brg_delivery_fanout(brg_delivery_t *parent)
     /* Set before the first copy goes: a sink may settle it before the loop ends. */
     atomic_init(&parent->pending, (int)rt->nsinks);
     atomic_init(&parent->worst, BRG_ACCEPTED);
+    atomic_fetch_add(&rt->copies_out, rt->nsinks);
     for (size_t i = 0; i < rt->nsinks; i++) {
         brg_envelope_t *copy = brg_envelope_copy(parent->env);
         /* Copies are freed on their sink's thread: allocated normally. */
@@ -202,19 +203,30 @@ static void complete_child(brg_delivery_t *dlv, brg_outcome_t outcome)
     int cur = atomic_load(&parent->worst);
     while ((int)outcome > cur && !atomic_compare_exchange_weak(&parent->worst, &cur, (int)outcome)) {
     }
+    brg_route_t *rt = dlv->rt;
     brg_envelope_destroy(dlv->env);
     delivery_free(dlv);
+    atomic_fetch_sub(&rt->copies_out, 1);
     if (atomic_fetch_sub(&parent->pending, 1) == 1) {
         brg_delivery_finish(parent, (brg_outcome_t)atomic_load(&parent->worst));
     }
 }
 
-/* A fan-out copy's retry is due: publish it again to the same sink, unless the route stopped
- * running (then the parent gets RETRY and the source redelivers to every sink). */
+/* Copies are retried at their own sink while the route runs or is parked (parked, a copy to a
+ * healthy sink still goes; one to the missing destination fails again and is held). Draining
+ * or stopped, the retry is final: the parent gets RETRY and the source keeps the message. */
+static bool copies_retry(const brg_route_t *rt)
+{
+    int state = atomic_load(&rt->state);
+    return state == BRG_ROUTE_RUNNING || state == BRG_ROUTE_PARKED;
+}
+
+/* A fan-out copy's retry is due: publish it again to the same sink, unless the route drains
+ * or stopped. */
 static void fanout_retry_due(void *arg, bool cancelled)
 {
     brg_delivery_t *dlv = arg;
-    if (cancelled || atomic_load(&dlv->rt->state) != BRG_ROUTE_RUNNING) {
+    if (cancelled || !copies_retry(dlv->rt)) {
         complete_child(dlv, BRG_RETRY);
         return;
     }
@@ -227,10 +239,21 @@ void brg_delivery_complete(brg_delivery_t *dlv, brg_outcome_t outcome)
         brg_delivery_finish(dlv, outcome);
         return;
     }
+    if (dlv->probe) {
+        /* A held copy sent as the parked route's probe. A transient failure says the
+         * destination is still not usable: hold it again (first in line) and wait for the next
+         * retry. Any other outcome reached the destination: resume (or, rejected, the route
+         * stopped or dead-letters it), then settle the copy as usual. */
+        if (outcome == BRG_RETRY) {
+            brg_delivery_hold(dlv);
+            return;
+        }
+        dlv->probe = false;
+        brg_route_probe_done(dlv->rt, true, outcome);
+    }
     /* A fan-out copy that failed transiently is retried here, at its own sink only: the sinks
      * that already accepted the message do not get it again. Backoff 100 ms doubling to 5 s. */
-    if (outcome == BRG_RETRY && dlv->rt->timer &&
-        atomic_load(&dlv->rt->state) == BRG_ROUTE_RUNNING) {
+    if (outcome == BRG_RETRY && dlv->rt->timer && copies_retry(dlv->rt)) {
         int shift = dlv->attempts < 6 ? dlv->attempts : 6;
         int64_t delay_ms = 100LL << shift;
         if (delay_ms > 5000) {
@@ -241,6 +264,122 @@ void brg_delivery_complete(brg_delivery_t *dlv, brg_outcome_t outcome)
         return;
     }
     complete_child(dlv, outcome);
+}
+
+/* ---- a parked route's held copies -------------------------------------------------------- */
+
+void brg_delivery_hold(brg_delivery_t *dlv)
+{
+    brg_delivery_t *parent = dlv->parent;
+    if (!parent) {
+        /* One sink: nothing else has the message, the source keeps it and redelivers. */
+        brg_delivery_finish(dlv, BRG_RETRY);
+        return;
+    }
+    brg_route_t *rt = dlv->rt;
+    bool probe = false;
+    /* The state is read under the lock that every change to or from parked takes (park,
+     * resume, drain, stop) before it takes the held chain: a copy is either in the chain they
+     * take or sees their new state, never left behind. */
+    pthread_mutex_lock(&rt->lock);
+    int state = atomic_load(&rt->state);
+    if (state == BRG_ROUTE_PARKED) {
+        /* Siblings' flags are cleared under the lock: a parent whose copies fail at two sinks
+         * ends its probe once. */
+        probe = dlv->probe || parent->probe;
+        dlv->probe = false;
+        parent->probe = false;
+        if (probe) {
+            /* The probe is the oldest: it stays first, so the destination gets them in order. */
+            dlv->next = rt->held_head;
+            rt->held_head = dlv;
+            if (!rt->held_tail) {
+                rt->held_tail = dlv;
+            }
+        } else {
+            dlv->next = NULL;
+            if (rt->held_tail) {
+                rt->held_tail->next = dlv;
+            } else {
+                rt->held_head = dlv;
+            }
+            rt->held_tail = dlv;
+        }
+        atomic_fetch_add(&rt->nheld, 1);
+    }
+    pthread_mutex_unlock(&rt->lock);
+    if (state == BRG_ROUTE_PARKED) {
+        atomic_fetch_sub(&rt->copies_out, 1);
+        if (probe) {
+            brg_route_probe_done(rt, true, BRG_RETRY);
+        }
+        return;
+    }
+    if (dlv->probe) {
+        dlv->probe = false;
+        brg_route_probe_done(rt, true, BRG_RETRY);
+    }
+    if (state == BRG_ROUTE_RUNNING) {
+        /* It resumed between this copy's park and now: go again (it parks anew if it fails). */
+        brg_delivery_publish(dlv, dlv->sink);
+        return;
+    }
+    complete_child(dlv, BRG_RETRY);
+}
+
+bool brg_delivery_probe_held(brg_route_t *rt)
+{
+    brg_delivery_t *d = NULL;
+    pthread_mutex_lock(&rt->lock);
+    bool no = false;
+    if (atomic_load(&rt->state) == BRG_ROUTE_PARKED && rt->held_head &&
+        atomic_load(&rt->copies_out) == 0 &&
+        atomic_compare_exchange_strong(&rt->probe_out, &no, true)) {
+        d = rt->held_head;
+        rt->held_head = d->next;
+        if (!rt->held_head) {
+            rt->held_tail = NULL;
+        }
+        d->next = NULL;
+        d->probe = true;
+        atomic_fetch_sub(&rt->nheld, 1);
+        atomic_fetch_add(&rt->copies_out, 1);
+        /* Under the lock, before it goes: its failure schedules the next retry (and sets the
+         * wake again) under the same lock. */
+        atomic_store(&rt->park_wake, false);
+    }
+    pthread_mutex_unlock(&rt->lock);
+    if (!d) {
+        return false;
+    }
+    brg_delivery_publish(d, d->sink);
+    return true;
+}
+
+void brg_delivery_resend_held(brg_delivery_t *chain)
+{
+    while (chain) {
+        brg_delivery_t *d = chain;
+        chain = d->next;
+        d->next = NULL;
+        atomic_fetch_add(&d->rt->copies_out, 1);
+        brg_delivery_publish(d, d->sink);
+    }
+    /* Into the sinks' inboxes now, not at this thread's next flush: the caller lets the source
+     * take new messages next, and their copies must not get to a sink before these. */
+    brg_endpoint_flush(NULL);
+}
+
+void brg_delivery_release_held(brg_delivery_t *chain)
+{
+    while (chain) {
+        brg_delivery_t *d = chain;
+        chain = d->next;
+        d->next = NULL;
+        /* complete_child counts it back from copies_out: it was taken off when held. */
+        atomic_fetch_add(&d->rt->copies_out, 1);
+        complete_child(d, BRG_RETRY);
+    }
 }
 
 void brg_delivery_abandon(brg_delivery_t *dlv)
@@ -254,6 +393,7 @@ void brg_delivery_abandon(brg_delivery_t *dlv)
         return;
     }
     dlv->env->dlv = NULL;
+    atomic_fetch_sub(&dlv->rt->copies_out, 1);
     brg_envelope_destroy(dlv->env);
     delivery_free(dlv);
     /* The last copy of a fan-out frees the parent it kept alive. */

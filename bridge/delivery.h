@@ -10,6 +10,12 @@
  *                 swap: no lock), brg_delivery_complete (a copy's retry at its own sink, the
  *                 fan-out accounting: the source hears once, when the last copy settles, with
  *                 the worst outcome REJECTED > RETRY > ACCEPTED);
+ *   parking       brg_delivery_hold: a fan-out copy whose destination is missing stays with
+ *                 the parked route (its siblings' outcomes are kept in the parent); the route's
+ *                 probe is the oldest held copy, and when it gets through the others go again.
+ *                 Only unconfirmed copies are ever re-sent, and the source hears once, after
+ *                 every copy is confirmed. A copy held when the route drains or stops
+ *                 completes RETRY (the source keeps the message);
  *   settlement    brg_delivery_finish: route counters, then back to the source endpoint's
  *                 settled inbox; the source acts at its broker and calls brg_source_done,
  *                 which returns the credit and frees it;
@@ -72,6 +78,25 @@ const char *brg_delivery_reason(const brg_delivery_t *dlv);
 void brg_delivery_complete(brg_delivery_t *dlv, brg_outcome_t outcome);
 /* The parent's fate is known: count it and hand it back to the source endpoint. Thread: any. */
 void brg_delivery_finish(brg_delivery_t *dlv, brg_outcome_t outcome);
+
+/* dlv's destination is missing or refuses and its route parked (brg_settle_unroutable, after
+ * brg_route_park). A single-sink delivery goes back to its source as RETRY (the source keeps it
+ * and redelivers the probe). A fan-out copy is held by the route, its parent unsettled: at the
+ * tail, or at the head if it was the probe (and then the next retry is scheduled). If the
+ * route resumed meanwhile the copy goes again at once; if it drains or stopped it completes
+ * RETRY. Thread: any. */
+void brg_delivery_hold(brg_delivery_t *dlv);
+/* The parked route's retry is due: publish its oldest held copy as the probe, unless a probe is
+ * out or another fan-out copy is still at a sink (it could overtake it there). Returns: true if
+ * a probe went. Thread: any (the engine's timer). */
+bool brg_delivery_probe_held(brg_route_t *rt);
+/* A chain taken from rt->held (oldest first): publish each copy again to its own sink (the
+ * route resumed), queued at the sinks when it returns (the calling thread's outbox flushed).
+ * Thread: any, without rt->lock. */
+void brg_delivery_resend_held(brg_delivery_t *chain);
+/* A chain taken from rt->held: complete each copy RETRY (the route drains or stopped). Thread:
+ * any, without rt->lock. */
+void brg_delivery_release_held(brg_delivery_t *chain);
 
 /* Free the source's recycled deliveries. Thread: main, at endpoint teardown. */
 void brg_delivery_source_fini(brg_source_t *src);

@@ -216,6 +216,11 @@ void brg_engine_destroy(brg_engine_t *e)
      * sources hear of them. */
     brg_timer_destroy(e->timer);
     e->timer = NULL;
+    /* Copies a parked fan-out route still holds complete RETRY the same way (a drain before
+     * this did it already; a destroy without one, as in the unit tests, does it here). */
+    for (size_t i = 0; i < e->nroutes; i++) {
+        brg_route_drain(e->routes[i]);
+    }
     /* Stop every thread first, then free: a settle may still travel between endpoints while
      * the threads run. */
     for (size_t i = 0; i < e->nendpoints; i++) {

@@ -324,6 +324,8 @@ void brg_metrics_render_routes(brg_engine_t *e, brg_buf_t *b)
         } else {
             brg_buf_printf(b, "null, \"next_retry_ms\": null");
         }
+        /* Fan-out copies waiting for the missing destination (their siblings confirmed). */
+        brg_buf_printf(b, ", \"held\": %zu", atomic_load(&rt->nheld));
         brg_buf_printf(b, "}");
         free(park);
         free(why);

@@ -55,6 +55,17 @@ const char *brg_route_state_name(brg_route_state_t s)
     return "?";
 }
 
+/* Take the chain of copies held while parked (oldest first). Called under rt->lock, in the
+ * same critical section as the state change that ends the park (brg_delivery_hold reads the
+ * state under that lock). */
+static brg_delivery_t *take_held_locked(brg_route_t *rt)
+{
+    brg_delivery_t *chain = rt->held_head;
+    rt->held_head = rt->held_tail = NULL;
+    atomic_store(&rt->nheld, 0);
+    return chain;
+}
+
 void brg_route_stop(brg_route_t *rt, const char *reason)
 {
     pthread_mutex_lock(&rt->lock);
@@ -63,7 +74,10 @@ void brg_route_stop(brg_route_t *rt, const char *reason)
         rt->stop_reason = brg_xstrdup(reason);
     }
     atomic_store(&rt->state, BRG_ROUTE_STOPPED);
+    brg_delivery_t *held = take_held_locked(rt);
     pthread_mutex_unlock(&rt->lock);
+    /* Stopped for good: what it held goes back to the source (RETRY), which keeps it. */
+    brg_delivery_release_held(held);
     if (first) {
         brg_log_error(rt->src ? brg_endpoint_logctx(rt->src->ep) : NULL,
                       "route \"%s\" stopped: %s (the source keeps the message; add a "
@@ -75,12 +89,19 @@ void brg_route_stop(brg_route_t *rt, const char *reason)
 
 void brg_route_drain(brg_route_t *rt)
 {
-    /* A parked route has nothing in flight but its last failures (they settle RETRY). */
+    /* A parked route has nothing in flight but its last failures and the fan-out copies it
+     * held: those complete RETRY now, and the drain does not wait for a destination that may
+     * never come. Their sources keep the messages; a healthy sink that confirmed one gets it
+     * again when the source redelivers (docs/operations.md). */
+    pthread_mutex_lock(&rt->lock);
     int expected = BRG_ROUTE_RUNNING;
     if (!atomic_compare_exchange_strong(&rt->state, &expected, BRG_ROUTE_DRAINING)) {
         expected = BRG_ROUTE_PARKED;
         atomic_compare_exchange_strong(&rt->state, &expected, BRG_ROUTE_DRAINING);
     }
+    brg_delivery_t *held = take_held_locked(rt);
+    pthread_mutex_unlock(&rt->lock);
+    brg_delivery_release_held(held);
 }
 
 /* ---- parking ------------------------------------------------------------------------------ */
@@ -138,13 +159,19 @@ void brg_route_probe_done(brg_route_t *rt, bool sent, brg_outcome_t outcome)
     atomic_store(&rt->probe_out, false);
     pthread_mutex_lock(&rt->lock);
     bool resumed = false;
+    brg_delivery_t *held = NULL;
     double parked_s = (double)(brg_now_ns() - rt->parked_ns) / 1e9;
     if (outcome == BRG_ACCEPTED) {
         int expected = BRG_ROUTE_PARKED;
+        /* Set before the state changes: a source that sees the route running sees it too. */
+        atomic_store(&rt->resending, true);
         resumed = atomic_compare_exchange_strong(&rt->state, &expected, BRG_ROUTE_RUNNING);
         if (resumed) {
             brg_backoff_reset(&rt->park_bo);
             atomic_store(&rt->park_wake, false);
+            held = take_held_locked(rt);
+        } else {
+            atomic_store(&rt->resending, false);
         }
     } else if (atomic_load(&rt->state) == BRG_ROUTE_PARKED) {
         park_schedule_locked(rt);
@@ -153,6 +180,11 @@ void brg_route_probe_done(brg_route_t *rt, bool sent, brg_outcome_t outcome)
     if (resumed) {
         brg_log_info(rt->src ? brg_endpoint_logctx(rt->src->ep) : NULL,
                      "route \"%s\" resumed after %.0f s parked", rt->name, parked_s);
+        /* The copies the probe stood for go to their sinks, in order; nothing else goes again.
+         * They are in their sinks' inboxes before the source may take anything new, so a new
+         * message cannot overtake them at their sink. */
+        brg_delivery_resend_held(held);
+        atomic_store(&rt->resending, false);
         if (rt->src) {
             brg_endpoint_wake(rt->src->ep);
         }
@@ -168,7 +200,16 @@ void brg_route_park_tick(brg_route_t *rt)
         atomic_store(&rt->park_wake, false);
         return;
     }
-    if (brg_now_ns() < atomic_load(&rt->next_retry_ns) || atomic_load(&rt->in_flight) > 0) {
+    if (brg_now_ns() < atomic_load(&rt->next_retry_ns)) {
+        return;
+    }
+    if (atomic_load(&rt->nheld) > 0) {
+        /* A fan-out route probes with a copy it holds, never with a message from its source:
+         * the sinks that confirmed it must not get it again. Not yet if a copy is still out. */
+        brg_delivery_probe_held(rt);
+        return;
+    }
+    if (atomic_load(&rt->in_flight) > 0) {
         return;
     }
     atomic_store(&rt->park_wake, false);
@@ -305,7 +346,7 @@ size_t brg_source_credit(const brg_source_t *src)
         }
         return rate_credit(rt) > 0 ? 1 : 0;
     }
-    if (state != BRG_ROUTE_RUNNING) {
+    if (state != BRG_ROUTE_RUNNING || atomic_load(&rt->resending)) {
         return 0;
     }
     size_t n = atomic_load(&rt->in_flight);
@@ -639,7 +680,8 @@ void brg_settle_unroutable(brg_envelope_t *env, const char *reason)
         snprintf(why, sizeof(why), "%s%s", dlv->dead_letter ? "dead letter: " : "",
                  reason ? reason : "destination unusable");
         brg_route_park(rt, why);
-        brg_delivery_complete(dlv, BRG_RETRY);
+        /* A fan-out copy waits with the route; the other copies keep their outcomes. */
+        brg_delivery_hold(dlv);
         return;
     }
     }

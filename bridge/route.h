@@ -81,6 +81,15 @@ struct brg_route {
     atomic_int_fast64_t next_retry_ns; /* monotonic; when the next probe may go */
     atomic_bool probe_out;          /* a probe is in flight */
     atomic_bool park_wake;          /* the tick must wake the source at next_retry_ns */
+    /* Fan-out copies held while parked (brg_delivery_hold), oldest first, linked through
+     * brg_delivery_t.next, under `lock`: only these go out again, the probe first, so a sink
+     * that confirmed a message never gets it a second time. nheld is written under `lock` and
+     * read anywhere; copies_out counts the fan-out copies at a sink or waiting for a retry
+     * there (a probe waits for 0, as a source probe waits for in_flight 0: order per sink). */
+    struct brg_delivery *held_head, *held_tail;
+    atomic_size_t nheld;
+    atomic_size_t copies_out;
+    atomic_bool resending; /* resumed, held copies not yet queued at their sinks: take nothing */
 
     /* Rate limit (token buckets refilled continuously; 0 = unlimited). */
     double rate_msgs, rate_bytes;
@@ -133,7 +142,8 @@ char *brg_route_park_reason(brg_route_t *rt, int64_t *next_retry_ms);
 void brg_route_set_rate(brg_route_t *rt, double msgs_per_s, double bytes_per_s);
 /* Timer tick: wake the source of a rate-limited route whose bucket has refilled. */
 void brg_route_rate_tick(brg_route_t *rt);
-/* Ask the route to take nothing new. */
+/* Ask the route to take nothing new; the copies it held while parked complete RETRY (their
+ * sources keep the messages). Thread: any. */
 void brg_route_drain(brg_route_t *rt);
 /* Returns: a copy of the stop reason or NULL (caller frees). */
 char *brg_route_stop_reason(brg_route_t *rt);

@@ -46,7 +46,10 @@ RABBITMQ_KAFKA_INTEGRATION = \
 	tests/integration/rabbitmq_to_kafka.sh \
 	tests/integration/rabbitmq_from_kafka.sh \
 	tests/integration/rabbitmq_kafka_round_trip.sh \
-	tests/integration/rabbitmq_kafka_typed_headers.sh
+	tests/integration/rabbitmq_kafka_typed_headers.sh \
+	tests/integration/fanout_park.sh \
+	tests/integration/fanout_park_kafka.sh \
+	tests/integration/fanout_park_restart.sh
 EXTRA_DIST += $(RABBITMQ_INTEGRATION) $(RABBITMQ_KAFKA_INTEGRATION) \
 	tests/integration/rabbitmq_lib.sh tests/integration/freeze_proxy.py scripts/rabbitmq-node.sh
 if HAVE_ADAPTER_RABBITMQ

@@ -22,7 +22,8 @@ endif
 STOMP_INTEGRATION = \
 	tests/integration/stomp_jms_view.sh \
 	tests/integration/stomp_kafka_round_trip.sh \
-	tests/integration/stomp_faults.sh
+	tests/integration/stomp_faults.sh \
+	tests/integration/stomp_stall.sh
 # With RabbitMQ too.
 STOMP_RABBITMQ_INTEGRATION = \
 	tests/integration/kafka_stomp_round_trip.sh \

@@ -348,6 +348,15 @@ static brg_err_t session(brg_stomp_t *s, char *errstr, size_t errstr_size)
                         "nothing from the broker for %u ms (heart-beat %u ms)",
                         s->recv_hb_ms * 2, s->recv_hb_ms);
         }
+        char why[256];
+        if (!stopping && brg_endpoint_reconnect_requested(s->ep, why, sizeof(why))) {
+            /* The stall watchdog saw this connection hold work and move nothing (a broker that
+             * stopped answering, heart-beats off or not yet due): drop it as if lost (the
+             * SENDs without RECEIPT settle RETRY, the broker redelivers what it sent us) and
+             * connect again. */
+            return fail(errstr, errstr_size, BRG_ERR_TRANSPORT, "re-establishing the connection: %s",
+                        why);
+        }
         if (s->send_hb_ms) {
             int64_t t = s->last_tx_ns + (int64_t)s->send_hb_ms * 1000000;
             if (t < next) {

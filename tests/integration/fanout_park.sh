@@ -1,0 +1,105 @@
+#!/bin/sh
+# A fan-out route with one destination missing: Kafka topic -> ( Kafka topic, RabbitMQ exchange
+# that does not exist yet ). The route parks; the healthy Kafka destination keeps what it has
+# confirmed and gets nothing again while the route probes the missing one; once the operator
+# declares the exchange the route resumes by itself. Counted per destination with independent
+# clients (kcat, rabbitmq-c): every message at each, none twice, and the source's group
+# committed nothing past the first message RabbitMQ had not confirmed while parked.
+. "$(dirname "$0")/lib.sh"
+t_need rabbitmq
+t_need kafka
+. "$(dirname "$0")/rabbitmq_lib.sh"
+. "$(dirname "$0")/kafka_lib.sh"
+command -v curl >/dev/null || t_skip "curl not installed"
+
+N=$(t_count 3000)
+# The in-flight window: at most this many messages reach the healthy destination before the
+# route notices the missing one and stops taking.
+W=200
+SRC=fan-src-$K_ID
+KDST=fan-dst-$K_ID
+GROUP=fan-$K_ID
+# A fresh exchange per run: the test client cannot delete one.
+LATE_X=fan.late.x.$$
+rmq_fresh fan.out
+k_topic "$SRC" 2
+k_topic "$KDST" 1
+
+rmqc lines "$N" >"$T_DIR/records.txt" || t_fail "lines"
+kcat -P -b "$BRG_TEST_KAFKA_BROKERS" -t "$SRC" -K '	' -z none -l "$T_DIR/records.txt" \
+    2>"$T_DIR/kcat.log" || t_fail "kcat: $(cat "$T_DIR/kcat.log")"
+
+PORT=$(rmq_free_port)
+RMQ_HTTP=http://127.0.0.1:$PORT
+cat >"$T_DIR/bridge.conf" <<EOT
+bridge = { id = "fan"; metrics = "127.0.0.1:$PORT"; };
+endpoints = (
+  { name = "kafka"; type = "kafka"; brokers = "$BRG_TEST_KAFKA_BROKERS";
+    properties = [ $K_PROPS ]; },
+  { name = "rabbit"; type = "rabbitmq"; url = "$RMQ_URL"; }
+);
+routes = (
+  { name = "fan"; max_in_flight = $W; park_retry_min = 1; park_retry_max = 2;
+    from = { endpoint = "kafka"; topic = "$SRC"; group = "$GROUP"; start = "earliest"; };
+    to = ( { endpoint = "kafka"; topic = "$KDST"; },
+           { endpoint = "rabbit"; exchange = "$LATE_X"; routing_key = "x"; } ); }
+);
+EOT
+
+# kafka_dst_numbers FILE: the message numbers at the Kafka destination, one per line.
+kafka_dst_numbers() {
+    kcat -C -b "$BRG_TEST_KAFKA_BROKERS" -t "$KDST" -o beginning -e -q -f '%s\n' 2>/dev/null |
+        sed -n 's/^msg-\([0-9]*\)-.*/\1/p' >"$1"
+}
+# rabbit_retries: how many publishes the RabbitMQ sink settled RETRY (each refusal counts).
+rabbit_retries() {
+    curl -sf "$RMQ_HTTP/metrics" |
+        sed -n 's/^msgbridge_sink_retries_total{route="fan",endpoint="rabbit".*} \([0-9]*\)$/\1/p'
+}
+retries_at_least() { [ "$(rabbit_retries)" -ge "$1" ]; }
+
+t_bridge bridge "$T_DIR/bridge.conf"
+t_wait_for 30 t_log_has "$T_DIR/bridge.log" "route \"fan\" parked: exchange \"$LATE_X\": NOT_FOUND" ||
+    t_fail "the route did not park: $(tail -5 "$T_DIR/bridge.log")"
+# At most W copies failed when it parked; wait for four probes more (at least 1 s apart: long
+# enough for the Kafka source to pause its partitions for want of credit, after 2 s).
+t_wait_for 30 retries_at_least $((W + 4)) || t_fail "fewer than 4 probes: $(rabbit_retries) retries"
+# Nothing acknowledged early: no message was confirmed by RabbitMQ, so none is accepted at the
+# source; the whole window is in flight, RabbitMQ's copies held.
+j=$(rmq_route_json fan)
+echo "$j" | grep -q '"state": "parked"' || t_fail "/routes while parked: $j"
+echo "$j" | grep -q '"accepted": 0, ' || t_fail "accepted at the source while parked: $j"
+echo "$j" | grep -q "\"in_flight\": $W, " || t_fail "in flight while parked: $j"
+# (W - 1 while the probe is out.)
+echo "$j" | grep -q -E "\"held\": ($W|$((W - 1)))}" || t_fail "held copies while parked: $j"
+t_assert_eq "$(curl -s -o /dev/null -w '%{http_code}' "$RMQ_HTTP/readyz")" 503 "/readyz while parked"
+kafka_dst_numbers "$T_DIR/parked.kafka"
+in_park=$(wc -l <"$T_DIR/parked.kafka")
+park_dups=$(( in_park - $(sort -u "$T_DIR/parked.kafka" | wc -l) ))
+t_log "while parked: $in_park at the Kafka destination ($park_dups twice), $(rabbit_retries) refused publishes at RabbitMQ"
+[ "$in_park" -le "$W" ] || t_fail "the healthy destination got $in_park messages while parked (window $W)"
+
+# The operator declares the exchange and binds a queue: the route resumes by itself.
+rmqc declare-exchange "$LATE_X" direct || t_fail "declare $LATE_X"
+rmqc declare fan.out "$LATE_X" x || t_fail "bind fan.out"
+out=$(rmqc verify fan.out "$N" --key --timeout 60) || t_fail "RabbitMQ destination: $out"
+t_log "RabbitMQ destination: $out"
+t_wait_for 10 t_log_has "$T_DIR/bridge.log" 'route "fan" resumed after' ||
+    t_fail "no resume line: $(tail -3 "$T_DIR/bridge.log")"
+parked_s=$(sed -n 's/.*route "fan" resumed after \([0-9]*\) s parked.*/\1/p' "$T_DIR/bridge.log" | head -1)
+[ "${parked_s:-0}" -ge 3 ] || t_fail "parked only ${parked_s:-?} s"
+t_assert_eq "$(grep -c 'route "fan" parked' "$T_DIR/bridge.log")" 1 "parks"
+t_wait_for 30 sh -c "[ \"\$(kcat -C -b $BRG_TEST_KAFKA_BROKERS -t $KDST -o beginning -e -q -f '.\n' 2>/dev/null | wc -l)\" -ge $N ]" ||
+    t_fail "the Kafka destination has $(k_count "$KDST") of $N"
+t_stop "$T_BRIDGE_PID"
+kafka_dst_numbers "$T_DIR/final.kafka"
+seq 0 $((N - 1)) | sort >"$T_DIR/want"
+sort -u "$T_DIR/final.kafka" >"$T_DIR/have"
+k_missing=$(comm -23 "$T_DIR/want" "$T_DIR/have" | wc -l)
+k_dups=$(( $(wc -l <"$T_DIR/final.kafka") - $(wc -l <"$T_DIR/have") ))
+t_log "Kafka destination: $(wc -l <"$T_DIR/final.kafka") records, $k_missing missing, $k_dups duplicates"
+t_assert_eq "$k_missing" 0 "missing at the Kafka destination"
+t_assert_eq "$k_dups" 0 "duplicates at the healthy Kafka destination"
+echo "$out" | grep -q 'duplicates 0 missing 0 mismatched 0' || t_fail "RabbitMQ destination: $out"
+t_assert_eq "$(rmq_count fan.out)" 0 "fan.out after verify"
+t_log "ok: $N messages at each destination, none missing, none twice, parked $parked_s s"
