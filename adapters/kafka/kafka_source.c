@@ -61,6 +61,7 @@ typedef struct kholder {
     atomic_int refs;
     rd_kafka_t *rk;
     brg_kafka_src_t *ks; /* NULL once the source stopped: callbacks then do nothing */
+    bool assigned_once;  /* a rebalance gave it an assignment (written before the last unref) */
 } kholder_t;
 
 /* A record read from librdkafka and not yet handed to the route. */
@@ -108,6 +109,24 @@ struct brg_kafka_src {
 
 /* ---- the consumer's reference count ------------------------------------------------------- */
 
+/* Consumers that cannot be destroyed safely (holder_unref), kept reachable until the process
+ * exits. */
+static pthread_mutex_t kept_lock = PTHREAD_MUTEX_INITIALIZER;
+static rd_kafka_t **kept_rks;
+static size_t nkept_rks;
+
+/* librdkafka before 2.3.0 asserts (aborts the process) when it destroys a consumer whose
+ * group chose the cooperative-sticky assignor before its first assignment arrived: the
+ * assignor's state is created with the first assignment and destroyed unchecked (librdkafka
+ * issue #4312). A msgbridge stopped while its consumer joins a group would abort. Returns:
+ * true if rk is such a consumer. */
+static bool destroy_would_abort(const kholder_t *h)
+{
+    const char *proto = rd_kafka_rebalance_protocol(h->rk);
+    return !h->assigned_once && proto && strcmp(proto, "COOPERATIVE") == 0 &&
+           rd_kafka_version() < 0x020300ff;
+}
+
 static void holder_unref(kholder_t *h)
 {
     if (atomic_fetch_sub(&h->refs, 1) != 1) {
@@ -115,6 +134,16 @@ static void holder_unref(kholder_t *h)
     }
     /* The consumer was closed (or given up on) by brg_kafka_sources_stop: never block here, this
      * may run on whichever thread freed the last envelope. */
+    if (destroy_would_abort(h)) {
+        /* Closed, it holds no partitions and reads nothing: leave it to the process exit
+         * (rare: only a stop in the middle of a first join). The log context goes with it
+         * (librdkafka may still log). */
+        pthread_mutex_lock(&kept_lock);
+        kept_rks = brg_xrealloc(kept_rks, (nkept_rks + 1) * sizeof(*kept_rks));
+        kept_rks[nkept_rks++] = h->rk;
+        pthread_mutex_unlock(&kept_lock);
+        return;
+    }
     rd_kafka_destroy_flags(h->rk, RD_KAFKA_DESTROY_F_NO_CONSUMER_CLOSE);
     brg_kafka_logctx_fini(&h->log);
     free(h);
@@ -566,6 +595,9 @@ static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
     kholder_t *h = opaque;
     brg_kafka_src_t *ks = h->ks;
     bool cooperative = strcmp(rd_kafka_rebalance_protocol(rk), "COOPERATIVE") == 0;
+    if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
+        h->assigned_once = true; /* the assignor's state exists from now on */
+    }
     if (!ks) {
         /* The source stopped: let go of what is revoked (the cooperative protocol accepts
          * only incremental changes), take nothing new. */
