@@ -49,7 +49,7 @@ rd_kafka_conf_t *brg_kafka_conf_new(const brg_cfg_t *ep_cs, brg_kafka_role_t rol
                                     const char *client_id, char *errstr, size_t errstr_size);
 
 /* A consumer's default auto.commit.interval.ms (librdkafka's is 5000), chosen from the
- * measurements in docs/performance.md ("Commit interval"). */
+ * measurements in docs/performance.md ("Kafka -> Kafka: processes on one consumer group"). */
 #define BRG_KAFKA_COMMIT_INTERVAL_MS "1000"
 
 /* A Kafka-sourced route's default window (brg_adapter_t.source_window_bytes and
