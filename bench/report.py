@@ -252,6 +252,42 @@ def markdown(rows, ceil, info, quick, when, floor=None):
     return "\n".join(out) + "\n"
 
 
+def load_groups(path):
+    """Kafka -> Kafka runs with several processes on one group (bench/run group_run)."""
+    rows = []
+    with open(path) as f:
+        for line in f:
+            r = json.loads(line)
+            if r["kind"] != "group":
+                continue
+            d = r.get("data") or {}
+            n = r["count"]
+            rows.append({"route": r["name"], "processes": r["processes"],
+                         "commit_ms": r["commit_ms"], "messages": n,
+                         "complete": d.get("reached", 0) >= n,
+                         "msgs_per_s": d.get("msgs_per_s"),
+                         "cpu_s_per_m": r.get("cpu_s", 0) / n * 1e6 if n else None,
+                         "load": r.get("load")})
+    return rows
+
+
+def groups_markdown(groups):
+    if not groups:
+        return ""
+    out = ["\n## Kafka -> Kafka, processes on one consumer group\n",
+           "Each run drains the same backlog (100 B records) with a new group; msg/s is the "
+           "aggregate, from the first record at the destination to the last; CPU is all the "
+           "processes' together.\n",
+           "| run | processes | auto.commit.interval.ms | messages | msg/s | CPU s per M msgs "
+           "| load at end |",
+           "|---|---:|---:|---:|---:|---:|---:|"]
+    for g in groups:
+        out.append(f"| {g['route']} | {g['processes']} | {g['commit_ms']} | {fmt(g['messages'])}"
+                   f"{'' if g['complete'] else ' (incomplete)'} | {fmt(g['msgs_per_s'])} | "
+                   f"{fmt(g['cpu_s_per_m'], 1)} | {g['load']} |")
+    return "\n".join(out) + "\n"
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--jsonl", required=True)
@@ -264,11 +300,13 @@ def main():
     rows = build_rows(ceil, routes, lat, shovel)
     info = machine(a.build)
     when = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
+    groups = load_groups(a.jsonl)
     with open(a.md, "w") as f:
         f.write(markdown(rows, ceil, info, a.quick, when, floor))
+        f.write(groups_markdown(groups))
     with open(a.json, "w") as f:
         json.dump({"when": when, "quick": bool(a.quick), "machine": info, "ceilings": ceil,
-                   "routes": rows,
+                   "routes": rows, "groups": groups,
                    "latency_floor": {f"{k[0]}@{k[1]}": v for k, v in floor.items()},
                    "shovel": {k: v.get("data") for k, v in shovel.items()}}, f, indent=1)
         f.write("\n")

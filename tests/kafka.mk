@@ -37,13 +37,15 @@ KAFKA_INTEGRATION = \
 	tests/integration/kafka_retry_rewind.sh \
 	tests/integration/kafka_sink_parks.sh \
 	tests/integration/kafka_consumer_lag.sh \
-	tests/integration/kafka_memory_bound.sh
+	tests/integration/kafka_memory_bound.sh \
+	tests/integration/kafka_scale_join_leave.sh
 # With RabbitMQ (and its AMQP 1.0 plugin): the node of scripts/rabbitmq-node.sh.
 KAFKA_RABBITMQ_INTEGRATION = \
 	tests/integration/kafka_typed_headers.sh \
-	tests/integration/kafka_stall.sh
+	tests/integration/kafka_stall.sh \
+	tests/integration/kafka_scale_out.sh
 EXTRA_DIST += $(KAFKA_INTEGRATION) $(KAFKA_RABBITMQ_INTEGRATION) tests/integration/kafka_lib.sh \
-	scripts/kafka-cluster.sh
+	tests/integration/kafka_group_lib.sh scripts/kafka-cluster.sh
 if HAVE_ADAPTER_KAFKA
 TESTS += $(KAFKA_INTEGRATION)
 if HAVE_ADAPTER_RABBITMQ

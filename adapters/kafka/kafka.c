@@ -333,6 +333,39 @@ static void probe_connection(brg_kafka_ep_t *k)
     }
 }
 
+/* Publish what the routes handed to this endpoint's sink, serve its delivery reports, act on
+ * the settles that came back for its sources and store the offsets they reached. */
+static void serve_sinks_and_settles(brg_kafka_ep_t *k)
+{
+    brg_sink_t *sink;
+    brg_envelope_t *env;
+    while ((env = brg_endpoint_take_publish(k->ep, &sink))) {
+        brg_kafka_sink_publish(k, env, sink);
+    }
+    brg_kafka_sink_poll(k);
+
+    brg_outcome_t outcome;
+    while ((env = brg_endpoint_take_settled(k->ep, &outcome))) {
+        brg_kafka_sources_settled(k, env, outcome);
+    }
+    brg_kafka_sources_flush_offsets(k);
+}
+
+void brg_kafka_serve_settles(brg_kafka_ep_t *k, int timeout_ms)
+{
+    struct pollfd pfd[2] = {
+        {.fd = brg_endpoint_wakefd(k->ep), .events = POLLIN},
+        {.fd = k->evfd[0], .events = POLLIN},
+    };
+    brg_endpoint_flush(k->ep); /* what this thread submitted reaches its routes */
+    poll(pfd, 2, timeout_ms);
+    if (pfd[1].revents & POLLIN) {
+        drain_fd(k->evfd[0]);
+    }
+    brg_endpoint_clear_wake(k->ep);
+    serve_sinks_and_settles(k);
+}
+
 static brg_err_t kafka_run(void *state, brg_endpoint_t *ep, char *errstr, size_t errstr_size)
 {
     brg_kafka_ep_t *k = state;
@@ -361,18 +394,7 @@ static brg_err_t kafka_run(void *state, brg_endpoint_t *ep, char *errstr, size_t
         }
         brg_endpoint_clear_wake(ep);
 
-        brg_sink_t *sink;
-        brg_envelope_t *env;
-        while ((env = brg_endpoint_take_publish(ep, &sink))) {
-            brg_kafka_sink_publish(k, env, sink);
-        }
-        brg_kafka_sink_poll(k);
-
-        brg_outcome_t outcome;
-        while ((env = brg_endpoint_take_settled(ep, &outcome))) {
-            brg_kafka_sources_settled(k, env, outcome);
-        }
-        brg_kafka_sources_flush_offsets(k);
+        serve_sinks_and_settles(k);
         busy = brg_kafka_sources_poll(k);
         probe_connection(k);
 

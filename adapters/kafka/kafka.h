@@ -48,6 +48,10 @@ typedef enum brg_kafka_role {
 rd_kafka_conf_t *brg_kafka_conf_new(const brg_cfg_t *ep_cs, brg_kafka_role_t role,
                                     const char *client_id, char *errstr, size_t errstr_size);
 
+/* A consumer's default auto.commit.interval.ms (librdkafka's is 5000), chosen from the
+ * measurements in docs/performance.md ("Kafka -> Kafka: processes on one consumer group"). */
+#define BRG_KAFKA_COMMIT_INTERVAL_MS "1000"
+
 /* A Kafka-sourced route's default window (brg_adapter_t.source_window_bytes and
  * source_record_cost): 4 MiB, and as many records as that allows at 400 bytes each (10485),
  * about what a record in flight costs at least (librdkafka's consumed message, the envelope,
@@ -147,6 +151,12 @@ void brg_kafka_sink_publish(brg_kafka_ep_t *k, brg_envelope_t *env, brg_sink_t *
 void brg_kafka_sink_poll(brg_kafka_ep_t *k);
 /* Flush (bounded by flush_timeout_ms), settle RETRY what is left, destroy the producer. */
 void brg_kafka_sink_stop(brg_kafka_ep_t *k);
+
+/* Serve everything but the consumers for up to timeout_ms (returns at the first wake-up):
+ * publish what the routes handed to the sink, serve its delivery reports, act on settles and
+ * store offsets. For a source that waits, inside a rebalance callback, for its records to
+ * settle. Thread: the endpoint's (kafka.c). */
+void brg_kafka_serve_settles(brg_kafka_ep_t *k, int timeout_ms);
 
 /* Source side. Thread: the endpoint's. */
 brg_err_t brg_kafka_sources_start(brg_kafka_ep_t *k, char *errstr, size_t errstr_size);

@@ -44,12 +44,26 @@
 #define COMMIT_TIMEOUT_MS 5000
 #define CLOSE_TIMEOUT_MS 10000
 #define COMMITTED_TIMEOUT_MS 1000
+/* A revoke (cooperative rebalance) waits this long at most for the records of the partitions
+ * it gives up that the route already has: enough for a full in-flight window at a few
+ * thousand records per second, and short next to a rebalance on a real cluster. */
+#define REVOKE_SETTLE_MS 3000
+/* Once it committed, a member that gives up partitions keeps them for this long before it lets
+ * librdkafka rejoin the group. A real broker accepts commits at the current generation until
+ * the rebalance completes, but librdkafka's mock cluster (the test cluster) refuses them
+ * ("rebalance in progress") as soon as any member rejoins: the first member to finish its
+ * revoke can make the others' commits fail, and what they settled since their last commit is
+ * then delivered twice (bare librdkafka consumers, three members and a fourth joining: two of
+ * the three revoke commits failed in one rebalance of five). The pause costs the revoking
+ * member 300 ms of reading per rebalance; the scale-out tests check that no commit fails. */
+#define REVOKE_GRACE_MS 300
 
 typedef struct kholder {
     brg_kafka_logctx_t log; /* first: the rd_kafka_t's opaque for the log callback */
     atomic_int refs;
     rd_kafka_t *rk;
     brg_kafka_src_t *ks; /* NULL once the source stopped: callbacks then do nothing */
+    bool assigned_once;  /* a rebalance gave it an assignment (written before the last unref) */
 } kholder_t;
 
 /* A record read from librdkafka and not yet handed to the route. */
@@ -90,11 +104,30 @@ struct brg_kafka_src {
     size_t held_bytes;  /* their cost (record_cost) */
     size_t hold_budget; /* what the hold may reach before every partition is paused */
     bool told_paused;   /* the first backpressure pause was logged */
+    bool stopping;      /* source_stop runs: a revoke only commits (the sink is gone) */
     rd_kafka_resp_err_t last_err;
     int64_t last_err_ns;
 };
 
 /* ---- the consumer's reference count ------------------------------------------------------- */
+
+/* Consumers that cannot be destroyed safely (holder_unref), kept reachable until the process
+ * exits. */
+static pthread_mutex_t kept_lock = PTHREAD_MUTEX_INITIALIZER;
+static rd_kafka_t **kept_rks;
+static size_t nkept_rks;
+
+/* librdkafka before 2.3.0 asserts (aborts the process) when it destroys a consumer whose
+ * group chose the cooperative-sticky assignor before its first assignment arrived: the
+ * assignor's state is created with the first assignment and destroyed unchecked (librdkafka
+ * issue #4312). A msgbridge stopped while its consumer joins a group would abort. Returns:
+ * true if rk is such a consumer. */
+static bool destroy_would_abort(const kholder_t *h)
+{
+    const char *proto = rd_kafka_rebalance_protocol(h->rk);
+    return !h->assigned_once && proto && strcmp(proto, "COOPERATIVE") == 0 &&
+           rd_kafka_version() < 0x020300ff;
+}
 
 static void holder_unref(kholder_t *h)
 {
@@ -103,6 +136,16 @@ static void holder_unref(kholder_t *h)
     }
     /* The consumer was closed (or given up on) by brg_kafka_sources_stop: never block here, this
      * may run on whichever thread freed the last envelope. */
+    if (destroy_would_abort(h)) {
+        /* Closed, it holds no partitions and reads nothing: leave it to the process exit
+         * (rare: only a stop in the middle of a first join). The log context goes with it
+         * (librdkafka may still log). */
+        pthread_mutex_lock(&kept_lock);
+        kept_rks = brg_xrealloc(kept_rks, (nkept_rks + 1) * sizeof(*kept_rks));
+        kept_rks[nkept_rks++] = h->rk;
+        pthread_mutex_unlock(&kept_lock);
+        return;
+    }
     rd_kafka_destroy_flags(h->rk, RD_KAFKA_DESTROY_F_NO_CONSUMER_CLOSE);
     brg_kafka_logctx_fini(&h->log);
     free(h);
@@ -171,6 +214,7 @@ static void unpack_epoch(uint64_t packed, uint8_t *gen, size_t *idx, uint32_t *e
 }
 
 static void wake_fetchers(brg_kafka_src_t *ks, const rd_kafka_topic_partition_list_t *resumed);
+static void flush_source(brg_kafka_src_t *ks);
 
 /* Pause or resume a single partition. */
 static void part_pause(brg_kafka_src_t *ks, kpart_t *p, bool pause)
@@ -434,16 +478,88 @@ static void on_assign(brg_kafka_src_t *ks, rd_kafka_t *rk, rd_kafka_topic_partit
     brg_kafka_set_connected(ks->k, true, NULL);
 }
 
+/* Wait, serving the endpoint, until every record of the partitions in parts that was handed to
+ * the route has settled (or REVOKE_SETTLE_MS passed), so that the offsets committed next
+ * cover them and their next owner does not deliver them again. Records still in the hold were
+ * never handed on: they are dropped first (read again by the next owner). */
+static void settle_revoked(brg_kafka_src_t *ks, const rd_kafka_topic_partition_list_t *parts)
+{
+    int64_t *upto = brg_xmalloc((size_t)parts->cnt * sizeof(*upto) + 1);
+    for (int i = 0; i < parts->cnt; i++) {
+        long idx = part_find(ks, parts->elems[i].topic, parts->elems[i].partition);
+        upto[i] = INT64_MAX; /* first offset not handed on: the partition's oldest held one */
+        for (size_t j = 0; idx >= 0 && j < ks->hold_len; j++) {
+            held_t h = ks->hold[(ks->hold_head + j) % ks->hold_cap];
+            if (h.idx == (uint32_t)idx) {
+                upto[i] = h.rkm->offset; /* the hold is in offset order per partition */
+                break;
+            }
+        }
+        if (idx >= 0) {
+            hold_drop(ks, (size_t)idx, false);
+        }
+    }
+    int64_t deadline = brg_now_ns() + REVOKE_SETTLE_MS * (int64_t)1000000;
+    for (;;) {
+        flush_source(ks); /* stores what settled, rewinds what is to be retried */
+        bool waiting = false;
+        for (int i = 0; i < parts->cnt && !waiting; i++) {
+            long idx = part_find(ks, parts->elems[i].topic, parts->elems[i].partition);
+            if (idx < 0) {
+                continue;
+            }
+            const brg_kafka_track_t *t = &ks->parts[idx]->track;
+            int64_t first = brg_kafka_track_first(t);
+            /* A rejected record blocks the partition until the route is reconfigured: nothing
+             * to wait for. */
+            waiting = first >= 0 && first < upto[i] && !brg_kafka_track_blocked(t);
+        }
+        int64_t left_ms = (deadline - brg_now_ns()) / 1000000;
+        if (!waiting || left_ms <= 0) {
+            if (waiting) {
+                brg_log_warn(&ks->k->log.ctx,
+                             "route \"%s\": records of revoked partitions still in flight "
+                             "after %d ms: their next owner delivers them again",
+                             brg_source_route_name(ks->src), REVOKE_SETTLE_MS);
+            }
+            break;
+        }
+        brg_kafka_serve_settles(ks->k, left_ms < 10 ? (int)left_ms : 10);
+    }
+    free(upto);
+}
+
+/* Keep serving the endpoint for ms milliseconds (see REVOKE_GRACE_MS). */
+static void serve_for(brg_kafka_src_t *ks, int ms)
+{
+    int64_t until = brg_now_ns() + ms * (int64_t)1000000;
+    int64_t left_ms;
+    while ((left_ms = (until - brg_now_ns()) / 1000000) > 0) {
+        brg_kafka_serve_settles(ks->k, left_ms < 10 ? (int)left_ms : 10);
+    }
+}
+
 static void on_revoke(brg_kafka_src_t *ks, rd_kafka_t *rk, rd_kafka_topic_partition_list_t *parts,
                       bool cooperative)
 {
+    bool lost = rd_kafka_assignment_lost(rk);
+    /* Partitions lost (the group went on without us) are someone else's already: whatever is
+     * in flight is delivered again by their new owner, and a commit would be refused. While
+     * stopping, the route was drained and the sink is gone: nothing to wait for. */
+    if (!lost && !ks->stopping) {
+        settle_revoked(ks, parts);
+    }
     /* Store and commit what is settled before letting go: the next owner starts there. */
     brg_kafka_sources_flush_offsets(ks->k);
-    if (!rd_kafka_assignment_lost(rk)) {
+    flush_source(ks); /* while stopping, ks is no longer on the endpoint's list */
+    if (!lost) {
         rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(parts->cnt);
         for (int i = 0; i < parts->cnt; i++) {
             long idx = part_find(ks, parts->elems[i].topic, parts->elems[i].partition);
-            if (idx >= 0 && ks->parts[idx]->track.committable >= 0) {
+            /* Only what the group does not have yet: at stop, the commit before the close
+             * usually covered everything, and the group may be rebalancing by now. */
+            if (idx >= 0 && ks->parts[idx]->track.committable >= 0 &&
+                ks->parts[idx]->track.committable != ks->parts[idx]->committed) {
                 rd_kafka_topic_partition_list_add(l, parts->elems[i].topic,
                                                   parts->elems[i].partition)
                     ->offset = ks->parts[idx]->track.committable;
@@ -457,8 +573,9 @@ static void on_revoke(brg_kafka_src_t *ks, rd_kafka_t *rk, rd_kafka_topic_partit
     for (int i = 0; i < parts->cnt; i++) {
         long idx = part_find(ks, parts->elems[i].topic, parts->elems[i].partition);
         if (idx >= 0) {
-            /* In-flight records of a revoked partition are dropped without acknowledgement:
-             * the new owner reads them again from the committed offset. */
+            /* Records of a revoked partition still in flight (lost, or not settled in time) are
+             * dropped without acknowledgement: their settles are stale from now on (new epoch)
+             * and the new owner reads them again from the committed offset. */
             brg_kafka_track_reset(&ks->parts[idx]->track);
             hold_drop(ks, (size_t)idx, false);
             ks->parts[idx]->assigned = false;
@@ -467,6 +584,9 @@ static void on_revoke(brg_kafka_src_t *ks, rd_kafka_t *rk, rd_kafka_topic_partit
         }
     }
     if (cooperative) {
+        if (!lost && !ks->stopping) {
+            serve_for(ks, REVOKE_GRACE_MS);
+        }
         rd_kafka_error_t *e = rd_kafka_incremental_unassign(rk, parts);
         if (e) {
             brg_log_error(&ks->k->log.ctx, "incremental unassign: %s", rd_kafka_error_string(e));
@@ -475,7 +595,7 @@ static void on_revoke(brg_kafka_src_t *ks, rd_kafka_t *rk, rd_kafka_topic_partit
     } else {
         rd_kafka_assign(rk, NULL);
     }
-    log_parts(ks, rd_kafka_assignment_lost(rk) ? "lost" : "revoked", parts);
+    log_parts(ks, lost ? "lost" : "revoked", parts);
 }
 
 static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
@@ -484,8 +604,16 @@ static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
     kholder_t *h = opaque;
     brg_kafka_src_t *ks = h->ks;
     bool cooperative = strcmp(rd_kafka_rebalance_protocol(rk), "COOPERATIVE") == 0;
+    if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
+        h->assigned_once = true; /* the assignor's state exists from now on */
+    }
     if (!ks) {
-        if (err != RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
+        /* The source stopped: let go of what is revoked (the cooperative protocol accepts
+         * only incremental changes), take nothing new. */
+        if (err == RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS && cooperative) {
+            rd_kafka_error_t *e = rd_kafka_incremental_unassign(rk, parts);
+            rd_kafka_error_destroy(e); /* accepts NULL */
+        } else if (err != RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
             rd_kafka_assign(rk, NULL);
         }
         return;
@@ -931,6 +1059,7 @@ rd_kafka_t *brg_kafka_sources_handle(brg_kafka_ep_t *k)
 
 static void source_stop(brg_kafka_src_t *ks)
 {
+    ks->stopping = true;
     hold_drop(ks, 0, true); /* never handed on: read again by the partitions' next owner */
     flush_source(ks);
     commit_bounded(ks, NULL, COMMIT_TIMEOUT_MS, "stop");

@@ -780,6 +780,157 @@ START_TEST(test_conf_producer_linger_unless_set)
 }
 END_TEST
 
+START_TEST(test_conf_consumer_cooperative_unless_set)
+{
+    char err[512];
+    const brg_cfg_t *g = parse("g = { brokers = \"h:1\"; };\n");
+    rd_kafka_conf_t *conf = brg_kafka_conf_new(g, BRG_KAFKA_CONSUMER_ROLE, "c", err, sizeof(err));
+    ck_assert_ptr_nonnull(conf);
+    assert_conf(conf, "partition.assignment.strategy", "cooperative-sticky");
+    assert_conf(conf, "auto.commit.interval.ms", BRG_KAFKA_COMMIT_INTERVAL_MS);
+    rd_kafka_conf_destroy(conf);
+    /* The user's word wins, from either list. */
+    g = parse("g = { brokers = \"h:1\"; properties = [ \"auto.commit.interval.ms=5000\" ];\n"
+              "  consumer_properties = [ \"partition.assignment.strategy=range,roundrobin\" ]; };\n");
+    conf = brg_kafka_conf_new(g, BRG_KAFKA_CONSUMER_ROLE, "c", err, sizeof(err));
+    ck_assert_ptr_nonnull(conf);
+    assert_conf(conf, "partition.assignment.strategy", "range,roundrobin");
+    assert_conf(conf, "auto.commit.interval.ms", "5000");
+    rd_kafka_conf_destroy(conf);
+}
+END_TEST
+
+/* ---- what the test cluster accepts during a rebalance --------------------------------------- */
+
+/* A consumer that commits its position synchronously in its revoke callback, as the source
+ * does (kafka_source.c on_revoke), and remembers the commit's result. */
+typedef struct revoker {
+    rd_kafka_t *rk;
+    int assigns, revokes;
+    rd_kafka_resp_err_t commit_err;
+} revoker_t;
+
+static void revoker_rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
+                                 rd_kafka_topic_partition_list_t *parts, void *opaque)
+{
+    revoker_t *r = opaque;
+    bool coop = strcmp(rd_kafka_rebalance_protocol(rk), "COOPERATIVE") == 0;
+    if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
+        r->assigns++;
+        if (coop) {
+            rd_kafka_error_destroy(rd_kafka_incremental_assign(rk, parts));
+        } else {
+            rd_kafka_assign(rk, parts);
+        }
+        return;
+    }
+    if (parts->cnt > 0) {
+        rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_copy(parts);
+        for (int i = 0; i < l->cnt; i++) {
+            l->elems[i].offset = 1; /* any offset: the commit's acceptance is the point */
+        }
+        rd_kafka_resp_err_t e = rd_kafka_commit(rk, l, 0);
+        if (r->revokes++ == 0) {
+            r->commit_err = e; /* the first revoke's */
+        }
+        rd_kafka_topic_partition_list_destroy(l);
+    }
+    if (coop) {
+        rd_kafka_error_destroy(rd_kafka_incremental_unassign(rk, parts));
+    } else {
+        rd_kafka_assign(rk, NULL);
+    }
+}
+
+static void revoker_start(revoker_t *r, const char *bs, const char *strategy)
+{
+    char err[512];
+    rd_kafka_conf_t *c = rd_kafka_conf_new();
+    rd_kafka_conf_set(c, "bootstrap.servers", bs, err, sizeof(err));
+    rd_kafka_conf_set(c, "group.id", strategy, err, sizeof(err)); /* a group per strategy */
+    /* The mock holds a join for about the session timeout (DESIGN.md section 9). */
+    rd_kafka_conf_set(c, "session.timeout.ms", "6000", err, sizeof(err));
+    rd_kafka_conf_set(c, "heartbeat.interval.ms", "500", err, sizeof(err));
+    rd_kafka_conf_set(c, "enable.auto.commit", "false", err, sizeof(err));
+    rd_kafka_conf_set(c, "log_level", "3", err, sizeof(err));
+    rd_kafka_conf_set(c, "partition.assignment.strategy", strategy, err, sizeof(err));
+    rd_kafka_conf_set_rebalance_cb(c, revoker_rebalance_cb);
+    rd_kafka_conf_set_opaque(c, r);
+    r->rk = rd_kafka_new(RD_KAFKA_CONSUMER, c, err, sizeof(err));
+    ck_assert_ptr_nonnull(r->rk);
+    rd_kafka_poll_set_consumer(r->rk);
+    rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(1);
+    rd_kafka_topic_partition_list_add(l, "rb", RD_KAFKA_PARTITION_UA);
+    ck_assert_int_eq(rd_kafka_subscribe(r->rk, l), 0);
+    rd_kafka_topic_partition_list_destroy(l);
+}
+
+static void poll_drop(rd_kafka_t *rk)
+{
+    rd_kafka_message_t *m = rd_kafka_consumer_poll(rk, 5);
+    if (m) {
+        rd_kafka_message_destroy(m);
+    }
+}
+
+static bool owns(rd_kafka_t *rk, int n)
+{
+    rd_kafka_topic_partition_list_t *l = NULL;
+    bool yes = rd_kafka_assignment(rk, &l) == 0 && l->cnt == n;
+    rd_kafka_topic_partition_list_destroy(l);
+    return yes;
+}
+
+/* One consumer owns the topic's 4 partitions, a second one joins: the result of the first
+ * one's commit in its revoke callback. */
+static rd_kafka_resp_err_t revoke_commit_result(const char *strategy)
+{
+    char err[512];
+    rd_kafka_conf_t *hc = rd_kafka_conf_new();
+    rd_kafka_conf_set(hc, "log_level", "3", err, sizeof(err));
+    rd_kafka_t *host = rd_kafka_new(RD_KAFKA_PRODUCER, hc, err, sizeof(err));
+    ck_assert_ptr_nonnull(host);
+    rd_kafka_mock_cluster_t *mc = rd_kafka_mock_cluster_new(host, 1);
+    ck_assert_int_eq(rd_kafka_mock_topic_create(mc, "rb", 4, 1), 0);
+    const char *bs = rd_kafka_mock_cluster_bootstraps(mc);
+    revoker_t a = {0}, b = {0};
+    revoker_start(&a, bs, strategy);
+    for (int i = 0; i < 4000 && !owns(a.rk, 4); i++) {
+        poll_drop(a.rk);
+    }
+    ck_assert_msg(owns(a.rk, 4), "%s: the first consumer got no assignment", strategy);
+    revoker_start(&b, bs, strategy);
+    for (int i = 0; i < 2000 && a.revokes == 0; i++) { /* 2 x 5 ms each */
+        poll_drop(a.rk);
+        poll_drop(b.rk);
+    }
+    ck_assert_msg(a.revokes > 0, "%s: nothing was revoked", strategy);
+    /* librdkafka 2.0 aborts destroying a cooperative-sticky consumer between its first join
+     * and its first assignment (librdkafka issue #4312; kafka_source.c holder_unref). */
+    for (int i = 0; i < 2000 && b.assigns == 0; i++) {
+        poll_drop(a.rk);
+        poll_drop(b.rk);
+    }
+    rd_kafka_resp_err_t res = a.commit_err;
+    rd_kafka_destroy_flags(a.rk, RD_KAFKA_DESTROY_F_NO_CONSUMER_CLOSE);
+    rd_kafka_destroy_flags(b.rk, RD_KAFKA_DESTROY_F_NO_CONSUMER_CLOSE);
+    rd_kafka_mock_cluster_destroy(mc);
+    rd_kafka_destroy(host);
+    return res;
+}
+
+/* What librdkafka's mock cluster (the test cluster) accepts during a rebalance, the path the
+ * source's on_revoke takes: with the cooperative protocol the revoke comes once the group is
+ * stable again (the first round's SyncGroup done), and a commit there is accepted; with the
+ * eager protocol the revoke comes while the group is joining, and the mock refuses the commit
+ * (a real broker accepts it at the current generation). */
+START_TEST(test_mock_cluster_commit_in_revoke)
+{
+    ck_assert_int_eq(revoke_commit_result("cooperative-sticky"), RD_KAFKA_RESP_ERR_NO_ERROR);
+    ck_assert_int_eq(revoke_commit_result("range"), RD_KAFKA_RESP_ERR_REBALANCE_IN_PROGRESS);
+}
+END_TEST
+
 START_TEST(test_produce_errors_classified)
 {
     /* The destination's fault parks the route (or dead-letters, on_unroutable); the message's
@@ -834,6 +985,11 @@ static Suite *kafka_suite(void)
 
     suite_add_tcase(s, kafka_types_tcase());
 
+    t = tcase_create("group");
+    tcase_add_test(t, test_mock_cluster_commit_in_revoke);
+    tcase_set_timeout(t, 90); /* four group joins on the mock cluster, several seconds each */
+    suite_add_tcase(s, t);
+
     t = tcase_create("checks");
     tcase_add_checked_fixture(t, NULL, checks_teardown);
     tcase_add_test(t, test_check_bad_properties_at_their_lines);
@@ -841,6 +997,7 @@ static Suite *kafka_suite(void)
     tcase_add_test(t, test_check_sink_partition_and_topic);
     tcase_add_test(t, test_conf_consumer_prefetch_follows_the_budget);
     tcase_add_test(t, test_conf_producer_linger_unless_set);
+    tcase_add_test(t, test_conf_consumer_cooperative_unless_set);
     tcase_add_test(t, test_produce_errors_classified);
     suite_add_tcase(s, t);
     return s;
