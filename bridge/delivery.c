@@ -89,7 +89,13 @@ static void source_release(brg_envelope_t *env, bool recycle)
         }
         env->dlv = NULL;
     }
-    brg_envelope_destroy(env);
+    /* On the source's thread the envelope goes to that thread's free list, where the source
+     * takes its next ones from (brg_envelope_new): no allocation per message. */
+    if (recycle) {
+        brg_envelope_recycle(env);
+    } else {
+        brg_envelope_destroy(env);
+    }
 }
 
 void brg_source_done(brg_envelope_t *env)

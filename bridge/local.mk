@@ -3,6 +3,7 @@ noinst_LIBRARIES += libbrgcore.a
 libbrgcore_a_SOURCES = \
 	%D%/err.c %D%/err.h \
 	%D%/log.c %D%/log.h \
+	%D%/arena.c %D%/arena.h \
 	%D%/envelope.c %D%/envelope.h \
 	%D%/cfg.c %D%/cfg.h \
 	%D%/conf.c %D%/conf.h \
