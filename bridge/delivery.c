@@ -170,27 +170,29 @@ void brg_delivery_finish(brg_delivery_t *dlv, brg_outcome_t outcome)
     switch (outcome) {
     case BRG_ACCEPTED:
         if (!dlv->loop_dropped) {
-            atomic_fetch_add(&rt->stats.accepted, 1);
+            BRG_ROUTE_COUNT(rt, s.accepted, 1);
         }
         break;
-    case BRG_RETRY: atomic_fetch_add(&rt->stats.retried, 1); break;
-    case BRG_REJECTED: atomic_fetch_add(&rt->stats.rejected, 1); break;
+    case BRG_RETRY: BRG_ROUTE_COUNT(rt, s.retried, 1); break;
+    case BRG_REJECTED: BRG_ROUTE_COUNT(rt, s.rejected, 1); break;
     }
     if (outcome == BRG_ACCEPTED && dlv->env->origin.received_ns > 0) {
         int64_t ns = brg_now_ns() - dlv->env->origin.received_ns;
-        atomic_fetch_add(&rt->stats.latency_ns_sum, (uint_fast64_t)ns);
-        atomic_fetch_add(&rt->stats.latency_count, 1);
+        BRG_ROUTE_COUNT(rt, s.latency_ns_sum, (uint64_t)ns);
+        BRG_ROUTE_COUNT(rt, s.latency_count, 1);
         size_t b = bucket_of(brg_latency_bounds, BRG_LAT_BUCKETS, (double)ns / 1e9);
-        atomic_fetch_add(&rt->latency_buckets[b], 1);
+        brg_route_count(rt, offsetof(brg_route_counts_t, latency_buckets) +
+                                b * sizeof(atomic_uint_fast64_t), 1);
     }
     if (outcome == BRG_ACCEPTED && dlv->env->props.timestamp_ms > 0) {
         /* Producer clocks may run ahead of ours: count a negative age as zero. */
         int64_t ms = brg_wall_ms() - dlv->env->props.timestamp_ms;
         ms = ms < 0 ? 0 : ms;
-        atomic_fetch_add(&rt->stats.e2e_ms_sum, (uint_fast64_t)ms);
-        atomic_fetch_add(&rt->stats.e2e_count, 1);
+        BRG_ROUTE_COUNT(rt, s.e2e_ms_sum, (uint64_t)ms);
+        BRG_ROUTE_COUNT(rt, s.e2e_count, 1);
         size_t b = bucket_of(brg_e2e_bounds, BRG_E2E_BUCKETS, (double)ms / 1e3);
-        atomic_fetch_add(&rt->e2e_buckets[b], 1);
+        brg_route_count(rt, offsetof(brg_route_counts_t, e2e_buckets) +
+                                b * sizeof(atomic_uint_fast64_t), 1);
     }
     if (dlv->probe) {
         brg_route_probe_done(rt, dlv->sent, outcome);

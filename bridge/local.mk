@@ -10,6 +10,7 @@ libbrgcore_a_SOURCES = \
 	%D%/conf_scan.c %D%/conf_scan.h \
 	%D%/adapter.h \
 	%D%/util.c \
+	%D%/tslot.c %D%/tslot.h \
 	%D%/route.c %D%/route.h \
 	%D%/endpoint.c %D%/endpoint.h \
 	%D%/inbox.c %D%/inbox.h \
