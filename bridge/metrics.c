@@ -233,13 +233,13 @@ void brg_metrics_render(brg_engine_t *e, brg_buf_t *b)
         size_t off;
     } sink_counters[] = {
         {"msgbridge_sink_messages_out_total", "Messages a sink's broker confirmed.",
-         offsetof(brg_sink_t, out_msgs)},
+         offsetof(brg_sink_counts_t, out_msgs)},
         {"msgbridge_sink_bytes_out_total", "Body bytes a sink's broker confirmed.",
-         offsetof(brg_sink_t, out_bytes)},
+         offsetof(brg_sink_counts_t, out_bytes)},
         {"msgbridge_sink_retries_total", "Publishes a sink settled RETRY.",
-         offsetof(brg_sink_t, retried)},
+         offsetof(brg_sink_counts_t, retried)},
         {"msgbridge_sink_rejected_total", "Publishes a sink settled REJECTED.",
-         offsetof(brg_sink_t, rejected)},
+         offsetof(brg_sink_counts_t, rejected)},
     };
     for (size_t k = 0; k < BRG_ARRAY_SIZE(sink_counters); k++) {
         help(b, sink_counters[k].name, "counter", sink_counters[k].help);
@@ -247,7 +247,10 @@ void brg_metrics_render(brg_engine_t *e, brg_buf_t *b)
             brg_endpoint_t *p = e->endpoints[i];
             for (size_t j = 0; j < p->nsinks; j++) {
                 brg_sink_t *s = p->sinks[j];
-                atomic_uint_fast64_t *c = (atomic_uint_fast64_t *)((char *)s + sink_counters[k].off);
+                brg_sink_counts_t sum; /* kept per thread */
+                brg_sink_counts_read(s, &sum);
+                atomic_uint_fast64_t *c =
+                    (atomic_uint_fast64_t *)((char *)&sum + sink_counters[k].off);
                 brg_buf_printf(b, "%s{route=\"%s\",endpoint=\"%s\",adapter=\"%s\",dead_letter=\"%s\"} %" PRIu64 "\n",
                                sink_counters[k].name, esc(s->rt->name, r, sizeof(r)),
                                esc(p->name, ep, sizeof(ep)), p->adapter->name,

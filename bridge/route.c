@@ -68,6 +68,35 @@ void brg_route_count(brg_route_t *rt, size_t off, uint64_t n)
                           memory_order_relaxed);
 }
 
+void brg_sink_count(brg_sink_t *sink, size_t off, uint64_t n)
+{
+    int i = brg_tslot();
+    atomic_uint_fast64_t *c =
+        (atomic_uint_fast64_t *)((char *)&sink->shares[i < 0 ? BRG_TSLOTS : i] + off);
+    if (i < 0) {
+        atomic_fetch_add_explicit(c, n, memory_order_relaxed);
+        return;
+    }
+    atomic_store_explicit(c, atomic_load_explicit(c, memory_order_relaxed) + n,
+                          memory_order_relaxed);
+}
+
+void brg_sink_counts_read(const brg_sink_t *sink, brg_sink_counts_t *out)
+{
+    uint64_t m = 0, b = 0, r = 0, j = 0;
+    for (size_t t = 0; t <= BRG_TSLOTS; t++) {
+        const brg_sink_counts_t *c = &sink->shares[t];
+        m += atomic_load_explicit(&c->out_msgs, memory_order_relaxed);
+        b += atomic_load_explicit(&c->out_bytes, memory_order_relaxed);
+        r += atomic_load_explicit(&c->retried, memory_order_relaxed);
+        j += atomic_load_explicit(&c->rejected, memory_order_relaxed);
+    }
+    atomic_init(&out->out_msgs, m);
+    atomic_init(&out->out_bytes, b);
+    atomic_init(&out->retried, r);
+    atomic_init(&out->rejected, j);
+}
+
 void brg_route_counts_read(brg_route_t *rt, brg_route_counts_t *out)
 {
     /* Every member is a 64-bit counter: sum them as an array, the rare ones (rt->stats) too. */
@@ -600,8 +629,8 @@ void brg_settle(brg_envelope_t *env, brg_outcome_t outcome, const char *reason)
     switch (outcome) {
     case BRG_ACCEPTED:
         if (sink) {
-            atomic_fetch_add(&sink->out_msgs, 1);
-            atomic_fetch_add(&sink->out_bytes, env->body_len);
+            BRG_SINK_COUNT(sink, out_msgs, 1);
+            BRG_SINK_COUNT(sink, out_bytes, env->body_len);
         }
         BRG_ROUTE_COUNT(rt, s.out_msgs, 1);
         BRG_ROUTE_COUNT(rt, s.out_bytes, env->body_len);
@@ -617,13 +646,13 @@ void brg_settle(brg_envelope_t *env, brg_outcome_t outcome, const char *reason)
         return;
     case BRG_RETRY:
         if (sink) {
-            atomic_fetch_add(&sink->retried, 1);
+            BRG_SINK_COUNT(sink, retried, 1);
         }
         brg_delivery_complete(dlv, BRG_RETRY);
         return;
     case BRG_REJECTED:
         if (sink) {
-            atomic_fetch_add(&sink->rejected, 1);
+            BRG_SINK_COUNT(sink, rejected, 1);
         }
         if (rt->dead_letter && !dlv->dead_letter) {
             send_to_dead_letter(dlv, reason);
@@ -671,7 +700,7 @@ void brg_settle_unroutable(brg_envelope_t *env, const char *reason)
     case BRG_UNROUTABLE_STOP:
         brg_delivery_note_reason(dlv, reason);
         if (dlv->sink) {
-            atomic_fetch_add(&dlv->sink->rejected, 1);
+            BRG_SINK_COUNT(dlv->sink, rejected, 1);
         }
         brg_route_stop(rt, reason ? reason : "destination unusable");
         brg_delivery_complete(dlv, BRG_REJECTED);
@@ -679,7 +708,7 @@ void brg_settle_unroutable(brg_envelope_t *env, const char *reason)
     case BRG_UNROUTABLE_PARK: {
         brg_delivery_note_reason(dlv, reason);
         if (dlv->sink) {
-            atomic_fetch_add(&dlv->sink->retried, 1);
+            BRG_SINK_COUNT(dlv->sink, retried, 1);
         }
         char why[512];
         snprintf(why, sizeof(why), "%s%s", dlv->dead_letter ? "dead letter: " : "",
