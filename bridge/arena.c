@@ -12,8 +12,8 @@ struct brg_arena_chunk {
     unsigned char data[];
 };
 
-/* The first chunk: a message's headers and names usually fit in a few hundred bytes. */
-#define ARENA_MIN_CHUNK 512
+/* The first chunk: a message's provenance entry, stream name and a few headers fit. */
+#define ARENA_MIN_CHUNK 256
 
 void brg_arena_init(brg_arena_t *a)
 {

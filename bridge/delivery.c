@@ -20,9 +20,17 @@ static size_t bucket_of(const double *bounds, size_t n, double s)
     return b;
 }
 
-/* Recycled deliveries kept per source at most: enough for the default window, without holding
- * on to a large window's peak for ever. */
-#define DLV_FREE_MAX 4096
+/* Recycled deliveries kept per source at most: the route's window (what can be in flight
+ * anyway, so the list never holds more memory than a full window did; a Kafka route's default
+ * is 10485), at least DLV_FREE_MIN and at most DLV_FREE_MAX. */
+#define DLV_FREE_MIN 1024
+#define DLV_FREE_MAX 65536
+
+static size_t free_cap(const brg_route_t *rt)
+{
+    size_t w = rt->max_in_flight;
+    return w < DLV_FREE_MIN ? DLV_FREE_MIN : w > DLV_FREE_MAX ? DLV_FREE_MAX : w;
+}
 
 /* Only the fields every delivery uses are set: pending and worst are a fan-out parent's and
  * are set by brg_delivery_fanout. mem is a recycled delivery or NULL. */
@@ -79,7 +87,7 @@ static void source_release(brg_envelope_t *env, bool recycle)
         atomic_fetch_sub(&rt->in_flight_bytes, dlv->bytes);
         atomic_fetch_sub(&rt->in_flight, 1);
         brg_source_t *src = dlv->src;
-        if (recycle && src && src->nfree_dlv < DLV_FREE_MAX) {
+        if (recycle && src && src->nfree_dlv < free_cap(rt)) {
             free(atomic_load_explicit(&dlv->reason, memory_order_relaxed));
             dlv->next = src->free_dlv;
             src->free_dlv = dlv;
