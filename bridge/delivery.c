@@ -22,9 +22,10 @@ static size_t bucket_of(const double *bounds, size_t n, double s)
 
 /* Recycled deliveries kept per source at most: the route's window (what can be in flight
  * anyway, so the list never holds more memory than a full window did; a Kafka route's default
- * is 10485), at least DLV_FREE_MIN and at most DLV_FREE_MAX. */
+ * is 10485; at max_in_flight = 100000 settles come back in batches of tens of thousands), at
+ * least DLV_FREE_MIN and at most DLV_FREE_MAX. */
 #define DLV_FREE_MIN 1024
-#define DLV_FREE_MAX 65536
+#define DLV_FREE_MAX 131072
 
 static size_t free_cap(const brg_route_t *rt)
 {

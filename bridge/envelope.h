@@ -220,8 +220,8 @@ void brg_envelope_destroy(brg_envelope_t *env);
  * in brg_source_done, on the source's thread, which is where the source creates its next
  * envelopes. Accepts NULL. Thread: any (the list is per thread; freed when the thread exits). */
 void brg_envelope_recycle(brg_envelope_t *env);
-#define BRG_ENVELOPE_CACHE_MAX 16384
-#define BRG_ENVELOPE_CACHE_BYTES (32u << 20)
+#define BRG_ENVELOPE_CACHE_MAX 131072
+#define BRG_ENVELOPE_CACHE_BYTES (64u << 20)
 /* Largest body, key or arena buffer a recycled envelope keeps (larger ones are freed). */
 #define BRG_ENVELOPE_KEEP_BYTES (16u << 10)
 /* Returns: how many envelopes the calling thread's free list holds (tests). */
