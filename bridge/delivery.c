@@ -20,9 +20,18 @@ static size_t bucket_of(const double *bounds, size_t n, double s)
     return b;
 }
 
-/* Recycled deliveries kept per source at most: enough for the default window, without holding
- * on to a large window's peak for ever. */
-#define DLV_FREE_MAX 4096
+/* Recycled deliveries kept per source at most: the route's window (what can be in flight
+ * anyway, so the list never holds more memory than a full window did; a Kafka route's default
+ * is 10485; at max_in_flight = 100000 settles come back in batches of tens of thousands), at
+ * least DLV_FREE_MIN and at most DLV_FREE_MAX. */
+#define DLV_FREE_MIN 1024
+#define DLV_FREE_MAX 131072
+
+static size_t free_cap(const brg_route_t *rt)
+{
+    size_t w = rt->max_in_flight;
+    return w < DLV_FREE_MIN ? DLV_FREE_MIN : w > DLV_FREE_MAX ? DLV_FREE_MAX : w;
+}
 
 /* Only the fields every delivery uses are set: pending and worst are a fan-out parent's and
  * are set by brg_delivery_fanout. mem is a recycled delivery or NULL. */
@@ -79,7 +88,7 @@ static void source_release(brg_envelope_t *env, bool recycle)
         atomic_fetch_sub(&rt->in_flight_bytes, dlv->bytes);
         atomic_fetch_sub(&rt->in_flight, 1);
         brg_source_t *src = dlv->src;
-        if (recycle && src && src->nfree_dlv < DLV_FREE_MAX) {
+        if (recycle && src && src->nfree_dlv < free_cap(rt)) {
             free(atomic_load_explicit(&dlv->reason, memory_order_relaxed));
             dlv->next = src->free_dlv;
             src->free_dlv = dlv;
@@ -89,7 +98,13 @@ static void source_release(brg_envelope_t *env, bool recycle)
         }
         env->dlv = NULL;
     }
-    brg_envelope_destroy(env);
+    /* On the source's thread the envelope goes to that thread's free list, where the source
+     * takes its next ones from (brg_envelope_new): no allocation per message. */
+    if (recycle) {
+        brg_envelope_recycle(env);
+    } else {
+        brg_envelope_destroy(env);
+    }
 }
 
 void brg_source_done(brg_envelope_t *env)
@@ -165,27 +180,29 @@ void brg_delivery_finish(brg_delivery_t *dlv, brg_outcome_t outcome)
     switch (outcome) {
     case BRG_ACCEPTED:
         if (!dlv->loop_dropped) {
-            atomic_fetch_add(&rt->stats.accepted, 1);
+            BRG_ROUTE_COUNT(rt, s.accepted, 1);
         }
         break;
-    case BRG_RETRY: atomic_fetch_add(&rt->stats.retried, 1); break;
-    case BRG_REJECTED: atomic_fetch_add(&rt->stats.rejected, 1); break;
+    case BRG_RETRY: BRG_ROUTE_COUNT(rt, s.retried, 1); break;
+    case BRG_REJECTED: BRG_ROUTE_COUNT(rt, s.rejected, 1); break;
     }
     if (outcome == BRG_ACCEPTED && dlv->env->origin.received_ns > 0) {
         int64_t ns = brg_now_ns() - dlv->env->origin.received_ns;
-        atomic_fetch_add(&rt->stats.latency_ns_sum, (uint_fast64_t)ns);
-        atomic_fetch_add(&rt->stats.latency_count, 1);
+        BRG_ROUTE_COUNT(rt, s.latency_ns_sum, (uint64_t)ns);
+        BRG_ROUTE_COUNT(rt, s.latency_count, 1);
         size_t b = bucket_of(brg_latency_bounds, BRG_LAT_BUCKETS, (double)ns / 1e9);
-        atomic_fetch_add(&rt->latency_buckets[b], 1);
+        brg_route_count(rt, offsetof(brg_route_counts_t, latency_buckets) +
+                                b * sizeof(atomic_uint_fast64_t), 1);
     }
     if (outcome == BRG_ACCEPTED && dlv->env->props.timestamp_ms > 0) {
         /* Producer clocks may run ahead of ours: count a negative age as zero. */
         int64_t ms = brg_wall_ms() - dlv->env->props.timestamp_ms;
         ms = ms < 0 ? 0 : ms;
-        atomic_fetch_add(&rt->stats.e2e_ms_sum, (uint_fast64_t)ms);
-        atomic_fetch_add(&rt->stats.e2e_count, 1);
+        BRG_ROUTE_COUNT(rt, s.e2e_ms_sum, (uint64_t)ms);
+        BRG_ROUTE_COUNT(rt, s.e2e_count, 1);
         size_t b = bucket_of(brg_e2e_bounds, BRG_E2E_BUCKETS, (double)ms / 1e3);
-        atomic_fetch_add(&rt->e2e_buckets[b], 1);
+        brg_route_count(rt, offsetof(brg_route_counts_t, e2e_buckets) +
+                                b * sizeof(atomic_uint_fast64_t), 1);
     }
     if (dlv->probe) {
         brg_route_probe_done(rt, dlv->sent, outcome);

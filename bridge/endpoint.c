@@ -65,6 +65,7 @@ void brg_endpoint_destroy(brg_endpoint_t *ep)
         }
         free(s->tpls);
         free(s->tpl_keys);
+        free(s->shares);
         free(s);
     }
     free(ep->sources);
@@ -95,6 +96,12 @@ brg_sink_t *brg_endpoint_add_sink(brg_endpoint_t *ep, brg_route_t *rt, const brg
     sink->ep = ep;
     sink->cs = cs;
     sink->is_dead_letter = dead_letter;
+    size_t shares = (BRG_TSLOTS + 1) * sizeof(brg_sink_counts_t);
+    sink->shares = aligned_alloc(_Alignof(brg_sink_counts_t), shares);
+    if (!sink->shares) {
+        abort(); /* as brg_xmalloc: a few KiB of bookkeeping at load */
+    }
+    memset(sink->shares, 0, shares);
     for (const brg_conf_key_t *k = ep->adapter->sink_keys; k && k->name; k++) {
         if (k->type != BRG_KEY_TEMPLATE) {
             continue;
@@ -112,6 +119,7 @@ brg_sink_t *brg_endpoint_add_sink(brg_endpoint_t *ep, brg_route_t *rt, const brg
             }
             free(sink->tpls);
             free(sink->tpl_keys);
+            free(sink->shares);
             free(sink);
             return NULL;
         }

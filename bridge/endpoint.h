@@ -10,6 +10,7 @@
 #include "bridge/adapter.h"
 #include "bridge/inbox.h"
 #include "bridge/route.h"
+#include "bridge/tslot.h"
 
 struct brg_source {
     brg_route_t *rt;
@@ -27,6 +28,11 @@ struct brg_source {
     size_t nfree_dlv;
 };
 
+/* A sink's counters, one share per thread (see brg_route_counts_t). */
+typedef struct brg_sink_counts {
+    atomic_uint_fast64_t out_msgs, out_bytes, retried, rejected;
+} __attribute__((aligned(64))) brg_sink_counts_t;
+
 struct brg_sink {
     brg_route_t *rt;
     brg_endpoint_t *ep;
@@ -36,8 +42,17 @@ struct brg_sink {
     const char **tpl_keys;
     brg_template_t **tpls;
     size_t ntpls;
-    atomic_uint_fast64_t out_msgs, out_bytes, retried, rejected;
+    /* Counters: BRG_TSLOTS per-thread shares and one shared (bridge/tslot.h); write with
+     * BRG_SINK_COUNT, read with brg_sink_counts_read. */
+    brg_sink_counts_t *shares;
 };
+
+/* Add n to a counter of the calling thread's share of sink's counters. Thread: any. */
+void brg_sink_count(brg_sink_t *sink, size_t off, uint64_t n);
+#define BRG_SINK_COUNT(sink, field, n) \
+    brg_sink_count((sink), offsetof(brg_sink_counts_t, field), (n))
+/* Sum of the shares. Thread: any. */
+void brg_sink_counts_read(const brg_sink_t *sink, brg_sink_counts_t *out);
 
 
 struct brg_endpoint {

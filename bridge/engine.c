@@ -475,11 +475,13 @@ void brg_engine_log_stats(brg_engine_t *e)
     int64_t now = brg_now_ns();
     for (size_t i = 0; i < e->nroutes; i++) {
         brg_route_t *rt = e->routes[i];
-        uint64_t lc = atomic_load(&rt->stats.latency_count);
-        uint64_t ls = atomic_load(&rt->stats.latency_ns_sum);
-        uint64_t in = atomic_load(&rt->stats.in_msgs);
-        uint64_t out = atomic_load(&rt->stats.out_msgs);
-        uint64_t out_bytes = atomic_load(&rt->stats.out_bytes);
+        brg_route_counts_t st; /* summed over the threads' shares */
+        brg_route_counts_read(rt, &st);
+        uint64_t lc = atomic_load(&st.s.latency_count);
+        uint64_t ls = atomic_load(&st.s.latency_ns_sum);
+        uint64_t in = atomic_load(&st.s.in_msgs);
+        uint64_t out = atomic_load(&st.s.out_msgs);
+        uint64_t out_bytes = atomic_load(&st.s.out_bytes);
         /* Rates since the previous summary (since the route started, for the first one). */
         int64_t since = rt->last_summary.ns ? rt->last_summary.ns : rt->started_ns;
         double s = since && now > since ? (double)(now - since) / 1e9 : 0.0;
@@ -497,12 +499,12 @@ void brg_engine_log_stats(brg_engine_t *e)
                      " filtered=%" PRIu64 " loop_dropped=%" PRIu64
                      " in_flight=%zu avg_latency_ms=%.2f",
                      rt->name, brg_route_state_name(atomic_load(&rt->state)), in, out, in_rate,
-                     out_rate, mb_rate, (uint64_t)atomic_load(&rt->stats.accepted),
-                     (uint64_t)atomic_load(&rt->stats.retried),
-                     (uint64_t)atomic_load(&rt->stats.rejected),
-                     (uint64_t)atomic_load(&rt->stats.dead_lettered),
-                     (uint64_t)atomic_load(&rt->stats.filtered),
-                     (uint64_t)atomic_load(&rt->stats.loop_dropped), atomic_load(&rt->in_flight),
+                     out_rate, mb_rate, (uint64_t)atomic_load(&st.s.accepted),
+                     (uint64_t)atomic_load(&st.s.retried),
+                     (uint64_t)atomic_load(&st.s.rejected),
+                     (uint64_t)atomic_load(&st.s.dead_lettered),
+                     (uint64_t)atomic_load(&st.s.filtered),
+                     (uint64_t)atomic_load(&st.s.loop_dropped), atomic_load(&rt->in_flight),
                      lc ? (double)ls / (double)lc / 1e6 : 0.0);
     }
 }

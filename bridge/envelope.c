@@ -1,5 +1,6 @@
 #include "bridge/envelope.h"
 
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -76,7 +77,9 @@ static bool has_bytes(brg_vtype_t t)
 void brg_value_fini(brg_value_t *v)
 {
     if (has_bytes(v->type)) {
-        free(v->u.bytes.data);
+        if (!v->borrowed) {
+            free(v->u.bytes.data);
+        }
     } else if (v->type == BRG_V_TABLE || v->type == BRG_V_ARRAY) {
         brg_fields_destroy(v->u.fields);
     }
@@ -143,12 +146,25 @@ void brg_fields_init(brg_fields_t *f)
     memset(f, 0, sizeof(*f));
 }
 
-void brg_fields_fini(brg_fields_t *f)
+static void field_fini(brg_field_t *fld)
+{
+    if (!fld->name_borrowed) {
+        free(fld->name);
+    }
+    brg_value_fini(&fld->value);
+}
+
+void brg_fields_clear(brg_fields_t *f)
 {
     for (size_t i = 0; i < f->count; i++) {
-        free(f->items[i].name);
-        brg_value_fini(&f->items[i].value);
+        field_fini(&f->items[i]);
     }
+    f->count = 0;
+}
+
+void brg_fields_fini(brg_fields_t *f)
+{
+    brg_fields_clear(f);
     free(f->items);
     memset(f, 0, sizeof(*f));
 }
@@ -170,6 +186,7 @@ void brg_fields_add(brg_fields_t *f, const char *name, size_t name_len, brg_valu
     brg_field_t *fld = &f->items[f->count++];
     fld->name = name ? brg_xstrndup(name, name_len) : NULL;
     fld->name_len = name ? name_len : 0;
+    fld->name_borrowed = false;
     fld->value = *value;
     *value = brg_value_null();
 }
@@ -192,8 +209,7 @@ size_t brg_fields_remove(brg_fields_t *f, const char *name)
     for (size_t i = 0; i < f->count; i++) {
         brg_field_t *fld = &f->items[i];
         if (fld->name && fld->name_len == len && memcmp(fld->name, name, len) == 0) {
-            free(fld->name);
-            brg_value_fini(&fld->value);
+            field_fini(fld);
             removed++;
         } else {
             f->items[w++] = *fld;
@@ -229,52 +245,183 @@ bool brg_fields_equal(const brg_fields_t *a, const brg_fields_t *b)
 
 /* ---- envelope --------------------------------------------------------------------------- */
 
-brg_envelope_t *brg_envelope_new(void)
+/* ---- the thread's free list ---------------------------------------------------------------
+ * Envelopes recycled on a thread wait there for the next brg_envelope_new on the same thread:
+ * a source creates its envelopes on its endpoint's thread and gets them back there
+ * (brg_source_done), so in steady state it reuses the same few thousand envelopes and their
+ * buffers. No lock: the list is the thread's own. A pthread key frees it when the thread exits. */
+
+typedef struct env_cache {
+    brg_envelope_t *head;
+    size_t count;
+    size_t bytes; /* buffers held by the cached envelopes */
+} env_cache_t;
+
+static _Thread_local env_cache_t *tl_cache;
+static pthread_key_t cache_key;
+static pthread_once_t cache_once = PTHREAD_ONCE_INIT;
+
+static void env_free(brg_envelope_t *env);
+
+static void cache_drop(env_cache_t *c)
 {
-    brg_envelope_t *env = brg_xcalloc(1, sizeof(*env));
+    while (c->head) {
+        brg_envelope_t *e = c->head;
+        c->head = e->next_free;
+        env_free(e);
+    }
+    c->count = 0;
+    c->bytes = 0;
+}
+
+static void cache_destructor(void *p)
+{
+    env_cache_t *c = p;
+    cache_drop(c);
+    free(c);
+    tl_cache = NULL;
+}
+
+static void cache_key_init(void)
+{
+    (void)pthread_key_create(&cache_key, cache_destructor);
+}
+
+static env_cache_t *cache_get(void)
+{
+    if (!tl_cache) {
+        pthread_once(&cache_once, cache_key_init);
+        tl_cache = brg_xcalloc(1, sizeof(*tl_cache));
+        (void)pthread_setspecific(cache_key, tl_cache);
+    }
+    return tl_cache;
+}
+
+size_t brg_envelope_cache_count(void)
+{
+    return tl_cache ? tl_cache->count : 0;
+}
+
+void brg_envelope_cache_clear(void)
+{
+    if (tl_cache) {
+        cache_drop(tl_cache);
+    }
+}
+
+static size_t env_buffers(const brg_envelope_t *env)
+{
+    return env->body_cap + env->key_cap + brg_arena_capacity(&env->arena) +
+           env->headers.cap * sizeof(brg_field_t);
+}
+
+/* ---- envelope --------------------------------------------------------------------------- */
+
+/* The state of a new envelope: absent properties and origin numbers; buffers untouched. */
+static void env_blank(brg_envelope_t *env)
+{
+    env->body = NULL;
+    env->body_len = 0;
+    env->key = NULL;
+    env->key_len = 0;
+    memset(&env->props, 0, sizeof(env->props));
+    memset(&env->origin, 0, sizeof(env->origin));
+    env->src_token = NULL;
+    env->src_seq = 0;
+    env->src_epoch = 0;
+    env->reject_reason = NULL;
+    env->dlv = NULL;
+    env->body_free = NULL;
+    env->body_opaque = NULL;
+    env->next_free = NULL;
     env->props.priority = -1;
     env->props.durable = -1;
     env->props.ttl_ms = -1;
     env->props.timestamp_ms = -1;
     env->origin.partition = -1;
     env->origin.offset = -1;
+}
+
+brg_envelope_t *brg_envelope_new(void)
+{
+    env_cache_t *c = tl_cache;
+    if (c && c->head) {
+        brg_envelope_t *env = c->head;
+        c->head = env->next_free;
+        c->count--;
+        c->bytes -= env_buffers(env);
+        env->next_free = NULL;
+        return env;
+    }
+    brg_envelope_t *env = brg_xcalloc(1, sizeof(*env));
+    env_blank(env);
     return env;
 }
 
+/* Let go of a borrowed body (its free callback); an owned buffer stays for reuse. */
 static void release_body(brg_envelope_t *env)
 {
     if (env->body_free) {
         env->body_free(env->body_opaque);
     }
-    free(env->body_owned);
-    env->body_owned = NULL;
     env->body_free = NULL;
     env->body_opaque = NULL;
     env->body = NULL;
     env->body_len = 0;
 }
 
-static void props_fini(brg_props_t *p)
+void brg_envelope_free_str(brg_envelope_t *env, char *s)
 {
-    free(p->message_id);
-    free(p->correlation_id);
-    free(p->content_type);
-    free(p->content_encoding);
-    free(p->reply_to);
-    free(p->subject);
-    free(p->user_id);
-    free(p->app_id);
-    free(p->group_id);
+    if (s && !brg_arena_owns(&env->arena, s)) {
+        free(s);
+    }
 }
 
-static void origin_fini(brg_origin_t *o)
+static void props_fini(brg_envelope_t *env)
 {
+    brg_props_t *p = &env->props;
+    brg_envelope_free_str(env, p->message_id);
+    brg_envelope_free_str(env, p->correlation_id);
+    brg_envelope_free_str(env, p->content_type);
+    brg_envelope_free_str(env, p->content_encoding);
+    brg_envelope_free_str(env, p->reply_to);
+    brg_envelope_free_str(env, p->subject);
+    brg_envelope_free_str(env, p->user_id);
+    brg_envelope_free_str(env, p->app_id);
+    brg_envelope_free_str(env, p->group_id);
+}
+
+static void origin_fini(brg_envelope_t *env)
+{
+    brg_origin_t *o = &env->origin;
     if (!o->endpoint_borrowed) {
-        free(o->endpoint);
+        brg_envelope_free_str(env, o->endpoint);
     }
-    free(o->stream);
-    free(o->exchange);
-    free(o->routing_key);
+    brg_envelope_free_str(env, o->stream);
+    brg_envelope_free_str(env, o->exchange);
+    brg_envelope_free_str(env, o->routing_key);
+}
+
+/* Release what the message holds; the buffers (body, key, arena, header array) stay. */
+static void env_clear(brg_envelope_t *env)
+{
+    release_body(env);
+    if (env->key && env->key != env->key_buf) {
+        free(env->key); /* a decoder's own buffer (the file adapter's JSON) */
+    }
+    brg_fields_clear(&env->headers);
+    props_fini(env);
+    origin_fini(env);
+    brg_envelope_free_str(env, env->reject_reason);
+}
+
+static void env_free(brg_envelope_t *env)
+{
+    free(env->body_owned);
+    free(env->key_buf);
+    brg_fields_fini(&env->headers);
+    brg_arena_fini(&env->arena);
+    free(env);
 }
 
 void brg_envelope_destroy(brg_envelope_t *env)
@@ -282,13 +429,45 @@ void brg_envelope_destroy(brg_envelope_t *env)
     if (!env) {
         return;
     }
-    release_body(env);
-    free(env->key);
-    brg_fields_fini(&env->headers);
-    props_fini(&env->props);
-    origin_fini(&env->origin);
-    free(env->reject_reason);
-    free(env);
+    env_clear(env);
+    env_free(env);
+}
+
+void brg_envelope_recycle(brg_envelope_t *env)
+{
+    if (!env) {
+        return;
+    }
+    env_clear(env);
+    /* Keep buffers of an ordinary message's size only: one large message must not pin its
+     * memory in the free list for ever. */
+    if (env->body_cap > BRG_ENVELOPE_KEEP_BYTES) {
+        free(env->body_owned);
+        env->body_owned = NULL;
+        env->body_cap = 0;
+    }
+    if (env->key_cap > BRG_ENVELOPE_KEEP_BYTES) {
+        free(env->key_buf);
+        env->key_buf = NULL;
+        env->key_cap = 0;
+    }
+    if (env->headers.cap > 64) {
+        free(env->headers.items);
+        env->headers.items = NULL;
+        env->headers.cap = 0;
+    }
+    brg_arena_reset(&env->arena, BRG_ENVELOPE_KEEP_BYTES);
+    env_blank(env);
+    env_cache_t *c = cache_get();
+    size_t bytes = env_buffers(env);
+    if (c->count >= BRG_ENVELOPE_CACHE_MAX || c->bytes + bytes > BRG_ENVELOPE_CACHE_BYTES) {
+        env_free(env);
+        return;
+    }
+    env->next_free = c->head;
+    c->head = env;
+    c->count++;
+    c->bytes += bytes;
 }
 
 void brg_envelope_set_reject_reason(brg_envelope_t *env, const char *reason)
@@ -298,15 +477,44 @@ void brg_envelope_set_reject_reason(brg_envelope_t *env, const char *reason)
     }
 }
 
+uint8_t *brg_envelope_body_buf(brg_envelope_t *env, size_t len)
+{
+    release_body(env);
+    if (!env->body_owned || env->body_cap < len + 1) {
+        free(env->body_owned);
+        env->body_cap = len + 1 > 64 ? len + 1 : 64;
+        env->body_owned = brg_xmalloc(env->body_cap);
+    }
+    env->body_owned[len] = 0;
+    env->body = env->body_owned;
+    env->body_len = len;
+    return env->body_owned;
+}
+
 void brg_envelope_set_body(brg_envelope_t *env, const void *data, size_t len)
 {
-    brg_envelope_take_body(env, brg_xmemdup(data, len), len);
+    const uint8_t *d = data;
+    if (d && env->body_owned && d >= env->body_owned && d + len < env->body_owned + env->body_cap) {
+        /* Bytes of its own buffer (a part of its body): move them, the buffer is large enough. */
+        release_body(env);
+        memmove(env->body_owned, d, len);
+        env->body_owned[len] = 0;
+        env->body = env->body_owned;
+        env->body_len = len;
+        return;
+    }
+    uint8_t *buf = brg_envelope_body_buf(env, len);
+    if (len) {
+        memcpy(buf, data, len);
+    }
 }
 
 void brg_envelope_take_body(brg_envelope_t *env, uint8_t *data, size_t len)
 {
     release_body(env);
+    free(env->body_owned);
     env->body_owned = data;
+    env->body_cap = len;
     env->body = data;
     env->body_len = len;
 }
@@ -323,14 +531,21 @@ void brg_envelope_set_body_ref(brg_envelope_t *env, const void *data, size_t len
 
 void brg_envelope_set_key(brg_envelope_t *env, const void *data, size_t len)
 {
-    free(env->key);
+    if (env->key && env->key != env->key_buf) {
+        free(env->key);
+    }
     env->key = NULL;
     env->key_len = 0;
     if (data) {
         /* An empty key stays present: Kafka distinguishes a null key from an empty one. */
-        env->key = brg_xmalloc(len + 1);
-        memcpy(env->key, data, len);
-        env->key[len] = 0;
+        if (!env->key_buf || env->key_cap < len + 1) {
+            free(env->key_buf);
+            env->key_cap = len + 1 > 32 ? len + 1 : 32;
+            env->key_buf = brg_xmalloc(env->key_cap);
+        }
+        memmove(env->key_buf, data, len);
+        env->key_buf[len] = 0;
+        env->key = env->key_buf;
         env->key_len = len;
     }
 }
@@ -339,6 +554,37 @@ void brg_props_set(char **slot, const char *value)
 {
     free(*slot);
     *slot = value ? brg_xstrdup(value) : NULL;
+}
+
+char *brg_envelope_strndup(brg_envelope_t *env, const void *s, size_t len)
+{
+    return brg_arena_strndup(&env->arena, s, len);
+}
+
+void brg_envelope_set_str(brg_envelope_t *env, char **slot, const char *s, size_t len)
+{
+    brg_envelope_free_str(env, *slot);
+    *slot = s ? brg_arena_strndup(&env->arena, s, len) : NULL;
+}
+
+brg_value_t brg_envelope_value(brg_envelope_t *env, brg_vtype_t type, const void *p, size_t len)
+{
+    brg_value_t v = {.type = type, .borrowed = true};
+    /* A trailing NUL as brg_value_typed_bytes keeps, so that strings work as C strings. */
+    v.u.bytes.data = (uint8_t *)brg_arena_strndup(&env->arena, p, len);
+    v.u.bytes.len = len;
+    return v;
+}
+
+void brg_envelope_add_header(brg_envelope_t *env, const char *name, size_t name_len,
+                             brg_value_t *value)
+{
+    brg_fields_t *f = &env->headers;
+    brg_fields_add(f, NULL, 0, value);
+    brg_field_t *fld = &f->items[f->count - 1];
+    fld->name = brg_arena_strndup(&env->arena, name, name_len);
+    fld->name_len = name_len;
+    fld->name_borrowed = true;
 }
 
 brg_envelope_t *brg_envelope_copy(const brg_envelope_t *env)
@@ -400,13 +646,13 @@ size_t brg_envelope_size(const brg_envelope_t *env)
 
 void brg_envelope_add_header_str(brg_envelope_t *env, const char *name, const char *value)
 {
-    brg_value_t v = brg_value_string(value, strlen(value));
-    brg_fields_add(&env->headers, name, strlen(name), &v);
+    brg_value_t v = brg_envelope_value(env, BRG_V_STRING, value, strlen(value));
+    brg_envelope_add_header(env, name, strlen(name), &v);
 }
 
 void brg_envelope_add_header_bytes(brg_envelope_t *env, const char *name, const void *value,
                                    size_t len)
 {
-    brg_value_t v = brg_value_bytes(value, len);
-    brg_fields_add(&env->headers, name, strlen(name), &v);
+    brg_value_t v = brg_envelope_value(env, BRG_V_BYTES, value, len);
+    brg_envelope_add_header(env, name, strlen(name), &v);
 }

@@ -11,6 +11,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "bridge/arena.h"
 #include "bridge/err.h"
 #include "bridge/utf8.h"
 
@@ -37,6 +38,9 @@ typedef struct brg_fields brg_fields_t;
 typedef struct brg_value {
     brg_vtype_t type;
     uint8_t width; /* bits, for INT/UINT (8,16,32,64) and FLOAT (32,64) */
+    /* STRING/BYTES/SYMBOL/UUID: u.bytes.data lives in an envelope's arena (brg_envelope_value),
+     * not on the heap: brg_value_fini leaves it, and it is valid as long as that envelope. */
+    bool borrowed;
     union {
         bool b;
         int64_t i;
@@ -59,6 +63,7 @@ typedef struct brg_value {
 typedef struct brg_field {
     char *name; /* owned, NUL-terminated; NULL inside arrays */
     size_t name_len;
+    bool name_borrowed; /* name lives in an envelope's arena (brg_envelope_add_header) */
     brg_value_t value;
 } brg_field_t;
 
@@ -83,9 +88,9 @@ brg_value_t brg_value_typed_bytes(brg_vtype_t type, const void *p, size_t len);
 brg_value_t brg_value_table(brg_fields_t *fields);
 brg_value_t brg_value_array(brg_fields_t *fields);
 
-/* Free what a value owns (not the value struct itself). */
+/* Free what a value owns (not the value struct itself; not borrowed bytes). */
 void brg_value_fini(brg_value_t *v);
-/* Deep copy. */
+/* Deep copy (always owned, also of a borrowed value). */
 brg_value_t brg_value_copy(const brg_value_t *v);
 /* Deep equality, type and width included. */
 bool brg_value_equal(const brg_value_t *a, const brg_value_t *b);
@@ -96,6 +101,8 @@ brg_fields_t *brg_fields_new(void);
 void brg_fields_destroy(brg_fields_t *f);
 void brg_fields_init(brg_fields_t *f);
 void brg_fields_fini(brg_fields_t *f);
+/* Free every field but keep the item array's capacity (a recycled envelope's headers). */
+void brg_fields_clear(brg_fields_t *f);
 /* Append a field. Takes ownership of *value (the caller's copy is emptied); the name is copied.
  * name may be NULL (array element). */
 void brg_fields_add(brg_fields_t *f, const char *name, size_t name_len, brg_value_t *value);
@@ -110,7 +117,9 @@ bool brg_fields_equal(const brg_fields_t *a, const brg_fields_t *b);
 
 /* ---- the envelope ------------------------------------------------------------------------ */
 
-/* Standard properties. Strings are owned and NULL when absent. */
+/* Standard properties. Strings are owned and NULL when absent: on the heap, or in the envelope's
+ * arena (brg_envelope_set_str); replace them only with brg_envelope_set_str, or brg_props_set on
+ * an envelope whose strings were never set with brg_envelope_set_str. */
 typedef struct brg_props {
     char *message_id;
     char *correlation_id;
@@ -128,8 +137,8 @@ typedef struct brg_props {
     int timestamp_type;    /* Kafka: 0 none/unknown, 1 create time, 2 log-append time */
 } brg_props_t;
 
-/* Where the envelope came from. Strings are owned and NULL when absent, except endpoint when
- * endpoint_borrowed is set. */
+/* Where the envelope came from. Strings are owned and NULL when absent (heap or arena, as the
+ * properties), except endpoint when endpoint_borrowed is set. */
 typedef struct brg_origin {
     const char *adapter;  /* static adapter name */
     /* Endpoint name. brg_source_submit points it at the source endpoint's own name (borrowed:
@@ -180,20 +189,47 @@ struct brg_envelope {
     /* ---- core bookkeeping (bridge/route.c): adapters must not touch ---- */
     struct brg_delivery *dlv;
 
-    /* private */
-    uint8_t *body_owned;
+    /* private: storage kept when the envelope is recycled (brg_envelope_recycle) */
+    uint8_t *body_owned; /* body_cap bytes; body points here unless it is borrowed */
+    size_t body_cap;
     brg_body_free_cb *body_free;
     void *body_opaque;
+    uint8_t *key_buf; /* key_cap bytes; key points here when set with brg_envelope_set_key */
+    size_t key_cap;
+    brg_arena_t arena; /* header names and values, property and origin strings */
+    brg_envelope_t *next_free; /* link in the thread's free list */
 };
 
 /* Create an empty envelope (no body, no key, no headers, priority/ttl/timestamp absent).
- * Ownership: the caller owns it until it hands it on. */
+ * It comes from the calling thread's free list when there is one there (a recycled envelope,
+ * with the buffers of an earlier message: no allocation), else from the heap.
+ * Ownership: the caller owns it until it hands it on. Thread: any. */
 brg_envelope_t *brg_envelope_new(void);
 
 /* Free the envelope and everything it owns. Accepts NULL.
  * Note: adapters never call this for an envelope that carries a delivery: they settle it
  * (bridge/adapter.h) and the core frees it. */
 void brg_envelope_destroy(brg_envelope_t *env);
+
+/* Release everything the envelope's message holds (body reference, strings, headers) and keep
+ * it, with its buffers, on the calling thread's free list for the next brg_envelope_new there;
+ * destroy it instead when the list is full (BRG_ENVELOPE_CACHE_MAX envelopes or
+ * BRG_ENVELOPE_CACHE_BYTES of buffers) or its buffers are too large to keep. The core calls it
+ * in brg_source_done, on the source's thread, which is where the source creates its next
+ * envelopes. Accepts NULL. Thread: any (the list is per thread; freed when the thread exits). */
+void brg_envelope_recycle(brg_envelope_t *env);
+#define BRG_ENVELOPE_CACHE_MAX 131072
+#define BRG_ENVELOPE_CACHE_BYTES (64u << 20)
+/* Largest body, key or arena buffer a recycled envelope keeps (larger ones are freed). */
+#define BRG_ENVELOPE_KEEP_BYTES (16u << 10)
+/* Returns: how many envelopes the calling thread's free list holds (tests). */
+size_t brg_envelope_cache_count(void);
+/* Free the calling thread's free list now (tests; threads free theirs when they exit). */
+void brg_envelope_cache_clear(void);
+
+/* A writable body of len bytes in the envelope's own buffer (kept when recycled), followed by a
+ * NUL byte. Returns: the buffer; env->body points at it. */
+uint8_t *brg_envelope_body_buf(brg_envelope_t *env, size_t len);
 
 /* Copy len bytes into the envelope as its body. */
 void brg_envelope_set_body(brg_envelope_t *env, const void *data, size_t len);
@@ -209,6 +245,23 @@ void brg_envelope_set_key(brg_envelope_t *env, const void *data, size_t len);
 /* Replace a property string (copies; NULL clears). */
 void brg_props_set(char **slot, const char *value);
 
+/* Strings, values and headers stored in the envelope's arena: no heap allocation once the
+ * envelope has carried a message of that size. Valid as long as the envelope (until it is
+ * destroyed or recycled): never keep such a pointer beyond it, copy it (brg_value_copy).
+ * brg_envelope_strndup: a NUL-terminated copy of len bytes.
+ * brg_envelope_set_str: replace *slot (a property or origin string of env: the old one is
+ *   freed if it is on the heap) with an arena copy of len bytes of s, or clear it (s NULL).
+ * brg_envelope_value: a value of a bytes type (STRING, BYTES, SYMBOL, UUID) in the arena.
+ * brg_envelope_add_header: append a header whose name is copied into the arena; takes *value
+ *   (emptied). */
+char *brg_envelope_strndup(brg_envelope_t *env, const void *s, size_t len);
+void brg_envelope_set_str(brg_envelope_t *env, char **slot, const char *s, size_t len);
+brg_value_t brg_envelope_value(brg_envelope_t *env, brg_vtype_t type, const void *p, size_t len);
+void brg_envelope_add_header(brg_envelope_t *env, const char *name, size_t name_len,
+                             brg_value_t *value);
+/* Free a property or origin string of env if it is on the heap (not in the arena). */
+void brg_envelope_free_str(brg_envelope_t *env, char *s);
+
 /* Deep copy of body, key, headers, properties and origin; the delivery is not copied.
  * Used for fan-out and dead letters. */
 brg_envelope_t *brg_envelope_copy(const brg_envelope_t *env);
@@ -216,7 +269,7 @@ brg_envelope_t *brg_envelope_copy(const brg_envelope_t *env);
 /* Total bytes the envelope accounts for in max_in_flight_bytes: body + key + headers. */
 size_t brg_envelope_size(const brg_envelope_t *env);
 
-/* Convenience: add a string/bytes header (copies). */
+/* Convenience: add a string/bytes header (copies name and value into the arena). */
 void brg_envelope_add_header_str(brg_envelope_t *env, const char *name, const char *value);
 void brg_envelope_add_header_bytes(brg_envelope_t *env, const char *name, const void *value,
                                    size_t len);

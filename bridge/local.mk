@@ -5,6 +5,7 @@ noinst_LIBRARIES += libbrgcore.a
 libbrgcore_a_SOURCES = \
 	%D%/err.c %D%/err.h \
 	%D%/log.c %D%/log.h \
+	%D%/arena.c %D%/arena.h \
 	%D%/envelope.c %D%/envelope.h \
 	%D%/cfg.c %D%/cfg.h \
 	%D%/conf.c %D%/conf.h \
@@ -14,6 +15,7 @@ libbrgcore_a_SOURCES = \
 	%D%/utf8.c %D%/utf8.h \
 	%D%/clock.c %D%/clock.h \
 	%D%/registry.c \
+	%D%/tslot.c %D%/tslot.h \
 	%D%/route.c %D%/route.h \
 	%D%/endpoint.c %D%/endpoint.h \
 	%D%/inbox.c %D%/inbox.h \

@@ -102,12 +102,17 @@ void brg_metrics_render(brg_engine_t *e, brg_buf_t *b)
          "Times the route parked because its destination was missing or refused.",
          offsetof(brg_route_stats_t, parks)},
     };
+    /* The counters are kept per thread: sum each route's once for this page. */
+    brg_route_counts_t *snap = e->nroutes ? brg_xcalloc(e->nroutes, sizeof(*snap)) : NULL;
+    for (size_t i = 0; i < e->nroutes; i++) {
+        brg_route_counts_read(e->routes[i], &snap[i]);
+    }
     for (size_t k = 0; k < BRG_ARRAY_SIZE(route_counters); k++) {
         help(b, route_counters[k].name, "counter", route_counters[k].help);
         for (size_t i = 0; i < e->nroutes; i++) {
             brg_route_t *rt = e->routes[i];
             atomic_uint_fast64_t *c =
-                (atomic_uint_fast64_t *)((char *)&rt->stats + route_counters[k].off);
+                (atomic_uint_fast64_t *)((char *)&snap[i].s + route_counters[k].off);
             brg_buf_printf(b, "%s{route=\"%s\"} %" PRIu64 "\n", route_counters[k].name,
                            brg_prom_label(rt->name, r, sizeof(r)), LOAD(*c));
         }
@@ -133,8 +138,8 @@ void brg_metrics_render(brg_engine_t *e, brg_buf_t *b)
                        "\nmsgbridge_route_settled_total{route=\"%s\",outcome=\"retry\"} %" PRIu64
                        "\nmsgbridge_route_settled_total{route=\"%s\",outcome=\"rejected\"} %" PRIu64
                        "\n",
-                       r, LOAD(rt->stats.accepted), r, LOAD(rt->stats.retried), r,
-                       LOAD(rt->stats.rejected));
+                       r, LOAD(snap[i].s.accepted), r, LOAD(snap[i].s.retried), r,
+                       LOAD(snap[i].s.rejected));
     }
     help(b, "msgbridge_route_in_flight_messages", "gauge", "Messages taken but not yet settled.");
     for (size_t i = 0; i < e->nroutes; i++) {
@@ -165,8 +170,8 @@ void brg_metrics_render(brg_engine_t *e, brg_buf_t *b)
     for (size_t i = 0; i < e->nroutes; i++) {
         brg_route_t *rt = e->routes[i];
         histogram(b, "msgbridge_route_latency_seconds", brg_prom_label(rt->name, r, sizeof(r)),
-                  brg_latency_bounds, rt->latency_buckets, BRG_LAT_BUCKETS,
-                  (double)LOAD(rt->stats.latency_ns_sum) / 1e9, LOAD(rt->stats.latency_count));
+                  brg_latency_bounds, snap[i].latency_buckets, BRG_LAT_BUCKETS,
+                  (double)LOAD(snap[i].s.latency_ns_sum) / 1e9, LOAD(snap[i].s.latency_count));
     }
     help(b, "msgbridge_route_end_to_end_latency_seconds", "histogram",
          "End-to-end latency: the message's own timestamp (its producer's clock, ms) to the "
@@ -174,21 +179,22 @@ void brg_metrics_render(brg_engine_t *e, brg_buf_t *b)
     for (size_t i = 0; i < e->nroutes; i++) {
         brg_route_t *rt = e->routes[i];
         histogram(b, "msgbridge_route_end_to_end_latency_seconds", brg_prom_label(rt->name, r, sizeof(r)),
-                  brg_e2e_bounds, rt->e2e_buckets, BRG_E2E_BUCKETS,
-                  (double)LOAD(rt->stats.e2e_ms_sum) / 1e3, LOAD(rt->stats.e2e_count));
+                  brg_e2e_bounds, snap[i].e2e_buckets, BRG_E2E_BUCKETS,
+                  (double)LOAD(snap[i].s.e2e_ms_sum) / 1e3, LOAD(snap[i].s.e2e_count));
     }
+    free(snap);
     static const struct {
         const char *name, *help;
         size_t off;
     } sink_counters[] = {
         {"msgbridge_sink_messages_out_total", "Messages a sink's broker confirmed.",
-         offsetof(brg_sink_t, out_msgs)},
+         offsetof(brg_sink_counts_t, out_msgs)},
         {"msgbridge_sink_bytes_out_total", "Body bytes a sink's broker confirmed.",
-         offsetof(brg_sink_t, out_bytes)},
+         offsetof(brg_sink_counts_t, out_bytes)},
         {"msgbridge_sink_retries_total", "Publishes a sink settled RETRY.",
-         offsetof(brg_sink_t, retried)},
+         offsetof(brg_sink_counts_t, retried)},
         {"msgbridge_sink_rejected_total", "Publishes a sink settled REJECTED.",
-         offsetof(brg_sink_t, rejected)},
+         offsetof(brg_sink_counts_t, rejected)},
     };
     for (size_t k = 0; k < BRG_ARRAY_SIZE(sink_counters); k++) {
         help(b, sink_counters[k].name, "counter", sink_counters[k].help);
@@ -196,7 +202,10 @@ void brg_metrics_render(brg_engine_t *e, brg_buf_t *b)
             brg_endpoint_t *p = e->endpoints[i];
             for (size_t j = 0; j < p->nsinks; j++) {
                 brg_sink_t *s = p->sinks[j];
-                atomic_uint_fast64_t *c = (atomic_uint_fast64_t *)((char *)s + sink_counters[k].off);
+                brg_sink_counts_t sum; /* kept per thread */
+                brg_sink_counts_read(s, &sum);
+                atomic_uint_fast64_t *c =
+                    (atomic_uint_fast64_t *)((char *)&sum + sink_counters[k].off);
                 brg_buf_printf(b, "%s{route=\"%s\",endpoint=\"%s\",adapter=\"%s\",dead_letter=\"%s\"} %" PRIu64 "\n",
                                sink_counters[k].name, brg_prom_label(s->rt->name, r, sizeof(r)),
                                brg_prom_label(p->name, ep, sizeof(ep)), p->adapter->name,
@@ -270,6 +279,8 @@ void brg_metrics_render_routes(brg_engine_t *e, brg_buf_t *b)
     brg_buf_printf(b, "[");
     for (size_t i = 0; i < e->nroutes; i++) {
         brg_route_t *rt = e->routes[i];
+        brg_route_counts_t st;
+        brg_route_counts_read(rt, &st);
         char *why = brg_route_stop_reason(rt);
         char *src_err = brg_source_error(rt->src);
         brg_buf_printf(b, "%s\n  {\"name\": ", i ? "," : "");
@@ -295,10 +306,10 @@ void brg_metrics_render_routes(brg_engine_t *e, brg_buf_t *b)
                        ", \"loop_dropped\": %" PRIu64 ", \"broker_rejected\": %" PRIu64
                        ", \"in_flight\": %zu, \"in_flight_bytes\": %zu, \"max_in_flight\": %zu, "
                        "\"max_in_flight_bytes\": %zu, \"stop_reason\": ",
-                       LOAD(rt->stats.in_msgs), LOAD(rt->stats.out_msgs), LOAD(rt->stats.accepted),
-                       LOAD(rt->stats.retried), LOAD(rt->stats.rejected),
-                       LOAD(rt->stats.dead_lettered), LOAD(rt->stats.filtered),
-                       LOAD(rt->stats.loop_dropped), LOAD(rt->stats.broker_rejected),
+                       LOAD(st.s.in_msgs), LOAD(st.s.out_msgs), LOAD(st.s.accepted),
+                       LOAD(st.s.retried), LOAD(st.s.rejected),
+                       LOAD(st.s.dead_lettered), LOAD(st.s.filtered),
+                       LOAD(st.s.loop_dropped), LOAD(st.s.broker_rejected),
                        atomic_load(&rt->in_flight),
                        atomic_load(&rt->in_flight_bytes), rt->max_in_flight,
                        rt->max_in_flight_bytes);

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "bridge/endpoint.h"
+#include "bridge/tslot.h"
 #include "mappings/mapping.h"
 
 const double brg_latency_bounds[BRG_LAT_BUCKETS] = {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025,
@@ -22,6 +23,12 @@ brg_route_t *brg_route_new(const char *name, const brg_cfg_t *cs)
     rt->name = brg_xstrdup(name);
     rt->started_ns = brg_now_ns();
     rt->cs = cs;
+    size_t shares = (BRG_TSLOTS + 1) * sizeof(brg_route_counts_t);
+    rt->shares = aligned_alloc(_Alignof(brg_route_counts_t), shares);
+    if (!rt->shares) {
+        abort(); /* as brg_xmalloc: a few KiB of bookkeeping at load */
+    }
+    memset(rt->shares, 0, shares);
     pthread_mutex_init(&rt->lock, NULL);
     pthread_mutex_init(&rt->rate_lock, NULL);
     atomic_init(&rt->state, BRG_ROUTE_RUNNING);
@@ -36,12 +43,80 @@ void brg_route_destroy(brg_route_t *rt)
     }
     brg_mapping_destroy(rt->mapping);
     free(rt->sinks);
+    free(rt->shares);
     free(rt->stop_reason);
     free(rt->park_reason);
     free(rt->name);
     pthread_mutex_destroy(&rt->rate_lock);
     pthread_mutex_destroy(&rt->lock);
     free(rt);
+}
+
+/* ---- counters ------------------------------------------------------------------------------ */
+
+void brg_route_count(brg_route_t *rt, size_t off, uint64_t n)
+{
+    int i = brg_tslot();
+    if (i < 0) {
+        atomic_uint_fast64_t *c = (atomic_uint_fast64_t *)((char *)&rt->shares[BRG_TSLOTS] + off);
+        atomic_fetch_add_explicit(c, n, memory_order_relaxed);
+        return;
+    }
+    /* Only this thread writes its share: a plain add, no locked instruction. */
+    atomic_uint_fast64_t *c = (atomic_uint_fast64_t *)((char *)&rt->shares[i] + off);
+    atomic_store_explicit(c, atomic_load_explicit(c, memory_order_relaxed) + n,
+                          memory_order_relaxed);
+}
+
+void brg_sink_count(brg_sink_t *sink, size_t off, uint64_t n)
+{
+    int i = brg_tslot();
+    atomic_uint_fast64_t *c =
+        (atomic_uint_fast64_t *)((char *)&sink->shares[i < 0 ? BRG_TSLOTS : i] + off);
+    if (i < 0) {
+        atomic_fetch_add_explicit(c, n, memory_order_relaxed);
+        return;
+    }
+    atomic_store_explicit(c, atomic_load_explicit(c, memory_order_relaxed) + n,
+                          memory_order_relaxed);
+}
+
+void brg_sink_counts_read(const brg_sink_t *sink, brg_sink_counts_t *out)
+{
+    uint64_t m = 0, b = 0, r = 0, j = 0;
+    for (size_t t = 0; t <= BRG_TSLOTS; t++) {
+        const brg_sink_counts_t *c = &sink->shares[t];
+        m += atomic_load_explicit(&c->out_msgs, memory_order_relaxed);
+        b += atomic_load_explicit(&c->out_bytes, memory_order_relaxed);
+        r += atomic_load_explicit(&c->retried, memory_order_relaxed);
+        j += atomic_load_explicit(&c->rejected, memory_order_relaxed);
+    }
+    atomic_init(&out->out_msgs, m);
+    atomic_init(&out->out_bytes, b);
+    atomic_init(&out->retried, r);
+    atomic_init(&out->rejected, j);
+}
+
+void brg_route_counts_read(brg_route_t *rt, brg_route_counts_t *out)
+{
+    /* Every member is a 64-bit counter: sum them as an array, the rare ones (rt->stats) too. */
+    size_t n = sizeof(brg_route_counts_t) / sizeof(atomic_uint_fast64_t);
+    size_t ns = sizeof(brg_route_stats_t) / sizeof(atomic_uint_fast64_t);
+    uint64_t sum[sizeof(brg_route_counts_t) / sizeof(atomic_uint_fast64_t)] = {0};
+    for (size_t t = 0; t <= BRG_TSLOTS; t++) {
+        const atomic_uint_fast64_t *c = (const atomic_uint_fast64_t *)&rt->shares[t];
+        for (size_t k = 0; k < n; k++) {
+            sum[k] += atomic_load_explicit(&c[k], memory_order_relaxed);
+        }
+    }
+    const atomic_uint_fast64_t *rare = (const atomic_uint_fast64_t *)&rt->stats;
+    for (size_t k = 0; k < ns; k++) {
+        sum[k] += atomic_load_explicit(&rare[k], memory_order_relaxed);
+    }
+    atomic_uint_fast64_t *o = (atomic_uint_fast64_t *)out;
+    for (size_t k = 0; k < n; k++) {
+        atomic_init(&o[k], sum[k]);
+    }
 }
 
 const char *brg_route_state_name(brg_route_state_t s)
@@ -450,8 +525,8 @@ void brg_source_submit(brg_source_t *src, brg_envelope_t *env)
         bool no = false;
         dlv->probe = atomic_compare_exchange_strong(&rt->probe_out, &no, true);
     }
-    atomic_fetch_add(&rt->stats.in_msgs, 1);
-    atomic_fetch_add(&rt->stats.in_bytes, env->body_len);
+    BRG_ROUTE_COUNT(rt, s.in_msgs, 1);
+    BRG_ROUTE_COUNT(rt, s.in_bytes, env->body_len);
     /* Read only by the loop check of /readyz, so only kept while the route drops loops (no
      * clock read or shared store per message otherwise): received_ns was just set above. */
     if (atomic_load_explicit(&rt->loop_since_ns, memory_order_relaxed)) {
@@ -595,11 +670,11 @@ void brg_settle(brg_envelope_t *env, brg_outcome_t outcome, const char *reason)
     switch (outcome) {
     case BRG_ACCEPTED:
         if (sink) {
-            atomic_fetch_add(&sink->out_msgs, 1);
-            atomic_fetch_add(&sink->out_bytes, env->body_len);
+            BRG_SINK_COUNT(sink, out_msgs, 1);
+            BRG_SINK_COUNT(sink, out_bytes, env->body_len);
         }
-        atomic_fetch_add(&rt->stats.out_msgs, 1);
-        atomic_fetch_add(&rt->stats.out_bytes, env->body_len);
+        BRG_ROUTE_COUNT(rt, s.out_msgs, 1);
+        BRG_ROUTE_COUNT(rt, s.out_bytes, env->body_len);
         if (atomic_load(&rt->loop_since_ns)) {
             atomic_store(&rt->loop_since_ns, 0);
         }
@@ -612,13 +687,13 @@ void brg_settle(brg_envelope_t *env, brg_outcome_t outcome, const char *reason)
         return;
     case BRG_RETRY:
         if (sink) {
-            atomic_fetch_add(&sink->retried, 1);
+            BRG_SINK_COUNT(sink, retried, 1);
         }
         brg_delivery_complete(dlv, BRG_RETRY);
         return;
     case BRG_REJECTED:
         if (sink) {
-            atomic_fetch_add(&sink->rejected, 1);
+            BRG_SINK_COUNT(sink, rejected, 1);
         }
         if (rt->dead_letter && !dlv->dead_letter) {
             send_to_dead_letter(dlv, reason);
@@ -666,7 +741,7 @@ void brg_settle_unroutable(brg_envelope_t *env, const char *reason)
     case BRG_UNROUTABLE_STOP:
         brg_delivery_note_reason(dlv, reason);
         if (dlv->sink) {
-            atomic_fetch_add(&dlv->sink->rejected, 1);
+            BRG_SINK_COUNT(dlv->sink, rejected, 1);
         }
         brg_route_stop(rt, reason ? reason : "destination unusable");
         brg_delivery_complete(dlv, BRG_REJECTED);
@@ -674,7 +749,7 @@ void brg_settle_unroutable(brg_envelope_t *env, const char *reason)
     case BRG_UNROUTABLE_PARK: {
         brg_delivery_note_reason(dlv, reason);
         if (dlv->sink) {
-            atomic_fetch_add(&dlv->sink->retried, 1);
+            BRG_SINK_COUNT(dlv->sink, retried, 1);
         }
         char why[512];
         snprintf(why, sizeof(why), "%s%s", dlv->dead_letter ? "dead letter: " : "",

@@ -6,6 +6,7 @@
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "bridge/adapter.h"
@@ -28,7 +29,10 @@ typedef enum brg_unroutable {
     BRG_UNROUTABLE_STOP,
 } brg_unroutable_t;
 
-/* Per-route counters; read by metrics from any thread. */
+/* Per-route counters. The ones every message moves (in, out, outcomes, latencies) are kept
+ * per thread (brg_route_counts_t, brg_route_count) and summed when read
+ * (brg_route_counts_read); the rare ones (dead letters, filters, loops, losses, parks) are
+ * atomics in rt->stats. Read either only through brg_route_counts_read. */
 typedef struct brg_route_stats {
     atomic_uint_fast64_t in_msgs, in_bytes;    /* submitted by the source */
     atomic_uint_fast64_t out_msgs, out_bytes;  /* accepted by a sink (each sink counts) */
@@ -50,6 +54,15 @@ extern const double brg_latency_bounds[BRG_LAT_BUCKETS];
  * the destination's confirm; wider, since a backlog or a clock skew shows up here. */
 #define BRG_E2E_BUCKETS 14
 extern const double brg_e2e_bounds[BRG_E2E_BUCKETS];
+
+/* One thread's share of a route's counters: written by that thread alone with relaxed loads
+ * and stores (no locked instruction, no cache line shared with another writer), summed on
+ * read. Aligned so that two threads' shares never share a cache line. */
+typedef struct brg_route_counts {
+    brg_route_stats_t s;
+    atomic_uint_fast64_t latency_buckets[BRG_LAT_BUCKETS + 1];
+    atomic_uint_fast64_t e2e_buckets[BRG_E2E_BUCKETS + 1];
+} __attribute__((aligned(64))) brg_route_counts_t;
 
 struct brg_route {
     char *name;
@@ -98,7 +111,10 @@ struct brg_route {
     int64_t tok_ns;
     atomic_bool rate_blocked; /* credit() returned 0 for want of tokens: wake the source later */
 
-    brg_route_stats_t stats;
+    brg_route_stats_t stats; /* the rare counters (and a thread without a slot's share) */
+    /* Per-thread shares (bridge/tslot.h): BRG_TSLOTS, then one shared by threads without a
+     * slot, written with atomic adds. */
+    brg_route_counts_t *shares;
     /* Loop drops (brg_route_loop_dropped): the monotonic time of the first drop since the
      * route last forwarded anything (0: it forwarded since, or never dropped), of the last
      * message read, of the last WARN, and the drops not logged since that WARN. */
@@ -117,11 +133,16 @@ struct brg_route {
         atomic_uint_fast64_t count;
     } loss[BRG_LOSS_FIELDS];
     atomic_size_t nloss;
-    atomic_uint_fast64_t latency_buckets[BRG_LAT_BUCKETS + 1];
-    atomic_uint_fast64_t e2e_buckets[BRG_E2E_BUCKETS + 1];
     brg_wd_t wd; /* the stall watchdog (bridge/watchdog.h) */
 };
 
+
+/* Add n to the counter at byte offset off of brg_route_counts_t (BRG_ROUTE_COUNT) in the
+ * calling thread's share of rt's counters. Lock-free, no read-modify-write. Thread: any. */
+void brg_route_count(brg_route_t *rt, size_t off, uint64_t n);
+#define BRG_ROUTE_COUNT(rt, field, n) brg_route_count((rt), offsetof(brg_route_counts_t, field), (n))
+/* Sum of every share of rt's counters and the rare ones into *out. Thread: any. */
+void brg_route_counts_read(brg_route_t *rt, brg_route_counts_t *out);
 
 /* Create a route; sources/sinks are attached by the engine. */
 brg_route_t *brg_route_new(const char *name, const brg_cfg_t *cs);

@@ -66,7 +66,9 @@ brg_wd_verdict_t brg_wd_step(brg_wd_t *wd, const brg_wd_sample_t *s, int64_t now
  * completes again. */
 static uint64_t route_progress(brg_route_t *rt)
 {
-    brg_route_stats_t *st = &rt->stats;
+    brg_route_counts_t sum; /* the counters are kept per thread */
+    brg_route_counts_read(rt, &sum);
+    brg_route_stats_t *st = &sum.s;
     /* Filtered and loop-dropped messages are settled too (counted apart from accepted or
      * not): they are progress. */
     return atomic_load(&st->out_msgs) + atomic_load(&st->accepted) +

@@ -759,7 +759,7 @@ brg_map_verdict_t brg_mapping_apply(const brg_mapping_t *m, brg_envelope_t *env,
     if (m->rename && env->origin.stream) {
         char *renamed = regex_apply(m->rename, env->origin.stream);
         if (renamed) {
-            free(env->origin.stream);
+            brg_envelope_free_str(env, env->origin.stream);
             env->origin.stream = renamed;
         }
     }
@@ -771,8 +771,11 @@ brg_map_verdict_t brg_mapping_apply(const brg_mapping_t *m, brg_envelope_t *env,
         for (size_t k = 0; k < env->headers.count; k++) {
             brg_field_t *f = &env->headers.items[k];
             if (f->name && f->name_len == fl && memcmp(f->name, m->renames[i].from, fl) == 0) {
-                free(f->name);
+                if (!f->name_borrowed) {
+                    free(f->name);
+                }
                 f->name = brg_xstrdup(m->renames[i].to);
+                f->name_borrowed = false;
                 f->name_len = strlen(f->name);
             }
         }
@@ -825,14 +828,16 @@ brg_map_verdict_t brg_mapping_apply(const brg_mapping_t *m, brg_envelope_t *env,
         memcpy(entry + stl, mods, ml + 1);
         mods_free(mods, modsbuf);
         if (text) {
+            /* Joined in the envelope's arena: no heap allocation per message. */
             size_t ol = path->value.u.bytes.len, sl = stl + ml;
-            char *joined = brg_xmalloc(ol + sl + 2);
+            char *joined = brg_arena_alloc(&env->arena, ol + sl + 2);
             memcpy(joined, path->value.u.bytes.data, ol);
             joined[ol] = ',';
             memcpy(joined + ol + 1, entry, sl + 1);
             brg_value_fini(&path->value);
-            path->value = brg_value_string(joined, ol + 1 + sl);
-            free(joined);
+            path->value = (brg_value_t){.type = BRG_V_STRING, .borrowed = true};
+            path->value.u.bytes.data = (uint8_t *)joined;
+            path->value.u.bytes.len = ol + 1 + sl;
         } else {
             brg_fields_remove(&env->headers, PATH_HEADER);
             brg_envelope_add_header_str(env, PATH_HEADER, entry);

@@ -138,6 +138,17 @@ bool brg_template_is_literal(const brg_template_t *t)
     return t->nparts == 0 || (t->nparts == 1 && t->parts[0].kind == PART_LITERAL);
 }
 
+const char *brg_template_literal(const brg_template_t *t, size_t *len_out)
+{
+    if (!brg_template_is_literal(t)) {
+        return NULL;
+    }
+    if (len_out) {
+        *len_out = t->nparts ? t->parts[0].len : 0;
+    }
+    return t->nparts ? t->parts[0].text : "";
+}
+
 const char *brg_template_text(const brg_template_t *t)
 {
     return t->source;

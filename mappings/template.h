@@ -24,6 +24,10 @@ void brg_template_destroy(brg_template_t *t);
  * *len_out (if not NULL) gets its length, which may include NUL bytes from binary keys. */
 char *brg_template_render(const brg_template_t *t, const brg_envelope_t *env, size_t *len_out);
 
+/* The value of a template without variables, without copying: valid as long as the template;
+ * *len_out (if not NULL) gets its length. Returns: NULL if the template has variables. */
+const char *brg_template_literal(const brg_template_t *t, size_t *len_out);
+
 /* True if the template has no variables (its text is its value). */
 bool brg_template_is_literal(const brg_template_t *t);
 /* The source text as written. */

@@ -79,7 +79,7 @@ static bool take_prop_header(brg_envelope_t *env, const char *name, const void *
             if (memchr(val, '\0', n)) {
                 return false;
             }
-            *prop_slot(&env->props, ph) = brg_xstrndup(val, n);
+            brg_envelope_set_str(env, prop_slot(&env->props, ph), val, n);
             break;
         case P_PRIORITY:
             if (!parse_int(val, n, 0, 255, &x)) {
@@ -199,7 +199,7 @@ static void decode_headers(brg_envelope_t *env, const rd_kafka_headers_t *hdrs)
             /* A listed header is never a property; one whose value does not read as its
              * type (changed by someone on the way) is kept as it is. */
             if (!brg_kafka_value_parse(type, type_len, val, size, &v)) {
-                v = !val ? brg_value_null() : brg_value_bytes(val, size);
+                v = !val ? brg_value_null() : brg_envelope_value(env, BRG_V_BYTES, val, size);
             }
         } else if ((!typed || old || i < at) && take_prop_header(env, name, val, size, seen)) {
             /* The sink writes the property headers before the hint: after it, a header of
@@ -210,11 +210,12 @@ static void decode_headers(brg_envelope_t *env, const rd_kafka_headers_t *hdrs)
         } else if ((typed && !old) ||
                    strncmp(name, BRG_KAFKA_OWN_PREFIX, sizeof(BRG_KAFKA_OWN_PREFIX) - 1) == 0) {
             /* Unlisted in a hinted record, or msgbridge's own: text. */
-            v = brg_value_typed_bytes(BRG_V_STRING, val, size);
+            v = brg_envelope_value(env, BRG_V_STRING, val, size);
         } else {
-            v = brg_value_bytes(val, size);
+            v = brg_envelope_value(env, BRG_V_BYTES, val, size);
         }
-        brg_fields_add(&env->headers, name, name_len, &v);
+        /* Names and values in the envelope's arena: no allocation per header. */
+        brg_envelope_add_header(env, name, name_len, &v);
     }
     if (typed) {
         brg_kafka_hint_fini(&hint);
@@ -260,7 +261,7 @@ brg_envelope_t *brg_kafka_decode(const brg_kafka_record_t *rec, brg_body_free_cb
         env->props.timestamp_type = rec->tstype == RD_KAFKA_TIMESTAMP_LOG_APPEND_TIME ? 2 : 1;
     }
     if (rec->topic) {
-        env->origin.stream = brg_xstrdup(rec->topic);
+        brg_envelope_set_str(env, &env->origin.stream, rec->topic, strlen(rec->topic));
     }
     env->origin.partition = rec->partition;
     env->origin.offset = rec->offset;

@@ -266,6 +266,15 @@ static brg_err_t rmq_open(brg_endpoint_t *ep, void **statep, char *errstr, size_
     for (size_t i = 0; i < r->nsrcs; i++) {
         brg_rmq_source_init(r, &r->srcs[i], brg_endpoint_source(ep, i), i);
     }
+    r->nsinks = brg_endpoint_sink_count(ep);
+    r->sinks = r->nsinks ? brg_xcalloc(r->nsinks, sizeof(*r->sinks)) : NULL;
+    for (size_t i = 0; i < r->nsinks; i++) {
+        brg_sink_t *sink = brg_endpoint_sink(ep, i);
+        r->sinks[i].exchange = brg_sink_template(sink, "exchange");
+        r->sinks[i].routing_key = brg_sink_template(sink, "routing_key");
+        r->sinks[i].mandatory = brg_cfg_bool(brg_sink_cfg(sink), "mandatory", true);
+        brg_sink_set_opaque(sink, &r->sinks[i]);
+    }
     *statep = r;
     return BRG_OK;
 }
@@ -285,10 +294,12 @@ static void rmq_close(void *state)
     }
     free(r->srcs);
     for (size_t i = 0; i < r->ring_cap; i++) {
-        free(r->ring[i].exchange);
-        free(r->ring[i].routing_key);
         free(r->ring[i].returned);
     }
+    for (size_t i = 0; i < r->nsinks; i++) {
+        brg_sink_set_opaque(brg_endpoint_sink(r->ep, i), NULL);
+    }
+    free(r->sinks);
     free(r->ring);
     brg_rmq_asm_reset(&r->pub_as);
     empty_amqp_pool(&r->pool);

@@ -65,6 +65,7 @@ typedef struct rmq_asm {
     brg_envelope_t *env; /* deliveries: properties decoded at the header frame */
     uint64_t tag;
     uint8_t *body;
+    bool body_in_env; /* body is env's own buffer (brg_envelope_body_buf): not freed here */
     uint64_t body_size, body_got;
     bool have_header;
     /* basic.return only */
@@ -154,12 +155,21 @@ typedef struct rmq_src {
     _Atomic uint64_t delivered, acked, requeued, dead_lettered;
 } rmq_src_t;
 
-/* A publish awaiting its confirm (slot seq % window of the ring). */
+/* A publish awaiting its confirm (slot seq % window of the ring). The names are kept in the
+ * slot itself (AMQP short strings: at most 255 bytes) to match a basic.return: no allocation
+ * per publish. */
 typedef struct rmq_pub {
     brg_envelope_t *env; /* NULL: free slot */
-    char *exchange, *routing_key;
+    char exchange[256], routing_key[256];
     char *returned; /* reply text of a basic.return matched to it */
 } rmq_pub_t;
+
+/* A route's `to` at this endpoint: its templates and settings, looked up once at open (the
+ * sink's opaque pointer). */
+typedef struct rmq_sink {
+    const brg_template_t *exchange, *routing_key; /* NULL: "" */
+    bool mandatory;
+} rmq_sink_t;
 
 struct brg_rmq {
     brg_endpoint_t *ep;
@@ -180,6 +190,8 @@ struct brg_rmq {
     uint64_t pub_next_seq, pub_base, return_cursor;
     rmq_pub_t *ring;
     size_t ring_cap, inflight;
+    rmq_sink_t *sinks; /* one per brg_endpoint_sink, the sink's opaque */
+    size_t nsinks;
     rmq_asm_t pub_as; /* a basic.return being assembled */
     amqp_pool_t pool; /* scratch for one publish's properties */
     bool ctl_open;

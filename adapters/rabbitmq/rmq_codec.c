@@ -9,11 +9,15 @@
 
 /* ---- table -> fields ---------------------------------------------------------------------- */
 
+/* ar: where names and string values go: an envelope's arena (no allocation per header), or
+ * NULL for the heap. */
 static brg_err_t value_from_amqp(const amqp_field_value_t *fv, brg_value_t *out, int depth,
-                                 const char *name, char *errstr, size_t errstr_size);
+                                 const char *name, brg_arena_t *ar, char *errstr,
+                                 size_t errstr_size);
 
 static brg_err_t array_from_amqp(const amqp_array_t *a, brg_fields_t *out, int depth,
-                                 const char *name, char *errstr, size_t errstr_size)
+                                 const char *name, brg_arena_t *ar, char *errstr,
+                                 size_t errstr_size)
 {
     if (a->num_entries < 0 || (a->num_entries > 0 && !a->entries)) {
         brg_errfmt(errstr, errstr_size, "header \"%s\": malformed array", name);
@@ -21,7 +25,7 @@ static brg_err_t array_from_amqp(const amqp_array_t *a, brg_fields_t *out, int d
     }
     for (int i = 0; i < a->num_entries; i++) {
         brg_value_t v;
-        brg_err_t rc = value_from_amqp(&a->entries[i], &v, depth, name, errstr, errstr_size);
+        brg_err_t rc = value_from_amqp(&a->entries[i], &v, depth, name, ar, errstr, errstr_size);
         if (rc != BRG_OK) {
             return rc;
         }
@@ -31,7 +35,8 @@ static brg_err_t array_from_amqp(const amqp_array_t *a, brg_fields_t *out, int d
 }
 
 static brg_err_t table_from_amqp(const amqp_table_t *t, brg_fields_t *out, int depth,
-                                 const char *parent, char *errstr, size_t errstr_size)
+                                 const char *parent, brg_arena_t *ar, char *errstr,
+                                 size_t errstr_size)
 {
     if (t->num_entries < 0 || (t->num_entries > 0 && !t->entries)) {
         brg_errfmt(errstr, errstr_size, "header \"%s\": malformed table", parent ? parent : "");
@@ -51,17 +56,26 @@ static brg_err_t table_from_amqp(const amqp_table_t *t, brg_fields_t *out, int d
         }
         name[nlen] = 0;
         brg_value_t v;
-        brg_err_t rc = value_from_amqp(&e->value, &v, depth, name, errstr, errstr_size);
+        brg_err_t rc = value_from_amqp(&e->value, &v, depth, name, ar, errstr, errstr_size);
         if (rc != BRG_OK) {
             return rc;
         }
-        brg_fields_add(out, e->key.len ? (const char *)e->key.bytes : "", e->key.len, &v);
+        if (ar) {
+            brg_fields_add(out, NULL, 0, &v);
+            brg_field_t *fld = &out->items[out->count - 1];
+            fld->name = brg_arena_strndup(ar, e->key.bytes, e->key.len);
+            fld->name_len = e->key.len;
+            fld->name_borrowed = true;
+        } else {
+            brg_fields_add(out, e->key.len ? (const char *)e->key.bytes : "", e->key.len, &v);
+        }
     }
     return BRG_OK;
 }
 
 static brg_err_t value_from_amqp(const amqp_field_value_t *fv, brg_value_t *out, int depth,
-                                 const char *name, char *errstr, size_t errstr_size)
+                                 const char *name, brg_arena_t *ar, char *errstr,
+                                 size_t errstr_size)
 {
     *out = brg_value_null();
     switch (fv->kind) {
@@ -98,8 +112,16 @@ static brg_err_t value_from_amqp(const amqp_field_value_t *fv, brg_value_t *out,
             return BRG_ERR_INVALID;
         }
         /* 'S' (long string) is carried as a string byte for byte, even if it is not UTF-8. */
-        *out = brg_value_typed_bytes(fv->kind == AMQP_FIELD_KIND_UTF8 ? BRG_V_STRING : BRG_V_BYTES,
-                                     fv->value.bytes.bytes, fv->value.bytes.len);
+        *out = brg_value_null();
+        out->type = fv->kind == AMQP_FIELD_KIND_UTF8 ? BRG_V_STRING : BRG_V_BYTES;
+        if (ar) {
+            out->borrowed = true;
+            out->u.bytes.data = (uint8_t *)brg_arena_strndup(ar, fv->value.bytes.bytes,
+                                                             fv->value.bytes.len);
+            out->u.bytes.len = fv->value.bytes.len;
+        } else {
+            *out = brg_value_typed_bytes(out->type, fv->value.bytes.bytes, fv->value.bytes.len);
+        }
         return BRG_OK;
     case AMQP_FIELD_KIND_TABLE:
     case AMQP_FIELD_KIND_ARRAY: {
@@ -110,9 +132,9 @@ static brg_err_t value_from_amqp(const amqp_field_value_t *fv, brg_value_t *out,
         }
         brg_fields_t *f = brg_fields_new();
         brg_err_t rc = fv->kind == AMQP_FIELD_KIND_TABLE
-                           ? table_from_amqp(&fv->value.table, f, depth + 1, name, errstr,
+                           ? table_from_amqp(&fv->value.table, f, depth + 1, name, ar, errstr,
                                              errstr_size)
-                           : array_from_amqp(&fv->value.array, f, depth + 1, name, errstr,
+                           : array_from_amqp(&fv->value.array, f, depth + 1, name, ar, errstr,
                                              errstr_size);
         if (rc != BRG_OK) {
             brg_fields_destroy(f);
@@ -131,7 +153,7 @@ static brg_err_t value_from_amqp(const amqp_field_value_t *fv, brg_value_t *out,
 brg_err_t brg_rmq_table_to_fields(const amqp_table_t *t, brg_fields_t *out, char *errstr,
                                   size_t errstr_size)
 {
-    return table_from_amqp(t, out, 0, NULL, errstr, errstr_size);
+    return table_from_amqp(t, out, 0, NULL, NULL, errstr, errstr_size);
 }
 
 /* ---- fields -> table ---------------------------------------------------------------------- */
@@ -412,9 +434,10 @@ static size_t value_wire_size(const amqp_field_value_t *fv)
 
 /* ---- properties -> envelope --------------------------------------------------------------- */
 
-static char *dup_bytes(amqp_bytes_t b)
+/* A property string, in the envelope's arena (no allocation per message). */
+static void set_prop(brg_envelope_t *env, char **slot, amqp_bytes_t b)
 {
-    return brg_xstrndup(b.len ? (const char *)b.bytes : "", b.len);
+    brg_envelope_set_str(env, slot, b.len ? (const char *)b.bytes : "", b.len);
 }
 
 /* Parse a non-negative decimal integer (the expiration property). Returns: -1 if invalid. */
@@ -453,12 +476,10 @@ brg_err_t brg_rmq_props_to_envelope(const amqp_basic_properties_t *p, brg_envelo
 {
     amqp_flags_t fl = p->_flags;
     if (fl & AMQP_BASIC_CONTENT_TYPE_FLAG) {
-        free(env->props.content_type);
-        env->props.content_type = dup_bytes(p->content_type);
+        set_prop(env, &env->props.content_type, p->content_type);
     }
     if (fl & AMQP_BASIC_CONTENT_ENCODING_FLAG) {
-        free(env->props.content_encoding);
-        env->props.content_encoding = dup_bytes(p->content_encoding);
+        set_prop(env, &env->props.content_encoding, p->content_encoding);
     }
     if (fl & AMQP_BASIC_DELIVERY_MODE_FLAG) {
         /* RabbitMQ persists only delivery mode 2; anything else is transient. */
@@ -468,32 +489,26 @@ brg_err_t brg_rmq_props_to_envelope(const amqp_basic_properties_t *p, brg_envelo
         env->props.priority = p->priority;
     }
     if (fl & AMQP_BASIC_CORRELATION_ID_FLAG) {
-        free(env->props.correlation_id);
-        env->props.correlation_id = dup_bytes(p->correlation_id);
+        set_prop(env, &env->props.correlation_id, p->correlation_id);
     }
     if (fl & AMQP_BASIC_REPLY_TO_FLAG) {
-        free(env->props.reply_to);
-        env->props.reply_to = dup_bytes(p->reply_to);
+        set_prop(env, &env->props.reply_to, p->reply_to);
     }
     if (fl & AMQP_BASIC_EXPIRATION_FLAG) {
         /* The broker only accepts a decimal number of ms here. */
         env->props.ttl_ms = parse_ms(p->expiration);
     }
     if (fl & AMQP_BASIC_MESSAGE_ID_FLAG) {
-        free(env->props.message_id);
-        env->props.message_id = dup_bytes(p->message_id);
+        set_prop(env, &env->props.message_id, p->message_id);
     }
     if (fl & AMQP_BASIC_TYPE_FLAG) {
-        free(env->props.subject);
-        env->props.subject = dup_bytes(p->type);
+        set_prop(env, &env->props.subject, p->type);
     }
     if (fl & AMQP_BASIC_USER_ID_FLAG) {
-        free(env->props.user_id);
-        env->props.user_id = dup_bytes(p->user_id);
+        set_prop(env, &env->props.user_id, p->user_id);
     }
     if (fl & AMQP_BASIC_APP_ID_FLAG) {
-        free(env->props.app_id);
-        env->props.app_id = dup_bytes(p->app_id);
+        set_prop(env, &env->props.app_id, p->app_id);
     }
     bool have_ts = (fl & AMQP_BASIC_TIMESTAMP_FLAG) && p->timestamp <= (uint64_t)INT64_MAX / 1000;
     if (have_ts) {
@@ -501,7 +516,8 @@ brg_err_t brg_rmq_props_to_envelope(const amqp_basic_properties_t *p, brg_envelo
     }
     brg_err_t rc = BRG_OK;
     if (fl & AMQP_BASIC_HEADERS_FLAG) {
-        rc = brg_rmq_table_to_fields(&p->headers, &env->headers, errstr, errstr_size);
+        rc = table_from_amqp(&p->headers, &env->headers, 0, NULL, &env->arena, errstr,
+                             errstr_size);
     }
 
     /* Reserved headers: restore what a bridge put there, drop them from the headers. */

@@ -34,7 +34,9 @@ char *brg_rmq_bytes_dup(amqp_bytes_t b)
 void brg_rmq_asm_reset(rmq_asm_t *a)
 {
     brg_envelope_destroy(a->env);
-    free(a->body);
+    if (!a->body_in_env) {
+        free(a->body);
+    }
     free(a->reply_text);
     free(a->exchange);
     free(a->routing_key);

@@ -69,10 +69,11 @@ brg_err_t brg_rmq_sink_maintain(brg_rmq_t *r, int64_t now_ns, int64_t *next_ns, 
 
 static void slot_free(rmq_pub_t *p)
 {
-    free(p->exchange);
-    free(p->routing_key);
     free(p->returned);
-    memset(p, 0, sizeof(*p));
+    p->returned = NULL;
+    p->env = NULL;
+    p->exchange[0] = 0;
+    p->routing_key[0] = 0;
 }
 
 static void settle_seq(brg_rmq_t *r, uint64_t seq, bool ack)
@@ -365,14 +366,36 @@ static amqp_bytes_t bytes_n(const void *p, size_t len)
     return b;
 }
 
+/* A name from a sink template: a literal one as it is (the usual case: no allocation), else
+ * rendered for env into buf (size bytes; longer names are cut, and *len says how long the
+ * whole name is). Returns: the name, NUL-terminated. */
+static const char *sink_name(const brg_template_t *t, const brg_envelope_t *env, char *buf,
+                             size_t size, size_t *len)
+{
+    if (!t) {
+        *len = 0;
+        return "";
+    }
+    const char *lit = brg_template_literal(t, len);
+    if (lit) {
+        return lit;
+    }
+    char *r = brg_template_render(t, env, len);
+    size_t n = *len < size - 1 ? *len : size - 1;
+    memcpy(buf, r, n);
+    buf[n] = 0;
+    free(r);
+    return buf;
+}
+
 static brg_err_t publish_one(brg_rmq_t *r, brg_sink_t *sink, brg_envelope_t *env, char *errstr,
                              size_t errstr_size)
 {
-    const brg_template_t *te = brg_sink_template(sink, "exchange");
-    const brg_template_t *tk = brg_sink_template(sink, "routing_key");
+    const rmq_sink_t *rs = brg_sink_opaque(sink);
     size_t elen = 0, klen = 0;
-    char *ex = te ? brg_template_render(te, env, &elen) : brg_xstrdup("");
-    char *rk = tk ? brg_template_render(tk, env, &klen) : brg_xstrdup("");
+    char exbuf[256], rkbuf[256];
+    const char *ex = sink_name(rs->exchange, env, exbuf, sizeof(exbuf), &elen);
+    const char *rk = sink_name(rs->routing_key, env, rkbuf, sizeof(rkbuf), &klen);
     char why[600];
     if (elen > 255 || klen > 255) {
         brg_errfmt(why, sizeof(why), "%s longer than 255 bytes: \"%.40s...\"",
@@ -382,16 +405,12 @@ static brg_err_t publish_one(brg_rmq_t *r, brg_sink_t *sink, brg_envelope_t *env
     int chk = exchange_check(r, ex, why, sizeof(why));
     if (chk < 0) {
         brg_errfmt(errstr, errstr_size, "%s", why);
-        free(ex);
-        free(rk);
         brg_settle(env, BRG_RETRY, why);
         return BRG_ERR_TRANSPORT;
     }
     if (chk > 0) {
         /* 404 NOT_FOUND or 403 ACCESS_REFUSED on the exchange: the route parks or dead-letters
          * (on_unroutable) and the exchange is checked again at the next try. */
-        free(ex);
-        free(rk);
         brg_settle_unroutable(env, why);
         return BRG_OK;
     }
@@ -411,17 +430,16 @@ static brg_err_t publish_one(brg_rmq_t *r, brg_sink_t *sink, brg_envelope_t *env
                    frame_max);
         goto reject;
     }
-    bool mandatory = brg_cfg_bool(brg_sink_cfg(sink), "mandatory", true);
     uint64_t seq = r->pub_next_seq++;
     rmq_pub_t *p = &r->ring[seq % r->ring_cap];
     p->env = env;
-    p->exchange = ex;
-    p->routing_key = rk;
+    memcpy(p->exchange, ex, elen + 1);
+    memcpy(p->routing_key, rk, klen + 1);
     r->inflight++;
     r->inflight_gauge = r->inflight;
     r->published++;
     int rc = amqp_basic_publish(r->conn, RMQ_CH_PUBLISH, bytes_n(ex, elen), bytes_n(rk, klen),
-                                mandatory, 0, &props, bytes_n(env->body, env->body_len));
+                                rs->mandatory, 0, &props, bytes_n(env->body, env->body_len));
     if (rc != AMQP_STATUS_OK) {
         /* The slot stays: brg_rmq_disconnect settles it RETRY with the others. */
         brg_errfmt(errstr, errstr_size, "publish: %s", amqp_error_string2(rc));
@@ -430,8 +448,6 @@ static brg_err_t publish_one(brg_rmq_t *r, brg_sink_t *sink, brg_envelope_t *env
     return BRG_OK;
 
 reject:
-    free(ex);
-    free(rk);
     brg_settle(env, BRG_REJECTED, why);
     return BRG_OK;
 }

@@ -379,8 +379,9 @@ static void delivery_complete(rmq_src_t *s)
         brg_rmq_asm_reset(a);
         return;
     }
-    /* An empty AMQP body is an empty body, not an absent one (a Kafka tombstone). */
-    brg_envelope_take_body(env, a->body ? a->body : brg_xmalloc(1), (size_t)a->body_size);
+    if (!a->body_in_env) {
+        brg_envelope_take_body(env, a->body, (size_t)a->body_size);
+    }
     a->body = NULL;
     brg_rmq_asm_reset(a);
     /* Order: nothing overtakes a delivery that is already waiting for credit. */
@@ -405,9 +406,13 @@ brg_err_t brg_rmq_source_on_frame(rmq_src_t *s, const amqp_frame_t *f, char *err
             a->active = true;
             a->tag = m->delivery_tag;
             brg_envelope_t *env = brg_envelope_new();
-            env->origin.stream = brg_xstrdup(s->queue);
-            env->origin.exchange = brg_rmq_bytes_dup(m->exchange);
-            env->origin.routing_key = brg_rmq_bytes_dup(m->routing_key);
+            /* In the envelope's arena: a recycled envelope needs no allocation for them. */
+            brg_envelope_set_str(env, &env->origin.stream, s->queue, strlen(s->queue));
+            brg_envelope_set_str(env, &env->origin.exchange,
+                                 m->exchange.len ? m->exchange.bytes : "", m->exchange.len);
+            brg_envelope_set_str(env, &env->origin.routing_key,
+                                 m->routing_key.len ? m->routing_key.bytes : "",
+                                 m->routing_key.len);
             env->origin.redelivered = m->redelivered != 0;
             env->origin.delivery_tag = m->delivery_tag;
             env->origin.partition = -1;
@@ -452,7 +457,12 @@ brg_err_t brg_rmq_source_on_frame(rmq_src_t *s, const amqp_frame_t *f, char *err
         }
         a->have_header = true;
         a->body_size = f->payload.properties.body_size;
-        if (a->body_size > 0) {
+        if (a->body_size <= BRG_ENVELOPE_KEEP_BYTES) {
+            /* Small: straight into the envelope's own buffer, kept when it is recycled. An
+             * empty body is present, not absent (a Kafka tombstone). */
+            a->body = brg_envelope_body_buf(a->env, (size_t)a->body_size);
+            a->body_in_env = true;
+        } else {
             a->body = a->body_size <= RMQ_MAX_BODY ? malloc((size_t)a->body_size) : NULL;
             a->skip = a->body == NULL;
         }

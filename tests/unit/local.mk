@@ -8,7 +8,8 @@ UNIT_CORE_LDADD = adapters/memory/libbrg_memory.a $(UNIT_LDADD)
 
 UNIT_TESTS = tests/unit/check_envelope tests/unit/check_template tests/unit/check_route \
 	tests/unit/check_conf tests/unit/check_mapping tests/unit/check_watchdog \
-	tests/unit/check_inbox tests/unit/check_delivery tests/unit/check_buf tests/unit/check_utf8
+	tests/unit/check_inbox tests/unit/check_delivery tests/unit/check_buf tests/unit/check_utf8 \
+	tests/unit/check_envpool tests/unit/check_counts
 check_PROGRAMS += $(UNIT_TESTS)
 TESTS += $(UNIT_TESTS)
 
@@ -22,6 +23,12 @@ tests_unit_check_utf8_LDADD = $(UNIT_LDADD)
 tests_unit_check_envelope_SOURCES = %D%/check_envelope.c tests/check_main.c %D%/test_adapters.c
 tests_unit_check_envelope_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_check_envelope_LDADD = $(UNIT_CORE_LDADD)
+tests_unit_check_envpool_SOURCES = %D%/check_envpool.c tests/check_main.c %D%/test_adapters.c
+tests_unit_check_envpool_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_check_envpool_LDADD = $(UNIT_CORE_LDADD)
+tests_unit_check_counts_SOURCES = %D%/check_counts.c tests/check_main.c %D%/test_adapters.c
+tests_unit_check_counts_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_check_counts_LDADD = $(UNIT_CORE_LDADD)
 tests_unit_check_template_SOURCES = %D%/check_template.c tests/check_main.c %D%/test_adapters.c
 tests_unit_check_template_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_check_template_LDADD = $(UNIT_CORE_LDADD)
