@@ -26,6 +26,13 @@ brg_wd_verdict_t brg_wd_step(brg_wd_t *wd, const brg_wd_sample_t *s, int64_t now
         }
         return BRG_WD_OK;
     }
+    if (was && s->reconnecting) {
+        /* The watchdog's own reconnect (or another) is under way. A source that is not
+         * consuming reports no backlog and no overdue check, which is not the route moving
+         * again: the stall lasts until it completes work, or is idle while connected. */
+        wd->last_move_ns = now_ns;
+        return BRG_WD_STILL;
+    }
     bool waiting = s->in_flight > 0 || s->backlog > 0 || s->unanswered;
     if (!waiting) {
         /* Nothing to wait on: idle is not stalled. */
@@ -74,6 +81,19 @@ static uint64_t route_progress(brg_route_t *rt)
     return atomic_load(&st->out_msgs) + atomic_load(&st->accepted) +
            atomic_load(&st->rejected) + atomic_load(&st->dead_lettered) +
            atomic_load(&st->filtered) + atomic_load(&st->loop_dropped);
+}
+
+/* Running, but an endpoint of the route is down (reconnecting). */
+static bool route_reconnecting(brg_route_t *rt)
+{
+    if (atomic_load(&rt->state) != BRG_ROUTE_RUNNING) {
+        return false;
+    }
+    bool down = !atomic_load(&rt->src->ep->connected);
+    for (size_t i = 0; i < rt->nsinks && !down; i++) {
+        down = !atomic_load(&rt->sinks[i]->ep->connected);
+    }
+    return down;
 }
 
 static bool route_eligible(brg_route_t *rt)
@@ -162,6 +182,7 @@ void brg_watchdog_tick(brg_engine_t *e)
             .backlog = atomic_load(&rt->src->backlog),
             .eligible = route_eligible(rt),
             .unanswered = atomic_load(&rt->src->backlog_unanswered),
+            .reconnecting = route_reconnecting(rt),
         };
         bool act = false;
         brg_wd_verdict_t v = brg_wd_step(&rt->wd, &s, now, &act);

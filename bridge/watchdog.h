@@ -33,6 +33,7 @@ typedef struct brg_wd_sample {
     int64_t backlog;   /* what the source says waits at the broker (0: none or unknown) */
     bool eligible;     /* running, not rate-limited, every endpoint connected */
     bool unanswered;   /* the source's backlog check is overdue: work may be waiting */
+    bool reconnecting; /* running, but one of its endpoints is not connected */
 } brg_wd_sample_t;
 
 typedef enum brg_wd_verdict {

@@ -20,7 +20,7 @@ static brg_wd_t wd_new(int64_t timeout_s)
 static brg_wd_verdict_t step(brg_wd_t *wd, uint64_t progress, size_t in_flight, int64_t backlog,
                              bool eligible, int64_t now, bool *act)
 {
-    brg_wd_sample_t s = {progress, in_flight, backlog, eligible, false};
+    brg_wd_sample_t s = {progress, in_flight, backlog, eligible, false, false};
     return brg_wd_step(wd, &s, now, act);
 }
 
@@ -141,6 +141,30 @@ START_TEST(test_wd_reconnecting_keeps_the_stall)
 }
 END_TEST
 
+/* A reconnect takes the source down: it stops consuming, so it reports no backlog and no
+ * overdue check. That is not the route moving again (/readyz once lost the stall here). */
+START_TEST(test_wd_reconnect_with_nothing_reported_keeps_the_stall)
+{
+    brg_wd_t wd = wd_new(3);
+    bool act;
+    brg_wd_sample_t s = {.progress = 1, .unanswered = true, .eligible = true};
+    brg_wd_step(&wd, &s, S(0), &act);
+    ck_assert_int_eq(brg_wd_step(&wd, &s, S(3), &act), BRG_WD_STALLED);
+    brg_wd_sample_t down = {.progress = 1, .eligible = false, .reconnecting = true};
+    for (int t = 4; t < 20; t++) {
+        ck_assert_int_eq(brg_wd_step(&wd, &down, S(t), &act), BRG_WD_STILL);
+        ck_assert(!act);
+        ck_assert(atomic_load(&wd.stalled));
+    }
+    /* Connected again and idle: resumed. */
+    brg_wd_sample_t idle = {.progress = 1, .eligible = true};
+    ck_assert_int_eq(brg_wd_step(&wd, &idle, S(21), &act), BRG_WD_RESUMED);
+    ck_assert(!atomic_load(&wd.stalled));
+    /* Not stalled, an endpoint down and nothing waiting: simply not stalled. */
+    ck_assert_int_eq(brg_wd_step(&wd, &down, S(40), &act), BRG_WD_OK);
+}
+END_TEST
+
 START_TEST(test_wd_off)
 {
     brg_wd_t wd = wd_new(0);
@@ -208,6 +232,7 @@ Suite *check_suite(void)
     tcase_add_test(tc, test_wd_idle_or_moving_is_not_stalled);
     tcase_add_test(tc, test_wd_paused_route_is_not_stalled);
     tcase_add_test(tc, test_wd_reconnecting_keeps_the_stall);
+    tcase_add_test(tc, test_wd_reconnect_with_nothing_reported_keeps_the_stall);
     tcase_add_test(tc, test_wd_off);
     tcase_add_test(tc, test_wd_stall_timeout_keys);
     suite_add_tcase(s, tc);
