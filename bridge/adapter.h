@@ -247,6 +247,17 @@ brg_source_t *brg_envelope_source(const brg_envelope_t *env);
 /* A source failed permanently (queue deleted, access refused): say why; shown in /routes.
  * reason NULL clears it. */
 void brg_source_set_error(brg_source_t *src, const char *reason);
+/* The source's broker no longer has records the source was about to read (Kafka: retention or
+ * DeleteRecords removed them, or the partition's log started again): count them for
+ * msgbridge_source_gap_records_total{route,topic,partition} and /routes. The adapter logs the
+ * gap itself (one ERROR line). stream is copied. Thread: any. */
+void brg_source_count_gap(brg_source_t *src, const char *stream, int32_t partition,
+                          uint64_t records);
+/* Stop the source's route for good (until a reload), for a reason that is neither the
+ * message's nor the destination's (a gap with on_gap = "stop"): logs reason once (ERROR), shown
+ * as the route's stop_reason in /routes. The route takes nothing more; what it holds stays
+ * unacknowledged. Thread: any. */
+void brg_source_stop(brg_source_t *src, const char *reason);
 /* The source's broker dead-letters what the source rejects (a RabbitMQ queue with a
  * dead-letter exchange, ActiveMQ's DLQ), and the operator asked for it (`on_reject =
  * "reject"`). Then a message the route finally REJECTS while it has no `dead_letter` of its

@@ -14,6 +14,8 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
+#include "bridge/gap.h"
+
 brg_endpoint_t *brg_endpoint_new(const char *name, const brg_adapter_t *adapter,
                                  const brg_cfg_t *cs, const char *bridge_id)
 {
@@ -56,6 +58,7 @@ void brg_endpoint_destroy(brg_endpoint_t *ep)
         brg_delivery_source_fini(ep->sources[i]);
         pthread_mutex_destroy(&ep->sources[i]->lock);
         free(ep->sources[i]->error);
+        brg_source_gaps_fini(ep->sources[i]);
         free(ep->sources[i]);
     }
     for (size_t i = 0; i < ep->nsinks; i++) {

@@ -25,6 +25,9 @@ struct brg_source {
      * both on this source's endpoint thread, so the list needs no lock. */
     struct brg_delivery *free_dlv;
     size_t nfree_dlv;
+    /* Gaps the source reported (bridge/gap.c), under lock. */
+    struct brg_gap_row *gaps;
+    size_t ngaps;
 };
 
 struct brg_sink {

@@ -10,6 +10,7 @@ libbrgcore_a_SOURCES = \
 	%D%/adapter.h \
 	%D%/util.c \
 	%D%/route.c %D%/route.h \
+	%D%/gap.c %D%/gap.h \
 	%D%/endpoint.c %D%/endpoint.h \
 	%D%/inbox.c %D%/inbox.h \
 	%D%/delivery.c %D%/delivery.h \

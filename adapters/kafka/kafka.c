@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "adapters/kafka/kafka.h"
+#include "adapters/kafka/kafka_gap.h"
 
 /* ---- keys ------------------------------------------------------------------------------------ */
 
@@ -36,6 +37,9 @@ static const brg_conf_key_t source_keys[] = {
     {"group", BRG_KEY_STRING, BRG_KEY_REQUIRED, "consumer group (group.id)"},
     {"start", BRG_KEY_STRING, 0,
      "where a new group starts: \"earliest\" (default) or \"latest\""},
+    {"on_gap", BRG_KEY_STRING, 0,
+     "records gone before they were read (retention, recreated topic): \"continue\" "
+     "(default, from the earliest offset left) or \"stop\" the route"},
     {NULL, 0, 0, NULL},
 };
 
@@ -151,6 +155,10 @@ static void check_source(const brg_cfg_t *ep_cs, const brg_cfg_t *from_cs, brg_d
     if (start && start->type == BRG_CFG_STRING && strcmp(start->v.s, "earliest") != 0 &&
         strcmp(start->v.s, "latest") != 0) {
         brg_diag_error(d, start, "must be \"earliest\" or \"latest\", not \"%s\"", start->v.s);
+    }
+    const brg_cfg_t *gap = brg_cfg_get(from_cs, "on_gap");
+    if (gap && gap->type == BRG_CFG_STRING && brg_kafka_gap_policy(gap->v.s) < 0) {
+        brg_diag_error(d, gap, "must be \"continue\" or \"stop\", not \"%s\"", gap->v.s);
     }
 }
 
