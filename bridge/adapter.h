@@ -144,6 +144,15 @@ const char *brg_endpoint_bridge_id(const brg_endpoint_t *ep);
 
 /* True once the core asks the endpoint to finish. Thread: any. */
 bool brg_endpoint_stopping(const brg_endpoint_t *ep);
+/* Once stopping: the time (brg_now_ns) by which run() must have returned, the bridge's
+ * shutdown deadline (bridge.shutdown_timeout from SIGTERM), whatever the broker does; 0 when
+ * there is none (the endpoint is not stopping, or is stopped by a reload). An adapter bounds
+ * each wait of its stop (flush, final acknowledgements, commit, close) by it, and says in one
+ * line what it gave up on (unacknowledged messages are delivered again). Thread: any. */
+int64_t brg_endpoint_stop_deadline(const brg_endpoint_t *ep);
+/* The milliseconds a stop step may still wait: want_ms, cut to what is left before the stop
+ * deadline (0 once it has passed). Thread: any. */
+int brg_endpoint_stop_budget_ms(const brg_endpoint_t *ep, int want_ms);
 /* An eventfd that becomes readable when the mailbox has work or stop was requested. Read it
  * with brg_endpoint_clear_wake() before draining the mailbox. */
 int brg_endpoint_wakefd(const brg_endpoint_t *ep);

@@ -53,6 +53,7 @@ struct brg_endpoint {
     pthread_t thread;
     bool thread_started;
     atomic_bool stopping;
+    atomic_int_fast64_t stop_deadline_ns; /* see brg_endpoint_stop_deadline(), 0: none */
     int wakefd;
 
     /* The mailbox: deliveries to publish here, and deliveries this endpoint sourced coming
@@ -92,6 +93,10 @@ brg_sink_t *brg_endpoint_add_sink(brg_endpoint_t *ep, brg_route_t *rt, const brg
 brg_err_t brg_endpoint_start(brg_endpoint_t *ep, char *errstr, size_t errstr_size);
 /* Ask the thread to finish, join it, close the adapter. Thread: main. */
 void brg_endpoint_stop(brg_endpoint_t *ep);
+/* Wait for the thread (asked to stop) to return, until until_ns (brg_now_ns clock; 0: as long
+ * as it takes). Returns: true once it has returned (or never ran); false if it still runs (the
+ * caller must then leave the endpoint alone: the process is about to exit). Thread: main. */
+bool brg_endpoint_join(brg_endpoint_t *ep, int64_t until_ns);
 
 /* Queue an envelope for publishing here / hand a settled one back to this (source) endpoint.
  * On an endpoint thread it goes into that thread's outbox and is pushed with the rest of its

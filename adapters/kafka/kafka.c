@@ -254,6 +254,15 @@ void brg_kafka_on_error(brg_kafka_ep_t *k, rd_kafka_t *rk, int err, const char *
 
 /* ---- endpoint lifecycle --------------------------------------------------------------------- */
 
+int brg_kafka_stop_budget_ms(const brg_kafka_ep_t *k, int want_ms)
+{
+    if (brg_endpoint_stop_deadline(k->ep) <= 0) {
+        return want_ms;
+    }
+    int left = brg_endpoint_stop_budget_ms(k->ep, INT32_MAX) - BRG_KAFKA_TEARDOWN_MS;
+    return left <= 0 ? 0 : left < want_ms ? left : want_ms;
+}
+
 static void kafka_close(void *state)
 {
     brg_kafka_ep_t *k = state;

@@ -356,6 +356,7 @@ static void note_committed(brg_kafka_src_t *ks, const rd_kafka_topic_partition_l
 static void commit_bounded(brg_kafka_src_t *ks, const rd_kafka_topic_partition_list_t *l,
                            int timeout_ms, const char *why)
 {
+    timeout_ms = brg_kafka_stop_budget_ms(ks->k, timeout_ms); /* at shutdown: less */
     rd_kafka_queue_t *cq = rd_kafka_queue_new(ks->rk);
     rd_kafka_resp_err_t err = rd_kafka_commit_queue(ks->rk, l, cq, NULL, NULL);
     if (!err) {
@@ -1048,7 +1049,7 @@ static void source_stop(brg_kafka_src_t *ks)
 {
     hold_drop(ks, 0, true); /* never handed on: read again by the partitions' next owner */
     flush_source(ks);
-    commit_bounded(ks, NULL, COMMIT_TIMEOUT_MS, "stop");
+    commit_bounded(ks, NULL, COMMIT_TIMEOUT_MS, "stop"); /* bounded by the shutdown deadline */
     /* Close asynchronously so that a cluster that is down cannot hold shutdown forever; the
      * revoke during close commits once more (rebalance_cb, served by the poll below). */
     rd_kafka_queue_t *cq = rd_kafka_queue_new(ks->rk);
@@ -1058,7 +1059,10 @@ static void source_stop(brg_kafka_src_t *ks)
                      brg_source_route_name(ks->src), rd_kafka_error_string(e));
         rd_kafka_error_destroy(e);
     } else {
-        int64_t deadline = brg_now_ns() + CLOSE_TIMEOUT_MS * (int64_t)1000000;
+        /* Bounded by the bridge's shutdown deadline too: a cluster that is gone or frozen never
+         * answers the final commit and LeaveGroup. */
+        int close_ms = brg_kafka_stop_budget_ms(ks->k, CLOSE_TIMEOUT_MS);
+        int64_t deadline = brg_now_ns() + close_ms * (int64_t)1000000;
         while (!rd_kafka_consumer_closed(ks->rk) && brg_now_ns() < deadline) {
             /* The close queue hands out events, not callbacks: a rebalance (the final revoke)
              * is acted on like rebalance_cb would; the rest is only drained. */
@@ -1072,8 +1076,12 @@ static void source_stop(brg_kafka_src_t *ks)
             }
         }
         if (!rd_kafka_consumer_closed(ks->rk)) {
-            brg_log_warn(&ks->k->log.ctx, "route \"%s\": consumer did not close within %d ms",
-                         brg_source_route_name(ks->src), CLOSE_TIMEOUT_MS);
+            brg_log_warn(&ks->k->log.ctx,
+                         "route \"%s\": the consumer did not leave its group within %d ms (%sthe "
+                         "cluster did not answer): stopping without it; records not committed "
+                         "will be delivered again, to this group's next member",
+                         brg_source_route_name(ks->src), close_ms,
+                         close_ms < CLOSE_TIMEOUT_MS ? "the shutdown deadline; " : "");
         }
     }
     rd_kafka_queue_destroy(cq);
