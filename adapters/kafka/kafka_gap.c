@@ -12,6 +12,11 @@ brg_kafka_gap_t brg_kafka_gap_check(int64_t expected, int64_t read_high, int64_t
     if (read_high >= 0 && high >= 0 && high <= read_high && offset <= read_high) {
         return BRG_KAFKA_GAP_RESTARTED;
     }
+    /* The same seen from a committed offset only (msgbridge restarted since): the log ends
+     * before the offset the group had reached. */
+    if (expected >= 0 && high >= 0 && high < expected && offset < expected) {
+        return BRG_KAFKA_GAP_RESTARTED;
+    }
     if (expected >= 0 && offset > expected && low > expected) {
         *skipped = (low < offset ? low : offset) - expected;
         return BRG_KAFKA_GAP_REMOVED;

@@ -11,7 +11,8 @@
  *   transaction markers leave holes in the offsets.
  * - RESTARTED: the partition's log started again (topic deleted and recreated, or truncated).
  *   Seen as: the partition's log now ends (high watermark) at or before the highest offset
- *   already read. A healthy log never loses an offset it served.
+ *   already read, or before the expected offset (the group's committed one after a restart of
+ *   msgbridge), and the record is below it. A healthy log never loses an offset it served.
  * A recreated topic that already holds more records than the old one had when the consumer
  * fetches again cannot be told from the old one by offsets (librdkafka 2.0 has no topic ids).
  *

@@ -688,7 +688,8 @@ static bool gap_check(brg_kafka_src_t *ks, kpart_t *p, size_t idx, rd_kafka_mess
     if (kind == BRG_KAFKA_GAP_RESTARTED) {
         /* What was on the old log and never read: up to its last high watermark seen, plus the
          * records held and not handed on yet (they belong to the old log's offsets). */
-        int64_t unread = p->seen_high > read_high + 1 ? p->seen_high - (read_high + 1) : 0;
+        int64_t from = read_high >= 0 ? read_high + 1 : expected;
+        int64_t unread = p->seen_high > from ? p->seen_high - from : 0;
         skipped = unread + (int64_t)hold_count(ks, idx);
         if (expected < 0) {
             expected = read_high + 1;

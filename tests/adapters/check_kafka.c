@@ -850,6 +850,11 @@ START_TEST(test_gap_restarted_when_the_log_ends_before_what_was_read)
     /* The same after a new assignment with no committed offset left. */
     ck_assert_int_eq(brg_kafka_gap_check(-1, 299, 0, 0, 100, &skipped),
                      BRG_KAFKA_GAP_RESTARTED);
+    /* Only the committed offset is known (msgbridge restarted): the log ends before it. */
+    ck_assert_int_eq(brg_kafka_gap_check(300, -1, 0, 0, 100, &skipped),
+                     BRG_KAFKA_GAP_RESTARTED);
+    /* Caught up exactly: the log ends at the committed offset, nothing new. */
+    ck_assert_int_eq(brg_kafka_gap_check(300, -1, 300, 0, 301, &skipped), BRG_KAFKA_GAP_NONE);
     /* A redelivery after a rebalance: the log still ends past what was read. */
     ck_assert_int_eq(brg_kafka_gap_check(-1, 299, 200, 0, 400, &skipped), BRG_KAFKA_GAP_NONE);
 }
