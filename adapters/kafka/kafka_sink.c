@@ -38,6 +38,9 @@ brg_kafka_err_class_t brg_kafka_produce_err_class(rd_kafka_resp_err_t err)
     }
 }
 
+/* The least a stop waits for the delivery reports of purged messages (brg_kafka_sink_stop). */
+#define PURGE_FLOOR_MS 300
+
 static void settle_err(brg_kafka_ep_t *k, brg_envelope_t *env, const char *topic,
                        int32_t partition, rd_kafka_resp_err_t err, size_t len)
 {
@@ -296,8 +299,14 @@ void brg_kafka_sink_stop(brg_kafka_ep_t *k)
         rd_kafka_purge(k->producer, RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT);
         /* Purged messages get their delivery reports (_PURGE_QUEUE/_PURGE_INFLIGHT) at the
          * next poll; in-flight ones as soon as librdkafka drops their requests. */
-        int64_t purge_deadline =
-            brg_now_ns() + brg_kafka_stop_budget_ms(k, 5000) * (int64_t)1000000;
+        /* At least PURGE_FLOOR_MS even past the shutdown deadline: librdkafka's broker threads
+         * fail purged messages at once, also against a frozen broker, and only their delivery
+         * reports let the envelopes be settled (and freed) exactly once. */
+        int purge_ms = brg_kafka_stop_budget_ms(k, 5000);
+        if (purge_ms < PURGE_FLOOR_MS) {
+            purge_ms = PURGE_FLOOR_MS;
+        }
+        int64_t purge_deadline = brg_now_ns() + purge_ms * (int64_t)1000000;
         while (k->outstanding > 0 && brg_now_ns() < purge_deadline) {
             brg_endpoint_flush(k->ep);
             rd_kafka_poll(k->producer, 50);
