@@ -145,6 +145,15 @@ const char *brg_endpoint_bridge_id(const brg_endpoint_t *ep);
 
 /* True once the core asks the endpoint to finish. Thread: any. */
 bool brg_endpoint_stopping(const brg_endpoint_t *ep);
+/* Once stopping: the time (brg_now_ns) by which run() must have returned, the bridge's
+ * shutdown deadline (bridge.shutdown_timeout from SIGTERM), whatever the broker does; 0 when
+ * there is none (the endpoint is not stopping, or is stopped by a reload). An adapter bounds
+ * each wait of its stop (flush, final acknowledgements, commit, close) by it, and says in one
+ * line what it gave up on (unacknowledged messages are delivered again). Thread: any. */
+int64_t brg_endpoint_stop_deadline(const brg_endpoint_t *ep);
+/* The milliseconds a stop step may still wait: want_ms, cut to what is left before the stop
+ * deadline (0 once it has passed). Thread: any. */
+int brg_endpoint_stop_budget_ms(const brg_endpoint_t *ep, int want_ms);
 /* An eventfd that becomes readable when the mailbox has work or stop was requested. Read it
  * with brg_endpoint_clear_wake() before draining the mailbox. */
 int brg_endpoint_wakefd(const brg_endpoint_t *ep);
@@ -248,6 +257,17 @@ brg_source_t *brg_envelope_source(const brg_envelope_t *env);
 /* A source failed permanently (queue deleted, access refused): say why; shown in /routes.
  * reason NULL clears it. */
 void brg_source_set_error(brg_source_t *src, const char *reason);
+/* The source's broker no longer has records the source was about to read (Kafka: retention or
+ * DeleteRecords removed them, or the partition's log started again): count them for
+ * msgbridge_source_gap_records_total{route,topic,partition} and /routes. The adapter logs the
+ * gap itself (one ERROR line). stream is copied. Thread: any. */
+void brg_source_count_gap(brg_source_t *src, const char *stream, int32_t partition,
+                          uint64_t records);
+/* Stop the source's route for good (until a reload), for a reason that is neither the
+ * message's nor the destination's (a gap with on_gap = "stop"): logs reason once (ERROR), shown
+ * as the route's stop_reason in /routes. The route takes nothing more; what it holds stays
+ * unacknowledged. Thread: any. */
+void brg_source_stop(brg_source_t *src, const char *reason);
 /* The source's broker dead-letters what the source rejects (a RabbitMQ queue with a
  * dead-letter exchange, ActiveMQ's DLQ), and the operator asked for it (`on_reject =
  * "reject"`). Then a message the route finally REJECTS while it has no `dead_letter` of its

@@ -12,7 +12,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
+#include <time.h>
 #include <unistd.h>
+
+#include "bridge/gap.h"
 
 brg_endpoint_t *brg_endpoint_new(const char *name, const brg_adapter_t *adapter,
                                  const brg_cfg_t *cs, const char *bridge_id)
@@ -56,6 +59,7 @@ void brg_endpoint_destroy(brg_endpoint_t *ep)
         brg_delivery_source_fini(ep->sources[i]);
         pthread_mutex_destroy(&ep->sources[i]->lock);
         free(ep->sources[i]->error);
+        brg_source_gaps_fini(ep->sources[i]);
         free(ep->sources[i]);
     }
     for (size_t i = 0; i < ep->nsinks; i++) {
@@ -283,6 +287,21 @@ const brg_cfg_t *brg_endpoint_cfg(const brg_endpoint_t *ep) { return ep->cs; }
 const brg_log_ctx_t *brg_endpoint_logctx(const brg_endpoint_t *ep) { return &ep->logctx; }
 const char *brg_endpoint_bridge_id(const brg_endpoint_t *ep) { return ep->bridge_id; }
 bool brg_endpoint_stopping(const brg_endpoint_t *ep) { return atomic_load(&ep->stopping); }
+
+int64_t brg_endpoint_stop_deadline(const brg_endpoint_t *ep)
+{
+    return atomic_load(&ep->stopping) ? atomic_load(&ep->stop_deadline_ns) : 0;
+}
+
+int brg_endpoint_stop_budget_ms(const brg_endpoint_t *ep, int want_ms)
+{
+    int64_t deadline = brg_endpoint_stop_deadline(ep);
+    if (deadline <= 0) {
+        return want_ms;
+    }
+    int64_t left = (deadline - brg_now_ns()) / 1000000;
+    return left <= 0 ? 0 : left < want_ms ? (int)left : want_ms;
+}
 int brg_endpoint_wakefd(const brg_endpoint_t *ep) { return ep->wakefd; }
 size_t brg_endpoint_source_count(const brg_endpoint_t *ep) { return ep->nsources; }
 brg_source_t *brg_endpoint_source(const brg_endpoint_t *ep, size_t i) { return ep->sources[i]; }
@@ -395,14 +414,33 @@ brg_err_t brg_endpoint_start(brg_endpoint_t *ep, char *errstr, size_t errstr_siz
     return BRG_OK;
 }
 
+bool brg_endpoint_join(brg_endpoint_t *ep, int64_t until_ns)
+{
+    if (!ep->thread_started) {
+        return true;
+    }
+    if (until_ns > 0) {
+        /* pthread_timedjoin_np takes a CLOCK_REALTIME time; the deadline is monotonic. */
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        int64_t wall = (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec + (until_ns - brg_now_ns());
+        ts.tv_sec = (time_t)(wall / 1000000000);
+        ts.tv_nsec = (long)(wall % 1000000000);
+        if (pthread_timedjoin_np(ep->thread, NULL, &ts) != 0) {
+            return false;
+        }
+    } else {
+        pthread_join(ep->thread, NULL);
+    }
+    ep->thread_started = false;
+    return true;
+}
+
 void brg_endpoint_stop(brg_endpoint_t *ep)
 {
     atomic_store(&ep->stopping, true);
     brg_endpoint_wake(ep);
-    if (ep->thread_started) {
-        pthread_join(ep->thread, NULL);
-        ep->thread_started = false;
-    }
+    brg_endpoint_join(ep, 0);
     if (ep->state) {
         ep->adapter->close(ep->state);
         ep->state = NULL;

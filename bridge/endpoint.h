@@ -26,6 +26,9 @@ struct brg_source {
      * both on this source's endpoint thread, so the list needs no lock. */
     struct brg_delivery *free_dlv;
     size_t nfree_dlv;
+    /* Gaps the source reported (bridge/gap.c), under lock. */
+    struct brg_gap_row *gaps;
+    size_t ngaps;
 };
 
 /* A sink's counters, one share per thread (see brg_route_counts_t). */
@@ -65,6 +68,7 @@ struct brg_endpoint {
     pthread_t thread;
     bool thread_started;
     atomic_bool stopping;
+    atomic_int_fast64_t stop_deadline_ns; /* see brg_endpoint_stop_deadline(), 0: none */
     int wakefd;
 
     /* The mailbox: deliveries to publish here, and deliveries this endpoint sourced coming
@@ -104,6 +108,10 @@ brg_sink_t *brg_endpoint_add_sink(brg_endpoint_t *ep, brg_route_t *rt, const brg
 brg_err_t brg_endpoint_start(brg_endpoint_t *ep, char *errstr, size_t errstr_size);
 /* Ask the thread to finish, join it, close the adapter. Thread: main. */
 void brg_endpoint_stop(brg_endpoint_t *ep);
+/* Wait for the thread (asked to stop) to return, until until_ns (brg_now_ns clock; 0: as long
+ * as it takes). Returns: true once it has returned (or never ran); false if it still runs (the
+ * caller must then leave the endpoint alone: the process is about to exit). Thread: main. */
+bool brg_endpoint_join(brg_endpoint_t *ep, int64_t until_ns);
 
 /* Queue an envelope for publishing here / hand a settled one back to this (source) endpoint.
  * On an endpoint thread it goes into that thread's outbox and is pushed with the rest of its

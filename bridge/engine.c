@@ -207,11 +207,8 @@ bool brg_engine_drain(brg_engine_t *e, int64_t timeout_ms)
     return true;
 }
 
-void brg_engine_destroy(brg_engine_t *e)
+bool brg_engine_stop(brg_engine_t *e, int64_t deadline_ns, int64_t grace_ms)
 {
-    if (!e) {
-        return;
-    }
     /* Pending fan-out retries complete as RETRY while the endpoints still run, so their
      * sources hear of them. */
     brg_timer_destroy(e->timer);
@@ -221,12 +218,35 @@ void brg_engine_destroy(brg_engine_t *e)
     for (size_t i = 0; i < e->nroutes; i++) {
         brg_route_drain(e->routes[i]);
     }
-    /* Stop every thread first, then free: a settle may still travel between endpoints while
-     * the threads run. */
+    /* Every thread is told at once, with the deadline its adapter bounds its stop by; a settle
+     * may still travel between endpoints while they stop. */
     for (size_t i = 0; i < e->nendpoints; i++) {
+        atomic_store(&e->endpoints[i]->stop_deadline_ns, deadline_ns);
         atomic_store(&e->endpoints[i]->stopping, true);
         brg_endpoint_wake(e->endpoints[i]);
     }
+    int64_t until = deadline_ns > 0 ? deadline_ns + grace_ms * 1000000 : 0;
+    bool all = true;
+    for (size_t i = 0; i < e->nendpoints; i++) {
+        if (!brg_endpoint_join(e->endpoints[i], until)) {
+            brg_log_warn(brg_endpoint_logctx(e->endpoints[i]),
+                         "still stopping %lld ms after the shutdown deadline (its client library "
+                         "waits for a broker that does not answer): exiting without it; what it "
+                         "had not acknowledged will be delivered again",
+                         (long long)grace_ms);
+            all = false;
+        }
+    }
+    return all;
+}
+
+void brg_engine_destroy(brg_engine_t *e)
+{
+    if (!e) {
+        return;
+    }
+    /* Stop every thread first, then free. */
+    brg_engine_stop(e, 0, 0);
     for (size_t i = 0; i < e->nendpoints; i++) {
         brg_endpoint_stop(e->endpoints[i]);
     }

@@ -30,9 +30,16 @@ brg_err_t brg_engine_start(brg_engine_t *e, char *errstr, size_t errstr_size);
 bool brg_engine_drain(brg_engine_t *e, int64_t timeout_ms);
 /* Messages in flight across all routes. */
 size_t brg_engine_in_flight(const brg_engine_t *e);
+/* Stop every endpoint thread. Each adapter bounds its stop by deadline_ns (brg_now_ns clock,
+ * see brg_endpoint_stop_deadline; 0: no deadline, wait as long as it takes); a thread still
+ * running grace_ms after it is logged (WARN) and left alone. Returns: true if every thread
+ * returned; false if some still run: the caller must not destroy the engine, only exit the
+ * process (_exit: nothing may be freed under that thread). Thread: main. */
+bool brg_engine_stop(brg_engine_t *e, int64_t deadline_ns, int64_t grace_ms);
 /* Stop and free everything: pending fan-out retries complete as RETRY first (the timer), then
- * every endpoint is told to stop at once and each is joined (no order between sources and
- * sinks: call brg_engine_drain first so that nothing is in flight), then all is freed. */
+ * every endpoint is told to stop at once and each is joined (brg_engine_stop without a
+ * deadline; no order between sources and sinks: call brg_engine_drain first so that nothing is
+ * in flight), then all is freed. */
 void brg_engine_destroy(brg_engine_t *e);
 
 brg_endpoint_t *brg_engine_endpoint(const brg_engine_t *e, const char *name);

@@ -17,6 +17,7 @@ libbrgcore_a_SOURCES = \
 	%D%/registry.c \
 	%D%/tslot.c %D%/tslot.h \
 	%D%/route.c %D%/route.h \
+	%D%/gap.c %D%/gap.h \
 	%D%/endpoint.c %D%/endpoint.h \
 	%D%/inbox.c %D%/inbox.h \
 	%D%/delivery.c %D%/delivery.h \

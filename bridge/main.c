@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "bridge/conf.h"
 #include "bridge/engine.h"
@@ -26,6 +27,12 @@ enum {
     EXIT_START = 3,    /* an endpoint could not be started */
     EXIT_DRAIN = 4,    /* shutdown deadline passed with messages in flight (they are redelivered) */
 };
+
+/* How long after the shutdown deadline an endpoint thread is still waited for before the process
+ * exits without it. Its adapter bounds its own waits by the deadline; what can still run late
+ * is a library's teardown (rd_kafka_destroy waits for requests in flight to a cluster that is
+ * gone or frozen, seconds or more), after everything that could be acknowledged was. */
+#define STOP_GRACE_MS 500
 
 static void usage(FILE *out)
 {
@@ -161,6 +168,7 @@ static int run(brg_conf_t *conf, const char *path)
             brg_log_warn(NULL, "second signal: exiting now; %zu unacknowledged messages will be "
                                "redelivered by their sources",
                          brg_engine_in_flight(e));
+            deadline = brg_now_ns(); /* the endpoints stop without waiting for brokers */
             break;
         }
         if (brg_now_ns() >= deadline) {
@@ -173,6 +181,18 @@ static int run(brg_conf_t *conf, const char *path)
     }
     brg_engine_log_stats(e);
     brg_http_stop(http);
+    /* The endpoints stop (flush, acknowledge, commit, close) within what is left of the same
+     * deadline, whatever their brokers do: each adapter bounds its waits by it. A library call
+     * that still blocks a thread past it (a client library tearing down its connections to a
+     * cluster that is gone or frozen) is not waited for: the process exits without freeing what
+     * that thread uses (_exit: no exit handlers run under it). Everything that could be
+     * acknowledged was; the exit status says whether the drain finished. */
+    if (!brg_engine_stop(e, deadline, STOP_GRACE_MS)) {
+        brg_log_warn(NULL, "stopped at the shutdown deadline%s, without waiting for every "
+                           "endpoint's client library to finish",
+                     drained ? " (drained)" : "");
+        _exit(rc);
+    }
     brg_engine_destroy(e);
     brg_log_info(NULL, "stopped%s", drained ? " (drained)" : "");
     return rc;

@@ -16,6 +16,8 @@
 #include <microhttpd.h>
 #endif
 
+#include "bridge/gap.h"
+
 struct brg_metrics_out {
     brg_buf_t *buf;
 };
@@ -127,6 +129,22 @@ void brg_metrics_render(brg_engine_t *e, brg_buf_t *b)
                            brg_prom_label(rt->name, r, sizeof(r)), brg_prom_label(rt->loss[k].name, ep, sizeof(ep)),
                            LOAD(rt->loss[k].count));
         }
+    }
+    help(b, "msgbridge_source_gap_records_total", "counter",
+         "Records a source could not read because its broker no longer had them (Kafka: "
+         "retention or DeleteRecords removed them first, or the partition's log started again).");
+    for (size_t i = 0; i < e->nroutes; i++) {
+        brg_gap_row_t *rows;
+        size_t n = brg_source_gap_rows(e->routes[i]->src, &rows);
+        brg_prom_label(e->routes[i]->name, r, sizeof(r));
+        for (size_t k = 0; k < n; k++) {
+            brg_buf_printf(b,
+                           "msgbridge_source_gap_records_total{route=\"%s\",topic=\"%s\","
+                           "partition=\"%" PRId32 "\"} %" PRIu64 "\n",
+                           r, brg_prom_label(rows[k].stream, ep, sizeof(ep)), rows[k].partition,
+                           rows[k].records);
+        }
+        brg_gap_rows_free(rows, n);
     }
     help(b, "msgbridge_route_settled_total", "counter",
          "Source messages by final outcome (accepted, retry, rejected).");
@@ -325,6 +343,22 @@ void brg_metrics_render_routes(brg_engine_t *e, brg_buf_t *b)
             brg_buf_printf(b, "null");
         }
         brg_watchdog_routes_json(rt, b);
+        brg_gap_row_t *gaps;
+        size_t ngaps = brg_source_gap_rows(rt->src, &gaps);
+        uint64_t gap_total = 0;
+        for (size_t k = 0; k < ngaps; k++) {
+            gap_total += gaps[k].records;
+        }
+        brg_buf_printf(b, ", \"gap_records\": %" PRIu64 ", \"gaps\": [", gap_total);
+        for (size_t k = 0; k < ngaps; k++) {
+            brg_buf_printf(b, "%s{\"topic\": ", k ? ", " : "");
+            json_str(b, gaps[k].stream);
+            brg_buf_printf(b, ", \"partition\": %" PRId32 ", \"records\": %" PRIu64
+                              ", \"gaps\": %" PRIu64 "}",
+                           gaps[k].partition, gaps[k].records, gaps[k].gaps);
+        }
+        brg_buf_printf(b, "]");
+        brg_gap_rows_free(gaps, ngaps);
         int64_t next_ms = 0;
         char *park = brg_route_park_reason(rt, &next_ms);
         bool parked = atomic_load(&rt->state) == BRG_ROUTE_PARKED;

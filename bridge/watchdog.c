@@ -7,6 +7,7 @@
 #include "bridge/endpoint.h"
 #include "bridge/engine.h"
 #include "bridge/metrics.h"
+#include "bridge/buf.h"
 #include "bridge/route.h"
 
 /* How often the engine's 5 ms tick actually looks at the routes. */
@@ -288,22 +289,6 @@ bool brg_watchdog_ready(brg_engine_t *e, brg_buf_t *b)
     return ready;
 }
 
-/* Label values come from the config; escape as the Prometheus text format wants. */
-static const char *esc(const char *s, char *buf, size_t size)
-{
-    size_t o = 0;
-    for (; s && *s && o + 3 < size; s++) {
-        if (*s == '"' || *s == '\\' || *s == '\n') {
-            buf[o++] = '\\';
-            buf[o++] = *s == '\n' ? 'n' : *s;
-        } else {
-            buf[o++] = *s;
-        }
-    }
-    buf[o] = '\0';
-    return buf;
-}
-
 void brg_watchdog_metrics(brg_engine_t *e, brg_buf_t *b)
 {
     char r[256];
@@ -313,7 +298,7 @@ void brg_watchdog_metrics(brg_engine_t *e, brg_buf_t *b)
     for (size_t i = 0; i < e->nroutes; i++) {
         brg_route_t *rt = e->routes[i];
         brg_buf_printf(b, "msgbridge_route_stalls_total{route=\"%s\"} %" PRIu64 "\n",
-                       esc(rt->name, r, sizeof(r)), (uint64_t)atomic_load(&rt->wd.stalls));
+                       brg_prom_label(rt->name, r, sizeof(r)), (uint64_t)atomic_load(&rt->wd.stalls));
     }
     brg_buf_printf(b, "# HELP msgbridge_route_source_backlog Messages waiting at the source's "
                       "broker as its adapter last reported them (Kafka: lag; RabbitMQ: the "
@@ -322,7 +307,7 @@ void brg_watchdog_metrics(brg_engine_t *e, brg_buf_t *b)
     for (size_t i = 0; i < e->nroutes; i++) {
         brg_route_t *rt = e->routes[i];
         brg_buf_printf(b, "msgbridge_route_source_backlog{route=\"%s\"} %" PRId64 "\n",
-                       esc(rt->name, r, sizeof(r)),
+                       brg_prom_label(rt->name, r, sizeof(r)),
                        rt->src ? (int64_t)atomic_load(&rt->src->backlog) : 0);
     }
     brg_buf_printf(b, "# HELP msgbridge_route_stalled 1 while the route is stalled.\n"
@@ -330,6 +315,6 @@ void brg_watchdog_metrics(brg_engine_t *e, brg_buf_t *b)
     for (size_t i = 0; i < e->nroutes; i++) {
         brg_route_t *rt = e->routes[i];
         brg_buf_printf(b, "msgbridge_route_stalled{route=\"%s\"} %d\n",
-                       esc(rt->name, r, sizeof(r)), atomic_load(&rt->wd.stalled) ? 1 : 0);
+                       brg_prom_label(rt->name, r, sizeof(r)), atomic_load(&rt->wd.stalled) ? 1 : 0);
     }
 }

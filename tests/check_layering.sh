@@ -6,7 +6,7 @@
 #     of the same layer or a lower one. The layers, bottom first:
 #       1 bridge/envelope arena err log buf utf8 clock tslot cfg   (cfg: the parsed configuration tree)
 #       2 mappings/*
-#       3 bridge/delivery inbox timer route endpoint watchdog conf conf_scan registry metrics
+#       3 bridge/delivery inbox timer route gap endpoint watchdog conf conf_scan registry metrics
 #       4 bridge/engine
 #       5 adapters/*/*
 #       6 bridge/adapters.c, bridge/main.c
@@ -44,7 +44,7 @@ for o in $objs; do
     bridge/envelope | bridge/arena | bridge/err | bridge/log | bridge/buf | bridge/utf8 | \
         bridge/clock | bridge/tslot | bridge/cfg) layer=1 ;;
     mappings/*) layer=2 ;;
-    bridge/delivery | bridge/inbox | bridge/timer | bridge/route | bridge/endpoint | \
+    bridge/delivery | bridge/inbox | bridge/timer | bridge/route | bridge/gap | bridge/endpoint | \
         bridge/watchdog | bridge/conf | bridge/conf_scan | bridge/registry | bridge/metrics) layer=3 ;;
     bridge/engine) layer=4 ;;
     adapters/*) layer=5 ;;

@@ -38,7 +38,9 @@ KAFKA_INTEGRATION = \
 	tests/integration/kafka_sink_parks.sh \
 	tests/integration/kafka_consumer_lag.sh \
 	tests/integration/kafka_memory_bound.sh \
-	tests/integration/kafka_scale_join_leave.sh
+	tests/integration/kafka_scale_join_leave.sh \
+	tests/integration/kafka_source_gap.sh \
+	tests/integration/kafka_stop_unreachable.sh
 # With RabbitMQ (and its AMQP 1.0 plugin): the node of scripts/rabbitmq-node.sh.
 KAFKA_RABBITMQ_INTEGRATION = \
 	tests/integration/kafka_typed_headers.sh \

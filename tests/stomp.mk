@@ -27,7 +27,8 @@ STOMP_INTEGRATION = \
 # With RabbitMQ too.
 STOMP_RABBITMQ_INTEGRATION = \
 	tests/integration/kafka_stomp_round_trip.sh \
-	tests/integration/rabbitmq_stomp_round_trip.sh
+	tests/integration/rabbitmq_stomp_round_trip.sh \
+	tests/integration/stop_frozen_brokers.sh
 STOMP_ONLY_INTEGRATION = \
 	tests/integration/stomp_tls.sh \
 	tests/integration/stomp_durable_topic.sh \

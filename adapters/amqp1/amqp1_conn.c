@@ -280,6 +280,13 @@ static void handle(brg_amqp1_t *a, pn_event_t *e)
 }
 
 /* Work on the connection: called only inside one of its event batches. */
+/* When an orderly close gives up: CLOSE_TIMEOUT_MS from now, or the bridge's shutdown deadline
+ * if that comes first (a frozen broker never confirms). */
+static int64_t close_deadline(const brg_amqp1_t *a, int64_t now)
+{
+    return now + (int64_t)brg_endpoint_stop_budget_ms(a->ep, CLOSE_TIMEOUT_MS) * 1000000;
+}
+
 static void service(brg_amqp1_t *a)
 {
     int64_t now = brg_now_ns();
@@ -290,7 +297,7 @@ static void service(brg_amqp1_t *a)
              * unconfirmed at TRANSPORT_CLOSED settles RETRY. */
             a->closing = true;
             if (!a->close_deadline_ns) {
-                a->close_deadline_ns = now + (int64_t)CLOSE_TIMEOUT_MS * 1000000;
+                a->close_deadline_ns = close_deadline(a, now);
             }
             pn_connection_close(a->conn);
         }
@@ -350,14 +357,17 @@ brg_err_t brg_amqp1_run(void *state, brg_endpoint_t *ep, char *errstr, size_t er
             pn_condition_free(cond);
         } else if (stopping) {
             if (!a->close_deadline_ns) {
-                a->close_deadline_ns = brg_now_ns() + (int64_t)CLOSE_TIMEOUT_MS * 1000000;
+                a->close_deadline_ns = close_deadline(a, brg_now_ns());
             }
             if (!a->closing) {
                 pn_connection_wake(a->conn);
             }
             if (brg_now_ns() >= a->close_deadline_ns) {
                 /* The broker did not answer our close in time: drop the socket. */
-                brg_log_warn(a->log, "broker did not confirm the close within %d ms",
+                brg_log_warn(a->log,
+                             "broker did not confirm the close in time (%d ms, or the shutdown "
+                             "deadline): closing the socket; what was not acknowledged will be "
+                             "delivered again",
                              CLOSE_TIMEOUT_MS);
                 pn_proactor_disconnect(a->proactor, NULL);
                 a->close_deadline_ns = INT64_MAX;

@@ -12,6 +12,7 @@
 
 #include "adapters/kafka/kafka.h"
 #include "bridge/buf.h"
+#include "adapters/kafka/kafka_gap.h"
 
 /* ---- keys ------------------------------------------------------------------------------------ */
 
@@ -37,6 +38,9 @@ static const brg_conf_key_t source_keys[] = {
     {"group", BRG_KEY_STRING, BRG_KEY_REQUIRED, "consumer group (group.id)"},
     {"start", BRG_KEY_STRING, 0,
      "where a new group starts: \"earliest\" (default) or \"latest\""},
+    {"on_gap", BRG_KEY_STRING, 0,
+     "records gone before they were read (retention, recreated topic): \"continue\" "
+     "(default, from the earliest offset left) or \"stop\" the route"},
     {NULL, 0, 0, NULL},
 };
 
@@ -153,6 +157,10 @@ static void check_source(const brg_cfg_t *ep_cs, const brg_cfg_t *from_cs, brg_d
         strcmp(start->v.s, "latest") != 0) {
         brg_diag_error(d, start, "must be \"earliest\" or \"latest\", not \"%s\"", start->v.s);
     }
+    const brg_cfg_t *gap = brg_cfg_get(from_cs, "on_gap");
+    if (gap && gap->type == BRG_CFG_STRING && brg_kafka_gap_policy(gap->v.s) < 0) {
+        brg_diag_error(d, gap, "must be \"continue\" or \"stop\", not \"%s\"", gap->v.s);
+    }
 }
 
 static void check_sink(const brg_cfg_t *ep_cs, const brg_cfg_t *to_cs, brg_diag_t *d)
@@ -246,6 +254,15 @@ void brg_kafka_on_error(brg_kafka_ep_t *k, rd_kafka_t *rk, int err, const char *
 }
 
 /* ---- endpoint lifecycle --------------------------------------------------------------------- */
+
+int brg_kafka_stop_budget_ms(const brg_kafka_ep_t *k, int want_ms)
+{
+    if (brg_endpoint_stop_deadline(k->ep) <= 0) {
+        return want_ms;
+    }
+    int left = brg_endpoint_stop_budget_ms(k->ep, INT32_MAX) - BRG_KAFKA_TEARDOWN_MS;
+    return left <= 0 ? 0 : left < want_ms ? left : want_ms;
+}
 
 static void kafka_close(void *state)
 {

@@ -143,6 +143,13 @@ struct brg_kafka_ep {
     int64_t next_rows_ns;
 };
 
+/* At shutdown (brg_endpoint_stop_deadline): how long a stop step may still wait, leaving
+ * BRG_KAFKA_TEARDOWN_MS before the deadline for destroying the librdkafka handles (about a
+ * second: rd_kafka_destroy joins broker threads that wake up once a second). want_ms when
+ * there is no deadline. Thread: the endpoint's. */
+#define BRG_KAFKA_TEARDOWN_MS 1500
+int brg_kafka_stop_budget_ms(const brg_kafka_ep_t *k, int want_ms);
+
 /* Sink side. Thread: the endpoint's. */
 brg_err_t brg_kafka_sink_start(brg_kafka_ep_t *k, char *errstr, size_t errstr_size);
 /* Publish one envelope taken from the mailbox (settles it on any immediate failure). */

@@ -151,6 +151,13 @@ bool brg_kafka_track_check_expected(brg_kafka_track_t *t, int64_t offset)
     return false;
 }
 
+void brg_kafka_track_gap(brg_kafka_track_t *t, int64_t next)
+{
+    t->last_taken = next - 1;
+    t->expect = next;
+    t->expect_misses = 0;
+}
+
 void brg_kafka_track_reset(brg_kafka_track_t *t)
 {
     uint32_t epoch = t->epoch + 1;

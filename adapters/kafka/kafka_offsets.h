@@ -84,6 +84,11 @@ bool brg_kafka_track_rewind(brg_kafka_track_t *t, int64_t *to);
 #define BRG_KAFKA_EXPECT_TRIES 3
 bool brg_kafka_track_check_expected(brg_kafka_track_t *t, int64_t offset);
 
+/* The log no longer has the offsets before next that the tracker waits for (retention removed
+ * them, or the log started again): the next record taken must be next (as after a rewind to
+ * next; records already taken stay tracked). */
+void brg_kafka_track_gap(brg_kafka_track_t *t, int64_t next);
+
 /* Forget everything (partition revoked or assigned anew) and start a new epoch. */
 void brg_kafka_track_reset(brg_kafka_track_t *t);
 

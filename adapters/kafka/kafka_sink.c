@@ -38,6 +38,9 @@ brg_kafka_err_class_t brg_kafka_produce_err_class(rd_kafka_resp_err_t err)
     }
 }
 
+/* The least a stop waits for the delivery reports of purged messages (brg_kafka_sink_stop). */
+#define PURGE_FLOOR_MS 300
+
 static void settle_err(brg_kafka_ep_t *k, brg_envelope_t *env, const char *topic,
                        int32_t partition, rd_kafka_resp_err_t err, size_t len)
 {
@@ -272,9 +275,11 @@ void brg_kafka_sink_stop(brg_kafka_ep_t *k)
     if (!k->producer) {
         return;
     }
-    /* Bounded flush: give the brokers flush_timeout_ms to confirm what is in flight, then
-     * settle the rest RETRY (purged), so that every envelope taken is settled exactly once. */
-    int64_t deadline = brg_now_ns() + (int64_t)k->flush_timeout_ms * 1000000;
+    /* Bounded flush: give the brokers flush_timeout_ms to confirm what is in flight (less if
+     * the bridge's shutdown deadline comes first), then settle the rest RETRY (purged), so that
+     * every envelope taken is settled exactly once. */
+    int flush_ms = brg_kafka_stop_budget_ms(k, k->flush_timeout_ms);
+    int64_t deadline = brg_now_ns() + (int64_t)flush_ms * 1000000;
     while ((k->outstanding > 0 || k->pending.head) && !k->producer_fatal &&
            brg_now_ns() < deadline) {
         brg_kafka_sink_poll(k);
@@ -286,12 +291,22 @@ void brg_kafka_sink_stop(brg_kafka_ep_t *k)
         brg_settle(env, BRG_RETRY, "kafka: endpoint stopping before the message was sent");
     }
     if (k->outstanding > 0) {
-        brg_log_warn(&k->log.ctx, "%zu messages not confirmed within %d ms: settled as retry",
-                     k->outstanding, k->flush_timeout_ms);
+        brg_log_warn(&k->log.ctx,
+                     "%zu messages not confirmed within %d ms%s: settled as retry (their sources "
+                     "deliver them again)",
+                     k->outstanding, flush_ms,
+                     flush_ms < k->flush_timeout_ms ? " (the shutdown deadline)" : "");
         rd_kafka_purge(k->producer, RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT);
         /* Purged messages get their delivery reports (_PURGE_QUEUE/_PURGE_INFLIGHT) at the
          * next poll; in-flight ones as soon as librdkafka drops their requests. */
-        int64_t purge_deadline = brg_now_ns() + 5000 * (int64_t)1000000;
+        /* At least PURGE_FLOOR_MS even past the shutdown deadline: librdkafka's broker threads
+         * fail purged messages at once, also against a frozen broker, and only their delivery
+         * reports let the envelopes be settled (and freed) exactly once. */
+        int purge_ms = brg_kafka_stop_budget_ms(k, 5000);
+        if (purge_ms < PURGE_FLOOR_MS) {
+            purge_ms = PURGE_FLOOR_MS;
+        }
+        int64_t purge_deadline = brg_now_ns() + purge_ms * (int64_t)1000000;
         while (k->outstanding > 0 && brg_now_ns() < purge_deadline) {
             brg_endpoint_flush(k->ep);
             rd_kafka_poll(k->producer, 50);

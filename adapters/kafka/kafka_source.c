@@ -27,6 +27,7 @@
 
 #include "adapters/kafka/kafka.h"
 #include "adapters/kafka/kafka_codec.h"
+#include "adapters/kafka/kafka_gap.h"
 
 /* Records read from librdkafka per source per loop turn, so that settles and publishes are
  * served between. */
@@ -86,6 +87,8 @@ typedef struct kpart {
     int streak;   /* rewinds without progress in between */
     int64_t high; /* highest offset ever taken: lower ones are redeliveries */
     int64_t committed; /* the group's committed offset as last seen, -1 unknown (metrics) */
+    int64_t seen_high; /* highest high watermark seen, -1 unknown (gap reports) */
+    bool gap_stopped;  /* a gap stopped the route (on_gap = "stop"): take nothing more */
 } kpart_t;
 
 struct brg_kafka_src {
@@ -107,6 +110,7 @@ struct brg_kafka_src {
     bool stopping;      /* source_stop runs: a revoke only commits (the sink is gone) */
     rd_kafka_resp_err_t last_err;
     int64_t last_err_ns;
+    int on_gap; /* BRG_KAFKA_GAP_CONTINUE or _STOP (kafka_gap.h) */
 };
 
 /* ---- the consumer's reference count ------------------------------------------------------- */
@@ -193,6 +197,7 @@ static kpart_t *part_get(brg_kafka_src_t *ks, const char *topic, int32_t partiti
     p->partition = partition;
     p->high = -1;
     p->committed = -1;
+    p->seen_high = -1;
     brg_kafka_track_init(&p->track);
     ks->parts = brg_xrealloc(ks->parts, (ks->nparts + 1) * sizeof(*ks->parts));
     ks->parts[ks->nparts++] = p;
@@ -402,6 +407,7 @@ static void note_committed(brg_kafka_src_t *ks, const rd_kafka_topic_partition_l
 static void commit_bounded(brg_kafka_src_t *ks, const rd_kafka_topic_partition_list_t *l,
                            int timeout_ms, const char *why)
 {
+    timeout_ms = brg_kafka_stop_budget_ms(ks->k, timeout_ms); /* at shutdown: less */
     rd_kafka_queue_t *cq = rd_kafka_queue_new(ks->rk);
     rd_kafka_resp_err_t err = rd_kafka_commit_queue(ks->rk, l, cq, NULL, NULL);
     if (!err) {
@@ -679,6 +685,9 @@ static brg_err_t source_start(brg_kafka_ep_t *k, brg_source_t *src, char *errstr
     ks->src = src;
     ks->h = h;
     ks->hold_budget = hold_budget;
+    ks->on_gap = brg_kafka_gap_policy(brg_cfg_str(cs, "on_gap", "continue")) == BRG_KAFKA_GAP_STOP
+                     ? BRG_KAFKA_GAP_STOP
+                     : BRG_KAFKA_GAP_CONTINUE;
     rd_kafka_conf_set_opaque(conf, h);
     /* Every topic's opaque is the holder (kmsg_free). The default topic configuration already
      * exists: auto.offset.reset above is a topic property. */
@@ -768,6 +777,116 @@ static void log_consumer_error(brg_kafka_src_t *ks, const rd_kafka_message_t *rk
     }
 }
 
+/* Held records of one partition. */
+static size_t hold_count(const brg_kafka_src_t *ks, size_t idx)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < ks->hold_len; i++) {
+        n += ks->hold[(ks->hold_head + i) % ks->hold_cap].idx == idx;
+    }
+    return n;
+}
+
+/* Is the record the one the partition should deliver next, and if not, were records lost on
+ * the broker (kafka_gap.h)? A gap is logged as an ERROR, counted
+ * (msgbridge_source_gap_records_total) and handled per on_gap: "continue" goes on from the
+ * earliest offset the log still has, "stop" stops the route and takes nothing more from the
+ * partition (nothing past the gap is committed: a restart finds the gap again).
+ * Returns: true to take the record; false if it was destroyed. */
+static bool gap_check(brg_kafka_src_t *ks, kpart_t *p, size_t idx, rd_kafka_message_t *rkm)
+{
+    if (p->gap_stopped) {
+        rd_kafka_message_destroy(rkm);
+        return false;
+    }
+    /* Expected: after the last record taken (or the rewind point); right after an assignment,
+     * the group's committed offset (on_assign looked it up). */
+    int64_t expected = p->track.last_taken >= 0 ? p->track.last_taken + 1 : p->committed;
+    int64_t read_high = p->high > p->track.last_taken ? p->high : p->track.last_taken;
+    if (rkm->offset == expected || (expected < 0 && rkm->offset > read_high)) {
+        return true; /* the steady state: no look-up */
+    }
+    /* The watermarks of the fetch that brought the record (librdkafka's cache, no request). */
+    int64_t low = -1, high = -1;
+    (void)rd_kafka_get_watermark_offsets(ks->rk, p->topic, p->partition, &low, &high);
+    int64_t skipped;
+    brg_kafka_gap_t kind =
+        brg_kafka_gap_check(expected, read_high, rkm->offset, low, high, &skipped);
+    if (kind == BRG_KAFKA_GAP_NONE) {
+        return true;
+    }
+    /* Go on from the earliest offset still there: librdkafka reset per auto.offset.reset, which
+     * may be the end of the log ("start" = "latest"). */
+    int64_t resume = low >= 0 && low < rkm->offset ? low : rkm->offset;
+    bool stop = ks->on_gap == BRG_KAFKA_GAP_STOP;
+    char what[200], then[100];
+    if (kind == BRG_KAFKA_GAP_RESTARTED) {
+        /* What was on the old log and never read: up to its last high watermark seen, plus the
+         * records held and not handed on yet (they belong to the old log's offsets). */
+        int64_t from = read_high >= 0 ? read_high + 1 : expected;
+        int64_t unread = p->seen_high > from ? p->seen_high - from : 0;
+        skipped = unread + (int64_t)hold_count(ks, idx);
+        if (expected < 0) {
+            expected = read_high + 1;
+        }
+        brg_errfmt(what, sizeof(what),
+                   "the partition's log now ends at offset %" PRId64
+                   ", before what was already read (topic deleted and recreated, or log "
+                   "truncated): %" PRId64 " records of the old log were not read",
+                   high, skipped);
+    } else {
+        brg_errfmt(what, sizeof(what),
+                   "%" PRId64 " records were removed from the broker (retention or "
+                   "DeleteRecords) before the route read them",
+                   skipped);
+    }
+    if (stop) {
+        brg_errfmt(then, sizeof(then), "stopping the route (on_gap = \"stop\")");
+    } else {
+        brg_errfmt(then, sizeof(then), "continuing from offset %" PRId64 " (on_gap = \"continue\")",
+                   resume);
+    }
+    const char *route = brg_source_route_name(ks->src);
+    brg_log_error(&ks->k->log.ctx,
+                  "route \"%s\": gap in %s [%" PRId32 "]: expected offset %" PRId64
+                  ", found %" PRId64 ": %s; %s",
+                  route, p->topic, p->partition, expected, rkm->offset, what, then);
+    brg_source_count_gap(ks->src, p->topic, p->partition, (uint64_t)skipped);
+    if (stop) {
+        char reason[300];
+        brg_errfmt(reason, sizeof(reason),
+                   "gap in %s [%" PRId32 "]: expected offset %" PRId64 ", found %" PRId64
+                   ", %" PRId64 " records skipped (on_gap = \"stop\")",
+                   p->topic, p->partition, expected, rkm->offset, skipped);
+        brg_source_stop(ks->src, reason);
+        p->gap_stopped = true;
+        /* Paused for good: the retry pause with no end (source_poll never resumes it). */
+        if (!p->retry_paused && !p->bp_paused) {
+            part_pause(ks, p, true);
+        }
+        p->bp_paused = false;
+        p->retry_paused = true;
+        p->resume_at_ns = INT64_MAX;
+        rd_kafka_message_destroy(rkm);
+        return false;
+    }
+    if (kind == BRG_KAFKA_GAP_RESTARTED) {
+        /* A new log: what is tracked refers to the old one (late settles become stale, and no
+         * offset of the old log is ever stored for the new one). */
+        hold_drop(ks, idx, false);
+        brg_kafka_track_reset(&p->track);
+        p->high = -1;
+        p->seen_high = high;
+    }
+    brg_kafka_track_gap(&p->track, resume);
+    if (rkm->offset != resume) {
+        part_seek(ks, p, resume);
+        rd_kafka_message_destroy(rkm);
+        return false;
+    }
+    return true;
+}
+
 /* Read one record (or event) from librdkafka into the hold. */
 static void hold_record(brg_kafka_src_t *ks, rd_kafka_message_t *rkm)
 {
@@ -784,6 +903,9 @@ static void hold_record(brg_kafka_src_t *ks, rd_kafka_message_t *rkm)
     if (!p || !p->assigned) {
         rd_kafka_message_destroy(rkm); /* from a partition already revoked */
         return;
+    }
+    if (!gap_check(ks, p, (size_t)idx, rkm)) {
+        return; /* destroyed: a gap stopped the partition, or it goes back to the log start */
     }
     if (!brg_kafka_track_check_expected(&p->track, rkm->offset)) {
         /* A record past the rewind point arrived: the seek did not take yet. Seek again. */
@@ -888,6 +1010,9 @@ static int64_t part_lag(brg_kafka_src_t *ks, kpart_t *p)
             RD_KAFKA_RESP_ERR_NO_ERROR ||
         high < 0) {
         return -1;
+    }
+    if (high > p->seen_high) {
+        p->seen_high = high; /* for gap reports: how far the log went */
     }
     int64_t next = brg_kafka_track_first(&p->track);
     if (next < 0) {
@@ -1062,7 +1187,7 @@ static void source_stop(brg_kafka_src_t *ks)
     ks->stopping = true;
     hold_drop(ks, 0, true); /* never handed on: read again by the partitions' next owner */
     flush_source(ks);
-    commit_bounded(ks, NULL, COMMIT_TIMEOUT_MS, "stop");
+    commit_bounded(ks, NULL, COMMIT_TIMEOUT_MS, "stop"); /* bounded by the shutdown deadline */
     /* Close asynchronously so that a cluster that is down cannot hold shutdown forever; the
      * revoke during close commits once more (rebalance_cb, served by the poll below). */
     rd_kafka_queue_t *cq = rd_kafka_queue_new(ks->rk);
@@ -1072,7 +1197,10 @@ static void source_stop(brg_kafka_src_t *ks)
                      brg_source_route_name(ks->src), rd_kafka_error_string(e));
         rd_kafka_error_destroy(e);
     } else {
-        int64_t deadline = brg_now_ns() + CLOSE_TIMEOUT_MS * (int64_t)1000000;
+        /* Bounded by the bridge's shutdown deadline too: a cluster that is gone or frozen never
+         * answers the final commit and LeaveGroup. */
+        int close_ms = brg_kafka_stop_budget_ms(ks->k, CLOSE_TIMEOUT_MS);
+        int64_t deadline = brg_now_ns() + close_ms * (int64_t)1000000;
         while (!rd_kafka_consumer_closed(ks->rk) && brg_now_ns() < deadline) {
             /* The close queue hands out events, not callbacks: a rebalance (the final revoke)
              * is acted on like rebalance_cb would; the rest is only drained. */
@@ -1086,8 +1214,12 @@ static void source_stop(brg_kafka_src_t *ks)
             }
         }
         if (!rd_kafka_consumer_closed(ks->rk)) {
-            brg_log_warn(&ks->k->log.ctx, "route \"%s\": consumer did not close within %d ms",
-                         brg_source_route_name(ks->src), CLOSE_TIMEOUT_MS);
+            brg_log_warn(&ks->k->log.ctx,
+                         "route \"%s\": the consumer did not leave its group within %d ms (%sthe "
+                         "cluster did not answer): stopping without it; records not committed "
+                         "will be delivered again, to this group's next member",
+                         brg_source_route_name(ks->src), close_ms,
+                         close_ms < CLOSE_TIMEOUT_MS ? "the shutdown deadline; " : "");
         }
     }
     rd_kafka_queue_destroy(cq);

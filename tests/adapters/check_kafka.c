@@ -13,6 +13,7 @@
 
 #include "adapters/kafka/kafka.h"
 #include "adapters/kafka/kafka_codec.h"
+#include "adapters/kafka/kafka_gap.h"
 #include "adapters/kafka/kafka_offsets.h"
 #include "bridge/adapter.h"
 #include "bridge/conf.h"
@@ -954,6 +955,88 @@ START_TEST(test_produce_errors_classified)
 }
 END_TEST
 
+/* ---- gaps (kafka_gap.c) ---- */
+
+START_TEST(test_gap_none_in_order_or_holes)
+{
+    int64_t skipped = -1;
+    /* The record expected, and a hole left by compaction (the log start is not past it). */
+    ck_assert_int_eq(brg_kafka_gap_check(10, 9, 10, 0, 50, &skipped), BRG_KAFKA_GAP_NONE);
+    ck_assert_int_eq(skipped, 0);
+    ck_assert_int_eq(brg_kafka_gap_check(10, 9, 14, 0, 50, &skipped), BRG_KAFKA_GAP_NONE);
+    ck_assert_int_eq(brg_kafka_gap_check(10, 9, 14, 10, 50, &skipped), BRG_KAFKA_GAP_NONE);
+    /* Nothing known yet (a new group): nothing to compare with. */
+    ck_assert_int_eq(brg_kafka_gap_check(-1, -1, 500, 300, 900, &skipped), BRG_KAFKA_GAP_NONE);
+    /* A record read before a seek back (the log still has what was read): not a gap. */
+    ck_assert_int_eq(brg_kafka_gap_check(10, 9, 4, 0, 50, &skipped), BRG_KAFKA_GAP_NONE);
+}
+END_TEST
+
+START_TEST(test_gap_removed_counts_from_expected_to_log_start)
+{
+    int64_t skipped = -1;
+    /* Retention removed 5..310; librdkafka reset to the log start. */
+    ck_assert_int_eq(brg_kafka_gap_check(5, 4, 311, 311, 810, &skipped), BRG_KAFKA_GAP_REMOVED);
+    ck_assert_int_eq(skipped, 306);
+    /* Reset to the end ("latest"): what was deleted is counted, the caller goes back to 311. */
+    ck_assert_int_eq(brg_kafka_gap_check(5, 4, 810, 311, 810, &skipped), BRG_KAFKA_GAP_REMOVED);
+    ck_assert_int_eq(skipped, 306);
+    /* The log start moved on again after the fetch: no more than up to the record counts. */
+    ck_assert_int_eq(brg_kafka_gap_check(5, 4, 311, 400, 810, &skipped), BRG_KAFKA_GAP_REMOVED);
+    ck_assert_int_eq(skipped, 306);
+    /* Right after an assignment: expected is the committed offset, nothing read yet. */
+    ck_assert_int_eq(brg_kafka_gap_check(100, -1, 250, 250, 900, &skipped),
+                     BRG_KAFKA_GAP_REMOVED);
+    ck_assert_int_eq(skipped, 150);
+}
+END_TEST
+
+START_TEST(test_gap_restarted_when_the_log_ends_before_what_was_read)
+{
+    int64_t skipped = -1;
+    /* 300 records read, the topic recreated with 100: offset 0 comes back. */
+    ck_assert_int_eq(brg_kafka_gap_check(300, 299, 0, 0, 100, &skipped),
+                     BRG_KAFKA_GAP_RESTARTED);
+    ck_assert_int_eq(skipped, 0);
+    /* The same after a new assignment with no committed offset left. */
+    ck_assert_int_eq(brg_kafka_gap_check(-1, 299, 0, 0, 100, &skipped),
+                     BRG_KAFKA_GAP_RESTARTED);
+    /* Only the committed offset is known (msgbridge restarted): the log ends before it. */
+    ck_assert_int_eq(brg_kafka_gap_check(300, -1, 0, 0, 100, &skipped),
+                     BRG_KAFKA_GAP_RESTARTED);
+    /* Caught up exactly: the log ends at the committed offset, nothing new. */
+    ck_assert_int_eq(brg_kafka_gap_check(300, -1, 300, 0, 301, &skipped), BRG_KAFKA_GAP_NONE);
+    /* A redelivery after a rebalance: the log still ends past what was read. */
+    ck_assert_int_eq(brg_kafka_gap_check(-1, 299, 200, 0, 400, &skipped), BRG_KAFKA_GAP_NONE);
+}
+END_TEST
+
+START_TEST(test_gap_policy_names)
+{
+    ck_assert_int_eq(brg_kafka_gap_policy(NULL), BRG_KAFKA_GAP_CONTINUE);
+    ck_assert_int_eq(brg_kafka_gap_policy("continue"), BRG_KAFKA_GAP_CONTINUE);
+    ck_assert_int_eq(brg_kafka_gap_policy("stop"), BRG_KAFKA_GAP_STOP);
+    ck_assert_int_eq(brg_kafka_gap_policy("Stop"), -1);
+    ck_assert_int_eq(brg_kafka_gap_policy(""), -1);
+}
+END_TEST
+
+START_TEST(test_track_gap_expects_the_log_start)
+{
+    brg_kafka_track_t t;
+    brg_kafka_track_init(&t);
+    uint32_t epoch;
+    ck_assert(brg_kafka_track_take(&t, 4, &epoch));
+    brg_kafka_track_gap(&t, 311);
+    /* A record fetched before the seek (past the log start) is refused, the log start taken. */
+    ck_assert(!brg_kafka_track_check_expected(&t, 500));
+    ck_assert(brg_kafka_track_check_expected(&t, 311));
+    ck_assert(brg_kafka_track_take(&t, 311, &epoch));
+    ck_assert_int_eq(brg_kafka_track_count(&t), 2);
+    brg_kafka_track_fini(&t);
+}
+END_TEST
+
 static Suite *kafka_suite(void)
 {
     Suite *s = suite_create("kafka");
@@ -1002,6 +1085,14 @@ static Suite *kafka_suite(void)
     tcase_add_test(t, test_conf_producer_linger_unless_set);
     tcase_add_test(t, test_conf_consumer_cooperative_unless_set);
     tcase_add_test(t, test_produce_errors_classified);
+    suite_add_tcase(s, t);
+
+    t = tcase_create("gaps");
+    tcase_add_test(t, test_gap_none_in_order_or_holes);
+    tcase_add_test(t, test_gap_removed_counts_from_expected_to_log_start);
+    tcase_add_test(t, test_gap_restarted_when_the_log_ends_before_what_was_read);
+    tcase_add_test(t, test_gap_policy_names);
+    tcase_add_test(t, test_track_gap_expects_the_log_start);
     suite_add_tcase(s, t);
     return s;
 }

@@ -21,7 +21,10 @@ routes = (
   { name = "r";
     from = { endpoint = "k"; topics = [ "orders", "^orders\\.(eu|us" ]; group = "g";
              start = "soon"; };
-    to = { endpoint = "k"; topic = "copy"; partition = "first"; }; }
+    to = { endpoint = "k"; topic = "copy"; partition = "first"; }; },
+  { name = "r2";
+    from = { endpoint = "k"; topic = "orders"; group = "g2"; on_gap = "skip"; };
+    to = { endpoint = "k"; topic = "copy2"; }; }
 );
 EOC
 "$MSGBRIDGE" -t -c "$T_DIR/bad.conf" >"$T_DIR/out" 2>&1
@@ -38,6 +41,7 @@ expect "$f:8: endpoints[0].properties[3]: librdkafka property \"enable.auto.offs
 expect "$f:12: routes[0].from.topics[1]: bad regex \"^orders\\.(eu|us\": "
 expect "$f:13: routes[0].from.start: must be \"earliest\" or \"latest\", not \"soon\""
 expect "$f:14: routes[0].to.partition: \"first\" is not a partition number (or a template)"
+expect "$f:16: routes[1].from.on_gap: must be \"continue\" or \"stop\", not \"skip\""
 
 # The same file, fixed, passes.
 cat >"$T_DIR/good.conf" <<'EOC'
@@ -49,13 +53,13 @@ endpoints = (
 routes = (
   { name = "r";
     from = { endpoint = "k"; topics = [ "orders", "^orders\\.(eu|us)$" ]; group = "g";
-             start = "latest"; };
+             start = "latest"; on_gap = "stop"; };
     to = { endpoint = "k"; topic = "copy"; partition = "${partition}"; }; }
 );
 EOC
 "$MSGBRIDGE" -t -c "$T_DIR/good.conf" >"$T_DIR/good.out" 2>&1 ||
     t_fail "good config refused: $(cat "$T_DIR/good.out")"
-t_log "ok: 6 errors reported at their lines; the fixed file passes"
+t_log "ok: 7 errors reported at their lines; the fixed file passes"
 
 # The Kafka examples are valid.
 for ex in "$top_srcdir"/examples/kafka-mirror.conf "$top_srcdir"/examples/kafka-to-stdout.conf; do
