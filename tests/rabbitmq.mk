@@ -51,7 +51,8 @@ RABBITMQ_KAFKA_INTEGRATION = \
 	tests/integration/fanout_park_kafka.sh \
 	tests/integration/fanout_park_restart.sh
 EXTRA_DIST += $(RABBITMQ_INTEGRATION) $(RABBITMQ_KAFKA_INTEGRATION) \
-	tests/integration/rabbitmq_lib.sh tests/integration/freeze_proxy.py scripts/rabbitmq-node.sh
+	tests/integration/rabbitmq_lib.sh tests/integration/fanout_lib.sh tests/integration/freeze_proxy.py \
+	scripts/rabbitmq-node.sh
 if HAVE_ADAPTER_RABBITMQ
 TESTS += $(RABBITMQ_INTEGRATION)
 if HAVE_ADAPTER_KAFKA
