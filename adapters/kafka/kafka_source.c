@@ -65,6 +65,7 @@ typedef struct kholder {
     rd_kafka_t *rk;
     brg_kafka_src_t *ks; /* NULL once the source stopped: callbacks then do nothing */
     bool assigned_once;  /* a rebalance gave it an assignment (written before the last unref) */
+    bool close_abandoned; /* its close did not finish by the deadline (set before the unref) */
 } kholder_t;
 
 /* A record read from librdkafka and not yet handed to the route. */
@@ -140,10 +141,14 @@ static void holder_unref(kholder_t *h)
     }
     /* The consumer was closed (or given up on) by brg_kafka_sources_stop: never block here, this
      * may run on whichever thread freed the last envelope. */
-    if (destroy_would_abort(h)) {
-        /* Closed, it holds no partitions and reads nothing: leave it to the process exit
-         * (rare: only a stop in the middle of a first join). The log context goes with it
-         * (librdkafka may still log). */
+    /* A consumer whose close was given up on (the cluster did not answer by the shutdown
+     * deadline) is not destroyed either: librdkafka 2.0.2's destroy then waits for the group
+     * to finish terminating, which needs the close queue served, and its main thread spins
+     * at 100% CPU for ever (seen: a stop after a 30 s drain, the deadline spent). */
+    if (destroy_would_abort(h) || h->close_abandoned) {
+        /* Closed or given up on, it holds no partitions we act on: leave it to the process
+         * exit (rare: a stop in the middle of a first join, or against a cluster that does not
+         * answer). The log context goes with it (librdkafka may still log). */
         pthread_mutex_lock(&kept_lock);
         kept_rks = brg_xrealloc(kept_rks, (nkept_rks + 1) * sizeof(*kept_rks));
         kept_rks[nkept_rks++] = h->rk;
@@ -1196,6 +1201,7 @@ static void source_stop(brg_kafka_src_t *ks)
         brg_log_warn(&ks->k->log.ctx, "route \"%s\": closing the consumer: %s",
                      brg_source_route_name(ks->src), rd_kafka_error_string(e));
         rd_kafka_error_destroy(e);
+        ks->h->close_abandoned = !rd_kafka_consumer_closed(ks->rk);
     } else {
         /* Bounded by the bridge's shutdown deadline too: a cluster that is gone or frozen never
          * answers the final commit and LeaveGroup. */
@@ -1214,6 +1220,7 @@ static void source_stop(brg_kafka_src_t *ks)
             }
         }
         if (!rd_kafka_consumer_closed(ks->rk)) {
+            ks->h->close_abandoned = true;
             brg_log_warn(&ks->k->log.ctx,
                          "route \"%s\": the consumer did not leave its group within %d ms (%sthe "
                          "cluster did not answer): stopping without it; records not committed "
