@@ -53,3 +53,14 @@ rabbit_retries() {
         sed -n 's/^msgbridge_sink_retries_total{route="fan",endpoint="rabbit".*} \([0-9]*\)$/\1/p'
 }
 retries_at_least() { [ "$(rabbit_retries)" -ge "$1" ]; }
+
+# kafka_dst_tally: count what the Kafka destination holds once msgbridge stopped: sets
+# k_missing and k_dups (message numbers 0..N-1; numbers in $T_DIR/final.kafka).
+kafka_dst_tally() {
+    kafka_dst_numbers "$T_DIR/final.kafka"
+    seq 0 $((N - 1)) | sort >"$T_DIR/want"
+    sort -u "$T_DIR/final.kafka" >"$T_DIR/have"
+    k_missing=$(comm -23 "$T_DIR/want" "$T_DIR/have" | wc -l)
+    k_dups=$(( $(wc -l <"$T_DIR/final.kafka") - $(wc -l <"$T_DIR/have") ))
+    t_log "Kafka destination: $(wc -l <"$T_DIR/final.kafka") records, $k_missing missing, $k_dups duplicates"
+}

@@ -43,12 +43,7 @@ t_assert_eq "$(grep -c 'route "fan" parked' "$T_DIR/bridge.log")" 1 "parks"
 t_wait_for 30 sh -c "[ \"\$(kcat -C -b $BRG_TEST_KAFKA_BROKERS -t $KDST -o beginning -e -q -f '.\n' 2>/dev/null | wc -l)\" -ge $N ]" ||
     t_fail "the Kafka destination has $(k_count "$KDST") of $N"
 t_stop "$T_BRIDGE_PID"
-kafka_dst_numbers "$T_DIR/final.kafka"
-seq 0 $((N - 1)) | sort >"$T_DIR/want"
-sort -u "$T_DIR/final.kafka" >"$T_DIR/have"
-k_missing=$(comm -23 "$T_DIR/want" "$T_DIR/have" | wc -l)
-k_dups=$(( $(wc -l <"$T_DIR/final.kafka") - $(wc -l <"$T_DIR/have") ))
-t_log "Kafka destination: $(wc -l <"$T_DIR/final.kafka") records, $k_missing missing, $k_dups duplicates"
+kafka_dst_tally
 t_assert_eq "$k_missing" 0 "missing at the Kafka destination"
 t_assert_eq "$k_dups" 0 "duplicates at the healthy Kafka destination"
 echo "$out" | grep -q 'duplicates 0 missing 0 mismatched 0' || t_fail "RabbitMQ destination: $out"
