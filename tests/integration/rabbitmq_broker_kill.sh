@@ -69,9 +69,10 @@ routes = (
 );
 EOT
 t_bridge bridge "$T_DIR/bridge.conf"
-# The streams are paced (about 12 and 8 s; the Kafka group join takes a few seconds) and the kill comes when the bridge's own counters say
-# both are under way: without, under the sanitizers the RabbitMQ stream had all moved before
-# rabbitmqctl's first answer, and nothing was in flight at the kill.
+# The streams are paced (about 12 and 8 s; the Kafka group join takes a few seconds) and the
+# kill comes when the bridge's own counters say both are under way: without, under the
+# sanitizers the RabbitMQ stream had all moved before rabbitmqctl's first answer, and nothing
+# was in flight at the kill.
 moved() {
     curl -s "http://127.0.0.1:$MPORT/metrics" |
         sed -n "s/^msgbridge_route_messages_out_total{route=\"$1\"} \([0-9]*\)$/\1/p"
