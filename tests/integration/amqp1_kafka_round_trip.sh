@@ -12,7 +12,7 @@ t_need kafka
 . "$(dirname "$0")/amqp1_lib.sh"
 command -v kcat >/dev/null 2>&1 || t_skip "kcat is not installed"
 
-N=$(t_count 100000)
+N=$(t_count 30000)
 qin=a1k.in.$$
 qout=a1k.out.$$
 topic=amqp1-round-trip-$$
