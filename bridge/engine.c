@@ -268,123 +268,17 @@ void brg_engine_destroy(brg_engine_t *e)
 
 /* ---- reload ----------------------------------------------------------------------------------- */
 
-/* A canonical text of a config subtree: names, types and values, no file or line. */
-static void canon(const brg_cfg_t *c, brg_buf_t *b)
+/* Drain the old routes the plan removes and wait (up to drain_ms) until nothing is in flight on
+ * them; what is left is redelivered by its source after the endpoints stop. */
+static void drain_removed_routes(brg_engine_t *old, const brg_reload_plan_t *p, int64_t drain_ms)
 {
-    brg_buf_printf(b, "%s=", c->name ? c->name : "");
-    switch (c->type) {
-    case BRG_CFG_STRING: brg_buf_printf(b, "s%zu:%s;", strlen(c->v.s), c->v.s); break;
-    case BRG_CFG_INT: brg_buf_printf(b, "i%lld;", (long long)c->v.i); break;
-    case BRG_CFG_FLOAT: brg_buf_printf(b, "f%.17g;", c->v.f); break;
-    case BRG_CFG_BOOL: brg_buf_printf(b, "b%d;", c->v.b); break;
-    case BRG_CFG_GROUP:
-    case BRG_CFG_LIST:
-        brg_buf_printf(b, "%c", c->type == BRG_CFG_GROUP ? '{' : '(');
-        for (size_t i = 0; i < c->nkids; i++) {
-            canon(c->kids[i], b);
-        }
-        brg_buf_printf(b, "%c", c->type == BRG_CFG_GROUP ? '}' : ')');
-        break;
-    }
-}
-
-static bool route_touches(const brg_conf_route_t *r, const char *ep)
-{
-    if (strcmp(brg_cfg_str(r->from, "endpoint", ""), ep) == 0) {
-        return true;
-    }
-    for (size_t i = 0; i < r->nto; i++) {
-        if (strcmp(brg_cfg_str(r->to[i], "endpoint", ""), ep) == 0) {
-            return true;
-        }
-    }
-    return r->dead_letter && strcmp(brg_cfg_str(r->dead_letter, "endpoint", ""), ep) == 0;
-}
-
-/* An endpoint's signature: its own config and, in order, every route that touches it. */
-static char *endpoint_signature(const brg_conf_t *conf, const brg_cfg_t *ep_cs)
-{
-    brg_buf_t b = {0};
-    const char *name = brg_cfg_str(ep_cs, "name", "");
-    canon(ep_cs, &b);
-    for (size_t i = 0; i < conf->nroutes; i++) {
-        if (route_touches(&conf->routes[i], name)) {
-            brg_buf_printf(&b, "|");
-            canon(conf->routes[i].cs, &b);
-        }
-    }
-    brg_buf_printf(&b, "|bridge=%s", conf->bridge_id);
-    return b.data;
-}
-
-brg_engine_t *brg_engine_reload(brg_engine_t *old, brg_conf_t *nc, int64_t drain_ms, size_t *kept,
-                                size_t *restarted)
-{
-    /* The timer's tick must not see the old engine while it is taken apart. */
-    brg_timer_set_tick_arg(old->timer, NULL);
-    size_t nep = nc->nendpoints;
-    brg_endpoint_t **adopt = brg_xcalloc(nep + 1, sizeof(*adopt));
-    /* 1. Candidates: same name and same signature. */
-    for (size_t i = 0; i < nep; i++) {
-        const char *name = brg_cfg_str(nc->endpoints[i], "name", "");
-        brg_endpoint_t *oe = brg_engine_endpoint(old, name);
-        if (!oe) {
-            continue;
-        }
-        char *a = endpoint_signature(nc, nc->endpoints[i]);
-        char *b = endpoint_signature(old->conf, oe->cs);
-        if (strcmp(a, b) == 0) {
-            adopt[i] = oe;
-        }
-        free(a);
-        free(b);
-    }
-    /* 2. A route can only be kept if all its endpoints are: iterate to a fixed point. */
-    for (bool changed = true; changed;) {
-        changed = false;
-        for (size_t r = 0; r < nc->nroutes; r++) {
-            bool all = true;
-            for (size_t i = 0; i < nep; i++) {
-                const char *name = brg_cfg_str(nc->endpoints[i], "name", "");
-                if (route_touches(&nc->routes[r], name) && !adopt[i]) {
-                    all = false;
-                }
-            }
-            for (size_t i = 0; !all && i < nep; i++) {
-                const char *name = brg_cfg_str(nc->endpoints[i], "name", "");
-                if (route_touches(&nc->routes[r], name) && adopt[i]) {
-                    adopt[i] = NULL;
-                    changed = true;
-                }
-            }
-        }
-    }
-    /* 3. Old endpoints not adopted: drain the routes that touch them, then stop them. */
-    bool *keep_old = brg_xcalloc(old->nendpoints + 1, sizeof(bool));
-    for (size_t i = 0; i < nep; i++) {
-        for (size_t j = 0; adopt[i] && j < old->nendpoints; j++) {
-            if (old->endpoints[j] == adopt[i]) {
-                keep_old[j] = true;
-            }
-        }
-    }
-    bool *keep_route = brg_xcalloc(old->nroutes + 1, sizeof(bool));
     for (size_t r = 0; r < old->nroutes; r++) {
-        brg_route_t *rt = old->routes[r];
-        bool all = true;
-        /* A route is kept when its source endpoint is kept (then all its endpoints are). */
-        for (size_t j = 0; j < old->nendpoints; j++) {
-            if (old->endpoints[j] == rt->src->ep && !keep_old[j]) {
-                all = false;
-            }
-        }
-        keep_route[r] = all;
-        if (!all) {
-            brg_route_drain(rt);
+        if (p->old_route_drains[r]) {
+            brg_route_drain(old->routes[r]);
         }
     }
     for (size_t j = 0; j < old->nendpoints; j++) {
-        if (!keep_old[j]) {
+        if (p->old_endpoint_stops[j]) {
             brg_endpoint_wake(old->endpoints[j]);
         }
     }
@@ -392,58 +286,63 @@ brg_engine_t *brg_engine_reload(brg_engine_t *old, brg_conf_t *nc, int64_t drain
     for (;;) {
         size_t n = 0;
         for (size_t r = 0; r < old->nroutes; r++) {
-            if (!keep_route[r]) {
+            if (p->old_route_drains[r]) {
                 n += atomic_load(&old->routes[r]->in_flight);
             }
         }
-        if (n == 0 || brg_now_ns() >= deadline) {
-            if (n) {
-                brg_log_warn(NULL, "reload: %zu messages still in flight on replaced routes; "
-                                   "their sources will redeliver them", n);
-            }
-            break;
+        if (n == 0) {
+            return;
+        }
+        if (brg_now_ns() >= deadline) {
+            brg_log_warn(NULL, "reload: %zu messages still in flight on replaced routes; "
+                               "their sources will redeliver them", n);
+            return;
         }
         struct timespec ts = {0, 10 * 1000000};
         nanosleep(&ts, NULL);
     }
+}
+
+/* Stop the old endpoints the plan replaces: all told at once, then each joined and freed. */
+static void stop_replaced_endpoints(brg_engine_t *old, const brg_reload_plan_t *p)
+{
     for (size_t j = 0; j < old->nendpoints; j++) {
-        if (!keep_old[j]) {
+        if (p->old_endpoint_stops[j]) {
             atomic_store(&old->endpoints[j]->stopping, true);
             brg_endpoint_wake(old->endpoints[j]);
         }
     }
     for (size_t j = 0; j < old->nendpoints; j++) {
-        if (!keep_old[j]) {
+        if (p->old_endpoint_stops[j]) {
             brg_endpoint_stop(old->endpoints[j]);
         }
     }
     for (size_t j = 0; j < old->nendpoints; j++) {
-        if (!keep_old[j]) {
+        if (p->old_endpoint_stops[j]) {
             brg_endpoint_destroy(old->endpoints[j]);
         }
     }
-    /* 4. The new engine: adopted endpoints and their routes move over, the rest is built. */
-    brg_engine_t *e = brg_xcalloc(1, sizeof(*e));
-    e->conf = nc;
-    e->started_ms = old->started_ms;
-    e->timer = old->timer;
-    e->old_confs = brg_xrealloc(old->old_confs, (old->nold_confs + 1) * sizeof(brg_conf_t *));
-    e->nold_confs = old->nold_confs;
-    e->old_confs[e->nold_confs++] = old->conf;
-    e->endpoints = brg_xcalloc(nep + 1, sizeof(brg_endpoint_t *));
-    e->routes = brg_xcalloc(nc->nroutes + 1, sizeof(brg_route_t *));
+}
+
+/* The new engine's endpoints (kept ones moved over, the rest created) and routes (kept ones
+ * moved over, removed ones freed, the rest built; a route that cannot be built is logged and
+ * left out, as at start it would have stopped the load). */
+static void adopt_and_build(brg_engine_t *e, brg_engine_t *old, const brg_reload_plan_t *p)
+{
+    brg_conf_t *nc = e->conf;
     for (size_t r = 0; r < old->nroutes; r++) {
-        if (keep_route[r]) {
-            e->routes[e->nroutes++] = old->routes[r];
-        } else {
+        if (p->old_route_drains[r]) {
             brg_route_destroy(old->routes[r]);
         }
     }
-    size_t nkept = 0, nstarted = 0;
-    for (size_t i = 0; i < nep; i++) {
-        if (adopt[i]) {
-            e->endpoints[e->nendpoints++] = adopt[i];
-            nkept++;
+    for (size_t r = 0; r < nc->nroutes; r++) {
+        if (p->route_old[r] != BRG_RELOAD_NONE) {
+            e->routes[e->nroutes++] = old->routes[p->route_old[r]];
+        }
+    }
+    for (size_t i = 0; i < nc->nendpoints; i++) {
+        if (p->endpoint_old[i] != BRG_RELOAD_NONE) {
+            e->endpoints[e->nendpoints++] = old->endpoints[p->endpoint_old[i]];
             continue;
         }
         const brg_cfg_t *cs = nc->endpoints[i];
@@ -453,13 +352,10 @@ brg_engine_t *brg_engine_reload(brg_engine_t *old, brg_conf_t *nc, int64_t drain
     }
     brg_streams_t *st = conf_streams(nc);
     for (size_t r = 0; r < nc->nroutes; r++) {
-        const brg_conf_route_t *cr = &nc->routes[r];
-        if (brg_engine_route(e, cr->name)) {
-            continue; /* kept */
-        }
         char err[512];
-        if (!build_route(e, cr, st, err, sizeof(err))) {
-            brg_log_error(NULL, "reload: route \"%s\": %s", cr->name, err);
+        if (p->route_old[r] == BRG_RELOAD_NONE &&
+            !build_route(e, &nc->routes[r], st, err, sizeof(err))) {
+            brg_log_error(NULL, "reload: route \"%s\": %s", nc->routes[r].name, err);
         }
     }
     /* Kept routes judge their own hops by the new config's routes too. */
@@ -467,26 +363,37 @@ brg_engine_t *brg_engine_reload(brg_engine_t *old, brg_conf_t *nc, int64_t drain
         brg_mapping_set_streams(e->routes[i]->mapping, st);
     }
     brg_streams_destroy(st);
-    for (size_t i = 0; i < nep; i++) {
-        if (adopt[i]) {
-            continue;
-        }
+}
+
+brg_engine_t *brg_engine_reload_apply(brg_engine_t *old, brg_conf_t *nc,
+                                      const brg_reload_plan_t *p, int64_t drain_ms)
+{
+    /* The timer's tick must not see the old engine while it is taken apart. */
+    brg_timer_set_tick_arg(old->timer, NULL);
+    drain_removed_routes(old, p, drain_ms);
+    stop_replaced_endpoints(old, p);
+    brg_engine_t *e = brg_xcalloc(1, sizeof(*e));
+    e->conf = nc;
+    e->started_ms = old->started_ms;
+    e->timer = old->timer;
+    e->old_confs = brg_xrealloc(old->old_confs, (old->nold_confs + 1) * sizeof(brg_conf_t *));
+    e->nold_confs = old->nold_confs;
+    e->old_confs[e->nold_confs++] = old->conf;
+    e->endpoints = brg_xcalloc(nc->nendpoints + 1, sizeof(brg_endpoint_t *));
+    e->routes = brg_xcalloc(nc->nroutes + 1, sizeof(brg_route_t *));
+    adopt_and_build(e, old, p);
+    for (size_t i = 0; i < nc->nendpoints; i++) {
         char err[512];
         brg_endpoint_t *ep = e->endpoints[i];
-        if (brg_endpoint_start(ep, err, sizeof(err)) != BRG_OK) {
+        if (p->endpoint_old[i] == BRG_RELOAD_NONE &&
+            brg_endpoint_start(ep, err, sizeof(err)) != BRG_OK) {
             brg_log_error(&ep->logctx, "reload: cannot start: %s", err);
         }
-        nstarted++;
     }
     brg_timer_set_tick_arg(e->timer, e);
-    free(adopt);
-    free(keep_old);
-    free(keep_route);
     free(old->endpoints);
     free(old->routes);
     free(old);
-    *kept = nkept;
-    *restarted = nstarted;
     return e;
 }
 

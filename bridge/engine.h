@@ -5,6 +5,7 @@
 
 #include "bridge/conf.h"
 #include "bridge/endpoint.h"
+#include "bridge/reload_plan.h"
 #include "bridge/route.h"
 
 typedef struct brg_engine {
@@ -45,13 +46,12 @@ void brg_engine_destroy(brg_engine_t *e);
 brg_endpoint_t *brg_engine_endpoint(const brg_engine_t *e, const char *name);
 brg_route_t *brg_engine_route(const brg_engine_t *e, const char *name);
 
-/* Apply a new configuration (SIGHUP). Endpoints whose configuration and routes did not change
- * keep running untouched, with their routes; every other endpoint has its routes drained (up to
- * drain_ms), is stopped and replaced by one built from new_conf, and new endpoints start.
- * Takes ownership of new_conf. Returns: the engine to use from now on (old is consumed), and
- * in *kept / *restarted how many endpoints were kept and (re)started. */
-brg_engine_t *brg_engine_reload(brg_engine_t *old, brg_conf_t *new_conf, int64_t drain_ms,
-                                size_t *kept, size_t *restarted);
+/* Apply a reload plan (bridge/reload_plan.h) made from old->conf and new_conf: drain the routes
+ * it removes (up to drain_ms), stop the endpoints it replaces, then move kept endpoints and
+ * routes over, build the rest and start the new endpoints. Kept ones run on untouched.
+ * Takes ownership of new_conf. Returns: the engine to use from now on (old is consumed). */
+brg_engine_t *brg_engine_reload_apply(brg_engine_t *old, brg_conf_t *new_conf,
+                                      const brg_reload_plan_t *plan, int64_t drain_ms);
 
 /* Log one summary line per route (rates since the previous call). */
 void brg_engine_log_stats(brg_engine_t *e);

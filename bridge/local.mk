@@ -22,6 +22,7 @@ libbrgcore_a_SOURCES = \
 	%D%/inbox.c %D%/inbox.h \
 	%D%/delivery.c %D%/delivery.h \
 	%D%/engine.c %D%/engine.h \
+	%D%/reload_plan.c %D%/reload_plan.h \
 	%D%/timer.c %D%/timer.h \
 	%D%/watchdog.c %D%/watchdog.h \
 	%D%/metrics.c %D%/metrics.h \

@@ -89,13 +89,23 @@ static brg_engine_t *reload(brg_engine_t *e, brg_http_t *http, const char *path,
     if (http) {
         brg_http_set_engine(http, NULL);
     }
-    size_t kept = 0, restarted = 0;
-    e = brg_engine_reload(e, conf, drain_ms, &kept, &restarted);
+    brg_reload_plan_t *plan = brg_reload_plan(e->conf, conf);
+    for (size_t i = 0; i < plan->nendpoints; i++) {
+        if (plan->endpoint_why[i] != BRG_RELOAD_KEPT && plan->endpoint_why[i] != BRG_RELOAD_NEW) {
+            brg_log_info(NULL, "reload: endpoint \"%s\" restarts: %s",
+                         brg_cfg_str(conf->endpoints[i], "name", "?"),
+                         brg_reload_why_name(plan->endpoint_why[i]));
+        }
+    }
+    e = brg_engine_reload_apply(e, conf, plan, drain_ms);
     if (http) {
         brg_http_set_engine(http, e);
     }
-    brg_log_info(NULL, "reload: done: %zu endpoints kept running, %zu started; %zu routes", kept,
-                 restarted, e->nroutes);
+    brg_log_info(NULL, "reload: done: %zu endpoints kept running, %zu started; routes: %zu kept, "
+                       "%zu built",
+                 plan->kept_endpoints, plan->nendpoints - plan->kept_endpoints, plan->kept_routes,
+                 plan->nroutes - plan->kept_routes);
+    brg_reload_plan_free(plan);
     return e;
 }
 
@@ -156,9 +166,6 @@ static int run(brg_conf_t *conf, const char *path)
         }
     }
     /* Drain: stop taking, let in-flight messages settle, watching for a second signal. */
-    for (size_t i = 0; i < e->nroutes; i++) {
-        brg_route_drain(e->routes[i]);
-    }
     int64_t deadline = brg_now_ns() + shutdown_ms * 1000000;
     bool drained = false;
     while (!(drained = brg_engine_drain(e, 100))) {

@@ -45,7 +45,8 @@ for o in $objs; do
         bridge/clock | bridge/tslot | bridge/cfg) layer=1 ;;
     mappings/*) layer=2 ;;
     bridge/delivery | bridge/inbox | bridge/timer | bridge/route | bridge/gap | bridge/endpoint | \
-        bridge/watchdog | bridge/conf | bridge/conf_scan | bridge/registry | bridge/metrics) layer=3 ;;
+        bridge/watchdog | bridge/conf | bridge/conf_scan | bridge/registry | bridge/metrics | \
+        bridge/reload_plan) layer=3 ;;
     bridge/engine) layer=4 ;;
     adapters/*) layer=5 ;;
     bridge/adapters | bridge/main) layer=6 ;;

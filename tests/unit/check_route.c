@@ -737,9 +737,11 @@ START_TEST(test_fanout_park_survives_unchanged_reload)
     brg_conf_t *conf = brg_conf_load_string(text, "test.conf", &dg);
     ck_assert_ptr_nonnull(conf);
     brg_diag_fini(&dg);
-    size_t kept = 0, restarted = 0;
-    engine = brg_engine_reload(engine, conf, 1000, &kept, &restarted);
-    ck_assert_uint_eq(kept, 3);
+    brg_reload_plan_t *plan = brg_reload_plan(engine->conf, conf);
+    ck_assert_uint_eq(plan->kept_endpoints, 3);
+    ck_assert_uint_eq(plan->kept_routes, 1);
+    engine = brg_engine_reload_apply(engine, conf, plan, 1000);
+    brg_reload_plan_free(plan);
     ck_assert_ptr_eq(brg_engine_route(engine, "r"), rt);
     ck_assert_int_eq(atomic_load(&rt->state), BRG_ROUTE_PARKED);
     ck_assert_uint_eq(brg_memory_acked_count(mem("src")), 2);

@@ -9,7 +9,7 @@ UNIT_CORE_LDADD = adapters/memory/libbrg_memory.a $(UNIT_LDADD)
 UNIT_TESTS = tests/unit/check_envelope tests/unit/check_template tests/unit/check_route \
 	tests/unit/check_conf tests/unit/check_mapping tests/unit/check_watchdog \
 	tests/unit/check_inbox tests/unit/check_delivery tests/unit/check_buf tests/unit/check_utf8 \
-	tests/unit/check_envpool tests/unit/check_counts
+	tests/unit/check_envpool tests/unit/check_counts tests/unit/check_reload_plan
 check_PROGRAMS += $(UNIT_TESTS)
 TESTS += $(UNIT_TESTS)
 
@@ -47,6 +47,9 @@ tests_unit_check_inbox_LDADD = $(UNIT_CORE_LDADD)
 tests_unit_check_delivery_SOURCES = %D%/check_delivery.c tests/check_main.c %D%/test_adapters.c
 tests_unit_check_delivery_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_check_delivery_LDADD = $(UNIT_CORE_LDADD)
+tests_unit_check_reload_plan_SOURCES = %D%/check_reload_plan.c tests/check_main.c %D%/test_adapters.c
+tests_unit_check_reload_plan_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_check_reload_plan_LDADD = $(UNIT_CORE_LDADD)
 tests_unit_check_conf_SOURCES = %D%/check_conf.c tests/check_main.c %D%/test_adapters.c
 tests_unit_check_conf_CFLAGS = $(UNIT_CFLAGS) -DCONF_DATA_DIR='"$(abs_top_srcdir)/tests/data/conf"'
 tests_unit_check_conf_LDADD = $(UNIT_CORE_LDADD)
