@@ -67,16 +67,10 @@ static void histogram(brg_buf_t *b, const char *name, const char *route, const d
     brg_buf_printf(b, "%s_count{route=\"%s\"} %" PRIu64 "\n", name, route, count);
 }
 
-void brg_metrics_render(brg_engine_t *e, brg_buf_t *b)
+/* Route counters, each family over every route (snap: each route's counters, summed). */
+static void render_route_counters(brg_engine_t *e, const brg_route_counts_t *snap, brg_buf_t *b)
 {
-    char r[256], ep[256];
-    brg_buf_printf(b, "# HELP msgbridge_build_info msgbridge version.\n"
-                      "# TYPE msgbridge_build_info gauge\n"
-                      "msgbridge_build_info{version=\"%s\"} 1\n",
-                   PACKAGE_VERSION);
-    help(b, "msgbridge_start_time_seconds", "gauge", "Unix time the bridge started.");
-    brg_buf_printf(b, "msgbridge_start_time_seconds %" PRId64 "\n", e->started_ms / 1000);
-
+    char r[256];
     static const struct {
         const char *name, *help;
         size_t off;
@@ -104,21 +98,22 @@ void brg_metrics_render(brg_engine_t *e, brg_buf_t *b)
          "Times the route parked because its destination was missing or refused.",
          offsetof(brg_route_stats_t, parks)},
     };
-    /* The counters are kept per thread: sum each route's once for this page. */
-    brg_route_counts_t *snap = e->nroutes ? brg_xcalloc(e->nroutes, sizeof(*snap)) : NULL;
-    for (size_t i = 0; i < e->nroutes; i++) {
-        brg_route_counts_read(e->routes[i], &snap[i]);
-    }
     for (size_t k = 0; k < BRG_ARRAY_SIZE(route_counters); k++) {
         help(b, route_counters[k].name, "counter", route_counters[k].help);
         for (size_t i = 0; i < e->nroutes; i++) {
             brg_route_t *rt = e->routes[i];
-            atomic_uint_fast64_t *c =
-                (atomic_uint_fast64_t *)((char *)&snap[i].s + route_counters[k].off);
+            const atomic_uint_fast64_t *c =
+                (const atomic_uint_fast64_t *)((const char *)&snap[i].s + route_counters[k].off);
             brg_buf_printf(b, "%s{route=\"%s\"} %" PRIu64 "\n", route_counters[k].name,
                            brg_prom_label(rt->name, r, sizeof(r)), LOAD(*c));
         }
     }
+}
+
+/* Per-field mapping losses and per-partition source gaps. */
+static void render_route_details(brg_engine_t *e, brg_buf_t *b)
+{
+    char r[256], ep[256];
     help(b, "msgbridge_route_mapping_lost_field_total", "counter",
          "Fields a sink could not carry losslessly, per field.");
     for (size_t i = 0; i < e->nroutes; i++) {
@@ -146,6 +141,12 @@ void brg_metrics_render(brg_engine_t *e, brg_buf_t *b)
         }
         brg_gap_rows_free(rows, n);
     }
+}
+
+/* Outcomes, what is in flight, and the up / parked gauges. */
+static void render_route_states(brg_engine_t *e, const brg_route_counts_t *snap, brg_buf_t *b)
+{
+    char r[256];
     help(b, "msgbridge_route_settled_total", "counter",
          "Source messages by final outcome (accepted, retry, rejected).");
     for (size_t i = 0; i < e->nroutes; i++) {
@@ -183,6 +184,11 @@ void brg_metrics_render(brg_engine_t *e, brg_buf_t *b)
                        brg_prom_label(e->routes[i]->name, r, sizeof(r)),
                        atomic_load(&e->routes[i]->state) == BRG_ROUTE_PARKED);
     }
+}
+
+static void render_route_latency(brg_engine_t *e, const brg_route_counts_t *snap, brg_buf_t *b)
+{
+    char r[256];
     help(b, "msgbridge_route_latency_seconds", "histogram",
          "Bridge latency: source receive to final settle of accepted messages.");
     for (size_t i = 0; i < e->nroutes; i++) {
@@ -200,7 +206,11 @@ void brg_metrics_render(brg_engine_t *e, brg_buf_t *b)
                   brg_e2e_bounds, snap[i].e2e_buckets, BRG_E2E_BUCKETS,
                   (double)LOAD(snap[i].s.e2e_ms_sum) / 1e3, LOAD(snap[i].s.e2e_count));
     }
-    free(snap);
+}
+
+static void render_sinks(brg_engine_t *e, brg_buf_t *b)
+{
+    char r[256], ep[256];
     static const struct {
         const char *name, *help;
         size_t off;
@@ -231,6 +241,11 @@ void brg_metrics_render(brg_engine_t *e, brg_buf_t *b)
             }
         }
     }
+}
+
+static void render_endpoints(brg_engine_t *e, brg_buf_t *b)
+{
+    char ep[256];
     help(b, "msgbridge_endpoint_connected", "gauge", "1 when the endpoint's broker connection is up.");
     for (size_t i = 0; i < e->nendpoints; i++) {
         brg_endpoint_t *p = e->endpoints[i];
@@ -249,8 +264,11 @@ void brg_metrics_render(brg_engine_t *e, brg_buf_t *b)
         brg_buf_printf(b, "msgbridge_endpoint_restarts_total{endpoint=\"%s\",adapter=\"%s\"} %" PRIu64 "\n",
                        brg_prom_label(p->name, ep, sizeof(ep)), p->adapter->name, LOAD(p->restarts));
     }
-    brg_watchdog_metrics(e, b);
-    /* Adapter-specific families, once per adapter with all of its endpoints. */
+}
+
+/* Adapter-specific families, once per adapter with all of its endpoints. */
+static void render_adapter_families(brg_engine_t *e, brg_buf_t *b)
+{
     struct brg_metrics_out out = {b};
     brg_endpoint_t **same = brg_xcalloc(e->nendpoints + 1, sizeof(*same));
     for (size_t i = 0; i < e->nendpoints; i++) {
@@ -273,6 +291,30 @@ void brg_metrics_render(brg_engine_t *e, brg_buf_t *b)
         }
     }
     free(same);
+}
+
+void brg_metrics_render(brg_engine_t *e, brg_buf_t *b)
+{
+    brg_buf_printf(b, "# HELP msgbridge_build_info msgbridge version.\n"
+                      "# TYPE msgbridge_build_info gauge\n"
+                      "msgbridge_build_info{version=\"%s\"} 1\n",
+                   PACKAGE_VERSION);
+    help(b, "msgbridge_start_time_seconds", "gauge", "Unix time the bridge started.");
+    brg_buf_printf(b, "msgbridge_start_time_seconds %" PRId64 "\n", e->started_ms / 1000);
+    /* The counters are kept per thread: sum each route's once for this page. */
+    brg_route_counts_t *snap = e->nroutes ? brg_xcalloc(e->nroutes, sizeof(*snap)) : NULL;
+    for (size_t i = 0; i < e->nroutes; i++) {
+        brg_route_counts_read(e->routes[i], &snap[i]);
+    }
+    render_route_counters(e, snap, b);
+    render_route_details(e, b);
+    render_route_states(e, snap, b);
+    render_route_latency(e, snap, b);
+    free(snap);
+    render_sinks(e, b);
+    render_endpoints(e, b);
+    brg_watchdog_metrics(e, b);
+    render_adapter_families(e, b);
 }
 
 /* JSON string body escaping for /routes (names come from the config, reasons from brokers). */
