@@ -585,6 +585,8 @@ START_TEST(test_route_on_unroutable_park_with_dead_letter)
     size_t n = 10;
     inject(mem("src"), n, 16);
     ck_assert(wait_state(rt, BRG_ROUTE_PARKED, 5000));
+    size_t two = 2; /* acknowledged on the source's thread, maybe after the park */
+    ck_assert(brg_memory_wait(mem("src"), acked_at_least, &two, 5000));
     sleep_ms(200);
     ck_assert_uint_eq(brg_memory_received_count(mem("dlq")), 0);
     ck_assert_uint_eq(brg_memory_acked_count(mem("src")), 2);
@@ -607,6 +609,8 @@ START_TEST(test_route_on_unroutable_stop)
     char *why = brg_route_stop_reason(rt);
     ck_assert_str_eq(why, "memory sink: scripted unroutable");
     free(why);
+    size_t two = 2; /* acknowledged on the source's thread, maybe after the stop */
+    ck_assert(brg_memory_wait(mem("src"), acked_at_least, &two, 5000));
     atomic_store(&d.exists, true);
     sleep_ms(100);
     ck_assert_int_eq(atomic_load(&rt->state), BRG_ROUTE_STOPPED);
@@ -653,6 +657,8 @@ static void fanout_park(const char *window, size_t n, size_t max_acked_while_par
     brg_route_t *rt = brg_engine_route(engine, "r");
     inject(mem("src"), n, 16);
     ck_assert(wait_state(rt, BRG_ROUTE_PARKED, 5000));
+    size_t two = 2; /* acknowledged on the source's thread, maybe after the park */
+    ck_assert(brg_memory_wait(mem("src"), acked_at_least, &two, 5000));
     /* Several probes (50-100 ms apart) while parked. */
     for (int i = 0; i < 200; i++) {
         pthread_mutex_lock(&d.lock);
@@ -732,6 +738,10 @@ START_TEST(test_fanout_park_survives_unchanged_reload)
         sleep_ms(10);
     }
     ck_assert_uint_ge(atomic_load(&rt->nheld), 1);
+    /* Messages 1 and 2 reached both sinks; their acknowledgement reaches the source on its own
+     * thread, maybe after the park (a loaded machine saw 0 here). */
+    size_t two = 2;
+    ck_assert(brg_memory_wait(mem("src"), acked_at_least, &two, 5000));
     brg_diag_t dg;
     brg_diag_init(&dg);
     brg_conf_t *conf = brg_conf_load_string(text, "test.conf", &dg);
