@@ -1,5 +1,6 @@
 #include "bridge/cfg.h"
 
+#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -238,6 +239,54 @@ static void append_names(char *buf, size_t size, const brg_conf_key_t *keys, boo
     }
 }
 
+/* A number as the user wrote it: integers without a fraction. */
+static void format_number(double v, bool integer, char *out, size_t size)
+{
+    if (integer) {
+        snprintf(out, size, "%lld", (long long)v);
+    } else {
+        snprintf(out, size, "%g", v);
+    }
+}
+
+/* The declared words and range of a key whose type is right. */
+static void check_value(const brg_cfg_t *c, const brg_conf_key_t *k, brg_diag_t *d)
+{
+    if (k->words && c->type == BRG_CFG_STRING) {
+        char valid[512] = "";
+        size_t n = 0;
+        for (const char *const *w = k->words; *w; w++) {
+            if (strcmp(*w, c->v.s) == 0) {
+                return;
+            }
+            n += (size_t)snprintf(valid + n, n < sizeof(valid) ? sizeof(valid) - n : 0, "%s%s",
+                                  w == k->words ? "" : ", ", *w);
+        }
+        brg_diag_error(d, c, "unknown %s \"%s\" (valid: %s)", c->name, c->v.s, valid);
+        return;
+    }
+    if ((k->flags & BRG_KEY_RANGE) && (c->type == BRG_CFG_INT || c->type == BRG_CFG_FLOAT)) {
+        double v = c->type == BRG_CFG_INT ? (double)c->v.i : c->v.f;
+        if (v >= k->min && v <= k->max) {
+            return;
+        }
+        char lo[32], hi[32], got[32];
+        bool integer = k->type == BRG_KEY_INT;
+        format_number(k->min, integer, lo, sizeof(lo));
+        format_number(k->max, integer, hi, sizeof(hi));
+        if (c->type == BRG_CFG_INT) {
+            snprintf(got, sizeof(got), "%lld", (long long)c->v.i);
+        } else {
+            snprintf(got, sizeof(got), "%g", c->v.f);
+        }
+        if (isinf(k->max)) {
+            brg_diag_error(d, c, "must be at least %s, not %s", lo, got);
+        } else {
+            brg_diag_error(d, c, "must be between %s and %s, not %s", lo, hi, got);
+        }
+    }
+}
+
 void brg_cfg_check_keys(const brg_cfg_t *group, const brg_conf_key_t *keys,
                         const brg_conf_key_t *extra, brg_diag_t *d)
 {
@@ -271,6 +320,8 @@ void brg_cfg_check_keys(const brg_cfg_t *group, const brg_conf_key_t *keys,
         if (!type_ok(c, k->type)) {
             brg_diag_error(d, c, "must be %s, not %s", key_type_name(k->type),
                            brg_cfg_type_name(c->type));
+        } else {
+            check_value(c, k, d);
         }
     }
     for (int pass = 0; pass < 2; pass++) {

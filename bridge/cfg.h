@@ -71,11 +71,20 @@ typedef enum brg_key_type {
  * is accepted in its place and read at load time. */
 #define BRG_KEY_SECRET 0x2u
 
+/* An INT or FLOAT key whose value must lie within min..max (both included; max = INFINITY: no
+ * upper bound). The error reads "must be between MIN and MAX, not VALUE" ("must be at least MIN,
+ * not VALUE"). */
+#define BRG_KEY_RANGE 0x4u
+
 typedef struct brg_conf_key {
     const char *name;
     brg_key_type_t type;
     unsigned flags;
     const char *help; /* one line, for docs and -t */
+    /* A STRING key that takes one of these words (NULL-terminated; NULL: any string). The
+     * error reads `unknown NAME "VALUE" (valid: WORD, WORD, ...)`. */
+    const char *const *words;
+    double min, max; /* with BRG_KEY_RANGE */
 } brg_conf_key_t;
 
 /* ---- diagnostics: every error, each as "FILE:LINE: path: message" ------------------------- */
@@ -106,9 +115,9 @@ void brg_diag_warn(brg_diag_t *d, const brg_cfg_t *at, const char *fmt, ...)
 void brg_cfg_check_tls_keys(const brg_cfg_t *ep_cs, bool has_url, bool tls, const char *tls_url,
                             brg_diag_t *d);
 
-/* Check one group against a schema: unknown keys (listing the valid ones), types, required
- * keys, NAME_file for secrets. `extra` is a second table accepted in the same group (the
- * core's own keys next to an adapter's); either may be NULL. */
+/* Check one group against a schema: unknown keys (listing the valid ones), types, words and
+ * ranges, required keys, NAME_file for secrets. `extra` is a second table accepted in the same
+ * group (the core's own keys next to an adapter's); either may be NULL. */
 void brg_cfg_check_keys(const brg_cfg_t *group, const brg_conf_key_t *keys,
                         const brg_conf_key_t *extra, brg_diag_t *d);
 

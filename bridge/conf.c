@@ -124,61 +124,77 @@ static brg_cfg_t *convert(loader_t *ld, config_setting_t *s, const char *parent_
 /* ---- pass 2: schemas ---------------------------------------------------------------------- */
 
 static const brg_conf_key_t top_keys[] = {
-    {"bridge", BRG_KEY_GROUP, 0, "this bridge: id, metrics, log, shutdown_timeout"},
-    {"endpoints", BRG_KEY_GROUP, BRG_KEY_REQUIRED, "list of broker connections"},
-    {"routes", BRG_KEY_GROUP, BRG_KEY_REQUIRED, "list of routes"},
-    {NULL, 0, 0, NULL},
+    {.name = "bridge", .type = BRG_KEY_GROUP,
+     .help = "this bridge: id, metrics, log, shutdown_timeout"},
+    {.name = "endpoints", .type = BRG_KEY_GROUP, .flags = BRG_KEY_REQUIRED,
+     .help = "list of broker connections"},
+    {.name = "routes", .type = BRG_KEY_GROUP, .flags = BRG_KEY_REQUIRED, .help = "list of routes"},
+    {.name = NULL},
 };
 
 static const brg_conf_key_t bridge_keys[] = {
-    {"id", BRG_KEY_STRING, 0, "this bridge's name in provenance headers (default: hostname)"},
-    {"metrics", BRG_KEY_STRING, 0, "HOST:PORT for /metrics, /healthz, /readyz, /routes"},
-    {"shutdown_timeout", BRG_KEY_INT, 0, "seconds to drain on SIGTERM (default 30)"},
-    {"stats_interval", BRG_KEY_INT, 0, "seconds between per-route summary log lines (default 60, 0 off)"},
-    {"stall_timeout", BRG_KEY_INT, 0, "routes' default stall_timeout (default 60, 0 off)"},
-    {"log", BRG_KEY_GROUP, 0, "{ level = \"info\"; format = \"text\" | \"json\"; }"},
-    {NULL, 0, 0, NULL},
+    {.name = "id", .type = BRG_KEY_STRING,
+     .help = "this bridge's name in provenance headers (default: hostname)"},
+    {.name = "metrics", .type = BRG_KEY_STRING,
+     .help = "HOST:PORT for /metrics, /healthz, /readyz, /routes"},
+    {.name = "shutdown_timeout", .type = BRG_KEY_INT,
+     .help = "seconds to drain on SIGTERM (default 30)"},
+    {.name = "stats_interval", .type = BRG_KEY_INT,
+     .help = "seconds between per-route summary log lines (default 60, 0 off)"},
+    {.name = "stall_timeout", .type = BRG_KEY_INT,
+     .help = "routes' default stall_timeout (default 60, 0 off)"},
+    {.name = "log", .type = BRG_KEY_GROUP,
+     .help = "{ level = \"info\"; format = \"text\" | \"json\"; }"},
+    {.name = NULL},
 };
 
 static const brg_conf_key_t log_keys[] = {
-    {"level", BRG_KEY_STRING, 0, "error, warn, info (default) or debug"},
-    {"format", BRG_KEY_STRING, 0, "text (default) or json"},
-    {NULL, 0, 0, NULL},
+    {.name = "level", .type = BRG_KEY_STRING, .help = "error, warn, info (default) or debug"},
+    {.name = "format", .type = BRG_KEY_STRING, .help = "text (default) or json"},
+    {.name = NULL},
 };
 
 static const brg_conf_key_t endpoint_core_keys[] = {
-    {"name", BRG_KEY_STRING, BRG_KEY_REQUIRED, "unique endpoint name"},
-    {"type", BRG_KEY_STRING, BRG_KEY_REQUIRED, "adapter: kafka, rabbitmq, amqp1, stomp, file, stdio, memory"},
-    {NULL, 0, 0, NULL},
+    {.name = "name", .type = BRG_KEY_STRING, .flags = BRG_KEY_REQUIRED,
+     .help = "unique endpoint name"},
+    {.name = "type", .type = BRG_KEY_STRING, .flags = BRG_KEY_REQUIRED,
+     .help = "adapter: kafka, rabbitmq, amqp1, stomp, file, stdio, memory"},
+    {.name = NULL},
 };
 
 static const brg_conf_key_t route_keys[] = {
-    {"name", BRG_KEY_STRING, BRG_KEY_REQUIRED, "unique route name"},
-    {"from", BRG_KEY_GROUP, BRG_KEY_REQUIRED, "the source: { endpoint = ...; ... }"},
-    {"to", BRG_KEY_GROUP_OR_LIST, BRG_KEY_REQUIRED, "the sink, or a list of sinks for fan-out"},
-    {"dead_letter", BRG_KEY_GROUP, 0, "where rejected messages go"},
-    {"max_in_flight", BRG_KEY_INT, 0,
-     "messages taken but not yet settled (default 1000; Kafka sources: from the bytes)"},
-    {"max_in_flight_bytes", BRG_KEY_INT, 0,
-     "bytes taken but not yet settled (default 16 MiB; Kafka sources: 4 MiB)"},
-    {"mapping", BRG_KEY_GROUP, 0, "header rules, filters, strict mode"},
-    {"delivery", BRG_KEY_STRING, 0, "at-least-once (default)"},
-    {"rate", BRG_KEY_GROUP, 0, "{ messages_per_second = N; bytes_per_second = N; }"},
-    {"stall_timeout", BRG_KEY_INT, 0,
-     "seconds of waiting work and no progress before a stall (bridge's, 60; 0 off)"},
-    {"description", BRG_KEY_STRING, 0, "free text"},
-    {"on_unroutable", BRG_KEY_STRING, 0,
-     "when the destination is missing or refuses: park, dead_letter or stop (default: "
-     "dead_letter if the route has one, else park)"},
-    {"park_retry_min", BRG_KEY_FLOAT, 0, "seconds before a parked route first retries (default 1)"},
-    {"park_retry_max", BRG_KEY_FLOAT, 0,
-     "most seconds between retries of a parked route (default 60)"},
-    {NULL, 0, 0, NULL},
+    {.name = "name", .type = BRG_KEY_STRING, .flags = BRG_KEY_REQUIRED,
+     .help = "unique route name"},
+    {.name = "from", .type = BRG_KEY_GROUP, .flags = BRG_KEY_REQUIRED,
+     .help = "the source: { endpoint = ...; ... }"},
+    {.name = "to", .type = BRG_KEY_GROUP_OR_LIST, .flags = BRG_KEY_REQUIRED,
+     .help = "the sink, or a list of sinks for fan-out"},
+    {.name = "dead_letter", .type = BRG_KEY_GROUP, .help = "where rejected messages go"},
+    {.name = "max_in_flight", .type = BRG_KEY_INT,
+     .help = "messages taken but not yet settled (default 1000; Kafka sources: from the bytes)"},
+    {.name = "max_in_flight_bytes", .type = BRG_KEY_INT,
+     .help = "bytes taken but not yet settled (default 16 MiB; Kafka sources: 4 MiB)"},
+    {.name = "mapping", .type = BRG_KEY_GROUP, .help = "header rules, filters, strict mode"},
+    {.name = "delivery", .type = BRG_KEY_STRING, .help = "at-least-once (default)"},
+    {.name = "rate", .type = BRG_KEY_GROUP,
+     .help = "{ messages_per_second = N; bytes_per_second = N; }"},
+    {.name = "stall_timeout", .type = BRG_KEY_INT,
+     .help = "seconds of waiting work and no progress before a stall (bridge's, 60; 0 off)"},
+    {.name = "description", .type = BRG_KEY_STRING, .help = "free text"},
+    {.name = "on_unroutable", .type = BRG_KEY_STRING,
+     .help = "when the destination is missing or refuses: park, dead_letter or stop (default: "
+             "dead_letter if the route has one, else park)"},
+    {.name = "park_retry_min", .type = BRG_KEY_FLOAT,
+     .help = "seconds before a parked route first retries (default 1)"},
+    {.name = "park_retry_max", .type = BRG_KEY_FLOAT,
+     .help = "most seconds between retries of a parked route (default 60)"},
+    {.name = NULL},
 };
 
 static const brg_conf_key_t side_core_keys[] = {
-    {"endpoint", BRG_KEY_STRING, BRG_KEY_REQUIRED, "name of an endpoint"},
-    {NULL, 0, 0, NULL},
+    {.name = "endpoint", .type = BRG_KEY_STRING, .flags = BRG_KEY_REQUIRED,
+     .help = "name of an endpoint"},
+    {.name = NULL},
 };
 
 /* Check the value type of a GROUP-typed key by hand where lists are allowed too. */
@@ -426,9 +442,9 @@ static void check_route(brg_conf_t *conf, brg_cfg_t *rcs, brg_conf_route_t *r, b
         }
     }
     static const brg_conf_key_t rate_keys[] = {
-        {"messages_per_second", BRG_KEY_FLOAT, 0, "message rate limit"},
-        {"bytes_per_second", BRG_KEY_FLOAT, 0, "body byte rate limit"},
-        {NULL, 0, 0, NULL},
+        {.name = "messages_per_second", .type = BRG_KEY_FLOAT, .help = "message rate limit"},
+        {.name = "bytes_per_second", .type = BRG_KEY_FLOAT, .help = "body byte rate limit"},
+        {.name = NULL},
     };
     const brg_cfg_t *rate = brg_cfg_get(rcs, "rate");
     if (rate && rate->type == BRG_CFG_GROUP) {

@@ -92,39 +92,52 @@ struct brg_mapping {
 };
 
 const brg_conf_key_t brg_mapping_keys[] = {
-    {"provenance", BRG_KEY_BOOL, 0, "stamp and check the x-msgbridge-path header (default true)"},
-    {"max_hops", BRG_KEY_INT, 0, "drop messages that already crossed this many bridges (default 1)"},
-    {"strict", BRG_KEY_BOOL, 0, "dead-letter a message a sink cannot carry losslessly"},
-    {"where", BRG_KEY_STRING, 0, "filter expression"},
-    {"rename", BRG_KEY_GROUP, 0, "{ pattern = \"^orders\\\\.(.*)$\"; replace = \"east.\\\\1\"; } on the source stream name"},
-    {"remove_headers", BRG_KEY_STRING_LIST, 0, "header names to drop"},
-    {"rename_headers", BRG_KEY_GROUP_OR_LIST, 0, "( { from = \"a\"; to = \"b\"; }, ... )"},
-    {"set_headers", BRG_KEY_GROUP_OR_LIST, 0, "( { name = \"x\"; value = \"${topic}\"; }, ... )"},
-    {"key", BRG_KEY_TEMPLATE, 0, "set the key from a template"},
-    {"key_regex", BRG_KEY_GROUP, 0, "{ field = \"topic\"; pattern = \"...(capture)...\"; }"},
-    {NULL, 0, 0, NULL},
+    {.name = "provenance", .type = BRG_KEY_BOOL,
+     .help = "stamp and check the x-msgbridge-path header (default true)"},
+    {.name = "max_hops", .type = BRG_KEY_INT,
+     .help = "drop messages that already crossed this many bridges (default 1)"},
+    {.name = "strict", .type = BRG_KEY_BOOL,
+     .help = "dead-letter a message a sink cannot carry losslessly"},
+    {.name = "where", .type = BRG_KEY_STRING, .help = "filter expression"},
+    {.name = "rename", .type = BRG_KEY_GROUP,
+     .help = "{ pattern = \"^orders\\\\.(.*)$\"; replace = \"east.\\\\1\"; } on the source stream "
+             "name"},
+    {.name = "remove_headers", .type = BRG_KEY_STRING_LIST, .help = "header names to drop"},
+    {.name = "rename_headers", .type = BRG_KEY_GROUP_OR_LIST,
+     .help = "( { from = \"a\"; to = \"b\"; }, ... )"},
+    {.name = "set_headers", .type = BRG_KEY_GROUP_OR_LIST,
+     .help = "( { name = \"x\"; value = \"${topic}\"; }, ... )"},
+    {.name = "key", .type = BRG_KEY_TEMPLATE, .help = "set the key from a template"},
+    {.name = "key_regex", .type = BRG_KEY_GROUP,
+     .help = "{ field = \"topic\"; pattern = \"...(capture)...\"; }"},
+    {.name = NULL},
 };
 
 static const brg_conf_key_t rename_keys[] = {
-    {"pattern", BRG_KEY_STRING, BRG_KEY_REQUIRED, "POSIX extended regex"},
-    {"replace", BRG_KEY_STRING, BRG_KEY_REQUIRED, "replacement; \\1..\\9 are captures"},
-    {NULL, 0, 0, NULL},
+    {.name = "pattern", .type = BRG_KEY_STRING, .flags = BRG_KEY_REQUIRED,
+     .help = "POSIX extended regex"},
+    {.name = "replace", .type = BRG_KEY_STRING, .flags = BRG_KEY_REQUIRED,
+     .help = "replacement; \\1..\\9 are captures"},
+    {.name = NULL},
 };
 static const brg_conf_key_t key_regex_keys[] = {
-    {"field", BRG_KEY_STRING, 0, "field to match (default topic)"},
-    {"pattern", BRG_KEY_STRING, BRG_KEY_REQUIRED, "POSIX extended regex"},
-    {"replace", BRG_KEY_STRING, 0, "replacement (default: the first capture group)"},
-    {NULL, 0, 0, NULL},
+    {.name = "field", .type = BRG_KEY_STRING, .help = "field to match (default topic)"},
+    {.name = "pattern", .type = BRG_KEY_STRING, .flags = BRG_KEY_REQUIRED,
+     .help = "POSIX extended regex"},
+    {.name = "replace", .type = BRG_KEY_STRING,
+     .help = "replacement (default: the first capture group)"},
+    {.name = NULL},
 };
 static const brg_conf_key_t rename_header_keys[] = {
-    {"from", BRG_KEY_STRING, BRG_KEY_REQUIRED, "header name"},
-    {"to", BRG_KEY_STRING, BRG_KEY_REQUIRED, "new name"},
-    {NULL, 0, 0, NULL},
+    {.name = "from", .type = BRG_KEY_STRING, .flags = BRG_KEY_REQUIRED, .help = "header name"},
+    {.name = "to", .type = BRG_KEY_STRING, .flags = BRG_KEY_REQUIRED, .help = "new name"},
+    {.name = NULL},
 };
 static const brg_conf_key_t set_header_keys[] = {
-    {"name", BRG_KEY_STRING, BRG_KEY_REQUIRED, "header name"},
-    {"value", BRG_KEY_TEMPLATE, BRG_KEY_REQUIRED, "value (template)"},
-    {NULL, 0, 0, NULL},
+    {.name = "name", .type = BRG_KEY_STRING, .flags = BRG_KEY_REQUIRED, .help = "header name"},
+    {.name = "value", .type = BRG_KEY_TEMPLATE, .flags = BRG_KEY_REQUIRED,
+     .help = "value (template)"},
+    {.name = NULL},
 };
 
 static regex_rule_t *compile_regex(const brg_cfg_t *g, const char *def_field, brg_diag_t *d)

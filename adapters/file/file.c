@@ -19,26 +19,32 @@
 /* ---- configuration ---------------------------------------------------------------------- */
 
 static const brg_conf_key_t file_endpoint_keys[] = {
-    {"path", BRG_KEY_STRING, BRG_KEY_REQUIRED, "the file to read (source) or write (sink)"},
-    {"format", BRG_KEY_STRING, 0, "json (default: one envelope per line) or lines (raw lines)"},
-    {"append", BRG_KEY_BOOL, 0, "sink: append to the file (default true) or truncate it"},
-    {"fsync", BRG_KEY_BOOL, 0, "sink: fsync after each batch, before settling (default false)"},
-    {"follow", BRG_KEY_BOOL, 0, "source: keep reading appended lines like tail -F (default false)"},
-    {"max_line_bytes", BRG_KEY_INT, 0, "longest line accepted (default 16777216); longer ones "
-                                       "are skipped"},
-    {NULL, 0, 0, NULL},
+    {.name = "path", .type = BRG_KEY_STRING, .flags = BRG_KEY_REQUIRED,
+     .help = "the file to read (source) or write (sink)"},
+    {.name = "format", .type = BRG_KEY_STRING,
+     .help = "json (default: one envelope per line) or lines (raw lines)"},
+    {.name = "append", .type = BRG_KEY_BOOL,
+     .help = "sink: append to the file (default true) or truncate it"},
+    {.name = "fsync", .type = BRG_KEY_BOOL,
+     .help = "sink: fsync after each batch, before settling (default false)"},
+    {.name = "follow", .type = BRG_KEY_BOOL,
+     .help = "source: keep reading appended lines like tail -F (default false)"},
+    {.name = "max_line_bytes", .type = BRG_KEY_INT,
+     .help = "longest line accepted (default 16777216); longer ones are skipped"},
+    {.name = NULL},
 };
 
 static const brg_conf_key_t stdio_endpoint_keys[] = {
-    {"format", BRG_KEY_STRING, 0, "json (default: one envelope per line) or lines (raw lines)"},
-    {"max_line_bytes", BRG_KEY_INT, 0, "longest line accepted (default 16777216); longer ones "
-                                       "are skipped"},
-    {NULL, 0, 0, NULL},
+    {.name = "format", .type = BRG_KEY_STRING,
+     .help = "json (default: one envelope per line) or lines (raw lines)"},
+    {.name = "max_line_bytes", .type = BRG_KEY_INT,
+     .help = "longest line accepted (default 16777216); longer ones are skipped"},
+    {.name = NULL},
 };
 
 /* Routes need no keys beside `endpoint`: the endpoint is the file. */
 static const brg_conf_key_t no_keys[] = {
-    {NULL, 0, 0, NULL},
+    {.name = NULL},
 };
 
 static void check_common(const brg_cfg_t *cs, brg_diag_t *d)

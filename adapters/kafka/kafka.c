@@ -17,41 +17,50 @@
 /* ---- keys ------------------------------------------------------------------------------------ */
 
 static const brg_conf_key_t endpoint_keys[] = {
-    {"brokers", BRG_KEY_STRING, BRG_KEY_REQUIRED,
-     "bootstrap brokers, \"host:port,host:port\" (librdkafka bootstrap.servers)"},
-    {"properties", BRG_KEY_STRING_LIST, 0,
-     "librdkafka properties \"name=value\" for the producer and the consumers"},
-    {"producer_properties", BRG_KEY_STRING_LIST, 0, "librdkafka properties for the producer only"},
-    {"consumer_properties", BRG_KEY_STRING_LIST, 0,
-     "librdkafka properties for the consumers only"},
-    {"client_id", BRG_KEY_STRING, 0, "client.id (default \"msgbridge-BRIDGE_ID-ENDPOINT\")"},
-    {"user", BRG_KEY_STRING, 0, "SASL user name (sasl.username; default mechanism PLAIN)"},
-    {"password", BRG_KEY_STRING, BRG_KEY_SECRET, "SASL password (sasl.password)"},
-    {"flush_timeout_ms", BRG_KEY_INT, 0,
-     "at stop, how long to wait for unconfirmed messages (default 10000)"},
-    {NULL, 0, 0, NULL},
+    {.name = "brokers", .type = BRG_KEY_STRING, .flags = BRG_KEY_REQUIRED,
+     .help = "bootstrap brokers, \"host:port,host:port\" (librdkafka bootstrap.servers)"},
+    {.name = "properties", .type = BRG_KEY_STRING_LIST,
+     .help = "librdkafka properties \"name=value\" for the producer and the consumers"},
+    {.name = "producer_properties", .type = BRG_KEY_STRING_LIST,
+     .help = "librdkafka properties for the producer only"},
+    {.name = "consumer_properties", .type = BRG_KEY_STRING_LIST,
+     .help = "librdkafka properties for the consumers only"},
+    {.name = "client_id", .type = BRG_KEY_STRING,
+     .help = "client.id (default \"msgbridge-BRIDGE_ID-ENDPOINT\")"},
+    {.name = "user", .type = BRG_KEY_STRING,
+     .help = "SASL user name (sasl.username; default mechanism PLAIN)"},
+    {.name = "password", .type = BRG_KEY_STRING, .flags = BRG_KEY_SECRET,
+     .help = "SASL password (sasl.password)"},
+    {.name = "flush_timeout_ms", .type = BRG_KEY_INT,
+     .help = "at stop, how long to wait for unconfirmed messages (default 10000)"},
+    {.name = NULL},
 };
 
 static const brg_conf_key_t source_keys[] = {
-    {"topic", BRG_KEY_STRING, 0, "topic to read (\"^regex\" matches topic names)"},
-    {"topics", BRG_KEY_STRING_LIST, 0, "topics to read; \"^regex\" entries match topic names"},
-    {"group", BRG_KEY_STRING, BRG_KEY_REQUIRED, "consumer group (group.id)"},
-    {"start", BRG_KEY_STRING, 0,
-     "where a new group starts: \"earliest\" (default) or \"latest\""},
-    {"on_gap", BRG_KEY_STRING, 0,
-     "records gone before they were read (retention, recreated topic): \"continue\" "
-     "(default, from the earliest offset left) or \"stop\" the route"},
-    {NULL, 0, 0, NULL},
+    {.name = "topic", .type = BRG_KEY_STRING,
+     .help = "topic to read (\"^regex\" matches topic names)"},
+    {.name = "topics", .type = BRG_KEY_STRING_LIST,
+     .help = "topics to read; \"^regex\" entries match topic names"},
+    {.name = "group", .type = BRG_KEY_STRING, .flags = BRG_KEY_REQUIRED,
+     .help = "consumer group (group.id)"},
+    {.name = "start", .type = BRG_KEY_STRING,
+     .help = "where a new group starts: \"earliest\" (default) or \"latest\""},
+    {.name = "on_gap", .type = BRG_KEY_STRING,
+     .help = "records gone before they were read (retention, recreated topic): \"continue\" "
+             "(default, from the earliest offset left) or \"stop\" the route"},
+    {.name = NULL},
 };
 
 /* "topic" comes first: the core names a dead letter's original destination after the first
  * template of the sink. */
 static const brg_conf_key_t sink_keys[] = {
-    {"topic", BRG_KEY_TEMPLATE, BRG_KEY_REQUIRED, "topic to write (template)"},
-    {"key", BRG_KEY_TEMPLATE, 0, "record key (template; default: the message's key)"},
-    {"partition", BRG_KEY_TEMPLATE, 0,
-     "partition number (template; default: librdkafka's partitioner by key)"},
-    {NULL, 0, 0, NULL},
+    {.name = "topic", .type = BRG_KEY_TEMPLATE, .flags = BRG_KEY_REQUIRED,
+     .help = "topic to write (template)"},
+    {.name = "key", .type = BRG_KEY_TEMPLATE,
+     .help = "record key (template; default: the message's key)"},
+    {.name = "partition", .type = BRG_KEY_TEMPLATE,
+     .help = "partition number (template; default: librdkafka's partitioner by key)"},
+    {.name = NULL},
 };
 
 /* ---- load-time checks ------------------------------------------------------------------------ */

@@ -476,27 +476,30 @@ static void memory_check_endpoint(const brg_cfg_t *cs, brg_diag_t *d)
 }
 
 static const brg_conf_key_t endpoint_keys[] = {
-    {"outcome", BRG_KEY_STRING, 0,
-     "what the sink answers: accept (default), retry, reject, unroutable"},
-    {"settle_delay_ms", BRG_KEY_INT, 0, "delay before the sink settles (default 0)"},
-    {"record", BRG_KEY_BOOL, 0,
-     "keep acknowledged sequence numbers, received copies and attempts per message for "
-     "inspection (default true; false: counts only, memory bounded, for benchmarks)"},
-    {"token", BRG_KEY_STRING, BRG_KEY_SECRET, "an unused secret (tests of secret handling)"},
-    {NULL, 0, 0, NULL},
+    {.name = "outcome", .type = BRG_KEY_STRING,
+     .help = "what the sink answers: accept (default), retry, reject, unroutable"},
+    {.name = "settle_delay_ms", .type = BRG_KEY_INT,
+     .help = "delay before the sink settles (default 0)"},
+    {.name = "record", .type = BRG_KEY_BOOL,
+     .help = "keep acknowledged sequence numbers, received copies and attempts per message for "
+             "inspection (default true; false: counts only, memory bounded, for benchmarks)"},
+    {.name = "token", .type = BRG_KEY_STRING, .flags = BRG_KEY_SECRET,
+     .help = "an unused secret (tests of secret handling)"},
+    {.name = NULL},
 };
 static const brg_conf_key_t source_keys[] = {
-    {"stream", BRG_KEY_STRING, 0, "name reported as the source stream"},
-    {"count", BRG_KEY_INT, 0, "generate this many messages (default 0: only injected ones)"},
-    {"body_size", BRG_KEY_INT, 0, "size of generated bodies (default 100)"},
-    {"on_reject", BRG_KEY_STRING, 0,
-     "keep (default: a rejected message stays, the route stops) or reject (the \"broker\" "
-     "dead-letters it)"},
-    {NULL, 0, 0, NULL},
+    {.name = "stream", .type = BRG_KEY_STRING, .help = "name reported as the source stream"},
+    {.name = "count", .type = BRG_KEY_INT,
+     .help = "generate this many messages (default 0: only injected ones)"},
+    {.name = "body_size", .type = BRG_KEY_INT, .help = "size of generated bodies (default 100)"},
+    {.name = "on_reject", .type = BRG_KEY_STRING,
+     .help = "keep (default: a rejected message stays, the route stops) or reject (the \"broker\" "
+             "dead-letters it)"},
+    {.name = NULL},
 };
 static const brg_conf_key_t sink_keys[] = {
-    {"stream", BRG_KEY_TEMPLATE, 0, "destination name (template)"},
-    {NULL, 0, 0, NULL},
+    {.name = "stream", .type = BRG_KEY_TEMPLATE, .help = "destination name (template)"},
+    {.name = NULL},
 };
 
 const brg_adapter_t brg_memory_adapter = {

@@ -15,52 +15,60 @@
 /* ---- keys --------------------------------------------------------------------------------- */
 
 static const brg_conf_key_t endpoint_keys[] = {
-    {"url", BRG_KEY_STRING, BRG_KEY_REQUIRED,
-     "amqp://user:password@host:port/vhost, or amqps:// for TLS (vhost \"/\" is %2f)"},
-    {"user", BRG_KEY_STRING, 0, "user name (instead of the url's)"},
-    {"password", BRG_KEY_STRING, BRG_KEY_SECRET,
-     "password (instead of the url's); password_file reads it from a file"},
-    {"ca_file", BRG_KEY_STRING, 0,
-     "CA certificates (PEM) that sign the broker's certificate (amqps; default: the system's)"},
-    {"cert_file", BRG_KEY_STRING, 0, "client certificate (PEM) for amqps"},
-    {"key_file", BRG_KEY_STRING, 0, "client private key (PEM) for amqps"},
-    {"verify_peer", BRG_KEY_BOOL, 0, "verify the broker's certificate (amqps; default true)"},
-    {"verify_hostname", BRG_KEY_BOOL, 0,
-     "check that the certificate names the url's host (amqps; default true)"},
-    {"heartbeat", BRG_KEY_INT, 0, "heartbeat interval in seconds (default 30; 0 disables)"},
-    {"connect_timeout", BRG_KEY_INT, 0, "seconds to connect and log in (default 10)"},
-    {"connection_name", BRG_KEY_STRING, 0,
-     "name shown in the management UI (default \"msgbridge BRIDGE/ENDPOINT\")"},
-    {"window", BRG_KEY_INT, 0, "publishes awaiting the broker's confirm (default 1000)"},
-    {"frame_max", BRG_KEY_INT, 0, "largest frame in bytes (default 131072)"},
-    {NULL, 0, 0, NULL},
+    {.name = "url", .type = BRG_KEY_STRING, .flags = BRG_KEY_REQUIRED,
+     .help = "amqp://user:password@host:port/vhost, or amqps:// for TLS (vhost \"/\" is %2f)"},
+    {.name = "user", .type = BRG_KEY_STRING, .help = "user name (instead of the url's)"},
+    {.name = "password", .type = BRG_KEY_STRING, .flags = BRG_KEY_SECRET,
+     .help = "password (instead of the url's); password_file reads it from a file"},
+    {.name = "ca_file", .type = BRG_KEY_STRING,
+     .help = "CA certificates (PEM) that sign the broker's certificate (amqps; default: the "
+             "system's)"},
+    {.name = "cert_file", .type = BRG_KEY_STRING, .help = "client certificate (PEM) for amqps"},
+    {.name = "key_file", .type = BRG_KEY_STRING, .help = "client private key (PEM) for amqps"},
+    {.name = "verify_peer", .type = BRG_KEY_BOOL,
+     .help = "verify the broker's certificate (amqps; default true)"},
+    {.name = "verify_hostname", .type = BRG_KEY_BOOL,
+     .help = "check that the certificate names the url's host (amqps; default true)"},
+    {.name = "heartbeat", .type = BRG_KEY_INT,
+     .help = "heartbeat interval in seconds (default 30; 0 disables)"},
+    {.name = "connect_timeout", .type = BRG_KEY_INT,
+     .help = "seconds to connect and log in (default 10)"},
+    {.name = "connection_name", .type = BRG_KEY_STRING,
+     .help = "name shown in the management UI (default \"msgbridge BRIDGE/ENDPOINT\")"},
+    {.name = "window", .type = BRG_KEY_INT,
+     .help = "publishes awaiting the broker's confirm (default 1000)"},
+    {.name = "frame_max", .type = BRG_KEY_INT, .help = "largest frame in bytes (default 131072)"},
+    {.name = NULL},
 };
 
 static const brg_conf_key_t source_keys[] = {
-    {"queue", BRG_KEY_STRING, 0,
-     "queue to consume; with exchange, the name of the durable queue to declare"},
-    {"exchange", BRG_KEY_STRING, 0,
-     "declare a durable queue and bind it to this exchange (queue defaults to "
-     "\"msgbridge.BRIDGE.ROUTE\")"},
-    {"binding_key", BRG_KEY_STRING, 0, "binding key with exchange (default \"#\")"},
-    {"queue_arguments", BRG_KEY_GROUP, 0,
-     "with exchange: arguments of the declared queue, e.g. { x-dead-letter-exchange = \"dlx\"; }"},
-    {"on_reject", BRG_KEY_STRING, 0,
-     "a message the route rejects without a dead_letter: keep (default: the route stops, the "
-     "queue keeps it) or reject (basic.reject to the queue's dead-letter exchange)"},
-    {"check_dead_letter_exchange", BRG_KEY_BOOL, 0,
-     "with on_reject = reject: reject only if the queue has an x-dead-letter-exchange argument "
-     "(default true; false when a policy sets it)"},
-    {NULL, 0, 0, NULL},
+    {.name = "queue", .type = BRG_KEY_STRING,
+     .help = "queue to consume; with exchange, the name of the durable queue to declare"},
+    {.name = "exchange", .type = BRG_KEY_STRING,
+     .help = "declare a durable queue and bind it to this exchange (queue defaults to "
+             "\"msgbridge.BRIDGE.ROUTE\")"},
+    {.name = "binding_key", .type = BRG_KEY_STRING,
+     .help = "binding key with exchange (default \"#\")"},
+    {.name = "queue_arguments", .type = BRG_KEY_GROUP,
+     .help = "with exchange: arguments of the declared queue, e.g. { x-dead-letter-exchange = "
+             "\"dlx\"; }"},
+    {.name = "on_reject", .type = BRG_KEY_STRING,
+     .help = "a message the route rejects without a dead_letter: keep (default: the route stops, "
+             "the queue keeps it) or reject (basic.reject to the queue's dead-letter exchange)"},
+    {.name = "check_dead_letter_exchange", .type = BRG_KEY_BOOL,
+     .help = "with on_reject = reject: reject only if the queue has an x-dead-letter-exchange "
+             "argument (default true; false when a policy sets it)"},
+    {.name = NULL},
 };
 
 static const brg_conf_key_t sink_keys[] = {
-    {"exchange", BRG_KEY_TEMPLATE, 0, "exchange to publish to (default \"\", the default exchange)"},
-    {"routing_key", BRG_KEY_TEMPLATE, 0, "routing key (default \"\")"},
-    {"mandatory", BRG_KEY_BOOL, 0,
-     "publish mandatory: an unroutable message is rejected (dead letter) instead of dropped by "
-     "the broker (default true)"},
-    {NULL, 0, 0, NULL},
+    {.name = "exchange", .type = BRG_KEY_TEMPLATE,
+     .help = "exchange to publish to (default \"\", the default exchange)"},
+    {.name = "routing_key", .type = BRG_KEY_TEMPLATE, .help = "routing key (default \"\")"},
+    {.name = "mandatory", .type = BRG_KEY_BOOL,
+     .help = "publish mandatory: an unroutable message is rejected (dead letter) instead of "
+             "dropped by the broker (default true)"},
+    {.name = NULL},
 };
 
 /* ---- checks ------------------------------------------------------------------------------- */

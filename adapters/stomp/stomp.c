@@ -16,36 +16,49 @@
 #define DEFAULT_MAX_FRAME (16u * 1024 * 1024)
 
 static const brg_conf_key_t endpoint_keys[] = {
-    {"url", BRG_KEY_STRING, BRG_KEY_REQUIRED,
-     "stomp://[user:password@]host[:port], stomp+ssl://... (TLS)"},
-    {"user", BRG_KEY_STRING, 0, "login (CONNECT login header)"},
-    {"password", BRG_KEY_STRING, BRG_KEY_SECRET, "passcode (or password_file)"},
-    {"vhost", BRG_KEY_STRING, 0, "CONNECT host header (default: the url's host)"},
-    {"heartbeat", BRG_KEY_INT, 0, "heart-beat interval both ways in ms (10000; 0 off)"},
-    {"max_frame_size", BRG_KEY_INT, 0, "largest frame accepted from the broker in bytes (16 MiB)"},
-    {"receipt_window", BRG_KEY_INT, 0, "SEND frames awaiting their RECEIPT at once (256)"},
-    {"client_id", BRG_KEY_STRING, 0,
-     "CONNECT client-id for durable topic subscriptions (default msgbridge-BRIDGE-ENDPOINT)"},
-    {"ca_file", BRG_KEY_STRING, 0, "PEM file of CA certificates to verify the broker with"},
-    {"cert_file", BRG_KEY_STRING, 0, "PEM client certificate (with key_file)"},
-    {"key_file", BRG_KEY_STRING, 0, "PEM private key of cert_file"},
-    {"verify_peer", BRG_KEY_BOOL, 0, "verify the broker's certificate and host name (true)"},
-    {NULL, 0, 0, NULL},
+    {.name = "url", .type = BRG_KEY_STRING, .flags = BRG_KEY_REQUIRED,
+     .help = "stomp://[user:password@]host[:port], stomp+ssl://... (TLS)"},
+    {.name = "user", .type = BRG_KEY_STRING, .help = "login (CONNECT login header)"},
+    {.name = "password", .type = BRG_KEY_STRING, .flags = BRG_KEY_SECRET,
+     .help = "passcode (or password_file)"},
+    {.name = "vhost", .type = BRG_KEY_STRING,
+     .help = "CONNECT host header (default: the url's host)"},
+    {.name = "heartbeat", .type = BRG_KEY_INT,
+     .help = "heart-beat interval both ways in ms (10000; 0 off)"},
+    {.name = "max_frame_size", .type = BRG_KEY_INT,
+     .help = "largest frame accepted from the broker in bytes (16 MiB)"},
+    {.name = "receipt_window", .type = BRG_KEY_INT,
+     .help = "SEND frames awaiting their RECEIPT at once (256)"},
+    {.name = "client_id", .type = BRG_KEY_STRING,
+     .help = "CONNECT client-id for durable topic subscriptions (default "
+             "msgbridge-BRIDGE-ENDPOINT)"},
+    {.name = "ca_file", .type = BRG_KEY_STRING,
+     .help = "PEM file of CA certificates to verify the broker with"},
+    {.name = "cert_file", .type = BRG_KEY_STRING, .help = "PEM client certificate (with key_file)"},
+    {.name = "key_file", .type = BRG_KEY_STRING, .help = "PEM private key of cert_file"},
+    {.name = "verify_peer", .type = BRG_KEY_BOOL,
+     .help = "verify the broker's certificate and host name (true)"},
+    {.name = NULL},
 };
 
 static const brg_conf_key_t source_keys[] = {
-    {"destination", BRG_KEY_STRING, BRG_KEY_REQUIRED, "/queue/NAME or /topic/NAME to receive from"},
-    {"durable", BRG_KEY_BOOL, 0, "a /topic/ subscription survives restarts (true)"},
-    {"subscription", BRG_KEY_STRING, 0, "durable subscription name (default msgbridge-ROUTE)"},
-    {"on_reject", BRG_KEY_STRING, 0,
-     "a message the route rejects without a dead letter: keep (default) or reject (NACK)"},
-    {NULL, 0, 0, NULL},
+    {.name = "destination", .type = BRG_KEY_STRING, .flags = BRG_KEY_REQUIRED,
+     .help = "/queue/NAME or /topic/NAME to receive from"},
+    {.name = "durable", .type = BRG_KEY_BOOL,
+     .help = "a /topic/ subscription survives restarts (true)"},
+    {.name = "subscription", .type = BRG_KEY_STRING,
+     .help = "durable subscription name (default msgbridge-ROUTE)"},
+    {.name = "on_reject", .type = BRG_KEY_STRING,
+     .help = "a message the route rejects without a dead letter: keep (default) or reject (NACK)"},
+    {.name = NULL},
 };
 
 static const brg_conf_key_t sink_keys[] = {
-    {"destination", BRG_KEY_TEMPLATE, BRG_KEY_REQUIRED, "/queue/NAME or /topic/NAME (a template)"},
-    {"persistent", BRG_KEY_BOOL, 0, "persistent:true unless the message says otherwise (true)"},
-    {NULL, 0, 0, NULL},
+    {.name = "destination", .type = BRG_KEY_TEMPLATE, .flags = BRG_KEY_REQUIRED,
+     .help = "/queue/NAME or /topic/NAME (a template)"},
+    {.name = "persistent", .type = BRG_KEY_BOOL,
+     .help = "persistent:true unless the message says otherwise (true)"},
+    {.name = NULL},
 };
 
 /* Parse stomp://[user[:password]@]host[:port][/] or stomp+ssl:// (also stomp+tls://).

@@ -279,10 +279,10 @@ static void audit_close(void *state)
 {
 }
 
-static const brg_conf_key_t no_keys[] = {{NULL, 0, 0, NULL}};
+static const brg_conf_key_t no_keys[] = {{.name = NULL}};
 static const brg_conf_key_t source_keys[] = {
-    {"stream", BRG_KEY_STRING, 0, "name reported as the source stream"},
-    {NULL, 0, 0, NULL},
+    {.name = "stream", .type = BRG_KEY_STRING, .help = "name reported as the source stream"},
+    {.name = NULL},
 };
 
 const brg_adapter_t brg_audit_adapter = {
