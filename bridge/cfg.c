@@ -287,11 +287,12 @@ static void check_value(const brg_cfg_t *c, const brg_conf_key_t *k, brg_diag_t 
     }
 }
 
-void brg_cfg_check_keys(const brg_cfg_t *group, const brg_conf_key_t *keys,
+size_t brg_cfg_check_keys(const brg_cfg_t *group, const brg_conf_key_t *keys,
                         const brg_conf_key_t *extra, brg_diag_t *d)
 {
+    size_t shape = 0;
     if (!group || group->type != BRG_CFG_GROUP) {
-        return;
+        return 0;
     }
     for (size_t i = 0; i < group->nkids; i++) {
         const brg_cfg_t *c = group->kids[i];
@@ -307,6 +308,7 @@ void brg_cfg_check_keys(const brg_cfg_t *group, const brg_conf_key_t *keys,
             if (sk) {
                 if (c->type != BRG_CFG_STRING) {
                     brg_diag_error(d, c, "must be a string (a file path)");
+                    shape++;
                 }
                 continue;
             }
@@ -315,11 +317,13 @@ void brg_cfg_check_keys(const brg_cfg_t *group, const brg_conf_key_t *keys,
             append_names(valid, sizeof(valid), keys, &first);
             append_names(valid, sizeof(valid), extra, &first);
             brg_diag_error(d, c, "unknown key \"%s\" (valid keys: %s)", c->name, valid);
+            shape++;
             continue;
         }
         if (!type_ok(c, k->type)) {
             brg_diag_error(d, c, "must be %s, not %s", key_type_name(k->type),
                            brg_cfg_type_name(c->type));
+            shape++;
         } else {
             check_value(c, k, d);
         }
@@ -335,8 +339,10 @@ void brg_cfg_check_keys(const brg_cfg_t *group, const brg_conf_key_t *keys,
                 continue;
             }
             brg_diag_error(d, group, "missing required key \"%s\"", k->name);
+            shape++;
         }
     }
+    return shape;
 }
 
 static void check_readable(const brg_cfg_t *ep_cs, const char *key, brg_diag_t *d)

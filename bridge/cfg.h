@@ -117,8 +117,10 @@ void brg_cfg_check_tls_keys(const brg_cfg_t *ep_cs, bool has_url, bool tls, cons
 
 /* Check one group against a schema: unknown keys (listing the valid ones), types, words and
  * ranges, required keys, NAME_file for secrets. `extra` is a second table accepted in the same
- * group (the core's own keys next to an adapter's); either may be NULL. */
-void brg_cfg_check_keys(const brg_cfg_t *group, const brg_conf_key_t *keys,
+ * group (the core's own keys next to an adapter's); either may be NULL. Every problem goes to d.
+ * Returns: how many were of shape (an unknown key, a wrong type, a missing key), after which
+ * further checks of the group would be guesses; a word or a value out of range is not. */
+size_t brg_cfg_check_keys(const brg_cfg_t *group, const brg_conf_key_t *keys,
                         const brg_conf_key_t *extra, brg_diag_t *d);
 
 #endif

@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <libconfig.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -123,6 +124,11 @@ static brg_cfg_t *convert(loader_t *ld, config_setting_t *s, const char *parent_
 
 /* ---- pass 2: schemas ---------------------------------------------------------------------- */
 
+static const char *const log_levels[] = {"error", "warn", "info", "debug", NULL};
+static const char *const log_formats[] = {"text", "json", NULL};
+static const char *const deliveries[] = {"at-least-once", "at-most-once", "exactly-once", NULL};
+static const char *const unroutable_policies[] = {"park", "dead_letter", "stop", NULL};
+
 static const brg_conf_key_t top_keys[] = {
     {.name = "bridge", .type = BRG_KEY_GROUP,
      .help = "this bridge: id, metrics, log, shutdown_timeout"},
@@ -137,11 +143,11 @@ static const brg_conf_key_t bridge_keys[] = {
      .help = "this bridge's name in provenance headers (default: hostname)"},
     {.name = "metrics", .type = BRG_KEY_STRING,
      .help = "HOST:PORT for /metrics, /healthz, /readyz, /routes"},
-    {.name = "shutdown_timeout", .type = BRG_KEY_INT,
+    {.name = "shutdown_timeout", .type = BRG_KEY_INT, .flags = BRG_KEY_RANGE, .min = 0, .max = 3600,
      .help = "seconds to drain on SIGTERM (default 30)"},
-    {.name = "stats_interval", .type = BRG_KEY_INT,
-     .help = "seconds between per-route summary log lines (default 60, 0 off)"},
-    {.name = "stall_timeout", .type = BRG_KEY_INT,
+    {.name = "stats_interval", .type = BRG_KEY_INT, .flags = BRG_KEY_RANGE, .min = 0,
+     .max = INFINITY, .help = "seconds between per-route summary log lines (default 60, 0 off)"},
+    {.name = "stall_timeout", .type = BRG_KEY_INT, .flags = BRG_KEY_RANGE, .min = 0, .max = 86400,
      .help = "routes' default stall_timeout (default 60, 0 off)"},
     {.name = "log", .type = BRG_KEY_GROUP,
      .help = "{ level = \"info\"; format = \"text\" | \"json\"; }"},
@@ -149,8 +155,10 @@ static const brg_conf_key_t bridge_keys[] = {
 };
 
 static const brg_conf_key_t log_keys[] = {
-    {.name = "level", .type = BRG_KEY_STRING, .help = "error, warn, info (default) or debug"},
-    {.name = "format", .type = BRG_KEY_STRING, .help = "text (default) or json"},
+    {.name = "level", .type = BRG_KEY_STRING, .words = log_levels,
+     .help = "error, warn, info (default) or debug"},
+    {.name = "format", .type = BRG_KEY_STRING, .words = log_formats,
+     .help = "text (default) or json"},
     {.name = NULL},
 };
 
@@ -170,24 +178,27 @@ static const brg_conf_key_t route_keys[] = {
     {.name = "to", .type = BRG_KEY_GROUP_OR_LIST, .flags = BRG_KEY_REQUIRED,
      .help = "the sink, or a list of sinks for fan-out"},
     {.name = "dead_letter", .type = BRG_KEY_GROUP, .help = "where rejected messages go"},
-    {.name = "max_in_flight", .type = BRG_KEY_INT,
+    {.name = "max_in_flight", .type = BRG_KEY_INT, .flags = BRG_KEY_RANGE, .min = 1,
+     .max = 1000000,
      .help = "messages taken but not yet settled (default 1000; Kafka sources: from the bytes)"},
-    {.name = "max_in_flight_bytes", .type = BRG_KEY_INT,
+    {.name = "max_in_flight_bytes", .type = BRG_KEY_INT, .flags = BRG_KEY_RANGE, .min = 1,
+     .max = INFINITY,
      .help = "bytes taken but not yet settled (default 16 MiB; Kafka sources: 4 MiB)"},
     {.name = "mapping", .type = BRG_KEY_GROUP, .help = "header rules, filters, strict mode"},
-    {.name = "delivery", .type = BRG_KEY_STRING, .help = "at-least-once (default)"},
+    {.name = "delivery", .type = BRG_KEY_STRING, .words = deliveries,
+     .help = "at-least-once (default; the others are not supported yet)"},
     {.name = "rate", .type = BRG_KEY_GROUP,
      .help = "{ messages_per_second = N; bytes_per_second = N; }"},
-    {.name = "stall_timeout", .type = BRG_KEY_INT,
+    {.name = "stall_timeout", .type = BRG_KEY_INT, .flags = BRG_KEY_RANGE, .min = 0, .max = 86400,
      .help = "seconds of waiting work and no progress before a stall (bridge's, 60; 0 off)"},
     {.name = "description", .type = BRG_KEY_STRING, .help = "free text"},
-    {.name = "on_unroutable", .type = BRG_KEY_STRING,
+    {.name = "on_unroutable", .type = BRG_KEY_STRING, .words = unroutable_policies,
      .help = "when the destination is missing or refuses: park, dead_letter or stop (default: "
              "dead_letter if the route has one, else park)"},
-    {.name = "park_retry_min", .type = BRG_KEY_FLOAT,
-     .help = "seconds before a parked route first retries (default 1)"},
-    {.name = "park_retry_max", .type = BRG_KEY_FLOAT,
-     .help = "most seconds between retries of a parked route (default 60)"},
+    {.name = "park_retry_min", .type = BRG_KEY_FLOAT, .flags = BRG_KEY_RANGE, .min = 0.01,
+     .max = 3600, .help = "seconds before a parked route first retries (default 1)"},
+    {.name = "park_retry_max", .type = BRG_KEY_FLOAT, .flags = BRG_KEY_RANGE, .min = 0.01,
+     .max = 86400, .help = "most seconds between retries of a parked route (default 60)"},
     {.name = NULL},
 };
 
@@ -371,8 +382,8 @@ static const brg_cfg_t *check_side(brg_conf_t *conf, brg_cfg_t *side, bool is_so
     }
     const brg_conf_key_t *keys = is_source ? ad->source_keys : ad->sink_keys;
     resolve_secrets(side, keys, d);
+    size_t shape_errors = brg_cfg_check_keys(side, side_core_keys, keys, d);
     size_t before = d->errors;
-    brg_cfg_check_keys(side, side_core_keys, keys, d);
     for (const brg_conf_key_t *k = keys; k && k->name; k++) {
         const brg_cfg_t *v = brg_cfg_get(side, k->name);
         if (k->type != BRG_KEY_TEMPLATE || !v || v->type != BRG_CFG_STRING) {
@@ -385,7 +396,7 @@ static const brg_cfg_t *check_side(brg_conf_t *conf, brg_cfg_t *side, bool is_so
         }
         brg_template_destroy(t);
     }
-    if (d->errors == before) {
+    if (shape_errors == 0 && d->errors == before) {
         if (is_source && ad->check_source) {
             ad->check_source(ep_cs, side, d);
         } else if (!is_source && ad->check_sink) {
@@ -411,52 +422,23 @@ static void check_route(brg_conf_t *conf, brg_cfg_t *rcs, brg_conf_route_t *r, b
     r->max_in_flight_bytes =
         brg_cfg_int(rcs, "max_in_flight_bytes", BRG_DEFAULT_MAX_IN_FLIGHT_BYTES);
     const brg_cfg_t *mif = brg_cfg_get(rcs, "max_in_flight");
-    if (mif && mif->type == BRG_CFG_INT && (mif->v.i < 1 || mif->v.i > 1000000)) {
-        brg_diag_error(d, mif, "must be between 1 and 1000000, not %lld", (long long)mif->v.i);
-    }
-    r->stall_timeout_ms = conf->stall_timeout_ms;
-    const brg_cfg_t *stt = brg_cfg_get(rcs, "stall_timeout");
-    if (stt && stt->type == BRG_CFG_INT) {
-        if (stt->v.i < 0 || stt->v.i > 86400) {
-            brg_diag_error(d, stt, "must be 0 (off) or between 1 and 86400 seconds");
-        }
-        r->stall_timeout_ms = stt->v.i * 1000;
-    }
     const brg_cfg_t *mifb = brg_cfg_get(rcs, "max_in_flight_bytes");
-    if (mifb && mifb->type == BRG_CFG_INT && mifb->v.i < 1) {
-        brg_diag_error(d, mifb, "must be at least 1, not %lld", (long long)mifb->v.i);
+    r->stall_timeout_ms = brg_cfg_int(rcs, "stall_timeout", conf->stall_timeout_ms / 1000) * 1000;
+    const char *delivery = brg_cfg_str(rcs, "delivery", "at-least-once");
+    if (strcmp(delivery, "at-most-once") == 0 || strcmp(delivery, "exactly-once") == 0) {
+        brg_diag_error(d, brg_cfg_get(rcs, "delivery"),
+                       "delivery \"%s\" is not supported by this version (at-least-once only)",
+                       delivery);
     }
-    const brg_cfg_t *delivery = brg_cfg_get(rcs, "delivery");
-    if (delivery && delivery->type == BRG_CFG_STRING &&
-        strcmp(delivery->v.s, "at-least-once") != 0) {
-        if (strcmp(delivery->v.s, "at-most-once") == 0 ||
-            strcmp(delivery->v.s, "exactly-once") == 0) {
-            brg_diag_error(d, delivery,
-                           "delivery \"%s\" is not supported by this version (at-least-once only)",
-                           delivery->v.s);
-        } else {
-            brg_diag_error(d, delivery,
-                           "unknown delivery \"%s\" (valid: at-least-once, at-most-once, "
-                           "exactly-once)",
-                           delivery->v.s);
-        }
-    }
+    /* At least one message (or byte) in 1000 s: below that a route is better stopped. */
     static const brg_conf_key_t rate_keys[] = {
-        {.name = "messages_per_second", .type = BRG_KEY_FLOAT, .help = "message rate limit"},
-        {.name = "bytes_per_second", .type = BRG_KEY_FLOAT, .help = "body byte rate limit"},
+        {.name = "messages_per_second", .type = BRG_KEY_FLOAT, .flags = BRG_KEY_RANGE,
+         .min = 0.001, .max = INFINITY, .help = "message rate limit"},
+        {.name = "bytes_per_second", .type = BRG_KEY_FLOAT, .flags = BRG_KEY_RANGE, .min = 0.001,
+         .max = INFINITY, .help = "body byte rate limit"},
         {.name = NULL},
     };
-    const brg_cfg_t *rate = brg_cfg_get(rcs, "rate");
-    if (rate && rate->type == BRG_CFG_GROUP) {
-        brg_cfg_check_keys(rate, rate_keys, NULL, d);
-        for (size_t i = 0; i < rate->nkids; i++) {
-            const brg_cfg_t *c = rate->kids[i];
-            double v = c->type == BRG_CFG_INT ? (double)c->v.i : c->type == BRG_CFG_FLOAT ? c->v.f : 1;
-            if (v <= 0) {
-                brg_diag_error(d, c, "must be greater than 0");
-            }
-        }
-    }
+    brg_cfg_check_keys(brg_cfg_get(rcs, "rate"), rate_keys, NULL, d);
     brg_cfg_t *from = (brg_cfg_t *)brg_cfg_get(rcs, "from");
     const brg_cfg_t *src_ep = NULL;
     if (from && from->type == BRG_CFG_GROUP) {
@@ -510,28 +492,15 @@ static void check_route(brg_conf_t *conf, brg_cfg_t *rcs, brg_conf_route_t *r, b
         check_side(conf, dl, false, d);
     }
     const brg_cfg_t *unr = brg_cfg_get(rcs, "on_unroutable");
-    if (unr && unr->type == BRG_CFG_STRING) {
-        if (strcmp(unr->v.s, "park") != 0 && strcmp(unr->v.s, "dead_letter") != 0 &&
-            strcmp(unr->v.s, "stop") != 0) {
-            brg_diag_error(d, unr, "unknown on_unroutable \"%s\" (valid: park, dead_letter, stop)",
-                           unr->v.s);
-        } else if (strcmp(unr->v.s, "dead_letter") == 0 && !r->dead_letter) {
-            brg_diag_error(d, unr, "on_unroutable = \"dead_letter\" needs a dead_letter group in "
-                           "the route");
-        }
+    if (unr && unr->type == BRG_CFG_STRING && strcmp(unr->v.s, "dead_letter") == 0 &&
+        !r->dead_letter) {
+        brg_diag_error(d, unr, "on_unroutable = \"dead_letter\" needs a dead_letter group in "
+                               "the route");
     }
     double pmin = brg_cfg_float(rcs, "park_retry_min", 1);
-    const brg_cfg_t *pmin_c = brg_cfg_get(rcs, "park_retry_min");
     const brg_cfg_t *pmax_c = brg_cfg_get(rcs, "park_retry_max");
-    if (pmin_c && (pmin < 0.01 || pmin > 3600)) {
-        brg_diag_error(d, pmin_c, "must be between 0.01 and 3600 seconds");
-    }
-    if (pmax_c) {
-        double pmax = brg_cfg_float(rcs, "park_retry_max", 60);
-        if (pmax < pmin || pmax > 86400) {
-            brg_diag_error(d, pmax_c, "must be at least park_retry_min (%g) and at most 86400 "
-                           "seconds", pmin);
-        }
+    if (pmax_c && brg_cfg_float(rcs, "park_retry_max", 60) < pmin) {
+        brg_diag_error(d, pmax_c, "must be at least park_retry_min (%g)", pmin);
     }
     brg_mapping_t *m = brg_mapping_new(rcs, conf->bridge_id, r->name ? r->name : "", d);
     brg_mapping_destroy(m);
@@ -602,43 +571,16 @@ static void load_bridge_section(brg_conf_t *conf, brg_diag_t *d)
                            m->v.s);
         }
     }
-    const brg_cfg_t *st = brg_cfg_get(b, "shutdown_timeout");
-    if (st && st->type == BRG_CFG_INT) {
-        if (st->v.i < 0 || st->v.i > 3600) {
-            brg_diag_error(d, st, "must be between 0 and 3600 seconds");
-        }
-        conf->shutdown_timeout_ms = st->v.i * 1000;
-    }
-    const brg_cfg_t *si = brg_cfg_get(b, "stats_interval");
-    if (si && si->type == BRG_CFG_INT) {
-        if (si->v.i < 0) {
-            brg_diag_error(d, si, "must be 0 (off) or a number of seconds");
-        }
-        conf->stats_interval_ms = si->v.i * 1000;
-    }
-    const brg_cfg_t *stt = brg_cfg_get(b, "stall_timeout");
-    if (stt && stt->type == BRG_CFG_INT) {
-        if (stt->v.i < 0 || stt->v.i > 86400) {
-            brg_diag_error(d, stt, "must be 0 (off) or between 1 and 86400 seconds");
-        }
-        conf->stall_timeout_ms = stt->v.i * 1000;
-    }
+    conf->shutdown_timeout_ms =
+        brg_cfg_int(b, "shutdown_timeout", conf->shutdown_timeout_ms / 1000) * 1000;
+    conf->stats_interval_ms =
+        brg_cfg_int(b, "stats_interval", conf->stats_interval_ms / 1000) * 1000;
+    conf->stall_timeout_ms = brg_cfg_int(b, "stall_timeout", conf->stall_timeout_ms / 1000) * 1000;
     const brg_cfg_t *log = brg_cfg_get(b, "log");
-    if (log && log->type == BRG_CFG_GROUP) {
-        brg_cfg_check_keys(log, log_keys, NULL, d);
-        const brg_cfg_t *lv = brg_cfg_get(log, "level");
-        if (lv && lv->type == BRG_CFG_STRING && !brg_log_level_parse(lv->v.s, &conf->log_level)) {
-            brg_diag_error(d, lv, "unknown level \"%s\" (valid: error, warn, info, debug)",
-                           lv->v.s);
-        }
-        const brg_cfg_t *fm = brg_cfg_get(log, "format");
-        if (fm && fm->type == BRG_CFG_STRING) {
-            if (strcmp(fm->v.s, "json") == 0) {
-                conf->log_format = BRG_LOG_JSON;
-            } else if (strcmp(fm->v.s, "text") != 0) {
-                brg_diag_error(d, fm, "unknown format \"%s\" (valid: text, json)", fm->v.s);
-            }
-        }
+    brg_cfg_check_keys(log, log_keys, NULL, d);
+    brg_log_level_parse(brg_cfg_str(log, "level", "info"), &conf->log_level);
+    if (strcmp(brg_cfg_str(log, "format", "text"), "json") == 0) {
+        conf->log_format = BRG_LOG_JSON;
     }
 }
 

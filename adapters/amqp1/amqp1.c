@@ -8,6 +8,11 @@
 
 #include "adapters/amqp1/amqp1_int.h"
 
+/* The words of brg_amqp1_family_parse. */
+static const char *const families[] = {"auto", "activemq", "artemis", "rabbitmq", "generic", NULL};
+static const char *const reject_policies[] = {"keep", "reject", NULL};
+static const char *const retry_outcomes[] = {"released", "modified", NULL};
+
 static const brg_conf_key_t endpoint_keys[] = {
     {.name = "url", .type = BRG_KEY_STRING, .flags = BRG_KEY_REQUIRED,
      .help = "amqp://[user:password@]host[:port], amqps://... (TLS) or host:port"},
@@ -26,9 +31,9 @@ static const brg_conf_key_t endpoint_keys[] = {
      .help = "verify the broker's certificate and host name (true)"},
     {.name = "container_id", .type = BRG_KEY_STRING,
      .help = "AMQP container id (default msgbridge-BRIDGE-ENDPOINT)"},
-    {.name = "idle_timeout", .type = BRG_KEY_INT,
+    {.name = "idle_timeout", .type = BRG_KEY_INT, .flags = BRG_KEY_RANGE, .min = 0, .max = 3600,
      .help = "seconds without traffic before the link is dead (60; 0 off)"},
-    {.name = "broker", .type = BRG_KEY_STRING,
+    {.name = "broker", .type = BRG_KEY_STRING, .words = families,
      .help = "address dialect: auto (default), activemq, artemis, rabbitmq or generic"},
     {.name = NULL},
 };
@@ -36,9 +41,9 @@ static const brg_conf_key_t endpoint_keys[] = {
 static const brg_conf_key_t source_keys[] = {
     {.name = "address", .type = BRG_KEY_STRING, .flags = BRG_KEY_REQUIRED,
      .help = "queue or topic to receive from"},
-    {.name = "on_reject", .type = BRG_KEY_STRING,
+    {.name = "on_reject", .type = BRG_KEY_STRING, .words = reject_policies,
      .help = "a message the route rejects without a dead letter: keep (default) or reject"},
-    {.name = "on_retry", .type = BRG_KEY_STRING,
+    {.name = "on_retry", .type = BRG_KEY_STRING, .words = retry_outcomes,
      .help = "redelivery: released (default) or modified"},
     {.name = "durable", .type = BRG_KEY_BOOL,
      .help = "a topic subscription keeps what is published while msgbridge is away (true)"},
@@ -75,18 +80,6 @@ static void check_endpoint(const brg_cfg_t *ep_cs, brg_diag_t *d)
             tls = u.tls;
             brg_amqp1_url_fini(&u);
         }
-    }
-    const brg_cfg_t *b = brg_cfg_get(ep_cs, "broker");
-    brg_amqp1_family_t f;
-    if (b && b->type == BRG_CFG_STRING && !brg_amqp1_family_parse(b->v.s, &f)) {
-        brg_diag_error(d, b,
-                       "unknown broker \"%s\" (valid: auto, activemq, artemis, rabbitmq, generic)",
-                       b->v.s);
-    }
-    const brg_cfg_t *it = brg_cfg_get(ep_cs, "idle_timeout");
-    if (it && it->type == BRG_CFG_INT && (it->v.i < 0 || it->v.i > 3600)) {
-        brg_diag_error(d, it, "idle_timeout %lld is out of range (0 to 3600 seconds)",
-                       (long long)it->v.i);
     }
     const brg_cfg_t *pw = brg_cfg_get(ep_cs, "password");
     if (pw && !brg_cfg_get(ep_cs, "user")) {
@@ -160,16 +153,6 @@ static void check_source(const brg_cfg_t *ep_cs, const brg_cfg_t *from_cs, brg_d
     const brg_cfg_t *sub = brg_cfg_get(from_cs, "subscription");
     if (sub && sub->type == BRG_CFG_STRING && !*sub->v.s) {
         brg_diag_error(d, sub, "subscription is empty");
-    }
-    const brg_cfg_t *r = brg_cfg_get(from_cs, "on_reject");
-    if (r && r->type == BRG_CFG_STRING && strcmp(r->v.s, "keep") != 0 &&
-        strcmp(r->v.s, "reject") != 0) {
-        brg_diag_error(d, r, "unknown on_reject \"%s\" (valid: keep, reject)", r->v.s);
-    }
-    const brg_cfg_t *t = brg_cfg_get(from_cs, "on_retry");
-    if (t && t->type == BRG_CFG_STRING && strcmp(t->v.s, "released") != 0 &&
-        strcmp(t->v.s, "modified") != 0) {
-        brg_diag_error(d, t, "unknown on_retry \"%s\" (valid: released, modified)", t->v.s);
     }
 }
 

@@ -18,10 +18,12 @@
 
 /* ---- configuration ---------------------------------------------------------------------- */
 
+static const char *const formats[] = {"json", "lines", NULL};
+
 static const brg_conf_key_t file_endpoint_keys[] = {
     {.name = "path", .type = BRG_KEY_STRING, .flags = BRG_KEY_REQUIRED,
      .help = "the file to read (source) or write (sink)"},
-    {.name = "format", .type = BRG_KEY_STRING,
+    {.name = "format", .type = BRG_KEY_STRING, .words = formats,
      .help = "json (default: one envelope per line) or lines (raw lines)"},
     {.name = "append", .type = BRG_KEY_BOOL,
      .help = "sink: append to the file (default true) or truncate it"},
@@ -29,15 +31,17 @@ static const brg_conf_key_t file_endpoint_keys[] = {
      .help = "sink: fsync after each batch, before settling (default false)"},
     {.name = "follow", .type = BRG_KEY_BOOL,
      .help = "source: keep reading appended lines like tail -F (default false)"},
-    {.name = "max_line_bytes", .type = BRG_KEY_INT,
+    {.name = "max_line_bytes", .type = BRG_KEY_INT, .flags = BRG_KEY_RANGE, .min = 1,
+     .max = MAX_MAX_LINE_BYTES,
      .help = "longest line accepted (default 16777216); longer ones are skipped"},
     {.name = NULL},
 };
 
 static const brg_conf_key_t stdio_endpoint_keys[] = {
-    {.name = "format", .type = BRG_KEY_STRING,
+    {.name = "format", .type = BRG_KEY_STRING, .words = formats,
      .help = "json (default: one envelope per line) or lines (raw lines)"},
-    {.name = "max_line_bytes", .type = BRG_KEY_INT,
+    {.name = "max_line_bytes", .type = BRG_KEY_INT, .flags = BRG_KEY_RANGE, .min = 1,
+     .max = MAX_MAX_LINE_BYTES,
      .help = "longest line accepted (default 16777216); longer ones are skipped"},
     {.name = NULL},
 };
@@ -47,32 +51,12 @@ static const brg_conf_key_t no_keys[] = {
     {.name = NULL},
 };
 
-static void check_common(const brg_cfg_t *cs, brg_diag_t *d)
-{
-    const brg_cfg_t *fmt = brg_cfg_get(cs, "format");
-    if (fmt && fmt->type == BRG_CFG_STRING && strcmp(fmt->v.s, "json") != 0 &&
-        strcmp(fmt->v.s, "lines") != 0) {
-        brg_diag_error(d, fmt, "unknown format \"%s\" (valid: json, lines)", fmt->v.s);
-    }
-    const brg_cfg_t *max = brg_cfg_get(cs, "max_line_bytes");
-    if (max && max->type == BRG_CFG_INT && (max->v.i < 1 || max->v.i > MAX_MAX_LINE_BYTES)) {
-        brg_diag_error(d, max, "max_line_bytes %lld is out of range (1..%u)",
-                       (long long)max->v.i, MAX_MAX_LINE_BYTES);
-    }
-}
-
 static void file_check_endpoint(const brg_cfg_t *cs, brg_diag_t *d)
 {
-    check_common(cs, d);
     const brg_cfg_t *path = brg_cfg_get(cs, "path");
     if (path && path->type == BRG_CFG_STRING && path->v.s[0] == 0) {
         brg_diag_error(d, path, "path is empty");
     }
-}
-
-static void stdio_check_endpoint(const brg_cfg_t *cs, brg_diag_t *d)
-{
-    check_common(cs, d);
 }
 
 /* ---- open / close ------------------------------------------------------------------------- */
@@ -225,7 +209,6 @@ const brg_adapter_t brg_stdio_adapter = {
     .endpoint_keys = stdio_endpoint_keys,
     .source_keys = no_keys,
     .sink_keys = no_keys,
-    .check_endpoint = stdio_check_endpoint,
     .open = file_open,
     .run = file_run,
     .close = file_close,

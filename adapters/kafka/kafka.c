@@ -16,6 +16,10 @@
 
 /* ---- keys ------------------------------------------------------------------------------------ */
 
+static const char *const start_positions[] = {"earliest", "latest", NULL};
+/* The words of brg_kafka_gap_policy. */
+static const char *const gap_policies[] = {"continue", "stop", NULL};
+
 static const brg_conf_key_t endpoint_keys[] = {
     {.name = "brokers", .type = BRG_KEY_STRING, .flags = BRG_KEY_REQUIRED,
      .help = "bootstrap brokers, \"host:port,host:port\" (librdkafka bootstrap.servers)"},
@@ -31,7 +35,8 @@ static const brg_conf_key_t endpoint_keys[] = {
      .help = "SASL user name (sasl.username; default mechanism PLAIN)"},
     {.name = "password", .type = BRG_KEY_STRING, .flags = BRG_KEY_SECRET,
      .help = "SASL password (sasl.password)"},
-    {.name = "flush_timeout_ms", .type = BRG_KEY_INT,
+    {.name = "flush_timeout_ms", .type = BRG_KEY_INT, .flags = BRG_KEY_RANGE, .min = 0,
+     .max = 3600000,
      .help = "at stop, how long to wait for unconfirmed messages (default 10000)"},
     {.name = NULL},
 };
@@ -43,9 +48,9 @@ static const brg_conf_key_t source_keys[] = {
      .help = "topics to read; \"^regex\" entries match topic names"},
     {.name = "group", .type = BRG_KEY_STRING, .flags = BRG_KEY_REQUIRED,
      .help = "consumer group (group.id)"},
-    {.name = "start", .type = BRG_KEY_STRING,
+    {.name = "start", .type = BRG_KEY_STRING, .words = start_positions,
      .help = "where a new group starts: \"earliest\" (default) or \"latest\""},
-    {.name = "on_gap", .type = BRG_KEY_STRING,
+    {.name = "on_gap", .type = BRG_KEY_STRING, .words = gap_policies,
      .help = "records gone before they were read (retention, recreated topic): \"continue\" "
              "(default, from the earliest offset left) or \"stop\" the route"},
     {.name = NULL},
@@ -95,10 +100,6 @@ static void check_endpoint(const brg_cfg_t *ep_cs, brg_diag_t *d)
         brg_diag_error(d, b, "must list at least one broker (\"host:port\")");
     } else if (b && b->type == BRG_CFG_STRING) {
         check_broker_ports(b, d);
-    }
-    const brg_cfg_t *ft = brg_cfg_get(ep_cs, "flush_timeout_ms");
-    if (ft && ft->type == BRG_CFG_INT && (ft->v.i < 0 || ft->v.i > 3600000)) {
-        brg_diag_error(d, ft, "must be 0..3600000 (ms), not %lld", (long long)ft->v.i);
     }
     brg_kafka_check_properties(ep_cs, d);
 }
@@ -160,15 +161,6 @@ static void check_source(const brg_cfg_t *ep_cs, const brg_cfg_t *from_cs, brg_d
     const brg_cfg_t *group = brg_cfg_get(from_cs, "group");
     if (group && group->type == BRG_CFG_STRING && group->v.s[0] == '\0') {
         brg_diag_error(d, group, "must not be empty");
-    }
-    const brg_cfg_t *start = brg_cfg_get(from_cs, "start");
-    if (start && start->type == BRG_CFG_STRING && strcmp(start->v.s, "earliest") != 0 &&
-        strcmp(start->v.s, "latest") != 0) {
-        brg_diag_error(d, start, "must be \"earliest\" or \"latest\", not \"%s\"", start->v.s);
-    }
-    const brg_cfg_t *gap = brg_cfg_get(from_cs, "on_gap");
-    if (gap && gap->type == BRG_CFG_STRING && brg_kafka_gap_policy(gap->v.s) < 0) {
-        brg_diag_error(d, gap, "must be \"continue\" or \"stop\", not \"%s\"", gap->v.s);
     }
 }
 

@@ -464,19 +464,11 @@ static void memory_close(void *state)
     free(m);
 }
 
-static void memory_check_endpoint(const brg_cfg_t *cs, brg_diag_t *d)
-{
-    const brg_cfg_t *o = brg_cfg_get(cs, "outcome");
-    if (o && o->type == BRG_CFG_STRING && strcmp(o->v.s, "accept") != 0 &&
-        strcmp(o->v.s, "retry") != 0 && strcmp(o->v.s, "reject") != 0 &&
-        strcmp(o->v.s, "unroutable") != 0) {
-        brg_diag_error(d, o, "unknown outcome \"%s\" (valid: accept, retry, reject, unroutable)",
-                       o->v.s);
-    }
-}
+static const char *const outcomes[] = {"accept", "retry", "reject", "unroutable", NULL};
+static const char *const reject_policies[] = {"keep", "reject", NULL};
 
 static const brg_conf_key_t endpoint_keys[] = {
-    {.name = "outcome", .type = BRG_KEY_STRING,
+    {.name = "outcome", .type = BRG_KEY_STRING, .words = outcomes,
      .help = "what the sink answers: accept (default), retry, reject, unroutable"},
     {.name = "settle_delay_ms", .type = BRG_KEY_INT,
      .help = "delay before the sink settles (default 0)"},
@@ -492,7 +484,7 @@ static const brg_conf_key_t source_keys[] = {
     {.name = "count", .type = BRG_KEY_INT,
      .help = "generate this many messages (default 0: only injected ones)"},
     {.name = "body_size", .type = BRG_KEY_INT, .help = "size of generated bodies (default 100)"},
-    {.name = "on_reject", .type = BRG_KEY_STRING,
+    {.name = "on_reject", .type = BRG_KEY_STRING, .words = reject_policies,
      .help = "keep (default: a rejected message stays, the route stops) or reject (the \"broker\" "
              "dead-letters it)"},
     {.name = NULL},
@@ -509,7 +501,6 @@ const brg_adapter_t brg_memory_adapter = {
     .endpoint_keys = endpoint_keys,
     .source_keys = source_keys,
     .sink_keys = sink_keys,
-    .check_endpoint = memory_check_endpoint,
     .open = memory_open,
     .run = memory_run,
     .close = memory_close,

@@ -14,6 +14,8 @@
 
 /* ---- keys --------------------------------------------------------------------------------- */
 
+static const char *const reject_policies[] = {"keep", "reject", NULL};
+
 static const brg_conf_key_t endpoint_keys[] = {
     {.name = "url", .type = BRG_KEY_STRING, .flags = BRG_KEY_REQUIRED,
      .help = "amqp://user:password@host:port/vhost, or amqps:// for TLS (vhost \"/\" is %2f)"},
@@ -29,15 +31,16 @@ static const brg_conf_key_t endpoint_keys[] = {
      .help = "verify the broker's certificate (amqps; default true)"},
     {.name = "verify_hostname", .type = BRG_KEY_BOOL,
      .help = "check that the certificate names the url's host (amqps; default true)"},
-    {.name = "heartbeat", .type = BRG_KEY_INT,
+    {.name = "heartbeat", .type = BRG_KEY_INT, .flags = BRG_KEY_RANGE, .min = 0, .max = 3600,
      .help = "heartbeat interval in seconds (default 30; 0 disables)"},
-    {.name = "connect_timeout", .type = BRG_KEY_INT,
+    {.name = "connect_timeout", .type = BRG_KEY_INT, .flags = BRG_KEY_RANGE, .min = 1, .max = 300,
      .help = "seconds to connect and log in (default 10)"},
     {.name = "connection_name", .type = BRG_KEY_STRING,
      .help = "name shown in the management UI (default \"msgbridge BRIDGE/ENDPOINT\")"},
-    {.name = "window", .type = BRG_KEY_INT,
+    {.name = "window", .type = BRG_KEY_INT, .flags = BRG_KEY_RANGE, .min = 1, .max = 100000,
      .help = "publishes awaiting the broker's confirm (default 1000)"},
-    {.name = "frame_max", .type = BRG_KEY_INT, .help = "largest frame in bytes (default 131072)"},
+    {.name = "frame_max", .type = BRG_KEY_INT, .flags = BRG_KEY_RANGE, .min = 4096, .max = 16777216,
+     .help = "largest frame in bytes (default 131072)"},
     {.name = NULL},
 };
 
@@ -52,7 +55,7 @@ static const brg_conf_key_t source_keys[] = {
     {.name = "queue_arguments", .type = BRG_KEY_GROUP,
      .help = "with exchange: arguments of the declared queue, e.g. { x-dead-letter-exchange = "
              "\"dlx\"; }"},
-    {.name = "on_reject", .type = BRG_KEY_STRING,
+    {.name = "on_reject", .type = BRG_KEY_STRING, .words = reject_policies,
      .help = "a message the route rejects without a dead_letter: keep (default: the route stops, "
              "the queue keeps it) or reject (basic.reject to the queue's dead-letter exchange)"},
     {.name = "check_dead_letter_exchange", .type = BRG_KEY_BOOL,
@@ -72,15 +75,6 @@ static const brg_conf_key_t sink_keys[] = {
 };
 
 /* ---- checks ------------------------------------------------------------------------------- */
-
-static void check_int(const brg_cfg_t *cs, const char *key, int64_t lo, int64_t hi, brg_diag_t *d)
-{
-    const brg_cfg_t *n = brg_cfg_get(cs, key);
-    if (n && n->type == BRG_CFG_INT && (n->v.i < lo || n->v.i > hi)) {
-        brg_diag_error(d, n, "%lld is out of range (%lld..%lld)", (long long)n->v.i,
-                       (long long)lo, (long long)hi);
-    }
-}
 
 static void check_file(const brg_cfg_t *cs, const char *key, brg_diag_t *d)
 {
@@ -110,10 +104,6 @@ static void check_endpoint(const brg_cfg_t *ep_cs, brg_diag_t *d)
         }
         free(buf);
     }
-    check_int(ep_cs, "heartbeat", 0, 3600, d);
-    check_int(ep_cs, "connect_timeout", 1, 300, d);
-    check_int(ep_cs, "window", 1, 100000, d);
-    check_int(ep_cs, "frame_max", 4096, 16777216, d);
     static const char *const tls_keys[] = {"ca_file", "cert_file", "key_file", "verify_peer",
                                            "verify_hostname"};
     for (size_t i = 0; i < BRG_ARRAY_SIZE(tls_keys); i++) {
@@ -167,14 +157,7 @@ static void check_reject(const brg_cfg_t *from_cs, bool declares, brg_diag_t *d)
         }
     }
     const brg_cfg_t *r = brg_cfg_get(from_cs, "on_reject");
-    bool reject = false;
-    if (r && r->type == BRG_CFG_STRING) {
-        if (strcmp(r->v.s, "reject") == 0) {
-            reject = true;
-        } else if (strcmp(r->v.s, "keep") != 0) {
-            brg_diag_error(d, r, "unknown on_reject \"%s\" (valid: keep, reject)", r->v.s);
-        }
-    }
+    bool reject = strcmp(brg_cfg_str(from_cs, "on_reject", "keep"), "reject") == 0;
     const brg_cfg_t *c = brg_cfg_get(from_cs, "check_dead_letter_exchange");
     if (c && !reject) {
         brg_diag_warn(d, c, "has no effect without on_reject = \"reject\"");

@@ -15,6 +15,8 @@
 #define DEFAULT_TLS_PORT "61614"
 #define DEFAULT_MAX_FRAME (16u * 1024 * 1024)
 
+static const char *const reject_policies[] = {"keep", "reject", NULL};
+
 static const brg_conf_key_t endpoint_keys[] = {
     {.name = "url", .type = BRG_KEY_STRING, .flags = BRG_KEY_REQUIRED,
      .help = "stomp://[user:password@]host[:port], stomp+ssl://... (TLS)"},
@@ -23,11 +25,11 @@ static const brg_conf_key_t endpoint_keys[] = {
      .help = "passcode (or password_file)"},
     {.name = "vhost", .type = BRG_KEY_STRING,
      .help = "CONNECT host header (default: the url's host)"},
-    {.name = "heartbeat", .type = BRG_KEY_INT,
+    {.name = "heartbeat", .type = BRG_KEY_INT, .flags = BRG_KEY_RANGE, .min = 0, .max = 3600000,
      .help = "heart-beat interval both ways in ms (10000; 0 off)"},
-    {.name = "max_frame_size", .type = BRG_KEY_INT,
+    {.name = "max_frame_size", .type = BRG_KEY_INT, .flags = BRG_KEY_RANGE, .min = 4096, .max = 1073741824,
      .help = "largest frame accepted from the broker in bytes (16 MiB)"},
-    {.name = "receipt_window", .type = BRG_KEY_INT,
+    {.name = "receipt_window", .type = BRG_KEY_INT, .flags = BRG_KEY_RANGE, .min = 1, .max = 65536,
      .help = "SEND frames awaiting their RECEIPT at once (256)"},
     {.name = "client_id", .type = BRG_KEY_STRING,
      .help = "CONNECT client-id for durable topic subscriptions (default "
@@ -48,7 +50,7 @@ static const brg_conf_key_t source_keys[] = {
      .help = "a /topic/ subscription survives restarts (true)"},
     {.name = "subscription", .type = BRG_KEY_STRING,
      .help = "durable subscription name (default msgbridge-ROUTE)"},
-    {.name = "on_reject", .type = BRG_KEY_STRING,
+    {.name = "on_reject", .type = BRG_KEY_STRING, .words = reject_policies,
      .help = "a message the route rejects without a dead letter: keep (default) or reject (NACK)"},
     {.name = NULL},
 };
@@ -166,21 +168,6 @@ static void check_endpoint(const brg_cfg_t *ep_cs, brg_diag_t *d)
         }
     }
     brg_cfg_check_tls_keys(ep_cs, url != NULL, tls, "a stomp+ssl://", d);
-    const brg_cfg_t *hb = brg_cfg_get(ep_cs, "heartbeat");
-    if (hb && hb->type == BRG_CFG_INT && (hb->v.i < 0 || hb->v.i > 3600000)) {
-        brg_diag_error(d, hb, "heartbeat %lld is out of range (0 to 3600000 ms)",
-                       (long long)hb->v.i);
-    }
-    const brg_cfg_t *mf = brg_cfg_get(ep_cs, "max_frame_size");
-    if (mf && mf->type == BRG_CFG_INT && (mf->v.i < 4096 || mf->v.i > 1024LL * 1024 * 1024)) {
-        brg_diag_error(d, mf, "max_frame_size %lld is out of range (4096 to 1 GiB)",
-                       (long long)mf->v.i);
-    }
-    const brg_cfg_t *rw = brg_cfg_get(ep_cs, "receipt_window");
-    if (rw && rw->type == BRG_CFG_INT && (rw->v.i < 1 || rw->v.i > 65536)) {
-        brg_diag_error(d, rw, "receipt_window %lld is out of range (1 to 65536)",
-                       (long long)rw->v.i);
-    }
     const brg_cfg_t *pw = brg_cfg_get(ep_cs, "password");
     if (pw && !brg_cfg_get(ep_cs, "user")) {
         brg_diag_error(d, pw, "a password needs a user");
@@ -210,11 +197,6 @@ static void check_source(const brg_cfg_t *ep_cs, const brg_cfg_t *from_cs, brg_d
             brg_diag_warn(d, dur, "durable has no effect on %s (only /topic/ subscriptions)",
                           dest->v.s);
         }
-    }
-    const brg_cfg_t *r = brg_cfg_get(from_cs, "on_reject");
-    if (r && r->type == BRG_CFG_STRING && strcmp(r->v.s, "keep") != 0 &&
-        strcmp(r->v.s, "reject") != 0) {
-        brg_diag_error(d, r, "unknown on_reject \"%s\" (valid: keep, reject)", r->v.s);
     }
 }
 

@@ -437,8 +437,7 @@ static const struct {
     {"{ name = \"f\"; type = \"file\"; path = \"/tmp/x\"; format = \"xml\"; }",
      "test.conf:2: endpoints[0].format: unknown format \"xml\" (valid: json, lines)"},
     {"{ name = \"f\"; type = \"file\"; path = \"/tmp/x\"; max_line_bytes = 0; }",
-     "test.conf:2: endpoints[0].max_line_bytes: max_line_bytes 0 is out of range "
-     "(1..1073741824)"},
+     "test.conf:2: endpoints[0].max_line_bytes: must be between 1 and 1073741824, not 0"},
     {"{ name = \"f\"; type = \"file\"; path = \"\"; }", "test.conf:2: endpoints[0].path: path is "
                                                           "empty"},
     {"{ name = \"f\"; type = \"stdio\"; format = \"csv\"; }",

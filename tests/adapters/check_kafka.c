@@ -671,14 +671,16 @@ START_TEST(test_check_bad_regex_and_topics)
                                "             \"bad topic\", \"^ok\\\\..*\" ];\n"
                                "  start = \"middle\";\n"
                                "};\n");
+    /* The words of `start` are declared in the key table: checked with the keys. */
     brg_kafka_adapter.check_source(NULL, g, &diag);
+    brg_cfg_check_keys(g, brg_kafka_adapter.source_keys, NULL, &diag);
     ck_assert_uint_eq(diag.errors, 3);
     ck_assert_msg(strncmp(diag.lines[0], "k.conf:3: g.topics[1]: bad regex \"^orders\\.(eu|us\": ",
                           52) == 0,
                   "%s", diag.lines[0]);
     assert_diag(1, "k.conf:4: g.topics[2]: \"bad topic\" is not a valid topic name (1-249 "
                    "letters, digits, '.', '_' or '-'; start with '^' for a regex)");
-    assert_diag(2, "k.conf:5: g.start: must be \"earliest\" or \"latest\", not \"middle\"");
+    assert_diag(2, "k.conf:5: g.start: unknown start \"middle\" (valid: earliest, latest)");
 
     g = parse("g = {\n  group = \"g1\";\n  topic = \"a\";\n  topics = [ \"b\" ];\n};\n");
     brg_kafka_adapter.check_source(NULL, g, &diag);

@@ -72,7 +72,7 @@ t_assert_eq "$rc" 1 "exit status of -t on a bad config"
 for want in \
     "bad.conf:3: endpoints\[0\]: missing required key \"path\"" \
     "bad.conf:3: endpoints\[0\].format: unknown format \"xml\" (valid: json, lines)" \
-    "bad.conf:3: endpoints\[0\].max_line_bytes: max_line_bytes 0 is out of range (1..1073741824)" \
+    "bad.conf:3: endpoints\[0\].max_line_bytes: must be between 1 and 1073741824, not 0" \
     "bad.conf:4: endpoints\[1\].follow: unknown key \"follow\"" \
     "bad.conf:6: routes\[0\].to.path: unknown key \"path\""; do
     grep -q "$want" "$T_DIR/bad.out" || { cat "$T_DIR/bad.out"; t_fail "missing diagnostic: $want"; }

@@ -39,9 +39,9 @@ expect "$f:6: endpoints[0].properties[1]: unknown librdkafka property \"no.such.
 expect "$f:7: endpoints[0].properties[2]: bad value for librdkafka property \"compression.type\": "
 expect "$f:8: endpoints[0].properties[3]: librdkafka property \"enable.auto.offset.store\" is set by msgbridge"
 expect "$f:12: routes[0].from.topics[1]: bad regex \"^orders\\.(eu|us\": "
-expect "$f:13: routes[0].from.start: must be \"earliest\" or \"latest\", not \"soon\""
+expect "$f:13: routes[0].from.start: unknown start \"soon\" (valid: earliest, latest)"
 expect "$f:14: routes[0].to.partition: \"first\" is not a partition number (or a template)"
-expect "$f:16: routes[1].from.on_gap: must be \"continue\" or \"stop\", not \"skip\""
+expect "$f:16: routes[1].from.on_gap: unknown on_gap \"skip\" (valid: continue, stop)"
 
 # The same file, fixed, passes.
 cat >"$T_DIR/good.conf" <<'EOC'

@@ -22,7 +22,7 @@ EOT
 "$MSGBRIDGE" -t -c "$T_DIR/bad.conf" >"$T_DIR/bad.log" 2>&1 && t_fail "bad.conf was accepted"
 for want in \
     "bad.conf:2: endpoints[0].url: invalid url \"http://localhost\"" \
-    "bad.conf:3: endpoints[0].heartbeat: 99999 is out of range (0..3600)" \
+    "bad.conf:3: endpoints[0].heartbeat: must be between 0 and 3600, not 99999" \
     "bad.conf:3: endpoints[0].key_file: cannot read \"/nonexistent/key.pem\": No such file or directory" \
     "bad.conf:3: endpoints[0].key_file: key_file needs cert_file" \
     "routes[0].from: set queue (to consume an existing queue), or exchange" \

@@ -204,8 +204,8 @@ START_TEST(test_wd_stall_timeout_keys)
         "bad.conf", &d);
     ck_assert_ptr_null(c);
     ck_assert_uint_eq(d.errors, 1);
-    ck_assert_str_eq(d.lines[0], "bad.conf:3: routes[0].stall_timeout: must be 0 (off) or "
-                                 "between 1 and 86400 seconds");
+    ck_assert_str_eq(d.lines[0],
+                     "bad.conf:3: routes[0].stall_timeout: must be between 0 and 86400, not -1");
     brg_diag_fini(&d);
 
     /* The default: 60 s. */
