@@ -347,10 +347,21 @@ const brg_cfg_t *brg_conf_endpoint(const brg_conf_t *conf, const char *name)
     return NULL;
 }
 
+static void templates_free(brg_conf_templates_t *t)
+{
+    for (size_t i = 0; i < t->n; i++) {
+        brg_template_destroy(t->tpls[i]);
+    }
+    free(t->tpls);
+    free(t->keys);
+    *t = (brg_conf_templates_t){0};
+}
+
 /* Check a route's `from`, `to` or `dead_letter` group: its endpoint, the adapter's keys and
- * capability, templates. Returns: the endpoint's config or NULL. */
+ * capability, templates (compiled into tpls for a sink; NULL for a source).
+ * Returns: the endpoint's config or NULL. */
 static const brg_cfg_t *check_side(brg_conf_t *conf, brg_cfg_t *side, bool is_source,
-                                   brg_diag_t *d)
+                                   brg_conf_templates_t *tpls, brg_diag_t *d)
 {
     if (side->type != BRG_CFG_GROUP) {
         brg_diag_error(d, side, "must be a group { endpoint = ...; ... }");
@@ -393,8 +404,14 @@ static const brg_cfg_t *check_side(brg_conf_t *conf, brg_cfg_t *side, bool is_so
         brg_template_t *t = brg_template_parse(v->v.s, err, sizeof(err));
         if (!t) {
             brg_diag_error(d, v, "%s", err);
+        } else if (tpls) {
+            tpls->keys = brg_xrealloc(tpls->keys, (tpls->n + 1) * sizeof(*tpls->keys));
+            tpls->tpls = brg_xrealloc(tpls->tpls, (tpls->n + 1) * sizeof(*tpls->tpls));
+            tpls->keys[tpls->n] = k->name;
+            tpls->tpls[tpls->n++] = t;
+        } else {
+            brg_template_destroy(t);
         }
-        brg_template_destroy(t);
     }
     if (shape_errors == 0 && d->errors == before) {
         if (is_source && ad->check_source) {
@@ -443,7 +460,7 @@ static void check_route(brg_conf_t *conf, brg_cfg_t *rcs, brg_conf_route_t *r, b
     const brg_cfg_t *src_ep = NULL;
     if (from && from->type == BRG_CFG_GROUP) {
         r->from = from;
-        src_ep = check_side(conf, from, true, d);
+        src_ep = check_side(conf, from, true, NULL, d);
     }
     /* A source that reads ahead in bulk is windowed in bytes (brg_adapter_t.source_record_cost):
      * its defaults come from the adapter; a key the user set stays as it is. */
@@ -460,10 +477,11 @@ static void check_route(brg_conf_t *conf, brg_cfg_t *rcs, brg_conf_route_t *r, b
     if (to && is_group_or_group_list(to)) {
         size_t n = to->type == BRG_CFG_GROUP ? 1 : to->nkids;
         r->to = brg_xcalloc(n, sizeof(brg_cfg_t *));
+        r->to_templates = brg_xcalloc(n, sizeof(*r->to_templates));
         for (size_t i = 0; i < n; i++) {
             brg_cfg_t *side = to->type == BRG_CFG_GROUP ? (brg_cfg_t *)to : to->kids[i];
             r->to[r->nto++] = side;
-            const brg_cfg_t *sink_ep = check_side(conf, side, false, d);
+            const brg_cfg_t *sink_ep = check_side(conf, side, false, &r->to_templates[i], d);
             /* A route that writes into the stream it reads from loops forever. */
             const brg_adapter_t *sad = src_ep ? endpoint_adapter(src_ep) : NULL;
             const brg_cfg_t *loop = NULL;
@@ -489,7 +507,7 @@ static void check_route(brg_conf_t *conf, brg_cfg_t *rcs, brg_conf_route_t *r, b
     brg_cfg_t *dl = (brg_cfg_t *)brg_cfg_get(rcs, "dead_letter");
     if (dl && dl->type == BRG_CFG_GROUP) {
         r->dead_letter = dl;
-        check_side(conf, dl, false, d);
+        check_side(conf, dl, false, &r->dead_letter_templates, d);
     }
     const brg_cfg_t *unr = brg_cfg_get(rcs, "on_unroutable");
     if (unr && unr->type == BRG_CFG_STRING && strcmp(unr->v.s, "dead_letter") == 0 &&
@@ -502,8 +520,7 @@ static void check_route(brg_conf_t *conf, brg_cfg_t *rcs, brg_conf_route_t *r, b
     if (pmax_c && brg_cfg_float(rcs, "park_retry_max", 60) < pmin) {
         brg_diag_error(d, pmax_c, "must be at least park_retry_min (%g)", pmin);
     }
-    brg_mapping_t *m = brg_mapping_new(rcs, conf->bridge_id, r->name ? r->name : "", d);
-    brg_mapping_destroy(m);
+    r->mapping = brg_mapping_new(rcs, conf->bridge_id, r->name ? r->name : "", d);
 }
 
 typedef struct {
@@ -743,7 +760,14 @@ void brg_conf_destroy(brg_conf_t *conf)
         return;
     }
     for (size_t i = 0; i < conf->nroutes; i++) {
-        free(conf->routes[i].to);
+        brg_conf_route_t *r = &conf->routes[i];
+        for (size_t j = 0; r->to_templates && j < r->nto; j++) {
+            templates_free(&r->to_templates[j]);
+        }
+        templates_free(&r->dead_letter_templates);
+        free(r->to_templates);
+        free(r->to);
+        brg_mapping_destroy(r->mapping);
     }
     free(conf->routes);
     free(conf->endpoints);

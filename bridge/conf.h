@@ -2,7 +2,7 @@
  *   1. parse (libconfig) and copy into a brg_cfg_t tree, expanding ${env.NAME};
  *   2. schema: each group against its key table (core keys plus the adapter's);
  *   3. cross-references: endpoints exist, adapters built in and capable, unique names,
- *      templates and mappings compile;
+ *      templates and mappings compile (once: the engine runs what the load compiled);
  *   4. per-adapter checks.
  * Every problem is reported to a brg_diag_t as "FILE:LINE: path: message"; loading continues
  * after an error so that all of them are reported at once. */
@@ -15,6 +15,16 @@
 
 #include "bridge/adapter.h"
 #include "bridge/log.h"
+#include "mappings/template.h"
+
+struct brg_mapping;
+
+/* A sink side's template keys (BRG_KEY_TEMPLATE in its adapter's table), compiled at load. */
+typedef struct brg_conf_templates {
+    const char **keys; /* key names, from the adapter's table */
+    brg_template_t **tpls;
+    size_t n;
+} brg_conf_templates_t;
 
 typedef struct brg_conf_route {
     const brg_cfg_t *cs;      /* the route group */
@@ -23,6 +33,11 @@ typedef struct brg_conf_route {
     const brg_cfg_t **to;     /* each `to` group (one, or several for fan-out) */
     size_t nto;
     const brg_cfg_t *dead_letter; /* NULL if none */
+    brg_conf_templates_t *to_templates;     /* one per `to` */
+    brg_conf_templates_t dead_letter_templates;
+    /* Compiled at load (mappings/mapping.h); the route built from this config uses it, the
+     * config owns it (an engine keeps the configs its routes were built from). */
+    struct brg_mapping *mapping;
     int64_t max_in_flight;
     int64_t max_in_flight_bytes;
     int64_t stall_timeout_ms; /* 0: no stall watchdog */

@@ -15,6 +15,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bridge/conf.h"
 #include "bridge/gap.h"
 
 brg_endpoint_t *brg_endpoint_new(const char *name, const brg_adapter_t *adapter,
@@ -64,11 +65,6 @@ void brg_endpoint_destroy(brg_endpoint_t *ep)
     }
     for (size_t i = 0; i < ep->nsinks; i++) {
         brg_sink_t *s = ep->sinks[i];
-        for (size_t j = 0; j < s->ntpls; j++) {
-            brg_template_destroy(s->tpls[j]);
-        }
-        free(s->tpls);
-        free(s->tpl_keys);
         free(s->shares);
         free(s);
     }
@@ -93,12 +89,14 @@ brg_source_t *brg_endpoint_add_source(brg_endpoint_t *ep, brg_route_t *rt, const
 }
 
 brg_sink_t *brg_endpoint_add_sink(brg_endpoint_t *ep, brg_route_t *rt, const brg_cfg_t *cs,
-                                  bool dead_letter, char *errstr, size_t errstr_size)
+                                  const brg_conf_templates_t *tpls, bool dead_letter)
 {
+    static const brg_conf_templates_t none;
     brg_sink_t *sink = brg_xcalloc(1, sizeof(*sink));
     sink->rt = rt;
     sink->ep = ep;
     sink->cs = cs;
+    sink->tpls = tpls ? tpls : &none;
     sink->is_dead_letter = dead_letter;
     size_t shares = (BRG_TSLOTS + 1) * sizeof(brg_sink_counts_t);
     sink->shares = aligned_alloc(_Alignof(brg_sink_counts_t), shares);
@@ -106,32 +104,6 @@ brg_sink_t *brg_endpoint_add_sink(brg_endpoint_t *ep, brg_route_t *rt, const brg
         abort(); /* as brg_xmalloc: a few KiB of bookkeeping at load */
     }
     memset(sink->shares, 0, shares);
-    for (const brg_conf_key_t *k = ep->adapter->sink_keys; k && k->name; k++) {
-        if (k->type != BRG_KEY_TEMPLATE) {
-            continue;
-        }
-        const char *text = brg_cfg_str(cs, k->name, NULL);
-        if (!text) {
-            continue;
-        }
-        char err[256];
-        brg_template_t *t = brg_template_parse(text, err, sizeof(err));
-        if (!t) {
-            brg_errfmt(errstr, errstr_size, "%s: %s", k->name, err);
-            for (size_t j = 0; j < sink->ntpls; j++) {
-                brg_template_destroy(sink->tpls[j]);
-            }
-            free(sink->tpls);
-            free(sink->tpl_keys);
-            free(sink->shares);
-            free(sink);
-            return NULL;
-        }
-        sink->tpls = brg_xrealloc(sink->tpls, (sink->ntpls + 1) * sizeof(*sink->tpls));
-        sink->tpl_keys = brg_xrealloc(sink->tpl_keys, (sink->ntpls + 1) * sizeof(char *));
-        sink->tpls[sink->ntpls] = t;
-        sink->tpl_keys[sink->ntpls++] = k->name;
-    }
     ep->sinks = brg_xrealloc(ep->sinks, (ep->nsinks + 1) * sizeof(*ep->sinks));
     ep->sinks[ep->nsinks++] = sink;
     return sink;

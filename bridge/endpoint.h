@@ -12,6 +12,8 @@
 #include "bridge/route.h"
 #include "bridge/tslot.h"
 
+struct brg_conf_templates;
+
 struct brg_source {
     brg_route_t *rt;
     brg_endpoint_t *ep;
@@ -42,9 +44,7 @@ struct brg_sink {
     const brg_cfg_t *cs;
     void *opaque;
     bool is_dead_letter;
-    const char **tpl_keys;
-    brg_template_t **tpls;
-    size_t ntpls;
+    const struct brg_conf_templates *tpls; /* compiled at load, the config's (bridge/conf.h) */
     /* Counters: BRG_TSLOTS per-thread shares and one shared (bridge/tslot.h); write with
      * BRG_SINK_COUNT, read with brg_sink_counts_read. */
     brg_sink_counts_t *shares;
@@ -99,9 +99,9 @@ brg_endpoint_t *brg_endpoint_new(const char *name, const brg_adapter_t *adapter,
 void brg_endpoint_destroy(brg_endpoint_t *ep);
 
 brg_source_t *brg_endpoint_add_source(brg_endpoint_t *ep, brg_route_t *rt, const brg_cfg_t *cs);
-/* Compiles the sink's template keys; returns NULL with errstr on a bad template. */
+/* tpls: the sink's templates, compiled by the configuration load (which keeps them). */
 brg_sink_t *brg_endpoint_add_sink(brg_endpoint_t *ep, brg_route_t *rt, const brg_cfg_t *cs,
-                                  bool dead_letter, char *errstr, size_t errstr_size);
+                                  const struct brg_conf_templates *tpls, bool dead_letter);
 
 /* Open the adapter and start the endpoint thread (which restarts run() with backoff).
  * Thread: main. */

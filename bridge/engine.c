@@ -30,8 +30,9 @@ brg_route_t *brg_engine_route(const brg_engine_t *e, const char *name)
     return NULL;
 }
 
-static brg_sink_t *add_sink(brg_engine_t *e, brg_route_t *rt, const brg_cfg_t *side, bool dl,
-                            char *errstr, size_t errstr_size)
+static brg_sink_t *add_sink(brg_engine_t *e, brg_route_t *rt, const brg_cfg_t *side,
+                            const brg_conf_templates_t *tpls, bool dl, char *errstr,
+                            size_t errstr_size)
 {
     brg_endpoint_t *ep = brg_engine_endpoint(e, brg_cfg_str(side, "endpoint", ""));
     if (!ep) {
@@ -39,12 +40,7 @@ static brg_sink_t *add_sink(brg_engine_t *e, brg_route_t *rt, const brg_cfg_t *s
                    side->path);
         return NULL;
     }
-    char err[256];
-    brg_sink_t *sink = brg_endpoint_add_sink(ep, rt, side, dl, err, sizeof(err));
-    if (!sink) {
-        brg_errfmt(errstr, errstr_size, "%s:%d: %s: %s", side->file, side->line, side->path, err);
-    }
-    return sink;
+    return brg_endpoint_add_sink(ep, rt, side, tpls, dl);
 }
 
 /* The stream table of a config's routes (for loop prevention). Returns: a new reference. */
@@ -81,18 +77,9 @@ static bool build_route(brg_engine_t *e, const brg_conf_route_t *cr, const brg_s
                                                           : BRG_UNROUTABLE_DEFAULT;
     brg_route_set_park_backoff(rt, (uint32_t)(brg_cfg_float(cr->cs, "park_retry_min", 1) * 1000),
                                (uint32_t)(brg_cfg_float(cr->cs, "park_retry_max", 60) * 1000));
-    brg_diag_t d;
-    brg_diag_init(&d);
-    rt->mapping = brg_mapping_new(cr->cs, e->conf->bridge_id, cr->name, &d);
+    /* Compiled by the load, which reported every problem: a loaded config has one. */
+    rt->mapping = cr->mapping;
     brg_mapping_set_streams(rt->mapping, st);
-    bool bad = d.errors > 0;
-    if (bad) {
-        brg_errfmt(errstr, errstr_size, "%s", d.lines[0]);
-    }
-    brg_diag_fini(&d);
-    if (bad) {
-        return false;
-    }
     brg_endpoint_t *src_ep = brg_engine_endpoint(e, brg_cfg_str(cr->from, "endpoint", ""));
     if (!src_ep) {
         brg_errfmt(errstr, errstr_size, "route \"%s\": unknown source endpoint", cr->name);
@@ -101,14 +88,16 @@ static bool build_route(brg_engine_t *e, const brg_conf_route_t *cr, const brg_s
     rt->src = brg_endpoint_add_source(src_ep, rt, cr->from);
     rt->sinks = brg_xcalloc(cr->nto, sizeof(brg_sink_t *));
     for (size_t j = 0; j < cr->nto; j++) {
-        brg_sink_t *s = add_sink(e, rt, cr->to[j], false, errstr, errstr_size);
+        brg_sink_t *s = add_sink(e, rt, cr->to[j], &cr->to_templates[j], false, errstr,
+                                 errstr_size);
         if (!s) {
             return false;
         }
         rt->sinks[rt->nsinks++] = s;
     }
     if (cr->dead_letter) {
-        rt->dead_letter = add_sink(e, rt, cr->dead_letter, true, errstr, errstr_size);
+        rt->dead_letter =
+            add_sink(e, rt, cr->dead_letter, &cr->dead_letter_templates, true, errstr, errstr_size);
         if (!rt->dead_letter) {
             return false;
         }

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "bridge/conf.h"
 #include "bridge/endpoint.h"
 #include "bridge/tslot.h"
 #include "mappings/mapping.h"
@@ -41,7 +42,6 @@ void brg_route_destroy(brg_route_t *rt)
     if (!rt) {
         return;
     }
-    brg_mapping_destroy(rt->mapping);
     free(rt->sinks);
     free(rt->shares);
     free(rt->stop_reason);
@@ -612,9 +612,9 @@ bool brg_sink_mapping_loss(brg_sink_t *sink, const char *field)
 
 const brg_template_t *brg_sink_template(const brg_sink_t *sink, const char *key)
 {
-    for (size_t i = 0; i < sink->ntpls; i++) {
-        if (strcmp(sink->tpl_keys[i], key) == 0) {
-            return sink->tpls[i];
+    for (size_t i = 0; i < sink->tpls->n; i++) {
+        if (strcmp(sink->tpls->keys[i], key) == 0) {
+            return sink->tpls->tpls[i];
         }
     }
     return NULL;
@@ -623,7 +623,8 @@ const brg_template_t *brg_sink_template(const brg_sink_t *sink, const char *key)
 /* "endpoint/destination" for dead-letter headers: the sink's first template, rendered. */
 static char *sink_destination(const brg_sink_t *sink, const brg_envelope_t *env)
 {
-    char *dest = sink->ntpls ? brg_template_render(sink->tpls[0], env, NULL) : brg_xstrdup("");
+    char *dest = sink->tpls->n ? brg_template_render(sink->tpls->tpls[0], env, NULL)
+                               : brg_xstrdup("");
     size_t n = strlen(sink->ep->name) + strlen(dest) + 2;
     char *out = brg_xmalloc(n);
     snprintf(out, n, "%s/%s", sink->ep->name, dest);

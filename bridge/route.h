@@ -73,7 +73,7 @@ struct brg_route {
     brg_sink_t *dead_letter; /* NULL if none */
     size_t max_in_flight;
     size_t max_in_flight_bytes;
-    struct brg_mapping *mapping; /* never NULL (brg_mapping_new), owned */
+    struct brg_mapping *mapping; /* never NULL; compiled by the load, the config's */
     const char *bridge_id;
 
     atomic_size_t in_flight;

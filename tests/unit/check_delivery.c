@@ -37,7 +37,8 @@ static void fixture_init(fixture_t *f, size_t n)
 {
     memset(f, 0, sizeof(*f));
     f->rt = brg_route_new("r", NULL);
-    /* Every route has a mapping (brg_mapping_new); this one changes nothing. */
+    /* Every route has a mapping (brg_mapping_new, by the load); this one changes nothing. The
+     * configuration owns it: here the fixture. */
     f->cs = brg_conf_parse_tree("mapping = { provenance = false; };", "test.conf");
     brg_diag_t d;
     brg_diag_init(&d);
@@ -54,9 +55,7 @@ static void fixture_init(fixture_t *f, size_t n)
         char name[16];
         snprintf(name, sizeof(name), "dst%zu", i);
         f->sink_ep[i] = brg_endpoint_new(name, &brg_memory_adapter, NULL, "test");
-        char err[128];
-        f->rt->sinks[i] = brg_endpoint_add_sink(f->sink_ep[i], f->rt, NULL, false, err, sizeof(err));
-        ck_assert_ptr_nonnull(f->rt->sinks[i]);
+        f->rt->sinks[i] = brg_endpoint_add_sink(f->sink_ep[i], f->rt, NULL, NULL, false);
     }
     f->rt->nsinks = n;
 }
@@ -67,6 +66,7 @@ static void fixture_fini(fixture_t *f)
         brg_endpoint_destroy(f->sink_ep[i]);
     }
     brg_endpoint_destroy(f->src_ep);
+    brg_mapping_destroy(f->rt->mapping);
     brg_route_destroy(f->rt);
     brg_cfg_destroy(f->cs);
 }
@@ -246,6 +246,7 @@ START_TEST(test_delivery_endpoint_stopped_in_flight_releases_each_once)
     brg_endpoint_destroy(f.src_ep);
     ck_assert_uint_eq(atomic_load(&f.rt->in_flight), 0);
     ck_assert_uint_eq(atomic_load(&f.rt->in_flight_bytes), 0);
+    brg_mapping_destroy(f.rt->mapping);
     brg_route_destroy(f.rt);
     brg_cfg_destroy(f.cs);
 }
