@@ -169,7 +169,7 @@ static const brg_conf_key_t *find_secret_file_key(const brg_conf_key_t *keys, co
     return NULL;
 }
 
-static bool type_ok(const brg_cfg_t *c, brg_key_type_t t)
+bool brg_cfg_type_ok(const brg_cfg_t *c, brg_key_type_t t)
 {
     switch (t) {
     case BRG_KEY_STRING:
@@ -320,7 +320,7 @@ size_t brg_cfg_check_keys(const brg_cfg_t *group, const brg_conf_key_t *keys,
             shape++;
             continue;
         }
-        if (!type_ok(c, k->type)) {
+        if (!brg_cfg_type_ok(c, k->type)) {
             brg_diag_error(d, c, "must be %s, not %s", key_type_name(k->type),
                            brg_cfg_type_name(c->type));
             shape++;

@@ -115,6 +115,8 @@ void brg_diag_warn(brg_diag_t *d, const brg_cfg_t *at, const char *fmt, ...)
 void brg_cfg_check_tls_keys(const brg_cfg_t *ep_cs, bool has_url, bool tls, const char *tls_url,
                             brg_diag_t *d);
 
+/* Returns: whether a node has the value type a key of type t takes. */
+bool brg_cfg_type_ok(const brg_cfg_t *c, brg_key_type_t t);
 /* Check one group against a schema: unknown keys (listing the valid ones), types, words and
  * ranges, required keys, NAME_file for secrets. `extra` is a second table accepted in the same
  * group (the core's own keys next to an adapter's); either may be NULL. Every problem goes to d.

@@ -208,23 +208,6 @@ static const brg_conf_key_t side_core_keys[] = {
     {.name = NULL},
 };
 
-/* Check the value type of a GROUP-typed key by hand where lists are allowed too. */
-static bool is_group_or_group_list(const brg_cfg_t *c)
-{
-    if (c->type == BRG_CFG_GROUP) {
-        return true;
-    }
-    if (c->type != BRG_CFG_LIST || c->nkids == 0) {
-        return false;
-    }
-    for (size_t i = 0; i < c->nkids; i++) {
-        if (c->kids[i]->type != BRG_CFG_GROUP) {
-            return false;
-        }
-    }
-    return true;
-}
-
 /* Replace NAME_file by NAME (the file's contents, trailing newline removed), marking it secret;
  * mark a directly given secret too. */
 static void resolve_secrets(brg_cfg_t *group, const brg_conf_key_t *keys, brg_diag_t *d)
@@ -474,7 +457,7 @@ static void check_route(brg_conf_t *conf, brg_cfg_t *rcs, brg_conf_route_t *r, b
             r->max_in_flight = n < 1 ? 1 : n > 1000000 ? 1000000 : n;
         }
     }
-    if (to && is_group_or_group_list(to)) {
+    if (to && brg_cfg_type_ok(to, BRG_KEY_GROUP_OR_LIST)) {
         size_t n = to->type == BRG_CFG_GROUP ? 1 : to->nkids;
         r->to = brg_xcalloc(n, sizeof(brg_cfg_t *));
         r->to_templates = brg_xcalloc(n, sizeof(*r->to_templates));
