@@ -406,6 +406,34 @@ static const brg_cfg_t *check_side(brg_conf_t *conf, brg_cfg_t *side, bool is_so
     return ep_cs;
 }
 
+/* A route that writes into the stream it reads from loops forever: warn. */
+static void warn_if_loop(const brg_cfg_t *src_ep, const brg_cfg_t *from, const brg_cfg_t *sink_ep,
+                         const brg_cfg_t *side, brg_diag_t *d)
+{
+    const brg_adapter_t *sad = src_ep ? endpoint_adapter(src_ep) : NULL;
+    const brg_cfg_t *loop = NULL;
+    if (sad && sink_ep && sad == endpoint_adapter(sink_ep) && sad->writes_to_source) {
+        loop = sad->writes_to_source(src_ep, from, sink_ep, side);
+    }
+    if (loop) {
+        brg_diag_warn(d, loop, "route writes into its own source (the %s sink delivers "
+                      "into what the route reads)", sad->name);
+        return;
+    }
+    if (!src_ep || sink_ep != src_ep) {
+        return;
+    }
+    for (size_t k = 0; k < side->nkids; k++) {
+        const brg_cfg_t *sv = side->kids[k];
+        const brg_cfg_t *fv = brg_cfg_get(from, sv->name);
+        if (sv->type == BRG_CFG_STRING && fv && fv->type == BRG_CFG_STRING &&
+            strcmp(sv->name, "endpoint") != 0 && strcmp(sv->v.s, fv->v.s) == 0) {
+            brg_diag_warn(d, sv, "route writes into its own source (%s = \"%s\")", sv->name,
+                          sv->v.s);
+        }
+    }
+}
+
 static void check_route(brg_conf_t *conf, brg_cfg_t *rcs, brg_conf_route_t *r, brg_diag_t *d)
 {
     r->cs = rcs;
@@ -465,26 +493,7 @@ static void check_route(brg_conf_t *conf, brg_cfg_t *rcs, brg_conf_route_t *r, b
             brg_cfg_t *side = to->type == BRG_CFG_GROUP ? (brg_cfg_t *)to : to->kids[i];
             r->to[r->nto++] = side;
             const brg_cfg_t *sink_ep = check_side(conf, side, false, &r->to_templates[i], d);
-            /* A route that writes into the stream it reads from loops forever. */
-            const brg_adapter_t *sad = src_ep ? endpoint_adapter(src_ep) : NULL;
-            const brg_cfg_t *loop = NULL;
-            if (sad && sink_ep && sad == endpoint_adapter(sink_ep) && sad->writes_to_source) {
-                loop = sad->writes_to_source(src_ep, from, sink_ep, side);
-            }
-            if (loop) {
-                brg_diag_warn(d, loop, "route writes into its own source (the %s sink delivers "
-                              "into what the route reads)", sad->name);
-            } else if (src_ep && sink_ep == src_ep) {
-                for (size_t k = 0; k < side->nkids; k++) {
-                    const brg_cfg_t *sv = side->kids[k];
-                    const brg_cfg_t *fv = brg_cfg_get(from, sv->name);
-                    if (sv->type == BRG_CFG_STRING && fv && fv->type == BRG_CFG_STRING &&
-                        strcmp(sv->name, "endpoint") != 0 && strcmp(sv->v.s, fv->v.s) == 0) {
-                        brg_diag_warn(d, sv, "route writes into its own source (%s = \"%s\")",
-                                      sv->name, sv->v.s);
-                    }
-                }
-            }
+            warn_if_loop(src_ep, from, sink_ep, side, d);
         }
     }
     brg_cfg_t *dl = (brg_cfg_t *)brg_cfg_get(rcs, "dead_letter");
