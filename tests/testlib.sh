@@ -55,6 +55,10 @@ t_free_port() {
 # most tests, also lets a consumer read at full speed (queued.min.messages); the fault tests
 # leave that out, as it would hide their bound on read-ahead memory.
 K_PROPS_GROUP='"session.timeout.ms=6000", "heartbeat.interval.ms=500", "fetch.wait.max.ms=10"'
+# For a Kafka source whose group has several members (the scale-out tests): the mock cluster
+# refuses commits once any member rejoins, so a member that gives up partitions waits for the
+# others' revoke commits (docs/kafka.md, "Rebalance"). A `from` group key, not a property.
+K_SRC_MOCK_GROUP='revoke_grace_ms = 3500;'
 K_PROPS_RECONNECT='"reconnect.backoff.max.ms=1000", "topic.metadata.refresh.interval.ms=2000"'
 K_PROPS="$K_PROPS_GROUP,
       \"queued.min.messages=1000000\", $K_PROPS_RECONNECT"

@@ -50,6 +50,10 @@ static const brg_conf_key_t source_keys[] = {
      .help = "consumer group (group.id)"},
     {.name = "start", .type = BRG_KEY_STRING, .words = start_positions,
      .help = "where a new group starts: \"earliest\" (default) or \"latest\""},
+    {.name = "revoke_grace_ms", .type = BRG_KEY_INT, .flags = BRG_KEY_RANGE, .min = 0,
+     .max = 60000,
+     .help = "a partition given up in a rebalance is unassigned this long after the revoke began "
+             "(default 0; librdkafka's mock cluster needs 3500: see docs/kafka.md)"},
     {.name = "on_gap", .type = BRG_KEY_STRING, .words = gap_policies,
      .help = "records gone before they were read (retention, recreated topic): \"continue\" "
              "(default, from the earliest offset left) or \"stop\" the route"},

@@ -49,15 +49,6 @@
  * it gives up that the route already has: enough for a full in-flight window at a few
  * thousand records per second, and short next to a rebalance on a real cluster. */
 #define REVOKE_SETTLE_MS 3000
-/* Once it committed, a member that gives up partitions keeps them for this long before it lets
- * librdkafka rejoin the group. A real broker accepts commits at the current generation until
- * the rebalance completes, but librdkafka's mock cluster (the test cluster) refuses them
- * ("rebalance in progress") as soon as any member rejoins: the first member to finish its
- * revoke can make the others' commits fail, and what they settled since their last commit is
- * then delivered twice (bare librdkafka consumers, three members and a fourth joining: two of
- * the three revoke commits failed in one rebalance of five). The pause costs the revoking
- * member 300 ms of reading per rebalance; the scale-out tests check that no commit fails. */
-#define REVOKE_GRACE_MS 300
 
 typedef struct kholder {
     brg_kafka_logctx_t log; /* first: the rd_kafka_t's opaque for the log callback */
@@ -112,6 +103,16 @@ struct brg_kafka_src {
     rd_kafka_resp_err_t last_err;
     int64_t last_err_ns;
     int on_gap; /* BRG_KAFKA_GAP_CONTINUE or _STOP (kafka_gap.h) */
+    /* revoke_grace_ms: a member that gives up partitions keeps them until this long after the
+     * revoke began before it lets librdkafka rejoin the group. A real broker accepts commits at
+     * the current generation until the rebalance completes: 0. librdkafka's mock cluster (the
+     * test cluster) refuses them ("rebalance in progress") as soon as any member rejoins: the
+     * first member to finish its revoke made the others' commits fail, and what they settled
+     * since their last commit was delivered twice. Every member commits within
+     * REVOKE_SETTLE_MS of its revoke (all start together, at the same SyncGroup): a grace of
+     * REVOKE_SETTLE_MS + 500 lets every commit land first. A fixed 300 ms after the commit
+     * (before) failed under load, when one member's settle took longer than another's. */
+    int revoke_grace_ms;
 };
 
 /* ---- the consumer's reference count ------------------------------------------------------- */
@@ -408,11 +409,18 @@ static void note_committed(brg_kafka_src_t *ks, const rd_kafka_topic_partition_l
     }
 }
 
-/* Commit explicit offsets (or the stored ones if l is NULL) and wait at most timeout_ms. */
-static void commit_bounded(brg_kafka_src_t *ks, const rd_kafka_topic_partition_list_t *l,
-                           int timeout_ms, const char *why)
+/* Keep serving the endpoint until the brg_now_ns() time until (see revoke_grace_ms). */
+static void serve_until(brg_kafka_src_t *ks, int64_t until)
 {
-    timeout_ms = brg_kafka_stop_budget_ms(ks->k, timeout_ms); /* at shutdown: less */
+    int64_t left_ms;
+    while ((left_ms = (until - brg_now_ns()) / 1000000) > 0) {
+        brg_kafka_serve_settles(ks->k, left_ms < 10 ? (int)left_ms : 10);
+    }
+}
+
+static rd_kafka_resp_err_t commit_once(brg_kafka_src_t *ks,
+                                       const rd_kafka_topic_partition_list_t *l, int timeout_ms)
+{
     rd_kafka_queue_t *cq = rd_kafka_queue_new(ks->rk);
     rd_kafka_resp_err_t err = rd_kafka_commit_queue(ks->rk, l, cq, NULL, NULL);
     if (!err) {
@@ -426,6 +434,23 @@ static void commit_bounded(brg_kafka_src_t *ks, const rd_kafka_topic_partition_l
         }
     }
     rd_kafka_queue_destroy(cq);
+    return err;
+}
+
+/* Commit explicit offsets (or the stored ones if l is NULL) and wait at most timeout_ms each
+ * time. A commit refused because the group is
+ * rebalancing is tried again every 100 ms (serving the endpoint meanwhile) until retry_until
+ * (brg_now_ns time; 0: no retry): in a revoke, the group may still be waiting for a slow
+ * member's SyncGroup, and then accepts the commit a moment later. */
+static void commit_bounded(brg_kafka_src_t *ks, const rd_kafka_topic_partition_list_t *l,
+                           int timeout_ms, const char *why, int64_t retry_until)
+{
+    timeout_ms = brg_kafka_stop_budget_ms(ks->k, timeout_ms); /* at shutdown: less */
+    rd_kafka_resp_err_t err = commit_once(ks, l, timeout_ms);
+    while (err == RD_KAFKA_RESP_ERR_REBALANCE_IN_PROGRESS && brg_now_ns() < retry_until) {
+        serve_until(ks, brg_now_ns() + 100 * (int64_t)1000000);
+        err = commit_once(ks, l, timeout_ms);
+    }
     if (err && err != RD_KAFKA_RESP_ERR__NO_OFFSET) {
         brg_log_warn(&ks->k->log.ctx,
                      "route \"%s\": offset commit (%s) failed: %s; uncommitted records will be "
@@ -540,19 +565,11 @@ static void settle_revoked(brg_kafka_src_t *ks, const rd_kafka_topic_partition_l
     free(upto);
 }
 
-/* Keep serving the endpoint for ms milliseconds (see REVOKE_GRACE_MS). */
-static void serve_for(brg_kafka_src_t *ks, int ms)
-{
-    int64_t until = brg_now_ns() + ms * (int64_t)1000000;
-    int64_t left_ms;
-    while ((left_ms = (until - brg_now_ns()) / 1000000) > 0) {
-        brg_kafka_serve_settles(ks->k, left_ms < 10 ? (int)left_ms : 10);
-    }
-}
 
 static void on_revoke(brg_kafka_src_t *ks, rd_kafka_t *rk, rd_kafka_topic_partition_list_t *parts,
                       bool cooperative)
 {
+    int64_t began = brg_now_ns();
     bool lost = rd_kafka_assignment_lost(rk);
     /* Partitions lost (the group went on without us) are someone else's already: whatever is
      * in flight is delivered again by their new owner, and a commit would be refused. While
@@ -577,7 +594,8 @@ static void on_revoke(brg_kafka_src_t *ks, rd_kafka_t *rk, rd_kafka_topic_partit
             }
         }
         if (l->cnt > 0) {
-            commit_bounded(ks, l, COMMIT_TIMEOUT_MS, "revoke");
+            commit_bounded(ks, l, COMMIT_TIMEOUT_MS, "revoke",
+                           began + ks->revoke_grace_ms * (int64_t)1000000);
         }
         rd_kafka_topic_partition_list_destroy(l);
     }
@@ -596,7 +614,7 @@ static void on_revoke(brg_kafka_src_t *ks, rd_kafka_t *rk, rd_kafka_topic_partit
     }
     if (cooperative) {
         if (!lost && !ks->stopping) {
-            serve_for(ks, REVOKE_GRACE_MS);
+            serve_until(ks, began + ks->revoke_grace_ms * (int64_t)1000000);
         }
         rd_kafka_error_t *e = rd_kafka_incremental_unassign(rk, parts);
         if (e) {
@@ -690,6 +708,7 @@ static brg_err_t source_start(brg_kafka_ep_t *k, brg_source_t *src, char *errstr
     ks->src = src;
     ks->h = h;
     ks->hold_budget = hold_budget;
+    ks->revoke_grace_ms = (int)brg_cfg_int(cs, "revoke_grace_ms", 0);
     ks->on_gap = brg_kafka_gap_policy(brg_cfg_str(cs, "on_gap", "continue")) == BRG_KAFKA_GAP_STOP
                      ? BRG_KAFKA_GAP_STOP
                      : BRG_KAFKA_GAP_CONTINUE;
@@ -1192,7 +1211,7 @@ static void source_stop(brg_kafka_src_t *ks)
     ks->stopping = true;
     hold_drop(ks, 0, true); /* never handed on: read again by the partitions' next owner */
     flush_source(ks);
-    commit_bounded(ks, NULL, COMMIT_TIMEOUT_MS, "stop"); /* bounded by the shutdown deadline */
+    commit_bounded(ks, NULL, COMMIT_TIMEOUT_MS, "stop", 0); /* bounded by the shutdown deadline */
     /* Close asynchronously so that a cluster that is down cannot hold shutdown forever; the
      * revoke during close commits once more (rebalance_cb, served by the poll below). */
     rd_kafka_queue_t *cq = rd_kafka_queue_new(ks->rk);

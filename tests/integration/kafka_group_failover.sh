@@ -23,7 +23,7 @@ endpoints = (
 );
 routes = (
   { name = "share";
-    from = { endpoint = "k"; topic = "$SRC"; group = "$K_ID"; };
+    from = { endpoint = "k"; topic = "$SRC"; group = "$K_ID"; $K_SRC_MOCK_GROUP };
     to = { endpoint = "k"; topic = "$DST"; partition = "\${partition}"; }; }
 );
 EOC

@@ -12,7 +12,7 @@ t_need kafka
 . "$(dirname "$0")/kafka_group_lib.sh"
 
 N=$(t_count 60000)
-RATE=$((N / 24)) # 24 s of traffic: both rebalances happen while it flows
+RATE=$((N / 40)) # 40 s of traffic: both rebalances happen while it flows, also under load
 SRC=$K_ID.src
 DST=$K_ID.dst
 k_topic "$SRC" 12
@@ -27,7 +27,7 @@ endpoints = (
 );
 routes = (
   { name = "k2k";
-    from = { endpoint = "k"; topic = "$SRC"; group = "$K_ID"; };
+    from = { endpoint = "k"; topic = "$SRC"; group = "$K_ID"; $K_SRC_MOCK_GROUP };
     to = { endpoint = "k"; topic = "$DST"; partition = "\${partition}"; }; }
 );
 EOC

@@ -36,10 +36,10 @@ endpoints = (
 );
 routes = (
   { name = "k2k"; max_in_flight = $MIF;
-    from = { endpoint = "k"; topic = "$SRC"; group = "$K_ID.k2k"; };
+    from = { endpoint = "k"; topic = "$SRC"; group = "$K_ID.k2k"; $K_SRC_MOCK_GROUP };
     to = { endpoint = "k"; topic = "$DST"; partition = "\${partition}"; }; },
   { name = "k2r"; max_in_flight = $MIF;
-    from = { endpoint = "k"; topic = "$SRC"; group = "$K_ID.k2r"; };
+    from = { endpoint = "k"; topic = "$SRC"; group = "$K_ID.k2r"; $K_SRC_MOCK_GROUP };
     to = { endpoint = "rabbit"; exchange = ""; routing_key = "$Q"; }; }
 );
 EOC
