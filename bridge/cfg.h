@@ -115,6 +115,16 @@ void brg_diag_warn(brg_diag_t *d, const brg_cfg_t *at, const char *fmt, ...)
 void brg_cfg_check_tls_keys(const brg_cfg_t *ep_cs, bool has_url, bool tls, const char *tls_url,
                             brg_diag_t *d);
 
+/* The TLS keys of an endpoint table, as brg_cfg_check_tls_keys checks them. */
+#define BRG_CONF_TLS_KEYS                                                                          \
+    {.name = "ca_file", .type = BRG_KEY_STRING,                                                    \
+     .help = "PEM file of CA certificates to verify the broker with"},                             \
+    {.name = "cert_file", .type = BRG_KEY_STRING,                                                  \
+     .help = "PEM client certificate (with key_file)"},                                            \
+    {.name = "key_file", .type = BRG_KEY_STRING, .help = "PEM private key of cert_file"},          \
+    {.name = "verify_peer", .type = BRG_KEY_BOOL,                                                  \
+     .help = "verify the broker's certificate and host name (true)"}
+
 /* Returns: whether a node has the value type a key of type t takes. */
 bool brg_cfg_type_ok(const brg_cfg_t *c, brg_key_type_t t);
 /* Check one group against a schema: unknown keys (listing the valid ones), types, words and

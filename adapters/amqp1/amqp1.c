@@ -23,12 +23,7 @@ static const brg_conf_key_t endpoint_keys[] = {
     {.name = "sasl_mechanisms", .type = BRG_KEY_STRING,
      .help = "space-separated SASL mechanisms to allow (default PLAIN with a user, else "
              "ANONYMOUS)"},
-    {.name = "ca_file", .type = BRG_KEY_STRING,
-     .help = "PEM file of CA certificates to verify the broker with"},
-    {.name = "cert_file", .type = BRG_KEY_STRING, .help = "PEM client certificate (with key_file)"},
-    {.name = "key_file", .type = BRG_KEY_STRING, .help = "PEM private key of cert_file"},
-    {.name = "verify_peer", .type = BRG_KEY_BOOL,
-     .help = "verify the broker's certificate and host name (true)"},
+    BRG_CONF_TLS_KEYS,
     {.name = "container_id", .type = BRG_KEY_STRING,
      .help = "AMQP container id (default msgbridge-BRIDGE-ENDPOINT)"},
     {.name = "idle_timeout", .type = BRG_KEY_INT, .flags = BRG_KEY_RANGE, .min = 0, .max = 3600,

@@ -34,12 +34,7 @@ static const brg_conf_key_t endpoint_keys[] = {
     {.name = "client_id", .type = BRG_KEY_STRING,
      .help = "CONNECT client-id for durable topic subscriptions (default "
              "msgbridge-BRIDGE-ENDPOINT)"},
-    {.name = "ca_file", .type = BRG_KEY_STRING,
-     .help = "PEM file of CA certificates to verify the broker with"},
-    {.name = "cert_file", .type = BRG_KEY_STRING, .help = "PEM client certificate (with key_file)"},
-    {.name = "key_file", .type = BRG_KEY_STRING, .help = "PEM private key of cert_file"},
-    {.name = "verify_peer", .type = BRG_KEY_BOOL,
-     .help = "verify the broker's certificate and host name (true)"},
+    BRG_CONF_TLS_KEYS,
     {.name = NULL},
 };
 
