@@ -103,3 +103,19 @@ const char *brg_prom_label(const char *s, char *out, size_t size)
     out[o] = '\0';
     return out;
 }
+
+void brg_buf_json_str(brg_buf_t *b, const char *s)
+{
+    brg_buf_printf(b, "\"");
+    for (; s && *s; s++) {
+        unsigned char c = (unsigned char)*s;
+        if (c == '"' || c == '\\') {
+            brg_buf_printf(b, "\\%c", c);
+        } else if (c < 0x20) {
+            brg_buf_printf(b, "\\u%04x", c);
+        } else {
+            brg_buf_printf(b, "%c", c);
+        }
+    }
+    brg_buf_printf(b, "\"");
+}

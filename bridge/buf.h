@@ -33,5 +33,8 @@ void brg_buf_fini(brg_buf_t *b);
  * value (names come from the configuration; the caller sizes out for them).
  * Returns: out. Thread: any. */
 const char *brg_prom_label(const char *s, char *out, size_t size);
+/* Append s as a JSON string, quotes included (for /routes: names come from the config, reasons
+ * from brokers). NULL appends "". Bytes of 0x80 and above pass as they are (UTF-8 stays). */
+void brg_buf_json_str(brg_buf_t *b, const char *s);
 
 #endif

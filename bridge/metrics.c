@@ -317,23 +317,6 @@ void brg_metrics_render(brg_engine_t *e, brg_buf_t *b)
     render_adapter_families(e, b);
 }
 
-/* JSON string body escaping for /routes (names come from the config, reasons from brokers). */
-static void json_str(brg_buf_t *b, const char *s)
-{
-    brg_buf_printf(b, "\"");
-    for (; s && *s; s++) {
-        unsigned char c = (unsigned char)*s;
-        if (c == '"' || c == '\\') {
-            brg_buf_printf(b, "\\%c", c);
-        } else if (c < 0x20) {
-            brg_buf_printf(b, "\\u%04x", c);
-        } else {
-            brg_buf_printf(b, "%c", c);
-        }
-    }
-    brg_buf_printf(b, "\"");
-}
-
 void brg_metrics_render_routes(brg_engine_t *e, brg_buf_t *b)
 {
     brg_buf_printf(b, "[");
@@ -344,18 +327,18 @@ void brg_metrics_render_routes(brg_engine_t *e, brg_buf_t *b)
         char *why = brg_route_stop_reason(rt);
         char *src_err = brg_source_error(rt->src);
         brg_buf_printf(b, "%s\n  {\"name\": ", i ? "," : "");
-        json_str(b, rt->name);
+        brg_buf_json_str(b, rt->name);
         brg_buf_printf(b, ", \"state\": \"%s\", \"source\": ",
                        brg_route_state_name(atomic_load(&rt->state)));
-        json_str(b, rt->src->ep->name);
+        brg_buf_json_str(b, rt->src->ep->name);
         brg_buf_printf(b, ", \"sinks\": [");
         for (size_t j = 0; j < rt->nsinks; j++) {
             brg_buf_printf(b, "%s", j ? ", " : "");
-            json_str(b, rt->sinks[j]->ep->name);
+            brg_buf_json_str(b, rt->sinks[j]->ep->name);
         }
         brg_buf_printf(b, "], \"dead_letter\": ");
         if (rt->dead_letter) {
-            json_str(b, rt->dead_letter->ep->name);
+            brg_buf_json_str(b, rt->dead_letter->ep->name);
         } else {
             brg_buf_printf(b, "null");
         }
@@ -374,13 +357,13 @@ void brg_metrics_render_routes(brg_engine_t *e, brg_buf_t *b)
                        atomic_load(&rt->in_flight_bytes), rt->max_in_flight,
                        rt->max_in_flight_bytes);
         if (why) {
-            json_str(b, why);
+            brg_buf_json_str(b, why);
         } else {
             brg_buf_printf(b, "null");
         }
         brg_buf_printf(b, ", \"source_error\": ");
         if (src_err) {
-            json_str(b, src_err);
+            brg_buf_json_str(b, src_err);
         } else {
             brg_buf_printf(b, "null");
         }
@@ -394,7 +377,7 @@ void brg_metrics_render_routes(brg_engine_t *e, brg_buf_t *b)
         brg_buf_printf(b, ", \"gap_records\": %" PRIu64 ", \"gaps\": [", gap_total);
         for (size_t k = 0; k < ngaps; k++) {
             brg_buf_printf(b, "%s{\"topic\": ", k ? ", " : "");
-            json_str(b, gaps[k].stream);
+            brg_buf_json_str(b, gaps[k].stream);
             brg_buf_printf(b, ", \"partition\": %" PRId32 ", \"records\": %" PRIu64
                               ", \"gaps\": %" PRIu64 "}",
                            gaps[k].partition, gaps[k].records, gaps[k].gaps);
@@ -406,7 +389,7 @@ void brg_metrics_render_routes(brg_engine_t *e, brg_buf_t *b)
         bool parked = atomic_load(&rt->state) == BRG_ROUTE_PARKED;
         brg_buf_printf(b, ", \"parks\": %" PRIu64 ", \"park_reason\": ", LOAD(rt->stats.parks));
         if (parked && park) {
-            json_str(b, park);
+            brg_buf_json_str(b, park);
             brg_buf_printf(b, ", \"next_retry_ms\": %" PRId64, next_ms);
         } else {
             brg_buf_printf(b, "null, \"next_retry_ms\": null");

@@ -238,22 +238,6 @@ int64_t brg_source_stall_timeout_ms(const brg_source_t *src)
 
 /* ---- HTTP views -------------------------------------------------------------------------- */
 
-static void json_str(brg_buf_t *b, const char *s)
-{
-    brg_buf_printf(b, "\"");
-    for (; s && *s; s++) {
-        unsigned char c = (unsigned char)*s;
-        if (c == '"' || c == '\\') {
-            brg_buf_printf(b, "\\%c", c);
-        } else if (c < 0x20) {
-            brg_buf_printf(b, "\\u%04x", c);
-        } else {
-            brg_buf_printf(b, "%c", c);
-        }
-    }
-    brg_buf_printf(b, "\"");
-}
-
 void brg_watchdog_routes_json(brg_route_t *rt, brg_buf_t *b)
 {
     bool stalled = atomic_load(&rt->wd.stalled);
@@ -264,7 +248,7 @@ void brg_watchdog_routes_json(brg_route_t *rt, brg_buf_t *b)
         pthread_mutex_lock(&rt->lock);
         memcpy(on, rt->wd.stalled_on, sizeof(on));
         pthread_mutex_unlock(&rt->lock);
-        json_str(b, on);
+        brg_buf_json_str(b, on);
     } else {
         brg_buf_printf(b, "null");
     }

@@ -68,6 +68,17 @@ START_TEST(test_prom_label_escapes_quote_backslash_newline)
 }
 END_TEST
 
+START_TEST(test_json_str_escapes_quote_backslash_controls_keeps_utf8)
+{
+    brg_buf_t b = {0};
+    brg_buf_json_str(&b, "a\"b\\c\nd\x01 \xc3\xa9");
+    brg_buf_str(&b, ",");
+    brg_buf_json_str(&b, NULL);
+    ck_assert_str_eq(b.data, "\"a\\\"b\\\\c\\u000ad\\u0001 \xc3\xa9\",\"\"");
+    brg_buf_fini(&b);
+}
+END_TEST
+
 START_TEST(test_prom_label_cuts_long_values_without_half_escapes)
 {
     char out[8];
@@ -87,6 +98,7 @@ Suite *check_suite(void)
     tcase_add_test(tc, test_buf_steal_hands_over_text_and_empties);
     tcase_add_test(tc, test_prom_label_escapes_quote_backslash_newline);
     tcase_add_test(tc, test_prom_label_cuts_long_values_without_half_escapes);
+    tcase_add_test(tc, test_json_str_escapes_quote_backslash_controls_keeps_utf8);
     suite_add_tcase(s, tc);
     return s;
 }
