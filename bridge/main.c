@@ -66,6 +66,16 @@ static void print_diag(const brg_diag_t *d)
     }
 }
 
+/* The signals the main thread waits for (sigtimedwait) and every thread blocks. */
+static void handled_signals(sigset_t *set)
+{
+    sigemptyset(set);
+    sigaddset(set, SIGTERM);
+    sigaddset(set, SIGINT);
+    sigaddset(set, SIGHUP);
+    sigaddset(set, SIGUSR1);
+}
+
 /* SIGHUP: check the file first; a bad file changes nothing. */
 static brg_engine_t *reload(brg_engine_t *e, brg_http_t *http, const char *path, int64_t drain_ms)
 {
@@ -139,11 +149,7 @@ static int run(brg_conf_t *conf, const char *path)
         return EXIT_START;
     }
     sigset_t set;
-    sigemptyset(&set);
-    sigaddset(&set, SIGTERM);
-    sigaddset(&set, SIGINT);
-    sigaddset(&set, SIGHUP);
-    sigaddset(&set, SIGUSR1);
+    handled_signals(&set);
     int64_t next_stats = brg_now_ns() + stats_ms * 1000000;
     int rc = EXIT_OK;
     for (;;) {
@@ -277,11 +283,7 @@ int main(int argc, char **argv)
      * thread inherits the mask and only the main thread's sigtimedwait sees them. SIGPIPE is
      * ignored: a closed socket is reported by write's EPIPE. */
     sigset_t set;
-    sigemptyset(&set);
-    sigaddset(&set, SIGTERM);
-    sigaddset(&set, SIGINT);
-    sigaddset(&set, SIGHUP);
-    sigaddset(&set, SIGUSR1);
+    handled_signals(&set);
     pthread_sigmask(SIG_BLOCK, &set, NULL);
     signal(SIGPIPE, SIG_IGN);
     brg_log_setup(level ? lv : conf->log_level, conf->log_format, 2);
