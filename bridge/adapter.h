@@ -39,7 +39,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "bridge/cfg.h"
+#include "bridge/conf_node.h"
 #include "bridge/clock.h"
 #include "bridge/envelope.h"
 #include "bridge/err.h"
@@ -79,16 +79,16 @@ typedef struct brg_adapter {
      * each property, that a regex compiles, that exactly one of `topic`/`topics` is set).
      * Report every problem with brg_diag_error(d, node, ...). Each may be NULL.
      * Thread: main thread, before anything runs. */
-    void (*check_endpoint)(const brg_cfg_t *ep_cs, brg_diag_t *d);
-    void (*check_source)(const brg_cfg_t *ep_cs, const brg_cfg_t *from_cs, brg_diag_t *d);
-    void (*check_sink)(const brg_cfg_t *ep_cs, const brg_cfg_t *to_cs, brg_diag_t *d);
+    void (*check_endpoint)(const brg_conf_node_t *ep_cs, brg_diag_t *d);
+    void (*check_source)(const brg_conf_node_t *ep_cs, const brg_conf_node_t *from_cs, brg_diag_t *d);
+    void (*check_sink)(const brg_conf_node_t *ep_cs, const brg_conf_node_t *to_cs, brg_diag_t *d);
     /* Optional: a route whose source and sink are both of this adapter: does the sink write
      * into the stream the source reads (a loop: RabbitMQ's default exchange with a routing key
      * equal to the source queue; Kafka the same brokers and topic)? The core already warns
      * when both name the same endpoint and a key of the same name has the same value.
      * Returns: the sink node to point the warning at, or NULL. Thread: main thread. */
-    const brg_cfg_t *(*writes_to_source)(const brg_cfg_t *src_ep_cs, const brg_cfg_t *from_cs,
-                                         const brg_cfg_t *sink_ep_cs, const brg_cfg_t *to_cs);
+    const brg_conf_node_t *(*writes_to_source)(const brg_conf_node_t *src_ep_cs, const brg_conf_node_t *from_cs,
+                                         const brg_conf_node_t *sink_ep_cs, const brg_conf_node_t *to_cs);
 
     /* Create the endpoint's state. No network I/O is required here (run() connects).
      * Ownership: *statep belongs to the adapter until close().
@@ -137,7 +137,7 @@ void brg_metrics_printf(struct brg_metrics_out *out, const char *fmt, ...)
 const char *brg_endpoint_name(const brg_endpoint_t *ep);
 const brg_adapter_t *brg_endpoint_adapter(const brg_endpoint_t *ep);
 /* The endpoint's config group (name, type and the adapter's keys). */
-const brg_cfg_t *brg_endpoint_cfg(const brg_endpoint_t *ep);
+const brg_conf_node_t *brg_endpoint_conf(const brg_endpoint_t *ep);
 /* Log context for this endpoint ([adapter:endpoint] (file:line)). */
 const brg_log_ctx_t *brg_endpoint_logctx(const brg_endpoint_t *ep);
 /* The bridge's id (bridge.id), for provenance and client ids. */
@@ -224,7 +224,7 @@ brg_envelope_t *brg_endpoint_take_settled(brg_endpoint_t *ep, brg_outcome_t *out
 /* ---- source side ------------------------------------------------------------------------- */
 
 /* The route's `from` group. */
-const brg_cfg_t *brg_source_cfg(const brg_source_t *src);
+const brg_conf_node_t *brg_source_conf(const brg_source_t *src);
 const char *brg_source_route_name(const brg_source_t *src);
 /* Adapter-private pointer per source (e.g. the queue's consumer tag). */
 void *brg_source_opaque(const brg_source_t *src);
@@ -295,7 +295,7 @@ int64_t brg_source_stall_timeout_ms(const brg_source_t *src);
 /* ---- sink side --------------------------------------------------------------------------- */
 
 /* The route's `to` (or `dead_letter`) group. */
-const brg_cfg_t *brg_sink_cfg(const brg_sink_t *sink);
+const brg_conf_node_t *brg_sink_conf(const brg_sink_t *sink);
 const char *brg_sink_route_name(const brg_sink_t *sink);
 void *brg_sink_opaque(const brg_sink_t *sink);
 void brg_sink_set_opaque(brg_sink_t *sink, void *opaque);

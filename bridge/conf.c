@@ -33,11 +33,11 @@ static const char *intern_file(loader_t *ld, const char *file)
     return ld->files[ld->nfiles++];
 }
 
-/* ---- pass 1: libconfig -> brg_cfg_t, with ${env.NAME} ----------------------------------- */
+/* ---- pass 1: libconfig -> brg_conf_node_t, with ${env.NAME} ----------------------------------- */
 
 /* Expand ${env.NAME} references; other ${...} are templates and stay as they are.
  * Returns: a malloc'd string, or NULL after reporting an unset variable. */
-static char *expand_env(const char *s, brg_cfg_t *at, brg_diag_t *d)
+static char *expand_env(const char *s, brg_conf_node_t *at, brg_diag_t *d)
 {
     size_t cap = strlen(s) + 1, len = 0;
     char *out = brg_xmalloc(cap);
@@ -73,10 +73,10 @@ static char *expand_env(const char *s, brg_cfg_t *at, brg_diag_t *d)
     return out;
 }
 
-static brg_cfg_t *convert(loader_t *ld, config_setting_t *s, const char *parent_path, int index,
+static brg_conf_node_t *convert(loader_t *ld, config_setting_t *s, const char *parent_path, int index,
                           const char *parent_file)
 {
-    brg_cfg_t *c = brg_xcalloc(1, sizeof(*c));
+    brg_conf_node_t *c = brg_xcalloc(1, sizeof(*c));
     const char *name = config_setting_name(s);
     c->name = name ? brg_xstrdup(name) : NULL;
     c->line = (int)config_setting_source_line(s);
@@ -94,26 +94,26 @@ static brg_cfg_t *convert(loader_t *ld, config_setting_t *s, const char *parent_
     }
     c->path = brg_xstrdup(path);
     switch (config_setting_type(s)) {
-    case CONFIG_TYPE_GROUP: c->type = BRG_CFG_GROUP; break;
+    case CONFIG_TYPE_GROUP: c->type = BRG_CONF_GROUP; break;
     case CONFIG_TYPE_LIST:
-    case CONFIG_TYPE_ARRAY: c->type = BRG_CFG_LIST; break;
-    case CONFIG_TYPE_INT: c->type = BRG_CFG_INT; c->v.i = config_setting_get_int(s); break;
-    case CONFIG_TYPE_INT64: c->type = BRG_CFG_INT; c->v.i = config_setting_get_int64(s); break;
-    case CONFIG_TYPE_FLOAT: c->type = BRG_CFG_FLOAT; c->v.f = config_setting_get_float(s); break;
-    case CONFIG_TYPE_BOOL: c->type = BRG_CFG_BOOL; c->v.b = config_setting_get_bool(s); break;
+    case CONFIG_TYPE_ARRAY: c->type = BRG_CONF_LIST; break;
+    case CONFIG_TYPE_INT: c->type = BRG_CONF_INT; c->v.i = config_setting_get_int(s); break;
+    case CONFIG_TYPE_INT64: c->type = BRG_CONF_INT; c->v.i = config_setting_get_int64(s); break;
+    case CONFIG_TYPE_FLOAT: c->type = BRG_CONF_FLOAT; c->v.f = config_setting_get_float(s); break;
+    case CONFIG_TYPE_BOOL: c->type = BRG_CONF_BOOL; c->v.b = config_setting_get_bool(s); break;
     case CONFIG_TYPE_STRING: {
-        c->type = BRG_CFG_STRING;
+        c->type = BRG_CONF_STRING;
         c->v.s = expand_env(config_setting_get_string(s), c, ld->d);
         if (!c->v.s) {
             c->v.s = brg_xstrdup("");
         }
         break;
     }
-    default: c->type = BRG_CFG_STRING; c->v.s = brg_xstrdup(""); break;
+    default: c->type = BRG_CONF_STRING; c->v.s = brg_xstrdup(""); break;
     }
-    if (c->type == BRG_CFG_GROUP || c->type == BRG_CFG_LIST) {
+    if (c->type == BRG_CONF_GROUP || c->type == BRG_CONF_LIST) {
         int n = config_setting_length(s);
-        c->kids = brg_xcalloc((size_t)n + 1, sizeof(brg_cfg_t *));
+        c->kids = brg_xcalloc((size_t)n + 1, sizeof(brg_conf_node_t *));
         for (int i = 0; i < n; i++) {
             c->kids[c->nkids++] = convert(ld, config_setting_get_elem(s, (unsigned)i), c->path, i,
                                           c->file);
@@ -210,20 +210,20 @@ static const brg_conf_key_t side_core_keys[] = {
 
 /* Replace NAME_file by NAME (the file's contents, trailing newline removed), marking it secret;
  * mark a directly given secret too. */
-static void resolve_secrets(brg_cfg_t *group, const brg_conf_key_t *keys, brg_diag_t *d)
+static void resolve_secrets(brg_conf_node_t *group, const brg_conf_key_t *keys, brg_diag_t *d)
 {
     for (const brg_conf_key_t *k = keys; k && k->name; k++) {
         if (!(k->flags & BRG_KEY_SECRET)) {
             continue;
         }
-        brg_cfg_t *direct = (brg_cfg_t *)brg_cfg_get(group, k->name);
+        brg_conf_node_t *direct = (brg_conf_node_t *)brg_conf_get(group, k->name);
         char fname[128];
         snprintf(fname, sizeof(fname), "%s_file", k->name);
-        brg_cfg_t *viafile = (brg_cfg_t *)brg_cfg_get(group, fname);
+        brg_conf_node_t *viafile = (brg_conf_node_t *)brg_conf_get(group, fname);
         if (direct) {
             direct->secret = true;
         }
-        if (!viafile || viafile->type != BRG_CFG_STRING) {
+        if (!viafile || viafile->type != BRG_CONF_STRING) {
             continue;
         }
         if (direct) {
@@ -253,24 +253,24 @@ static void resolve_secrets(brg_cfg_t *group, const brg_conf_key_t *keys, brg_di
         while (n && (buf[n - 1] == '\n' || buf[n - 1] == '\r')) {
             buf[--n] = 0;
         }
-        brg_cfg_t *c = brg_xcalloc(1, sizeof(*c));
+        brg_conf_node_t *c = brg_xcalloc(1, sizeof(*c));
         c->name = brg_xstrdup(k->name);
         size_t plen = strlen(group->path) + strlen(k->name) + 2;
         c->path = brg_xmalloc(plen);
         snprintf(c->path, plen, "%s.%s", group->path, k->name);
         c->file = viafile->file;
         c->line = viafile->line;
-        c->type = BRG_CFG_STRING;
+        c->type = BRG_CONF_STRING;
         c->secret = true;
         c->v.s = brg_xstrdup(buf);
-        group->kids = brg_xrealloc(group->kids, (group->nkids + 1) * sizeof(brg_cfg_t *));
+        group->kids = brg_xrealloc(group->kids, (group->nkids + 1) * sizeof(brg_conf_node_t *));
         group->kids[group->nkids++] = c;
     }
 }
 
-static const brg_adapter_t *endpoint_adapter(const brg_cfg_t *ep_cs)
+static const brg_adapter_t *endpoint_adapter(const brg_conf_node_t *ep_cs)
 {
-    const char *type = brg_cfg_str(ep_cs, "type", NULL);
+    const char *type = brg_conf_str(ep_cs, "type", NULL);
     return type ? brg_adapter_find(type) : NULL;
 }
 
@@ -283,15 +283,15 @@ static void list_adapter_names(char *buf, size_t size)
     }
 }
 
-static void check_endpoint_schema(brg_cfg_t *ep_cs, brg_diag_t *d)
+static void check_endpoint_schema(brg_conf_node_t *ep_cs, brg_diag_t *d)
 {
-    if (ep_cs->type != BRG_CFG_GROUP) {
+    if (ep_cs->type != BRG_CONF_GROUP) {
         brg_diag_error(d, ep_cs, "must be a group { name = ...; type = ...; }");
         return;
     }
-    const brg_cfg_t *type = brg_cfg_get(ep_cs, "type");
+    const brg_conf_node_t *type = brg_conf_get(ep_cs, "type");
     const brg_adapter_t *ad = endpoint_adapter(ep_cs);
-    if (type && type->type == BRG_CFG_STRING && !ad) {
+    if (type && type->type == BRG_CONF_STRING && !ad) {
         const char *hint = brg_adapter_enable_hint(type->v.s);
         if (hint) {
             brg_diag_error(d, type,
@@ -307,22 +307,22 @@ static void check_endpoint_schema(brg_cfg_t *ep_cs, brg_diag_t *d)
     if (!ad) {
         /* Without an adapter only the core keys can be checked. */
         for (const brg_conf_key_t *k = endpoint_core_keys; k->name; k++) {
-            if ((k->flags & BRG_KEY_REQUIRED) && !brg_cfg_get(ep_cs, k->name)) {
+            if ((k->flags & BRG_KEY_REQUIRED) && !brg_conf_get(ep_cs, k->name)) {
                 brg_diag_error(d, ep_cs, "missing required key \"%s\"", k->name);
             }
         }
         return;
     }
     resolve_secrets(ep_cs, ad->endpoint_keys, d);
-    brg_cfg_check_keys(ep_cs, endpoint_core_keys, ad->endpoint_keys, d);
+    brg_conf_check_keys(ep_cs, endpoint_core_keys, ad->endpoint_keys, d);
 }
 
 /* ---- the loader --------------------------------------------------------------------------- */
 
-const brg_cfg_t *brg_conf_endpoint(const brg_conf_t *conf, const char *name)
+const brg_conf_node_t *brg_conf_endpoint(const brg_conf_t *conf, const char *name)
 {
     for (size_t i = 0; i < conf->nendpoints; i++) {
-        const char *n = brg_cfg_str(conf->endpoints[i], "name", NULL);
+        const char *n = brg_conf_str(conf->endpoints[i], "name", NULL);
         if (n && strcmp(n, name) == 0) {
             return conf->endpoints[i];
         }
@@ -343,23 +343,23 @@ static void templates_free(brg_conf_templates_t *t)
 /* Check a route's `from`, `to` or `dead_letter` group: its endpoint, the adapter's keys and
  * capability, templates (compiled into tpls for a sink; NULL for a source).
  * Returns: the endpoint's config or NULL. */
-static const brg_cfg_t *check_side(brg_conf_t *conf, brg_cfg_t *side, bool is_source,
+static const brg_conf_node_t *check_side(brg_conf_t *conf, brg_conf_node_t *side, bool is_source,
                                    brg_conf_templates_t *tpls, brg_diag_t *d)
 {
-    if (side->type != BRG_CFG_GROUP) {
+    if (side->type != BRG_CONF_GROUP) {
         brg_diag_error(d, side, "must be a group { endpoint = ...; ... }");
         return NULL;
     }
-    const brg_cfg_t *epname = brg_cfg_get(side, "endpoint");
+    const brg_conf_node_t *epname = brg_conf_get(side, "endpoint");
     if (!epname) {
         brg_diag_error(d, side, "missing required key \"endpoint\"");
         return NULL;
     }
-    if (epname->type != BRG_CFG_STRING) {
-        brg_diag_error(d, epname, "must be a string, not %s", brg_cfg_type_name(epname->type));
+    if (epname->type != BRG_CONF_STRING) {
+        brg_diag_error(d, epname, "must be a string, not %s", brg_conf_type_name(epname->type));
         return NULL;
     }
-    const brg_cfg_t *ep_cs = brg_conf_endpoint(conf, epname->v.s);
+    const brg_conf_node_t *ep_cs = brg_conf_endpoint(conf, epname->v.s);
     if (!ep_cs) {
         brg_diag_error(d, epname, "unknown endpoint \"%s\"", epname->v.s);
         return NULL;
@@ -376,11 +376,11 @@ static const brg_cfg_t *check_side(brg_conf_t *conf, brg_cfg_t *side, bool is_so
     }
     const brg_conf_key_t *keys = is_source ? ad->source_keys : ad->sink_keys;
     resolve_secrets(side, keys, d);
-    size_t shape_errors = brg_cfg_check_keys(side, side_core_keys, keys, d);
+    size_t shape_errors = brg_conf_check_keys(side, side_core_keys, keys, d);
     size_t before = d->errors;
     for (const brg_conf_key_t *k = keys; k && k->name; k++) {
-        const brg_cfg_t *v = brg_cfg_get(side, k->name);
-        if (k->type != BRG_KEY_TEMPLATE || !v || v->type != BRG_CFG_STRING) {
+        const brg_conf_node_t *v = brg_conf_get(side, k->name);
+        if (k->type != BRG_KEY_TEMPLATE || !v || v->type != BRG_CONF_STRING) {
             continue;
         }
         char err[512];
@@ -407,11 +407,11 @@ static const brg_cfg_t *check_side(brg_conf_t *conf, brg_cfg_t *side, bool is_so
 }
 
 /* A route that writes into the stream it reads from loops forever: warn. */
-static void warn_if_loop(const brg_cfg_t *src_ep, const brg_cfg_t *from, const brg_cfg_t *sink_ep,
-                         const brg_cfg_t *side, brg_diag_t *d)
+static void warn_if_loop(const brg_conf_node_t *src_ep, const brg_conf_node_t *from, const brg_conf_node_t *sink_ep,
+                         const brg_conf_node_t *side, brg_diag_t *d)
 {
     const brg_adapter_t *sad = src_ep ? endpoint_adapter(src_ep) : NULL;
-    const brg_cfg_t *loop = NULL;
+    const brg_conf_node_t *loop = NULL;
     if (sad && sink_ep && sad == endpoint_adapter(sink_ep) && sad->writes_to_source) {
         loop = sad->writes_to_source(src_ep, from, sink_ep, side);
     }
@@ -424,9 +424,9 @@ static void warn_if_loop(const brg_cfg_t *src_ep, const brg_cfg_t *from, const b
         return;
     }
     for (size_t k = 0; k < side->nkids; k++) {
-        const brg_cfg_t *sv = side->kids[k];
-        const brg_cfg_t *fv = brg_cfg_get(from, sv->name);
-        if (sv->type == BRG_CFG_STRING && fv && fv->type == BRG_CFG_STRING &&
+        const brg_conf_node_t *sv = side->kids[k];
+        const brg_conf_node_t *fv = brg_conf_get(from, sv->name);
+        if (sv->type == BRG_CONF_STRING && fv && fv->type == BRG_CONF_STRING &&
             strcmp(sv->name, "endpoint") != 0 && strcmp(sv->v.s, fv->v.s) == 0) {
             brg_diag_warn(d, sv, "route writes into its own source (%s = \"%s\")", sv->name,
                           sv->v.s);
@@ -434,27 +434,27 @@ static void warn_if_loop(const brg_cfg_t *src_ep, const brg_cfg_t *from, const b
     }
 }
 
-static void check_route(brg_conf_t *conf, brg_cfg_t *rcs, brg_conf_route_t *r, brg_diag_t *d)
+static void check_route(brg_conf_t *conf, brg_conf_node_t *rcs, brg_conf_route_t *r, brg_diag_t *d)
 {
     r->cs = rcs;
     r->max_in_flight = BRG_DEFAULT_MAX_IN_FLIGHT;
     r->max_in_flight_bytes = BRG_DEFAULT_MAX_IN_FLIGHT_BYTES;
-    if (rcs->type != BRG_CFG_GROUP) {
+    if (rcs->type != BRG_CONF_GROUP) {
         brg_diag_error(d, rcs, "must be a group { name = ...; from = ...; to = ...; }");
         return;
     }
-    const brg_cfg_t *to = brg_cfg_get(rcs, "to");
-    brg_cfg_check_keys(rcs, route_keys, NULL, d);
-    r->name = brg_cfg_str(rcs, "name", NULL);
-    r->max_in_flight = brg_cfg_int(rcs, "max_in_flight", BRG_DEFAULT_MAX_IN_FLIGHT);
+    const brg_conf_node_t *to = brg_conf_get(rcs, "to");
+    brg_conf_check_keys(rcs, route_keys, NULL, d);
+    r->name = brg_conf_str(rcs, "name", NULL);
+    r->max_in_flight = brg_conf_int(rcs, "max_in_flight", BRG_DEFAULT_MAX_IN_FLIGHT);
     r->max_in_flight_bytes =
-        brg_cfg_int(rcs, "max_in_flight_bytes", BRG_DEFAULT_MAX_IN_FLIGHT_BYTES);
-    const brg_cfg_t *mif = brg_cfg_get(rcs, "max_in_flight");
-    const brg_cfg_t *mifb = brg_cfg_get(rcs, "max_in_flight_bytes");
-    r->stall_timeout_ms = brg_cfg_int(rcs, "stall_timeout", conf->stall_timeout_ms / 1000) * 1000;
-    const char *delivery = brg_cfg_str(rcs, "delivery", "at-least-once");
+        brg_conf_int(rcs, "max_in_flight_bytes", BRG_DEFAULT_MAX_IN_FLIGHT_BYTES);
+    const brg_conf_node_t *mif = brg_conf_get(rcs, "max_in_flight");
+    const brg_conf_node_t *mifb = brg_conf_get(rcs, "max_in_flight_bytes");
+    r->stall_timeout_ms = brg_conf_int(rcs, "stall_timeout", conf->stall_timeout_ms / 1000) * 1000;
+    const char *delivery = brg_conf_str(rcs, "delivery", "at-least-once");
     if (strcmp(delivery, "at-most-once") == 0 || strcmp(delivery, "exactly-once") == 0) {
-        brg_diag_error(d, brg_cfg_get(rcs, "delivery"),
+        brg_diag_error(d, brg_conf_get(rcs, "delivery"),
                        "delivery \"%s\" is not supported by this version (at-least-once only)",
                        delivery);
     }
@@ -466,10 +466,10 @@ static void check_route(brg_conf_t *conf, brg_cfg_t *rcs, brg_conf_route_t *r, b
          .max = INFINITY, .help = "body byte rate limit"},
         {.name = NULL},
     };
-    brg_cfg_check_keys(brg_cfg_get(rcs, "rate"), rate_keys, NULL, d);
-    brg_cfg_t *from = (brg_cfg_t *)brg_cfg_get(rcs, "from");
-    const brg_cfg_t *src_ep = NULL;
-    if (from && from->type == BRG_CFG_GROUP) {
+    brg_conf_check_keys(brg_conf_get(rcs, "rate"), rate_keys, NULL, d);
+    brg_conf_node_t *from = (brg_conf_node_t *)brg_conf_get(rcs, "from");
+    const brg_conf_node_t *src_ep = NULL;
+    if (from && from->type == BRG_CONF_GROUP) {
         r->from = from;
         src_ep = check_side(conf, from, true, NULL, d);
     }
@@ -485,38 +485,38 @@ static void check_route(brg_conf_t *conf, brg_cfg_t *rcs, brg_conf_route_t *r, b
             r->max_in_flight = n < 1 ? 1 : n > 1000000 ? 1000000 : n;
         }
     }
-    if (to && brg_cfg_type_ok(to, BRG_KEY_GROUP_OR_LIST)) {
-        size_t n = to->type == BRG_CFG_GROUP ? 1 : to->nkids;
-        r->to = brg_xcalloc(n, sizeof(brg_cfg_t *));
+    if (to && brg_conf_type_ok(to, BRG_KEY_GROUP_OR_LIST)) {
+        size_t n = to->type == BRG_CONF_GROUP ? 1 : to->nkids;
+        r->to = brg_xcalloc(n, sizeof(brg_conf_node_t *));
         r->to_templates = brg_xcalloc(n, sizeof(*r->to_templates));
         for (size_t i = 0; i < n; i++) {
-            brg_cfg_t *side = to->type == BRG_CFG_GROUP ? (brg_cfg_t *)to : to->kids[i];
+            brg_conf_node_t *side = to->type == BRG_CONF_GROUP ? (brg_conf_node_t *)to : to->kids[i];
             r->to[r->nto++] = side;
-            const brg_cfg_t *sink_ep = check_side(conf, side, false, &r->to_templates[i], d);
+            const brg_conf_node_t *sink_ep = check_side(conf, side, false, &r->to_templates[i], d);
             warn_if_loop(src_ep, from, sink_ep, side, d);
         }
     }
-    brg_cfg_t *dl = (brg_cfg_t *)brg_cfg_get(rcs, "dead_letter");
-    if (dl && dl->type == BRG_CFG_GROUP) {
+    brg_conf_node_t *dl = (brg_conf_node_t *)brg_conf_get(rcs, "dead_letter");
+    if (dl && dl->type == BRG_CONF_GROUP) {
         r->dead_letter = dl;
         check_side(conf, dl, false, &r->dead_letter_templates, d);
     }
-    const brg_cfg_t *unr = brg_cfg_get(rcs, "on_unroutable");
-    if (unr && unr->type == BRG_CFG_STRING && strcmp(unr->v.s, "dead_letter") == 0 &&
+    const brg_conf_node_t *unr = brg_conf_get(rcs, "on_unroutable");
+    if (unr && unr->type == BRG_CONF_STRING && strcmp(unr->v.s, "dead_letter") == 0 &&
         !r->dead_letter) {
         brg_diag_error(d, unr, "on_unroutable = \"dead_letter\" needs a dead_letter group in "
                                "the route");
     }
-    double pmin = brg_cfg_float(rcs, "park_retry_min", 1);
-    const brg_cfg_t *pmax_c = brg_cfg_get(rcs, "park_retry_max");
-    if (pmax_c && brg_cfg_float(rcs, "park_retry_max", 60) < pmin) {
+    double pmin = brg_conf_float(rcs, "park_retry_min", 1);
+    const brg_conf_node_t *pmax_c = brg_conf_get(rcs, "park_retry_max");
+    if (pmax_c && brg_conf_float(rcs, "park_retry_max", 60) < pmin) {
         brg_diag_error(d, pmax_c, "must be at least park_retry_min (%g)", pmin);
     }
     r->mapping = brg_mapping_new(rcs, conf->bridge_id, r->name ? r->name : "", d);
 }
 
 typedef struct {
-    const brg_cfg_t *name;
+    const brg_conf_node_t *name;
     size_t index;
 } named_t;
 
@@ -529,13 +529,13 @@ static int cmp_named(const void *pa, const void *pb)
 
 /* Names must be unique: sorted, so that 40,000 routes check in milliseconds. Each repeat is
  * reported at its own line, pointing at the first definition. */
-static void check_unique(const brg_cfg_t *const *items, size_t n, const char *what, brg_diag_t *d)
+static void check_unique(const brg_conf_node_t *const *items, size_t n, const char *what, brg_diag_t *d)
 {
     named_t *v = brg_xcalloc(n + 1, sizeof(*v));
     size_t m = 0;
     for (size_t i = 0; i < n; i++) {
-        const brg_cfg_t *a = brg_cfg_get(items[i], "name");
-        if (a && a->type == BRG_CFG_STRING) {
+        const brg_conf_node_t *a = brg_conf_get(items[i], "name");
+        if (a && a->type == BRG_CONF_STRING) {
             v[m++] = (named_t){a, i};
         }
     }
@@ -553,7 +553,7 @@ static void check_unique(const brg_cfg_t *const *items, size_t n, const char *wh
 
 static void load_bridge_section(brg_conf_t *conf, brg_diag_t *d)
 {
-    const brg_cfg_t *b = brg_cfg_get(conf->root, "bridge");
+    const brg_conf_node_t *b = brg_conf_get(conf->root, "bridge");
     static char hostname[256];
     if (!hostname[0] && gethostname(hostname, sizeof(hostname) - 1) != 0) {
         snprintf(hostname, sizeof(hostname), "msgbridge");
@@ -564,14 +564,14 @@ static void load_bridge_section(brg_conf_t *conf, brg_diag_t *d)
     conf->stall_timeout_ms = 60000;
     conf->log_level = BRG_LOG_INFO;
     conf->log_format = BRG_LOG_TEXT;
-    if (!b || b->type != BRG_CFG_GROUP) {
+    if (!b || b->type != BRG_CONF_GROUP) {
         return;
     }
-    brg_cfg_check_keys(b, bridge_keys, NULL, d);
-    conf->bridge_id = brg_cfg_str(b, "id", hostname);
-    conf->metrics_addr = brg_cfg_str(b, "metrics", NULL);
-    const brg_cfg_t *m = brg_cfg_get(b, "metrics");
-    if (m && m->type == BRG_CFG_STRING) {
+    brg_conf_check_keys(b, bridge_keys, NULL, d);
+    conf->bridge_id = brg_conf_str(b, "id", hostname);
+    conf->metrics_addr = brg_conf_str(b, "metrics", NULL);
+    const brg_conf_node_t *m = brg_conf_get(b, "metrics");
+    if (m && m->type == BRG_CONF_STRING) {
         const char *colon = strrchr(m->v.s, ':');
         char *end = NULL;
         long port = colon ? strtol(colon + 1, &end, 10) : -1;
@@ -581,14 +581,14 @@ static void load_bridge_section(brg_conf_t *conf, brg_diag_t *d)
         }
     }
     conf->shutdown_timeout_ms =
-        brg_cfg_int(b, "shutdown_timeout", conf->shutdown_timeout_ms / 1000) * 1000;
+        brg_conf_int(b, "shutdown_timeout", conf->shutdown_timeout_ms / 1000) * 1000;
     conf->stats_interval_ms =
-        brg_cfg_int(b, "stats_interval", conf->stats_interval_ms / 1000) * 1000;
-    conf->stall_timeout_ms = brg_cfg_int(b, "stall_timeout", conf->stall_timeout_ms / 1000) * 1000;
-    const brg_cfg_t *log = brg_cfg_get(b, "log");
-    brg_cfg_check_keys(log, log_keys, NULL, d);
-    brg_log_level_parse(brg_cfg_str(log, "level", "info"), &conf->log_level);
-    if (strcmp(brg_cfg_str(log, "format", "text"), "json") == 0) {
+        brg_conf_int(b, "stats_interval", conf->stats_interval_ms / 1000) * 1000;
+    conf->stall_timeout_ms = brg_conf_int(b, "stall_timeout", conf->stall_timeout_ms / 1000) * 1000;
+    const brg_conf_node_t *log = brg_conf_get(b, "log");
+    brg_conf_check_keys(log, log_keys, NULL, d);
+    brg_log_level_parse(brg_conf_str(log, "level", "info"), &conf->log_level);
+    if (strcmp(brg_conf_str(log, "format", "text"), "json") == 0) {
         conf->log_format = BRG_LOG_JSON;
     }
 }
@@ -608,7 +608,7 @@ static brg_conf_t *load(config_t *lc, const char *file, brg_diag_t *d)
 
     /* Top-level keys. */
     for (size_t i = 0; i < conf->root->nkids; i++) {
-        const brg_cfg_t *c = conf->root->kids[i];
+        const brg_conf_node_t *c = conf->root->kids[i];
         bool known = false;
         for (const brg_conf_key_t *k = top_keys; k->name; k++) {
             known = known || strcmp(k->name, c->name) == 0;
@@ -620,16 +620,16 @@ static brg_conf_t *load(config_t *lc, const char *file, brg_diag_t *d)
     }
     load_bridge_section(conf, d);
 
-    const brg_cfg_t *eps = brg_cfg_get(conf->root, "endpoints");
+    const brg_conf_node_t *eps = brg_conf_get(conf->root, "endpoints");
     if (!eps) {
         brg_diag_error(d, conf->root, "missing required key \"endpoints\"");
-    } else if (eps->type != BRG_CFG_LIST) {
+    } else if (eps->type != BRG_CONF_LIST) {
         brg_diag_error(d, eps, "must be a list ( { name = ...; type = ...; }, ... )");
     } else {
-        conf->endpoints = brg_xcalloc(eps->nkids + 1, sizeof(brg_cfg_t *));
+        conf->endpoints = brg_xcalloc(eps->nkids + 1, sizeof(brg_conf_node_t *));
         for (size_t i = 0; i < eps->nkids; i++) {
             check_endpoint_schema(eps->kids[i], d);
-            if (eps->kids[i]->type == BRG_CFG_GROUP) {
+            if (eps->kids[i]->type == BRG_CONF_GROUP) {
                 conf->endpoints[conf->nendpoints++] = eps->kids[i];
             }
         }
@@ -641,18 +641,18 @@ static brg_conf_t *load(config_t *lc, const char *file, brg_diag_t *d)
             }
         }
     }
-    const brg_cfg_t *rts = brg_cfg_get(conf->root, "routes");
+    const brg_conf_node_t *rts = brg_conf_get(conf->root, "routes");
     if (!rts) {
         brg_diag_error(d, conf->root, "missing required key \"routes\"");
-    } else if (rts->type != BRG_CFG_LIST) {
+    } else if (rts->type != BRG_CONF_LIST) {
         brg_diag_error(d, rts, "must be a list ( { name = ...; from = ...; to = ...; }, ... )");
     } else {
         conf->routes = brg_xcalloc(rts->nkids + 1, sizeof(brg_conf_route_t));
-        const brg_cfg_t **groups = brg_xcalloc(rts->nkids + 1, sizeof(brg_cfg_t *));
+        const brg_conf_node_t **groups = brg_xcalloc(rts->nkids + 1, sizeof(brg_conf_node_t *));
         size_t ng = 0;
         for (size_t i = 0; i < rts->nkids; i++) {
             check_route(conf, rts->kids[i], &conf->routes[conf->nroutes++], d);
-            if (rts->kids[i]->type == BRG_CFG_GROUP) {
+            if (rts->kids[i]->type == BRG_CONF_GROUP) {
                 groups[ng++] = rts->kids[i];
             }
         }
@@ -722,11 +722,11 @@ brg_conf_t *brg_conf_load_string(const char *text, const char *name, brg_diag_t 
     return conf;
 }
 
-brg_cfg_t *brg_conf_parse_tree(const char *text, const char *name)
+brg_conf_node_t *brg_conf_parse_tree(const char *text, const char *name)
 {
     config_t lc;
     config_init(&lc);
-    brg_cfg_t *root = NULL;
+    brg_conf_node_t *root = NULL;
     if (config_read_string(&lc, text)) {
         brg_diag_t d;
         brg_diag_init(&d);
@@ -763,7 +763,7 @@ void brg_conf_destroy(brg_conf_t *conf)
     }
     free(conf->routes);
     free(conf->endpoints);
-    brg_cfg_destroy(conf->root);
+    brg_conf_node_destroy(conf->root);
     for (size_t i = 0; i < conf->nfiles; i++) {
         free(conf->files[i]);
     }
@@ -774,10 +774,10 @@ void brg_conf_destroy(brg_conf_t *conf)
 
 /* ---- -t output ---------------------------------------------------------------------------- */
 
-static void print_keys(const brg_cfg_t *g, FILE *out)
+static void print_keys(const brg_conf_node_t *g, FILE *out)
 {
     for (size_t i = 0; i < g->nkids; i++) {
-        const brg_cfg_t *c = g->kids[i];
+        const brg_conf_node_t *c = g->kids[i];
         if (!c->name || strcmp(c->name, "endpoint") == 0 || strcmp(c->name, "name") == 0 ||
             strcmp(c->name, "type") == 0) {
             continue;
@@ -786,18 +786,18 @@ static void print_keys(const brg_cfg_t *g, FILE *out)
         bool secret_file = n > 5 && strcmp(c->name + n - 5, "_file") == 0;
         if (c->secret) {
             fprintf(out, " %s=***", c->name);
-        } else if (c->type == BRG_CFG_STRING) {
+        } else if (c->type == BRG_CONF_STRING) {
             if (strstr(c->v.s, "://")) {
                 char red[512];
                 fprintf(out, " %s=%s", c->name, brg_redact_url(c->v.s, red, sizeof(red)));
             } else {
                 fprintf(out, " %s=%s", c->name, secret_file ? c->v.s : c->v.s);
             }
-        } else if (c->type == BRG_CFG_INT) {
+        } else if (c->type == BRG_CONF_INT) {
             fprintf(out, " %s=%lld", c->name, (long long)c->v.i);
-        } else if (c->type == BRG_CFG_BOOL) {
+        } else if (c->type == BRG_CONF_BOOL) {
             fprintf(out, " %s=%s", c->name, c->v.b ? "true" : "false");
-        } else if (c->type == BRG_CFG_LIST) {
+        } else if (c->type == BRG_CONF_LIST) {
             fprintf(out, " %s=[%zu]", c->name, c->nkids);
         }
     }
@@ -808,8 +808,8 @@ void brg_conf_print_graph(const brg_conf_t *conf, FILE *out)
     fprintf(out, "bridge %s\n", conf->bridge_id);
     fprintf(out, "endpoints:\n");
     for (size_t i = 0; i < conf->nendpoints; i++) {
-        const brg_cfg_t *e = conf->endpoints[i];
-        fprintf(out, "  %s (%s)", brg_cfg_str(e, "name", "?"), brg_cfg_str(e, "type", "?"));
+        const brg_conf_node_t *e = conf->endpoints[i];
+        fprintf(out, "  %s (%s)", brg_conf_str(e, "name", "?"), brg_conf_str(e, "type", "?"));
         print_keys(e, out);
         fprintf(out, "\n");
     }
@@ -817,14 +817,14 @@ void brg_conf_print_graph(const brg_conf_t *conf, FILE *out)
     for (size_t i = 0; i < conf->nroutes; i++) {
         const brg_conf_route_t *r = &conf->routes[i];
         fprintf(out, "  %s: %s", r->name ? r->name : "?",
-                brg_cfg_str(r->from, "endpoint", "?"));
+                brg_conf_str(r->from, "endpoint", "?"));
         print_keys(r->from, out);
         for (size_t j = 0; j < r->nto; j++) {
-            fprintf(out, "\n      -> %s", brg_cfg_str(r->to[j], "endpoint", "?"));
+            fprintf(out, "\n      -> %s", brg_conf_str(r->to[j], "endpoint", "?"));
             print_keys(r->to[j], out);
         }
         if (r->dead_letter) {
-            fprintf(out, "\n      dead letter -> %s", brg_cfg_str(r->dead_letter, "endpoint", "?"));
+            fprintf(out, "\n      dead letter -> %s", brg_conf_str(r->dead_letter, "endpoint", "?"));
             print_keys(r->dead_letter, out);
         }
         fprintf(out, "\n      (max_in_flight=%lld, max_in_flight_bytes=%lld)\n",
@@ -832,7 +832,7 @@ void brg_conf_print_graph(const brg_conf_t *conf, FILE *out)
     }
     /* Chains: a route's fixed destination named as another route's source. Feeding only the
      * broker knows (a RabbitMQ exchange bound to a queue by hand) is not shown. */
-    const brg_cfg_t **cs = brg_xcalloc(conf->nroutes + 1, sizeof(*cs));
+    const brg_conf_node_t **cs = brg_xcalloc(conf->nroutes + 1, sizeof(*cs));
     for (size_t i = 0; i < conf->nroutes; i++) {
         cs[i] = conf->routes[i].cs;
     }

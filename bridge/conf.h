@@ -1,5 +1,5 @@
 /* Loading msgbridge.conf (libconfig syntax, DESIGN.md section 5) in four passes:
- *   1. parse (libconfig) and copy into a brg_cfg_t tree, expanding ${env.NAME};
+ *   1. parse (libconfig) and copy into a brg_conf_node_t tree, expanding ${env.NAME};
  *   2. schema: each group against its key table (core keys plus the adapter's);
  *   3. cross-references: endpoints exist, adapters built in and capable, unique names,
  *      templates and mappings compile (once: the engine runs what the load compiled);
@@ -27,12 +27,12 @@ typedef struct brg_conf_templates {
 } brg_conf_templates_t;
 
 typedef struct brg_conf_route {
-    const brg_cfg_t *cs;      /* the route group */
+    const brg_conf_node_t *cs;      /* the route group */
     const char *name;
-    const brg_cfg_t *from;    /* the `from` group */
-    const brg_cfg_t **to;     /* each `to` group (one, or several for fan-out) */
+    const brg_conf_node_t *from;    /* the `from` group */
+    const brg_conf_node_t **to;     /* each `to` group (one, or several for fan-out) */
     size_t nto;
-    const brg_cfg_t *dead_letter; /* NULL if none */
+    const brg_conf_node_t *dead_letter; /* NULL if none */
     brg_conf_templates_t *to_templates;     /* one per `to` */
     brg_conf_templates_t dead_letter_templates;
     /* Compiled at load (mappings/mapping.h); the route built from this config uses it, the
@@ -44,7 +44,7 @@ typedef struct brg_conf_route {
 } brg_conf_route_t;
 
 typedef struct brg_conf {
-    brg_cfg_t *root;
+    brg_conf_node_t *root;
     char *file;
     char **files; /* every file read (@include), owned; nodes point at these */
     size_t nfiles;
@@ -55,7 +55,7 @@ typedef struct brg_conf {
     int64_t stall_timeout_ms; /* bridge-wide default for routes */
     brg_log_level_t log_level;
     brg_log_format_t log_format;
-    const brg_cfg_t **endpoints;
+    const brg_conf_node_t **endpoints;
     size_t nendpoints;
     brg_conf_route_t *routes;
     size_t nroutes;
@@ -73,11 +73,11 @@ brg_conf_t *brg_conf_load_string(const char *text, const char *name, brg_diag_t 
 void brg_conf_destroy(brg_conf_t *conf);
 
 /* Parse libconfig text into a bare tree (pass 1 only: no schema, no ${env.X} errors kept).
- * Returns: the root group, or NULL on a syntax error. Ownership: brg_cfg_destroy() it. */
-brg_cfg_t *brg_conf_parse_tree(const char *text, const char *name);
+ * Returns: the root group, or NULL on a syntax error. Ownership: brg_conf_node_destroy() it. */
+brg_conf_node_t *brg_conf_parse_tree(const char *text, const char *name);
 
 /* Find an endpoint group by name. Returns: NULL if absent. */
-const brg_cfg_t *brg_conf_endpoint(const brg_conf_t *conf, const char *name);
+const brg_conf_node_t *brg_conf_endpoint(const brg_conf_t *conf, const char *name);
 
 /* Print the route graph (endpoint -> route -> endpoint, with each side's stream) for -t.
  * Secrets are never printed. */

@@ -9,7 +9,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "bridge/cfg.h"
+#include "bridge/conf_node.h"
 
 /* The most bytes a configuration file (each included file too) may have. */
 #define BRG_CONF_MAX_BYTES (16L * 1024 * 1024)

@@ -19,7 +19,7 @@
 #include "bridge/gap.h"
 
 brg_endpoint_t *brg_endpoint_new(const char *name, const brg_adapter_t *adapter,
-                                 const brg_cfg_t *cs, const char *bridge_id)
+                                 const brg_conf_node_t *cs, const char *bridge_id)
 {
     brg_endpoint_t *ep = brg_xcalloc(1, sizeof(*ep));
     ep->name = brg_xstrdup(name);
@@ -76,7 +76,7 @@ void brg_endpoint_destroy(brg_endpoint_t *ep)
     free(ep);
 }
 
-brg_source_t *brg_endpoint_add_source(brg_endpoint_t *ep, brg_route_t *rt, const brg_cfg_t *cs)
+brg_source_t *brg_endpoint_add_source(brg_endpoint_t *ep, brg_route_t *rt, const brg_conf_node_t *cs)
 {
     brg_source_t *src = brg_xcalloc(1, sizeof(*src));
     src->rt = rt;
@@ -88,7 +88,7 @@ brg_source_t *brg_endpoint_add_source(brg_endpoint_t *ep, brg_route_t *rt, const
     return src;
 }
 
-brg_sink_t *brg_endpoint_add_sink(brg_endpoint_t *ep, brg_route_t *rt, const brg_cfg_t *cs,
+brg_sink_t *brg_endpoint_add_sink(brg_endpoint_t *ep, brg_route_t *rt, const brg_conf_node_t *cs,
                                   const brg_conf_templates_t *tpls, bool dead_letter)
 {
     static const brg_conf_templates_t none;
@@ -255,7 +255,7 @@ brg_envelope_t *brg_endpoint_take_settled(brg_endpoint_t *ep, brg_outcome_t *out
 
 const char *brg_endpoint_name(const brg_endpoint_t *ep) { return ep->name; }
 const brg_adapter_t *brg_endpoint_adapter(const brg_endpoint_t *ep) { return ep->adapter; }
-const brg_cfg_t *brg_endpoint_cfg(const brg_endpoint_t *ep) { return ep->cs; }
+const brg_conf_node_t *brg_endpoint_conf(const brg_endpoint_t *ep) { return ep->cs; }
 const brg_log_ctx_t *brg_endpoint_logctx(const brg_endpoint_t *ep) { return &ep->logctx; }
 const char *brg_endpoint_bridge_id(const brg_endpoint_t *ep) { return ep->bridge_id; }
 bool brg_endpoint_stopping(const brg_endpoint_t *ep) { return atomic_load(&ep->stopping); }

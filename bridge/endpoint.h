@@ -17,7 +17,7 @@ struct brg_conf_templates;
 struct brg_source {
     brg_route_t *rt;
     brg_endpoint_t *ep;
-    const brg_cfg_t *cs;
+    const brg_conf_node_t *cs;
     void *opaque;
     pthread_mutex_t lock;
     char *error;
@@ -41,7 +41,7 @@ typedef struct brg_sink_counts {
 struct brg_sink {
     brg_route_t *rt;
     brg_endpoint_t *ep;
-    const brg_cfg_t *cs;
+    const brg_conf_node_t *cs;
     void *opaque;
     bool is_dead_letter;
     const struct brg_conf_templates *tpls; /* compiled at load, the config's (bridge/conf.h) */
@@ -61,7 +61,7 @@ void brg_sink_counts_read(const brg_sink_t *sink, brg_sink_counts_t *out);
 struct brg_endpoint {
     char *name;
     const brg_adapter_t *adapter;
-    const brg_cfg_t *cs;
+    const brg_conf_node_t *cs;
     brg_log_ctx_t logctx;
     const char *bridge_id;
     void *state;
@@ -94,13 +94,13 @@ struct brg_endpoint {
 };
 
 brg_endpoint_t *brg_endpoint_new(const char *name, const brg_adapter_t *adapter,
-                                 const brg_cfg_t *cs, const char *bridge_id);
+                                 const brg_conf_node_t *cs, const char *bridge_id);
 /* Frees queued envelopes too. The thread must have been joined. */
 void brg_endpoint_destroy(brg_endpoint_t *ep);
 
-brg_source_t *brg_endpoint_add_source(brg_endpoint_t *ep, brg_route_t *rt, const brg_cfg_t *cs);
+brg_source_t *brg_endpoint_add_source(brg_endpoint_t *ep, brg_route_t *rt, const brg_conf_node_t *cs);
 /* tpls: the sink's templates, compiled by the configuration load (which keeps them). */
-brg_sink_t *brg_endpoint_add_sink(brg_endpoint_t *ep, brg_route_t *rt, const brg_cfg_t *cs,
+brg_sink_t *brg_endpoint_add_sink(brg_endpoint_t *ep, brg_route_t *rt, const brg_conf_node_t *cs,
                                   const struct brg_conf_templates *tpls, bool dead_letter);
 
 /* Open the adapter and start the endpoint thread (which restarts run() with backoff).

@@ -30,11 +30,11 @@ brg_route_t *brg_engine_route(const brg_engine_t *e, const char *name)
     return NULL;
 }
 
-static brg_sink_t *add_sink(brg_engine_t *e, brg_route_t *rt, const brg_cfg_t *side,
+static brg_sink_t *add_sink(brg_engine_t *e, brg_route_t *rt, const brg_conf_node_t *side,
                             const brg_conf_templates_t *tpls, bool dl, char *errstr,
                             size_t errstr_size)
 {
-    brg_endpoint_t *ep = brg_engine_endpoint(e, brg_cfg_str(side, "endpoint", ""));
+    brg_endpoint_t *ep = brg_engine_endpoint(e, brg_conf_str(side, "endpoint", ""));
     if (!ep) {
         brg_errfmt(errstr, errstr_size, "%s:%d: %s: unknown endpoint", side->file, side->line,
                    side->path);
@@ -46,7 +46,7 @@ static brg_sink_t *add_sink(brg_engine_t *e, brg_route_t *rt, const brg_cfg_t *s
 /* The stream table of a config's routes (for loop prevention). Returns: a new reference. */
 static brg_streams_t *conf_streams(const brg_conf_t *conf)
 {
-    const brg_cfg_t **cs = brg_xcalloc(conf->nroutes + 1, sizeof(*cs));
+    const brg_conf_node_t **cs = brg_xcalloc(conf->nroutes + 1, sizeof(*cs));
     for (size_t i = 0; i < conf->nroutes; i++) {
         cs[i] = conf->routes[i].cs;
     }
@@ -67,20 +67,20 @@ static bool build_route(brg_engine_t *e, const brg_conf_route_t *cr, const brg_s
     rt->max_in_flight = (size_t)cr->max_in_flight;
     rt->max_in_flight_bytes = (size_t)cr->max_in_flight_bytes;
     rt->wd.timeout_ms = cr->stall_timeout_ms;
-    const brg_cfg_t *rate = brg_cfg_get(cr->cs, "rate");
-    brg_route_set_rate(rt, brg_cfg_float(rate, "messages_per_second", 0),
-                       brg_cfg_float(rate, "bytes_per_second", 0));
-    const char *unr = brg_cfg_str(cr->cs, "on_unroutable", "");
+    const brg_conf_node_t *rate = brg_conf_get(cr->cs, "rate");
+    brg_route_set_rate(rt, brg_conf_float(rate, "messages_per_second", 0),
+                       brg_conf_float(rate, "bytes_per_second", 0));
+    const char *unr = brg_conf_str(cr->cs, "on_unroutable", "");
     rt->on_unroutable = strcmp(unr, "park") == 0          ? BRG_UNROUTABLE_PARK
                         : strcmp(unr, "dead_letter") == 0 ? BRG_UNROUTABLE_DEAD_LETTER
                         : strcmp(unr, "stop") == 0        ? BRG_UNROUTABLE_STOP
                                                           : BRG_UNROUTABLE_DEFAULT;
-    brg_route_set_park_backoff(rt, (uint32_t)(brg_cfg_float(cr->cs, "park_retry_min", 1) * 1000),
-                               (uint32_t)(brg_cfg_float(cr->cs, "park_retry_max", 60) * 1000));
+    brg_route_set_park_backoff(rt, (uint32_t)(brg_conf_float(cr->cs, "park_retry_min", 1) * 1000),
+                               (uint32_t)(brg_conf_float(cr->cs, "park_retry_max", 60) * 1000));
     /* Compiled by the load, which reported every problem: a loaded config has one. */
     rt->mapping = cr->mapping;
     brg_mapping_set_streams(rt->mapping, st);
-    brg_endpoint_t *src_ep = brg_engine_endpoint(e, brg_cfg_str(cr->from, "endpoint", ""));
+    brg_endpoint_t *src_ep = brg_engine_endpoint(e, brg_conf_str(cr->from, "endpoint", ""));
     if (!src_ep) {
         brg_errfmt(errstr, errstr_size, "route \"%s\": unknown source endpoint", cr->name);
         return false;
@@ -127,10 +127,10 @@ brg_engine_t *brg_engine_new(brg_conf_t *conf, char *errstr, size_t errstr_size)
     e->timer = brg_timer_new(5, engine_tick, NULL);
     e->endpoints = brg_xcalloc(conf->nendpoints + 1, sizeof(brg_endpoint_t *));
     for (size_t i = 0; i < conf->nendpoints; i++) {
-        const brg_cfg_t *cs = conf->endpoints[i];
-        const brg_adapter_t *ad = brg_adapter_find(brg_cfg_str(cs, "type", ""));
+        const brg_conf_node_t *cs = conf->endpoints[i];
+        const brg_adapter_t *ad = brg_adapter_find(brg_conf_str(cs, "type", ""));
         e->endpoints[e->nendpoints++] =
-            brg_endpoint_new(brg_cfg_str(cs, "name", "?"), ad, cs, conf->bridge_id);
+            brg_endpoint_new(brg_conf_str(cs, "name", "?"), ad, cs, conf->bridge_id);
     }
     e->routes = brg_xcalloc(conf->nroutes + 1, sizeof(brg_route_t *));
     brg_streams_t *st = conf_streams(conf);
@@ -334,10 +334,10 @@ static void adopt_and_build(brg_engine_t *e, brg_engine_t *old, const brg_reload
             e->endpoints[e->nendpoints++] = old->endpoints[p->endpoint_old[i]];
             continue;
         }
-        const brg_cfg_t *cs = nc->endpoints[i];
-        const brg_adapter_t *ad = brg_adapter_find(brg_cfg_str(cs, "type", ""));
+        const brg_conf_node_t *cs = nc->endpoints[i];
+        const brg_adapter_t *ad = brg_adapter_find(brg_conf_str(cs, "type", ""));
         e->endpoints[e->nendpoints++] =
-            brg_endpoint_new(brg_cfg_str(cs, "name", "?"), ad, cs, nc->bridge_id);
+            brg_endpoint_new(brg_conf_str(cs, "name", "?"), ad, cs, nc->bridge_id);
     }
     brg_streams_t *st = conf_streams(nc);
     for (size_t r = 0; r < nc->nroutes; r++) {

@@ -7,7 +7,7 @@ libbrgcore_a_SOURCES = \
 	%D%/log.c %D%/log.h \
 	%D%/arena.c %D%/arena.h \
 	%D%/envelope.c %D%/envelope.h \
-	%D%/cfg.c %D%/cfg.h \
+	%D%/conf_node.c %D%/conf_node.h \
 	%D%/conf.c %D%/conf.h \
 	%D%/conf_scan.c %D%/conf_scan.h \
 	%D%/adapter.h \

@@ -103,7 +103,7 @@ static brg_engine_t *reload(brg_engine_t *e, brg_http_t *http, const char *path,
     for (size_t i = 0; i < plan->nendpoints; i++) {
         if (plan->endpoint_why[i] != BRG_RELOAD_KEPT && plan->endpoint_why[i] != BRG_RELOAD_NEW) {
             brg_log_info(NULL, "reload: endpoint \"%s\" restarts: %s",
-                         brg_cfg_str(conf->endpoints[i], "name", "?"),
+                         brg_conf_str(conf->endpoints[i], "name", "?"),
                          brg_reload_why_name(plan->endpoint_why[i]));
         }
     }

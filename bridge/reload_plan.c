@@ -7,41 +7,41 @@
 
 /* A canonical text of a config subtree: names, types and values, no file or line (moving a
  * route within the file, or a comment, changes nothing). */
-static void canon(const brg_cfg_t *c, brg_buf_t *b)
+static void canon(const brg_conf_node_t *c, brg_buf_t *b)
 {
     brg_buf_printf(b, "%s=", c->name ? c->name : "");
     switch (c->type) {
-    case BRG_CFG_STRING: brg_buf_printf(b, "s%zu:%s;", strlen(c->v.s), c->v.s); break;
-    case BRG_CFG_INT: brg_buf_printf(b, "i%lld;", (long long)c->v.i); break;
-    case BRG_CFG_FLOAT: brg_buf_printf(b, "f%.17g;", c->v.f); break;
-    case BRG_CFG_BOOL: brg_buf_printf(b, "b%d;", c->v.b); break;
-    case BRG_CFG_GROUP:
-    case BRG_CFG_LIST:
-        brg_buf_printf(b, "%c", c->type == BRG_CFG_GROUP ? '{' : '(');
+    case BRG_CONF_STRING: brg_buf_printf(b, "s%zu:%s;", strlen(c->v.s), c->v.s); break;
+    case BRG_CONF_INT: brg_buf_printf(b, "i%lld;", (long long)c->v.i); break;
+    case BRG_CONF_FLOAT: brg_buf_printf(b, "f%.17g;", c->v.f); break;
+    case BRG_CONF_BOOL: brg_buf_printf(b, "b%d;", c->v.b); break;
+    case BRG_CONF_GROUP:
+    case BRG_CONF_LIST:
+        brg_buf_printf(b, "%c", c->type == BRG_CONF_GROUP ? '{' : '(');
         for (size_t i = 0; i < c->nkids; i++) {
             canon(c->kids[i], b);
         }
-        brg_buf_printf(b, "%c", c->type == BRG_CFG_GROUP ? '}' : ')');
+        brg_buf_printf(b, "%c", c->type == BRG_CONF_GROUP ? '}' : ')');
         break;
     }
 }
 
 static bool route_touches(const brg_conf_route_t *r, const char *ep)
 {
-    if (strcmp(brg_cfg_str(r->from, "endpoint", ""), ep) == 0) {
+    if (strcmp(brg_conf_str(r->from, "endpoint", ""), ep) == 0) {
         return true;
     }
     for (size_t i = 0; i < r->nto; i++) {
-        if (strcmp(brg_cfg_str(r->to[i], "endpoint", ""), ep) == 0) {
+        if (strcmp(brg_conf_str(r->to[i], "endpoint", ""), ep) == 0) {
             return true;
         }
     }
-    return r->dead_letter && strcmp(brg_cfg_str(r->dead_letter, "endpoint", ""), ep) == 0;
+    return r->dead_letter && strcmp(brg_conf_str(r->dead_letter, "endpoint", ""), ep) == 0;
 }
 
 /* An endpoint's own settings, with the bridge id its adapter stamps on what it writes.
  * Returns: a new string. */
-static char *own_signature(const brg_conf_t *conf, const brg_cfg_t *ep_cs)
+static char *own_signature(const brg_conf_t *conf, const brg_conf_node_t *ep_cs)
 {
     brg_buf_t b = {0};
     canon(ep_cs, &b);
@@ -66,7 +66,7 @@ static char *routes_signature(const brg_conf_t *conf, const char *ep_name)
 static size_t endpoint_index(const brg_conf_t *conf, const char *name)
 {
     for (size_t i = 0; i < conf->nendpoints; i++) {
-        if (strcmp(brg_cfg_str(conf->endpoints[i], "name", ""), name) == 0) {
+        if (strcmp(brg_conf_str(conf->endpoints[i], "name", ""), name) == 0) {
             return i;
         }
     }
@@ -87,7 +87,7 @@ static size_t route_index(const brg_conf_t *conf, const char *name)
 static void judge_endpoints(brg_reload_plan_t *p, const brg_conf_t *old, const brg_conf_t *nc)
 {
     for (size_t i = 0; i < nc->nendpoints; i++) {
-        const char *name = brg_cfg_str(nc->endpoints[i], "name", "");
+        const char *name = brg_conf_str(nc->endpoints[i], "name", "");
         size_t j = endpoint_index(old, name);
         p->endpoint_old[i] = BRG_RELOAD_NONE;
         if (j == BRG_RELOAD_NONE) {
@@ -122,12 +122,12 @@ static void spread_restarts(brg_reload_plan_t *p, const brg_conf_t *nc)
         for (size_t r = 0; r < nc->nroutes; r++) {
             bool all_kept = true;
             for (size_t i = 0; i < nc->nendpoints && all_kept; i++) {
-                const char *name = brg_cfg_str(nc->endpoints[i], "name", "");
+                const char *name = brg_conf_str(nc->endpoints[i], "name", "");
                 all_kept = !route_touches(&nc->routes[r], name) ||
                            p->endpoint_old[i] != BRG_RELOAD_NONE;
             }
             for (size_t i = 0; i < nc->nendpoints && !all_kept; i++) {
-                const char *name = brg_cfg_str(nc->endpoints[i], "name", "");
+                const char *name = brg_conf_str(nc->endpoints[i], "name", "");
                 if (route_touches(&nc->routes[r], name) && p->endpoint_old[i] != BRG_RELOAD_NONE) {
                     p->endpoint_old[i] = BRG_RELOAD_NONE;
                     p->endpoint_why[i] = BRG_RELOAD_SHARED;
@@ -156,7 +156,7 @@ static void mark_old(brg_reload_plan_t *p, const brg_conf_t *old, const brg_conf
     /* A new route whose endpoints are all kept is, by their unchanged route signatures, the
      * old route of the same name, unchanged. */
     for (size_t r = 0; r < nc->nroutes; r++) {
-        size_t src = endpoint_index(nc, brg_cfg_str(nc->routes[r].from, "endpoint", ""));
+        size_t src = endpoint_index(nc, brg_conf_str(nc->routes[r].from, "endpoint", ""));
         p->route_old[r] = BRG_RELOAD_NONE;
         if (src != BRG_RELOAD_NONE && p->endpoint_old[src] != BRG_RELOAD_NONE) {
             p->route_old[r] = route_index(old, nc->routes[r].name);

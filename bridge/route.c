@@ -18,7 +18,7 @@ const double brg_latency_bounds[BRG_LAT_BUCKETS] = {0.0005, 0.001, 0.0025, 0.005
 const double brg_e2e_bounds[BRG_E2E_BUCKETS] = {0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1,
                                                 0.25,  0.5,    1.0,   2.5,  5.0,   30.0, 300.0};
 
-brg_route_t *brg_route_new(const char *name, const brg_cfg_t *cs)
+brg_route_t *brg_route_new(const char *name, const brg_conf_node_t *cs)
 {
     brg_route_t *rt = brg_xcalloc(1, sizeof(*rt));
     rt->name = brg_xstrdup(name);
@@ -399,7 +399,7 @@ void brg_route_rate_tick(brg_route_t *rt)
 
 /* ---- source side ------------------------------------------------------------------------- */
 
-const brg_cfg_t *brg_source_cfg(const brg_source_t *src) { return src->cs; }
+const brg_conf_node_t *brg_source_conf(const brg_source_t *src) { return src->cs; }
 const char *brg_source_route_name(const brg_source_t *src) { return src->rt->name; }
 void *brg_source_opaque(const brg_source_t *src) { return src->opaque; }
 void brg_source_set_opaque(brg_source_t *src, void *opaque) { src->opaque = opaque; }
@@ -576,7 +576,7 @@ void brg_source_submit(brg_source_t *src, brg_envelope_t *env)
 
 /* ---- sink side --------------------------------------------------------------------------- */
 
-const brg_cfg_t *brg_sink_cfg(const brg_sink_t *sink) { return sink->cs; }
+const brg_conf_node_t *brg_sink_conf(const brg_sink_t *sink) { return sink->cs; }
 const char *brg_sink_route_name(const brg_sink_t *sink) { return sink->rt->name; }
 void *brg_sink_opaque(const brg_sink_t *sink) { return sink->opaque; }
 void brg_sink_set_opaque(brg_sink_t *sink, void *opaque) { sink->opaque = opaque; }

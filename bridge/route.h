@@ -66,7 +66,7 @@ typedef struct brg_route_counts {
 
 struct brg_route {
     char *name;
-    const brg_cfg_t *cs;
+    const brg_conf_node_t *cs;
     brg_source_t *src;
     brg_sink_t **sinks;
     size_t nsinks;
@@ -145,7 +145,7 @@ void brg_route_count(brg_route_t *rt, size_t off, uint64_t n);
 void brg_route_counts_read(brg_route_t *rt, brg_route_counts_t *out);
 
 /* Create a route; sources/sinks are attached by the engine. */
-brg_route_t *brg_route_new(const char *name, const brg_cfg_t *cs);
+brg_route_t *brg_route_new(const char *name, const brg_conf_node_t *cs);
 void brg_route_destroy(brg_route_t *rt);
 
 /* Stop the route for good (until reload): logs reason once. Thread: any. */

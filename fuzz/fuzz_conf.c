@@ -9,7 +9,7 @@
 #include <string.h>
 
 #include "adapters/memory/memory.h"
-#include "bridge/cfg.h"
+#include "bridge/conf_node.h"
 #include "bridge/conf.h"
 #include "bridge/registry.h"
 #include "fuzz/fuzz_regex_guard.h"

@@ -140,10 +140,10 @@ static const brg_conf_key_t set_header_keys[] = {
     {.name = NULL},
 };
 
-static regex_rule_t *compile_regex(const brg_cfg_t *g, const char *def_field, brg_diag_t *d)
+static regex_rule_t *compile_regex(const brg_conf_node_t *g, const char *def_field, brg_diag_t *d)
 {
-    const brg_cfg_t *pat = brg_cfg_get(g, "pattern");
-    if (!pat || pat->type != BRG_CFG_STRING) {
+    const brg_conf_node_t *pat = brg_conf_get(g, "pattern");
+    if (!pat || pat->type != BRG_CONF_STRING) {
         return NULL;
     }
     regex_rule_t *r = brg_xcalloc(1, sizeof(*r));
@@ -153,11 +153,11 @@ static regex_rule_t *compile_regex(const brg_cfg_t *g, const char *def_field, br
         free(r);
         return NULL;
     }
-    r->field = brg_xstrdup(brg_cfg_str(g, "field", def_field));
-    const char *rep = brg_cfg_str(g, "replace", NULL);
+    r->field = brg_xstrdup(brg_conf_str(g, "field", def_field));
+    const char *rep = brg_conf_str(g, "replace", NULL);
     r->replace = rep ? brg_xstrdup(rep) : NULL;
     if (!brg_field_known(r->field)) {
-        const brg_cfg_t *f = brg_cfg_get(g, "field");
+        const brg_conf_node_t *f = brg_conf_get(g, "field");
         brg_diag_error(d, f ? f : g,
                        "unknown field \"%s\" (valid: key, topic, partition, routing_key, exchange, "
                        "subject, message_id, correlation_id, content_type, header.NAME)",
@@ -212,10 +212,10 @@ static char *regex_apply(const regex_rule_t *r, const char *text)
     return out;
 }
 
-brg_mapping_t *brg_mapping_new(const brg_cfg_t *route_cs, const char *bridge_id,
+brg_mapping_t *brg_mapping_new(const brg_conf_node_t *route_cs, const char *bridge_id,
                                const char *route_name, brg_diag_t *d)
 {
-    const brg_cfg_t *g = brg_cfg_get(route_cs, "mapping");
+    const brg_conf_node_t *g = brg_conf_get(route_cs, "mapping");
     size_t errors = d->errors;
     brg_mapping_t *m = brg_xcalloc(1, sizeof(*m));
     m->bridge_id = brg_xstrdup(bridge_id);
@@ -225,75 +225,75 @@ brg_mapping_t *brg_mapping_new(const brg_cfg_t *route_cs, const char *bridge_id,
     m->route_name = m->stamp + strlen(bridge_id) + 1;
     m->provenance = true;
     m->max_hops = 1;
-    if (g && g->type == BRG_CFG_GROUP) {
-        brg_cfg_check_keys(g, brg_mapping_keys, NULL, d);
-        m->provenance = brg_cfg_bool(g, "provenance", true);
-        m->strict = brg_cfg_bool(g, "strict", false);
-        const brg_cfg_t *mh = brg_cfg_get(g, "max_hops");
-        if (mh && mh->type == BRG_CFG_INT) {
+    if (g && g->type == BRG_CONF_GROUP) {
+        brg_conf_check_keys(g, brg_mapping_keys, NULL, d);
+        m->provenance = brg_conf_bool(g, "provenance", true);
+        m->strict = brg_conf_bool(g, "strict", false);
+        const brg_conf_node_t *mh = brg_conf_get(g, "max_hops");
+        if (mh && mh->type == BRG_CONF_INT) {
             if (mh->v.i < 1 || mh->v.i > 100) {
                 brg_diag_error(d, mh, "must be between 1 and 100");
             }
             m->max_hops = (int)mh->v.i;
         }
-        const brg_cfg_t *where = brg_cfg_get(g, "where");
-        if (where && where->type == BRG_CFG_STRING) {
+        const brg_conf_node_t *where = brg_conf_get(g, "where");
+        if (where && where->type == BRG_CONF_STRING) {
             char err[512];
             m->where = brg_filter_parse(where->v.s, err, sizeof(err));
             if (!m->where) {
                 brg_diag_error(d, where, "%s", err);
             }
         }
-        const brg_cfg_t *rn = brg_cfg_get(g, "rename");
-        if (rn && rn->type == BRG_CFG_GROUP) {
-            brg_cfg_check_keys(rn, rename_keys, NULL, d);
+        const brg_conf_node_t *rn = brg_conf_get(g, "rename");
+        if (rn && rn->type == BRG_CONF_GROUP) {
+            brg_conf_check_keys(rn, rename_keys, NULL, d);
             m->rename = compile_regex(rn, "topic", d);
         }
-        const brg_cfg_t *kr = brg_cfg_get(g, "key_regex");
-        if (kr && kr->type == BRG_CFG_GROUP) {
-            brg_cfg_check_keys(kr, key_regex_keys, NULL, d);
+        const brg_conf_node_t *kr = brg_conf_get(g, "key_regex");
+        if (kr && kr->type == BRG_CONF_GROUP) {
+            brg_conf_check_keys(kr, key_regex_keys, NULL, d);
             m->key_regex = compile_regex(kr, "topic", d);
         }
-        const brg_cfg_t *key = brg_cfg_get(g, "key");
-        if (key && key->type == BRG_CFG_STRING) {
+        const brg_conf_node_t *key = brg_conf_get(g, "key");
+        if (key && key->type == BRG_CONF_STRING) {
             char err[512];
             m->key = brg_template_parse(key->v.s, err, sizeof(err));
             if (!m->key) {
                 brg_diag_error(d, key, "%s", err);
             }
         }
-        const brg_cfg_t *rm = brg_cfg_get(g, "remove_headers");
-        if (rm && rm->type == BRG_CFG_LIST) {
+        const brg_conf_node_t *rm = brg_conf_get(g, "remove_headers");
+        if (rm && rm->type == BRG_CONF_LIST) {
             m->remove = brg_xcalloc(rm->nkids + 1, sizeof(char *));
             for (size_t i = 0; i < rm->nkids; i++) {
-                if (rm->kids[i]->type == BRG_CFG_STRING) {
+                if (rm->kids[i]->type == BRG_CONF_STRING) {
                     m->remove[m->nremove++] = brg_xstrdup(rm->kids[i]->v.s);
                 }
             }
         }
-        const brg_cfg_t *rh = brg_cfg_get(g, "rename_headers");
-        if (rh && (rh->type == BRG_CFG_GROUP || rh->type == BRG_CFG_LIST)) {
-            size_t n = rh->type == BRG_CFG_GROUP ? 1 : rh->nkids;
+        const brg_conf_node_t *rh = brg_conf_get(g, "rename_headers");
+        if (rh && (rh->type == BRG_CONF_GROUP || rh->type == BRG_CONF_LIST)) {
+            size_t n = rh->type == BRG_CONF_GROUP ? 1 : rh->nkids;
             m->renames = brg_xcalloc(n + 1, sizeof(rename_rule_t));
             for (size_t i = 0; i < n; i++) {
-                const brg_cfg_t *r = rh->type == BRG_CFG_GROUP ? rh : rh->kids[i];
-                brg_cfg_check_keys(r, rename_header_keys, NULL, d);
-                const char *from = brg_cfg_str(r, "from", NULL), *to = brg_cfg_str(r, "to", NULL);
+                const brg_conf_node_t *r = rh->type == BRG_CONF_GROUP ? rh : rh->kids[i];
+                brg_conf_check_keys(r, rename_header_keys, NULL, d);
+                const char *from = brg_conf_str(r, "from", NULL), *to = brg_conf_str(r, "to", NULL);
                 if (from && to) {
                     m->renames[m->nrenames++] = (rename_rule_t){brg_xstrdup(from), brg_xstrdup(to)};
                 }
             }
         }
-        const brg_cfg_t *sh = brg_cfg_get(g, "set_headers");
-        if (sh && (sh->type == BRG_CFG_GROUP || sh->type == BRG_CFG_LIST)) {
-            size_t n = sh->type == BRG_CFG_GROUP ? 1 : sh->nkids;
+        const brg_conf_node_t *sh = brg_conf_get(g, "set_headers");
+        if (sh && (sh->type == BRG_CONF_GROUP || sh->type == BRG_CONF_LIST)) {
+            size_t n = sh->type == BRG_CONF_GROUP ? 1 : sh->nkids;
             m->sets = brg_xcalloc(n + 1, sizeof(set_rule_t));
             for (size_t i = 0; i < n; i++) {
-                const brg_cfg_t *r = sh->type == BRG_CFG_GROUP ? sh : sh->kids[i];
-                brg_cfg_check_keys(r, set_header_keys, NULL, d);
-                const char *name = brg_cfg_str(r, "name", NULL);
-                const brg_cfg_t *val = brg_cfg_get(r, "value");
-                if (!name || !val || val->type != BRG_CFG_STRING) {
+                const brg_conf_node_t *r = sh->type == BRG_CONF_GROUP ? sh : sh->kids[i];
+                brg_conf_check_keys(r, set_header_keys, NULL, d);
+                const char *name = brg_conf_str(r, "name", NULL);
+                const brg_conf_node_t *val = brg_conf_get(r, "value");
+                if (!name || !val || val->type != BRG_CONF_STRING) {
                     continue;
                 }
                 char err[512];
@@ -369,12 +369,12 @@ static void add_ref(stream_ref_t **v, size_t *n, const char *ep, const char *kin
     }
 }
 
-static void scan_reads(route_streams_t *rs, const brg_cfg_t *from)
+static void scan_reads(route_streams_t *rs, const brg_conf_node_t *from)
 {
     static const char *const kinds[] = {"topic", "queue", "address", "stream"};
     const char *ep = rs->src_endpoint;
     for (size_t k = 0; k < sizeof(kinds) / sizeof(kinds[0]); k++) {
-        const char *v = brg_cfg_str(from, kinds[k], NULL);
+        const char *v = brg_conf_str(from, kinds[k], NULL);
         if (v) {
             rs->src_kind = kinds[k];
             if (v[0] == '^') {
@@ -384,14 +384,14 @@ static void scan_reads(route_streams_t *rs, const brg_cfg_t *from)
             }
         }
     }
-    const brg_cfg_t *topics = brg_cfg_get(from, "topics");
-    if (topics && topics->type == BRG_CFG_LIST) {
+    const brg_conf_node_t *topics = brg_conf_get(from, "topics");
+    if (topics && topics->type == BRG_CONF_LIST) {
         /* A list: which topic a message came from is recorded per message ("@topic"). */
         rs->src_kind = "topic";
         rs->reads_open = rs->record = true;
     }
     /* A RabbitMQ source bound to an exchange reads what is published to that exchange. */
-    const char *x = brg_cfg_str(from, "exchange", NULL);
+    const char *x = brg_conf_str(from, "exchange", NULL);
     if (x && x[0]) {
         add_ref(&rs->reads, &rs->nreads, ep, "exchange", x);
     }
@@ -401,50 +401,50 @@ static void scan_reads(route_streams_t *rs, const brg_cfg_t *from)
     }
 }
 
-static void scan_writes(route_streams_t *rs, const brg_cfg_t *to)
+static void scan_writes(route_streams_t *rs, const brg_conf_node_t *to)
 {
-    const char *ep = brg_cfg_str(to, "endpoint", "");
+    const char *ep = brg_conf_str(to, "endpoint", "");
     static const char *const kinds[] = {"topic", "address", "stream", "queue"};
     for (size_t k = 0; k < sizeof(kinds) / sizeof(kinds[0]); k++) {
-        const char *v = brg_cfg_str(to, kinds[k], NULL);
+        const char *v = brg_conf_str(to, kinds[k], NULL);
         if (v) {
             add_ref(&rs->writes, &rs->nwrites, ep, kinds[k], v);
         }
     }
     /* AMQP 0-9-1: a named exchange, or the default exchange, which delivers to the queue named
      * by the routing key. */
-    const char *x = brg_cfg_str(to, "exchange", NULL);
-    const char *rk = brg_cfg_str(to, "routing_key", NULL);
+    const char *x = brg_conf_str(to, "exchange", NULL);
+    const char *rk = brg_conf_str(to, "routing_key", NULL);
     if (x && x[0]) {
         add_ref(&rs->writes, &rs->nwrites, ep, "exchange", x);
-    } else if (rk && (x || !brg_cfg_get(to, "topic"))) {
+    } else if (rk && (x || !brg_conf_get(to, "topic"))) {
         add_ref(&rs->writes, &rs->nwrites, ep, "queue", rk);
     }
 }
 
-brg_streams_t *brg_streams_new(const brg_cfg_t *const *routes, size_t nroutes)
+brg_streams_t *brg_streams_new(const brg_conf_node_t *const *routes, size_t nroutes)
 {
     brg_streams_t *s = brg_xcalloc(1, sizeof(*s));
     s->routes = brg_xcalloc(nroutes + 1, sizeof(route_streams_t));
     atomic_init(&s->refs, 1);
     for (size_t i = 0; i < nroutes; i++) {
-        const brg_cfg_t *rcs = routes[i];
+        const brg_conf_node_t *rcs = routes[i];
         route_streams_t *rs = &s->routes[s->n++];
-        rs->name = brg_xstrdup(brg_cfg_str(rcs, "name", ""));
-        const brg_cfg_t *from = brg_cfg_get(rcs, "from");
-        rs->src_endpoint = brg_xstrdup(brg_cfg_str(from, "endpoint", ""));
-        if (from && from->type == BRG_CFG_GROUP) {
+        rs->name = brg_xstrdup(brg_conf_str(rcs, "name", ""));
+        const brg_conf_node_t *from = brg_conf_get(rcs, "from");
+        rs->src_endpoint = brg_xstrdup(brg_conf_str(from, "endpoint", ""));
+        if (from && from->type == BRG_CONF_GROUP) {
             scan_reads(rs, from);
         } else {
             rs->reads_open = true;
             rs->src_kind = "stream";
         }
-        const brg_cfg_t *to = brg_cfg_get(rcs, "to");
-        if (to && to->type == BRG_CFG_GROUP) {
+        const brg_conf_node_t *to = brg_conf_get(rcs, "to");
+        if (to && to->type == BRG_CONF_GROUP) {
             scan_writes(rs, to);
-        } else if (to && to->type == BRG_CFG_LIST) {
+        } else if (to && to->type == BRG_CONF_LIST) {
             for (size_t k = 0; k < to->nkids; k++) {
-                if (to->kids[k]->type == BRG_CFG_GROUP) {
+                if (to->kids[k]->type == BRG_CONF_GROUP) {
                     scan_writes(rs, to->kids[k]);
                 }
             }

@@ -7,7 +7,7 @@
 #include <stddef.h>
 #include <stdio.h>
 
-#include "bridge/cfg.h"
+#include "bridge/conf_node.h"
 #include "bridge/envelope.h"
 
 typedef enum brg_map_verdict {
@@ -26,7 +26,7 @@ extern const brg_conf_key_t brg_mapping_keys[];
  * group may be absent). Problems are reported to d with their lines.
  * Every route has one, also without a `mapping` group (provenance and the loop check are on by
  * default). Returns: the mapping, or NULL on error (see d->errors): the route is not built. */
-brg_mapping_t *brg_mapping_new(const brg_cfg_t *route_cs, const char *bridge_id,
+brg_mapping_t *brg_mapping_new(const brg_conf_node_t *route_cs, const char *bridge_id,
                                const char *route_name, brg_diag_t *d);
 void brg_mapping_destroy(brg_mapping_t *m);
 
@@ -38,7 +38,7 @@ void brg_mapping_destroy(brg_mapping_t *m);
  * reference counted: the caller destroys its reference, each mapping given it holds one.
  * Thread: main (new/set); read-only and usable from any thread afterwards. */
 typedef struct brg_streams brg_streams_t;
-brg_streams_t *brg_streams_new(const brg_cfg_t *const *routes, size_t nroutes);
+brg_streams_t *brg_streams_new(const brg_conf_node_t *const *routes, size_t nroutes);
 void brg_streams_destroy(brg_streams_t *s);
 /* Let m judge its bridge's own hops with s (without it, an own hop is always a loop); m takes a
  * reference. Calling it again (a reload) replaces the table while apply may run on other

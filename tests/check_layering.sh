@@ -4,7 +4,7 @@
 #     and adapters never include engine internals;
 #  2. calls: with nm over the built objects, every symbol a file uses must be defined in a file
 #     of the same layer or a lower one. The layers, bottom first:
-#       1 bridge/envelope arena err log buf utf8 clock tslot cfg   (cfg: the parsed configuration tree)
+#       1 bridge/envelope arena err log buf utf8 clock tslot conf_node   (the parsed configuration tree)
 #       2 mappings/*
 #       3 bridge/delivery inbox timer route gap endpoint watchdog conf conf_scan registry metrics
 #       4 bridge/engine
@@ -42,7 +42,7 @@ for o in $objs; do
         *) unit=adapters/$dir/$f ;; esac
     case "$unit" in
     bridge/envelope | bridge/arena | bridge/err | bridge/log | bridge/buf | bridge/utf8 | \
-        bridge/clock | bridge/tslot | bridge/cfg) layer=1 ;;
+        bridge/clock | bridge/tslot | bridge/conf_node) layer=1 ;;
     mappings/*) layer=2 ;;
     bridge/delivery | bridge/inbox | bridge/timer | bridge/route | bridge/gap | bridge/endpoint | \
         bridge/watchdog | bridge/conf | bridge/conf_scan | bridge/registry | bridge/metrics | \

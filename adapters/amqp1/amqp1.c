@@ -55,20 +55,20 @@ static const brg_conf_key_t sink_keys[] = {
 
 /* ---- checks (pass 4 of the config load) ----------------------------------------------------- */
 
-static brg_amqp1_family_t endpoint_family(const brg_cfg_t *ep_cs)
+static brg_amqp1_family_t endpoint_family(const brg_conf_node_t *ep_cs)
 {
     brg_amqp1_family_t f = BRG_AMQP1_AUTO;
-    brg_amqp1_family_parse(brg_cfg_str(ep_cs, "broker", "auto"), &f);
+    brg_amqp1_family_parse(brg_conf_str(ep_cs, "broker", "auto"), &f);
     return f;
 }
 
-static void check_endpoint(const brg_cfg_t *ep_cs, brg_diag_t *d)
+static void check_endpoint(const brg_conf_node_t *ep_cs, brg_diag_t *d)
 {
-    const brg_cfg_t *url = brg_cfg_get(ep_cs, "url");
+    const brg_conf_node_t *url = brg_conf_get(ep_cs, "url");
     brg_amqp1_url_t u;
     char err[512];
     bool tls = false;
-    if (url && url->type == BRG_CFG_STRING) {
+    if (url && url->type == BRG_CONF_STRING) {
         if (brg_amqp1_url_parse(url->v.s, &u, err, sizeof(err)) != BRG_OK) {
             brg_diag_error(d, url, "%s", err);
         } else {
@@ -76,14 +76,14 @@ static void check_endpoint(const brg_cfg_t *ep_cs, brg_diag_t *d)
             brg_amqp1_url_fini(&u);
         }
     }
-    const brg_cfg_t *pw = brg_cfg_get(ep_cs, "password");
-    if (pw && !brg_cfg_get(ep_cs, "user")) {
+    const brg_conf_node_t *pw = brg_conf_get(ep_cs, "password");
+    if (pw && !brg_conf_get(ep_cs, "user")) {
         brg_diag_error(d, pw, "a password needs a user");
     }
-    brg_cfg_check_tls_keys(ep_cs, url != NULL, tls, "an amqps://", d);
+    brg_conf_check_tls_keys(ep_cs, url != NULL, tls, "an amqps://", d);
 }
 
-static void check_address(const brg_cfg_t *ep_cs, const brg_cfg_t *node, const char *text,
+static void check_address(const brg_conf_node_t *ep_cs, const brg_conf_node_t *node, const char *text,
                           brg_diag_t *d)
 {
     brg_amqp1_addr_t a;
@@ -99,7 +99,7 @@ static void check_address(const brg_cfg_t *ep_cs, const brg_cfg_t *node, const c
 
 /* Whether a source address names a topic for the endpoint's broker dialect (with "auto":
  * the portable topic:// form; a dialect's own forms once it is set). */
-static bool source_is_topic(const brg_cfg_t *ep_cs, const char *text)
+static bool source_is_topic(const brg_conf_node_t *ep_cs, const char *text)
 {
     brg_amqp1_addr_t a;
     char err[512];
@@ -112,12 +112,12 @@ static bool source_is_topic(const brg_cfg_t *ep_cs, const char *text)
 }
 
 /* durable / subscription: what they do for this address, said by msgbridge -t. */
-static void check_durable(const brg_cfg_t *ep_cs, const brg_cfg_t *from_cs, const char *text,
+static void check_durable(const brg_conf_node_t *ep_cs, const brg_conf_node_t *from_cs, const char *text,
                           brg_diag_t *d)
 {
-    const brg_cfg_t *dur = brg_cfg_get(from_cs, "durable");
-    const brg_cfg_t *sub = brg_cfg_get(from_cs, "subscription");
-    bool off = dur && dur->type == BRG_CFG_BOOL && !dur->v.b;
+    const brg_conf_node_t *dur = brg_conf_get(from_cs, "durable");
+    const brg_conf_node_t *sub = brg_conf_get(from_cs, "subscription");
+    bool off = dur && dur->type == BRG_CONF_BOOL && !dur->v.b;
     bool topic = source_is_topic(ep_cs, text);
     if (topic && off) {
         brg_diag_warn(d, dur,
@@ -131,31 +131,31 @@ static void check_durable(const brg_cfg_t *ep_cs, const brg_cfg_t *from_cs, cons
         brg_diag_warn(d, sub, "subscription has no effect with durable = false");
     }
     if (topic && !off && endpoint_family(ep_cs) == BRG_AMQP1_RABBITMQ) {
-        brg_diag_warn(d, dur ? dur : brg_cfg_get(from_cs, "address"),
+        brg_diag_warn(d, dur ? dur : brg_conf_get(from_cs, "address"),
                       "RabbitMQ 3.x has no durable AMQP 1.0 topic subscriptions: messages "
                       "published to %s while msgbridge is stopped are lost (read a queue bound "
                       "to the exchange instead)", text);
     }
 }
 
-static void check_source(const brg_cfg_t *ep_cs, const brg_cfg_t *from_cs, brg_diag_t *d)
+static void check_source(const brg_conf_node_t *ep_cs, const brg_conf_node_t *from_cs, brg_diag_t *d)
 {
-    const brg_cfg_t *addr = brg_cfg_get(from_cs, "address");
-    if (addr && addr->type == BRG_CFG_STRING) {
+    const brg_conf_node_t *addr = brg_conf_get(from_cs, "address");
+    if (addr && addr->type == BRG_CONF_STRING) {
         check_address(ep_cs, addr, addr->v.s, d);
         check_durable(ep_cs, from_cs, addr->v.s, d);
     }
-    const brg_cfg_t *sub = brg_cfg_get(from_cs, "subscription");
-    if (sub && sub->type == BRG_CFG_STRING && !*sub->v.s) {
+    const brg_conf_node_t *sub = brg_conf_get(from_cs, "subscription");
+    if (sub && sub->type == BRG_CONF_STRING && !*sub->v.s) {
         brg_diag_error(d, sub, "subscription is empty");
     }
 }
 
-static void check_sink(const brg_cfg_t *ep_cs, const brg_cfg_t *to_cs, brg_diag_t *d)
+static void check_sink(const brg_conf_node_t *ep_cs, const brg_conf_node_t *to_cs, brg_diag_t *d)
 {
-    const brg_cfg_t *addr = brg_cfg_get(to_cs, "address");
+    const brg_conf_node_t *addr = brg_conf_get(to_cs, "address");
     /* Only a literal address can be checked now; a template is checked per message. */
-    if (addr && addr->type == BRG_CFG_STRING && !strstr(addr->v.s, "${")) {
+    if (addr && addr->type == BRG_CONF_STRING && !strstr(addr->v.s, "${")) {
         check_address(ep_cs, addr, addr->v.s, d);
     }
 }
@@ -171,27 +171,27 @@ static void amqp1_close(void *state);
 
 static brg_err_t amqp1_open(brg_endpoint_t *ep, void **statep, char *errstr, size_t errstr_size)
 {
-    const brg_cfg_t *cs = brg_endpoint_cfg(ep);
+    const brg_conf_node_t *cs = brg_endpoint_conf(ep);
     brg_amqp1_t *a = brg_xcalloc(1, sizeof(*a));
     a->ep = ep;
     a->log = brg_endpoint_logctx(ep);
-    brg_err_t rc = brg_amqp1_url_parse(brg_cfg_str(cs, "url", ""), &a->url, errstr, errstr_size);
+    brg_err_t rc = brg_amqp1_url_parse(brg_conf_str(cs, "url", ""), &a->url, errstr, errstr_size);
     if (rc != BRG_OK) {
         goto fail;
     }
     /* The keys win over credentials written in the url. */
-    a->user = dup_opt(brg_cfg_str(cs, "user", a->url.user));
-    a->password = dup_opt(brg_cfg_str(cs, "password", a->url.password));
+    a->user = dup_opt(brg_conf_str(cs, "user", a->url.user));
+    a->password = dup_opt(brg_conf_str(cs, "password", a->url.password));
     /* proton otherwise prefers ANONYMOUS when the broker offers it, and the password is never
      * checked (DESIGN.md section 9). */
-    a->mechs = dup_opt(brg_cfg_str(cs, "sasl_mechanisms", a->user ? "PLAIN" : "ANONYMOUS"));
-    a->ca_file = dup_opt(brg_cfg_str(cs, "ca_file", NULL));
-    a->cert_file = dup_opt(brg_cfg_str(cs, "cert_file", NULL));
-    a->key_file = dup_opt(brg_cfg_str(cs, "key_file", NULL));
-    a->verify_peer = brg_cfg_bool(cs, "verify_peer", true);
-    a->idle_timeout_ms = (uint32_t)brg_cfg_int(cs, "idle_timeout", 60) * 1000u;
+    a->mechs = dup_opt(brg_conf_str(cs, "sasl_mechanisms", a->user ? "PLAIN" : "ANONYMOUS"));
+    a->ca_file = dup_opt(brg_conf_str(cs, "ca_file", NULL));
+    a->cert_file = dup_opt(brg_conf_str(cs, "cert_file", NULL));
+    a->key_file = dup_opt(brg_conf_str(cs, "key_file", NULL));
+    a->verify_peer = brg_conf_bool(cs, "verify_peer", true);
+    a->idle_timeout_ms = (uint32_t)brg_conf_int(cs, "idle_timeout", 60) * 1000u;
     a->family_cfg = endpoint_family(cs);
-    const char *cid = brg_cfg_str(cs, "container_id", NULL);
+    const char *cid = brg_conf_str(cs, "container_id", NULL);
     if (cid) {
         a->container_id = brg_xstrdup(cid);
     } else {
@@ -237,15 +237,15 @@ static brg_err_t amqp1_open(brg_endpoint_t *ep, void **statep, char *errstr, siz
     for (size_t i = 0; i < a->nrx; i++) {
         amqp1_rx_t *rx = &a->rx[i];
         rx->src = brg_endpoint_source(ep, i);
-        const brg_cfg_t *fcs = brg_source_cfg(rx->src);
-        rx->address = brg_cfg_str(fcs, "address", "");
-        rx->reject_on_rejected = strcmp(brg_cfg_str(fcs, "on_reject", "keep"), "reject") == 0;
+        const brg_conf_node_t *fcs = brg_source_conf(rx->src);
+        rx->address = brg_conf_str(fcs, "address", "");
+        rx->reject_on_rejected = strcmp(brg_conf_str(fcs, "on_reject", "keep"), "reject") == 0;
         /* The operator says the broker parks rejected messages (ActiveMQ's DLQ, a RabbitMQ
          * queue with a dead-letter exchange): a rejection then does not stop the route. */
         brg_source_set_broker_dead_letter(rx->src, rx->reject_on_rejected);
-        rx->modified_on_retry = strcmp(brg_cfg_str(fcs, "on_retry", "released"), "modified") == 0;
-        rx->want_durable = brg_cfg_bool(fcs, "durable", true);
-        rx->subscription = brg_cfg_str(fcs, "subscription", NULL);
+        rx->modified_on_retry = strcmp(brg_conf_str(fcs, "on_retry", "released"), "modified") == 0;
+        rx->want_durable = brg_conf_bool(fcs, "durable", true);
+        rx->subscription = brg_conf_str(fcs, "subscription", NULL);
         /* A refused link is retried after 1 s, growing to 30 s. */
         brg_backoff_init(&rx->backoff, 1000, 30000);
         brg_source_set_opaque(rx->src, rx);

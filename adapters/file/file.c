@@ -51,10 +51,10 @@ static const brg_conf_key_t no_keys[] = {
     {.name = NULL},
 };
 
-static void file_check_endpoint(const brg_cfg_t *cs, brg_diag_t *d)
+static void file_check_endpoint(const brg_conf_node_t *cs, brg_diag_t *d)
 {
-    const brg_cfg_t *path = brg_cfg_get(cs, "path");
-    if (path && path->type == BRG_CFG_STRING && path->v.s[0] == 0) {
+    const brg_conf_node_t *path = brg_conf_get(cs, "path");
+    if (path && path->type == BRG_CONF_STRING && path->v.s[0] == 0) {
         brg_diag_error(d, path, "path is empty");
     }
 }
@@ -78,7 +78,7 @@ static void file_close(void *state)
 
 static brg_err_t file_open(brg_endpoint_t *ep, void **statep, char *errstr, size_t errstr_size)
 {
-    const brg_cfg_t *cs = brg_endpoint_cfg(ep);
+    const brg_conf_node_t *cs = brg_endpoint_conf(ep);
     bool is_stdio = brg_endpoint_adapter(ep) == &brg_stdio_adapter;
     size_t nsrcs = brg_endpoint_source_count(ep);
     if (is_stdio && nsrcs > 1) {
@@ -97,15 +97,15 @@ static brg_err_t file_open(brg_endpoint_t *ep, void **statep, char *errstr, size
         fc->name = "stdin";
         fc->out_name = "stdout";
     } else {
-        fc->path = brg_xstrdup(brg_cfg_str(cs, "path", ""));
+        fc->path = brg_xstrdup(brg_conf_str(cs, "path", ""));
         fc->name = fc->out_name = fc->path;
     }
-    fc->format = strcmp(brg_cfg_str(cs, "format", "json"), "lines") == 0 ? BRG_FILE_LINES
+    fc->format = strcmp(brg_conf_str(cs, "format", "json"), "lines") == 0 ? BRG_FILE_LINES
                                                                           : BRG_FILE_JSON;
-    fc->append = brg_cfg_bool(cs, "append", true);
-    fc->fsync = brg_cfg_bool(cs, "fsync", false);
-    fc->follow = !is_stdio && brg_cfg_bool(cs, "follow", false);
-    fc->max_line_bytes = (size_t)brg_cfg_int(cs, "max_line_bytes", DEFAULT_MAX_LINE_BYTES);
+    fc->append = brg_conf_bool(cs, "append", true);
+    fc->fsync = brg_conf_bool(cs, "fsync", false);
+    fc->follow = !is_stdio && brg_conf_bool(cs, "follow", false);
+    fc->max_line_bytes = (size_t)brg_conf_int(cs, "max_line_bytes", DEFAULT_MAX_LINE_BYTES);
 
     f->nsrcs = nsrcs;
     f->srcs = brg_xcalloc(nsrcs ? nsrcs : 1, sizeof(*f->srcs));

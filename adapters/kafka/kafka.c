@@ -76,7 +76,7 @@ static const brg_conf_key_t sink_keys[] = {
 
 /* Each broker of a "host:port,host:port" list (librdkafka also takes a scheme such as
  * "PLAINTEXT://host:port" and a bare host) has a port in 1..65535 when it has one. */
-static void check_broker_ports(const brg_cfg_t *b, brg_diag_t *d)
+static void check_broker_ports(const brg_conf_node_t *b, brg_diag_t *d)
 {
     const char *s = b->v.s;
     while (*s) {
@@ -97,12 +97,12 @@ static void check_broker_ports(const brg_cfg_t *b, brg_diag_t *d)
     }
 }
 
-static void check_endpoint(const brg_cfg_t *ep_cs, brg_diag_t *d)
+static void check_endpoint(const brg_conf_node_t *ep_cs, brg_diag_t *d)
 {
-    const brg_cfg_t *b = brg_cfg_get(ep_cs, "brokers");
-    if (b && b->type == BRG_CFG_STRING && b->v.s[strspn(b->v.s, " ,")] == '\0') {
+    const brg_conf_node_t *b = brg_conf_get(ep_cs, "brokers");
+    if (b && b->type == BRG_CONF_STRING && b->v.s[strspn(b->v.s, " ,")] == '\0') {
         brg_diag_error(d, b, "must list at least one broker (\"host:port\")");
-    } else if (b && b->type == BRG_CFG_STRING) {
+    } else if (b && b->type == BRG_CONF_STRING) {
         check_broker_ports(b, d);
     }
     brg_kafka_check_properties(ep_cs, d);
@@ -116,7 +116,7 @@ static bool topic_name_ok(const char *s)
            strspn(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-") == n;
 }
 
-static void check_topic_entry(const brg_cfg_t *node, const char *s, brg_diag_t *d)
+static void check_topic_entry(const brg_conf_node_t *node, const char *s, brg_diag_t *d)
 {
     if (s[0] != '^') {
         if (!topic_name_ok(s)) {
@@ -140,46 +140,46 @@ static void check_topic_entry(const brg_cfg_t *node, const char *s, brg_diag_t *
     regfree(&re);
 }
 
-static void check_source(const brg_cfg_t *ep_cs, const brg_cfg_t *from_cs, brg_diag_t *d)
+static void check_source(const brg_conf_node_t *ep_cs, const brg_conf_node_t *from_cs, brg_diag_t *d)
 {
-    const brg_cfg_t *topic = brg_cfg_get(from_cs, "topic");
-    const brg_cfg_t *topics = brg_cfg_get(from_cs, "topics");
+    const brg_conf_node_t *topic = brg_conf_get(from_cs, "topic");
+    const brg_conf_node_t *topics = brg_conf_get(from_cs, "topics");
     if (topic && topics) {
         brg_diag_error(d, topics, "set \"topic\" or \"topics\", not both");
     } else if (!topic && !topics) {
         brg_diag_error(d, from_cs, "missing \"topic\" or \"topics\"");
     }
-    if (topic && topic->type == BRG_CFG_STRING) {
+    if (topic && topic->type == BRG_CONF_STRING) {
         check_topic_entry(topic, topic->v.s, d);
     }
-    if (topics && topics->type == BRG_CFG_LIST) {
+    if (topics && topics->type == BRG_CONF_LIST) {
         if (topics->nkids == 0) {
             brg_diag_error(d, topics, "must name at least one topic");
         }
         for (size_t i = 0; i < topics->nkids; i++) {
-            if (topics->kids[i]->type == BRG_CFG_STRING) {
+            if (topics->kids[i]->type == BRG_CONF_STRING) {
                 check_topic_entry(topics->kids[i], topics->kids[i]->v.s, d);
             }
         }
     }
-    const brg_cfg_t *group = brg_cfg_get(from_cs, "group");
-    if (group && group->type == BRG_CFG_STRING && group->v.s[0] == '\0') {
+    const brg_conf_node_t *group = brg_conf_get(from_cs, "group");
+    if (group && group->type == BRG_CONF_STRING && group->v.s[0] == '\0') {
         brg_diag_error(d, group, "must not be empty");
     }
 }
 
-static void check_sink(const brg_cfg_t *ep_cs, const brg_cfg_t *to_cs, brg_diag_t *d)
+static void check_sink(const brg_conf_node_t *ep_cs, const brg_conf_node_t *to_cs, brg_diag_t *d)
 {
-    const brg_cfg_t *topic = brg_cfg_get(to_cs, "topic");
-    if (topic && topic->type == BRG_CFG_STRING && !strstr(topic->v.s, "${") &&
+    const brg_conf_node_t *topic = brg_conf_get(to_cs, "topic");
+    if (topic && topic->type == BRG_CONF_STRING && !strstr(topic->v.s, "${") &&
         !strstr(topic->v.s, "$$") && !topic_name_ok(topic->v.s)) {
         brg_diag_error(d, topic,
                        "\"%s\" is not a valid topic name (1-249 letters, digits, '.', '_' or "
                        "'-')",
                        topic->v.s);
     }
-    const brg_cfg_t *part = brg_cfg_get(to_cs, "partition");
-    if (part && part->type == BRG_CFG_STRING && !strchr(part->v.s, '$')) {
+    const brg_conf_node_t *part = brg_conf_get(to_cs, "partition");
+    if (part && part->type == BRG_CONF_STRING && !strchr(part->v.s, '$')) {
         char *end;
         long v = strtol(part->v.s, &end, 10);
         if (!part->v.s[0] || *end || v < 0 || v > INT32_MAX) {
@@ -292,10 +292,10 @@ static brg_err_t kafka_open(brg_endpoint_t *ep, void **statep, char *errstr, siz
      * steal each other's partitions. */
     size_t n = brg_endpoint_source_count(ep);
     for (size_t i = 0; i < n; i++) {
-        const char *gi = brg_cfg_str(brg_source_cfg(brg_endpoint_source(ep, i)), "group", "");
+        const char *gi = brg_conf_str(brg_source_conf(brg_endpoint_source(ep, i)), "group", "");
         for (size_t j = i + 1; j < n; j++) {
             brg_source_t *sj = brg_endpoint_source(ep, j);
-            if (strcmp(gi, brg_cfg_str(brg_source_cfg(sj), "group", "")) == 0) {
+            if (strcmp(gi, brg_conf_str(brg_source_conf(sj), "group", "")) == 0) {
                 brg_errfmt(errstr, errstr_size,
                            "routes \"%s\" and \"%s\" read endpoint \"%s\" with the same group "
                            "\"%s\": give each route its own group",
@@ -308,9 +308,9 @@ static brg_err_t kafka_open(brg_endpoint_t *ep, void **statep, char *errstr, siz
     brg_kafka_ep_t *k = brg_xcalloc(1, sizeof(*k));
     pthread_mutex_init(&k->mlock, NULL);
     k->ep = ep;
-    k->cs = brg_endpoint_cfg(ep);
+    k->cs = brg_endpoint_conf(ep);
     brg_kafka_logctx_init(&k->log, brg_endpoint_logctx(ep));
-    const char *cid = brg_cfg_str(k->cs, "client_id", NULL);
+    const char *cid = brg_conf_str(k->cs, "client_id", NULL);
     if (cid) {
         k->client_id = brg_xstrdup(cid);
     } else {
@@ -320,7 +320,7 @@ static brg_err_t kafka_open(brg_endpoint_t *ep, void **statep, char *errstr, siz
         snprintf(k->client_id, len, "msgbridge-%s%s%s", bid ? bid : "", bid ? "-" : "",
                  brg_endpoint_name(ep));
     }
-    k->flush_timeout_ms = (int)brg_cfg_int(k->cs, "flush_timeout_ms", 10000);
+    k->flush_timeout_ms = (int)brg_conf_int(k->cs, "flush_timeout_ms", 10000);
     if (pipe2(k->evfd, O_NONBLOCK | O_CLOEXEC) != 0) {
         brg_errfmt(errstr, errstr_size, "pipe: %s", strerror(errno));
         k->evfd[0] = k->evfd[1] = -1;

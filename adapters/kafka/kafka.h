@@ -45,7 +45,7 @@ typedef enum brg_kafka_role {
 /* Build a librdkafka configuration for the endpoint: brokers, client id, the endpoint's
  * `properties` plus `producer_properties` or `consumer_properties`, user/password for SASL.
  * Ownership: the caller owns the returned conf. Returns: NULL with errstr set on error. */
-rd_kafka_conf_t *brg_kafka_conf_new(const brg_cfg_t *ep_cs, brg_kafka_role_t role,
+rd_kafka_conf_t *brg_kafka_conf_new(const brg_conf_node_t *ep_cs, brg_kafka_role_t role,
                                     const char *client_id, char *errstr, size_t errstr_size);
 
 /* A consumer's default auto.commit.interval.ms (librdkafka's is 5000), chosen from the
@@ -69,7 +69,7 @@ size_t brg_kafka_hold_budget(size_t max_in_flight_bytes);
  * queued.max.messages.kbytes) just above what a hold of hold_budget lets in, so that the
  * source's own pauses are the brake, unless the endpoint's lists set them. See docs/kafka.md,
  * "Memory". Thread: any (conf is the caller's). */
-void brg_kafka_conf_bound_consumer(rd_kafka_conf_t *conf, const brg_cfg_t *ep_cs,
+void brg_kafka_conf_bound_consumer(rd_kafka_conf_t *conf, const brg_conf_node_t *ep_cs,
                                    size_t hold_budget);
 
 /* How the sink settles a failed produce: RETRY (transient), REJECTED (the message's fault),
@@ -84,14 +84,14 @@ brg_kafka_err_class_t brg_kafka_produce_err_class(rd_kafka_resp_err_t err);
 
 /* The producer's linger.ms: 0.5 unless the endpoint's lists set it (or queue.buffering.max.ms).
  * See docs/kafka.md, "Throughput". Thread: any (conf is the caller's). */
-void brg_kafka_conf_tune_producer(rd_kafka_conf_t *conf, const brg_cfg_t *ep_cs);
+void brg_kafka_conf_tune_producer(rd_kafka_conf_t *conf, const brg_conf_node_t *ep_cs);
 
 /* Set one property, refusing the ones msgbridge owns. Returns: false with errstr set. */
 bool brg_kafka_conf_set(rd_kafka_conf_t *conf, const char *name, const char *value,
                         char *errstr, size_t errstr_size);
 
 /* Check an endpoint's property lists, reporting each bad element at its own line. */
-void brg_kafka_check_properties(const brg_cfg_t *ep_cs, brg_diag_t *d);
+void brg_kafka_check_properties(const brg_conf_node_t *ep_cs, brg_diag_t *d);
 
 /* ---- the endpoint ----------------------------------------------------------------------- */
 
@@ -115,7 +115,7 @@ typedef struct brg_kafka_part_row {
 struct brg_kafka_ep {
     brg_kafka_logctx_t log; /* first: rd_kafka opaque for the log callback */
     brg_endpoint_t *ep;
-    const brg_cfg_t *cs;
+    const brg_conf_node_t *cs;
     char *client_id;
     int flush_timeout_ms;
 

@@ -68,17 +68,17 @@ static bool split_property(const char *s, char *name, size_t name_size, const ch
 }
 
 /* Apply one list of "name=value" strings. errnode (if not NULL) gets the failing element. */
-static bool apply_list(rd_kafka_conf_t *conf, const brg_cfg_t *list, const brg_cfg_t **errnode,
+static bool apply_list(rd_kafka_conf_t *conf, const brg_conf_node_t *list, const brg_conf_node_t **errnode,
                        char *errstr, size_t errstr_size)
 {
     if (!list) {
         return true;
     }
     for (size_t i = 0; i < list->nkids; i++) {
-        const brg_cfg_t *el = list->kids[i];
+        const brg_conf_node_t *el = list->kids[i];
         char name[256], err[600];
         const char *value;
-        if (el->type != BRG_CFG_STRING) {
+        if (el->type != BRG_CONF_STRING) {
             continue; /* the schema pass reports the type */
         }
         if (!split_property(el->v.s, name, sizeof(name), &value)) {
@@ -118,28 +118,28 @@ static char *read_secret_file(const char *path, char *errstr, size_t errstr_size
     return brg_xstrdup(buf);
 }
 
-static bool list_sets(const brg_cfg_t *list, const char *name)
+static bool list_sets(const brg_conf_node_t *list, const char *name)
 {
     size_t n = strlen(name);
     for (size_t i = 0; list && i < list->nkids; i++) {
-        const brg_cfg_t *el = list->kids[i];
-        if (el->type == BRG_CFG_STRING && strncmp(el->v.s, name, n) == 0 && el->v.s[n] == '=') {
+        const brg_conf_node_t *el = list->kids[i];
+        if (el->type == BRG_CONF_STRING && strncmp(el->v.s, name, n) == 0 && el->v.s[n] == '=') {
             return true;
         }
     }
     return false;
 }
 
-rd_kafka_conf_t *brg_kafka_conf_new(const brg_cfg_t *ep_cs, brg_kafka_role_t role,
+rd_kafka_conf_t *brg_kafka_conf_new(const brg_conf_node_t *ep_cs, brg_kafka_role_t role,
                                     const char *client_id, char *errstr, size_t errstr_size)
 {
     rd_kafka_conf_t *conf = rd_kafka_conf_new();
     char err[600];
-    const brg_cfg_t *props = brg_cfg_get(ep_cs, "properties");
-    const brg_cfg_t *role_props = brg_cfg_get(
+    const brg_conf_node_t *props = brg_conf_get(ep_cs, "properties");
+    const brg_conf_node_t *role_props = brg_conf_get(
         ep_cs, role == BRG_KAFKA_PRODUCER_ROLE ? "producer_properties" : "consumer_properties");
 
-    if (rd_kafka_conf_set(conf, "bootstrap.servers", brg_cfg_str(ep_cs, "brokers", ""), err,
+    if (rd_kafka_conf_set(conf, "bootstrap.servers", brg_conf_str(ep_cs, "brokers", ""), err,
                           sizeof(err)) != RD_KAFKA_CONF_OK ||
         rd_kafka_conf_set(conf, "client.id", client_id, err, sizeof(err)) != RD_KAFKA_CONF_OK) {
         brg_errfmt(errstr, errstr_size, "%s", err);
@@ -170,11 +170,11 @@ rd_kafka_conf_t *brg_kafka_conf_new(const brg_cfg_t *ep_cs, brg_kafka_role_t rol
     }
 
     /* SASL credentials from keys, so that the password can come from password_file. */
-    const char *user = brg_cfg_str(ep_cs, "user", NULL);
-    const char *password = brg_cfg_str(ep_cs, "password", NULL);
+    const char *user = brg_conf_str(ep_cs, "user", NULL);
+    const char *password = brg_conf_str(ep_cs, "password", NULL);
     char *pw_owned = NULL;
-    if (!password && brg_cfg_str(ep_cs, "password_file", NULL)) {
-        pw_owned = read_secret_file(brg_cfg_str(ep_cs, "password_file", NULL), errstr,
+    if (!password && brg_conf_str(ep_cs, "password_file", NULL)) {
+        pw_owned = read_secret_file(brg_conf_str(ep_cs, "password_file", NULL), errstr,
                                     errstr_size);
         if (!pw_owned) {
             goto fail;
@@ -218,11 +218,11 @@ static size_t clamp_sz(size_t v, size_t lo, size_t hi)
 }
 
 /* Set name to a derived value unless the endpoint's lists set it (the user's word wins). */
-static void derive(rd_kafka_conf_t *conf, const brg_cfg_t *ep_cs, const char *role_list,
+static void derive(rd_kafka_conf_t *conf, const brg_conf_node_t *ep_cs, const char *role_list,
                    const char *name, size_t value)
 {
-    if (list_sets(brg_cfg_get(ep_cs, "properties"), name) ||
-        list_sets(brg_cfg_get(ep_cs, role_list), name)) {
+    if (list_sets(brg_conf_get(ep_cs, "properties"), name) ||
+        list_sets(brg_conf_get(ep_cs, role_list), name)) {
         return;
     }
     char v[32], err[512];
@@ -241,7 +241,7 @@ size_t brg_kafka_hold_budget(size_t max_in_flight_bytes)
     return clamp_sz(max_in_flight_bytes / 2, 256 * 1024, 64 * 1024 * 1024);
 }
 
-void brg_kafka_conf_bound_consumer(rd_kafka_conf_t *conf, const brg_cfg_t *ep_cs,
+void brg_kafka_conf_bound_consumer(rd_kafka_conf_t *conf, const brg_conf_node_t *ep_cs,
                                    size_t hold_budget)
 {
     /* The source brakes by pausing partitions once its hold reaches hold_budget (H); what
@@ -267,7 +267,7 @@ void brg_kafka_conf_bound_consumer(rd_kafka_conf_t *conf, const brg_cfg_t *ep_cs
     derive(conf, ep_cs, "consumer_properties", "queued.max.messages.kbytes", kbytes);
 }
 
-void brg_kafka_conf_tune_producer(rd_kafka_conf_t *conf, const brg_cfg_t *ep_cs)
+void brg_kafka_conf_tune_producer(rd_kafka_conf_t *conf, const brg_conf_node_t *ep_cs)
 {
     /* librdkafka waits linger.ms (5) for a batch to fill; a route already hands over what it
      * has, and a record's credit comes back only with its delivery report, so the wait adds
@@ -275,8 +275,8 @@ void brg_kafka_conf_tune_producer(rd_kafka_conf_t *conf, const brg_cfg_t *ep_cs)
      * Kafka -> Kafka drain (docs/kafka.md, "Throughput"). */
     const char *names[] = {"linger.ms", "queue.buffering.max.ms"};
     for (size_t i = 0; i < BRG_ARRAY_SIZE(names); i++) {
-        if (list_sets(brg_cfg_get(ep_cs, "properties"), names[i]) ||
-            list_sets(brg_cfg_get(ep_cs, "producer_properties"), names[i])) {
+        if (list_sets(brg_conf_get(ep_cs, "properties"), names[i]) ||
+            list_sets(brg_conf_get(ep_cs, "producer_properties"), names[i])) {
             return;
         }
     }
@@ -284,23 +284,23 @@ void brg_kafka_conf_tune_producer(rd_kafka_conf_t *conf, const brg_cfg_t *ep_cs)
     rd_kafka_conf_set(conf, "linger.ms", "0.5", err, sizeof(err));
 }
 
-void brg_kafka_check_properties(const brg_cfg_t *ep_cs, brg_diag_t *d)
+void brg_kafka_check_properties(const brg_conf_node_t *ep_cs, brg_diag_t *d)
 {
     static const char *lists[] = {"properties", "producer_properties", "consumer_properties"};
     for (size_t l = 0; l < BRG_ARRAY_SIZE(lists); l++) {
-        const brg_cfg_t *list = brg_cfg_get(ep_cs, lists[l]);
-        if (!list || list->type != BRG_CFG_LIST) {
+        const brg_conf_node_t *list = brg_conf_get(ep_cs, lists[l]);
+        if (!list || list->type != BRG_CONF_LIST) {
             continue;
         }
         /* Each element separately on a scratch conf, so that every bad one is reported. */
         for (size_t i = 0; i < list->nkids; i++) {
-            const brg_cfg_t *el = list->kids[i];
-            brg_cfg_t one = *list;
-            const brg_cfg_t *kids[1] = {el};
-            one.kids = (brg_cfg_t **)kids;
+            const brg_conf_node_t *el = list->kids[i];
+            brg_conf_node_t one = *list;
+            const brg_conf_node_t *kids[1] = {el};
+            one.kids = (brg_conf_node_t **)kids;
             one.nkids = 1;
             rd_kafka_conf_t *conf = rd_kafka_conf_new();
-            const brg_cfg_t *bad = NULL;
+            const brg_conf_node_t *bad = NULL;
             char err[700];
             if (!apply_list(conf, &one, &bad, err, sizeof(err))) {
                 brg_diag_error(d, bad ? bad : el, "%s", err);

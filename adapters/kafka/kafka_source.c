@@ -683,7 +683,7 @@ static void consumer_error_cb(rd_kafka_t *rk, int err, const char *reason, void 
 static brg_err_t source_start(brg_kafka_ep_t *k, brg_source_t *src, char *errstr,
                               size_t errstr_size)
 {
-    const brg_cfg_t *cs = brg_source_cfg(src);
+    const brg_conf_node_t *cs = brg_source_conf(src);
     char err[512];
     rd_kafka_conf_t *conf =
         brg_kafka_conf_new(k->cs, BRG_KAFKA_CONSUMER_ROLE, k->client_id, errstr, errstr_size);
@@ -692,8 +692,8 @@ static brg_err_t source_start(brg_kafka_ep_t *k, brg_source_t *src, char *errstr
     }
     size_t hold_budget = brg_kafka_hold_budget(brg_source_max_in_flight_bytes(src));
     brg_kafka_conf_bound_consumer(conf, k->cs, hold_budget);
-    if (rd_kafka_conf_set(conf, "group.id", brg_cfg_str(cs, "group", ""), err, sizeof(err)) ||
-        rd_kafka_conf_set(conf, "auto.offset.reset", brg_cfg_str(cs, "start", "earliest"), err,
+    if (rd_kafka_conf_set(conf, "group.id", brg_conf_str(cs, "group", ""), err, sizeof(err)) ||
+        rd_kafka_conf_set(conf, "auto.offset.reset", brg_conf_str(cs, "start", "earliest"), err,
                           sizeof(err))) {
         rd_kafka_conf_destroy(conf);
         brg_errfmt(errstr, errstr_size, "%s", err);
@@ -708,8 +708,8 @@ static brg_err_t source_start(brg_kafka_ep_t *k, brg_source_t *src, char *errstr
     ks->src = src;
     ks->h = h;
     ks->hold_budget = hold_budget;
-    ks->revoke_grace_ms = (int)brg_cfg_int(cs, "revoke_grace_ms", 0);
-    ks->on_gap = brg_kafka_gap_policy(brg_cfg_str(cs, "on_gap", "continue")) == BRG_KAFKA_GAP_STOP
+    ks->revoke_grace_ms = (int)brg_conf_int(cs, "revoke_grace_ms", 0);
+    ks->on_gap = brg_kafka_gap_policy(brg_conf_str(cs, "on_gap", "continue")) == BRG_KAFKA_GAP_STOP
                      ? BRG_KAFKA_GAP_STOP
                      : BRG_KAFKA_GAP_CONTINUE;
     rd_kafka_conf_set_opaque(conf, h);
@@ -744,14 +744,14 @@ static brg_err_t source_start(brg_kafka_ep_t *k, brg_source_t *src, char *errstr
     k->srcs[k->nsrcs++] = ks;
     brg_source_set_opaque(src, ks);
 
-    const brg_cfg_t *topics = brg_cfg_get(cs, "topics");
-    const char *topic = brg_cfg_str(cs, "topic", NULL);
+    const brg_conf_node_t *topics = brg_conf_get(cs, "topics");
+    const char *topic = brg_conf_str(cs, "topic", NULL);
     rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(4);
     if (topic) {
         rd_kafka_topic_partition_list_add(l, topic, RD_KAFKA_PARTITION_UA);
     }
     for (size_t i = 0; topics && i < topics->nkids; i++) {
-        if (topics->kids[i]->type == BRG_CFG_STRING) {
+        if (topics->kids[i]->type == BRG_CONF_STRING) {
             rd_kafka_topic_partition_list_add(l, topics->kids[i]->v.s, RD_KAFKA_PARTITION_UA);
         }
     }

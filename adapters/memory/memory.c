@@ -413,25 +413,25 @@ static brg_err_t memory_open(brg_endpoint_t *ep, void **statep, char *errstr, si
     brg_memory_t *m = brg_xcalloc(1, sizeof(*m));
     m->ep = ep;
     pthread_mutex_init(&m->lock, NULL);
-    const brg_cfg_t *cs = brg_endpoint_cfg(ep);
-    const char *outcome = brg_cfg_str(cs, "outcome", "accept");
+    const brg_conf_node_t *cs = brg_endpoint_conf(ep);
+    const char *outcome = brg_conf_str(cs, "outcome", "accept");
     m->default_outcome = strcmp(outcome, "retry") == 0    ? BRG_RETRY
                          : strcmp(outcome, "reject") == 0 ? BRG_REJECTED
                          : strcmp(outcome, "unroutable") == 0 ? BRG_MEMORY_UNROUTABLE
                                                           : BRG_ACCEPTED;
-    m->settle_delay_ms = (uint32_t)brg_cfg_int(cs, "settle_delay_ms", 0);
-    m->record = brg_cfg_bool(cs, "record", true);
+    m->settle_delay_ms = (uint32_t)brg_conf_int(cs, "settle_delay_ms", 0);
+    m->record = brg_conf_bool(cs, "record", true);
     m->base = 1;
     if (brg_endpoint_source_count(ep) > 0) {
-        const brg_cfg_t *from = brg_source_cfg(brg_endpoint_source(ep, 0));
-        m->generate_left = brg_cfg_int(from, "count", 0);
-        m->body_size = (size_t)brg_cfg_int(from, "body_size", 100);
-        m->stream = brg_xstrdup(brg_cfg_str(from, "stream", "memory"));
+        const brg_conf_node_t *from = brg_source_conf(brg_endpoint_source(ep, 0));
+        m->generate_left = brg_conf_int(from, "count", 0);
+        m->body_size = (size_t)brg_conf_int(from, "body_size", 100);
+        m->stream = brg_xstrdup(brg_conf_str(from, "stream", "memory"));
         m->pattern = brg_xmalloc(m->body_size + 1);
         for (size_t i = 0; i < m->body_size; i++) {
             m->pattern[i] = (uint8_t)('a' + i % 26);
         }
-        m->reject_to_broker = strcmp(brg_cfg_str(from, "on_reject", "keep"), "reject") == 0;
+        m->reject_to_broker = strcmp(brg_conf_str(from, "on_reject", "keep"), "reject") == 0;
         brg_source_set_broker_dead_letter(brg_endpoint_source(ep, 0), m->reject_to_broker);
     }
     *statep = m;

@@ -76,19 +76,19 @@ static const brg_conf_key_t sink_keys[] = {
 
 /* ---- checks ------------------------------------------------------------------------------- */
 
-static void check_file(const brg_cfg_t *cs, const char *key, brg_diag_t *d)
+static void check_file(const brg_conf_node_t *cs, const char *key, brg_diag_t *d)
 {
-    const brg_cfg_t *n = brg_cfg_get(cs, key);
-    if (n && n->type == BRG_CFG_STRING && access(n->v.s, R_OK) != 0) {
+    const brg_conf_node_t *n = brg_conf_get(cs, key);
+    if (n && n->type == BRG_CONF_STRING && access(n->v.s, R_OK) != 0) {
         brg_diag_error(d, n, "cannot read \"%s\": %s", n->v.s, strerror(errno));
     }
 }
 
-static void check_endpoint(const brg_cfg_t *ep_cs, brg_diag_t *d)
+static void check_endpoint(const brg_conf_node_t *ep_cs, brg_diag_t *d)
 {
-    const brg_cfg_t *u = brg_cfg_get(ep_cs, "url");
+    const brg_conf_node_t *u = brg_conf_get(ep_cs, "url");
     bool tls = false, parsed = false;
-    if (u && u->type == BRG_CFG_STRING) {
+    if (u && u->type == BRG_CONF_STRING) {
         char red[512];
         brg_redact_url(u->v.s, red, sizeof(red));
         char *buf = brg_xstrdup(u->v.s);
@@ -107,7 +107,7 @@ static void check_endpoint(const brg_cfg_t *ep_cs, brg_diag_t *d)
     static const char *const tls_keys[] = {"ca_file", "cert_file", "key_file", "verify_peer",
                                            "verify_hostname"};
     for (size_t i = 0; i < BRG_ARRAY_SIZE(tls_keys); i++) {
-        const brg_cfg_t *n = brg_cfg_get(ep_cs, tls_keys[i]);
+        const brg_conf_node_t *n = brg_conf_get(ep_cs, tls_keys[i]);
         if (n && parsed && !tls) {
             brg_diag_warn(d, n, "has no effect without TLS (the url is not amqps://)");
         }
@@ -115,54 +115,54 @@ static void check_endpoint(const brg_cfg_t *ep_cs, brg_diag_t *d)
     check_file(ep_cs, "ca_file", d);
     check_file(ep_cs, "cert_file", d);
     check_file(ep_cs, "key_file", d);
-    const brg_cfg_t *key = brg_cfg_get(ep_cs, "key_file");
-    if (key && !brg_cfg_get(ep_cs, "cert_file")) {
+    const brg_conf_node_t *key = brg_conf_get(ep_cs, "key_file");
+    if (key && !brg_conf_get(ep_cs, "cert_file")) {
         brg_diag_error(d, key, "key_file needs cert_file");
     }
 }
 
-static void check_len(const brg_cfg_t *cs, const char *key, brg_diag_t *d)
+static void check_len(const brg_conf_node_t *cs, const char *key, brg_diag_t *d)
 {
-    const brg_cfg_t *n = brg_cfg_get(cs, key);
-    if (n && n->type == BRG_CFG_STRING && strlen(n->v.s) > 255) {
+    const brg_conf_node_t *n = brg_conf_get(cs, key);
+    if (n && n->type == BRG_CONF_STRING && strlen(n->v.s) > 255) {
         brg_diag_error(d, n, "longer than 255 bytes (AMQP 0-9-1 names are short strings)");
     }
 }
 
 /* on_reject, check_dead_letter_exchange and queue_arguments (only where msgbridge declares
  * the queue: an existing queue keeps the arguments it was declared with). */
-static void check_reject(const brg_cfg_t *from_cs, bool declares, brg_diag_t *d)
+static void check_reject(const brg_conf_node_t *from_cs, bool declares, brg_diag_t *d)
 {
-    const brg_cfg_t *qa = brg_cfg_get(from_cs, "queue_arguments");
+    const brg_conf_node_t *qa = brg_conf_get(from_cs, "queue_arguments");
     bool has_dlx = false;
     if (qa && !declares) {
         brg_diag_error(d, qa,
                        "queue_arguments needs exchange (msgbridge declares the queue only then; "
                        "an existing queue keeps the arguments it was declared with)");
     }
-    for (size_t i = 0; qa && qa->type == BRG_CFG_GROUP && i < qa->nkids; i++) {
-        const brg_cfg_t *k = qa->kids[i];
-        if (k->type == BRG_CFG_GROUP || k->type == BRG_CFG_LIST) {
+    for (size_t i = 0; qa && qa->type == BRG_CONF_GROUP && i < qa->nkids; i++) {
+        const brg_conf_node_t *k = qa->kids[i];
+        if (k->type == BRG_CONF_GROUP || k->type == BRG_CONF_LIST) {
             brg_diag_error(d, k, "a queue argument is a string, an integer, a float or a bool, "
-                                 "not a %s", brg_cfg_type_name(k->type));
+                                 "not a %s", brg_conf_type_name(k->type));
         }
         if (strlen(k->name) > 255) {
             brg_diag_error(d, k, "longer than 255 bytes (AMQP 0-9-1 names are short strings)");
         }
         if (strcmp(k->name, "x-dead-letter-exchange") == 0) {
             has_dlx = true;
-            if (k->type != BRG_CFG_STRING) {
+            if (k->type != BRG_CONF_STRING) {
                 brg_diag_error(d, k, "must be a string (an exchange name)");
             }
         }
     }
-    const brg_cfg_t *r = brg_cfg_get(from_cs, "on_reject");
-    bool reject = strcmp(brg_cfg_str(from_cs, "on_reject", "keep"), "reject") == 0;
-    const brg_cfg_t *c = brg_cfg_get(from_cs, "check_dead_letter_exchange");
+    const brg_conf_node_t *r = brg_conf_get(from_cs, "on_reject");
+    bool reject = strcmp(brg_conf_str(from_cs, "on_reject", "keep"), "reject") == 0;
+    const brg_conf_node_t *c = brg_conf_get(from_cs, "check_dead_letter_exchange");
     if (c && !reject) {
         brg_diag_warn(d, c, "has no effect without on_reject = \"reject\"");
     }
-    bool check = !c || c->type != BRG_CFG_BOOL || c->v.b;
+    bool check = !c || c->type != BRG_CONF_BOOL || c->v.b;
     if (reject && declares && check && !has_dlx) {
         brg_diag_warn(d, r,
                       "the declared queue has no x-dead-letter-exchange in queue_arguments: "
@@ -171,12 +171,12 @@ static void check_reject(const brg_cfg_t *from_cs, bool declares, brg_diag_t *d)
     }
 }
 
-static void check_source(const brg_cfg_t *ep_cs, const brg_cfg_t *from_cs, brg_diag_t *d)
+static void check_source(const brg_conf_node_t *ep_cs, const brg_conf_node_t *from_cs, brg_diag_t *d)
 {
     (void)ep_cs;
-    const brg_cfg_t *q = brg_cfg_get(from_cs, "queue");
-    const brg_cfg_t *x = brg_cfg_get(from_cs, "exchange");
-    const brg_cfg_t *bk = brg_cfg_get(from_cs, "binding_key");
+    const brg_conf_node_t *q = brg_conf_get(from_cs, "queue");
+    const brg_conf_node_t *x = brg_conf_get(from_cs, "exchange");
+    const brg_conf_node_t *bk = brg_conf_get(from_cs, "binding_key");
     if (!q && !x) {
         brg_diag_error(d, from_cs,
                        "set queue (to consume an existing queue), or exchange (and binding_key) "
@@ -185,7 +185,7 @@ static void check_source(const brg_cfg_t *ep_cs, const brg_cfg_t *from_cs, brg_d
     if (bk && !x) {
         brg_diag_error(d, bk, "binding_key needs exchange");
     }
-    if (q && q->type == BRG_CFG_STRING && q->v.s[0] == 0) {
+    if (q && q->type == BRG_CONF_STRING && q->v.s[0] == 0) {
         brg_diag_error(d, q, "must not be empty");
     }
     check_len(from_cs, "queue", d);
@@ -194,10 +194,10 @@ static void check_source(const brg_cfg_t *ep_cs, const brg_cfg_t *from_cs, brg_d
     check_reject(from_cs, x != NULL, d);
 }
 
-static void check_sink(const brg_cfg_t *ep_cs, const brg_cfg_t *to_cs, brg_diag_t *d)
+static void check_sink(const brg_conf_node_t *ep_cs, const brg_conf_node_t *to_cs, brg_diag_t *d)
 {
     (void)ep_cs;
-    if (!brg_cfg_get(to_cs, "exchange") && !brg_cfg_get(to_cs, "routing_key")) {
+    if (!brg_conf_get(to_cs, "exchange") && !brg_conf_get(to_cs, "routing_key")) {
         brg_diag_error(d, to_cs,
                        "set exchange and/or routing_key (with the default exchange \"\", the "
                        "routing key is a queue name)");
@@ -206,18 +206,18 @@ static void check_sink(const brg_cfg_t *ep_cs, const brg_cfg_t *to_cs, brg_diag_
 
 /* The same broker (same url), and the sink publishes to the default exchange with the source
  * queue's name as routing key, or to the exchange the source binds with a matching key. */
-static const brg_cfg_t *writes_to_source(const brg_cfg_t *src_ep_cs, const brg_cfg_t *from_cs,
-                                         const brg_cfg_t *sink_ep_cs, const brg_cfg_t *to_cs)
+static const brg_conf_node_t *writes_to_source(const brg_conf_node_t *src_ep_cs, const brg_conf_node_t *from_cs,
+                                         const brg_conf_node_t *sink_ep_cs, const brg_conf_node_t *to_cs)
 {
-    if (strcmp(brg_cfg_str(src_ep_cs, "url", ""), brg_cfg_str(sink_ep_cs, "url", "")) != 0) {
+    if (strcmp(brg_conf_str(src_ep_cs, "url", ""), brg_conf_str(sink_ep_cs, "url", "")) != 0) {
         return NULL;
     }
-    const char *queue = brg_cfg_str(from_cs, "queue", NULL);
-    const char *from_x = brg_cfg_str(from_cs, "exchange", NULL);
-    const char *bkey = brg_cfg_str(from_cs, "binding_key", "");
-    const char *to_x = brg_cfg_str(to_cs, "exchange", "");
-    const brg_cfg_t *rk = brg_cfg_get(to_cs, "routing_key");
-    const char *key = rk && rk->type == BRG_CFG_STRING ? rk->v.s : "";
+    const char *queue = brg_conf_str(from_cs, "queue", NULL);
+    const char *from_x = brg_conf_str(from_cs, "exchange", NULL);
+    const char *bkey = brg_conf_str(from_cs, "binding_key", "");
+    const char *to_x = brg_conf_str(to_cs, "exchange", "");
+    const brg_conf_node_t *rk = brg_conf_get(to_cs, "routing_key");
+    const char *key = rk && rk->type == BRG_CONF_STRING ? rk->v.s : "";
     if (strchr(key, '$')) {
         return NULL; /* a template: known only per message */
     }
@@ -226,7 +226,7 @@ static const brg_cfg_t *writes_to_source(const brg_cfg_t *src_ep_cs, const brg_c
     }
     if (from_x && strcmp(to_x, from_x) == 0 &&
         (strcmp(bkey, "#") == 0 || strcmp(bkey, key) == 0)) {
-        return brg_cfg_get(to_cs, "exchange");
+        return brg_conf_get(to_cs, "exchange");
     }
     return NULL;
 }
@@ -238,7 +238,7 @@ static brg_err_t rmq_open(brg_endpoint_t *ep, void **statep, char *errstr, size_
     brg_rmq_t *r = brg_xcalloc(1, sizeof(*r));
     r->ep = ep;
     r->log = brg_endpoint_logctx(ep);
-    brg_err_t rc = brg_rmq_conf_parse(brg_endpoint_cfg(ep), &r->conf, errstr, errstr_size);
+    brg_err_t rc = brg_rmq_conf_parse(brg_endpoint_conf(ep), &r->conf, errstr, errstr_size);
     if (rc != BRG_OK) {
         brg_rmq_conf_fini(&r->conf);
         free(r);
@@ -263,7 +263,7 @@ static brg_err_t rmq_open(brg_endpoint_t *ep, void **statep, char *errstr, size_
         brg_sink_t *sink = brg_endpoint_sink(ep, i);
         r->sinks[i].exchange = brg_sink_template(sink, "exchange");
         r->sinks[i].routing_key = brg_sink_template(sink, "routing_key");
-        r->sinks[i].mandatory = brg_cfg_bool(brg_sink_cfg(sink), "mandatory", true);
+        r->sinks[i].mandatory = brg_conf_bool(brg_sink_conf(sink), "mandatory", true);
         brg_sink_set_opaque(sink, &r->sinks[i]);
     }
     *statep = r;

@@ -211,7 +211,7 @@ struct brg_rmq {
 
 /* Parse the endpoint group into c. Returns: BRG_OK, or BRG_ERR_CONFIG with errstr (the load
  * checks have caught these already; this guards open()). */
-brg_err_t brg_rmq_conf_parse(const brg_cfg_t *cs, rmq_conf_t *c, char *errstr, size_t errstr_size);
+brg_err_t brg_rmq_conf_parse(const brg_conf_node_t *cs, rmq_conf_t *c, char *errstr, size_t errstr_size);
 void brg_rmq_conf_fini(rmq_conf_t *c);
 
 /* Open the socket (TLS if amqps), log in, open the publish (confirm mode) and control

@@ -45,10 +45,10 @@ void brg_rmq_asm_reset(rmq_asm_t *a)
 
 /* ---- settings ----------------------------------------------------------------------------- */
 
-brg_err_t brg_rmq_conf_parse(const brg_cfg_t *cs, rmq_conf_t *c, char *errstr, size_t errstr_size)
+brg_err_t brg_rmq_conf_parse(const brg_conf_node_t *cs, rmq_conf_t *c, char *errstr, size_t errstr_size)
 {
     memset(c, 0, sizeof(*c));
-    const char *url = brg_cfg_str(cs, "url", "amqp://localhost");
+    const char *url = brg_conf_str(cs, "url", "amqp://localhost");
     char red[512];
     brg_redact_url(url, red, sizeof(red));
     c->url_redacted = brg_xstrdup(red);
@@ -66,31 +66,31 @@ brg_err_t brg_rmq_conf_parse(const brg_cfg_t *cs, rmq_conf_t *c, char *errstr, s
     c->port = ci.port;
     c->vhost = brg_xstrdup(ci.vhost);
     c->tls = ci.ssl != 0;
-    const char *user = brg_cfg_str(cs, "user", NULL);
-    const char *password = brg_cfg_str(cs, "password", NULL);
+    const char *user = brg_conf_str(cs, "user", NULL);
+    const char *password = brg_conf_str(cs, "password", NULL);
     c->user = brg_xstrdup(user ? user : ci.user);
     c->password = brg_xstrdup(password ? password : ci.password);
     free(buf);
 
-    c->verify_peer = brg_cfg_bool(cs, "verify_peer", true);
-    c->verify_hostname = brg_cfg_bool(cs, "verify_hostname", true);
-    const char *ca = brg_cfg_str(cs, "ca_file", NULL);
+    c->verify_peer = brg_conf_bool(cs, "verify_peer", true);
+    c->verify_hostname = brg_conf_bool(cs, "verify_hostname", true);
+    const char *ca = brg_conf_str(cs, "ca_file", NULL);
     if (!ca && c->tls && c->verify_peer && access(RMQ_SYSTEM_CA_FILE, R_OK) == 0) {
         ca = RMQ_SYSTEM_CA_FILE;
     }
     c->ca_file = ca ? brg_xstrdup(ca) : NULL;
-    const char *cert = brg_cfg_str(cs, "cert_file", NULL);
-    const char *key = brg_cfg_str(cs, "key_file", NULL);
+    const char *cert = brg_conf_str(cs, "cert_file", NULL);
+    const char *key = brg_conf_str(cs, "key_file", NULL);
     c->cert_file = cert ? brg_xstrdup(cert) : NULL;
     c->key_file = key ? brg_xstrdup(key) : NULL;
-    c->heartbeat_s = (int)brg_cfg_int(cs, "heartbeat", 30);
-    c->connect_timeout_s = (int)brg_cfg_int(cs, "connect_timeout", 10);
-    c->frame_max = (int)brg_cfg_int(cs, "frame_max", 131072);
-    c->window = (size_t)brg_cfg_int(cs, "window", 1000);
+    c->heartbeat_s = (int)brg_conf_int(cs, "heartbeat", 30);
+    c->connect_timeout_s = (int)brg_conf_int(cs, "connect_timeout", 10);
+    c->frame_max = (int)brg_conf_int(cs, "frame_max", 131072);
+    c->window = (size_t)brg_conf_int(cs, "window", 1000);
     if (c->window < 1) {
         c->window = 1;
     }
-    const char *name = brg_cfg_str(cs, "connection_name", NULL);
+    const char *name = brg_conf_str(cs, "connection_name", NULL);
     c->connection_name = name ? brg_xstrdup(name) : NULL;
     return BRG_OK;
 }

@@ -12,30 +12,30 @@
 /* queue_arguments = { x-dead-letter-exchange = "dlx"; x-max-length = 100000; ... }: strings
  * as long strings, integers as longs (RabbitMQ accepts any integer width), booleans, floats.
  * The load checks have refused lists and groups. Ownership: the table is the source's. */
-static amqp_table_t queue_arguments(const brg_cfg_t *g)
+static amqp_table_t queue_arguments(const brg_conf_node_t *g)
 {
     amqp_table_t t = {0, NULL};
-    if (!g || g->type != BRG_CFG_GROUP || g->nkids == 0) {
+    if (!g || g->type != BRG_CONF_GROUP || g->nkids == 0) {
         return t;
     }
     t.entries = brg_xcalloc(g->nkids, sizeof(*t.entries));
     for (size_t i = 0; i < g->nkids; i++) {
-        const brg_cfg_t *k = g->kids[i];
+        const brg_conf_node_t *k = g->kids[i];
         amqp_table_entry_t *e = &t.entries[t.num_entries];
         switch (k->type) {
-        case BRG_CFG_STRING:
+        case BRG_CONF_STRING:
             e->value.kind = AMQP_FIELD_KIND_UTF8;
             e->value.value.bytes = amqp_bytes_malloc_dup(amqp_cstring_bytes(k->v.s));
             break;
-        case BRG_CFG_INT:
+        case BRG_CONF_INT:
             e->value.kind = AMQP_FIELD_KIND_I64;
             e->value.value.i64 = k->v.i;
             break;
-        case BRG_CFG_BOOL:
+        case BRG_CONF_BOOL:
             e->value.kind = AMQP_FIELD_KIND_BOOLEAN;
             e->value.value.boolean = k->v.b;
             break;
-        case BRG_CFG_FLOAT:
+        case BRG_CONF_FLOAT:
             e->value.kind = AMQP_FIELD_KIND_F64;
             e->value.value.f64 = k->v.f;
             break;
@@ -66,10 +66,10 @@ void brg_rmq_source_init(brg_rmq_t *r, rmq_src_t *s, brg_source_t *src, size_t i
     s->src = src;
     s->r = r;
     s->ch = (amqp_channel_t)(RMQ_CH_SOURCE0 + index);
-    const brg_cfg_t *cs = brg_source_cfg(src);
-    const char *queue = brg_cfg_str(cs, "queue", NULL);
-    s->exchange = brg_cfg_str(cs, "exchange", NULL);
-    s->binding_key = brg_cfg_str(cs, "binding_key", "#");
+    const brg_conf_node_t *cs = brg_source_conf(src);
+    const char *queue = brg_conf_str(cs, "queue", NULL);
+    s->exchange = brg_conf_str(cs, "exchange", NULL);
+    s->binding_key = brg_conf_str(cs, "binding_key", "#");
     if (queue) {
         s->queue = brg_xstrdup(queue);
     } else {
@@ -80,9 +80,9 @@ void brg_rmq_source_init(brg_rmq_t *r, rmq_src_t *s, brg_source_t *src, size_t i
                  brg_source_route_name(src));
         s->queue = brg_xstrdup(name);
     }
-    s->qargs = queue_arguments(brg_cfg_get(cs, "queue_arguments"));
-    s->reject_mode = strcmp(brg_cfg_str(cs, "on_reject", "keep"), "reject") == 0;
-    s->check_dlx = brg_cfg_bool(cs, "check_dead_letter_exchange", true);
+    s->qargs = queue_arguments(brg_conf_get(cs, "queue_arguments"));
+    s->reject_mode = strcmp(brg_conf_str(cs, "on_reject", "keep"), "reject") == 0;
+    s->check_dlx = brg_conf_bool(cs, "check_dead_letter_exchange", true);
     /* Unchecked, the operator's word is taken from the start; checked, only once the queue
      * is known to dead-letter (no delivery arrives before the first subscribe). */
     s->broker_dlx = s->reject_mode && !s->check_dlx;

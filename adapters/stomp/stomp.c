@@ -146,12 +146,12 @@ static bool is_topic(const char *dest)
 
 /* ---- checks (pass 4 of the config load) ----------------------------------------------------- */
 
-static void check_endpoint(const brg_cfg_t *ep_cs, brg_diag_t *d)
+static void check_endpoint(const brg_conf_node_t *ep_cs, brg_diag_t *d)
 {
-    const brg_cfg_t *url = brg_cfg_get(ep_cs, "url");
+    const brg_conf_node_t *url = brg_conf_get(ep_cs, "url");
     char err[512];
     bool tls = false;
-    if (url && url->type == BRG_CFG_STRING) {
+    if (url && url->type == BRG_CONF_STRING) {
         char *h, *p, *u, *pw;
         if (parse_url(url->v.s, &h, &p, &u, &pw, &tls, err, sizeof(err)) != BRG_OK) {
             brg_diag_error(d, url, "%s", err);
@@ -162,14 +162,14 @@ static void check_endpoint(const brg_cfg_t *ep_cs, brg_diag_t *d)
             free(pw);
         }
     }
-    brg_cfg_check_tls_keys(ep_cs, url != NULL, tls, "a stomp+ssl://", d);
-    const brg_cfg_t *pw = brg_cfg_get(ep_cs, "password");
-    if (pw && !brg_cfg_get(ep_cs, "user")) {
+    brg_conf_check_tls_keys(ep_cs, url != NULL, tls, "a stomp+ssl://", d);
+    const brg_conf_node_t *pw = brg_conf_get(ep_cs, "password");
+    if (pw && !brg_conf_get(ep_cs, "user")) {
         brg_diag_error(d, pw, "a password needs a user");
     }
 }
 
-static void check_destination(const brg_cfg_t *node, const char *text, brg_diag_t *d)
+static void check_destination(const brg_conf_node_t *node, const char *text, brg_diag_t *d)
 {
     if (text[0] != '/') {
         brg_diag_error(d, node,
@@ -178,13 +178,13 @@ static void check_destination(const brg_cfg_t *node, const char *text, brg_diag_
     }
 }
 
-static void check_source(const brg_cfg_t *ep_cs, const brg_cfg_t *from_cs, brg_diag_t *d)
+static void check_source(const brg_conf_node_t *ep_cs, const brg_conf_node_t *from_cs, brg_diag_t *d)
 {
-    const brg_cfg_t *dest = brg_cfg_get(from_cs, "destination");
-    if (dest && dest->type == BRG_CFG_STRING) {
+    const brg_conf_node_t *dest = brg_conf_get(from_cs, "destination");
+    if (dest && dest->type == BRG_CONF_STRING) {
         check_destination(dest, dest->v.s, d);
-        const brg_cfg_t *dur = brg_cfg_get(from_cs, "durable");
-        if (is_topic(dest->v.s) && dur && dur->type == BRG_CFG_BOOL && !dur->v.b) {
+        const brg_conf_node_t *dur = brg_conf_get(from_cs, "durable");
+        if (is_topic(dest->v.s) && dur && dur->type == BRG_CONF_BOOL && !dur->v.b) {
             brg_diag_warn(d, dur,
                           "durable = false: messages published to %s while msgbridge is "
                           "stopped or reconnecting are lost", dest->v.s);
@@ -195,10 +195,10 @@ static void check_source(const brg_cfg_t *ep_cs, const brg_cfg_t *from_cs, brg_d
     }
 }
 
-static void check_sink(const brg_cfg_t *ep_cs, const brg_cfg_t *to_cs, brg_diag_t *d)
+static void check_sink(const brg_conf_node_t *ep_cs, const brg_conf_node_t *to_cs, brg_diag_t *d)
 {
-    const brg_cfg_t *dest = brg_cfg_get(to_cs, "destination");
-    if (dest && dest->type == BRG_CFG_STRING && !strstr(dest->v.s, "${")) {
+    const brg_conf_node_t *dest = brg_conf_get(to_cs, "destination");
+    if (dest && dest->type == BRG_CONF_STRING && !strstr(dest->v.s, "${")) {
         check_destination(dest, dest->v.s, d);
     }
 }
@@ -217,24 +217,24 @@ static char *joined(const char *a, const char *b)
 
 static brg_err_t stomp_open(brg_endpoint_t *ep, void **statep, char *errstr, size_t errstr_size)
 {
-    const brg_cfg_t *cs = brg_endpoint_cfg(ep);
+    const brg_conf_node_t *cs = brg_endpoint_conf(ep);
     brg_stomp_t *s = brg_xcalloc(1, sizeof(*s));
     s->ep = ep;
     s->fd = -1;
     s->log = brg_endpoint_logctx(ep);
     char *uu = NULL, *upw = NULL;
     bool tls = false;
-    brg_err_t rc = parse_url(brg_cfg_str(cs, "url", ""), &s->host, &s->port, &uu, &upw, &tls,
+    brg_err_t rc = parse_url(brg_conf_str(cs, "url", ""), &s->host, &s->port, &uu, &upw, &tls,
                              errstr, errstr_size);
     if (rc != BRG_OK) {
         goto fail;
     }
     if (tls) {
         stomp_tls_conf_t tc = {
-            .ca_file = brg_cfg_str(cs, "ca_file", NULL),
-            .cert_file = brg_cfg_str(cs, "cert_file", NULL),
-            .key_file = brg_cfg_str(cs, "key_file", NULL),
-            .verify_peer = brg_cfg_bool(cs, "verify_peer", true),
+            .ca_file = brg_conf_str(cs, "ca_file", NULL),
+            .cert_file = brg_conf_str(cs, "cert_file", NULL),
+            .key_file = brg_conf_str(cs, "key_file", NULL),
+            .verify_peer = brg_conf_bool(cs, "verify_peer", true),
         };
         rc = stomp_tls_init(s, &tc, errstr, errstr_size);
         if (rc != BRG_OK) {
@@ -242,8 +242,8 @@ static brg_err_t stomp_open(brg_endpoint_t *ep, void **statep, char *errstr, siz
         }
     }
     /* The keys win over credentials written in the url. */
-    const char *u = brg_cfg_str(cs, "user", NULL);
-    const char *pw = brg_cfg_str(cs, "password", NULL);
+    const char *u = brg_conf_str(cs, "user", NULL);
+    const char *pw = brg_conf_str(cs, "password", NULL);
     s->user = u ? brg_xstrdup(u) : uu;
     s->password = pw ? brg_xstrdup(pw) : upw;
     if (u) {
@@ -253,12 +253,12 @@ static brg_err_t stomp_open(brg_endpoint_t *ep, void **statep, char *errstr, siz
         free(upw);
     }
     uu = upw = NULL;
-    s->vhost = brg_xstrdup(brg_cfg_str(cs, "vhost", s->host));
-    s->heartbeat_ms = (uint32_t)brg_cfg_int(cs, "heartbeat", 10000);
-    s->max_frame = (size_t)brg_cfg_int(cs, "max_frame_size", DEFAULT_MAX_FRAME);
-    s->receipt_window = (size_t)brg_cfg_int(cs, "receipt_window", 256);
+    s->vhost = brg_xstrdup(brg_conf_str(cs, "vhost", s->host));
+    s->heartbeat_ms = (uint32_t)brg_conf_int(cs, "heartbeat", 10000);
+    s->max_frame = (size_t)brg_conf_int(cs, "max_frame_size", DEFAULT_MAX_FRAME);
+    s->receipt_window = (size_t)brg_conf_int(cs, "receipt_window", 256);
     const char *bid = brg_endpoint_bridge_id(ep);
-    const char *cid = brg_cfg_str(cs, "client_id", NULL);
+    const char *cid = brg_conf_str(cs, "client_id", NULL);
     s->client_id = cid ? brg_xstrdup(cid) : joined(bid ? bid : "bridge", brg_endpoint_name(ep));
 
     s->nsrcs = brg_endpoint_source_count(ep);
@@ -267,11 +267,11 @@ static brg_err_t stomp_open(brg_endpoint_t *ep, void **statep, char *errstr, siz
         stomp_src_t *x = &s->srcs[i];
         x->src = brg_endpoint_source(ep, i);
         x->index = i;
-        const brg_cfg_t *fcs = brg_source_cfg(x->src);
-        x->destination = brg_cfg_str(fcs, "destination", "");
-        x->durable = is_topic(x->destination) && brg_cfg_bool(fcs, "durable", true);
+        const brg_conf_node_t *fcs = brg_source_conf(x->src);
+        x->destination = brg_conf_str(fcs, "destination", "");
+        x->durable = is_topic(x->destination) && brg_conf_bool(fcs, "durable", true);
         if (x->durable) {
-            const char *sn = brg_cfg_str(fcs, "subscription", NULL);
+            const char *sn = brg_conf_str(fcs, "subscription", NULL);
             const char *rn = brg_source_route_name(x->src);
             size_t n = strlen(rn) + 16;
             x->sub_name = brg_xmalloc(n);
@@ -282,7 +282,7 @@ static brg_err_t stomp_open(brg_endpoint_t *ep, void **statep, char *errstr, siz
             }
             s->need_client_id = true;
         }
-        x->reject = strcmp(brg_cfg_str(fcs, "on_reject", "keep"), "reject") == 0;
+        x->reject = strcmp(brg_conf_str(fcs, "on_reject", "keep"), "reject") == 0;
         /* The operator says the broker parks what is NACKed (RabbitMQ with a dead-letter
          * exchange, Artemis): a rejection then does not stop the route. */
         brg_source_set_broker_dead_letter(x->src, x->reject);

@@ -60,7 +60,7 @@ void stomp_sink_service(brg_stomp_t *s)
         brg_stomp_encode_opts_t o = {
             .destination = dest,
             .receipt = receipt,
-            .persistent = brg_cfg_bool(brg_sink_cfg(sink), "persistent", true),
+            .persistent = brg_conf_bool(brg_sink_conf(sink), "persistent", true),
             .now_ms = brg_wall_ms(),
             .loss = loss,
             .loss_ctx = sink,

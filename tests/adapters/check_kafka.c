@@ -607,22 +607,22 @@ END_TEST
 
 /* ---- load-time checks ---------------------------------------------------------------------- */
 
-static brg_cfg_t *root;
+static brg_conf_node_t *root;
 static brg_diag_t diag;
 
-static const brg_cfg_t *parse(const char *text)
+static const brg_conf_node_t *parse(const char *text)
 {
-    brg_cfg_destroy(root);
+    brg_conf_node_destroy(root);
     root = brg_conf_parse_tree(text, "k.conf");
     ck_assert_ptr_nonnull(root);
     brg_diag_fini(&diag);
     brg_diag_init(&diag);
-    return brg_cfg_get(root, "g");
+    return brg_conf_get(root, "g");
 }
 
 static void checks_teardown(void)
 {
-    brg_cfg_destroy(root);
+    brg_conf_node_destroy(root);
     root = NULL;
     brg_diag_fini(&diag);
 }
@@ -635,7 +635,7 @@ static void assert_diag(size_t i, const char *want)
 
 START_TEST(test_check_bad_properties_at_their_lines)
 {
-    const brg_cfg_t *g = parse("g = {\n"
+    const brg_conf_node_t *g = parse("g = {\n"
                                "  brokers = \"127.0.0.1:9092\";\n"
                                "  properties = [\n"
                                "    \"linger.ms=5\",\n"
@@ -665,7 +665,7 @@ END_TEST
 
 START_TEST(test_check_bad_regex_and_topics)
 {
-    const brg_cfg_t *g = parse("g = {\n"
+    const brg_conf_node_t *g = parse("g = {\n"
                                "  group = \"g1\";\n"
                                "  topics = [ \"orders\", \"^orders\\\\.(eu|us\",\n"
                                "             \"bad topic\", \"^ok\\\\..*\" ];\n"
@@ -673,7 +673,7 @@ START_TEST(test_check_bad_regex_and_topics)
                                "};\n");
     /* The words of `start` are declared in the key table: checked with the keys. */
     brg_kafka_adapter.check_source(NULL, g, &diag);
-    brg_cfg_check_keys(g, brg_kafka_adapter.source_keys, NULL, &diag);
+    brg_conf_check_keys(g, brg_kafka_adapter.source_keys, NULL, &diag);
     ck_assert_uint_eq(diag.errors, 3);
     ck_assert_msg(strncmp(diag.lines[0], "k.conf:3: g.topics[1]: bad regex \"^orders\\.(eu|us\": ",
                           52) == 0,
@@ -694,7 +694,7 @@ END_TEST
 
 START_TEST(test_check_sink_partition_and_topic)
 {
-    const brg_cfg_t *g = parse("g = {\n  topic = \"out\";\n  partition = \"two\";\n};\n");
+    const brg_conf_node_t *g = parse("g = {\n  topic = \"out\";\n  partition = \"two\";\n};\n");
     brg_kafka_adapter.check_sink(NULL, g, &diag);
     ck_assert_uint_eq(diag.errors, 1);
     assert_diag(0, "k.conf:3: g.partition: \"two\" is not a partition number (or a template)");
@@ -728,7 +728,7 @@ START_TEST(test_conf_consumer_prefetch_follows_the_budget)
 
     /* The default hold (2 MiB): responses of 1 MiB, 32 KiB per partition, a queue limit of
      * 8 times the hold that the source never lets librdkafka reach. */
-    const brg_cfg_t *g = parse("g = { brokers = \"h:1\"; };\n");
+    const brg_conf_node_t *g = parse("g = { brokers = \"h:1\"; };\n");
     rd_kafka_conf_t *conf = rd_kafka_conf_new();
     brg_kafka_conf_bound_consumer(conf, g, 2 * 1024 * 1024);
     assert_conf(conf, "queued.max.messages.kbytes", "16384");
@@ -769,7 +769,7 @@ END_TEST
 
 START_TEST(test_conf_producer_linger_unless_set)
 {
-    const brg_cfg_t *g = parse("g = { brokers = \"h:1\"; };\n");
+    const brg_conf_node_t *g = parse("g = { brokers = \"h:1\"; };\n");
     rd_kafka_conf_t *conf = rd_kafka_conf_new();
     brg_kafka_conf_tune_producer(conf, g);
     assert_conf(conf, "linger.ms", "0.5");
@@ -786,7 +786,7 @@ END_TEST
 START_TEST(test_conf_consumer_cooperative_unless_set)
 {
     char err[512];
-    const brg_cfg_t *g = parse("g = { brokers = \"h:1\"; };\n");
+    const brg_conf_node_t *g = parse("g = { brokers = \"h:1\"; };\n");
     rd_kafka_conf_t *conf = brg_kafka_conf_new(g, BRG_KAFKA_CONSUMER_ROLE, "c", err, sizeof(err));
     ck_assert_ptr_nonnull(conf);
     assert_conf(conf, "partition.assignment.strategy", "cooperative-sticky");

@@ -124,7 +124,7 @@ START_TEST(test_conf_model_has_defaults_and_secrets)
     ck_assert_uint_eq(c->nroutes, 1);
     ck_assert_int_eq(c->routes[0].max_in_flight, BRG_DEFAULT_MAX_IN_FLIGHT);
     ck_assert_int_eq(c->shutdown_timeout_ms, 30000);
-    const brg_cfg_t *tok = brg_cfg_get(c->endpoints[0], "token");
+    const brg_conf_node_t *tok = brg_conf_get(c->endpoints[0], "token");
     ck_assert(tok->secret);
     ck_assert_str_eq(tok->v.s, "s3cret");
     /* -t output never shows the secret. */
@@ -194,7 +194,7 @@ START_TEST(test_conf_secret_file_is_read_and_hidden)
     brg_conf_t *c = brg_conf_load_string(text, "inline.conf", &d);
     unlink(path);
     ck_assert_msg(c != NULL, "%s", d.count ? d.lines[0] : "");
-    const brg_cfg_t *tok = brg_cfg_get(c->endpoints[0], "token");
+    const brg_conf_node_t *tok = brg_conf_get(c->endpoints[0], "token");
     ck_assert_ptr_nonnull(tok);
     ck_assert(tok->secret);
     ck_assert_str_eq(tok->v.s, "from-file");

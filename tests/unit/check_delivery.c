@@ -28,7 +28,7 @@ typedef struct fixture {
     brg_endpoint_t *src_ep;
     brg_endpoint_t *sink_ep[MAX_SINKS];
     brg_source_t *src;
-    brg_cfg_t *cs;
+    brg_conf_node_t *cs;
 } fixture_t;
 
 /* A route from one endpoint to n others, nothing started: the test plays every thread. The
@@ -68,7 +68,7 @@ static void fixture_fini(fixture_t *f)
     brg_endpoint_destroy(f->src_ep);
     brg_mapping_destroy(f->rt->mapping);
     brg_route_destroy(f->rt);
-    brg_cfg_destroy(f->cs);
+    brg_conf_node_destroy(f->cs);
 }
 
 static void submit(fixture_t *f, int id)
@@ -248,7 +248,7 @@ START_TEST(test_delivery_endpoint_stopped_in_flight_releases_each_once)
     ck_assert_uint_eq(atomic_load(&f.rt->in_flight_bytes), 0);
     brg_mapping_destroy(f.rt->mapping);
     brg_route_destroy(f.rt);
-    brg_cfg_destroy(f.cs);
+    brg_conf_node_destroy(f.cs);
 }
 END_TEST
 

@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "bridge/cfg.h"
+#include "bridge/conf_node.h"
 #include "bridge/conf.h"
 #include "fuzz/fuzz_envelope.h"
 #include "mappings/filter.h"

@@ -93,14 +93,14 @@ static brg_mapping_t *mapping(const char *mapping_text, const char *bridge, cons
 {
     char text[2048];
     snprintf(text, sizeof(text), "mapping = { %s };", mapping_text);
-    extern brg_cfg_t *test_parse_group(const char *text);
-    brg_cfg_t *cs = test_parse_group(text);
+    extern brg_conf_node_t *test_parse_group(const char *text);
+    brg_conf_node_t *cs = test_parse_group(text);
     brg_diag_t d;
     brg_diag_init(&d);
     brg_mapping_t *m = brg_mapping_new(cs, bridge, route, &d);
     ck_assert_msg(m != NULL, "%s", d.count ? d.lines[0] : "?");
     brg_diag_fini(&d);
-    brg_cfg_destroy(cs);
+    brg_conf_node_destroy(cs);
     return m;
 }
 
@@ -193,7 +193,7 @@ END_TEST
 /* ---- loop prevention by stream: one bridge "b" whose routes are given as config text ---- */
 
 #define NROUTES 8
-static brg_cfg_t *route_cs[NROUTES];
+static brg_conf_node_t *route_cs[NROUTES];
 static brg_streams_t *streams;
 static brg_mapping_t *maps[NROUTES];
 static size_t nmaps;
@@ -201,17 +201,17 @@ static size_t nmaps;
 /* Each text is one route group ("name = ...; from = {...}; to = {...};"). */
 static void bridge_of(const char *const *routes)
 {
-    extern brg_cfg_t *test_parse_group(const char *text);
+    extern brg_conf_node_t *test_parse_group(const char *text);
     nmaps = 0;
     while (routes[nmaps]) {
         route_cs[nmaps] = test_parse_group(routes[nmaps]);
         nmaps++;
     }
-    streams = brg_streams_new((const brg_cfg_t *const *)route_cs, nmaps);
+    streams = brg_streams_new((const brg_conf_node_t *const *)route_cs, nmaps);
     for (size_t i = 0; i < nmaps; i++) {
         brg_diag_t d;
         brg_diag_init(&d);
-        maps[i] = brg_mapping_new(route_cs[i], "b", brg_cfg_str(route_cs[i], "name", "?"), &d);
+        maps[i] = brg_mapping_new(route_cs[i], "b", brg_conf_str(route_cs[i], "name", "?"), &d);
         ck_assert_ptr_nonnull(maps[i]);
         brg_diag_fini(&d);
         brg_mapping_set_streams(maps[i], streams);
@@ -222,7 +222,7 @@ static void bridge_done(void)
 {
     for (size_t i = 0; i < nmaps; i++) {
         brg_mapping_destroy(maps[i]);
-        brg_cfg_destroy(route_cs[i]);
+        brg_conf_node_destroy(route_cs[i]);
     }
     brg_streams_destroy(streams);
 }
@@ -281,7 +281,7 @@ START_TEST(test_loop_chains_allowed)
     ck_assert_str_eq(path_of(env), "b/rt-out,b/rt-back>rt.x");
     brg_envelope_destroy(env);
     /* A reload without the route "in": its old entries are now a loop for "out". */
-    brg_streams_t *reloaded = brg_streams_new((const brg_cfg_t *const *)route_cs + 1, nmaps - 1);
+    brg_streams_t *reloaded = brg_streams_new((const brg_conf_node_t *const *)route_cs + 1, nmaps - 1);
     brg_mapping_set_streams(maps[1], reloaded);
     brg_streams_destroy(reloaded);
     env = read_from("audit", NULL, "b/in");
@@ -421,8 +421,8 @@ END_TEST
 
 START_TEST(test_mapping_config_errors)
 {
-    extern brg_cfg_t *test_parse_group(const char *text);
-    brg_cfg_t *cs = test_parse_group("mapping = {\n where = \"key = \";\n"
+    extern brg_conf_node_t *test_parse_group(const char *text);
+    brg_conf_node_t *cs = test_parse_group("mapping = {\n where = \"key = \";\n"
                                      " key_regex = { pattern = \"(\"; };\n colour = 1; };");
     brg_diag_t d;
     brg_diag_init(&d);
@@ -438,7 +438,7 @@ START_TEST(test_mapping_config_errors)
                      "t.conf:3: mapping.key_regex.pattern: bad regular expression \"(\": "
                      "Unmatched ( or \\(");
     brg_diag_fini(&d);
-    brg_cfg_destroy(cs);
+    brg_conf_node_destroy(cs);
 }
 END_TEST
 

@@ -44,7 +44,7 @@ static brg_conf_t *base(void) { return load("x", "", "", "", ""); }
 static size_t ep(const brg_conf_t *c, const char *name)
 {
     for (size_t i = 0; i < c->nendpoints; i++) {
-        if (strcmp(brg_cfg_str(c->endpoints[i], "name", ""), name) == 0) {
+        if (strcmp(brg_conf_str(c->endpoints[i], "name", ""), name) == 0) {
             return i;
         }
     }
@@ -70,7 +70,7 @@ static void whys(const brg_reload_plan_t *p, const brg_conf_t *nc, char *out, si
     out[0] = 0;
     for (size_t i = 0; i < p->nendpoints; i++) {
         n += (size_t)snprintf(out + n, size - n, "%s%s=%s", i ? " " : "",
-                              brg_cfg_str(nc->endpoints[i], "name", ""),
+                              brg_conf_str(nc->endpoints[i], "name", ""),
                               brg_reload_why_name(p->endpoint_why[i]));
     }
 }

@@ -132,7 +132,7 @@ static brg_envelope_t *generate(uint64_t seq, const brg_source_t *src)
     snprintf(buf, sizeof(buf), "audit-%s-%" PRIu64, A.run_id, seq);
     brg_props_set(&env->props.message_id, buf);
     env->props.timestamp_ms = brg_wall_ms();
-    env->origin.stream = brg_xstrdup(brg_cfg_str(brg_source_cfg(src), "stream", "audit"));
+    env->origin.stream = brg_xstrdup(brg_conf_str(brg_source_conf(src), "stream", "audit"));
     env->src_seq = seq;
     return env;
 }

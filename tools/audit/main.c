@@ -37,8 +37,8 @@ static bool route_unstamped(const brg_conf_t *conf, const char *name)
 {
     for (size_t i = 0; i < conf->nroutes; i++) {
         if (conf->routes[i].name && strcmp(conf->routes[i].name, name) == 0) {
-            const brg_cfg_t *m = brg_cfg_get(conf->routes[i].cs, "mapping");
-            return m && !brg_cfg_bool(m, "provenance", true);
+            const brg_conf_node_t *m = brg_conf_get(conf->routes[i].cs, "mapping");
+            return m && !brg_conf_bool(m, "provenance", true);
         }
     }
     return false;

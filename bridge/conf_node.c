@@ -1,4 +1,4 @@
-#include "bridge/cfg.h"
+#include "bridge/conf_node.h"
 
 #include <math.h>
 #include <stdarg.h>
@@ -9,9 +9,9 @@
 
 #include "bridge/err.h"
 
-const brg_cfg_t *brg_cfg_get(const brg_cfg_t *cs, const char *name)
+const brg_conf_node_t *brg_conf_get(const brg_conf_node_t *cs, const char *name)
 {
-    if (!cs || cs->type != BRG_CFG_GROUP) {
+    if (!cs || cs->type != BRG_CONF_GROUP) {
         return NULL;
     }
     for (size_t i = 0; i < cs->nkids; i++) {
@@ -22,59 +22,59 @@ const brg_cfg_t *brg_cfg_get(const brg_cfg_t *cs, const char *name)
     return NULL;
 }
 
-const char *brg_cfg_str(const brg_cfg_t *cs, const char *name, const char *def)
+const char *brg_conf_str(const brg_conf_node_t *cs, const char *name, const char *def)
 {
-    const brg_cfg_t *c = brg_cfg_get(cs, name);
-    return c && c->type == BRG_CFG_STRING ? c->v.s : def;
+    const brg_conf_node_t *c = brg_conf_get(cs, name);
+    return c && c->type == BRG_CONF_STRING ? c->v.s : def;
 }
 
-int64_t brg_cfg_int(const brg_cfg_t *cs, const char *name, int64_t def)
+int64_t brg_conf_int(const brg_conf_node_t *cs, const char *name, int64_t def)
 {
-    const brg_cfg_t *c = brg_cfg_get(cs, name);
-    return c && c->type == BRG_CFG_INT ? c->v.i : def;
+    const brg_conf_node_t *c = brg_conf_get(cs, name);
+    return c && c->type == BRG_CONF_INT ? c->v.i : def;
 }
 
-double brg_cfg_float(const brg_cfg_t *cs, const char *name, double def)
+double brg_conf_float(const brg_conf_node_t *cs, const char *name, double def)
 {
-    const brg_cfg_t *c = brg_cfg_get(cs, name);
-    if (c && c->type == BRG_CFG_FLOAT) {
+    const brg_conf_node_t *c = brg_conf_get(cs, name);
+    if (c && c->type == BRG_CONF_FLOAT) {
         return c->v.f;
     }
-    return c && c->type == BRG_CFG_INT ? (double)c->v.i : def;
+    return c && c->type == BRG_CONF_INT ? (double)c->v.i : def;
 }
 
-bool brg_cfg_bool(const brg_cfg_t *cs, const char *name, bool def)
+bool brg_conf_bool(const brg_conf_node_t *cs, const char *name, bool def)
 {
-    const brg_cfg_t *c = brg_cfg_get(cs, name);
-    return c && c->type == BRG_CFG_BOOL ? c->v.b : def;
+    const brg_conf_node_t *c = brg_conf_get(cs, name);
+    return c && c->type == BRG_CONF_BOOL ? c->v.b : def;
 }
 
-const char *brg_cfg_type_name(brg_cfg_type_t t)
+const char *brg_conf_type_name(brg_conf_node_type_t t)
 {
     switch (t) {
-    case BRG_CFG_GROUP: return "group";
-    case BRG_CFG_LIST: return "list";
-    case BRG_CFG_STRING: return "string";
-    case BRG_CFG_INT: return "integer";
-    case BRG_CFG_FLOAT: return "float";
-    case BRG_CFG_BOOL: return "boolean";
+    case BRG_CONF_GROUP: return "group";
+    case BRG_CONF_LIST: return "list";
+    case BRG_CONF_STRING: return "string";
+    case BRG_CONF_INT: return "integer";
+    case BRG_CONF_FLOAT: return "float";
+    case BRG_CONF_BOOL: return "boolean";
     }
     return "?";
 }
 
-void brg_cfg_destroy(brg_cfg_t *cs)
+void brg_conf_node_destroy(brg_conf_node_t *cs)
 {
     if (!cs) {
         return;
     }
     for (size_t i = 0; i < cs->nkids; i++) {
-        brg_cfg_destroy(cs->kids[i]);
+        brg_conf_node_destroy(cs->kids[i]);
     }
     free(cs->kids);
     free(cs->file_owned);
     free(cs->name);
     free(cs->path);
-    if (cs->type == BRG_CFG_STRING) {
+    if (cs->type == BRG_CONF_STRING) {
         free(cs->v.s);
     }
     free(cs);
@@ -116,7 +116,7 @@ static void diag_push(brg_diag_t *d, const char *file, int line, const char *pat
     }
 }
 
-void brg_diag_error(brg_diag_t *d, const brg_cfg_t *at, const char *fmt, ...)
+void brg_diag_error(brg_diag_t *d, const brg_conf_node_t *at, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
@@ -133,7 +133,7 @@ void brg_diag_error_at(brg_diag_t *d, const char *file, int line, const char *pa
     va_end(ap);
 }
 
-void brg_diag_warn(brg_diag_t *d, const brg_cfg_t *at, const char *fmt, ...)
+void brg_diag_warn(brg_diag_t *d, const brg_conf_node_t *at, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
@@ -169,39 +169,39 @@ static const brg_conf_key_t *find_secret_file_key(const brg_conf_key_t *keys, co
     return NULL;
 }
 
-bool brg_cfg_type_ok(const brg_cfg_t *c, brg_key_type_t t)
+bool brg_conf_type_ok(const brg_conf_node_t *c, brg_key_type_t t)
 {
     switch (t) {
     case BRG_KEY_STRING:
-    case BRG_KEY_TEMPLATE: return c->type == BRG_CFG_STRING;
-    case BRG_KEY_INT: return c->type == BRG_CFG_INT;
-    case BRG_KEY_FLOAT: return c->type == BRG_CFG_FLOAT || c->type == BRG_CFG_INT;
-    case BRG_KEY_BOOL: return c->type == BRG_CFG_BOOL;
-    case BRG_KEY_GROUP: return c->type == BRG_CFG_GROUP;
+    case BRG_KEY_TEMPLATE: return c->type == BRG_CONF_STRING;
+    case BRG_KEY_INT: return c->type == BRG_CONF_INT;
+    case BRG_KEY_FLOAT: return c->type == BRG_CONF_FLOAT || c->type == BRG_CONF_INT;
+    case BRG_KEY_BOOL: return c->type == BRG_CONF_BOOL;
+    case BRG_KEY_GROUP: return c->type == BRG_CONF_GROUP;
     case BRG_KEY_GROUP_OR_LIST:
-        if (c->type == BRG_CFG_GROUP) {
+        if (c->type == BRG_CONF_GROUP) {
             return true;
         }
-        if (c->type != BRG_CFG_LIST || c->nkids == 0) {
+        if (c->type != BRG_CONF_LIST || c->nkids == 0) {
             return false;
         }
         for (size_t i = 0; i < c->nkids; i++) {
-            if (c->kids[i]->type != BRG_CFG_GROUP) {
+            if (c->kids[i]->type != BRG_CONF_GROUP) {
                 return false;
             }
         }
         return true;
     case BRG_KEY_STRING_OR_LIST:
-        if (c->type == BRG_CFG_STRING) {
+        if (c->type == BRG_CONF_STRING) {
             return true;
         }
         /* fall through */
     case BRG_KEY_STRING_LIST:
-        if (c->type != BRG_CFG_LIST) {
+        if (c->type != BRG_CONF_LIST) {
             return false;
         }
         for (size_t i = 0; i < c->nkids; i++) {
-            if (c->kids[i]->type != BRG_CFG_STRING) {
+            if (c->kids[i]->type != BRG_CONF_STRING) {
                 return false;
             }
         }
@@ -250,9 +250,9 @@ static void format_number(double v, bool integer, char *out, size_t size)
 }
 
 /* The declared words and range of a key whose type is right. */
-static void check_value(const brg_cfg_t *c, const brg_conf_key_t *k, brg_diag_t *d)
+static void check_value(const brg_conf_node_t *c, const brg_conf_key_t *k, brg_diag_t *d)
 {
-    if (k->words && c->type == BRG_CFG_STRING) {
+    if (k->words && c->type == BRG_CONF_STRING) {
         char valid[512] = "";
         size_t n = 0;
         for (const char *const *w = k->words; *w; w++) {
@@ -265,8 +265,8 @@ static void check_value(const brg_cfg_t *c, const brg_conf_key_t *k, brg_diag_t 
         brg_diag_error(d, c, "unknown %s \"%s\" (valid: %s)", c->name, c->v.s, valid);
         return;
     }
-    if ((k->flags & BRG_KEY_RANGE) && (c->type == BRG_CFG_INT || c->type == BRG_CFG_FLOAT)) {
-        double v = c->type == BRG_CFG_INT ? (double)c->v.i : c->v.f;
+    if ((k->flags & BRG_KEY_RANGE) && (c->type == BRG_CONF_INT || c->type == BRG_CONF_FLOAT)) {
+        double v = c->type == BRG_CONF_INT ? (double)c->v.i : c->v.f;
         if (v >= k->min && v <= k->max) {
             return;
         }
@@ -274,7 +274,7 @@ static void check_value(const brg_cfg_t *c, const brg_conf_key_t *k, brg_diag_t 
         bool integer = k->type == BRG_KEY_INT;
         format_number(k->min, integer, lo, sizeof(lo));
         format_number(k->max, integer, hi, sizeof(hi));
-        if (c->type == BRG_CFG_INT) {
+        if (c->type == BRG_CONF_INT) {
             snprintf(got, sizeof(got), "%lld", (long long)c->v.i);
         } else {
             snprintf(got, sizeof(got), "%g", c->v.f);
@@ -287,15 +287,15 @@ static void check_value(const brg_cfg_t *c, const brg_conf_key_t *k, brg_diag_t 
     }
 }
 
-size_t brg_cfg_check_keys(const brg_cfg_t *group, const brg_conf_key_t *keys,
+size_t brg_conf_check_keys(const brg_conf_node_t *group, const brg_conf_key_t *keys,
                         const brg_conf_key_t *extra, brg_diag_t *d)
 {
     size_t shape = 0;
-    if (!group || group->type != BRG_CFG_GROUP) {
+    if (!group || group->type != BRG_CONF_GROUP) {
         return 0;
     }
     for (size_t i = 0; i < group->nkids; i++) {
-        const brg_cfg_t *c = group->kids[i];
+        const brg_conf_node_t *c = group->kids[i];
         const brg_conf_key_t *k = find_key(keys, c->name);
         if (!k) {
             k = find_key(extra, c->name);
@@ -306,7 +306,7 @@ size_t brg_cfg_check_keys(const brg_cfg_t *group, const brg_conf_key_t *keys,
                 sk = find_secret_file_key(extra, c->name);
             }
             if (sk) {
-                if (c->type != BRG_CFG_STRING) {
+                if (c->type != BRG_CONF_STRING) {
                     brg_diag_error(d, c, "must be a string (a file path)");
                     shape++;
                 }
@@ -320,9 +320,9 @@ size_t brg_cfg_check_keys(const brg_cfg_t *group, const brg_conf_key_t *keys,
             shape++;
             continue;
         }
-        if (!brg_cfg_type_ok(c, k->type)) {
+        if (!brg_conf_type_ok(c, k->type)) {
             brg_diag_error(d, c, "must be %s, not %s", key_type_name(k->type),
-                           brg_cfg_type_name(c->type));
+                           brg_conf_type_name(c->type));
             shape++;
         } else {
             check_value(c, k, d);
@@ -330,12 +330,12 @@ size_t brg_cfg_check_keys(const brg_cfg_t *group, const brg_conf_key_t *keys,
     }
     for (int pass = 0; pass < 2; pass++) {
         for (const brg_conf_key_t *k = pass ? extra : keys; k && k->name; k++) {
-            if (!(k->flags & BRG_KEY_REQUIRED) || brg_cfg_get(group, k->name)) {
+            if (!(k->flags & BRG_KEY_REQUIRED) || brg_conf_get(group, k->name)) {
                 continue;
             }
             char alt[128];
             snprintf(alt, sizeof(alt), "%s_file", k->name);
-            if ((k->flags & BRG_KEY_SECRET) && brg_cfg_get(group, alt)) {
+            if ((k->flags & BRG_KEY_SECRET) && brg_conf_get(group, alt)) {
                 continue;
             }
             brg_diag_error(d, group, "missing required key \"%s\"", k->name);
@@ -345,26 +345,26 @@ size_t brg_cfg_check_keys(const brg_cfg_t *group, const brg_conf_key_t *keys,
     return shape;
 }
 
-static void check_readable(const brg_cfg_t *ep_cs, const char *key, brg_diag_t *d)
+static void check_readable(const brg_conf_node_t *ep_cs, const char *key, brg_diag_t *d)
 {
-    const brg_cfg_t *c = brg_cfg_get(ep_cs, key);
-    if (c && c->type == BRG_CFG_STRING && access(c->v.s, R_OK) != 0) {
+    const brg_conf_node_t *c = brg_conf_get(ep_cs, key);
+    if (c && c->type == BRG_CONF_STRING && access(c->v.s, R_OK) != 0) {
         brg_diag_error(d, c, "cannot read \"%s\"", c->v.s);
     }
 }
 
-void brg_cfg_check_tls_keys(const brg_cfg_t *ep_cs, bool has_url, bool tls, const char *tls_url,
+void brg_conf_check_tls_keys(const brg_conf_node_t *ep_cs, bool has_url, bool tls, const char *tls_url,
                             brg_diag_t *d)
 {
-    bool has_cert = brg_cfg_get(ep_cs, "cert_file") != NULL;
-    bool has_key = brg_cfg_get(ep_cs, "key_file") != NULL;
+    bool has_cert = brg_conf_get(ep_cs, "cert_file") != NULL;
+    bool has_key = brg_conf_get(ep_cs, "key_file") != NULL;
     if (has_cert != has_key) {
-        brg_diag_error(d, brg_cfg_get(ep_cs, has_cert ? "cert_file" : "key_file"),
+        brg_diag_error(d, brg_conf_get(ep_cs, has_cert ? "cert_file" : "key_file"),
                        "cert_file and key_file go together");
     }
     static const char *const tls_keys[] = {"ca_file", "cert_file", "key_file", "verify_peer"};
     for (size_t i = 0; i < sizeof(tls_keys) / sizeof(tls_keys[0]); i++) {
-        const brg_cfg_t *c = brg_cfg_get(ep_cs, tls_keys[i]);
+        const brg_conf_node_t *c = brg_conf_get(ep_cs, tls_keys[i]);
         if (c && !tls && has_url) {
             brg_diag_warn(d, c, "%s has no effect without %s url", tls_keys[i], tls_url);
         }
