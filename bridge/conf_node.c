@@ -270,10 +270,12 @@ static void check_value(const brg_conf_node_t *c, const brg_conf_key_t *k, brg_d
         if (v >= k->min && v <= k->max) {
             return;
         }
-        char lo[32], hi[32], got[32];
+        char lo[32], hi[32] = "", got[32];
         bool integer = k->type == BRG_KEY_INT;
         format_number(k->min, integer, lo, sizeof(lo));
-        format_number(k->max, integer, hi, sizeof(hi));
+        if (!isinf(k->max)) { /* (long long)INFINITY is undefined (fuzz_conf found it) */
+            format_number(k->max, integer, hi, sizeof(hi));
+        }
         if (c->type == BRG_CONF_INT) {
             snprintf(got, sizeof(got), "%lld", (long long)c->v.i);
         } else {
