@@ -32,6 +32,14 @@ void brg_buf_add(brg_buf_t *b, const void *p, size_t n)
     b->data[b->len] = '\0';
 }
 
+void brg_buf_reset(brg_buf_t *b)
+{
+    b->len = 0;
+    if (b->data) {
+        b->data[0] = '\0';
+    }
+}
+
 void brg_buf_str(brg_buf_t *b, const char *s)
 {
     if (s) {

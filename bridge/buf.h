@@ -22,6 +22,9 @@ void brg_buf_str(brg_buf_t *b, const char *s);
 void brg_buf_byte(brg_buf_t *b, char c);
 /* Append printf-formatted text (any length). */
 void brg_buf_printf(brg_buf_t *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Empty the buffer and keep its allocation (a scratch buffer reused per message): data is ""
+ * once anything was ever added. */
+void brg_buf_reset(brg_buf_t *b);
 /* Returns: the data (NUL-terminated, never NULL: "" for an empty buffer), which the caller now
  * owns and frees; *len (if not NULL) gets the length. The buffer is left empty. */
 char *brg_buf_steal(brg_buf_t *b, size_t *len);

@@ -171,44 +171,62 @@ static void sb_value(brg_buf_t *b, const brg_value_t *v)
     }
 }
 
-char *brg_template_render(const brg_template_t *t, const brg_envelope_t *env, size_t *len_out)
+/* Append the rendering of t for env to b. */
+static void render(const brg_template_t *t, const brg_envelope_t *env, brg_buf_t *b)
 {
-    brg_buf_t b = {0};
-    brg_buf_add(&b, "", 0);
     char num[32];
+    brg_buf_add(b, "", 0);
     for (size_t i = 0; i < t->nparts; i++) {
         const part_t *p = &t->parts[i];
         switch (p->kind) {
-        case PART_LITERAL: brg_buf_add(&b, p->text, p->len); break;
-        case PART_STREAM: brg_buf_str(&b, env->origin.stream); break;
+        case PART_LITERAL: brg_buf_add(b, p->text, p->len); break;
+        case PART_STREAM: brg_buf_str(b, env->origin.stream); break;
         case PART_KEY:
             if (env->key) {
-                brg_buf_add(&b, env->key, env->key_len);
+                brg_buf_add(b, env->key, env->key_len);
             }
             break;
         case PART_PARTITION:
             if (env->origin.partition >= 0) {
                 snprintf(num, sizeof(num), "%" PRId32, env->origin.partition);
-                brg_buf_str(&b, num);
+                brg_buf_str(b, num);
             }
             break;
-        case PART_ROUTING_KEY: brg_buf_str(&b, env->origin.routing_key); break;
-        case PART_EXCHANGE: brg_buf_str(&b, env->origin.exchange); break;
-        case PART_SUBJECT: brg_buf_str(&b, env->props.subject); break;
-        case PART_MESSAGE_ID: brg_buf_str(&b, env->props.message_id); break;
-        case PART_CORRELATION_ID: brg_buf_str(&b, env->props.correlation_id); break;
-        case PART_ENDPOINT: brg_buf_str(&b, env->origin.endpoint); break;
+        case PART_ROUTING_KEY: brg_buf_str(b, env->origin.routing_key); break;
+        case PART_EXCHANGE: brg_buf_str(b, env->origin.exchange); break;
+        case PART_SUBJECT: brg_buf_str(b, env->props.subject); break;
+        case PART_MESSAGE_ID: brg_buf_str(b, env->props.message_id); break;
+        case PART_CORRELATION_ID: brg_buf_str(b, env->props.correlation_id); break;
+        case PART_ENDPOINT: brg_buf_str(b, env->origin.endpoint); break;
         case PART_HEADER: {
             const brg_field_t *f = brg_fields_get(&env->headers, p->text);
             if (f) {
-                sb_value(&b, &f->value);
+                sb_value(b, &f->value);
             }
             break;
         }
         }
     }
-    if (len_out) {
-        *len_out = b.len;
+}
+
+char *brg_template_render(const brg_template_t *t, const brg_envelope_t *env, size_t *len_out)
+{
+    brg_buf_t b = {0};
+    render(t, env, &b);
+    return brg_buf_steal(&b, len_out);
+}
+
+const char *brg_template_value(const brg_template_t *t, const brg_envelope_t *env,
+                               brg_buf_t *scratch, size_t *len_out)
+{
+    const char *lit = brg_template_literal(t, len_out);
+    if (lit) {
+        return lit;
     }
-    return b.data;
+    brg_buf_reset(scratch);
+    render(t, env, scratch);
+    if (len_out) {
+        *len_out = scratch->len;
+    }
+    return scratch->data;
 }

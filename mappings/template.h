@@ -11,6 +11,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "bridge/buf.h"
 #include "bridge/envelope.h"
 
 typedef struct brg_template brg_template_t;
@@ -23,6 +24,14 @@ void brg_template_destroy(brg_template_t *t);
 /* Render for one envelope. Returns: a malloc'd NUL-terminated string (the caller frees it);
  * *len_out (if not NULL) gets its length, which may include NUL bytes from binary keys. */
 char *brg_template_render(const brg_template_t *t, const brg_envelope_t *env, size_t *len_out);
+
+/* The template's value for one envelope without an allocation per message: a literal's own
+ * text, or the rendering written into scratch (emptied first; its memory is reused, so a sink
+ * keeps one scratch buffer per template it renders at once). Valid until scratch is used again
+ * or the template destroyed. Returns: NUL-terminated text; *len_out (if not NULL) gets its
+ * length, which may include NUL bytes from binary keys. */
+const char *brg_template_value(const brg_template_t *t, const brg_envelope_t *env,
+                               brg_buf_t *scratch, size_t *len_out);
 
 /* The value of a template without variables, without copying: valid as long as the template;
  * *len_out (if not NULL) gets its length. Returns: NULL if the template has variables. */

@@ -29,6 +29,8 @@ STOMP_RABBITMQ_INTEGRATION = \
 	tests/integration/kafka_stomp_round_trip.sh \
 	tests/integration/rabbitmq_stomp_round_trip.sh \
 	tests/integration/stop_frozen_brokers.sh
+# With RabbitMQ's AMQP 1.0 plugin and the file adapter.
+STOMP_AMQP1_INTEGRATION = tests/integration/templated_destinations.sh
 STOMP_ONLY_INTEGRATION = \
 	tests/integration/stomp_tls.sh \
 	tests/integration/stomp_durable_topic.sh \
@@ -36,10 +38,13 @@ STOMP_ONLY_INTEGRATION = \
 EXTRA_DIST += tests/integration/stomp_lib.sh tests/integration/stomp_client.py \
 	tests/integration/JmsDump.java \
 	scripts/activemq-node.sh $(STOMP_INTEGRATION) $(STOMP_ONLY_INTEGRATION) \
-	$(STOMP_RABBITMQ_INTEGRATION)
+	$(STOMP_RABBITMQ_INTEGRATION) $(STOMP_AMQP1_INTEGRATION)
 if HAVE_ADAPTER_STOMP
 if HAVE_ADAPTER_FILE
 TESTS += $(STOMP_ONLY_INTEGRATION)
+if HAVE_ADAPTER_AMQP1
+TESTS += $(STOMP_AMQP1_INTEGRATION)
+endif
 endif
 if HAVE_ADAPTER_KAFKA
 TESTS += $(STOMP_INTEGRATION)

@@ -304,6 +304,7 @@ static void amqp1_close(void *state)
     free(a->cert_file);
     free(a->key_file);
     free(a->container_id);
+    brg_buf_fini(&a->scratch_address);
     free(a);
 }
 

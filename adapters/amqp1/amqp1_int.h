@@ -114,6 +114,7 @@ typedef struct brg_amqp1 {
     amqp1_rx_t *rx;
     size_t nrx;
     amqp1_tx_t *tx;
+    brg_buf_t scratch_address; /* a templated address, rendered into reused memory */
 } brg_amqp1_t;
 
 /* ---- amqp1_conn.c ---- */

@@ -93,15 +93,13 @@ static void route_one(brg_amqp1_t *a, brg_envelope_t *env, brg_sink_t *sink)
 {
     const brg_template_t *t = brg_sink_template(sink, "address");
     size_t len = 0;
-    /* A literal address is used in place: no allocation per message. */
-    const char *lit = t ? brg_template_literal(t, &len) : NULL;
-    char *owned = t && !lit ? brg_template_render(t, env, &len) : NULL;
-    const char *name = lit ? lit : owned;
+    /* A literal address is used in place, a templated one rendered into reused memory: no
+     * allocation per message. */
+    const char *name = t ? brg_template_value(t, env, &a->scratch_address, &len) : NULL;
     char err[600];
     if (!name || len == 0 || memchr(name, 0, len)) {
         brg_errfmt(err, sizeof(err), "address template \"%s\" rendered an empty or binary address",
                    t ? brg_template_text(t) : "");
-        free(owned);
         brg_settle(env, BRG_REJECTED, err);
         return;
     }
@@ -121,13 +119,11 @@ static void route_one(brg_amqp1_t *a, brg_envelope_t *env, brg_sink_t *sink)
         char rerr[512];
         if (brg_amqp1_address_resolve(a->family, name, &tx->addr, rerr, sizeof(rerr)) != BRG_OK) {
             brg_errfmt(err, sizeof(err), "route %s: %s", brg_sink_route_name(sink), rerr);
-            free(owned);
             tx_free(tx);
             brg_settle(env, BRG_REJECTED, err);
             return;
         }
-        tx->name = owned ? owned : brg_xstrdup(name);
-        owned = NULL;
+        tx->name = brg_xstrdup(name); /* once per address */
         /* A refused target is retried after 1 s, growing to 30 s; its messages wait. */
         brg_backoff_init(&tx->backoff, 1000, 30000);
         tx->next = a->tx;
@@ -136,7 +132,6 @@ static void route_one(brg_amqp1_t *a, brg_envelope_t *env, brg_sink_t *sink)
         brg_log_debug(a->log, "route %s: sending to \"%s\"", brg_sink_route_name(sink),
                       tx->addr.address);
     }
-    free(owned);
     push(tx, env);
 }
 

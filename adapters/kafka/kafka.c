@@ -282,6 +282,9 @@ static void kafka_close(void *state)
     brg_kafka_rows_free(k->rows, k->nrows);
     pthread_mutex_destroy(&k->mlock);
     free(k->client_id);
+    brg_buf_fini(&k->scratch_topic);
+    brg_buf_fini(&k->scratch_key);
+    brg_buf_fini(&k->scratch_part);
     brg_kafka_logctx_fini(&k->log);
     free(k);
 }

@@ -125,6 +125,9 @@ struct brg_kafka_ep {
     /* producer side (kafka_sink.c) */
     rd_kafka_t *producer;
     brg_envq_t pending; /* envelopes the producer could not take yet (queue full), in order */
+    /* Templated topic, key and partition of the message being produced: rendered into reused
+     * memory (no allocation per message). */
+    brg_buf_t scratch_topic, scratch_key, scratch_part;
     size_t outstanding; /* envelopes handed to librdkafka and not settled yet */
     bool producer_fatal;
 

@@ -173,7 +173,6 @@ static bool parse_partition(const char *s, int32_t *out)
 static bool produce(brg_kafka_ep_t *k, brg_envelope_t *env, brg_sink_t *sink)
 {
     brg_kafka_sink_t *ks = brg_sink_opaque(sink);
-    char *topic_owned = NULL, *key_owned = NULL, *part_owned = NULL;
     const char *topic = ks->rkt ? rd_kafka_topic_name(ks->rkt) : NULL;
     const void *key = env->key;
     size_t key_len = env->key_len;
@@ -182,21 +181,19 @@ static bool produce(brg_kafka_ep_t *k, brg_envelope_t *env, brg_sink_t *sink)
     bool queued = true;
 
     if (!topic) {
-        topic = topic_owned = brg_template_render(ks->topic_tpl, env, NULL);
+        topic = brg_template_value(ks->topic_tpl, env, &k->scratch_topic, NULL);
         if (!*topic) {
             brg_settle(env, BRG_REJECTED, "kafka: the topic template rendered an empty name");
             goto out;
         }
     }
     if (ks->key_tpl) {
-        key_owned = brg_template_render(ks->key_tpl, env, &key_len);
-        key = key_owned;
+        key = brg_template_value(ks->key_tpl, env, &k->scratch_key, &key_len);
     }
     if (ks->part_tpl) {
-        part_owned = brg_template_render(ks->part_tpl, env, NULL);
-        if (!parse_partition(part_owned, &partition)) {
-            brg_errfmt(reason, sizeof(reason), "kafka: partition \"%s\" is not a number",
-                       part_owned);
+        const char *part = brg_template_value(ks->part_tpl, env, &k->scratch_part, NULL);
+        if (!parse_partition(part, &partition)) {
+            brg_errfmt(reason, sizeof(reason), "kafka: partition \"%s\" is not a number", part);
             brg_settle(env, BRG_REJECTED, reason);
             goto out;
         }
@@ -236,9 +233,6 @@ static bool produce(brg_kafka_ep_t *k, brg_envelope_t *env, brg_sink_t *sink)
     }
     settle_err(k, env, topic, partition, err, env->body_len + key_len);
 out:
-    free(topic_owned);
-    free(key_owned);
-    free(part_owned);
     return queued;
 }
 

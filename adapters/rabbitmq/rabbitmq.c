@@ -299,6 +299,8 @@ static void rmq_close(void *state)
     }
     free(r->exchanges);
     free(r->lost_reason);
+    brg_buf_fini(&r->scratch_ex);
+    brg_buf_fini(&r->scratch_rk);
     brg_rmq_conf_fini(&r->conf);
     free(r);
 }

@@ -185,6 +185,7 @@ struct brg_rmq {
 
     /* publishing */
     bool pub_open;
+    brg_buf_t scratch_ex, scratch_rk; /* templated names of the message being published */
     int64_t pub_retry_at_ns;
     brg_backoff_t pub_bo;
     uint64_t pub_next_seq, pub_base, return_cursor;

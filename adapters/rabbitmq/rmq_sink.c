@@ -366,26 +366,17 @@ static amqp_bytes_t bytes_n(const void *p, size_t len)
     return b;
 }
 
-/* A name from a sink template: a literal one as it is (the usual case: no allocation), else
- * rendered for env into buf (size bytes; longer names are cut, and *len says how long the
- * whole name is). Returns: the name, NUL-terminated. */
-static const char *sink_name(const brg_template_t *t, const brg_envelope_t *env, char *buf,
-                             size_t size, size_t *len)
+/* A name from a sink template: a literal one as it is (the usual case), else rendered for env
+ * into scratch (reused memory: no allocation per message). *len says how long it is.
+ * Returns: the name, NUL-terminated. */
+static const char *sink_name(const brg_template_t *t, const brg_envelope_t *env,
+                             brg_buf_t *scratch, size_t *len)
 {
     if (!t) {
         *len = 0;
         return "";
     }
-    const char *lit = brg_template_literal(t, len);
-    if (lit) {
-        return lit;
-    }
-    char *r = brg_template_render(t, env, len);
-    size_t n = *len < size - 1 ? *len : size - 1;
-    memcpy(buf, r, n);
-    buf[n] = 0;
-    free(r);
-    return buf;
+    return brg_template_value(t, env, scratch, len);
 }
 
 static brg_err_t publish_one(brg_rmq_t *r, brg_sink_t *sink, brg_envelope_t *env, char *errstr,
@@ -393,9 +384,8 @@ static brg_err_t publish_one(brg_rmq_t *r, brg_sink_t *sink, brg_envelope_t *env
 {
     const rmq_sink_t *rs = brg_sink_opaque(sink);
     size_t elen = 0, klen = 0;
-    char exbuf[256], rkbuf[256];
-    const char *ex = sink_name(rs->exchange, env, exbuf, sizeof(exbuf), &elen);
-    const char *rk = sink_name(rs->routing_key, env, rkbuf, sizeof(rkbuf), &klen);
+    const char *ex = sink_name(rs->exchange, env, &r->scratch_ex, &elen);
+    const char *rk = sink_name(rs->routing_key, env, &r->scratch_rk, &klen);
     char why[600];
     if (elen > 255 || klen > 255) {
         brg_errfmt(why, sizeof(why), "%s longer than 255 bytes: \"%.40s...\"",

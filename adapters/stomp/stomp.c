@@ -322,6 +322,7 @@ static void stomp_close(void *state)
     }
     free(s->vhost);
     free(s->client_id);
+    brg_buf_fini(&s->scratch_destination);
     stomp_tls_fini(s);
     free(s);
 }

@@ -69,6 +69,7 @@ typedef struct brg_stomp {
     stomp_pending_t *sent_head, *sent_tail;
     size_t nsent;
     uint64_t next_receipt;
+    brg_buf_t scratch_destination; /* a templated destination, rendered into reused memory */
 
     stomp_src_t *srcs;
     size_t nsrcs;

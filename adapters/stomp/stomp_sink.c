@@ -42,15 +42,13 @@ void stomp_sink_service(brg_stomp_t *s)
         }
         const brg_template_t *t = brg_sink_template(sink, "destination");
         size_t dl = 0;
-        /* A literal destination is used in place: no allocation per message. */
-        const char *lit = t ? brg_template_literal(t, &dl) : NULL;
-        char *owned = t && !lit ? brg_template_render(t, env, &dl) : NULL;
-        const char *dest = lit ? lit : owned;
+        /* A literal destination is used in place, a templated one rendered into reused
+         * memory: no allocation per message. */
+        const char *dest = t ? brg_template_value(t, env, &s->scratch_destination, &dl) : NULL;
         char err[512];
         if (!dest || dl == 0 || strlen(dest) != dl) {
             brg_errfmt(err, sizeof(err), "destination template \"%s\" rendered an empty or "
                        "binary destination", t ? brg_template_text(t) : "");
-            free(owned);
             brg_settle(env, BRG_REJECTED, err);
             continue;
         }
@@ -67,7 +65,6 @@ void stomp_sink_service(brg_stomp_t *s)
         };
         size_t before = s->out.len;
         brg_err_t rc = brg_stomp_encode(&s->out, env, &o, err, sizeof(err));
-        free(owned);
         if (rc != BRG_OK) {
             brg_settle(env, BRG_REJECTED, err);
             continue;

@@ -63,6 +63,42 @@ START_TEST(test_template_literal_detected)
 }
 END_TEST
 
+/* A sink's per-message value: a literal is its own text (no copy); a rendering reuses the
+ * scratch buffer's memory, and a binary key keeps its length. */
+START_TEST(test_template_value_reuses_scratch)
+{
+    brg_envelope_t *env = sample();
+    char err[128];
+    brg_template_t *lit = brg_template_parse("fixed.topic", err, sizeof(err));
+    brg_template_t *var = brg_template_parse("copy.${topic}.${partition}", err, sizeof(err));
+    brg_template_t *key = brg_template_parse("${key}", err, sizeof(err));
+    brg_buf_t scratch = {0};
+    size_t len = 0;
+    const char *v = brg_template_value(lit, env, &scratch, &len);
+    ck_assert_ptr_eq(v, brg_template_literal(lit, NULL));
+    ck_assert_uint_eq(len, 11);
+    ck_assert_ptr_null(scratch.data);
+    v = brg_template_value(var, env, &scratch, &len);
+    ck_assert_str_eq(v, "copy.orders.4");
+    ck_assert_uint_eq(len, 13);
+    const char *first = scratch.data;
+    free(env->origin.stream);
+    env->origin.stream = strdup("x");
+    v = brg_template_value(var, env, &scratch, &len);
+    ck_assert_str_eq(v, "copy.x.4");
+    ck_assert_ptr_eq(v, first); /* the same memory: no allocation for a shorter value */
+    brg_envelope_set_key(env, "a\0b", 3);
+    v = brg_template_value(key, env, &scratch, &len);
+    ck_assert_uint_eq(len, 3);
+    ck_assert_mem_eq(v, "a\0b", 3);
+    brg_buf_fini(&scratch);
+    brg_template_destroy(lit);
+    brg_template_destroy(var);
+    brg_template_destroy(key);
+    brg_envelope_destroy(env);
+}
+END_TEST
+
 START_TEST(test_template_errors_say_where)
 {
     char err[512];
@@ -83,6 +119,7 @@ Suite *check_suite(void)
     tcase_add_test(tc, test_template_absent_values_render_empty);
     tcase_add_test(tc, test_template_literal_detected);
     tcase_add_test(tc, test_template_errors_say_where);
+    tcase_add_test(tc, test_template_value_reuses_scratch);
     suite_add_tcase(s, tc);
     return s;
 }
