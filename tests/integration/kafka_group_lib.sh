@@ -55,6 +55,15 @@ kg_no_failed_commits() {
     done
 }
 
+# kg_failed_commits NAME...: how many commits of partitions being given up (revoke or stop) the
+# group refused, over every process NAME (what such a process settled since its last commit is
+# delivered again by the next owner).
+kg_failed_commits() {
+    for n in "$@"; do
+        grep -c 'offset commit (\(revoke\|stop\)) failed' "$T_DIR/$n.log"
+    done | awk '{ s += $1 } END { print s + 0 }'
+}
+
 # kg_kafka_complete TOPIC N: true once TOPIC holds every record 0..N-1 (k_check_complete;
 # K_MISSING and K_DUPS are left set).
 kg_kafka_complete() {
