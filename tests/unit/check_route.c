@@ -235,6 +235,49 @@ START_TEST(test_route_rejected_without_dead_letter_stops_route)
 }
 END_TEST
 
+/* The memory source's generated messages, as bench/run and the tests read them: body "message
+ * SEQ " then the filler, cut at body_size; key "k" and SEQ % 16. */
+START_TEST(test_route_memory_generated_messages)
+{
+    engine = start("bridge = { id = \"test-bridge\"; };"
+                   "endpoints = ( { name = \"src\"; type = \"memory\"; },"
+                   " { name = \"dst\"; type = \"memory\"; } );"
+                   "routes = ( { name = \"long\"; from = { endpoint = \"src\"; count = 17;"
+                   " body_size = 20; }; to = { endpoint = \"dst\"; }; } );");
+    size_t n = 17;
+    ck_assert(brg_memory_wait(mem("src"), acked_at_least, &n, 5000));
+    ck_assert_uint_eq(brg_memory_received_count(mem("dst")), n);
+    const brg_envelope_t *first = brg_memory_received(mem("dst"), 0);
+    ck_assert_uint_eq(first->body_len, 20);
+    ck_assert_mem_eq(first->body, "message 1 klmnopqrst", 20);
+    ck_assert_uint_eq(first->key_len, 2);
+    ck_assert_mem_eq(first->key, "k1", 2);
+    const brg_envelope_t *last = brg_memory_received(mem("dst"), 16);
+    ck_assert_mem_eq(last->body, "message 17 lmnopqrst", 20);
+    ck_assert_mem_eq(last->key, "k1", 2);
+    ck_assert_mem_eq(brg_memory_received(mem("dst"), 15)->key, "k0", 2);
+    ck_assert_mem_eq(brg_memory_received(mem("dst"), 14)->key, "k15", 3);
+    ck_assert_str_eq(first->origin.stream, "memory");
+}
+END_TEST
+
+START_TEST(test_route_memory_generated_body_shorter_than_its_prefix)
+{
+    engine = start("bridge = { id = \"test-bridge\"; };"
+                   "endpoints = ( { name = \"src\"; type = \"memory\"; },"
+                   " { name = \"dst\"; type = \"memory\"; } );"
+                   "routes = ( { name = \"short\"; from = { endpoint = \"src\"; count = 12;"
+                   " body_size = 10; stream = \"gen\"; }; to = { endpoint = \"dst\"; }; } );");
+    size_t n = 12;
+    ck_assert(brg_memory_wait(mem("src"), acked_at_least, &n, 5000));
+    const brg_envelope_t *tenth = brg_memory_received(mem("dst"), 9);
+    ck_assert_uint_eq(tenth->body_len, 10);
+    ck_assert_mem_eq(tenth->body, "message 10", 10);
+    ck_assert_mem_eq(brg_memory_received(mem("dst"), 0)->body, "message 1 ", 10);
+    ck_assert_str_eq(tenth->origin.stream, "gen");
+}
+END_TEST
+
 /* Retry generated message 29999 once (late: the script is set while the source already runs);
  * count its redelivery (the memory source regenerates it). */
 static brg_outcome_t retry_generated_late_once(const brg_envelope_t *env, unsigned attempt,
@@ -807,6 +850,8 @@ Suite *check_suite(void)
     tcase_set_timeout(tc, 60);
     tcase_add_checked_fixture(tc, NULL, teardown);
     tcase_add_test(tc, test_route_delivers_everything_in_order);
+    tcase_add_test(tc, test_route_memory_generated_messages);
+    tcase_add_test(tc, test_route_memory_generated_body_shorter_than_its_prefix);
     tcase_add_test(tc, test_route_slow_trickle_is_not_held_in_outboxes);
     tcase_add_test(tc, test_route_rejected_to_broker_dead_letter_keeps_running);
     tcase_add_test(tc, test_route_memory_without_record_counts_and_regenerates);
