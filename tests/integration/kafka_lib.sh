@@ -37,10 +37,14 @@ k_partitions() {
     kcat -L -b "$BRG_TEST_KAFKA_BROKERS" -t "$1" 2>/dev/null | grep -c '^    partition '
 }
 
+# k_has_partitions TOPIC N: the metadata shows TOPIC with N partitions (for t_wait_for: asked
+# again on each try).
+k_has_partitions() { [ "$(k_partitions "$1")" = "$2" ]; }
+
 # k_topic TOPIC PARTITIONS: create a topic and wait until its metadata shows it.
 k_topic() {
     k_ctl topic "$1" "$2"
-    t_wait_for 30 test "$(k_partitions "$1")" = "$2" || t_fail "topic $1 was not created in 30 s"
+    t_wait_for 30 k_has_partitions "$1" "$2" || t_fail "topic $1 was not created in 30 s"
 }
 
 # k_count TOPIC: records in TOPIC (reads it to the end).
