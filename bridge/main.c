@@ -99,7 +99,7 @@ static brg_engine_t *reload(brg_engine_t *e, brg_http_t *http, const char *path,
     if (http) {
         brg_http_set_engine(http, NULL);
     }
-    brg_reload_plan_t *plan = brg_reload_plan(e->conf, conf);
+    brg_reload_plan_t *plan = brg_reload_plan(e->conf, conf, NULL);
     for (size_t i = 0; i < plan->nendpoints; i++) {
         if (plan->endpoint_why[i] != BRG_RELOAD_KEPT && plan->endpoint_why[i] != BRG_RELOAD_NEW) {
             brg_log_info(NULL, "reload: endpoint \"%s\" restarts: %s",

@@ -790,7 +790,7 @@ START_TEST(test_fanout_park_survives_unchanged_reload)
     brg_conf_t *conf = brg_conf_load_string(text, "test.conf", &dg);
     ck_assert_ptr_nonnull(conf);
     brg_diag_fini(&dg);
-    brg_reload_plan_t *plan = brg_reload_plan(engine->conf, conf);
+    brg_reload_plan_t *plan = brg_reload_plan(engine->conf, conf, NULL);
     ck_assert_uint_eq(plan->kept_endpoints, 3);
     ck_assert_uint_eq(plan->kept_routes, 1);
     engine = brg_engine_reload_apply(engine, conf, plan, 1000);
