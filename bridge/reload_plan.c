@@ -83,14 +83,19 @@ static size_t route_index(const brg_conf_t *conf, const char *name)
     return BRG_RELOAD_NONE;
 }
 
-static bool can_change_in_place(brg_reload_in_place_fn *in_place, const brg_conf_node_t *ep_cs)
+typedef struct in_place_rule {
+    brg_reload_in_place_fn *fn;
+    void *arg;
+} in_place_rule_t;
+
+static bool can_change_in_place(const in_place_rule_t *in_place, const brg_conf_node_t *ep_cs)
 {
-    return in_place && in_place(brg_conf_str(ep_cs, "type", ""));
+    return in_place->fn && in_place->fn(ep_cs, in_place->arg);
 }
 
 /* Step 1: each new endpoint on its own: kept, new, or changed in itself or in its routes. */
 static void judge_endpoints(brg_reload_plan_t *p, const brg_conf_t *old, const brg_conf_t *nc,
-                            brg_reload_in_place_fn *in_place)
+                            const in_place_rule_t *in_place)
 {
     for (size_t i = 0; i < nc->nendpoints; i++) {
         const char *name = brg_conf_str(nc->endpoints[i], "name", "");
@@ -157,7 +162,7 @@ static bool route_endpoints_kept(const brg_reload_plan_t *p, const brg_conf_t *n
  * endpoint it touches and comes back on it: in place where the adapter can, else that endpoint
  * restarts too, which may rebuild more routes: to a fixed point. */
 static void spread_restarts(brg_reload_plan_t *p, const brg_conf_t *nc, const bool *same,
-                            brg_reload_in_place_fn *in_place)
+                            const in_place_rule_t *in_place)
 {
     for (bool changed = true; changed;) {
         changed = false;
@@ -211,8 +216,9 @@ static void mark_old(brg_reload_plan_t *p, const brg_conf_t *old, const brg_conf
 }
 
 brg_reload_plan_t *brg_reload_plan(const brg_conf_t *old, const brg_conf_t *nc,
-                                   brg_reload_in_place_fn *in_place)
+                                   brg_reload_in_place_fn *fn, void *arg)
 {
+    in_place_rule_t in_place = {fn, arg};
     brg_reload_plan_t *p = brg_xcalloc(1, sizeof(*p));
     p->nendpoints = nc->nendpoints;
     p->endpoint_old = brg_xcalloc(nc->nendpoints + 1, sizeof(size_t));
@@ -227,8 +233,8 @@ brg_reload_plan_t *brg_reload_plan(const brg_conf_t *old, const brg_conf_t *nc,
     for (size_t r = 0; r < nc->nroutes; r++) {
         same[r] = route_unchanged(old, nc, r);
     }
-    judge_endpoints(p, old, nc, in_place);
-    spread_restarts(p, nc, same, in_place);
+    judge_endpoints(p, old, nc, &in_place);
+    spread_restarts(p, nc, same, &in_place);
     mark_old(p, old, nc, same);
     free(same);
     return p;

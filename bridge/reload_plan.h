@@ -34,8 +34,9 @@ typedef enum brg_reload_why {
     BRG_RELOAD_IN_PLACE, /* routes changed, bound and unbound on the running endpoint */
 } brg_reload_why_t;
 
-/* Whether the adapter of this type binds and unbinds routes on a running endpoint. */
-typedef bool brg_reload_in_place_fn(const char *adapter_type);
+/* Whether this endpoint (its config group) can keep running while its routes change: its
+ * adapter binds and unbinds routes on a running endpoint, and arg does not rule it out. */
+typedef bool brg_reload_in_place_fn(const brg_conf_node_t *ep_cs, void *arg);
 
 #define BRG_RELOAD_NONE SIZE_MAX
 
@@ -54,10 +55,10 @@ typedef struct brg_reload_plan {
     size_t kept_endpoints, kept_routes;
 } brg_reload_plan_t;
 
-/* in_place: NULL when no adapter changes routes on a running endpoint.
+/* in_place: NULL when no endpoint changes routes in place; arg is passed to it.
  * Returns: a new plan (brg_reload_plan_free); never NULL. */
 brg_reload_plan_t *brg_reload_plan(const brg_conf_t *old, const brg_conf_t *nc,
-                                   brg_reload_in_place_fn *in_place);
+                                   brg_reload_in_place_fn *in_place, void *arg);
 void brg_reload_plan_free(brg_reload_plan_t *p);
 /* Returns: "kept", "new", "settings changed", "routes changed", "shares a replaced route",
  * "routes changed in place". */

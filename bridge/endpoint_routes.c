@@ -1,0 +1,192 @@
+/* Routes added to and removed from a running endpoint (see endpoint_routes.h). The main thread
+ * stages a change while it builds and drains routes, hands it over in one piece and waits; the
+ * endpoint thread applies it where its adapter holds no source or sink index (the adapter calls
+ * brg_endpoint_sync_routes once per loop turn; the supervisor calls it between two runs).
+ * Removed sources and sinks are freed by the main thread once the change is applied: their
+ * route was drained, so no delivery points at them. */
+#include "bridge/endpoint_routes.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "bridge/route.h"
+
+#define APPEND(arr, n, x)                                                                          \
+    do {                                                                                           \
+        (arr) = brg_xrealloc((arr), ((n) + 1) * sizeof(*(arr)));                                   \
+        (arr)[(n)++] = (x);                                                                        \
+    } while (0)
+
+static brg_route_change_t *staged(brg_endpoint_t *ep)
+{
+    if (!ep->staged) {
+        ep->staged = brg_xcalloc(1, sizeof(*ep->staged));
+    }
+    return ep->staged;
+}
+
+void brg_endpoint_stage_source(brg_endpoint_t *ep, brg_source_t *src, bool add)
+{
+    brg_route_change_t *c = staged(ep);
+    if (add) {
+        APPEND(c->add_src, c->nadd_src, src);
+    } else {
+        APPEND(c->rm_src, c->nrm_src, src);
+    }
+}
+
+void brg_endpoint_stage_sink(brg_endpoint_t *ep, brg_sink_t *sink, bool add)
+{
+    brg_route_change_t *c = staged(ep);
+    if (add) {
+        APPEND(c->add_sink, c->nadd_sink, sink);
+    } else {
+        APPEND(c->rm_sink, c->nrm_sink, sink);
+    }
+}
+
+static void change_free(brg_route_change_t *c)
+{
+    free(c->add_src);
+    free(c->rm_src);
+    free(c->add_sink);
+    free(c->rm_sink);
+    free(c);
+}
+
+bool brg_endpoint_changes_in_place(const brg_endpoint_t *ep)
+{
+    const brg_adapter_t *ad = ep->adapter;
+    return ad->add_source && ad->remove_source && ad->add_sink && ad->remove_sink;
+}
+
+/* Remove x from arr[0..*n), keeping the order of the rest. */
+static void list_remove(void **arr, size_t *n, const void *x)
+{
+    for (size_t i = 0; i < *n; i++) {
+        if (arr[i] == x) {
+            memmove(arr + i, arr + i + 1, (*n - i - 1) * sizeof(*arr));
+            (*n)--;
+            return;
+        }
+    }
+}
+
+static void refuse(brg_endpoint_t *ep, brg_route_change_t *c, brg_route_t *rt, const char *what,
+                   const char *err)
+{
+    char why[600];
+    brg_errfmt(why, sizeof(why), "reload: endpoint \"%s\" cannot take the %s: %s", ep->name, what,
+               err[0] ? err : "no detail");
+    brg_log_error(&ep->logctx, "route \"%s\": %s", rt->name, why);
+    brg_route_stop(rt, why);
+    c->refused++;
+}
+
+/* Removals first (a rebuilt route leaves before its replacement arrives), then additions.
+ * The adapter's ops run only when it is open. */
+static void apply(brg_endpoint_t *ep, brg_route_change_t *c)
+{
+    const brg_adapter_t *ad = ep->adapter;
+    void *st = ep->state;
+    for (size_t i = 0; i < c->nrm_src; i++) {
+        if (st) {
+            ad->remove_source(st, c->rm_src[i]);
+        }
+        list_remove((void **)ep->sources, &ep->nsources, c->rm_src[i]);
+    }
+    for (size_t i = 0; i < c->nrm_sink; i++) {
+        if (st) {
+            ad->remove_sink(st, c->rm_sink[i]);
+        }
+        list_remove((void **)ep->sinks, &ep->nsinks, c->rm_sink[i]);
+    }
+    for (size_t i = 0; i < c->nadd_src; i++) {
+        APPEND(ep->sources, ep->nsources, c->add_src[i]);
+        char err[512] = "";
+        if (st && ad->add_source(st, c->add_src[i], err, sizeof(err)) != BRG_OK) {
+            refuse(ep, c, c->add_src[i]->rt, "route's source", err);
+        }
+    }
+    for (size_t i = 0; i < c->nadd_sink; i++) {
+        APPEND(ep->sinks, ep->nsinks, c->add_sink[i]);
+        char err[512] = "";
+        if (st && ad->add_sink(st, c->add_sink[i], err, sizeof(err)) != BRG_OK) {
+            refuse(ep, c, c->add_sink[i]->rt, "route's destination", err);
+        }
+    }
+}
+
+void brg_endpoint_sync_routes(brg_endpoint_t *ep)
+{
+    if (!atomic_load_explicit(&ep->change_waiting, memory_order_acquire)) {
+        return;
+    }
+    pthread_mutex_lock(&ep->lock);
+    brg_route_change_t *c = ep->handed;
+    ep->handed = NULL;
+    atomic_store(&ep->change_waiting, false);
+    pthread_mutex_unlock(&ep->lock);
+    if (!c) {
+        return;
+    }
+    /* The ops may log or report the connection state, which takes the lock: not held here. */
+    apply(ep, c);
+    pthread_mutex_lock(&ep->lock);
+    c->applied = true;
+    pthread_cond_broadcast(&ep->change_applied);
+    pthread_mutex_unlock(&ep->lock);
+}
+
+/* Hand c to the running endpoint thread and wait until it applied it. */
+static void hand_over(brg_endpoint_t *ep, brg_route_change_t *c)
+{
+    pthread_mutex_lock(&ep->lock);
+    ep->handed = c;
+    atomic_store_explicit(&ep->change_waiting, true, memory_order_release);
+    pthread_mutex_unlock(&ep->lock);
+    brg_endpoint_wake(ep);
+    int64_t started = brg_now_ns();
+    pthread_mutex_lock(&ep->lock);
+    while (!c->applied) {
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        ts.tv_sec += 5;
+        if (pthread_cond_timedwait(&ep->change_applied, &ep->lock, &ts) == ETIMEDOUT &&
+            !c->applied) {
+            /* A thread in the middle of a connect attempt takes it up when that returns. */
+            brg_log_warn(&ep->logctx, "reload: still waiting for the endpoint to take up its "
+                                      "route changes (%lld s)",
+                         (long long)((brg_now_ns() - started) / 1000000000));
+            pthread_mutex_unlock(&ep->lock);
+            brg_endpoint_wake(ep);
+            pthread_mutex_lock(&ep->lock);
+        }
+    }
+    pthread_mutex_unlock(&ep->lock);
+}
+
+size_t brg_endpoint_apply_route_changes(brg_endpoint_t *ep)
+{
+    brg_route_change_t *c = ep->staged;
+    ep->staged = NULL;
+    if (!c) {
+        return 0;
+    }
+    if (ep->thread_started) {
+        hand_over(ep, c);
+    } else {
+        apply(ep, c);
+    }
+    for (size_t i = 0; i < c->nrm_src; i++) {
+        brg_endpoint_free_source(c->rm_src[i]);
+    }
+    for (size_t i = 0; i < c->nrm_sink; i++) {
+        brg_endpoint_free_sink(c->rm_sink[i]);
+    }
+    size_t refused = c->refused;
+    change_free(c);
+    return refused;
+}
