@@ -78,8 +78,16 @@ void brg_endpoint_destroy(brg_endpoint_t *ep)
     for (size_t i = 0; i < ep->nsinks; i++) {
         brg_endpoint_free_sink(ep->sinks[i]);
     }
+    for (size_t i = 0; i < ep->nrefused_sources; i++) {
+        brg_endpoint_free_source(ep->refused_sources[i]);
+    }
+    for (size_t i = 0; i < ep->nrefused_sinks; i++) {
+        brg_endpoint_free_sink(ep->refused_sinks[i]);
+    }
     free(ep->sources);
     free(ep->sinks);
+    free(ep->refused_sources);
+    free(ep->refused_sinks);
     pthread_cond_destroy(&ep->change_applied); /* the engine applied what it staged */
     close(ep->wakefd);
     pthread_mutex_destroy(&ep->lock);

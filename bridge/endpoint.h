@@ -98,6 +98,12 @@ struct brg_endpoint {
     struct brg_route_change *staged, *handed;
     atomic_bool change_waiting;
     pthread_cond_t change_applied;
+    /* Added by a reload and refused by the adapter (their routes stopped): not listed above, so
+     * that a reconnect does not take them up; freed with the endpoint or by the next reload. */
+    brg_source_t **refused_sources;
+    size_t nrefused_sources;
+    brg_sink_t **refused_sinks;
+    size_t nrefused_sinks;
 };
 
 brg_endpoint_t *brg_endpoint_new(const char *name, const brg_adapter_t *adapter,

@@ -62,16 +62,17 @@ bool brg_endpoint_changes_in_place(const brg_endpoint_t *ep)
     return ad->add_source && ad->remove_source && ad->add_sink && ad->remove_sink;
 }
 
-/* Remove x from arr[0..*n), keeping the order of the rest. */
-static void list_remove(void **arr, size_t *n, const void *x)
+/* Remove x from arr[0..*n), keeping the order of the rest. Returns: whether it was there. */
+static bool list_remove(void **arr, size_t *n, const void *x)
 {
     for (size_t i = 0; i < *n; i++) {
         if (arr[i] == x) {
             memmove(arr + i, arr + i + 1, (*n - i - 1) * sizeof(*arr));
             (*n)--;
-            return;
+            return true;
         }
     }
+    return false;
 }
 
 static void refuse(brg_endpoint_t *ep, brg_route_change_t *c, brg_route_t *rt, const char *what,
@@ -86,35 +87,50 @@ static void refuse(brg_endpoint_t *ep, brg_route_change_t *c, brg_route_t *rt, c
 }
 
 /* Removals first (a rebuilt route leaves before its replacement arrives), then additions.
- * The adapter's ops run only when it is open. */
+ * The adapter's ops run only when it is open, and remove only what it took up. */
 static void apply(brg_endpoint_t *ep, brg_route_change_t *c)
 {
     const brg_adapter_t *ad = ep->adapter;
     void *st = ep->state;
     for (size_t i = 0; i < c->nrm_src; i++) {
-        if (st) {
-            ad->remove_source(st, c->rm_src[i]);
+        brg_source_t *src = c->rm_src[i];
+        if (list_remove((void **)ep->sources, &ep->nsources, src)) {
+            if (st) {
+                ad->remove_source(st, src);
+            }
+        } else {
+            list_remove((void **)ep->refused_sources, &ep->nrefused_sources, src);
         }
-        list_remove((void **)ep->sources, &ep->nsources, c->rm_src[i]);
     }
     for (size_t i = 0; i < c->nrm_sink; i++) {
-        if (st) {
-            ad->remove_sink(st, c->rm_sink[i]);
+        brg_sink_t *sink = c->rm_sink[i];
+        if (list_remove((void **)ep->sinks, &ep->nsinks, sink)) {
+            if (st) {
+                ad->remove_sink(st, sink);
+            }
+        } else {
+            list_remove((void **)ep->refused_sinks, &ep->nrefused_sinks, sink);
         }
-        list_remove((void **)ep->sinks, &ep->nsinks, c->rm_sink[i]);
     }
     for (size_t i = 0; i < c->nadd_src; i++) {
-        APPEND(ep->sources, ep->nsources, c->add_src[i]);
+        brg_source_t *src = c->add_src[i];
+        /* Listed first: the adapter sees its new source among the endpoint's. */
+        APPEND(ep->sources, ep->nsources, src);
         char err[512] = "";
-        if (st && ad->add_source(st, c->add_src[i], err, sizeof(err)) != BRG_OK) {
-            refuse(ep, c, c->add_src[i]->rt, "route's source", err);
+        if (st && ad->add_source(st, src, err, sizeof(err)) != BRG_OK) {
+            list_remove((void **)ep->sources, &ep->nsources, src);
+            APPEND(ep->refused_sources, ep->nrefused_sources, src);
+            refuse(ep, c, src->rt, "route's source", err);
         }
     }
     for (size_t i = 0; i < c->nadd_sink; i++) {
-        APPEND(ep->sinks, ep->nsinks, c->add_sink[i]);
+        brg_sink_t *sink = c->add_sink[i];
+        APPEND(ep->sinks, ep->nsinks, sink);
         char err[512] = "";
-        if (st && ad->add_sink(st, c->add_sink[i], err, sizeof(err)) != BRG_OK) {
-            refuse(ep, c, c->add_sink[i]->rt, "route's destination", err);
+        if (st && ad->add_sink(st, sink, err, sizeof(err)) != BRG_OK) {
+            list_remove((void **)ep->sinks, &ep->nsinks, sink);
+            APPEND(ep->refused_sinks, ep->nrefused_sinks, sink);
+            refuse(ep, c, sink->rt, "route's destination", err);
         }
     }
 }
