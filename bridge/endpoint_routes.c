@@ -86,9 +86,36 @@ static void refuse(brg_endpoint_t *ep, brg_route_change_t *c, brg_route_t *rt, c
     c->refused++;
 }
 
-/* Removals first (a rebuilt route leaves before its replacement arrives), then additions.
- * The adapter's ops run only when it is open, and remove only what it took up. */
-static void apply(brg_endpoint_t *ep, brg_route_change_t *c)
+/* One phase of a change: the sinks, or the sources. Removals first (a rebuilt route leaves
+ * before its replacement arrives), then additions. The adapter's ops run only when it is open,
+ * and remove only what it took up. */
+static void apply_sinks(brg_endpoint_t *ep, brg_route_change_t *c)
+{
+    const brg_adapter_t *ad = ep->adapter;
+    void *st = ep->state;
+    for (size_t i = 0; i < c->nrm_sink; i++) {
+        brg_sink_t *sink = c->rm_sink[i];
+        if (list_remove((void **)ep->sinks, &ep->nsinks, sink)) {
+            if (st) {
+                ad->remove_sink(st, sink);
+            }
+        } else {
+            list_remove((void **)ep->refused_sinks, &ep->nrefused_sinks, sink);
+        }
+    }
+    for (size_t i = 0; i < c->nadd_sink; i++) {
+        brg_sink_t *sink = c->add_sink[i];
+        APPEND(ep->sinks, ep->nsinks, sink);
+        char err[512] = "";
+        if (st && ad->add_sink(st, sink, err, sizeof(err)) != BRG_OK) {
+            list_remove((void **)ep->sinks, &ep->nsinks, sink);
+            APPEND(ep->refused_sinks, ep->nrefused_sinks, sink);
+            refuse(ep, c, sink->rt, "route's destination", err);
+        }
+    }
+}
+
+static void apply_sources(brg_endpoint_t *ep, brg_route_change_t *c)
 {
     const brg_adapter_t *ad = ep->adapter;
     void *st = ep->state;
@@ -102,16 +129,6 @@ static void apply(brg_endpoint_t *ep, brg_route_change_t *c)
             list_remove((void **)ep->refused_sources, &ep->nrefused_sources, src);
         }
     }
-    for (size_t i = 0; i < c->nrm_sink; i++) {
-        brg_sink_t *sink = c->rm_sink[i];
-        if (list_remove((void **)ep->sinks, &ep->nsinks, sink)) {
-            if (st) {
-                ad->remove_sink(st, sink);
-            }
-        } else {
-            list_remove((void **)ep->refused_sinks, &ep->nrefused_sinks, sink);
-        }
-    }
     for (size_t i = 0; i < c->nadd_src; i++) {
         brg_source_t *src = c->add_src[i];
         /* Listed first: the adapter sees its new source among the endpoint's. */
@@ -123,15 +140,14 @@ static void apply(brg_endpoint_t *ep, brg_route_change_t *c)
             refuse(ep, c, src->rt, "route's source", err);
         }
     }
-    for (size_t i = 0; i < c->nadd_sink; i++) {
-        brg_sink_t *sink = c->add_sink[i];
-        APPEND(ep->sinks, ep->nsinks, sink);
-        char err[512] = "";
-        if (st && ad->add_sink(st, sink, err, sizeof(err)) != BRG_OK) {
-            list_remove((void **)ep->sinks, &ep->nsinks, sink);
-            APPEND(ep->refused_sinks, ep->nrefused_sinks, sink);
-            refuse(ep, c, sink->rt, "route's destination", err);
-        }
+}
+
+static void apply(brg_endpoint_t *ep, brg_route_change_t *c)
+{
+    if (c->sources) {
+        apply_sources(ep, c);
+    } else {
+        apply_sinks(ep, c);
     }
 }
 
@@ -184,25 +200,36 @@ static void hand_over(brg_endpoint_t *ep, brg_route_change_t *c)
     pthread_mutex_unlock(&ep->lock);
 }
 
-size_t brg_endpoint_apply_route_changes(brg_endpoint_t *ep)
+size_t brg_endpoint_apply_route_changes(brg_endpoint_t *ep, bool sources)
 {
     brg_route_change_t *c = ep->staged;
-    ep->staged = NULL;
-    if (!c) {
+    if (!c || (sources ? c->nadd_src + c->nrm_src : c->nadd_sink + c->nrm_sink) == 0) {
+        if (c && sources) {
+            ep->staged = NULL;
+            change_free(c);
+        }
         return 0;
     }
+    c->sources = sources;
+    c->applied = false;
     if (ep->thread_started) {
         hand_over(ep, c);
     } else {
         apply(ep, c);
     }
-    for (size_t i = 0; i < c->nrm_src; i++) {
-        brg_endpoint_free_source(c->rm_src[i]);
-    }
-    for (size_t i = 0; i < c->nrm_sink; i++) {
-        brg_endpoint_free_sink(c->rm_sink[i]);
-    }
     size_t refused = c->refused;
-    change_free(c);
+    c->refused = 0;
+    if (sources) {
+        for (size_t i = 0; i < c->nrm_src; i++) {
+            brg_endpoint_free_source(c->rm_src[i]);
+        }
+        ep->staged = NULL;
+        change_free(c);
+    } else {
+        for (size_t i = 0; i < c->nrm_sink; i++) {
+            brg_endpoint_free_sink(c->rm_sink[i]);
+        }
+        c->nrm_sink = 0;
+    }
     return refused;
 }

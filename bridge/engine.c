@@ -505,6 +505,14 @@ brg_engine_t *brg_engine_reload_apply(brg_engine_t *old, brg_conf_t *nc,
     e->endpoints = brg_xcalloc(nc->nendpoints + 1, sizeof(brg_endpoint_t *));
     e->routes = brg_xcalloc(nc->nroutes + 1, sizeof(brg_route_t *));
     adopt_and_build(e, old, p);
+    /* On the endpoints kept in place: first the sinks, so that a sink is taken up before any
+     * source (there or on an endpoint starting now) can send to it; then the new endpoints
+     * start; then the sources. After that nothing refers to a drained route: it is freed. */
+    for (size_t i = 0; i < nc->nendpoints; i++) {
+        if (p->endpoint_why[i] == BRG_RELOAD_IN_PLACE) {
+            brg_endpoint_apply_route_changes(e->endpoints[i], false);
+        }
+    }
     for (size_t i = 0; i < nc->nendpoints; i++) {
         char err[512];
         brg_endpoint_t *ep = e->endpoints[i];
@@ -513,11 +521,9 @@ brg_engine_t *brg_engine_reload_apply(brg_engine_t *old, brg_conf_t *nc,
             brg_log_error(&ep->logctx, "reload: cannot start: %s", err);
         }
     }
-    /* Removals before additions on each endpoint kept in place; then nothing of a drained
-     * route is referenced by any endpoint, and it is freed. */
     for (size_t i = 0; i < nc->nendpoints; i++) {
         if (p->endpoint_why[i] == BRG_RELOAD_IN_PLACE) {
-            brg_endpoint_apply_route_changes(e->endpoints[i]);
+            brg_endpoint_apply_route_changes(e->endpoints[i], true);
         }
     }
     for (size_t r = 0; r < old->nroutes; r++) {
