@@ -17,10 +17,10 @@ M=$(t_count 4000) # messages waiting in each RabbitMQ source queue
 A=rip-a-$$; B=rip-b-$$; C=rip-c-$$; D=rip-d-$$; E=rip-e-$$
 for t in "$A" "$B"; do k_topic "$t" 2; done
 for t in "$C" "$D" "$E"; do k_topic "$t" 1; done
-q=rip.$$
-rmq_fresh "$q.kept" "$q.ch1" "$q.ch2" "$q.in.kept" "$q.in.ch" "$q.in.add"
+RQ=rip.$$
+rmq_fresh "$RQ.kept" "$RQ.ch1" "$RQ.ch2" "$RQ.in.kept" "$RQ.in.ch" "$RQ.in.add"
 for src in kept ch add; do
-    rmqc publish "" "$q.in.$src" "$M" --size 64 >/dev/null || t_fail "publish to $q.in.$src"
+    rmqc publish "" "$RQ.in.$src" "$M" --size 64 >/dev/null || t_fail "publish to $RQ.in.$src"
 done
 port=$(t_free_port)
 
@@ -35,23 +35,23 @@ endpoints = (
 routes = (
   { name = "k-kept";
     from = { endpoint = "kafka"; topic = "$A"; group = "rip-kept-$$"; start = "earliest"; };
-    to = { endpoint = "rabbit"; routing_key = "$q.kept"; }; },
+    to = { endpoint = "rabbit"; routing_key = "$RQ.kept"; }; },
   { name = "k-ch";
     from = { endpoint = "kafka"; topic = "$B"; group = "rip-ch-$$"; start = "earliest"; };
     to = { endpoint = "rabbit"; routing_key = "$1"; }; },
   { name = "r-kept"; rate = { messages_per_second = $((M / 5)).0; };
-    from = { endpoint = "rabbit"; queue = "$q.in.kept"; };
+    from = { endpoint = "rabbit"; queue = "$RQ.in.kept"; };
     to = { endpoint = "kafka"; topic = "$C"; }; },
   { name = "r-ch"; rate = { messages_per_second = $2; };
-    from = { endpoint = "rabbit"; queue = "$q.in.ch"; };
+    from = { endpoint = "rabbit"; queue = "$RQ.in.ch"; };
     to = { endpoint = "kafka"; topic = "$D"; }; }$3
 );
 EOT
 }
-conf "$q.ch1" "$((M / 5)).0" "" >"$T_DIR/v1.conf"
-conf "$q.ch2" "$((M / 4)).0" ',
+conf "$RQ.ch1" "$((M / 5)).0" "" >"$T_DIR/v1.conf"
+conf "$RQ.ch2" "$((M / 4)).0" ',
   { name = "r-add";
-    from = { endpoint = "rabbit"; queue = "'"$q.in.add"'"; };
+    from = { endpoint = "rabbit"; queue = "'"$RQ.in.add"'"; };
     to = { endpoint = "kafka"; topic = "'"$E"'"; }; }' >"$T_DIR/v2.conf"
 for v in v1 v2; do
     "$MSGBRIDGE" -t -c "$T_DIR/$v.conf" >/dev/null ||
@@ -70,7 +70,7 @@ k_produce "$A" "$N" 2 0 100 $((N / 4)) &
 pa=$!
 k_produce "$B" "$N" 2 0 100 $((N / 4)) &
 pb=$!
-t_wait_for 30 rmq_at_least "$q.kept" $((N / 4)) || t_fail "the stream did not start"
+t_wait_for 30 rmq_at_least "$RQ.kept" $((N / 4)) || t_fail "the stream did not start"
 moved=$(metric msgbridge_route_messages_out_total 'route="r-kept"')
 [ "${moved:-0}" -gt 0 ] && [ "$moved" -lt "$M" ] ||
     t_fail "r-kept should be mid-drain at the reload (moved $moved of $M)"
@@ -85,13 +85,14 @@ grep -q "reload: done: 2 endpoints kept running, 0 started; routes: 2 kept, 3 bu
 wait $pa || t_fail "producer A failed"
 wait $pb || t_fail "producer B failed"
 
-rmq_wait_count "$q.kept" "$N" 60 || t_fail "k-kept: $(rmq_count "$q.kept") of $N"
+rmq_wait_count "$RQ.kept" "$N" 60 || t_fail "k-kept: $(rmq_count "$RQ.kept") of $N"
 k_wait_count "$C" "$M" 60 || t_fail "r-kept: $(k_count "$C") of $M"
 k_wait_count "$E" "$M" 60 || t_fail "r-add: $(k_count "$E") of $M"
 k_wait_count "$D" "$M" 60 || t_fail "r-ch: $(k_count "$D") of $M"
-ch_total() { echo $(( $(rmq_count "$q.ch1") + $(rmq_count "$q.ch2") )); }
-t_wait_for 60 test "$(ch_total)" -ge "$N" || t_fail "k-ch: $(ch_total) of $N"
-counts() { rmq_count "$q.kept"; rmq_count "$q.ch1"; rmq_count "$q.ch2"; k_count "$C"; k_count "$D"; k_count "$E"; }
+ch_total() { echo $(( $(rmq_count "$RQ.ch1") + $(rmq_count "$RQ.ch2") )); }
+ch_complete() { [ "$(ch_total)" -ge "$N" ]; } # evaluated on each try, not once
+t_wait_for 60 ch_complete || t_fail "k-ch: $(ch_total) of $N"
+counts() { rmq_count "$RQ.kept"; rmq_count "$RQ.ch1"; rmq_count "$RQ.ch2"; k_count "$C"; k_count "$D"; k_count "$E"; }
 t_steady 1 30 counts || t_fail "messages still arriving"
 t_assert_eq "$(metric msgbridge_endpoint_reconnects_total 'endpoint="kafka",adapter="kafka"')" 0 "kafka reconnects"
 t_assert_eq "$(metric msgbridge_endpoint_reconnects_total 'endpoint="rabbit",adapter="rabbitmq"')" 0 "rabbit reconnects"
@@ -115,14 +116,15 @@ k_values() {
     wc -l <"$T_DIR/values" >"$T_DIR/total"
     sort -u "$T_DIR/values" | wc -l
 }
-t_assert_eq "$(rmq_values "$q.kept")" "$N" "k-kept: distinct records"
+t_assert_eq "$(rmq_values "$RQ.kept")" "$N" "k-kept: distinct records"
 t_assert_eq "$(cat "$T_DIR/total")" "$N" "k-kept: no duplicates"
 t_assert_eq "$(k_values "$C")" "$M" "r-kept: distinct messages"
 t_assert_eq "$(cat "$T_DIR/total")" "$M" "r-kept: no duplicates"
-t_assert_eq "$(rmq_values "$q.ch1" "$q.ch2")" "$N" "k-ch: every record, before or after the change"
-[ "$(rmq_count "$q.ch2")" -gt 0 ] || t_fail "k-ch: nothing went to the new routing key"
-[ "$(rmq_count "$q.ch1")" -gt 0 ] || t_fail "k-ch: the change came before the stream; the test did not test"
+ch1=$(rmq_count "$RQ.ch1") ch2=$(rmq_count "$RQ.ch2") # before rmq_values takes them
+[ "$ch2" -gt 0 ] || t_fail "k-ch: nothing went to the new routing key"
+[ "$ch1" -gt 0 ] || t_fail "k-ch: the change came before the stream; the test did not test"
+t_assert_eq "$(rmq_values "$RQ.ch1" "$RQ.ch2")" "$N" "k-ch: every record, before or after the change"
 t_assert_eq "$(k_values "$D")" "$M" "r-ch: every message"
 t_assert_eq "$(k_values "$E")" "$M" "r-add: every message"
-for x in kept ch1 ch2 in.kept in.ch in.add; do rmqc delete "$q.$x" >/dev/null 2>&1; done
+for x in kept ch1 ch2 in.kept in.ch in.add; do rmqc delete "$RQ.$x" >/dev/null 2>&1; done
 t_log "ok: kept routes $N and $M exactly once on endpoints that kept running; changed and added routes complete"
