@@ -112,6 +112,20 @@ typedef struct brg_adapter {
     /* Free the state. Thread: main thread, after run() returned for the last time. */
     void (*close)(void *state);
 
+    /* Optional, all four or none: routes added to and removed from the running endpoint by a
+     * reload, leaving the connection and every other source and sink alone (without them, a
+     * reload that changes a route on this endpoint restarts it: bridge/reload_plan.h).
+     * add_source / add_sink: the adapter takes up a new source or sink (at once when
+     * connected, else when it connects); an error stops that route with errstr.
+     * remove_source / remove_sink: the route was drained first (nothing of it is in flight);
+     * the adapter stops reading for the source (gives back, as on a disconnect, what the broker
+     * may still push) and keeps no pointer to either once it returns.
+     * Thread: the endpoint's thread, from brg_endpoint_sync_routes() or between two run()s. */
+    brg_err_t (*add_source)(void *state, brg_source_t *src, char *errstr, size_t errstr_size);
+    void (*remove_source)(void *state, brg_source_t *src);
+    brg_err_t (*add_sink)(void *state, brg_sink_t *sink, char *errstr, size_t errstr_size);
+    void (*remove_sink)(void *state, brg_sink_t *sink);
+
     /* Optional: append adapter-specific Prometheus metrics (each family's # HELP and # TYPE
      * once, then samples for every endpoint in eps) with brg_metrics_printf(). Called once per
      * adapter per scrape with all its endpoints. Thread: the HTTP thread, while run() goes on:
@@ -189,6 +203,12 @@ void brg_endpoint_request_reconnect(brg_endpoint_t *ep, const char *reason);
  * deliveries go back to the broker (the source redelivers them). Thread: the endpoint's
  * thread. */
 bool brg_endpoint_reconnect_requested(brg_endpoint_t *ep, char *reason, size_t size);
+
+/* Apply the routes a reload added to or removed from this running endpoint (the adapter's
+ * add_* and remove_* ops), if any are waiting; one atomic load when none are. An adapter with
+ * those ops calls it once per turn of its run loop, where it holds no source or sink index.
+ * Thread: the endpoint's thread. */
+void brg_endpoint_sync_routes(brg_endpoint_t *ep);
 
 /* Sources (routes reading from this endpoint) and sinks (routes writing to it). */
 size_t brg_endpoint_source_count(const brg_endpoint_t *ep);

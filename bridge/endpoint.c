@@ -34,6 +34,7 @@ brg_endpoint_t *brg_endpoint_new(const char *name, const brg_adapter_t *adapter,
         abort();
     }
     pthread_mutex_init(&ep->lock, NULL);
+    pthread_cond_init(&ep->change_applied, NULL);
     brg_inbox_init(&ep->publish);
     brg_inbox_init(&ep->settled);
     return ep;
@@ -49,6 +50,21 @@ static void free_queue(brg_inbox_t *ib, brg_dfifo_t *q)
     }
 }
 
+void brg_endpoint_free_source(brg_source_t *src)
+{
+    brg_delivery_source_fini(src);
+    pthread_mutex_destroy(&src->lock);
+    free(src->error);
+    brg_source_gaps_fini(src);
+    free(src);
+}
+
+void brg_endpoint_free_sink(brg_sink_t *sink)
+{
+    free(sink->shares);
+    free(sink);
+}
+
 void brg_endpoint_destroy(brg_endpoint_t *ep)
 {
     if (!ep) {
@@ -57,19 +73,22 @@ void brg_endpoint_destroy(brg_endpoint_t *ep)
     free_queue(&ep->publish, &ep->taken_publish);
     free_queue(&ep->settled, &ep->taken_settled);
     for (size_t i = 0; i < ep->nsources; i++) {
-        brg_delivery_source_fini(ep->sources[i]);
-        pthread_mutex_destroy(&ep->sources[i]->lock);
-        free(ep->sources[i]->error);
-        brg_source_gaps_fini(ep->sources[i]);
-        free(ep->sources[i]);
+        brg_endpoint_free_source(ep->sources[i]);
     }
     for (size_t i = 0; i < ep->nsinks; i++) {
-        brg_sink_t *s = ep->sinks[i];
-        free(s->shares);
-        free(s);
+        brg_endpoint_free_sink(ep->sinks[i]);
+    }
+    for (size_t i = 0; i < ep->nrefused_sources; i++) {
+        brg_endpoint_free_source(ep->refused_sources[i]);
+    }
+    for (size_t i = 0; i < ep->nrefused_sinks; i++) {
+        brg_endpoint_free_sink(ep->refused_sinks[i]);
     }
     free(ep->sources);
     free(ep->sinks);
+    free(ep->refused_sources);
+    free(ep->refused_sinks);
+    pthread_cond_destroy(&ep->change_applied); /* the engine applied what it staged */
     close(ep->wakefd);
     pthread_mutex_destroy(&ep->lock);
     free(ep->name);
@@ -78,17 +97,32 @@ void brg_endpoint_destroy(brg_endpoint_t *ep)
 
 brg_source_t *brg_endpoint_add_source(brg_endpoint_t *ep, brg_route_t *rt, const brg_conf_node_t *cs)
 {
-    brg_source_t *src = brg_xcalloc(1, sizeof(*src));
-    src->rt = rt;
-    src->ep = ep;
-    src->cs = cs;
-    pthread_mutex_init(&src->lock, NULL);
+    brg_source_t *src = brg_endpoint_new_source(ep, rt, cs);
     ep->sources = brg_xrealloc(ep->sources, (ep->nsources + 1) * sizeof(*ep->sources));
     ep->sources[ep->nsources++] = src;
     return src;
 }
 
+brg_source_t *brg_endpoint_new_source(brg_endpoint_t *ep, brg_route_t *rt, const brg_conf_node_t *cs)
+{
+    brg_source_t *src = brg_xcalloc(1, sizeof(*src));
+    src->rt = rt;
+    src->ep = ep;
+    src->cs = cs;
+    pthread_mutex_init(&src->lock, NULL);
+    return src;
+}
+
 brg_sink_t *brg_endpoint_add_sink(brg_endpoint_t *ep, brg_route_t *rt, const brg_conf_node_t *cs,
+                                  const brg_conf_templates_t *tpls, bool dead_letter)
+{
+    brg_sink_t *sink = brg_endpoint_new_sink(ep, rt, cs, tpls, dead_letter);
+    ep->sinks = brg_xrealloc(ep->sinks, (ep->nsinks + 1) * sizeof(*ep->sinks));
+    ep->sinks[ep->nsinks++] = sink;
+    return sink;
+}
+
+brg_sink_t *brg_endpoint_new_sink(brg_endpoint_t *ep, brg_route_t *rt, const brg_conf_node_t *cs,
                                   const brg_conf_templates_t *tpls, bool dead_letter)
 {
     static const brg_conf_templates_t none;
@@ -104,8 +138,6 @@ brg_sink_t *brg_endpoint_add_sink(brg_endpoint_t *ep, brg_route_t *rt, const brg
         abort(); /* as brg_xmalloc: a few KiB of bookkeeping at load */
     }
     memset(sink->shares, 0, shares);
-    ep->sinks = brg_xrealloc(ep->sinks, (ep->nsinks + 1) * sizeof(*ep->sinks));
-    ep->sinks[ep->nsinks++] = sink;
     return sink;
 }
 

@@ -13,6 +13,7 @@
 #include "bridge/tslot.h"
 
 struct brg_conf_templates;
+struct brg_route_change;
 
 struct brg_source {
     brg_route_t *rt;
@@ -91,14 +92,34 @@ struct brg_endpoint {
     /* The stall watchdog's request (brg_endpoint_request_reconnect); reason under `lock`. */
     atomic_bool reconnect_req;
     char reconnect_reason[300];
+    /* Routes a reload adds to or removes from the running endpoint (bridge/endpoint_routes.h):
+     * staged by the main thread, handed over under `lock`, applied on the endpoint thread,
+     * which signals change_applied. */
+    struct brg_route_change *staged, *handed;
+    atomic_bool change_waiting;
+    pthread_cond_t change_applied;
+    /* Added by a reload and refused by the adapter (their routes stopped): not listed above, so
+     * that a reconnect does not take them up; freed with the endpoint or by the next reload. */
+    brg_source_t **refused_sources;
+    size_t nrefused_sources;
+    brg_sink_t **refused_sinks;
+    size_t nrefused_sinks;
 };
 
 brg_endpoint_t *brg_endpoint_new(const char *name, const brg_adapter_t *adapter,
                                  const brg_conf_node_t *cs, const char *bridge_id);
+/* Free a source or sink that no endpoint lists any more (nothing of its route in flight). */
+void brg_endpoint_free_source(brg_source_t *src);
+void brg_endpoint_free_sink(brg_sink_t *sink);
 /* Frees queued envelopes too. The thread must have been joined. */
 void brg_endpoint_destroy(brg_endpoint_t *ep);
 
 brg_source_t *brg_endpoint_add_source(brg_endpoint_t *ep, brg_route_t *rt, const brg_conf_node_t *cs);
+/* A source or sink of ep not yet listed on it (a reload stages it for a running endpoint:
+ * bridge/endpoint_routes.h). */
+brg_source_t *brg_endpoint_new_source(brg_endpoint_t *ep, brg_route_t *rt, const brg_conf_node_t *cs);
+brg_sink_t *brg_endpoint_new_sink(brg_endpoint_t *ep, brg_route_t *rt, const brg_conf_node_t *cs,
+                                  const struct brg_conf_templates *tpls, bool dead_letter);
 /* tpls: the sink's templates, compiled by the configuration load (which keeps them). */
 brg_sink_t *brg_endpoint_add_sink(brg_endpoint_t *ep, brg_route_t *rt, const brg_conf_node_t *cs,
                                   const struct brg_conf_templates *tpls, bool dead_letter);

@@ -6,6 +6,7 @@
 #include <time.h>
 
 #include "bridge/buf.h"
+#include "bridge/endpoint_routes.h"
 #include "bridge/registry.h"
 #include "bridge/watchdog.h"
 #include "mappings/mapping.h"
@@ -40,7 +41,23 @@ static brg_sink_t *add_sink(brg_engine_t *e, brg_route_t *rt, const brg_conf_nod
                    side->path);
         return NULL;
     }
-    return brg_endpoint_add_sink(ep, rt, side, tpls, dl);
+    if (!ep->thread_started) {
+        return brg_endpoint_add_sink(ep, rt, side, tpls, dl);
+    }
+    /* A running endpoint keeps its routes: a reload hands it this one (endpoint_routes.h). */
+    brg_sink_t *sink = brg_endpoint_new_sink(ep, rt, side, tpls, dl);
+    brg_endpoint_stage_sink(ep, sink, true);
+    return sink;
+}
+
+static brg_source_t *add_source(brg_endpoint_t *ep, brg_route_t *rt, const brg_conf_node_t *from)
+{
+    if (!ep->thread_started) {
+        return brg_endpoint_add_source(ep, rt, from);
+    }
+    brg_source_t *src = brg_endpoint_new_source(ep, rt, from);
+    brg_endpoint_stage_source(ep, src, true);
+    return src;
 }
 
 /* The stream table of a config's routes (for loop prevention). Returns: a new reference. */
@@ -85,7 +102,7 @@ static bool build_route(brg_engine_t *e, const brg_conf_route_t *cr, const brg_s
         brg_errfmt(errstr, errstr_size, "route \"%s\": unknown source endpoint", cr->name);
         return false;
     }
-    rt->src = brg_endpoint_add_source(src_ep, rt, cr->from);
+    rt->src = add_source(src_ep, rt, cr->from);
     rt->sinks = brg_xcalloc(cr->nto, sizeof(brg_sink_t *));
     for (size_t j = 0; j < cr->nto; j++) {
         brg_sink_t *s = add_sink(e, rt, cr->to[j], &cr->to_templates[j], false, errstr,
@@ -257,6 +274,37 @@ void brg_engine_destroy(brg_engine_t *e)
 
 /* ---- reload ----------------------------------------------------------------------------------- */
 
+bool brg_engine_in_place(const brg_conf_node_t *ep_cs, void *arg)
+{
+    (void)arg;
+    const brg_adapter_t *ad = brg_adapter_find(brg_conf_str(ep_cs, "type", ""));
+    return ad && ad->add_source && ad->remove_source && ad->add_sink && ad->remove_sink;
+}
+
+/* The old endpoint at index j keeps running with its routes changed in place. */
+static bool old_in_place(const brg_reload_plan_t *p, size_t j)
+{
+    if (j == BRG_RELOAD_NONE) {
+        return false;
+    }
+    for (size_t i = 0; i < p->nendpoints; i++) {
+        if (p->endpoint_old[i] == j) {
+            return p->endpoint_why[i] == BRG_RELOAD_IN_PLACE;
+        }
+    }
+    return false;
+}
+
+static size_t old_index(const brg_engine_t *old, const brg_endpoint_t *ep)
+{
+    for (size_t j = 0; j < old->nendpoints; j++) {
+        if (old->endpoints[j] == ep) {
+            return j;
+        }
+    }
+    return BRG_RELOAD_NONE;
+}
+
 /* Drain the old routes the plan removes and wait (up to drain_ms) until nothing is in flight on
  * them; what is left is redelivered by its source after the endpoints stop. */
 static void drain_removed_routes(brg_engine_t *old, const brg_reload_plan_t *p, int64_t drain_ms)
@@ -292,6 +340,96 @@ static void drain_removed_routes(brg_engine_t *old, const brg_reload_plan_t *p, 
     }
 }
 
+/* The in-place rule, less the endpoints whose names are in the list arg. */
+typedef struct exclusion {
+    const char **names;
+    size_t n;
+} exclusion_t;
+
+static bool in_place_unless_excluded(const brg_conf_node_t *ep_cs, void *arg)
+{
+    const exclusion_t *x = arg;
+    const char *name = brg_conf_str(ep_cs, "name", "");
+    for (size_t i = 0; i < x->n; i++) {
+        if (strcmp(x->names[i], name) == 0) {
+            return false;
+        }
+    }
+    return brg_engine_in_place(ep_cs, NULL);
+}
+
+/* Endpoints kept in place that a drained route with messages still in flight touches: that
+ * route cannot leave them while deliveries point at it. Adds their names to x. Returns: how
+ * many were added. */
+static size_t exclude_busy(const brg_engine_t *old, const brg_reload_plan_t *p, exclusion_t *x)
+{
+    size_t added = 0;
+    for (size_t r = 0; r < old->nroutes; r++) {
+        brg_route_t *rt = old->routes[r];
+        if (!p->old_route_drains[r] || atomic_load(&rt->in_flight) == 0) {
+            continue;
+        }
+        for (size_t j = 0; j < old->nendpoints; j++) {
+            brg_endpoint_t *ep = old->endpoints[j];
+            bool touches = rt->src && rt->src->ep == ep;
+            for (size_t k = 0; k < rt->nsinks && !touches; k++) {
+                touches = rt->sinks[k]->ep == ep;
+            }
+            touches = touches || (rt->dead_letter && rt->dead_letter->ep == ep);
+            if (!touches || !old_in_place(p, j)) {
+                continue;
+            }
+            brg_log_warn(&ep->logctx, "reload: restarts after all: route \"%s\" still has "
+                                      "messages in flight after the drain",
+                         rt->name);
+            x->names = brg_xrealloc(x->names, (x->n + 1) * sizeof(*x->names));
+            x->names[x->n++] = ep->name;
+            added++;
+        }
+    }
+    return added;
+}
+
+/* Drain what the plan removes; while a drained route still has messages in flight on an
+ * endpoint kept in place, plan again with that endpoint restarting (more routes may drain). */
+static brg_reload_plan_t *drain_until_settled(brg_engine_t *old, brg_conf_t *nc,
+                                              brg_reload_plan_t *p, int64_t drain_ms)
+{
+    exclusion_t x = {0};
+    for (;;) {
+        drain_removed_routes(old, p, drain_ms);
+        if (exclude_busy(old, p, &x) == 0) {
+            break;
+        }
+        brg_reload_plan_free(p);
+        p = brg_reload_plan(old->conf, nc, in_place_unless_excluded, &x);
+    }
+    free(x.names);
+    return p;
+}
+
+/* The drained routes leave the endpoints kept in place (applied with their additions). */
+static void stage_removals(brg_engine_t *old, const brg_reload_plan_t *p)
+{
+    for (size_t r = 0; r < old->nroutes; r++) {
+        brg_route_t *rt = old->routes[r];
+        if (!p->old_route_drains[r]) {
+            continue;
+        }
+        if (rt->src && old_in_place(p, old_index(old, rt->src->ep))) {
+            brg_endpoint_stage_source(rt->src->ep, rt->src, false);
+        }
+        for (size_t k = 0; k < rt->nsinks; k++) {
+            if (old_in_place(p, old_index(old, rt->sinks[k]->ep))) {
+                brg_endpoint_stage_sink(rt->sinks[k]->ep, rt->sinks[k], false);
+            }
+        }
+        if (rt->dead_letter && old_in_place(p, old_index(old, rt->dead_letter->ep))) {
+            brg_endpoint_stage_sink(rt->dead_letter->ep, rt->dead_letter, false);
+        }
+    }
+}
+
 /* Stop the old endpoints the plan replaces: all told at once, then each joined and freed. */
 static void stop_replaced_endpoints(brg_engine_t *old, const brg_reload_plan_t *p)
 {
@@ -314,16 +452,11 @@ static void stop_replaced_endpoints(brg_engine_t *old, const brg_reload_plan_t *
 }
 
 /* The new engine's endpoints (kept ones moved over, the rest created) and routes (kept ones
- * moved over, removed ones freed, the rest built; a route that cannot be built is logged and
- * left out, as at start it would have stopped the load). */
+ * moved over, the rest built: on a running endpoint staged for it; a route that cannot be
+ * built is logged and left out, as at start it would have stopped the load). */
 static void adopt_and_build(brg_engine_t *e, brg_engine_t *old, const brg_reload_plan_t *p)
 {
     brg_conf_t *nc = e->conf;
-    for (size_t r = 0; r < old->nroutes; r++) {
-        if (p->old_route_drains[r]) {
-            brg_route_destroy(old->routes[r]);
-        }
-    }
     for (size_t r = 0; r < nc->nroutes; r++) {
         if (p->route_old[r] != BRG_RELOAD_NONE) {
             e->routes[e->nroutes++] = old->routes[p->route_old[r]];
@@ -355,11 +488,12 @@ static void adopt_and_build(brg_engine_t *e, brg_engine_t *old, const brg_reload
 }
 
 brg_engine_t *brg_engine_reload_apply(brg_engine_t *old, brg_conf_t *nc,
-                                      const brg_reload_plan_t *p, int64_t drain_ms)
+                                      brg_reload_plan_t **plan, int64_t drain_ms)
 {
     /* The timer's tick must not see the old engine while it is taken apart. */
     brg_timer_set_tick_arg(old->timer, NULL);
-    drain_removed_routes(old, p, drain_ms);
+    brg_reload_plan_t *p = *plan = drain_until_settled(old, nc, *plan, drain_ms);
+    stage_removals(old, p);
     stop_replaced_endpoints(old, p);
     brg_engine_t *e = brg_xcalloc(1, sizeof(*e));
     e->conf = nc;
@@ -371,12 +505,30 @@ brg_engine_t *brg_engine_reload_apply(brg_engine_t *old, brg_conf_t *nc,
     e->endpoints = brg_xcalloc(nc->nendpoints + 1, sizeof(brg_endpoint_t *));
     e->routes = brg_xcalloc(nc->nroutes + 1, sizeof(brg_route_t *));
     adopt_and_build(e, old, p);
+    /* On the endpoints kept in place: first the sinks, so that a sink is taken up before any
+     * source (there or on an endpoint starting now) can send to it; then the new endpoints
+     * start; then the sources. After that nothing refers to a drained route: it is freed. */
+    for (size_t i = 0; i < nc->nendpoints; i++) {
+        if (p->endpoint_why[i] == BRG_RELOAD_IN_PLACE) {
+            brg_endpoint_apply_route_changes(e->endpoints[i], false);
+        }
+    }
     for (size_t i = 0; i < nc->nendpoints; i++) {
         char err[512];
         brg_endpoint_t *ep = e->endpoints[i];
         if (p->endpoint_old[i] == BRG_RELOAD_NONE &&
             brg_endpoint_start(ep, err, sizeof(err)) != BRG_OK) {
             brg_log_error(&ep->logctx, "reload: cannot start: %s", err);
+        }
+    }
+    for (size_t i = 0; i < nc->nendpoints; i++) {
+        if (p->endpoint_why[i] == BRG_RELOAD_IN_PLACE) {
+            brg_endpoint_apply_route_changes(e->endpoints[i], true);
+        }
+    }
+    for (size_t r = 0; r < old->nroutes; r++) {
+        if (p->old_route_drains[r]) {
+            brg_route_destroy(old->routes[r]);
         }
     }
     brg_timer_set_tick_arg(e->timer, e);

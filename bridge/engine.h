@@ -46,12 +46,19 @@ void brg_engine_destroy(brg_engine_t *e);
 brg_endpoint_t *brg_engine_endpoint(const brg_engine_t *e, const char *name);
 brg_route_t *brg_engine_route(const brg_engine_t *e, const char *name);
 
-/* Apply a reload plan (bridge/reload_plan.h) made from old->conf and new_conf: drain the routes
- * it removes (up to drain_ms), stop the endpoints it replaces, then move kept endpoints and
- * routes over, build the rest and start the new endpoints. Kept ones run on untouched.
+/* The reload plan's in-place rule (brg_reload_in_place_fn): the endpoint's adapter adds and
+ * removes routes on a running endpoint. arg: NULL. */
+bool brg_engine_in_place(const brg_conf_node_t *ep_cs, void *arg);
+
+/* Apply a reload plan (bridge/reload_plan.h) made from old->conf and new_conf with
+ * brg_engine_in_place: drain the routes it removes (up to drain_ms), stop the endpoints it
+ * replaces, then move kept endpoints and routes over, build the rest, start the new endpoints
+ * and hand route changes to the endpoints kept in place. Kept routes run on untouched.
+ * A route that still has messages in flight after the drain cannot leave a running endpoint:
+ * its endpoints then restart after all, and *plan is replaced by the plan that was applied.
  * Takes ownership of new_conf. Returns: the engine to use from now on (old is consumed). */
 brg_engine_t *brg_engine_reload_apply(brg_engine_t *old, brg_conf_t *new_conf,
-                                      const brg_reload_plan_t *plan, int64_t drain_ms);
+                                      brg_reload_plan_t **plan, int64_t drain_ms);
 
 /* Log one summary line per route (rates since the previous call). */
 void brg_engine_log_stats(brg_engine_t *e);

@@ -19,6 +19,7 @@ libbrgcore_a_SOURCES = \
 	%D%/route.c %D%/route.h \
 	%D%/gap.c %D%/gap.h \
 	%D%/endpoint.c %D%/endpoint.h \
+	%D%/endpoint_routes.c %D%/endpoint_routes.h \
 	%D%/inbox.c %D%/inbox.h \
 	%D%/delivery.c %D%/delivery.h \
 	%D%/engine.c %D%/engine.h \

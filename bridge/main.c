@@ -99,15 +99,19 @@ static brg_engine_t *reload(brg_engine_t *e, brg_http_t *http, const char *path,
     if (http) {
         brg_http_set_engine(http, NULL);
     }
-    brg_reload_plan_t *plan = brg_reload_plan(e->conf, conf);
+    brg_reload_plan_t *plan = brg_reload_plan(e->conf, conf, brg_engine_in_place, NULL);
+    e = brg_engine_reload_apply(e, conf, &plan, drain_ms);
     for (size_t i = 0; i < plan->nendpoints; i++) {
-        if (plan->endpoint_why[i] != BRG_RELOAD_KEPT && plan->endpoint_why[i] != BRG_RELOAD_NEW) {
-            brg_log_info(NULL, "reload: endpoint \"%s\" restarts: %s",
-                         brg_conf_str(conf->endpoints[i], "name", "?"),
+        const char *name = brg_conf_str(conf->endpoints[i], "name", "?");
+        if (plan->endpoint_why[i] == BRG_RELOAD_IN_PLACE) {
+            brg_log_info(NULL, "reload: endpoint \"%s\" kept running: routes changed in place",
+                         name);
+        } else if (plan->endpoint_why[i] != BRG_RELOAD_KEPT &&
+                   plan->endpoint_why[i] != BRG_RELOAD_NEW) {
+            brg_log_info(NULL, "reload: endpoint \"%s\" restarts: %s", name,
                          brg_reload_why_name(plan->endpoint_why[i]));
         }
     }
-    e = brg_engine_reload_apply(e, conf, plan, drain_ms);
     if (http) {
         brg_http_set_engine(http, e);
     }

@@ -83,8 +83,19 @@ static size_t route_index(const brg_conf_t *conf, const char *name)
     return BRG_RELOAD_NONE;
 }
 
+typedef struct in_place_rule {
+    brg_reload_in_place_fn *fn;
+    void *arg;
+} in_place_rule_t;
+
+static bool can_change_in_place(const in_place_rule_t *in_place, const brg_conf_node_t *ep_cs)
+{
+    return in_place->fn && in_place->fn(ep_cs, in_place->arg);
+}
+
 /* Step 1: each new endpoint on its own: kept, new, or changed in itself or in its routes. */
-static void judge_endpoints(brg_reload_plan_t *p, const brg_conf_t *old, const brg_conf_t *nc)
+static void judge_endpoints(brg_reload_plan_t *p, const brg_conf_t *old, const brg_conf_t *nc,
+                            const in_place_rule_t *in_place)
 {
     for (size_t i = 0; i < nc->nendpoints; i++) {
         const char *name = brg_conf_str(nc->endpoints[i], "name", "");
@@ -99,36 +110,75 @@ static void judge_endpoints(brg_reload_plan_t *p, const brg_conf_t *old, const b
         bool same_own = strcmp(a, b) == 0;
         free(a);
         free(b);
+        if (!same_own) {
+            p->endpoint_why[i] = BRG_RELOAD_SETTINGS;
+            continue;
+        }
         a = routes_signature(nc, name);
         b = routes_signature(old, name);
         bool same_routes = strcmp(a, b) == 0;
         free(a);
         free(b);
-        p->endpoint_why[i] = !same_own      ? BRG_RELOAD_SETTINGS
-                             : !same_routes ? BRG_RELOAD_ROUTES
-                                            : BRG_RELOAD_KEPT;
-        if (same_own && same_routes) {
-            p->endpoint_old[i] = j;
+        if (same_routes) {
+            p->endpoint_why[i] = BRG_RELOAD_KEPT;
+        } else if (can_change_in_place(in_place, nc->endpoints[i])) {
+            p->endpoint_why[i] = BRG_RELOAD_IN_PLACE;
+        } else {
+            p->endpoint_why[i] = BRG_RELOAD_ROUTES;
+            continue;
         }
+        p->endpoint_old[i] = j;
     }
 }
 
-/* Step 2: a route is rebuilt on all its endpoints or on none: one restarted endpoint restarts
- * every endpoint it shares a route with, to a fixed point. */
-static void spread_restarts(brg_reload_plan_t *p, const brg_conf_t *nc)
+/* Whether new route r is the old route of the same name with the same settings. */
+static bool route_unchanged(const brg_conf_t *old, const brg_conf_t *nc, size_t r)
+{
+    size_t j = route_index(old, nc->routes[r].name);
+    if (j == BRG_RELOAD_NONE) {
+        return false;
+    }
+    brg_buf_t a = {0}, b = {0};
+    canon(nc->routes[r].cs, &a);
+    canon(old->routes[j].cs, &b);
+    bool same = strcmp(a.data, b.data) == 0;
+    brg_buf_fini(&a);
+    brg_buf_fini(&b);
+    return same;
+}
+
+static bool route_endpoints_kept(const brg_reload_plan_t *p, const brg_conf_t *nc, size_t r)
+{
+    for (size_t i = 0; i < nc->nendpoints; i++) {
+        if (route_touches(&nc->routes[r], brg_conf_str(nc->endpoints[i], "name", "")) &&
+            p->endpoint_old[i] == BRG_RELOAD_NONE) {
+            return false;
+        }
+    }
+    return true;
+}
+
+/* Step 2: a route that is rebuilt (changed, or on a restarted endpoint) leaves every kept
+ * endpoint it touches and comes back on it: in place where the adapter can, else that endpoint
+ * restarts too, which may rebuild more routes: to a fixed point. */
+static void spread_restarts(brg_reload_plan_t *p, const brg_conf_t *nc, const bool *same,
+                            const in_place_rule_t *in_place)
 {
     for (bool changed = true; changed;) {
         changed = false;
         for (size_t r = 0; r < nc->nroutes; r++) {
-            bool all_kept = true;
-            for (size_t i = 0; i < nc->nendpoints && all_kept; i++) {
-                const char *name = brg_conf_str(nc->endpoints[i], "name", "");
-                all_kept = !route_touches(&nc->routes[r], name) ||
-                           p->endpoint_old[i] != BRG_RELOAD_NONE;
+            if (same[r] && route_endpoints_kept(p, nc, r)) {
+                continue;
             }
-            for (size_t i = 0; i < nc->nendpoints && !all_kept; i++) {
+            for (size_t i = 0; i < nc->nendpoints; i++) {
                 const char *name = brg_conf_str(nc->endpoints[i], "name", "");
-                if (route_touches(&nc->routes[r], name) && p->endpoint_old[i] != BRG_RELOAD_NONE) {
+                if (!route_touches(&nc->routes[r], name) || p->endpoint_old[i] == BRG_RELOAD_NONE ||
+                    p->endpoint_why[i] == BRG_RELOAD_IN_PLACE) {
+                    continue;
+                }
+                if (can_change_in_place(in_place, nc->endpoints[i])) {
+                    p->endpoint_why[i] = BRG_RELOAD_IN_PLACE;
+                } else {
                     p->endpoint_old[i] = BRG_RELOAD_NONE;
                     p->endpoint_why[i] = BRG_RELOAD_SHARED;
                     changed = true;
@@ -139,7 +189,8 @@ static void spread_restarts(brg_reload_plan_t *p, const brg_conf_t *nc)
 }
 
 /* Step 3: what the old engine keeps and what it stops, drains and removes. */
-static void mark_old(brg_reload_plan_t *p, const brg_conf_t *old, const brg_conf_t *nc)
+static void mark_old(brg_reload_plan_t *p, const brg_conf_t *old, const brg_conf_t *nc,
+                     const bool *same)
 {
     for (size_t j = 0; j < p->nold_endpoints; j++) {
         p->old_endpoint_stops[j] = true;
@@ -153,14 +204,10 @@ static void mark_old(brg_reload_plan_t *p, const brg_conf_t *old, const brg_conf
     for (size_t j = 0; j < p->nold_routes; j++) {
         p->old_route_drains[j] = true;
     }
-    /* A new route whose endpoints are all kept is, by their unchanged route signatures, the
-     * old route of the same name, unchanged. */
     for (size_t r = 0; r < nc->nroutes; r++) {
-        size_t src = endpoint_index(nc, brg_conf_str(nc->routes[r].from, "endpoint", ""));
-        p->route_old[r] = BRG_RELOAD_NONE;
-        if (src != BRG_RELOAD_NONE && p->endpoint_old[src] != BRG_RELOAD_NONE) {
-            p->route_old[r] = route_index(old, nc->routes[r].name);
-        }
+        p->route_old[r] = same[r] && route_endpoints_kept(p, nc, r)
+                              ? route_index(old, nc->routes[r].name)
+                              : BRG_RELOAD_NONE;
         if (p->route_old[r] != BRG_RELOAD_NONE) {
             p->old_route_drains[p->route_old[r]] = false;
             p->kept_routes++;
@@ -168,8 +215,10 @@ static void mark_old(brg_reload_plan_t *p, const brg_conf_t *old, const brg_conf
     }
 }
 
-brg_reload_plan_t *brg_reload_plan(const brg_conf_t *old, const brg_conf_t *nc)
+brg_reload_plan_t *brg_reload_plan(const brg_conf_t *old, const brg_conf_t *nc,
+                                   brg_reload_in_place_fn *fn, void *arg)
 {
+    in_place_rule_t in_place = {fn, arg};
     brg_reload_plan_t *p = brg_xcalloc(1, sizeof(*p));
     p->nendpoints = nc->nendpoints;
     p->endpoint_old = brg_xcalloc(nc->nendpoints + 1, sizeof(size_t));
@@ -180,9 +229,14 @@ brg_reload_plan_t *brg_reload_plan(const brg_conf_t *old, const brg_conf_t *nc)
     p->route_old = brg_xcalloc(nc->nroutes + 1, sizeof(size_t));
     p->nold_routes = old->nroutes;
     p->old_route_drains = brg_xcalloc(old->nroutes + 1, sizeof(bool));
-    judge_endpoints(p, old, nc);
-    spread_restarts(p, nc);
-    mark_old(p, old, nc);
+    bool *same = brg_xcalloc(nc->nroutes + 1, sizeof(bool));
+    for (size_t r = 0; r < nc->nroutes; r++) {
+        same[r] = route_unchanged(old, nc, r);
+    }
+    judge_endpoints(p, old, nc, &in_place);
+    spread_restarts(p, nc, same, &in_place);
+    mark_old(p, old, nc, same);
+    free(same);
     return p;
 }
 
@@ -207,6 +261,7 @@ const char *brg_reload_why_name(brg_reload_why_t why)
     case BRG_RELOAD_SETTINGS: return "settings changed";
     case BRG_RELOAD_ROUTES: return "routes changed";
     case BRG_RELOAD_SHARED: return "shares a replaced route";
+    case BRG_RELOAD_IN_PLACE: return "routes changed in place";
     }
     return "?";
 }

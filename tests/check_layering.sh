@@ -6,7 +6,7 @@
 #     of the same layer or a lower one. The layers, bottom first:
 #       1 bridge/envelope arena err log buf utf8 clock tslot conf_node   (the parsed configuration tree)
 #       2 mappings/*
-#       3 bridge/delivery inbox timer route gap endpoint watchdog conf conf_scan registry metrics
+#       3 bridge/delivery inbox timer route gap endpoint endpoint_routes watchdog conf conf_scan registry metrics reload_plan
 #       4 bridge/engine
 #       5 adapters/*/*
 #       6 bridge/adapters.c, bridge/main.c
@@ -46,7 +46,7 @@ for o in $objs; do
     mappings/*) layer=2 ;;
     bridge/delivery | bridge/inbox | bridge/timer | bridge/route | bridge/gap | bridge/endpoint | \
         bridge/watchdog | bridge/conf | bridge/conf_scan | bridge/registry | bridge/metrics | \
-        bridge/reload_plan) layer=3 ;;
+        bridge/reload_plan | bridge/endpoint_routes) layer=3 ;;
     bridge/engine) layer=4 ;;
     adapters/*) layer=5 ;;
     bridge/adapters | bridge/main) layer=6 ;;

@@ -14,6 +14,7 @@ EXTRA_DIST += $(CORE_INTEGRATION)
 
 # Tests that need more than one broker adapter (run by the lead's core suite).
 CROSS_INTEGRATION = tests/integration/active_active.sh tests/integration/reload_under_load.sh \
+	tests/integration/reload_in_place.sh \
 	tests/integration/kafka_rabbitmq_round_trip.sh tests/integration/loops_echo.sh
 EXTRA_DIST += $(CROSS_INTEGRATION) $(CROSS_AMQP1_INTEGRATION)
 # ... and the AMQP 1.0 adapter.

@@ -418,6 +418,7 @@ static brg_err_t kafka_run(void *state, brg_endpoint_t *ep, char *errstr, size_t
             drain_fd(k->evfd[0]);
         }
         brg_endpoint_clear_wake(ep);
+        brg_endpoint_sync_routes(ep);
 
         serve_sinks_and_settles(k);
         busy = brg_kafka_sources_poll(k);
@@ -447,6 +448,28 @@ static brg_err_t kafka_run(void *state, brg_endpoint_t *ep, char *errstr, size_t
     }
     brg_kafka_sources_stop(k);
     return rc;
+}
+
+/* ---- routes changed by a reload (adapter.h add_source) ---------------------------------------- */
+
+static brg_err_t kafka_add_source(void *state, brg_source_t *src, char *errstr, size_t errstr_size)
+{
+    return brg_kafka_source_add(state, src, errstr, errstr_size);
+}
+
+static void kafka_remove_source(void *state, brg_source_t *src)
+{
+    brg_kafka_source_remove(state, src);
+}
+
+static brg_err_t kafka_add_sink(void *state, brg_sink_t *sink, char *errstr, size_t errstr_size)
+{
+    return brg_kafka_sink_add(state, sink, errstr, errstr_size);
+}
+
+static void kafka_remove_sink(void *state, brg_sink_t *sink)
+{
+    brg_kafka_sink_remove(state, sink);
 }
 
 /* ---- metrics ------------------------------------------------------------------------------- */
@@ -507,5 +530,9 @@ const brg_adapter_t brg_kafka_adapter = {
     .run = kafka_run,
     .wake = NULL,
     .close = kafka_close,
+    .add_source = kafka_add_source,
+    .remove_source = kafka_remove_source,
+    .add_sink = kafka_add_sink,
+    .remove_sink = kafka_remove_sink,
     .metrics = kafka_metrics,
 };

@@ -161,6 +161,10 @@ void brg_kafka_sink_publish(brg_kafka_ep_t *k, brg_envelope_t *env, brg_sink_t *
 void brg_kafka_sink_poll(brg_kafka_ep_t *k);
 /* Flush (bounded by flush_timeout_ms), settle RETRY what is left, destroy the producer. */
 void brg_kafka_sink_stop(brg_kafka_ep_t *k);
+/* A sink a reload adds to or removes from the running endpoint (adapter.h add_sink): the
+ * producer (made for the first sink) and the other sinks are untouched. */
+brg_err_t brg_kafka_sink_add(brg_kafka_ep_t *k, brg_sink_t *sink, char *errstr, size_t errstr_size);
+void brg_kafka_sink_remove(brg_kafka_ep_t *k, brg_sink_t *sink);
 
 /* Serve everything but the consumers for up to timeout_ms (returns at the first wake-up):
  * publish what the routes handed to the sink, serve its delivery reports, act on settles and
@@ -180,6 +184,12 @@ void brg_kafka_sources_flush_offsets(brg_kafka_ep_t *k);
 /* Commit synchronously, close the consumers (they are destroyed once no envelope body refers
  * to their messages). */
 void brg_kafka_sources_stop(brg_kafka_ep_t *k);
+/* A source a reload adds to or removes from the running endpoint (adapter.h add_source): its
+ * own consumer joins its group, or commits and leaves it; the other consumers are untouched.
+ * add refuses a group another route of the endpoint reads with. */
+brg_err_t brg_kafka_source_add(brg_kafka_ep_t *k, brg_source_t *src, char *errstr,
+                               size_t errstr_size);
+void brg_kafka_source_remove(brg_kafka_ep_t *k, brg_source_t *src);
 
 /* Copy each assigned partition's lag and committed offset into k->rows for /metrics, at most
  * every 250 ms unless force. Thread: the endpoint's. */

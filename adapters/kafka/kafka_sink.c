@@ -101,13 +101,9 @@ static void sink_state_free(brg_kafka_sink_t *ks)
     free(ks);
 }
 
-brg_err_t brg_kafka_sink_start(brg_kafka_ep_t *k, char *errstr, size_t errstr_size)
+/* The producer, made when the endpoint has its first sink. */
+static brg_err_t producer_new(brg_kafka_ep_t *k, char *errstr, size_t errstr_size)
 {
-    size_t nsinks = brg_endpoint_sink_count(k->ep);
-    k->producer_fatal = false;
-    if (nsinks == 0) {
-        return BRG_OK;
-    }
     rd_kafka_conf_t *conf =
         brg_kafka_conf_new(k->cs, BRG_KAFKA_PRODUCER_ROLE, k->client_id, errstr, errstr_size);
     if (!conf) {
@@ -129,26 +125,64 @@ brg_err_t brg_kafka_sink_start(brg_kafka_ep_t *k, char *errstr, size_t errstr_si
     rd_kafka_queue_t *mq = rd_kafka_queue_get_main(k->producer);
     rd_kafka_queue_io_event_enable(mq, k->evfd[1], "p", 1);
     rd_kafka_queue_destroy(mq);
+    return BRG_OK;
+}
 
+/* One sink's compiled destination on the producer. */
+static void sink_setup(brg_kafka_ep_t *k, brg_sink_t *sink)
+{
+    brg_kafka_sink_t *ks = brg_xcalloc(1, sizeof(*ks));
+    ks->topic_tpl = brg_sink_template(sink, "topic");
+    ks->key_tpl = brg_sink_template(sink, "key");
+    ks->part_tpl = brg_sink_template(sink, "partition");
+    ks->partition = RD_KAFKA_PARTITION_UA;
+    if (ks->topic_tpl && brg_template_is_literal(ks->topic_tpl)) {
+        ks->rkt = rd_kafka_topic_new(k->producer, brg_template_text(ks->topic_tpl), NULL);
+    }
+    if (ks->part_tpl && brg_template_is_literal(ks->part_tpl)) {
+        /* Checked at load (check_sink): a literal partition is a number. */
+        ks->partition = (int32_t)strtol(brg_template_text(ks->part_tpl), NULL, 10);
+        ks->part_tpl = NULL;
+    }
+    sink_state_free(brg_sink_opaque(sink));
+    brg_sink_set_opaque(sink, ks);
+}
+
+brg_err_t brg_kafka_sink_start(brg_kafka_ep_t *k, char *errstr, size_t errstr_size)
+{
+    size_t nsinks = brg_endpoint_sink_count(k->ep);
+    k->producer_fatal = false;
+    if (nsinks == 0) {
+        return BRG_OK;
+    }
+    brg_err_t rc = producer_new(k, errstr, errstr_size);
+    if (rc != BRG_OK) {
+        return rc;
+    }
     for (size_t i = 0; i < nsinks; i++) {
-        brg_sink_t *sink = brg_endpoint_sink(k->ep, i);
-        brg_kafka_sink_t *ks = brg_xcalloc(1, sizeof(*ks));
-        ks->topic_tpl = brg_sink_template(sink, "topic");
-        ks->key_tpl = brg_sink_template(sink, "key");
-        ks->part_tpl = brg_sink_template(sink, "partition");
-        ks->partition = RD_KAFKA_PARTITION_UA;
-        if (ks->topic_tpl && brg_template_is_literal(ks->topic_tpl)) {
-            ks->rkt = rd_kafka_topic_new(k->producer, brg_template_text(ks->topic_tpl), NULL);
-        }
-        if (ks->part_tpl && brg_template_is_literal(ks->part_tpl)) {
-            /* Checked at load (check_sink): a literal partition is a number. */
-            ks->partition = (int32_t)strtol(brg_template_text(ks->part_tpl), NULL, 10);
-            ks->part_tpl = NULL;
-        }
-        sink_state_free(brg_sink_opaque(sink));
-        brg_sink_set_opaque(sink, ks);
+        sink_setup(k, brg_endpoint_sink(k->ep, i));
     }
     return BRG_OK;
+}
+
+brg_err_t brg_kafka_sink_add(brg_kafka_ep_t *k, brg_sink_t *sink, char *errstr, size_t errstr_size)
+{
+    if (!k->producer) {
+        brg_err_t rc = producer_new(k, errstr, errstr_size);
+        if (rc != BRG_OK) {
+            return rc;
+        }
+    }
+    sink_setup(k, sink);
+    return BRG_OK;
+}
+
+void brg_kafka_sink_remove(brg_kafka_ep_t *k, brg_sink_t *sink)
+{
+    (void)k;
+    /* Drained: nothing of this sink is queued or unconfirmed. The producer stays. */
+    sink_state_free(brg_sink_opaque(sink));
+    brg_sink_set_opaque(sink, NULL);
 }
 
 /* Parse a rendered partition. Returns: false if it is not a partition number. */

@@ -1264,6 +1264,38 @@ static void source_stop(brg_kafka_src_t *ks)
     free(ks);
 }
 
+brg_err_t brg_kafka_source_add(brg_kafka_ep_t *k, brg_source_t *src, char *errstr,
+                               size_t errstr_size)
+{
+    const char *group = brg_conf_str(brg_source_conf(src), "group", "");
+    for (size_t i = 0; i < k->nsrcs; i++) {
+        if (strcmp(brg_conf_str(brg_source_conf(k->srcs[i]->src), "group", ""), group) == 0) {
+            brg_errfmt(errstr, errstr_size,
+                       "route \"%s\" reads with the same group \"%s\": give each route its own "
+                       "group",
+                       brg_source_route_name(k->srcs[i]->src), group);
+            return BRG_ERR_CONFIG;
+        }
+    }
+    return source_start(k, src, errstr, errstr_size);
+}
+
+void brg_kafka_source_remove(brg_kafka_ep_t *k, brg_source_t *src)
+{
+    for (size_t i = 0; i < k->nsrcs; i++) {
+        brg_kafka_src_t *ks = k->srcs[i];
+        if (ks->src != src) {
+            continue;
+        }
+        /* Off the list first, as brg_kafka_sources_stop does: its consumer's final revoke
+         * flushes the offsets of every source still listed. */
+        memmove(k->srcs + i, k->srcs + i + 1, (k->nsrcs - i - 1) * sizeof(*k->srcs));
+        k->nsrcs--;
+        source_stop(ks);
+        return;
+    }
+}
+
 void brg_kafka_sources_stop(brg_kafka_ep_t *k)
 {
     /* Take each source off the list before stopping it: closing a consumer runs its final

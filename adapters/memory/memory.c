@@ -440,6 +440,7 @@ static brg_err_t memory_run(void *state, brg_endpoint_t *ep, char *errstr, size_
     brg_endpoint_set_connected(ep, true, NULL);
     while (!brg_endpoint_stopping(ep)) {
         brg_endpoint_clear_wake(ep);
+        brg_endpoint_sync_routes(ep);
         take_settled(m, ep);
         take_publish(m, ep);
         settle_due(m, false);
@@ -457,6 +458,62 @@ static brg_err_t memory_run(void *state, brg_endpoint_t *ep, char *errstr, size_
     return BRG_OK;
 }
 
+/* The first source's settings make the generator; like a queue, the endpoint keeps its
+ * messages and sequence numbers when a reload replaces the route that reads it. */
+static void take_source(brg_memory_t *m, brg_source_t *src)
+{
+    const brg_conf_node_t *from = brg_source_conf(src);
+    if (!m->stream) {
+        m->generate_left = brg_conf_int(from, "count", 0);
+        m->body_size = (size_t)brg_conf_int(from, "body_size", 100);
+        m->stream = brg_xstrdup(brg_conf_str(from, "stream", "memory"));
+        m->stream_len = strlen(m->stream);
+        m->pattern = brg_xmalloc(m->body_size + 1);
+        for (size_t i = 0; i < m->body_size; i++) {
+            m->pattern[i] = (uint8_t)('a' + i % 26);
+        }
+    }
+    m->reject_to_broker = strcmp(brg_conf_str(from, "on_reject", "keep"), "reject") == 0;
+    brg_source_set_broker_dead_letter(src, m->reject_to_broker);
+}
+
+/* Routes changed by a reload on the running endpoint (adapter.h add_source). A memory endpoint
+ * feeds one route; its sinks keep nothing per route. */
+static brg_err_t memory_add_source(void *state, brg_source_t *src, char *errstr, size_t errstr_size)
+{
+    brg_memory_t *m = state;
+    if (brg_endpoint_source_count(m->ep) > 1) {
+        brg_errfmt(errstr, errstr_size, "a memory endpoint is read by one route");
+        return BRG_ERR_CONFIG;
+    }
+    pthread_mutex_lock(&m->lock);
+    take_source(m, src);
+    pthread_mutex_unlock(&m->lock);
+    return BRG_OK;
+}
+
+static void memory_remove_source(void *state, brg_source_t *src)
+{
+    /* Drained: nothing of it is in flight; pending messages wait for the next route. */
+    (void)state;
+    (void)src;
+}
+
+static brg_err_t memory_add_sink(void *state, brg_sink_t *sink, char *errstr, size_t errstr_size)
+{
+    (void)state;
+    (void)sink;
+    (void)errstr;
+    (void)errstr_size;
+    return BRG_OK;
+}
+
+static void memory_remove_sink(void *state, brg_sink_t *sink)
+{
+    (void)state;
+    (void)sink;
+}
+
 static brg_err_t memory_open(brg_endpoint_t *ep, void **statep, char *errstr, size_t errstr_size)
 {
     brg_memory_t *m = brg_xcalloc(1, sizeof(*m));
@@ -472,17 +529,7 @@ static brg_err_t memory_open(brg_endpoint_t *ep, void **statep, char *errstr, si
     m->record = brg_conf_bool(cs, "record", true);
     m->base = 1;
     if (brg_endpoint_source_count(ep) > 0) {
-        const brg_conf_node_t *from = brg_source_conf(brg_endpoint_source(ep, 0));
-        m->generate_left = brg_conf_int(from, "count", 0);
-        m->body_size = (size_t)brg_conf_int(from, "body_size", 100);
-        m->stream = brg_xstrdup(brg_conf_str(from, "stream", "memory"));
-        m->stream_len = strlen(m->stream);
-        m->pattern = brg_xmalloc(m->body_size + 1);
-        for (size_t i = 0; i < m->body_size; i++) {
-            m->pattern[i] = (uint8_t)('a' + i % 26);
-        }
-        m->reject_to_broker = strcmp(brg_conf_str(from, "on_reject", "keep"), "reject") == 0;
-        brg_source_set_broker_dead_letter(brg_endpoint_source(ep, 0), m->reject_to_broker);
+        take_source(m, brg_endpoint_source(ep, 0));
     }
     *statep = m;
     return BRG_OK;
@@ -554,4 +601,8 @@ const brg_adapter_t brg_memory_adapter = {
     .open = memory_open,
     .run = memory_run,
     .close = memory_close,
+    .add_source = memory_add_source,
+    .remove_source = memory_remove_source,
+    .add_sink = memory_add_sink,
+    .remove_sink = memory_remove_sink,
 };

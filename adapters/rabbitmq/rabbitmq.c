@@ -233,6 +233,18 @@ static const brg_conf_node_t *writes_to_source(const brg_conf_node_t *src_ep_cs,
 
 /* ---- open / close ------------------------------------------------------------------------- */
 
+/* A route's `to` here: its templates and settings, looked up once (the sink's opaque). */
+static rmq_sink_t *sink_new(brg_sink_t *sink)
+{
+    rmq_sink_t *rs = brg_xcalloc(1, sizeof(*rs));
+    rs->sink = sink;
+    rs->exchange = brg_sink_template(sink, "exchange");
+    rs->routing_key = brg_sink_template(sink, "routing_key");
+    rs->mandatory = brg_conf_bool(brg_sink_conf(sink), "mandatory", true);
+    brg_sink_set_opaque(sink, rs);
+    return rs;
+}
+
 static brg_err_t rmq_open(brg_endpoint_t *ep, void **statep, char *errstr, size_t errstr_size)
 {
     brg_rmq_t *r = brg_xcalloc(1, sizeof(*r));
@@ -255,19 +267,115 @@ static brg_err_t rmq_open(brg_endpoint_t *ep, void **statep, char *errstr, size_
     r->srcs = r->nsrcs ? brg_xcalloc(r->nsrcs, sizeof(*r->srcs)) : NULL;
     r->bl.ch = (amqp_channel_t)(RMQ_CH_SOURCE0 + r->nsrcs);
     for (size_t i = 0; i < r->nsrcs; i++) {
-        brg_rmq_source_init(r, &r->srcs[i], brg_endpoint_source(ep, i), i);
+        r->srcs[i] = brg_xmalloc(sizeof(rmq_src_t));
+        brg_rmq_source_init(r, r->srcs[i], brg_endpoint_source(ep, i),
+                            (amqp_channel_t)(RMQ_CH_SOURCE0 + i));
     }
     r->nsinks = brg_endpoint_sink_count(ep);
     r->sinks = r->nsinks ? brg_xcalloc(r->nsinks, sizeof(*r->sinks)) : NULL;
     for (size_t i = 0; i < r->nsinks; i++) {
-        brg_sink_t *sink = brg_endpoint_sink(ep, i);
-        r->sinks[i].exchange = brg_sink_template(sink, "exchange");
-        r->sinks[i].routing_key = brg_sink_template(sink, "routing_key");
-        r->sinks[i].mandatory = brg_conf_bool(brg_sink_conf(sink), "mandatory", true);
-        brg_sink_set_opaque(sink, &r->sinks[i]);
+        r->sinks[i] = sink_new(brg_endpoint_sink(ep, i));
     }
     *statep = r;
     return BRG_OK;
+}
+
+/* ---- routes changed by a reload (adapter.h add_source) ---------------------------------------- */
+
+static bool channel_taken(const brg_rmq_t *r, amqp_channel_t ch)
+{
+    if (ch == r->bl.ch) {
+        return true;
+    }
+    for (size_t i = 0; i < r->nsrcs; i++) {
+        if (r->srcs[i]->ch == ch) {
+            return true;
+        }
+    }
+    for (size_t i = 0; i < r->nclosing; i++) {
+        if (r->closing[i] == ch) {
+            return true;
+        }
+    }
+    return false;
+}
+
+void brg_rmq_channel_close_ok(brg_rmq_t *r, amqp_channel_t ch)
+{
+    for (size_t i = 0; i < r->nclosing; i++) {
+        if (r->closing[i] == ch) {
+            r->closing[i] = r->closing[--r->nclosing];
+            return;
+        }
+    }
+}
+
+/* A new source's channel: the lowest number no source, the backlog check or a closing
+ * channel holds (the broker's channel_max is 2047 by default: far more than routes). */
+static brg_err_t rmq_add_source(void *state, brg_source_t *src, char *errstr, size_t errstr_size)
+{
+    brg_rmq_t *r = state;
+    amqp_channel_t ch = RMQ_CH_SOURCE0;
+    while (channel_taken(r, ch)) {
+        if (ch == 65535) {
+            brg_errfmt(errstr, errstr_size, "no free AMQP channel number");
+            return BRG_ERR_INVALID;
+        }
+        ch++;
+    }
+    rmq_src_t *s = brg_xmalloc(sizeof(*s));
+    brg_rmq_source_init(r, s, src, ch);
+    r->srcs = brg_xrealloc(r->srcs, (r->nsrcs + 1) * sizeof(*r->srcs));
+    r->srcs[r->nsrcs++] = s;
+    /* Subscribed by brg_rmq_sources_maintain at the loop's next turn, or after a connect. */
+    return BRG_OK;
+}
+
+static void rmq_remove_source(void *state, brg_source_t *src)
+{
+    brg_rmq_t *r = state;
+    rmq_src_t *s = brg_source_opaque(src);
+    for (size_t i = 0; i < r->nsrcs; i++) {
+        if (r->srcs[i] == s) {
+            memmove(r->srcs + i, r->srcs + i + 1, (r->nsrcs - i - 1) * sizeof(*r->srcs));
+            r->nsrcs--;
+            break;
+        }
+    }
+    if (r->bl.asking == s) {
+        r->bl.asking = NULL; /* its answer, when it comes, is for nobody */
+    }
+    amqp_channel_t closing = brg_rmq_source_detach(s);
+    if (closing) {
+        r->closing = brg_xrealloc(r->closing, (r->nclosing + 1) * sizeof(*r->closing));
+        r->closing[r->nclosing++] = closing;
+    }
+    brg_rmq_source_fini(s);
+    free(s);
+    brg_source_set_opaque(src, NULL);
+}
+
+static brg_err_t rmq_add_sink(void *state, brg_sink_t *sink, char *errstr, size_t errstr_size)
+{
+    brg_rmq_t *r = state;
+    r->sinks = brg_xrealloc(r->sinks, (r->nsinks + 1) * sizeof(*r->sinks));
+    r->sinks[r->nsinks++] = sink_new(sink);
+    return BRG_OK;
+}
+
+static void rmq_remove_sink(void *state, brg_sink_t *sink)
+{
+    brg_rmq_t *r = state;
+    /* Drained: no publish of it waits for a confirm. */
+    for (size_t i = 0; i < r->nsinks; i++) {
+        if (r->sinks[i]->sink == sink) {
+            free(r->sinks[i]);
+            memmove(r->sinks + i, r->sinks + i + 1, (r->nsinks - i - 1) * sizeof(*r->sinks));
+            r->nsinks--;
+            break;
+        }
+    }
+    brg_sink_set_opaque(sink, NULL);
 }
 
 static void rmq_close(void *state)
@@ -281,14 +389,17 @@ static void rmq_close(void *state)
         r->conn = NULL;
     }
     for (size_t i = 0; i < r->nsrcs; i++) {
-        brg_rmq_source_fini(&r->srcs[i]);
+        brg_rmq_source_fini(r->srcs[i]);
+        free(r->srcs[i]);
     }
     free(r->srcs);
+    free(r->closing);
     for (size_t i = 0; i < r->ring_cap; i++) {
         free(r->ring[i].returned);
     }
     for (size_t i = 0; i < r->nsinks; i++) {
-        brg_sink_set_opaque(brg_endpoint_sink(r->ep, i), NULL);
+        brg_sink_set_opaque(r->sinks[i]->sink, NULL);
+        free(r->sinks[i]);
     }
     free(r->sinks);
     free(r->ring);
@@ -333,6 +444,7 @@ static bool wait_disconnected(brg_rmq_t *r, uint32_t ms)
         }
         /* Woken by the mailbox: publishes wait for the connection, settles are dropped. */
         brg_endpoint_clear_wake(r->ep);
+        brg_endpoint_sync_routes(r->ep);
         drop_settled(r);
     }
     return brg_endpoint_stopping(r->ep);
@@ -398,7 +510,7 @@ static void shutdown_conn(brg_rmq_t *r)
         }
     }
     for (size_t i = 0; i < r->nsrcs; i++) {
-        brg_rmq_source_drop_waiting(&r->srcs[i]);
+        brg_rmq_source_drop_waiting(r->srcs[i]);
     }
     brg_rmq_disconnect(r, "the bridge is stopping", r->conn != NULL);
     drop_settled(r);
@@ -422,6 +534,7 @@ static brg_err_t loop(brg_rmq_t *r, char *errstr, size_t errstr_size)
             brg_errfmt(errstr, errstr_size, "%s", why);
             return BRG_ERR_TRANSPORT;
         }
+        brg_endpoint_sync_routes(r->ep);
         bool did = false, waiting = false;
         int64_t now = brg_now_ns();
         /* Wake at least every second: rabbitmq-c sends heartbeats and notices a silent broker
@@ -512,7 +625,7 @@ static brg_err_t rmq_run(void *state, brg_endpoint_t *ep, char *errstr, size_t e
     }
     /* Stopping while disconnected: nothing is in flight (a lost connection settled it all). */
     for (size_t i = 0; i < r->nsrcs; i++) {
-        brg_rmq_source_drop_waiting(&r->srcs[i]);
+        brg_rmq_source_drop_waiting(r->srcs[i]);
     }
     brg_rmq_disconnect(r, "the bridge is stopping", false);
     drop_settled(r);
@@ -570,7 +683,7 @@ void brg_rmq_metrics(brg_endpoint_t *const *eps, size_t n, struct brg_metrics_ou
         for (size_t i = 0; i < n; i++) {
             brg_rmq_t *r = brg_endpoint_state(eps[i]);
             for (size_t j = 0; j < r->nsrcs; j++) {
-                rmq_src_t *s = &r->srcs[j];
+                rmq_src_t *s = r->srcs[j];
                 uint64_t v = f == 0   ? s->delivered
                              : f == 1 ? s->acked
                              : f == 2 ? s->requeued
@@ -600,5 +713,9 @@ const brg_adapter_t brg_rabbitmq_adapter = {
     .run = rmq_run,
     .wake = NULL,
     .close = rmq_close,
+    .add_source = rmq_add_source,
+    .remove_source = rmq_remove_source,
+    .add_sink = rmq_add_sink,
+    .remove_sink = rmq_remove_sink,
     .metrics = brg_rmq_metrics,
 };

@@ -108,7 +108,8 @@ typedef enum rmq_bl_state {
 typedef struct rmq_backlog {
     amqp_channel_t ch;
     rmq_bl_state_t st;
-    size_t next, asking;   /* round robin over the sources */
+    size_t next;           /* round robin over the sources */
+    struct rmq_src *asking; /* the source asked about (NULL: it was removed since) */
     int64_t sent_ns;       /* when the outstanding method went out */
     int64_t due_ns;        /* when to send the next one */
     bool overdue;          /* sources were told the answer is overdue */
@@ -167,6 +168,7 @@ typedef struct rmq_pub {
 /* A route's `to` at this endpoint: its templates and settings, looked up once at open (the
  * sink's opaque pointer). */
 typedef struct rmq_sink {
+    brg_sink_t *sink;
     const brg_template_t *exchange, *routing_key; /* NULL: "" */
     bool mandatory;
 } rmq_sink_t;
@@ -191,7 +193,7 @@ struct brg_rmq {
     uint64_t pub_next_seq, pub_base, return_cursor;
     rmq_pub_t *ring;
     size_t ring_cap, inflight;
-    rmq_sink_t *sinks; /* one per brg_endpoint_sink, the sink's opaque */
+    rmq_sink_t **sinks; /* one per brg_endpoint_sink, the sink's opaque */
     size_t nsinks;
     rmq_asm_t pub_as; /* a basic.return being assembled */
     amqp_pool_t pool; /* scratch for one publish's properties */
@@ -203,9 +205,12 @@ struct brg_rmq {
     _Atomic uint64_t inflight_gauge;
     _Atomic bool blocked_gauge;
 
-    rmq_src_t *srcs;
+    rmq_src_t **srcs; /* each the source's opaque; a reload adds and removes some */
     size_t nsrcs;
     rmq_backlog_t bl;
+    /* Channels closed for sources a reload removed, until their close-ok: not reused before. */
+    amqp_channel_t *closing;
+    size_t nclosing;
 };
 
 /* ---- rmq_conn.c ---------------------------------------------------------------------------- */
@@ -250,7 +255,7 @@ brg_err_t brg_rmq_read_frames(brg_rmq_t *r, int max, int *nframes, char *errstr,
 
 /* ---- rmq_source.c -------------------------------------------------------------------------- */
 
-void brg_rmq_source_init(brg_rmq_t *r, rmq_src_t *s, brg_source_t *src, size_t index);
+void brg_rmq_source_init(brg_rmq_t *r, rmq_src_t *s, brg_source_t *src, amqp_channel_t ch);
 void brg_rmq_source_fini(rmq_src_t *s);
 /* (Re)subscribe sources whose time has come: open the channel, declare/bind, qos, consume.
  * Returns: BRG_OK, or BRG_ERR_TRANSPORT if the connection was lost meanwhile. */
@@ -274,6 +279,12 @@ bool brg_rmq_sources_submit_waiting(brg_rmq_t *r, bool *waiting);
 rmq_src_t *brg_rmq_source_by_channel(brg_rmq_t *r, amqp_channel_t ch);
 /* Drop deliveries that wait for credit (stopping): the broker redelivers them. */
 void brg_rmq_source_drop_waiting(rmq_src_t *s);
+/* A source a reload removes (its route drained): acknowledge what is settled, close its
+ * channel without waiting for the close-ok, drop what waited for credit. The caller frees it.
+ * Returns: the channel whose close-ok is outstanding, or 0. */
+amqp_channel_t brg_rmq_source_detach(rmq_src_t *s);
+/* A close-ok arrived on channel ch: a removed source's channel number is free again. */
+void brg_rmq_channel_close_ok(brg_rmq_t *r, amqp_channel_t ch);
 
 /* ---- rmq_sink.c ---------------------------------------------------------------------------- */
 

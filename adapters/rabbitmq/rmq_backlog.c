@@ -37,7 +37,7 @@ static int64_t period_ns(const brg_rmq_t *r, size_t *n)
     int64_t best = 0;
     *n = 0;
     for (size_t i = 0; i < r->nsrcs; i++) {
-        const rmq_src_t *s = &r->srcs[i];
+        const rmq_src_t *s = r->srcs[i];
         if (!watched(s)) {
             continue;
         }
@@ -62,7 +62,7 @@ static void report(rmq_src_t *s, int64_t n)
 static void sync_unanswered(brg_rmq_t *r)
 {
     for (size_t i = 0; i < r->nsrcs; i++) {
-        rmq_src_t *s = &r->srcs[i];
+        rmq_src_t *s = r->srcs[i];
         bool want = r->bl.overdue && watched(s);
         if (s->unanswered != want) {
             s->unanswered = want;
@@ -99,8 +99,8 @@ brg_err_t brg_rmq_backlog_maintain(brg_rmq_t *r, int64_t now_ns, int64_t *next_n
     /* A source that does not consume (queue missing, channel reopening) has nothing waiting
      * that the route could read: a stale count would make a false stall. */
     for (size_t i = 0; i < r->nsrcs; i++) {
-        if (!watched(&r->srcs[i])) {
-            report(&r->srcs[i], 0);
+        if (!watched(r->srcs[i])) {
+            report(r->srcs[i], 0);
         }
     }
     sync_unanswered(r);
@@ -137,14 +137,14 @@ brg_err_t brg_rmq_backlog_maintain(brg_rmq_t *r, int64_t now_ns, int64_t *next_n
         b->st = RMQ_BL_OPENING;
     } else {
         size_t idx = b->next % r->nsrcs;
-        for (size_t i = 0; i < r->nsrcs && !watched(&r->srcs[idx]); i++) {
+        for (size_t i = 0; i < r->nsrcs && !watched(r->srcs[idx]); i++) {
             idx = (idx + 1) % r->nsrcs;
         }
-        b->asking = idx;
+        b->asking = r->srcs[idx];
         b->next = idx + 1;
         amqp_queue_declare_t req;
         memset(&req, 0, sizeof(req));
-        req.queue = amqp_cstring_bytes(r->srcs[idx].queue);
+        req.queue = amqp_cstring_bytes(r->srcs[idx]->queue);
         req.passive = 1;
         req.arguments = amqp_empty_table;
         rc = amqp_send_method(r->conn, b->ch, AMQP_QUEUE_DECLARE_METHOD, &req);
@@ -174,8 +174,8 @@ void brg_rmq_backlog_on_frame(brg_rmq_t *r, const amqp_frame_t *f)
         set_overdue(r, false);
     } else if (f->payload.method.id == AMQP_QUEUE_DECLARE_OK_METHOD && b->st == RMQ_BL_ASKING) {
         const amqp_queue_declare_ok_t *m = f->payload.method.decoded;
-        rmq_src_t *s = &r->srcs[b->asking];
-        if (watched(s)) {
+        rmq_src_t *s = b->asking;
+        if (s && watched(s)) {
             report(s, (int64_t)m->message_count);
         }
         b->st = RMQ_BL_IDLE;
@@ -188,9 +188,9 @@ void brg_rmq_backlog_on_frame(brg_rmq_t *r, const amqp_frame_t *f)
 void brg_rmq_backlog_channel_closed(brg_rmq_t *r, int code, const char *reason)
 {
     rmq_backlog_t *b = &r->bl;
-    if (b->st == RMQ_BL_ASKING && code == AMQP_NOT_FOUND) {
+    if (b->st == RMQ_BL_ASKING && code == AMQP_NOT_FOUND && b->asking) {
         /* The queue went between two checks; its consumer is cancelled too. */
-        report(&r->srcs[b->asking], 0);
+        report(b->asking, 0);
     }
     brg_log_debug(r->log, "backlog check channel closed by the broker: %s", reason);
     b->st = RMQ_BL_CLOSED;

@@ -356,9 +356,10 @@ void brg_rmq_disconnect(brg_rmq_t *r, const char *reason, bool clean)
     r->blocked_gauge = false;
     brg_rmq_sink_fail_all(r, reason ? reason : "connection closed");
     for (size_t i = 0; i < r->nsrcs; i++) {
-        brg_rmq_source_conn_lost(&r->srcs[i]);
+        brg_rmq_source_conn_lost(r->srcs[i]);
     }
     brg_rmq_backlog_conn_lost(r);
+    r->nclosing = 0; /* a new connection has all its channels free */
     for (size_t i = 0; i < r->nexchanges; i++) {
         free(r->exchanges[i]);
     }
@@ -448,6 +449,9 @@ brg_err_t brg_rmq_read_frames(brg_rmq_t *r, int max, int *nframes, char *errstr,
                 break;
             case AMQP_CHANNEL_CLOSE_METHOD:
                 on_channel_close(r, ch, f.payload.method.decoded);
+                break;
+            case AMQP_CHANNEL_CLOSE_OK_METHOD:
+                brg_rmq_channel_close_ok(r, ch);
                 break;
             default:
                 if (ch == RMQ_CH_PUBLISH) {

@@ -60,12 +60,12 @@ static void queue_arguments_free(amqp_table_t *t)
     t->num_entries = 0;
 }
 
-void brg_rmq_source_init(brg_rmq_t *r, rmq_src_t *s, brg_source_t *src, size_t index)
+void brg_rmq_source_init(brg_rmq_t *r, rmq_src_t *s, brg_source_t *src, amqp_channel_t ch)
 {
     memset(s, 0, sizeof(*s));
     s->src = src;
     s->r = r;
-    s->ch = (amqp_channel_t)(RMQ_CH_SOURCE0 + index);
+    s->ch = ch;
     const brg_conf_node_t *cs = brg_source_conf(src);
     const char *queue = brg_conf_str(cs, "queue", NULL);
     s->exchange = brg_conf_str(cs, "exchange", NULL);
@@ -122,10 +122,14 @@ void brg_rmq_source_fini(rmq_src_t *s)
 
 rmq_src_t *brg_rmq_source_by_channel(brg_rmq_t *r, amqp_channel_t ch)
 {
-    if (ch < RMQ_CH_SOURCE0 || (size_t)(ch - RMQ_CH_SOURCE0) >= r->nsrcs) {
-        return NULL;
+    /* A few sources per connection: a scan. Frames of a channel closed for a removed source
+     * find none and are dropped. */
+    for (size_t i = 0; i < r->nsrcs; i++) {
+        if (r->srcs[i]->ch == ch) {
+            return r->srcs[i];
+        }
     }
-    return &r->srcs[ch - RMQ_CH_SOURCE0];
+    return NULL;
 }
 
 static void forget_channel(rmq_src_t *s)
@@ -289,7 +293,7 @@ brg_err_t brg_rmq_sources_maintain(brg_rmq_t *r, int64_t now_ns, int64_t *next_n
                                    size_t errstr_size)
 {
     for (size_t i = 0; i < r->nsrcs && r->conn; i++) {
-        rmq_src_t *s = &r->srcs[i];
+        rmq_src_t *s = r->srcs[i];
         if (s->consuming) {
             continue;
         }
@@ -486,7 +490,7 @@ bool brg_rmq_sources_submit_waiting(brg_rmq_t *r, bool *waiting)
 {
     bool did = false;
     for (size_t i = 0; i < r->nsrcs; i++) {
-        rmq_src_t *s = &r->srcs[i];
+        rmq_src_t *s = r->srcs[i];
         size_t credit = s->wait_len ? brg_source_credit(s->src) : 0;
         while (s->wait_len && credit > 0) {
             brg_envelope_t *env = s->wait[s->wait_head];
@@ -645,7 +649,7 @@ brg_err_t brg_rmq_sources_settle(brg_rmq_t *r, int64_t now_ns, int64_t *next_ns,
         brg_source_done(env);
     }
     for (size_t i = 0; i < r->nsrcs; i++) {
-        rmq_src_t *s = &r->srcs[i];
+        rmq_src_t *s = r->srcs[i];
         bool due = s->nack_waiting && now_ns >= s->nack_at_ns;
         if ((s->dirty || due) && r->conn && s->ch_open) {
             brg_err_t rc = flush_acks(s, now_ns, errstr, errstr_size);
@@ -658,4 +662,28 @@ brg_err_t brg_rmq_sources_settle(brg_rmq_t *r, int64_t now_ns, int64_t *next_ns,
         }
     }
     return BRG_OK;
+}
+
+amqp_channel_t brg_rmq_source_detach(rmq_src_t *s)
+{
+    brg_rmq_t *r = s->r;
+    amqp_channel_t closed = 0;
+    if (r->conn && s->ch_open) {
+        /* Settled, so acknowledged now (a retried one goes back to the queue at once); a
+         * failed write shows as a lost connection at the next read. */
+        char err[256];
+        if (flush_acks(s, INT64_MAX, err, sizeof(err)) == BRG_OK) {
+            amqp_channel_close_t req;
+            memset(&req, 0, sizeof(req));
+            req.reply_code = AMQP_REPLY_SUCCESS;
+            req.reply_text = amqp_cstring_bytes("the route was removed by a reload");
+            if (amqp_send_method(r->conn, s->ch, AMQP_CHANNEL_CLOSE_METHOD, &req) ==
+                AMQP_STATUS_OK) {
+                closed = s->ch;
+            }
+        }
+    }
+    /* Never submitted: the channel's close gives them back to the queue. */
+    brg_rmq_source_drop_waiting(s);
+    return closed;
 }

@@ -50,7 +50,13 @@ after=$(route_in r1)
 [ "$after" -ge "$before" ] || t_fail "r1 was restarted: in went from $before to $after"
 t_wait_for 10 sh -c "[ \"\$(curl -s $URL/routes | tr '{' '\n' | grep '\"name\": \"r2\"' | sed 's/.*\"accepted\": \([0-9]*\).*/\1/')\" = 300 ]" \
     || t_fail "r2 did not move its 300 messages"
-grep -q "reload: done: 2 endpoints kept running, 2 started; routes: 1 kept, 1 built" "$T_DIR/ops.log" || t_fail "reload summary"
+# g2 and s2 were running without routes: r2 is added to them in place, nothing restarts.
+grep -q "reload: done: 4 endpoints kept running, 0 started; routes: 1 kept, 1 built" "$T_DIR/ops.log" ||
+    t_fail "reload summary: $(grep 'reload' "$T_DIR/ops.log")"
+for e in g2 s2; do
+    grep -q "reload: endpoint \"$e\" kept running: routes changed in place" "$T_DIR/ops.log" ||
+        t_fail "$e was not changed in place: $(grep 'reload' "$T_DIR/ops.log")"
+done
 
 # A bad file changes nothing and is reported with its line.
 cp "$conf" "$T_DIR/good.conf"

@@ -87,7 +87,7 @@ START_TEST(test_unchanged_keeps_everything)
     brg_conf_t *old = base();
     /* A comment and other whitespace change nothing. */
     brg_conf_t *nc = load("x", "  # the first source\n", "", "", "");
-    brg_reload_plan_t *p = brg_reload_plan(old, nc);
+    brg_reload_plan_t *p = brg_reload_plan(old, nc, NULL, NULL);
     assert_whys(p, nc, "src1=kept src2=kept src3=kept a=kept b=kept");
     ck_assert_uint_eq(p->kept_endpoints, 5);
     ck_assert_uint_eq(p->kept_routes, 3);
@@ -111,7 +111,7 @@ START_TEST(test_changed_route_restarts_its_endpoints_only)
 {
     brg_conf_t *old = base();
     brg_conf_t *nc = load("x", "", "max_in_flight = 7;", "", "");
-    brg_reload_plan_t *p = brg_reload_plan(old, nc);
+    brg_reload_plan_t *p = brg_reload_plan(old, nc, NULL, NULL);
     assert_whys(p, nc,
                 "src1=routes changed src2=shares a replaced route src3=kept a=routes changed "
                 "b=kept");
@@ -142,7 +142,7 @@ START_TEST(test_changed_endpoint_spreads_through_shared_routes)
 {
     brg_conf_t *old = base();
     brg_conf_t *nc = load("x", "settle_delay_ms = 5;", "", "", "");
-    brg_reload_plan_t *p = brg_reload_plan(old, nc);
+    brg_reload_plan_t *p = brg_reload_plan(old, nc, NULL, NULL);
     assert_whys(p, nc,
                 "src1=settings changed src2=shares a replaced route src3=kept "
                 "a=shares a replaced route b=kept");
@@ -161,7 +161,7 @@ START_TEST(test_added_route_and_endpoint)
     brg_conf_t *nc =
         load("x", "", "", ",\n  { name = \"src4\"; type = \"memory\"; }",
              ",\n  { name = \"r4\"; from = { endpoint = \"src4\"; }; to = { endpoint = \"b\"; }; }");
-    brg_reload_plan_t *p = brg_reload_plan(old, nc);
+    brg_reload_plan_t *p = brg_reload_plan(old, nc, NULL, NULL);
     assert_whys(p, nc,
                 "src1=kept src2=kept src3=shares a replaced route a=kept b=routes changed src4=new");
     ck_assert_uint_eq(p->kept_endpoints, 3);
@@ -184,7 +184,7 @@ START_TEST(test_removed_route_and_endpoint)
         load("x", "", "", ",\n  { name = \"src4\"; type = \"memory\"; }",
              ",\n  { name = \"r4\"; from = { endpoint = \"src4\"; }; to = { endpoint = \"b\"; }; }");
     brg_conf_t *nc = base();
-    brg_reload_plan_t *p = brg_reload_plan(old, nc);
+    brg_reload_plan_t *p = brg_reload_plan(old, nc, NULL, NULL);
     assert_whys(p, nc,
                 "src1=kept src2=kept src3=shares a replaced route a=kept b=routes changed");
     ck_assert(p->old_endpoint_stops[ep(old, "src4")]);
@@ -205,7 +205,7 @@ START_TEST(test_bridge_id_restarts_all)
 {
     brg_conf_t *old = base();
     brg_conf_t *nc = load("y", "", "", "", "");
-    brg_reload_plan_t *p = brg_reload_plan(old, nc);
+    brg_reload_plan_t *p = brg_reload_plan(old, nc, NULL, NULL);
     assert_whys(p, nc,
                 "src1=settings changed src2=settings changed src3=settings changed "
                 "a=settings changed b=settings changed");
@@ -220,11 +220,116 @@ START_TEST(test_bridge_id_restarts_all)
 }
 END_TEST
 
+/* ---- with adapters that change routes on a running endpoint ---------------------------------- */
+
+static bool memory_in_place(const brg_conf_node_t *ep_cs, void *arg)
+{
+    (void)arg;
+    return strcmp(brg_conf_str(ep_cs, "type", ""), "memory") == 0;
+}
+
+/* r1 changes: it is rebuilt on src1 and a, which keep running (routes changed in place); r2
+ * shares a but is unchanged: it is kept, and so is everything else. */
+START_TEST(test_in_place_changed_route_keeps_the_others)
+{
+    brg_conf_t *old = base();
+    brg_conf_t *nc = load("x", "", "max_in_flight = 7;", "", "");
+    brg_reload_plan_t *p = brg_reload_plan(old, nc, memory_in_place, NULL);
+    assert_whys(p, nc,
+                "src1=routes changed in place src2=kept src3=kept a=routes changed in place "
+                "b=kept");
+    ck_assert_uint_eq(p->kept_endpoints, 5);
+    for (size_t j = 0; j < old->nendpoints; j++) {
+        ck_assert(!p->old_endpoint_stops[j]);
+    }
+    ck_assert_uint_eq(p->kept_routes, 2);
+    ck_assert_uint_eq(p->route_old[route(nc, "r1")], BRG_RELOAD_NONE);
+    ck_assert_uint_eq(p->route_old[route(nc, "r2")], route(old, "r2"));
+    ck_assert(p->old_route_drains[route(old, "r1")]);
+    ck_assert(!p->old_route_drains[route(old, "r2")]);
+    brg_reload_plan_free(p);
+    brg_conf_destroy(old);
+    brg_conf_destroy(nc);
+}
+END_TEST
+
+/* src1's own setting changes: it restarts; r1 is rebuilt, so a changes in place; r2 and src2
+ * are left alone (today's rule restarts src2 and a as well). */
+START_TEST(test_in_place_restart_does_not_spread)
+{
+    brg_conf_t *old = base();
+    brg_conf_t *nc = load("x", "settle_delay_ms = 5;", "", "", "");
+    brg_reload_plan_t *p = brg_reload_plan(old, nc, memory_in_place, NULL);
+    assert_whys(p, nc,
+                "src1=settings changed src2=kept src3=kept a=routes changed in place b=kept");
+    ck_assert(p->old_endpoint_stops[ep(old, "src1")]);
+    ck_assert(!p->old_endpoint_stops[ep(old, "a")]);
+    ck_assert_uint_eq(p->kept_routes, 2);
+    ck_assert(p->old_route_drains[route(old, "r1")]);
+    ck_assert(!p->old_route_drains[route(old, "r2")]);
+    brg_reload_plan_free(p);
+    brg_conf_destroy(old);
+    brg_conf_destroy(nc);
+}
+END_TEST
+
+/* Added and removed routes: the endpoint they share with kept routes changes in place. */
+START_TEST(test_in_place_added_and_removed_routes)
+{
+    brg_conf_t *four =
+        load("x", "", "", ",\n  { name = \"src4\"; type = \"memory\"; }",
+             ",\n  { name = \"r4\"; from = { endpoint = \"src4\"; }; to = { endpoint = \"b\"; }; }");
+    brg_conf_t *three = base();
+    brg_reload_plan_t *p = brg_reload_plan(three, four, memory_in_place, NULL);
+    assert_whys(p, four,
+                "src1=kept src2=kept src3=kept a=kept b=routes changed in place src4=new");
+    ck_assert_uint_eq(p->kept_routes, 3);
+    ck_assert_uint_eq(p->route_old[route(four, "r4")], BRG_RELOAD_NONE);
+    brg_reload_plan_free(p);
+    p = brg_reload_plan(four, three, memory_in_place, NULL);
+    assert_whys(p, three, "src1=kept src2=kept src3=kept a=kept b=routes changed in place");
+    ck_assert(p->old_endpoint_stops[ep(four, "src4")]);
+    ck_assert(p->old_route_drains[route(four, "r4")]);
+    ck_assert(!p->old_route_drains[route(four, "r3")]);
+    ck_assert_uint_eq(p->kept_routes, 3);
+    brg_reload_plan_free(p);
+    brg_conf_destroy(three);
+    brg_conf_destroy(four);
+}
+END_TEST
+
+/* No adapter can: today's rule, a restart spreads to every endpoint sharing a route. */
+static bool never_in_place(const brg_conf_node_t *ep_cs, void *arg)
+{
+    (void)ep_cs;
+    (void)arg;
+    return false;
+}
+
+START_TEST(test_in_place_predicate_false_is_todays_rule)
+{
+    brg_conf_t *old = base();
+    brg_conf_t *nc = load("x", "", "max_in_flight = 7;", "", "");
+    brg_reload_plan_t *p = brg_reload_plan(old, nc, never_in_place, NULL);
+    assert_whys(p, nc,
+                "src1=routes changed src2=shares a replaced route src3=kept a=routes changed "
+                "b=kept");
+    ck_assert_uint_eq(p->kept_routes, 1);
+    brg_reload_plan_free(p);
+    brg_conf_destroy(old);
+    brg_conf_destroy(nc);
+}
+END_TEST
+
 Suite *check_suite(void)
 {
     Suite *s = suite_create("reload_plan");
     TCase *tc = tcase_create("plan");
     tcase_add_test(tc, test_unchanged_keeps_everything);
+    tcase_add_test(tc, test_in_place_changed_route_keeps_the_others);
+    tcase_add_test(tc, test_in_place_restart_does_not_spread);
+    tcase_add_test(tc, test_in_place_added_and_removed_routes);
+    tcase_add_test(tc, test_in_place_predicate_false_is_todays_rule);
     tcase_add_test(tc, test_changed_route_restarts_its_endpoints_only);
     tcase_add_test(tc, test_changed_endpoint_spreads_through_shared_routes);
     tcase_add_test(tc, test_added_route_and_endpoint);

@@ -790,10 +790,10 @@ START_TEST(test_fanout_park_survives_unchanged_reload)
     brg_conf_t *conf = brg_conf_load_string(text, "test.conf", &dg);
     ck_assert_ptr_nonnull(conf);
     brg_diag_fini(&dg);
-    brg_reload_plan_t *plan = brg_reload_plan(engine->conf, conf);
+    brg_reload_plan_t *plan = brg_reload_plan(engine->conf, conf, NULL, NULL);
     ck_assert_uint_eq(plan->kept_endpoints, 3);
     ck_assert_uint_eq(plan->kept_routes, 1);
-    engine = brg_engine_reload_apply(engine, conf, plan, 1000);
+    engine = brg_engine_reload_apply(engine, conf, &plan, 1000);
     brg_reload_plan_free(plan);
     ck_assert_ptr_eq(brg_engine_route(engine, "r"), rt);
     ck_assert_int_eq(atomic_load(&rt->state), BRG_ROUTE_PARKED);
@@ -805,6 +805,77 @@ START_TEST(test_fanout_park_survives_unchanged_reload)
     for (size_t i = 0; i < n; i++) {
         ck_assert_uint_eq(brg_memory_received(mem("a"), i)->src_seq, i + 1);
         ck_assert_uint_eq(brg_memory_received(mem("b"), i)->src_seq, i + 1);
+    }
+}
+END_TEST
+
+/* Two routes share sink endpoint a; a reload changes r1 only. a and src1 keep running (their
+ * adapter changes routes in place), r2 is not touched: every message of r2 arrives exactly once
+ * and none of r1's is lost across the change. */
+static const char *two_routes(char *buf, size_t size, const char *r1_extra)
+{
+    snprintf(buf, size,
+             "bridge = { id = \"test-bridge\"; };"
+             "endpoints = ( { name = \"src1\"; type = \"memory\"; },"
+             " { name = \"src2\"; type = \"memory\"; }, { name = \"a\"; type = \"memory\"; } );"
+             "routes = ( { name = \"r1\"; %s rate = { messages_per_second = 20000.0; };"
+             " from = { endpoint = \"src1\"; count = 20000; body_size = 24; stream = \"one\"; };"
+             " to = { endpoint = \"a\"; }; },"
+             " { name = \"r2\"; rate = { messages_per_second = 20000.0; };"
+             " from = { endpoint = \"src2\"; count = 20000; body_size = 24; stream = \"two\"; };"
+             " to = { endpoint = \"a\"; }; } );",
+             r1_extra);
+    return buf;
+}
+
+START_TEST(test_reload_in_place_leaves_the_other_route_alone)
+{
+    char text[2048];
+    engine = start(two_routes(text, sizeof(text), ""));
+    brg_endpoint_t *a = brg_engine_endpoint(engine, "a");
+    brg_endpoint_t *src1 = brg_engine_endpoint(engine, "src1");
+    brg_route_t *r1 = brg_engine_route(engine, "r1"), *r2 = brg_engine_route(engine, "r2");
+    size_t some = 4000;
+    ck_assert(brg_memory_wait(mem("a"), received_at_least, &some, 5000));
+
+    brg_diag_t dg;
+    brg_diag_init(&dg);
+    brg_conf_t *conf = brg_conf_load_string(two_routes(text, sizeof(text), "max_in_flight = 64;"),
+                                            "test.conf", &dg);
+    ck_assert_ptr_nonnull(conf);
+    brg_diag_fini(&dg);
+    brg_reload_plan_t *plan = brg_reload_plan(engine->conf, conf, brg_engine_in_place, NULL);
+    engine = brg_engine_reload_apply(engine, conf, &plan, 5000);
+    ck_assert_str_eq(brg_reload_why_name(plan->endpoint_why[0]), "routes changed in place");
+    ck_assert_str_eq(brg_reload_why_name(plan->endpoint_why[1]), "kept");
+    ck_assert_str_eq(brg_reload_why_name(plan->endpoint_why[2]), "routes changed in place");
+    ck_assert_uint_eq(plan->kept_routes, 1);
+    brg_reload_plan_free(plan);
+    /* The same endpoints, threads never restarted; r2 the same route; r1 a new one on them. */
+    ck_assert_ptr_eq(brg_engine_endpoint(engine, "a"), a);
+    ck_assert_ptr_eq(brg_engine_endpoint(engine, "src1"), src1);
+    ck_assert_uint_eq(atomic_load(&a->restarts), 0);
+    ck_assert_ptr_eq(brg_engine_route(engine, "r2"), r2);
+    ck_assert_ptr_ne(brg_engine_route(engine, "r1"), r1);
+    ck_assert_uint_eq(brg_engine_route(engine, "r1")->max_in_flight, 64);
+    ck_assert_uint_eq(a->nsinks, 2);
+    ck_assert_uint_eq(src1->nsources, 1);
+
+    size_t all = 20000;
+    ck_assert(brg_memory_wait(mem("src1"), acked_at_least, &all, 10000));
+    ck_assert(brg_memory_wait(mem("src2"), acked_at_least, &all, 10000));
+    static uint8_t seen1[20001], seen2[20001];
+    memset(seen1, 0, sizeof(seen1));
+    memset(seen2, 0, sizeof(seen2));
+    for (size_t i = 0; i < brg_memory_received_count(mem("a")); i++) {
+        const brg_envelope_t *env = brg_memory_received(mem("a"), i);
+        ck_assert_uint_le(env->src_seq, 20000);
+        uint8_t *seen = strcmp(env->origin.stream, "one") == 0 ? seen1 : seen2;
+        seen[env->src_seq]++;
+    }
+    for (size_t q = 1; q <= 20000; q++) {
+        ck_assert_msg(seen1[q] >= 1, "r1: message %zu missing", q);
+        ck_assert_msg(seen2[q] == 1, "r2: message %zu arrived %u times", q, seen2[q]);
     }
 }
 END_TEST
@@ -850,6 +921,7 @@ Suite *check_suite(void)
     tcase_set_timeout(tc, 60);
     tcase_add_checked_fixture(tc, NULL, teardown);
     tcase_add_test(tc, test_route_delivers_everything_in_order);
+    tcase_add_test(tc, test_reload_in_place_leaves_the_other_route_alone);
     tcase_add_test(tc, test_route_memory_generated_messages);
     tcase_add_test(tc, test_route_memory_generated_body_shorter_than_its_prefix);
     tcase_add_test(tc, test_route_slow_trickle_is_not_held_in_outboxes);
