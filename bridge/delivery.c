@@ -9,7 +9,10 @@
 
 #include "bridge/endpoint.h"
 #include "bridge/inbox.h"
+#include "bridge/mailbox.h"
 #include "bridge/route.h"
+
+static void probe_done(brg_route_t *rt, bool sent, brg_outcome_t outcome);
 
 static size_t bucket_of(const double *bounds, size_t n, double s)
 {
@@ -205,7 +208,7 @@ void brg_delivery_finish(brg_delivery_t *dlv, brg_outcome_t outcome)
                                 b * sizeof(atomic_uint_fast64_t), 1);
     }
     if (dlv->probe) {
-        brg_route_probe_done(rt, dlv->sent, outcome);
+        probe_done(rt, dlv->sent, outcome);
     }
     brg_endpoint_push_settled(dlv->src->ep, dlv);
 }
@@ -266,7 +269,7 @@ void brg_delivery_complete(brg_delivery_t *dlv, brg_outcome_t outcome)
             return;
         }
         dlv->probe = false;
-        brg_route_probe_done(dlv->rt, true, outcome);
+        probe_done(dlv->rt, true, outcome);
     }
     /* A fan-out copy that failed transiently is retried here, at its own sink only: the sinks
      * that already accepted the message do not get it again. Backoff 100 ms doubling to 5 s. */
@@ -284,6 +287,67 @@ void brg_delivery_complete(brg_delivery_t *dlv, brg_outcome_t outcome)
 }
 
 /* ---- a parked route's held copies -------------------------------------------------------- */
+
+brg_delivery_t *brg_delivery_take_held_locked(brg_route_t *rt)
+{
+    brg_delivery_t *chain = rt->held_head;
+    rt->held_head = rt->held_tail = NULL;
+    atomic_store(&rt->nheld, 0);
+    return chain;
+}
+
+void brg_delivery_schedule_probe_locked(brg_route_t *rt)
+{
+    uint32_t ms = brg_backoff_next(&rt->park_bo);
+    atomic_store(&rt->next_retry_ns, brg_now_ns() + (int64_t)ms * 1000000);
+    atomic_store(&rt->park_wake, true);
+}
+
+/* The parked route's probe settled (sent: it reached a sink; not sent: the mapping filtered or
+ * dropped it). Accepted: the route runs again and the copies it held go to their sinks. Else
+ * the next probe is scheduled. */
+static void probe_done(brg_route_t *rt, bool sent, brg_outcome_t outcome)
+{
+    if (!sent) {
+        /* A probe the mapping filtered or dropped says nothing about the destination. */
+        atomic_store(&rt->probe_out, false);
+        atomic_store(&rt->park_wake, true);
+        return;
+    }
+    atomic_store(&rt->probe_out, false);
+    pthread_mutex_lock(&rt->lock);
+    bool resumed = false;
+    brg_delivery_t *held = NULL;
+    double parked_s = (double)(brg_now_ns() - rt->parked_ns) / 1e9;
+    if (outcome == BRG_ACCEPTED) {
+        int expected = BRG_ROUTE_PARKED;
+        /* Set before the state changes: a source that sees the route running sees it too. */
+        atomic_store(&rt->resending, true);
+        resumed = atomic_compare_exchange_strong(&rt->state, &expected, BRG_ROUTE_RUNNING);
+        if (resumed) {
+            brg_backoff_reset(&rt->park_bo);
+            atomic_store(&rt->park_wake, false);
+            held = brg_delivery_take_held_locked(rt);
+        } else {
+            atomic_store(&rt->resending, false);
+        }
+    } else if (atomic_load(&rt->state) == BRG_ROUTE_PARKED) {
+        brg_delivery_schedule_probe_locked(rt);
+    }
+    pthread_mutex_unlock(&rt->lock);
+    if (resumed) {
+        brg_log_info(rt->src ? &rt->src->ep->logctx : NULL,
+                     "route \"%s\" resumed after %.0f s parked", rt->name, parked_s);
+        /* The copies the probe stood for go to their sinks, in order; nothing else goes again.
+         * They are in their sinks' inboxes before the source may take anything new, so a new
+         * message cannot overtake them at their sink. */
+        brg_delivery_resend_held(held);
+        atomic_store(&rt->resending, false);
+        if (rt->src) {
+            brg_endpoint_wake(rt->src->ep);
+        }
+    }
+}
 
 void brg_delivery_hold(brg_delivery_t *dlv)
 {
@@ -328,13 +392,13 @@ void brg_delivery_hold(brg_delivery_t *dlv)
     if (state == BRG_ROUTE_PARKED) {
         atomic_fetch_sub(&rt->copies_out, 1);
         if (probe) {
-            brg_route_probe_done(rt, true, BRG_RETRY);
+            probe_done(rt, true, BRG_RETRY);
         }
         return;
     }
     if (dlv->probe) {
         dlv->probe = false;
-        brg_route_probe_done(rt, true, BRG_RETRY);
+        probe_done(rt, true, BRG_RETRY);
     }
     if (state == BRG_ROUTE_RUNNING) {
         /* It resumed between this copy's park and now: go again (it parks anew if it fails). */

@@ -97,6 +97,13 @@ void brg_delivery_resend_held(brg_delivery_t *chain);
 /* A chain taken from rt->held: complete each copy RETRY (the route drains or stopped). Thread:
  * any, without rt->lock. */
 void brg_delivery_release_held(brg_delivery_t *chain);
+/* Take the chain of copies held while parked (oldest first), leaving none. Called under
+ * rt->lock, in the same critical section as the state change that ends the park
+ * (brg_delivery_hold reads the state under that lock). */
+brg_delivery_t *brg_delivery_take_held_locked(brg_route_t *rt);
+/* Schedule the parked route's next probe (its park backoff) and ask for the park tick. Called
+ * under rt->lock. */
+void brg_delivery_schedule_probe_locked(brg_route_t *rt);
 
 /* Free the source's recycled deliveries. Thread: main, at endpoint teardown. */
 void brg_delivery_source_fini(brg_source_t *src);

@@ -134,13 +134,6 @@ void brg_endpoint_stop(brg_endpoint_t *ep);
  * caller must then leave the endpoint alone: the process is about to exit). Thread: main. */
 bool brg_endpoint_join(brg_endpoint_t *ep, int64_t until_ns);
 
-/* Queue an envelope for publishing here / hand a settled one back to this (source) endpoint.
- * On an endpoint thread it goes into that thread's outbox and is pushed with the rest of its
- * batch (brg_endpoint_flush); elsewhere it is pushed at once. The endpoint is woken once per
- * batch. Thread: any. */
-void brg_endpoint_push_publish(brg_endpoint_t *ep, brg_delivery_t *dlv);
-void brg_endpoint_push_settled(brg_endpoint_t *ep, brg_delivery_t *dlv);
-
 /* Copy the last connection problem into buf (empty if none). */
 void brg_endpoint_reason(brg_endpoint_t *ep, char *buf, size_t size);
 

@@ -17,10 +17,12 @@ libbrgcore_a_SOURCES = \
 	%D%/registry.c \
 	%D%/tslot.c %D%/tslot.h \
 	%D%/route.c %D%/route.h \
+	%D%/route_counts.c \
 	%D%/gap.c %D%/gap.h \
 	%D%/endpoint.c %D%/endpoint.h \
 	%D%/endpoint_routes.c %D%/endpoint_routes.h \
 	%D%/inbox.c %D%/inbox.h \
+	%D%/mailbox.c %D%/mailbox.h \
 	%D%/delivery.c %D%/delivery.h \
 	%D%/engine.c %D%/engine.h \
 	%D%/reload_plan.c %D%/reload_plan.h \

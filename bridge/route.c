@@ -13,11 +13,6 @@
 #include "bridge/tslot.h"
 #include "mappings/mapping.h"
 
-const double brg_latency_bounds[BRG_LAT_BUCKETS] = {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025,
-                                                    0.05,   0.1,   0.25,   0.5,   1.0,  5.0};
-const double brg_e2e_bounds[BRG_E2E_BUCKETS] = {0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1,
-                                                0.25,  0.5,    1.0,   2.5,  5.0,   30.0, 300.0};
-
 brg_route_t *brg_route_new(const char *name, const brg_conf_node_t *cs)
 {
     brg_route_t *rt = brg_xcalloc(1, sizeof(*rt));
@@ -52,73 +47,6 @@ void brg_route_destroy(brg_route_t *rt)
     free(rt);
 }
 
-/* ---- counters ------------------------------------------------------------------------------ */
-
-void brg_route_count(brg_route_t *rt, size_t off, uint64_t n)
-{
-    int i = brg_tslot();
-    if (i < 0) {
-        atomic_uint_fast64_t *c = (atomic_uint_fast64_t *)((char *)&rt->shares[BRG_TSLOTS] + off);
-        atomic_fetch_add_explicit(c, n, memory_order_relaxed);
-        return;
-    }
-    /* Only this thread writes its share: a plain add, no locked instruction. */
-    atomic_uint_fast64_t *c = (atomic_uint_fast64_t *)((char *)&rt->shares[i] + off);
-    atomic_store_explicit(c, atomic_load_explicit(c, memory_order_relaxed) + n,
-                          memory_order_relaxed);
-}
-
-void brg_sink_count(brg_sink_t *sink, size_t off, uint64_t n)
-{
-    int i = brg_tslot();
-    atomic_uint_fast64_t *c =
-        (atomic_uint_fast64_t *)((char *)&sink->shares[i < 0 ? BRG_TSLOTS : i] + off);
-    if (i < 0) {
-        atomic_fetch_add_explicit(c, n, memory_order_relaxed);
-        return;
-    }
-    atomic_store_explicit(c, atomic_load_explicit(c, memory_order_relaxed) + n,
-                          memory_order_relaxed);
-}
-
-void brg_sink_counts_read(const brg_sink_t *sink, brg_sink_counts_t *out)
-{
-    uint64_t m = 0, b = 0, r = 0, j = 0;
-    for (size_t t = 0; t <= BRG_TSLOTS; t++) {
-        const brg_sink_counts_t *c = &sink->shares[t];
-        m += atomic_load_explicit(&c->out_msgs, memory_order_relaxed);
-        b += atomic_load_explicit(&c->out_bytes, memory_order_relaxed);
-        r += atomic_load_explicit(&c->retried, memory_order_relaxed);
-        j += atomic_load_explicit(&c->rejected, memory_order_relaxed);
-    }
-    atomic_init(&out->out_msgs, m);
-    atomic_init(&out->out_bytes, b);
-    atomic_init(&out->retried, r);
-    atomic_init(&out->rejected, j);
-}
-
-void brg_route_counts_read(brg_route_t *rt, brg_route_counts_t *out)
-{
-    /* Every member is a 64-bit counter: sum them as an array, the rare ones (rt->stats) too. */
-    size_t n = sizeof(brg_route_counts_t) / sizeof(atomic_uint_fast64_t);
-    size_t ns = sizeof(brg_route_stats_t) / sizeof(atomic_uint_fast64_t);
-    uint64_t sum[sizeof(brg_route_counts_t) / sizeof(atomic_uint_fast64_t)] = {0};
-    for (size_t t = 0; t <= BRG_TSLOTS; t++) {
-        const atomic_uint_fast64_t *c = (const atomic_uint_fast64_t *)&rt->shares[t];
-        for (size_t k = 0; k < n; k++) {
-            sum[k] += atomic_load_explicit(&c[k], memory_order_relaxed);
-        }
-    }
-    const atomic_uint_fast64_t *rare = (const atomic_uint_fast64_t *)&rt->stats;
-    for (size_t k = 0; k < ns; k++) {
-        sum[k] += atomic_load_explicit(&rare[k], memory_order_relaxed);
-    }
-    atomic_uint_fast64_t *o = (atomic_uint_fast64_t *)out;
-    for (size_t k = 0; k < n; k++) {
-        atomic_init(&o[k], sum[k]);
-    }
-}
-
 const char *brg_route_state_name(brg_route_state_t s)
 {
     switch (s) {
@@ -130,17 +58,6 @@ const char *brg_route_state_name(brg_route_state_t s)
     return "?";
 }
 
-/* Take the chain of copies held while parked (oldest first). Called under rt->lock, in the
- * same critical section as the state change that ends the park (brg_delivery_hold reads the
- * state under that lock). */
-static brg_delivery_t *take_held_locked(brg_route_t *rt)
-{
-    brg_delivery_t *chain = rt->held_head;
-    rt->held_head = rt->held_tail = NULL;
-    atomic_store(&rt->nheld, 0);
-    return chain;
-}
-
 void brg_route_stop(brg_route_t *rt, const char *reason)
 {
     pthread_mutex_lock(&rt->lock);
@@ -149,7 +66,7 @@ void brg_route_stop(brg_route_t *rt, const char *reason)
         rt->stop_reason = brg_xstrdup(reason);
     }
     atomic_store(&rt->state, BRG_ROUTE_STOPPED);
-    brg_delivery_t *held = take_held_locked(rt);
+    brg_delivery_t *held = brg_delivery_take_held_locked(rt);
     pthread_mutex_unlock(&rt->lock);
     /* Stopped for good: what it held goes back to the source (RETRY), which keeps it. */
     brg_delivery_release_held(held);
@@ -174,7 +91,7 @@ void brg_route_drain(brg_route_t *rt)
         expected = BRG_ROUTE_PARKED;
         atomic_compare_exchange_strong(&rt->state, &expected, BRG_ROUTE_DRAINING);
     }
-    brg_delivery_t *held = take_held_locked(rt);
+    brg_delivery_t *held = brg_delivery_take_held_locked(rt);
     pthread_mutex_unlock(&rt->lock);
     brg_delivery_release_held(held);
 }
@@ -190,13 +107,6 @@ void brg_route_set_park_backoff(brg_route_t *rt, uint32_t min_ms, uint32_t max_m
     pthread_mutex_unlock(&rt->lock);
 }
 
-static void park_schedule_locked(brg_route_t *rt)
-{
-    uint32_t ms = brg_backoff_next(&rt->park_bo);
-    atomic_store(&rt->next_retry_ns, brg_now_ns() + (int64_t)ms * 1000000);
-    atomic_store(&rt->park_wake, true);
-}
-
 void brg_route_park(brg_route_t *rt, const char *reason)
 {
     pthread_mutex_lock(&rt->lock);
@@ -207,11 +117,11 @@ void brg_route_park(brg_route_t *rt, const char *reason)
         rt->park_reason = brg_xstrdup(reason);
         rt->parked_ns = brg_now_ns();
         brg_backoff_reset(&rt->park_bo);
-        park_schedule_locked(rt);
+        brg_delivery_schedule_probe_locked(rt);
         atomic_fetch_add(&rt->stats.parks, 1);
     }
     /* Already parked: the failures of what was in flight, or a failed probe (its settle
-     * schedules the next retry in brg_route_probe_done). Draining or stopped: the RETRY is enough. */
+     * schedules the next retry in delivery.c). Draining or stopped: the RETRY is enough. */
     uint64_t next_ms = (uint64_t)((atomic_load(&rt->next_retry_ns) - brg_now_ns()) / 1000000);
     pthread_mutex_unlock(&rt->lock);
     if (first) {
@@ -220,49 +130,6 @@ void brg_route_park(brg_route_t *rt, const char *reason)
                       "destination or grant access, the route retries by itself, first in "
                       "%.1f s)",
                       rt->name, reason, (double)next_ms / 1000.0);
-    }
-}
-
-void brg_route_probe_done(brg_route_t *rt, bool sent, brg_outcome_t outcome)
-{
-    if (!sent) {
-        /* A probe the mapping filtered or dropped says nothing about the destination. */
-        atomic_store(&rt->probe_out, false);
-        atomic_store(&rt->park_wake, true);
-        return;
-    }
-    atomic_store(&rt->probe_out, false);
-    pthread_mutex_lock(&rt->lock);
-    bool resumed = false;
-    brg_delivery_t *held = NULL;
-    double parked_s = (double)(brg_now_ns() - rt->parked_ns) / 1e9;
-    if (outcome == BRG_ACCEPTED) {
-        int expected = BRG_ROUTE_PARKED;
-        /* Set before the state changes: a source that sees the route running sees it too. */
-        atomic_store(&rt->resending, true);
-        resumed = atomic_compare_exchange_strong(&rt->state, &expected, BRG_ROUTE_RUNNING);
-        if (resumed) {
-            brg_backoff_reset(&rt->park_bo);
-            atomic_store(&rt->park_wake, false);
-            held = take_held_locked(rt);
-        } else {
-            atomic_store(&rt->resending, false);
-        }
-    } else if (atomic_load(&rt->state) == BRG_ROUTE_PARKED) {
-        park_schedule_locked(rt);
-    }
-    pthread_mutex_unlock(&rt->lock);
-    if (resumed) {
-        brg_log_info(rt->src ? brg_endpoint_logctx(rt->src->ep) : NULL,
-                     "route \"%s\" resumed after %.0f s parked", rt->name, parked_s);
-        /* The copies the probe stood for go to their sinks, in order; nothing else goes again.
-         * They are in their sinks' inboxes before the source may take anything new, so a new
-         * message cannot overtake them at their sink. */
-        brg_delivery_resend_held(held);
-        atomic_store(&rt->resending, false);
-        if (rt->src) {
-            brg_endpoint_wake(rt->src->ep);
-        }
     }
 }
 

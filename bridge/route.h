@@ -176,9 +176,5 @@ int64_t brg_route_loop_window_ns(void);
 /* True if, over the last loop window, the route read messages and dropped every one as a
  * loop. Thread: any. */
 bool brg_route_only_loops(brg_route_t *rt, int64_t now_ns);
-/* The probe of a parked route settled (sent: it reached a sink; else the mapping filtered or
- * dropped it, which says nothing about the destination): resume, or wait for the next retry.
- * Thread: any. */
-void brg_route_probe_done(brg_route_t *rt, bool sent, brg_outcome_t outcome);
 
 #endif

@@ -6,7 +6,7 @@
 #     of the same layer or a lower one. The layers, bottom first:
 #       1 bridge/envelope arena err log buf utf8 clock tslot conf_node   (the parsed configuration tree)
 #       2 mappings/*
-#       3 bridge/delivery inbox timer route gap endpoint endpoint_routes watchdog conf conf_scan registry metrics reload_plan
+#       3 bridge/delivery inbox mailbox route_counts timer route gap endpoint endpoint_routes watchdog conf conf_scan registry metrics reload_plan
 #       4 bridge/engine
 #       5 adapters/*/*
 #       6 bridge/adapters.c, bridge/main.c
@@ -44,7 +44,8 @@ for o in $objs; do
     bridge/envelope | bridge/arena | bridge/err | bridge/log | bridge/buf | bridge/utf8 | \
         bridge/clock | bridge/tslot | bridge/conf_node) layer=1 ;;
     mappings/*) layer=2 ;;
-    bridge/delivery | bridge/inbox | bridge/timer | bridge/route | bridge/gap | bridge/endpoint | \
+    bridge/delivery | bridge/inbox | bridge/mailbox | bridge/route_counts | bridge/timer | \
+        bridge/route | bridge/gap | bridge/endpoint | \
         bridge/watchdog | bridge/conf | bridge/conf_scan | bridge/registry | bridge/metrics | \
         bridge/reload_plan | bridge/endpoint_routes) layer=3 ;;
     bridge/engine) layer=4 ;;
@@ -72,14 +73,14 @@ out=$(awk '
             }
         }
         # Files of one layer that call each other: allowed by the layer rule, but DESIGN.md
-        # wants none; listed so that the count only goes down.
+        # wants none in the core (the last pairs went 2026-12-06: bridge/mailbox.c and
+        # bridge/route_counts.c sit below delivery.c, which holds the parked route probe).
         for (d in dep) {
             split(d, p, " ")
-            if (p[1] ~ /^bridge\// && p[1] < p[2] && ((p[2] " " p[1]) in dep)) { printf "note: %s <-> %s call each other\n", p[1], p[2] }
+            if (p[1] ~ /^bridge\// && p[1] < p[2] && ((p[2] " " p[1]) in dep)) { printf "FAIL: %s <-> %s call each other (a cycle: move what both need into a file below them)\n", p[1], p[2] }
         }
     }' "${TMPDIR:-/tmp}/layering.$$" | sort -u)
 rm -f "${TMPDIR:-/tmp}/layering.$$"
-echo "$out" | grep '^note:'
 if echo "$out" | grep -q '^FAIL'; then
     echo "$out" | grep '^FAIL'; exit 1
 fi
