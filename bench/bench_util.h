@@ -1,10 +1,12 @@
-/* Small helpers shared by the raw client tools of bench/ (raw_kafka, raw_rabbitmq, raw_amqp1):
- * a monotonic clock, the result line every tool prints, and a filled body buffer.
+/* Small helpers shared by the raw client tools of bench/ (raw_kafka, raw_rabbitmq, raw_amqp1,
+ * raw_stomp): a monotonic clock, the result line every tool prints, a filled body buffer, and
+ * the flags they share.
  * Header-only: each tool is one translation unit. */
 #ifndef BRG_BENCH_UTIL_H
 #define BRG_BENCH_UTIL_H
 
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -193,6 +195,38 @@ static inline void bench_lat_report(const char *tool)
     fflush(stdout);
     free(bench_lat.sent);
     free(bench_lat.lat);
+}
+
+/* The flags the raw tools share: -n COUNT, -s SIZE (body bytes), -w WINDOW (unconfirmed
+ * sends), -p PREFETCH, -T IDLE_S (give up after this long without a message), -r RATE (per
+ * second, 0: as fast as possible), -L (stamp bodies for end-to-end latency). A tool lists in
+ * its getopt string only those it takes. */
+typedef struct bench_opts {
+    uint64_t n, window;
+    size_t size;
+    int prefetch, idle_s;
+    double rate;
+    bool stamp;
+} bench_opts_t;
+
+static inline bench_opts_t bench_opts_default(uint64_t window)
+{
+    return (bench_opts_t){.window = window, .size = 100, .prefetch = 1000, .idle_s = 30};
+}
+
+/* Returns: true if c is one of the shared flags (its value, if any, taken from arg). */
+static inline bool bench_common_opt(bench_opts_t *o, int c, const char *arg)
+{
+    switch (c) {
+    case 'n': o->n = strtoull(arg, NULL, 10); return true;
+    case 's': o->size = (size_t)strtoul(arg, NULL, 10); return true;
+    case 'w': o->window = strtoull(arg, NULL, 10); return true;
+    case 'p': o->prefetch = atoi(arg); return true;
+    case 'T': o->idle_s = atoi(arg); return true;
+    case 'r': o->rate = strtod(arg, NULL); return true;
+    case 'L': o->stamp = true; return true;
+    default: return false;
+    }
 }
 
 /* Print a message and exit with status 2 (setup failures: the run is meaningless). */

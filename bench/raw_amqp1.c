@@ -227,24 +227,26 @@ int main(int argc, char **argv)
     if (!A.sending && strcmp(argv[1], "receive") != 0) {
         bench_die("raw_amqp1: unknown mode \"%s\"", argv[1]);
     }
-    A.size = 100;
+    bench_opts_t o = bench_opts_default(0);
     A.credit = 1000;
-    A.idle_s = 30;
     int c;
     optind = 2;
     while ((c = getopt(argc, argv, "u:a:n:s:c:T:r:L")) != -1) {
+        if (bench_common_opt(&o, c, optarg)) {
+            continue;
+        }
         switch (c) {
         case 'u': url = optarg; break;
         case 'a': A.address = optarg; break;
-        case 'n': A.n = strtoull(optarg, NULL, 10); break;
-        case 's': A.size = (size_t)strtoul(optarg, NULL, 10); break;
         case 'c': A.credit = atoi(optarg); break;
-        case 'T': A.idle_s = atoi(optarg); break;
-        case 'r': A.rate = strtod(optarg, NULL); break;
-        case 'L': A.stamp = true; break;
         default: return 2;
         }
     }
+    A.n = o.n;
+    A.size = o.size;
+    A.idle_s = o.idle_s;
+    A.rate = o.rate;
+    A.stamp = o.stamp;
     if (!A.address || !A.n || A.credit < 1) {
         bench_die("raw_amqp1: -a ADDRESS and -n COUNT are required");
     }

@@ -312,46 +312,42 @@ int main(int argc, char **argv)
                   "[-W FETCH_WAIT_MS]");
     }
     const char *mode = argv[1], *brokers = "127.0.0.1:59092", *topic = NULL, *out = NULL;
-    uint64_t n = 0;
-    size_t size = 100;
-    int idle_s = 30, c;
-    double rate = 0;
-    bool stamp = false, from_end = false;
+    bench_opts_t o = bench_opts_default(0);
+    int c;
+    bool from_end = false;
     optind = 2;
     while ((c = getopt(argc, argv, "b:t:o:n:s:T:r:LEl:W:")) != -1) {
+        if (bench_common_opt(&o, c, optarg)) {
+            continue;
+        }
         switch (c) {
         case 'b': brokers = optarg; break;
         case 't': topic = optarg; break;
         case 'o': out = optarg; break;
-        case 'n': n = strtoull(optarg, NULL, 10); break;
-        case 's': size = (size_t)strtoul(optarg, NULL, 10); break;
-        case 'T': idle_s = atoi(optarg); break;
-        case 'r': rate = strtod(optarg, NULL); break;
-        case 'L': stamp = true; break;
         case 'E': from_end = true; break;
         case 'l': opt_linger = optarg; break;
         case 'W': opt_fetch_wait = optarg; break;
         default: return 2;
         }
     }
-    if (!topic || !n) {
+    if (!topic || !o.n) {
         bench_die("raw_kafka: -t TOPIC and -n COUNT are required");
     }
     signal(SIGPIPE, SIG_IGN);
     if (strcmp(mode, "produce") == 0) {
-        return produce(brokers, topic, n, size, rate, stamp);
+        return produce(brokers, topic, o.n, o.size, o.rate, o.stamp);
     }
     if (strcmp(mode, "consume") == 0) {
-        return consume(brokers, topic, n, idle_s, from_end, stamp);
+        return consume(brokers, topic, o.n, o.idle_s, from_end, o.stamp);
     }
     if (strcmp(mode, "both") == 0) {
         if (!out) {
             bench_die("raw_kafka: both needs -o OUT_TOPIC");
         }
-        return both(brokers, topic, out, n, size);
+        return both(brokers, topic, out, o.n, o.size);
     }
     if (strcmp(mode, "wait") == 0) {
-        return wait_for(brokers, topic, n, idle_s);
+        return wait_for(brokers, topic, o.n, o.idle_s);
     }
     bench_die("raw_kafka: unknown mode \"%s\"", mode);
 }

@@ -241,23 +241,16 @@ int main(int argc, char **argv)
                   "-q QUEUE [-n COUNT] [-s SIZE] [-w WINDOW] [-p PREFETCH] [-T IDLE_S] [-r RATE] [-L]");
     }
     const char *mode = argv[1], *url = "amqp://guest:guest@127.0.0.1:55672/%2f", *queue = NULL;
-    uint64_t n = 0, window = 1000;
-    size_t size = 100;
-    int prefetch = 1000, idle_s = 30, c;
-    double rate = 0;
-    bool stamp = false;
+    bench_opts_t o = bench_opts_default(1000);
+    int c;
     optind = 2;
     while ((c = getopt(argc, argv, "u:q:n:s:w:p:T:r:L")) != -1) {
+        if (bench_common_opt(&o, c, optarg)) {
+            continue;
+        }
         switch (c) {
         case 'u': url = optarg; break;
         case 'q': queue = optarg; break;
-        case 'n': n = strtoull(optarg, NULL, 10); break;
-        case 's': size = (size_t)strtoul(optarg, NULL, 10); break;
-        case 'w': window = strtoull(optarg, NULL, 10); break;
-        case 'p': prefetch = atoi(optarg); break;
-        case 'T': idle_s = atoi(optarg); break;
-        case 'r': rate = strtod(optarg, NULL); break;
-        case 'L': stamp = true; break;
         default: return 2;
         }
     }
@@ -280,17 +273,17 @@ int main(int argc, char **argv)
         disconnect(conn);
         return 0;
     }
-    if (!n || !window || prefetch < 1 || prefetch > 65535) {
+    if (!o.n || !o.window || o.prefetch < 1 || o.prefetch > 65535) {
         bench_die("raw_rabbitmq: -n COUNT is required; -w and -p must be positive (-p <= 65535)");
     }
     if (strcmp(mode, "publish") == 0) {
-        return publish(url, queue, n, size, window, rate, stamp);
+        return publish(url, queue, o.n, o.size, o.window, o.rate, o.stamp);
     }
     if (strcmp(mode, "consume") == 0) {
-        return consume(url, queue, n, prefetch, idle_s, stamp);
+        return consume(url, queue, o.n, o.prefetch, o.idle_s, o.stamp);
     }
     if (strcmp(mode, "wait") == 0) {
-        return wait_for(url, queue, n, idle_s);
+        return wait_for(url, queue, o.n, o.idle_s);
     }
     bench_die("raw_rabbitmq: unknown mode \"%s\"", mode);
 }

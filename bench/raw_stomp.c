@@ -333,37 +333,30 @@ int main(int argc, char **argv)
                   "[-w WINDOW] [-p PREFETCH] [-T IDLE_S] [-r RATE] [-L] [-P FILE]");
     }
     const char *mode = argv[1], *hostport = "127.0.0.1:61613", *dest = NULL, *pfile = NULL;
-    uint64_t n = 0, window = 256;
-    size_t size = 100;
-    int prefetch = 1000, idle_s = 30, c;
-    double rate = 0;
-    bool stamp = false;
+    bench_opts_t o = bench_opts_default(256);
+    int c;
     optind = 2;
     while ((c = getopt(argc, argv, "H:d:n:s:w:p:T:r:LP:")) != -1) {
+        if (bench_common_opt(&o, c, optarg)) {
+            continue;
+        }
         switch (c) {
         case 'H': hostport = optarg; break;
         case 'd': dest = optarg; break;
-        case 'n': n = strtoull(optarg, NULL, 10); break;
-        case 's': size = (size_t)strtoul(optarg, NULL, 10); break;
-        case 'w': window = strtoull(optarg, NULL, 10); break;
-        case 'p': prefetch = atoi(optarg); break;
-        case 'T': idle_s = atoi(optarg); break;
-        case 'r': rate = strtod(optarg, NULL); break;
-        case 'L': stamp = true; break;
         case 'P': pfile = optarg; break;
         default: return 2;
         }
     }
-    if (!dest || !n || !window || prefetch < 1) {
+    if (!dest || !o.n || !o.window || o.prefetch < 1) {
         bench_die("raw_stomp: -d DEST and -n COUNT are required; -w and -p must be positive");
     }
     signal(SIGPIPE, SIG_IGN);
     stomp_connect(hostport);
     int rc;
     if (strcmp(mode, "send") == 0) {
-        rc = do_send(dest, n, size, window, rate, stamp);
+        rc = do_send(dest, o.n, o.size, o.window, o.rate, o.stamp);
     } else if (strcmp(mode, "receive") == 0 || strcmp(mode, "wait") == 0) {
-        rc = do_receive(dest, n, prefetch, idle_s, stamp, mode[0] == 'w', pfile);
+        rc = do_receive(dest, o.n, o.prefetch, o.idle_s, o.stamp, mode[0] == 'w', pfile);
     } else {
         bench_die("raw_stomp: unknown mode \"%s\"", mode);
     }

@@ -133,12 +133,8 @@ brg_sink_t *brg_endpoint_new_sink(brg_endpoint_t *ep, brg_route_t *rt, const brg
     sink->cs = cs;
     sink->tpls = tpls ? tpls : &none;
     sink->is_dead_letter = dead_letter;
-    size_t shares = (BRG_TSLOTS + 1) * sizeof(brg_sink_counts_t);
-    sink->shares = aligned_alloc(_Alignof(brg_sink_counts_t), shares);
-    if (!sink->shares) {
-        abort(); /* as brg_xmalloc: a few KiB of bookkeeping at load */
-    }
-    memset(sink->shares, 0, shares);
+    sink->shares = brg_xaligned_calloc(_Alignof(brg_sink_counts_t),
+                                       (BRG_TSLOTS + 1) * sizeof(brg_sink_counts_t));
     return sink;
 }
 

@@ -52,6 +52,16 @@ void *brg_xcalloc(size_t n, size_t size)
     return p;
 }
 
+void *brg_xaligned_calloc(size_t align, size_t size)
+{
+    void *p = aligned_alloc(align, size ? size : align);
+    if (!p) {
+        oom(size);
+    }
+    memset(p, 0, size);
+    return p;
+}
+
 void *brg_xrealloc(void *ptr, size_t size)
 {
     void *p = realloc(ptr, size ? size : 1);

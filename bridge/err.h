@@ -27,6 +27,9 @@ const char *brg_err_name(brg_err_t err);
  * Sizes that come from the network must be checked before they reach these. */
 void *brg_xmalloc(size_t size);
 void *brg_xcalloc(size_t n, size_t size);
+/* size zeroed bytes aligned to align (a power of two; size a multiple of it), for per-thread
+ * counter shares kept on their own cache lines; free() releases them. */
+void *brg_xaligned_calloc(size_t align, size_t size);
 void *brg_xrealloc(void *ptr, size_t size);
 char *brg_xstrdup(const char *s);
 char *brg_xstrndup(const char *s, size_t n);

@@ -19,12 +19,8 @@ brg_route_t *brg_route_new(const char *name, const brg_conf_node_t *cs)
     rt->name = brg_xstrdup(name);
     rt->started_ns = brg_now_ns();
     rt->cs = cs;
-    size_t shares = (BRG_TSLOTS + 1) * sizeof(brg_route_counts_t);
-    rt->shares = aligned_alloc(_Alignof(brg_route_counts_t), shares);
-    if (!rt->shares) {
-        abort(); /* as brg_xmalloc: a few KiB of bookkeeping at load */
-    }
-    memset(rt->shares, 0, shares);
+    rt->shares = brg_xaligned_calloc(_Alignof(brg_route_counts_t),
+                                     (BRG_TSLOTS + 1) * sizeof(brg_route_counts_t));
     pthread_mutex_init(&rt->lock, NULL);
     pthread_mutex_init(&rt->rate_lock, NULL);
     atomic_init(&rt->state, BRG_ROUTE_RUNNING);

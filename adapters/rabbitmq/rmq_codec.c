@@ -202,20 +202,38 @@ static void *pool_alloc(amqp_pool_t *pool, size_t size)
     return p;
 }
 
+/* The entries of an AMQP table (array_name NULL) or of the array of header array_name for f,
+ * from the pool: NULL when there is nothing to encode (*rc BRG_OK) or when f has more than
+ * AMQP's 32-bit count holds (*rc set, errstr says so). */
+static void *entries_for(const brg_fields_t *f, const enc_t *x, size_t entry_size,
+                         const char *array_name, brg_err_t *rc, char *errstr, size_t errstr_size)
+{
+    *rc = BRG_OK;
+    if (!f || f->count == 0) {
+        return NULL;
+    }
+    if (f->count > INT32_MAX) {
+        if (array_name) {
+            brg_errfmt(errstr, errstr_size, "header \"%s\": array too long", array_name);
+        } else {
+            brg_errfmt(errstr, errstr_size, "too many headers (%zu)", f->count);
+        }
+        *rc = BRG_ERR_INVALID;
+        return NULL;
+    }
+    return pool_alloc(x->pool, f->count * entry_size);
+}
+
 static brg_err_t table_to_amqp(const brg_fields_t *f, const enc_t *x, amqp_table_t *out,
                                int depth, const char *top, char *errstr, size_t errstr_size)
 {
-    amqp_pool_t *pool = x->pool;
+    brg_err_t rc;
     out->num_entries = 0;
-    out->entries = NULL;
-    if (!f || f->count == 0) {
-        return BRG_OK;
+    out->entries =
+        entries_for(f, x, sizeof(amqp_table_entry_t), NULL, &rc, errstr, errstr_size);
+    if (!out->entries) {
+        return rc;
     }
-    if (f->count > INT32_MAX) {
-        brg_errfmt(errstr, errstr_size, "too many headers (%zu)", f->count);
-        return BRG_ERR_INVALID;
-    }
-    out->entries = pool_alloc(pool, f->count * sizeof(amqp_table_entry_t));
     for (size_t i = 0; i < f->count; i++) {
         const brg_field_t *fl = &f->items[i];
         const char *name = fl->name ? fl->name : "";
@@ -230,8 +248,8 @@ static brg_err_t table_to_amqp(const brg_fields_t *f, const enc_t *x, amqp_table
         amqp_table_entry_t *e = &out->entries[i];
         e->key = bytes_of(name, nlen);
         /* Nested values are reported under their top-level header's name. */
-        brg_err_t rc = value_to_amqp(&fl->value, x, &e->value, depth, top ? top : name, errstr,
-                                     errstr_size);
+        rc = value_to_amqp(&fl->value, x, &e->value, depth, top ? top : name, errstr,
+                           errstr_size);
         if (rc != BRG_OK) {
             return rc;
         }
@@ -243,19 +261,15 @@ static brg_err_t table_to_amqp(const brg_fields_t *f, const enc_t *x, amqp_table
 static brg_err_t array_to_amqp(const brg_fields_t *f, const enc_t *x, amqp_array_t *out,
                                int depth, const char *name, char *errstr, size_t errstr_size)
 {
-    amqp_pool_t *pool = x->pool;
+    brg_err_t rc;
     out->num_entries = 0;
-    out->entries = NULL;
-    if (!f || f->count == 0) {
-        return BRG_OK;
+    out->entries =
+        entries_for(f, x, sizeof(amqp_field_value_t), name, &rc, errstr, errstr_size);
+    if (!out->entries) {
+        return rc;
     }
-    if (f->count > INT32_MAX) {
-        brg_errfmt(errstr, errstr_size, "header \"%s\": array too long", name);
-        return BRG_ERR_INVALID;
-    }
-    out->entries = pool_alloc(pool, f->count * sizeof(amqp_field_value_t));
     for (size_t i = 0; i < f->count; i++) {
-        brg_err_t rc = value_to_amqp(&f->items[i].value, x, &out->entries[i], depth, name,
+        rc = value_to_amqp(&f->items[i].value, x, &out->entries[i], depth, name,
                                      errstr, errstr_size);
         if (rc != BRG_OK) {
             return rc;
