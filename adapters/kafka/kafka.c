@@ -69,6 +69,11 @@ static const brg_conf_key_t sink_keys[] = {
      .help = "record key (template; default: the message's key)"},
     {.name = "partition", .type = BRG_KEY_TEMPLATE,
      .help = "partition number (template; default: librdkafka's partitioner by key)"},
+    {.name = "offset_syncs", .type = BRG_KEY_BOOL,
+     .help = "record which source offset became which destination offset, for consumer "
+             "failover (Kafka sources only; needs partition = \"${partition}\"; default false)"},
+    {.name = "offset_syncs_topic", .type = BRG_KEY_STRING,
+     .help = "where the offset syncs are written on this cluster (default ROUTE.offset-syncs)"},
     {.name = NULL},
 };
 
@@ -186,6 +191,22 @@ static void check_sink(const brg_conf_node_t *ep_cs, const brg_conf_node_t *to_c
             brg_diag_error(d, part, "\"%s\" is not a partition number (or a template)",
                            part->v.s);
         }
+    }
+    const brg_conf_node_t *syncs = brg_conf_get(to_cs, "offset_syncs");
+    if (syncs && syncs->type == BRG_CONF_BOOL && syncs->v.b &&
+        !(part && part->type == BRG_CONF_STRING && strcmp(part->v.s, "${partition}") == 0)) {
+        /* A consumer's position translates only when each source partition lands, in order,
+         * in the destination partition of the same number. */
+        brg_diag_error(d, syncs,
+                       "offset_syncs needs partition = \"${partition}\" (each source partition "
+                       "written to the partition of the same number)");
+    }
+    const brg_conf_node_t *st = brg_conf_get(to_cs, "offset_syncs_topic");
+    if (st && st->type == BRG_CONF_STRING && !topic_name_ok(st->v.s)) {
+        brg_diag_error(d, st,
+                       "\"%s\" is not a valid topic name (1-249 letters, digits, '.', '_' or "
+                       "'-')",
+                       st->v.s);
     }
 }
 

@@ -100,6 +100,11 @@ typedef struct brg_kafka_sink {
     const brg_template_t *topic_tpl, *key_tpl, *part_tpl;
     rd_kafka_topic_t *rkt; /* for a literal topic: no name look-up per message */
     int32_t partition;     /* literal partition, or RD_KAFKA_PARTITION_UA */
+    /* offset_syncs = true: the pairs (kafka_offset_sync.h) and their topic; else NULL. */
+    struct brg_kafka_sync_map *syncs;
+    rd_kafka_topic_t *sync_rkt;
+    uint64_t syncs_written, syncs_failed;
+    bool sync_failure_logged, sync_origin_logged;
 } brg_kafka_sink_t;
 
 
@@ -128,7 +133,9 @@ struct brg_kafka_ep {
     /* Templated topic, key and partition of the message being produced: rendered into reused
      * memory (no allocation per message). */
     brg_buf_t scratch_topic, scratch_key, scratch_part;
-    size_t outstanding; /* envelopes handed to librdkafka and not settled yet */
+    size_t outstanding; /* records handed to librdkafka without their delivery report yet
+                        * (envelopes, and offset syncs) */
+    bool offset_syncs; /* a sink has offset_syncs (no look-up per record otherwise) */
     bool producer_fatal;
 
     /* consumer side (kafka_source.c) */

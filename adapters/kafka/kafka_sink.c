@@ -10,6 +10,7 @@
 
 #include "adapters/kafka/kafka.h"
 #include "adapters/kafka/kafka_codec.h"
+#include "adapters/kafka/kafka_offset_sync.h"
 
 /* What a failed produce means (kafka.h). The message's fault (too large, refused content):
  * REJECTED, it goes to the route's dead letter (or stops the route). The destination's fault (a
@@ -70,15 +71,91 @@ static void settle_err(brg_kafka_ep_t *k, brg_envelope_t *env, const char *topic
     brg_settle(env, c == BRG_KAFKA_ERR_REJECTED ? BRG_REJECTED : BRG_RETRY, reason);
 }
 
+/* A sync record's delivery report (no envelope): its sink is found by the topic it went to. A
+ * failure is logged once per sink; the route goes on. */
+static void note_sync_written(brg_kafka_ep_t *k, const rd_kafka_message_t *rkm)
+{
+    size_t n = brg_endpoint_sink_count(k->ep);
+    for (size_t i = 0; i < n; i++) {
+        brg_sink_t *sink = brg_endpoint_sink(k->ep, i);
+        brg_kafka_sink_t *ks = brg_sink_opaque(sink);
+        if (!ks || ks->sync_rkt != rkm->rkt) {
+            continue;
+        }
+        if (!rkm->err) {
+            ks->syncs_written++;
+            return;
+        }
+        ks->syncs_failed++;
+        if (!ks->sync_failure_logged) {
+            ks->sync_failure_logged = true;
+            brg_log_warn(&k->log.ctx,
+                         "route \"%s\": offset_syncs: cannot write to topic \"%s\": %s (the "
+                         "route goes on; a consumer that fails over re-reads more; logged once)",
+                         brg_sink_route_name(sink), rd_kafka_topic_name(rkm->rkt),
+                         rd_kafka_err2str(rkm->err));
+        }
+        return;
+    }
+}
+
+/* A record of a sink with offset_syncs is confirmed at rkm's partition and offset: keep the
+ * pair if it is a sync point, and write it to the offset-syncs topic. Sync records go without
+ * an envelope (opaque NULL): a lost one only makes a later translation re-read a little more. */
+static void note_offset_sync(brg_kafka_ep_t *k, const brg_envelope_t *env,
+                             const rd_kafka_message_t *rkm)
+{
+    brg_sink_t *sink = brg_envelope_sink(env);
+    brg_kafka_sink_t *ks = sink ? brg_sink_opaque(sink) : NULL;
+    if (!ks || !ks->syncs) {
+        return;
+    }
+    if (env->origin.offset < 0 || env->origin.partition < 0 || !env->origin.stream) {
+        if (!ks->sync_origin_logged) {
+            ks->sync_origin_logged = true;
+            brg_log_warn(&k->log.ctx,
+                         "route \"%s\": offset_syncs: messages that do not come from Kafka have "
+                         "no source offset to sync (logged once)",
+                         brg_sink_route_name(sink));
+        }
+        return;
+    }
+    brg_kafka_sync_t s;
+    if (!brg_kafka_sync_note(ks->syncs, env->origin.stream, env->origin.partition,
+                             env->origin.offset, rd_kafka_topic_name(rkm->rkt), rkm->partition,
+                             rkm->offset, &s)) {
+        return;
+    }
+    char key[BRG_KAFKA_TOPIC_MAX + 16], value[2 * BRG_KAFKA_TOPIC_MAX + 200];
+    size_t klen = brg_kafka_sync_encode_key(&s, key, sizeof(key));
+    size_t vlen = brg_kafka_sync_encode_value(&s, value, sizeof(value));
+    rd_kafka_resp_err_t err = rd_kafka_producev(
+        k->producer, RD_KAFKA_V_RKT(ks->sync_rkt), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+        RD_KAFKA_V_KEY(key, klen), RD_KAFKA_V_VALUE(value, vlen), RD_KAFKA_V_OPAQUE(NULL),
+        RD_KAFKA_V_END);
+    if (err == RD_KAFKA_RESP_ERR_NO_ERROR) {
+        k->outstanding++;
+    } else {
+        ks->syncs_failed++;
+    }
+}
+
 /* Delivery report: served by rd_kafka_poll() on the endpoint thread. */
 static void dr_msg_cb(rd_kafka_t *rk, const rd_kafka_message_t *rkm, void *opaque)
 {
     brg_kafka_ep_t *k = opaque;
     brg_envelope_t *env = rkm->_private;
     k->outstanding--;
+    if (!env) {
+        note_sync_written(k, rkm);
+        return;
+    }
     if (!rkm->err) {
         if (!k->connected) {
             brg_kafka_set_connected(k, true, NULL);
+        }
+        if (k->offset_syncs) {
+            note_offset_sync(k, env, rkm);
         }
         brg_settle(env, BRG_ACCEPTED, NULL);
         return;
@@ -95,9 +172,16 @@ static void producer_error_cb(rd_kafka_t *rk, int err, const char *reason, void 
 
 static void sink_state_free(brg_kafka_sink_t *ks)
 {
-    if (ks && ks->rkt) {
+    if (!ks) {
+        return;
+    }
+    if (ks->rkt) {
         rd_kafka_topic_destroy(ks->rkt);
     }
+    if (ks->sync_rkt) {
+        rd_kafka_topic_destroy(ks->sync_rkt);
+    }
+    brg_kafka_sync_map_free(ks->syncs);
     free(ks);
 }
 
@@ -143,6 +227,15 @@ static void sink_setup(brg_kafka_ep_t *k, brg_sink_t *sink)
         /* Checked at load (check_sink): a literal partition is a number. */
         ks->partition = (int32_t)strtol(brg_template_text(ks->part_tpl), NULL, 10);
         ks->part_tpl = NULL;
+    }
+    const brg_conf_node_t *to = brg_sink_conf(sink);
+    if (brg_conf_bool(to, "offset_syncs", false)) {
+        char def[BRG_KAFKA_TOPIC_MAX + 1];
+        snprintf(def, sizeof(def), "%s.offset-syncs", brg_sink_route_name(sink));
+        ks->syncs = brg_kafka_sync_map_new();
+        k->offset_syncs = true;
+        ks->sync_rkt =
+            rd_kafka_topic_new(k->producer, brg_conf_str(to, "offset_syncs_topic", def), NULL);
     }
     sink_state_free(brg_sink_opaque(sink));
     brg_sink_set_opaque(sink, ks);
