@@ -16,6 +16,9 @@
 #ifdef HAVE_STATUS
 #include "tools/status/status.h"
 #endif
+#ifdef BRG_LINK_kafka
+#include "tools/offsets/offsets.h"
+#endif
 
 #define DEFAULT_CONF "/etc/msgbridge/msgbridge.conf"
 
@@ -39,6 +42,8 @@ static void usage(FILE *out)
     fprintf(out,
             "usage: msgbridge [-c FILE] [-t] [-l LEVEL]\n"
             "       msgbridge status [--url URL] [--json] [--watch] (msgbridge status -h)\n"
+            "       msgbridge offsets [-c FILE] --route NAME --group GROUP [--json]\n"
+            "                (Kafka failover: msgbridge offsets -h)\n"
             "  -c, --config FILE   configuration file (default " DEFAULT_CONF ")\n"
             "  -t, --test          check the configuration, print the route graph and exit\n"
             "  -l, --log-level L   error, warn, info or debug (overrides bridge.log.level)\n"
@@ -238,6 +243,15 @@ int main(int argc, char **argv)
 #else
         fprintf(stderr, "msgbridge: this build has no status command (rebuild with "
                         "--enable-status; it needs libcurl and jansson)\n");
+        return EXIT_USAGE;
+#endif
+    }
+    /* `msgbridge offsets ...`: a Kafka -> Kafka route's translation of a group's position. */
+    if (argc > 1 && strcmp(argv[1], "offsets") == 0) {
+#ifdef BRG_LINK_kafka
+        return brg_offsets_main(argc - 1, argv + 1, DEFAULT_CONF);
+#else
+        fprintf(stderr, "msgbridge: this build has no Kafka adapter, so no offsets command\n");
         return EXIT_USAGE;
 #endif
     }

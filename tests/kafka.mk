@@ -15,6 +15,10 @@ check_PROGRAMS += tests/adapters/kafka_test_producer
 tests_adapters_kafka_test_producer_SOURCES = %D%/adapters/kafka_test_producer.c
 tests_adapters_kafka_test_producer_CFLAGS = $(AM_CFLAGS) $(KAFKA_CFLAGS)
 tests_adapters_kafka_test_producer_LDADD = $(KAFKA_LIBS)
+check_PROGRAMS += tests/adapters/kafka_test_commit
+tests_adapters_kafka_test_commit_SOURCES = %D%/adapters/kafka_test_commit.c
+tests_adapters_kafka_test_commit_CFLAGS = $(AM_CFLAGS) $(KAFKA_CFLAGS)
+tests_adapters_kafka_test_commit_LDADD = $(KAFKA_LIBS)
 
 if HAVE_CHECK
 check_PROGRAMS += tests/adapters/check_kafka

@@ -6,7 +6,10 @@
 # partition, the offset a consumer group would be moved to by the documented rule (the sync
 # with the largest source offset at or before the committed one, plus one when before) skips
 # no copied record after that position and re-reads fewer than BRG_KAFKA_SYNC_EVERY (1000).
-# A route that does not keep partitions is refused at load with the reason.
+# Then `msgbridge offsets` for a group that committed on three of the four source partitions:
+# a consumer that starts on the destination where it says receives every copied record after
+# the group's source position and re-reads fewer than 1000; the fourth partition is reported
+# as having no committed offset. A route that does not keep partitions is refused at load.
 . "$(dirname "$0")/lib.sh"
 t_need kafka
 . "$(dirname "$0")/kafka_lib.sh"
@@ -99,4 +102,44 @@ awk -v every=1000 -v step=$((N / 2000 + 1)) '
         exit bad > 0
     }' "$T_DIR/src.txt" "$T_DIR/dst.txt" "$T_DIR/pairs.txt" >"$T_DIR/check.txt" ||
     t_fail "$(head -5 "$T_DIR/check.txt")"
-t_log "ok: $WANT of $N records copied, $nsync syncs; each names a record and its copy, and positions translate without skipping"
+
+# A consumer group that read part of each source partition fails over with `msgbridge offsets`.
+G=$K_ID.app
+Q=$((N / 4 / 5)) # records per partition / 5
+"$top_builddir/tests/adapters/kafka_test_commit" "$BRG_TEST_KAFKA_BROKERS" "$G" "$SRC" \
+    0=$Q 1=$((2 * Q + 3)) 2=$((3 * Q + 7)) || t_fail "could not commit for $G"
+"$MSGBRIDGE" offsets -c "$T_DIR/bridge.conf" --route mirror --group "$G" >"$T_DIR/offsets.txt" 2>&1 ||
+    t_fail "msgbridge offsets: $(cat "$T_DIR/offsets.txt")"
+grep -q "^$SRC\[3\]: no committed offset for group \"$G\"" "$T_DIR/offsets.txt" ||
+    t_fail "partition 3 should have no committed offset: $(cat "$T_DIR/offsets.txt")"
+"$MSGBRIDGE" offsets -c "$T_DIR/bridge.conf" --route mirror --group "$G" --json >"$T_DIR/offsets.json" ||
+    t_fail "msgbridge offsets --json failed"
+python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); assert len(d["partitions"]) == 4, d' \
+    "$T_DIR/offsets.json" 2>"$T_DIR/json.err" || t_fail "--json: $(cat "$T_DIR/json.err")"
+sed -n "s/^$SRC\[\([0-9]*\)\]: committed \([0-9]*\) -> $DST\[\([0-9]*\)\] offset \([0-9]*\)\$/\1 \2 \3 \4/p" \
+    "$T_DIR/offsets.txt" >"$T_DIR/moves.txt"
+t_assert_eq "$(wc -l <"$T_DIR/moves.txt")" 3 "partitions translated: $(cat "$T_DIR/offsets.txt")"
+awk -v every=1000 '
+    FILENAME ~ /src.txt$/ { sval[$1 " " $2] = $3; next }
+    FILENAME ~ /dst.txt$/ { dpos[$3] = $1 " " $2; next }
+    {   # moves: partition committed dest_partition offset
+        p = $1; c = $2; dp = $3; t = $4
+        if (dp != p) { printf "partition %s moved to %s\n", p, dp; bad++; next }
+        need = 0; missing = 0
+        for (o = c; (p " " o) in sval; o++) {
+            v = sval[p " " o]
+            if (!(v in dpos)) continue       # filtered by the route: never copied
+            need++
+            split(dpos[v], at, " ")
+            if (at[2] < t) { missing++ }
+        }
+        got = 0
+        for (key in dpos) { split(dpos[key], at, " "); if (at[1] == p && at[2] >= t) got++ }
+        if (missing) { printf "partition %s from %s: %d copied records after the group position skipped\n", p, t, missing; bad++ }
+        if (got - need >= every) { printf "partition %s from %s: %d records read again\n", p, t, got - need; bad++ }
+        printf "partition %s: committed %s -> offset %s: %d to read, %d read again\n", p, c, t, need, got - need
+    }
+    END { exit bad > 0 }' "$T_DIR/src.txt" "$T_DIR/dst.txt" "$T_DIR/moves.txt" >"$T_DIR/failover.txt" ||
+    t_fail "$(cat "$T_DIR/failover.txt")"
+sed 's/^/  /' "$T_DIR/failover.txt"
+t_log "ok: $WANT of $N records copied, $nsync syncs; each names a record and its copy, positions translate without skipping, and msgbridge offsets moves a group without skipping"
