@@ -677,6 +677,21 @@ static void report_parse_error(config_t *lc, const char *file, brg_diag_t *d)
     }
 }
 
+brg_conf_t *brg_conf_load_report(const char *path, FILE *err, size_t *errors)
+{
+    brg_diag_t d;
+    brg_diag_init(&d);
+    brg_conf_t *conf = brg_conf_load(path, &d);
+    for (size_t i = 0; i < d.count; i++) {
+        fprintf(err, "%s\n", d.lines[i]);
+    }
+    if (errors) {
+        *errors = d.errors;
+    }
+    brg_diag_fini(&d);
+    return conf;
+}
+
 brg_conf_t *brg_conf_load(const char *path, brg_diag_t *d)
 {
     config_t lc;

@@ -68,6 +68,9 @@ typedef struct brg_conf {
 /* Load and check a file. Returns: the config, or NULL if d->errors > 0 (d says why).
  * Ownership: the caller destroys the result. Thread: main. */
 brg_conf_t *brg_conf_load(const char *path, brg_diag_t *d);
+/* brg_conf_load for a command: each diagnostic line (FILE:LINE: path: message, errors and
+ * warnings) goes to err. Returns: the config or NULL; *errors (if not NULL) the error count. */
+brg_conf_t *brg_conf_load_report(const char *path, FILE *err, size_t *errors);
 /* The same from text in memory; name is used in diagnostics as the file name. */
 brg_conf_t *brg_conf_load_string(const char *text, const char *name, brg_diag_t *d);
 void brg_conf_destroy(brg_conf_t *conf);

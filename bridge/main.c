@@ -64,13 +64,6 @@ static void version(void)
     printf("\n");
 }
 
-static void print_diag(const brg_diag_t *d)
-{
-    for (size_t i = 0; i < d->count; i++) {
-        fprintf(stderr, "%s\n", d->lines[i]);
-    }
-}
-
 /* The signals the main thread waits for (sigtimedwait) and every thread blocks. */
 static void handled_signals(sigset_t *set)
 {
@@ -280,17 +273,12 @@ int main(int argc, char **argv)
         return EXIT_USAGE;
     }
 
-    brg_diag_t d;
-    brg_diag_init(&d);
-    brg_conf_t *conf = brg_conf_load(path, &d);
-    print_diag(&d);
+    size_t errors = 0;
+    brg_conf_t *conf = brg_conf_load_report(path, stderr, &errors);
     if (!conf) {
-        fprintf(stderr, "msgbridge: %zu error%s in %s\n", d.errors, d.errors == 1 ? "" : "s",
-                path);
-        brg_diag_fini(&d);
+        fprintf(stderr, "msgbridge: %zu error%s in %s\n", errors, errors == 1 ? "" : "s", path);
         return EXIT_CONFIG;
     }
-    brg_diag_fini(&d);
     if (test) {
         brg_conf_print_graph(conf, stdout);
         printf("configuration %s is valid\n", path);

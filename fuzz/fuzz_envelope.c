@@ -1,5 +1,6 @@
 #include "fuzz/fuzz_envelope.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 #include "bridge/envelope.h"
@@ -56,4 +57,26 @@ brg_envelope_t *fuzz_envelope_new(void)
     env->origin.exchange = brg_xstrdup("amq.topic");
     env->origin.routing_key = brg_xstrdup("eu.orders");
     return env;
+}
+
+void fuzz_envelopes(brg_envelope_t **full, brg_envelope_t **empty)
+{
+    static brg_envelope_t *f, *e;
+    if (!f) {
+        f = fuzz_envelope_new();
+        e = brg_envelope_new();
+    }
+    *full = f;
+    *empty = e;
+}
+
+char *fuzz_text(const uint8_t *data, size_t size)
+{
+    char *text = malloc(size + 1);
+    if (!text) {
+        abort();
+    }
+    memcpy(text, data, size);
+    text[size] = 0;
+    return text;
 }

@@ -15,17 +15,11 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-static brg_envelope_t *full, *empty;
-
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    if (!full) {
-        full = fuzz_envelope_new();
-        empty = brg_envelope_new();
-    }
-    char *text = malloc(size + 1);
-    memcpy(text, data, size);
-    text[size] = 0;
+    brg_envelope_t *full, *empty;
+    fuzz_envelopes(&full, &empty);
+    char *text = fuzz_text(data, size);
     if (fuzz_regex_may_explode(text)) {
         free(text);
         return -1;

@@ -14,8 +14,6 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-static brg_envelope_t *full, *empty;
-
 static void render_check(const brg_template_t *t, const brg_envelope_t *env)
 {
     size_t len = (size_t)-1;
@@ -34,13 +32,9 @@ static void render_check(const brg_template_t *t, const brg_envelope_t *env)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    if (!full) {
-        full = fuzz_envelope_new();
-        empty = brg_envelope_new();
-    }
-    char *text = malloc(size + 1);
-    memcpy(text, data, size);
-    text[size] = 0;
+    brg_envelope_t *full, *empty;
+    fuzz_envelopes(&full, &empty);
+    char *text = fuzz_text(data, size);
     char errstr[256];
     errstr[0] = 0;
     brg_template_t *t = brg_template_parse(text, errstr, sizeof(errstr));

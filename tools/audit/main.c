@@ -78,13 +78,7 @@ int main(int argc, char **argv)
     pthread_sigmask(SIG_BLOCK, &set, NULL);
     signal(SIGPIPE, SIG_IGN);
 
-    brg_diag_t d;
-    brg_diag_init(&d);
-    brg_conf_t *conf = brg_conf_load(path, &d);
-    for (size_t i = 0; i < d.count; i++) {
-        fprintf(stderr, "%s\n", d.lines[i]);
-    }
-    brg_diag_fini(&d);
+    brg_conf_t *conf = brg_conf_load_report(path, stderr, NULL);
     if (!conf) {
         return 2;
     }

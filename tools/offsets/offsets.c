@@ -341,13 +341,7 @@ int brg_offsets_main(int argc, char **argv, const char *default_conf)
         usage(stderr);
         return USAGE;
     }
-    brg_diag_t d;
-    brg_diag_init(&d);
-    brg_conf_t *conf = brg_conf_load(path, &d);
-    for (size_t i = 0; i < d.count; i++) {
-        fprintf(stderr, "%s\n", d.lines[i]);
-    }
-    brg_diag_fini(&d);
+    brg_conf_t *conf = brg_conf_load_report(path, stderr, NULL);
     if (!conf) {
         fprintf(stderr, "msgbridge offsets: %s has errors\n", path);
         return FAILED;
