@@ -1,11 +1,11 @@
 #!/bin/sh
 # The other way round from fanout_park.sh: a RabbitMQ queue fanned out to a RabbitMQ queue and a
 # Kafka topic whose broker refuses the writes (TOPIC_AUTHORIZATION_FAILED, injected in a private
-# mock cluster, then cleared as when an operator grants the ACL). The Kafka sink writes to
-# partition 0 by number: after a refused write librdkafka 2.0.2 sees the mock's topic with 0
-# partitions for a while, and a record for the partitioner waits in its unassigned queue (up to
-# message.timeout.ms) instead of being refused, which a real broker (that refuses the metadata
-# request too) does not cause. The route parks with the RabbitMQ deliveries unacknowledged, probes with the Kafka
+# mock cluster, then cleared as when an operator grants the ACL). As a real broker does, the
+# mock refuses the topic in its metadata too (topic-error): with Produce refused alone,
+# librdkafka 2.0.2 held records it had queued for the topic (its partition count read as 0)
+# and sent them once cleared, ahead of the copies the route held: out of order, or probes
+# blocked by copies never answered. The Kafka sink writes to partition 0 by number. The route parks with the RabbitMQ deliveries unacknowledged, probes with the Kafka
 # copies it holds, and resumes by itself: every message at each destination, the healthy
 # RabbitMQ queue none twice, nothing acknowledged at the source before both confirmed it.
 . "$(dirname "$0")/lib.sh"
@@ -49,6 +49,7 @@ retries_at_least() { [ "$(kafka_retries)" -ge "$1" ]; }
 
 # Every Produce refused until cleared.
 k_ctl error Produce TOPIC_AUTHORIZATION_FAILED 100000
+k_ctl topic-error "$KDST" TOPIC_AUTHORIZATION_FAILED
 t_bridge bridge "$T_DIR/bridge.conf"
 t_wait_for 30 t_log_has "$T_DIR/bridge.log" "route \"fan\" parked: kafka: topic \"$KDST\"" ||
     t_fail "the route did not park: $(tail -5 "$T_DIR/bridge.log")"
@@ -69,6 +70,7 @@ echo "$j" | grep -q "\"in_flight\": $took, " || t_fail "in flight while parked (
 [ "$(rmq_count fank.out)" -le "$took" ] || t_fail "fank.out has $(rmq_count fank.out) while parked"
 t_log "while parked: $(rmq_count fank.out) at the RabbitMQ destination, $(kafka_retries) refused at Kafka"
 k_ctl clear Produce
+k_ctl topic-error "$KDST" NO_ERROR
 t_wait_for 60 t_log_has "$T_DIR/bridge.log" 'route "fan" resumed after' ||
     t_fail "no resume line: $(tail -3 "$T_DIR/bridge.log")"
 out=$(rmqc verify fank.out "$N" --timeout 60) || t_fail "RabbitMQ destination: $out"

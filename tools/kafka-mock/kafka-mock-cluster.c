@@ -129,6 +129,7 @@ static void usage(FILE *out)
             "  error APIKEY ERR [COUNT]         next COUNT requests of APIKEY fail with ERR\n"
             "  broker-error BROKER APIKEY ERR [COUNT] [RTT_MS]  same, on one broker\n"
             "  clear APIKEY                     drop pending injected errors\n"
+            "  topic-error TOPIC ERR            metadata reports ERR for TOPIC (NO_ERROR: clear)\n"
             "  coordinator group|transaction KEY BROKER\n"
             "APIKEY is a number or Produce, Fetch, ListOffsets, Metadata, OffsetCommit,\n"
             "OffsetFetch, FindCoordinator, JoinGroup, Heartbeat, LeaveGroup, SyncGroup,\n"
@@ -272,6 +273,11 @@ static void run_command(rd_kafka_mock_cluster_t *mc, int nbrokers, char *line)
         }
         say("broker %ld: next %ld ApiKey %ld requests fail with %s (rtt %ld ms)", a, cnt, b,
             rd_kafka_err2name(err), rtt);
+    } else if (strcmp(cmd, "topic-error") == 0 && argc == 3 && parse_err(argv[2], &err)) {
+        /* As a broker that refuses a topic: its metadata carries the error too, so clients
+         * fail what they queued for it instead of holding it for an unknown partition. */
+        rd_kafka_mock_topic_set_error(mc, argv[1], err);
+        say("topic %s: metadata error %s", argv[1], rd_kafka_err2name(err));
     } else if (strcmp(cmd, "clear") == 0 && argc == 2 && (a = parse_apikey(argv[1])) >= 0) {
         rd_kafka_mock_clear_request_errors(mc, (int16_t)a);
         say("cleared injected errors for ApiKey %ld", a);
