@@ -384,7 +384,14 @@ void brg_source_submit(brg_source_t *src, brg_envelope_t *env)
         env->origin.received_ns = brg_now_ns();
     }
     brg_delivery_t *dlv = brg_delivery_new(src, env);
-    if (atomic_load(&rt->state) == BRG_ROUTE_PARKED) {
+    /* A parked route probes with what its source gives it next (brg_source_credit grants one
+     * message once nothing is in flight). A fan-out route holding copies probes with the
+     * oldest of them instead (brg_delivery_probe_held), so a message taken on credit granted
+     * just before the park, with others still in flight, is no probe: its failed copy is held
+     * behind the older ones. Made a probe, it went to the head of the held copies and reached
+     * the missing destination before them, out of order. */
+    if (atomic_load(&rt->state) == BRG_ROUTE_PARKED &&
+        (rt->nsinks == 1 || atomic_load(&rt->in_flight) == 1)) {
         bool no = false;
         dlv->probe = atomic_compare_exchange_strong(&rt->probe_out, &no, true);
     }
