@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "bridge/conf_node.h"
 #include "bridge/err.h"
 
 /* One source partition: its destination and the ring of its last syncs (source offsets only
@@ -191,6 +192,13 @@ bool brg_kafka_sync_translate(const brg_kafka_sync_map_t *m, const char *src_top
         }
     }
     return false;
+}
+
+const char *brg_kafka_sync_topic(const brg_conf_node_t *to_cs, const char *route, char *buf,
+                                 size_t size)
+{
+    snprintf(buf, size, "%s.offset-syncs", route);
+    return brg_conf_str(to_cs, "offset_syncs_topic", buf);
 }
 
 size_t brg_kafka_sync_encode_key(const brg_kafka_sync_t *s, char *buf, size_t size)

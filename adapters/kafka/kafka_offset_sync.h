@@ -25,6 +25,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+struct brg_conf_node;
+
 #define BRG_KAFKA_SYNC_EVERY 1000
 #define BRG_KAFKA_SYNC_DRIFT 100
 #define BRG_KAFKA_SYNC_HISTORY 64
@@ -61,6 +63,11 @@ void brg_kafka_sync_add(brg_kafka_sync_map_t *m, const brg_kafka_sync_t *s);
 bool brg_kafka_sync_translate(const brg_kafka_sync_map_t *m, const char *src_topic,
                               int32_t src_partition, int64_t committed, const char **dst_topic,
                               int32_t *dst_partition, int64_t *dst_offset);
+
+/* The topic a sink's offset syncs go to: its offset_syncs_topic, else ROUTE.offset-syncs
+ * (written into buf). The sink and `msgbridge offsets` both name it here. */
+const char *brg_kafka_sync_topic(const struct brg_conf_node *to_cs, const char *route, char *buf,
+                                 size_t size);
 
 /* The record written to the offset-syncs topic: key "SRC_TOPIC/PARTITION" (compaction keeps
  * the newest sync of each source partition), value a JSON object {"source_topic": ...,

@@ -230,12 +230,12 @@ static void sink_setup(brg_kafka_ep_t *k, brg_sink_t *sink)
     }
     const brg_conf_node_t *to = brg_sink_conf(sink);
     if (brg_conf_bool(to, "offset_syncs", false)) {
-        char def[BRG_KAFKA_TOPIC_MAX + 1];
-        snprintf(def, sizeof(def), "%s.offset-syncs", brg_sink_route_name(sink));
+        char buf[BRG_KAFKA_TOPIC_MAX + 1];
         ks->syncs = brg_kafka_sync_map_new();
         k->offset_syncs = true;
-        ks->sync_rkt =
-            rd_kafka_topic_new(k->producer, brg_conf_str(to, "offset_syncs_topic", def), NULL);
+        ks->sync_rkt = rd_kafka_topic_new(
+            k->producer, brg_kafka_sync_topic(to, brg_sink_route_name(sink), buf, sizeof(buf)),
+            NULL);
     }
     sink_state_free(brg_sink_opaque(sink));
     brg_sink_set_opaque(sink, ks);

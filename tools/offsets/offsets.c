@@ -238,9 +238,8 @@ static int run(const brg_conf_t *conf, const char *route, const char *group, boo
                 route);
         return FAILED;
     }
-    char def[BRG_KAFKA_TOPIC_MAX + 1], err[600];
-    snprintf(def, sizeof(def), "%s.offset-syncs", route);
-    const char *syncs_topic = brg_conf_str(to, "offset_syncs_topic", def);
+    char buf[BRG_KAFKA_TOPIC_MAX + 1], err[600];
+    const char *syncs_topic = brg_kafka_sync_topic(to, route, buf, sizeof(buf));
     const char *topics[64];
     int ntopics = source_topics(r->from, topics, 64, err, sizeof(err));
     if (ntopics < 0) {
