@@ -90,6 +90,15 @@ typedef struct brg_adapter {
     const brg_conf_node_t *(*writes_to_source)(const brg_conf_node_t *src_ep_cs, const brg_conf_node_t *from_cs,
                                          const brg_conf_node_t *sink_ep_cs, const brg_conf_node_t *to_cs);
 
+    /* Optional, both or neither: compile the endpoint's own settings (URL, credentials, TLS
+     * files, client properties) once, at load, after check_endpoint (whatever it found), into
+     * what open() and run() use, so that nothing is parsed twice and nothing fails later that
+     * the load could have reported with its FILE:LINE. Report every problem with
+     * brg_diag_error() and return NULL. Ownership: the loaded configuration keeps the result
+     * and frees it with free_settings() when it is destroyed, after every endpoint made from
+     * it has closed; the endpoint reads it with brg_endpoint_settings(). Thread: main thread. */
+    void *(*compile_endpoint)(const brg_conf_node_t *ep_cs, brg_diag_t *d);
+    void (*free_settings)(void *settings);
     /* Create the endpoint's state. No network I/O is required here (run() connects).
      * Ownership: *statep belongs to the adapter until close().
      * Thread: main thread. Returns: BRG_OK or an error described in errstr. */
@@ -152,6 +161,8 @@ const char *brg_endpoint_name(const brg_endpoint_t *ep);
 const brg_adapter_t *brg_endpoint_adapter(const brg_endpoint_t *ep);
 /* The endpoint's config group (name, type and the adapter's keys). */
 const brg_conf_node_t *brg_endpoint_conf(const brg_endpoint_t *ep);
+/* What the adapter's compile_endpoint() made of that group at load (NULL without one). */
+const void *brg_endpoint_settings(const brg_endpoint_t *ep);
 /* Log context for this endpoint ([adapter:endpoint] (file:line)). */
 const brg_log_ctx_t *brg_endpoint_logctx(const brg_endpoint_t *ep);
 /* The bridge's id (bridge.id), for provenance and client ids. */

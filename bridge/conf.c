@@ -634,10 +634,14 @@ static brg_conf_t *load(config_t *lc, const char *file, brg_diag_t *d)
             }
         }
         check_unique(conf->endpoints, conf->nendpoints, "endpoint", d);
+        conf->endpoint_settings = brg_xcalloc(conf->nendpoints + 1, sizeof(void *));
         for (size_t i = 0; i < conf->nendpoints; i++) {
             const brg_adapter_t *ad = endpoint_adapter(conf->endpoints[i]);
             if (ad && ad->check_endpoint) {
                 ad->check_endpoint(conf->endpoints[i], d);
+            }
+            if (ad && ad->compile_endpoint) {
+                conf->endpoint_settings[i] = ad->compile_endpoint(conf->endpoints[i], d);
             }
         }
     }
@@ -761,6 +765,11 @@ brg_conf_node_t *brg_conf_parse_tree(const char *text, const char *name)
     return root;
 }
 
+void *brg_conf_endpoint_settings(const brg_conf_t *conf, size_t i)
+{
+    return conf->endpoint_settings && i < conf->nendpoints ? conf->endpoint_settings[i] : NULL;
+}
+
 void brg_conf_destroy(brg_conf_t *conf)
 {
     if (!conf) {
@@ -777,6 +786,13 @@ void brg_conf_destroy(brg_conf_t *conf)
         brg_mapping_destroy(r->mapping);
     }
     free(conf->routes);
+    for (size_t i = 0; conf->endpoint_settings && i < conf->nendpoints; i++) {
+        const brg_adapter_t *ad = endpoint_adapter(conf->endpoints[i]);
+        if (conf->endpoint_settings[i] && ad && ad->free_settings) {
+            ad->free_settings(conf->endpoint_settings[i]);
+        }
+    }
+    free(conf->endpoint_settings);
     free(conf->endpoints);
     brg_conf_node_destroy(conf->root);
     for (size_t i = 0; i < conf->nfiles; i++) {

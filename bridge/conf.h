@@ -56,6 +56,7 @@ typedef struct brg_conf {
     brg_log_level_t log_level;
     brg_log_format_t log_format;
     const brg_conf_node_t **endpoints;
+    void **endpoint_settings; /* [i]: endpoints[i]'s adapter compile_endpoint(), or NULL */
     size_t nendpoints;
     brg_conf_route_t *routes;
     size_t nroutes;
@@ -74,6 +75,8 @@ brg_conf_t *brg_conf_load_report(const char *path, FILE *err, size_t *errors);
 /* The same from text in memory; name is used in diagnostics as the file name. */
 brg_conf_t *brg_conf_load_string(const char *text, const char *name, brg_diag_t *d);
 void brg_conf_destroy(brg_conf_t *conf);
+/* The compiled settings of endpoint i (brg_conf_t.endpoint_settings), or NULL. */
+void *brg_conf_endpoint_settings(const brg_conf_t *conf, size_t i);
 
 /* Parse libconfig text into a bare tree (pass 1 only: no schema, no ${env.X} errors kept).
  * Returns: the root group, or NULL on a syntax error. Ownership: brg_conf_node_destroy() it. */

@@ -20,12 +20,14 @@
 #include "bridge/mailbox.h"
 
 brg_endpoint_t *brg_endpoint_new(const char *name, const brg_adapter_t *adapter,
-                                 const brg_conf_node_t *cs, const char *bridge_id)
+                                 const brg_conf_node_t *cs, const void *settings,
+                                 const char *bridge_id)
 {
     brg_endpoint_t *ep = brg_xcalloc(1, sizeof(*ep));
     ep->name = brg_xstrdup(name);
     ep->adapter = adapter;
     ep->cs = cs;
+    ep->settings = settings;
     ep->bridge_id = bridge_id;
     ep->logctx = (brg_log_ctx_t){adapter->name, ep->name, cs ? cs->file : NULL, cs ? cs->line : 0};
     ep->wakefd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
@@ -143,6 +145,7 @@ brg_sink_t *brg_endpoint_new_sink(brg_endpoint_t *ep, brg_route_t *rt, const brg
 const char *brg_endpoint_name(const brg_endpoint_t *ep) { return ep->name; }
 const brg_adapter_t *brg_endpoint_adapter(const brg_endpoint_t *ep) { return ep->adapter; }
 const brg_conf_node_t *brg_endpoint_conf(const brg_endpoint_t *ep) { return ep->cs; }
+const void *brg_endpoint_settings(const brg_endpoint_t *ep) { return ep->settings; }
 const brg_log_ctx_t *brg_endpoint_logctx(const brg_endpoint_t *ep) { return &ep->logctx; }
 const char *brg_endpoint_bridge_id(const brg_endpoint_t *ep) { return ep->bridge_id; }
 bool brg_endpoint_stopping(const brg_endpoint_t *ep) { return atomic_load(&ep->stopping); }

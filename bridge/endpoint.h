@@ -63,6 +63,7 @@ struct brg_endpoint {
     char *name;
     const brg_adapter_t *adapter;
     const brg_conf_node_t *cs;
+    const void *settings; /* the adapter's compile_endpoint(), kept by the configuration */
     brg_log_ctx_t logctx;
     const char *bridge_id;
     void *state;
@@ -106,8 +107,10 @@ struct brg_endpoint {
     size_t nrefused_sinks;
 };
 
+/* settings: the adapter's compiled settings (brg_conf_t.endpoint_settings), borrowed. */
 brg_endpoint_t *brg_endpoint_new(const char *name, const brg_adapter_t *adapter,
-                                 const brg_conf_node_t *cs, const char *bridge_id);
+                                 const brg_conf_node_t *cs, const void *settings,
+                                 const char *bridge_id);
 /* Free a source or sink that no endpoint lists any more (nothing of its route in flight). */
 void brg_endpoint_free_source(brg_source_t *src);
 void brg_endpoint_free_sink(brg_sink_t *sink);

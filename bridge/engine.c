@@ -147,7 +147,8 @@ brg_engine_t *brg_engine_new(brg_conf_t *conf, char *errstr, size_t errstr_size)
         const brg_conf_node_t *cs = conf->endpoints[i];
         const brg_adapter_t *ad = brg_adapter_find(brg_conf_str(cs, "type", ""));
         e->endpoints[e->nendpoints++] =
-            brg_endpoint_new(brg_conf_str(cs, "name", "?"), ad, cs, conf->bridge_id);
+            brg_endpoint_new(brg_conf_str(cs, "name", "?"), ad, cs,
+                             brg_conf_endpoint_settings(conf, i), conf->bridge_id);
     }
     e->routes = brg_xcalloc(conf->nroutes + 1, sizeof(brg_route_t *));
     brg_streams_t *st = conf_streams(conf);
@@ -470,7 +471,8 @@ static void adopt_and_build(brg_engine_t *e, brg_engine_t *old, const brg_reload
         const brg_conf_node_t *cs = nc->endpoints[i];
         const brg_adapter_t *ad = brg_adapter_find(brg_conf_str(cs, "type", ""));
         e->endpoints[e->nendpoints++] =
-            brg_endpoint_new(brg_conf_str(cs, "name", "?"), ad, cs, nc->bridge_id);
+            brg_endpoint_new(brg_conf_str(cs, "name", "?"), ad, cs,
+                             brg_conf_endpoint_settings(nc, i), nc->bridge_id);
     }
     brg_streams_t *st = conf_streams(nc);
     for (size_t r = 0; r < nc->nroutes; r++) {

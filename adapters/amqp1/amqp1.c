@@ -62,25 +62,61 @@ static brg_amqp1_family_t endpoint_family(const brg_conf_node_t *ep_cs)
     return f;
 }
 
-static void check_endpoint(const brg_conf_node_t *ep_cs, brg_diag_t *d)
+static char *dup_opt(const char *s)
 {
+    return s ? brg_xstrdup(s) : NULL;
+}
+
+static void free_settings(void *settings)
+{
+    amqp1_settings_t *c = settings;
+    brg_amqp1_url_fini(&c->url);
+    free(c->user);
+    if (c->password) {
+        /* Do not leave the secret lying in freed memory. */
+        memset(c->password, 0, strlen(c->password));
+        free(c->password);
+    }
+    free(c->mechs);
+    free(c);
+}
+
+/* adapter.h compile_endpoint: the connection settings, parsed and checked once, at load. */
+static void *compile_endpoint(const brg_conf_node_t *ep_cs, brg_diag_t *d)
+{
+    size_t errors = d->errors;
+    amqp1_settings_t *c = brg_xcalloc(1, sizeof(*c));
     const brg_conf_node_t *url = brg_conf_get(ep_cs, "url");
-    brg_amqp1_url_t u;
     char err[512];
-    bool tls = false;
+    bool parsed = false;
     if (url && url->type == BRG_CONF_STRING) {
-        if (brg_amqp1_url_parse(url->v.s, &u, err, sizeof(err)) != BRG_OK) {
+        parsed = brg_amqp1_url_parse(url->v.s, &c->url, err, sizeof(err)) == BRG_OK;
+        if (!parsed) {
             brg_diag_error(d, url, "%s", err);
-        } else {
-            tls = u.tls;
-            brg_amqp1_url_fini(&u);
         }
     }
     const brg_conf_node_t *pw = brg_conf_get(ep_cs, "password");
     if (pw && !brg_conf_get(ep_cs, "user")) {
         brg_diag_error(d, pw, "a password needs a user");
     }
-    brg_conf_check_tls_keys(ep_cs, url != NULL, tls, "an amqps://", d);
+    brg_conf_check_tls_keys(ep_cs, url != NULL, parsed && c->url.tls, "an amqps://", d);
+    if (d->errors != errors || !parsed) {
+        free_settings(c);
+        return NULL;
+    }
+    /* The keys win over credentials written in the url. */
+    c->user = dup_opt(brg_conf_str(ep_cs, "user", c->url.user));
+    c->password = dup_opt(brg_conf_str(ep_cs, "password", c->url.password));
+    /* proton otherwise prefers ANONYMOUS when the broker offers it, and the password is never
+     * checked (DESIGN.md section 9). */
+    c->mechs = dup_opt(brg_conf_str(ep_cs, "sasl_mechanisms", c->user ? "PLAIN" : "ANONYMOUS"));
+    c->ca_file = brg_conf_str(ep_cs, "ca_file", NULL);
+    c->cert_file = brg_conf_str(ep_cs, "cert_file", NULL);
+    c->key_file = brg_conf_str(ep_cs, "key_file", NULL);
+    c->verify_peer = brg_conf_bool(ep_cs, "verify_peer", true);
+    c->idle_timeout_ms = (uint32_t)brg_conf_int(ep_cs, "idle_timeout", 60) * 1000u;
+    c->family = endpoint_family(ep_cs);
+    return c;
 }
 
 static void check_address(const brg_conf_node_t *ep_cs, const brg_conf_node_t *node, const char *text,
@@ -162,35 +198,26 @@ static void check_sink(const brg_conf_node_t *ep_cs, const brg_conf_node_t *to_c
 
 /* ---- life cycle ------------------------------------------------------------------------------ */
 
-static char *dup_opt(const char *s)
-{
-    return s ? brg_xstrdup(s) : NULL;
-}
-
 static void amqp1_close(void *state);
 
 static brg_err_t amqp1_open(brg_endpoint_t *ep, void **statep, char *errstr, size_t errstr_size)
 {
     const brg_conf_node_t *cs = brg_endpoint_conf(ep);
+    const amqp1_settings_t *set = brg_endpoint_settings(ep);
+    if (!set) {
+        brg_errfmt(errstr, errstr_size, "the endpoint's settings were not compiled at load");
+        return BRG_ERR_CONFIG;
+    }
     brg_amqp1_t *a = brg_xcalloc(1, sizeof(*a));
     a->ep = ep;
     a->log = brg_endpoint_logctx(ep);
-    brg_err_t rc = brg_amqp1_url_parse(brg_conf_str(cs, "url", ""), &a->url, errstr, errstr_size);
-    if (rc != BRG_OK) {
-        goto fail;
-    }
-    /* The keys win over credentials written in the url. */
-    a->user = dup_opt(brg_conf_str(cs, "user", a->url.user));
-    a->password = dup_opt(brg_conf_str(cs, "password", a->url.password));
-    /* proton otherwise prefers ANONYMOUS when the broker offers it, and the password is never
-     * checked (DESIGN.md section 9). */
-    a->mechs = dup_opt(brg_conf_str(cs, "sasl_mechanisms", a->user ? "PLAIN" : "ANONYMOUS"));
-    a->ca_file = dup_opt(brg_conf_str(cs, "ca_file", NULL));
-    a->cert_file = dup_opt(brg_conf_str(cs, "cert_file", NULL));
-    a->key_file = dup_opt(brg_conf_str(cs, "key_file", NULL));
-    a->verify_peer = brg_conf_bool(cs, "verify_peer", true);
-    a->idle_timeout_ms = (uint32_t)brg_conf_int(cs, "idle_timeout", 60) * 1000u;
-    a->family_cfg = endpoint_family(cs);
+    brg_err_t rc = BRG_OK;
+    a->url = &set->url;
+    a->user = set->user;
+    a->password = set->password;
+    a->mechs = set->mechs;
+    a->idle_timeout_ms = set->idle_timeout_ms;
+    a->family_cfg = set->family;
     const char *cid = brg_conf_str(cs, "container_id", NULL);
     if (cid) {
         a->container_id = brg_xstrdup(cid);
@@ -202,28 +229,31 @@ static brg_err_t amqp1_open(brg_endpoint_t *ep, void **statep, char *errstr, siz
                    brg_endpoint_name(ep));
     }
 
-    if (a->url.tls) {
+    if (a->url->tls) {
+        /* The domain reads the certificate files: at each start, so that renewed files are
+         * taken up by a restart of the endpoint. */
         a->ssl_domain = pn_ssl_domain(PN_SSL_MODE_CLIENT);
         if (!a->ssl_domain) {
             brg_errfmt(errstr, errstr_size, "this qpid-proton has no TLS support");
             rc = BRG_ERR_UNSUPPORTED;
             goto fail;
         }
-        if (a->ca_file && pn_ssl_domain_set_trusted_ca_db(a->ssl_domain, a->ca_file) != 0) {
+        if (set->ca_file && pn_ssl_domain_set_trusted_ca_db(a->ssl_domain, set->ca_file) != 0) {
             brg_errfmt(errstr, errstr_size, "ca_file \"%s\": cannot load CA certificates",
-                       a->ca_file);
+                       set->ca_file);
             rc = BRG_ERR_CONFIG;
             goto fail;
         }
-        if (a->cert_file &&
-            pn_ssl_domain_set_credentials(a->ssl_domain, a->cert_file, a->key_file, NULL) != 0) {
+        if (set->cert_file &&
+            pn_ssl_domain_set_credentials(a->ssl_domain, set->cert_file, set->key_file, NULL) !=
+                0) {
             brg_errfmt(errstr, errstr_size,
                        "cert_file \"%s\" / key_file \"%s\": cannot load the client certificate",
-                       a->cert_file, a->key_file);
+                       set->cert_file, set->key_file);
             rc = BRG_ERR_CONFIG;
             goto fail;
         }
-        pn_ssl_verify_mode_t mode = a->verify_peer ? PN_SSL_VERIFY_PEER_NAME
+        pn_ssl_verify_mode_t mode = set->verify_peer ? PN_SSL_VERIFY_PEER_NAME
                                                    : PN_SSL_ANONYMOUS_PEER;
         if (pn_ssl_domain_set_peer_authentication(a->ssl_domain, mode, NULL) != 0) {
             brg_errfmt(errstr, errstr_size, "cannot set TLS peer verification");
@@ -293,16 +323,6 @@ static void amqp1_close(void *state)
     }
     free(a->rx);
     free(a->buf.start);
-    brg_amqp1_url_fini(&a->url);
-    free(a->user);
-    if (a->password) {
-        memset(a->password, 0, strlen(a->password));
-        free(a->password);
-    }
-    free(a->mechs);
-    free(a->ca_file);
-    free(a->cert_file);
-    free(a->key_file);
     free(a->container_id);
     brg_buf_fini(&a->scratch_address);
     free(a);
@@ -315,7 +335,8 @@ const brg_adapter_t brg_amqp1_adapter = {
     .endpoint_keys = endpoint_keys,
     .source_keys = source_keys,
     .sink_keys = sink_keys,
-    .check_endpoint = check_endpoint,
+    .compile_endpoint = compile_endpoint,
+    .free_settings = free_settings,
     .check_source = check_source,
     .check_sink = check_sink,
     .open = amqp1_open,

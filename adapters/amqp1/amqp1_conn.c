@@ -78,7 +78,7 @@ static void start_connect(brg_amqp1_t *a)
     a->error[0] = 0;
     a->conn = pn_connection();
     pn_connection_set_container(a->conn, a->container_id);
-    pn_connection_set_hostname(a->conn, a->url.host);
+    pn_connection_set_hostname(a->conn, a->url->host);
     if (a->user) {
         pn_connection_set_user(a->conn, a->user);
     }
@@ -91,14 +91,14 @@ static void start_connect(brg_amqp1_t *a)
     }
     pn_sasl_t *sasl = pn_sasl(t);
     pn_sasl_allowed_mechs(sasl, a->mechs);
-    if (!a->url.tls) {
+    if (!a->url->tls) {
         /* PLAIN over a cleartext amqp:// url is what the operator configured; proton refuses
          * it otherwise. */
         pn_sasl_set_allow_insecure_mechs(sasl, true);
     } else {
         pn_ssl_t *ssl = pn_ssl(t);
         pn_ssl_init(ssl, a->ssl_domain, NULL);
-        pn_ssl_set_peer_hostname(ssl, a->url.host);
+        pn_ssl_set_peer_hostname(ssl, a->url->host);
     }
     pn_connection_open(a->conn);
     a->ssn = pn_session(a->conn);
@@ -106,7 +106,7 @@ static void start_connect(brg_amqp1_t *a)
     a->open = false;
     a->closing = false;
     char addr[PN_MAX_ADDR];
-    pn_proactor_addr(addr, sizeof(addr), a->url.host, a->url.port);
+    pn_proactor_addr(addr, sizeof(addr), a->url->host, a->url->port);
     brg_log_debug(a->log, "connecting to %s", addr);
     pn_proactor_connect2(a->proactor, a->conn, t, addr);
 }
@@ -146,8 +146,8 @@ static void on_remote_open(brg_amqp1_t *a)
                                                 : brg_amqp1_family_detect(prod[0] ? prod : NULL);
     a->open = true;
     brg_backoff_reset(&a->backoff);
-    brg_log_info(a->log, "connected to %s:%s (%s%s%s, %s addresses, container %s)", a->url.host,
-                 a->url.port, prod[0] ? prod : "unknown broker", ver[0] ? " " : "", ver,
+    brg_log_info(a->log, "connected to %s:%s (%s%s%s, %s addresses, container %s)", a->url->host,
+                 a->url->port, prod[0] ? prod : "unknown broker", ver[0] ? " " : "", ver,
                  brg_amqp1_family_name(a->family), a->container_id);
     brg_endpoint_set_connected(a->ep, true, NULL);
     brg_amqp1_rx_attach_all(a);
@@ -177,11 +177,11 @@ static void on_transport_closed(brg_amqp1_t *a, pn_transport_t *t)
     brg_endpoint_count_reconnect(a->ep);
     brg_endpoint_set_connected(a->ep, false, a->error);
     if (was_open) {
-        brg_log_error(a->log, "connection to %s:%s lost: %s; reconnecting in %u ms", a->url.host,
-                      a->url.port, a->error, delay);
+        brg_log_error(a->log, "connection to %s:%s lost: %s; reconnecting in %u ms", a->url->host,
+                      a->url->port, a->error, delay);
     } else {
-        brg_log_error(a->log, "cannot connect to %s:%s: %s; retrying in %u ms", a->url.host,
-                      a->url.port, a->error, delay);
+        brg_log_error(a->log, "cannot connect to %s:%s: %s; retrying in %u ms", a->url->host,
+                      a->url->port, a->error, delay);
     }
 }
 

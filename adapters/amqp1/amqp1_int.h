@@ -80,15 +80,23 @@ typedef struct amqp1_tx {
     struct amqp1_tx *next;
 } amqp1_tx_t;
 
+/* An endpoint's settings, compiled once at load (adapter.h compile_endpoint). */
+typedef struct amqp1_settings {
+    brg_amqp1_url_t url;
+    char *user, *password, *mechs;
+    const char *ca_file, *cert_file, *key_file; /* the configuration's own strings */
+    bool verify_peer;
+    uint32_t idle_timeout_ms;
+    brg_amqp1_family_t family;
+} amqp1_settings_t;
+
 typedef struct brg_amqp1 {
     brg_endpoint_t *ep;
     const brg_log_ctx_t *log;
 
-    /* configuration (copied at open) */
-    brg_amqp1_url_t url;
-    char *user, *password, *mechs;
-    char *ca_file, *cert_file, *key_file;
-    bool verify_peer;
+    /* configuration: compiled at load (amqp1_settings_t, owned by the configuration) */
+    const brg_amqp1_url_t *url;
+    const char *user, *password, *mechs;
     char *container_id;
     uint32_t idle_timeout_ms;
     brg_amqp1_family_t family_cfg;

@@ -113,6 +113,15 @@ static void check_endpoint(const brg_conf_node_t *ep_cs, brg_diag_t *d)
     brg_kafka_check_properties(ep_cs, d);
 }
 
+/* adapter.h compile_endpoint: the checks above, then the two client configurations, built
+ * once (each property was already tried alone, so that every bad one has its line). */
+static void *compile_endpoint(const brg_conf_node_t *ep_cs, brg_diag_t *d)
+{
+    size_t errors = d->errors;
+    check_endpoint(ep_cs, d);
+    return d->errors == errors ? brg_kafka_settings_new(ep_cs, d) : NULL;
+}
+
 /* Kafka topic names: 1-249 of [A-Za-z0-9._-]. */
 static bool topic_name_ok(const char *s)
 {
@@ -329,10 +338,15 @@ static brg_err_t kafka_open(brg_endpoint_t *ep, void **statep, char *errstr, siz
             }
         }
     }
+    if (!brg_endpoint_settings(ep)) {
+        brg_errfmt(errstr, errstr_size, "the endpoint's settings were not compiled at load");
+        return BRG_ERR_CONFIG;
+    }
     brg_kafka_ep_t *k = brg_xcalloc(1, sizeof(*k));
     pthread_mutex_init(&k->mlock, NULL);
     k->ep = ep;
     k->cs = brg_endpoint_conf(ep);
+    k->settings = brg_endpoint_settings(ep);
     brg_kafka_logctx_init(&k->log, brg_endpoint_logctx(ep));
     const char *cid = brg_conf_str(k->cs, "client_id", NULL);
     if (cid) {
@@ -544,7 +558,8 @@ const brg_adapter_t brg_kafka_adapter = {
     .endpoint_keys = endpoint_keys,
     .source_keys = source_keys,
     .sink_keys = sink_keys,
-    .check_endpoint = check_endpoint,
+    .compile_endpoint = compile_endpoint,
+    .free_settings = brg_kafka_settings_free,
     .check_source = check_source,
     .check_sink = check_sink,
     .open = kafka_open,

@@ -48,6 +48,22 @@ typedef enum brg_kafka_role {
 rd_kafka_conf_t *brg_kafka_conf_new(const brg_conf_node_t *ep_cs, brg_kafka_role_t role,
                                     const char *client_id, char *errstr, size_t errstr_size);
 
+/* An endpoint's client configurations, compiled once at load (adapter.h compile_endpoint):
+ * for each role, everything brg_kafka_conf_new sets but the client id. */
+typedef struct brg_kafka_settings {
+    rd_kafka_conf_t *conf[2];    /* [brg_kafka_role_t] */
+    bool user_client_id[2];      /* [role]: the user's properties set client.id themselves */
+} brg_kafka_settings_t;
+
+/* Compile ep_cs's two client configurations; a problem (an unreadable password_file) is
+ * reported with FILE:LINE. Returns: the settings, or NULL. Thread: main. */
+brg_kafka_settings_t *brg_kafka_settings_new(const brg_conf_node_t *ep_cs, brg_diag_t *d);
+void brg_kafka_settings_free(void *settings);
+/* A new client's configuration: a copy of the compiled one for role, with client_id unless
+ * the user set client.id. Ownership: the caller's (rd_kafka_new takes it). */
+rd_kafka_conf_t *brg_kafka_settings_conf(const brg_kafka_settings_t *s, brg_kafka_role_t role,
+                                         const char *client_id);
+
 /* A consumer's default auto.commit.interval.ms (librdkafka's is 5000), chosen from the
  * measurements in docs/performance.md ("Kafka -> Kafka: processes on one consumer group"). */
 #define BRG_KAFKA_COMMIT_INTERVAL_MS "1000"
@@ -121,6 +137,7 @@ struct brg_kafka_ep {
     brg_kafka_logctx_t log; /* first: rd_kafka opaque for the log callback */
     brg_endpoint_t *ep;
     const brg_conf_node_t *cs;
+    const brg_kafka_settings_t *settings; /* compiled at load, owned by the configuration */
     char *client_id;
     int flush_timeout_ms;
 

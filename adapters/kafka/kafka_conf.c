@@ -210,6 +210,52 @@ fail:
     return NULL;
 }
 
+/* ---- compiled once per endpoint (adapter.h compile_endpoint) ------------------------------- */
+
+brg_kafka_settings_t *brg_kafka_settings_new(const brg_conf_node_t *ep_cs, brg_diag_t *d)
+{
+    brg_kafka_settings_t *s = brg_xcalloc(1, sizeof(*s));
+    static const char *const role_lists[2] = {"producer_properties", "consumer_properties"};
+    for (int role = BRG_KAFKA_PRODUCER_ROLE; role <= BRG_KAFKA_CONSUMER_ROLE; role++) {
+        char err[600];
+        s->conf[role] = brg_kafka_conf_new(ep_cs, (brg_kafka_role_t)role, "msgbridge", err,
+                                           sizeof(err));
+        if (!s->conf[role]) {
+            /* What check_endpoint did not see: the password file, read here once. */
+            const brg_conf_node_t *at = brg_conf_get(ep_cs, "password_file");
+            brg_diag_error(d, at ? at : ep_cs, "%s", err);
+            brg_kafka_settings_free(s);
+            return NULL;
+        }
+        s->user_client_id[role] = list_sets(brg_conf_get(ep_cs, "properties"), "client.id") ||
+                                  list_sets(brg_conf_get(ep_cs, role_lists[role]), "client.id");
+    }
+    return s;
+}
+
+void brg_kafka_settings_free(void *settings)
+{
+    brg_kafka_settings_t *s = settings;
+    for (int role = 0; role < 2; role++) {
+        if (s->conf[role]) {
+            rd_kafka_conf_destroy(s->conf[role]);
+        }
+    }
+    free(s);
+}
+
+rd_kafka_conf_t *brg_kafka_settings_conf(const brg_kafka_settings_t *s, brg_kafka_role_t role,
+                                         const char *client_id)
+{
+    rd_kafka_conf_t *conf = rd_kafka_conf_dup(s->conf[role]);
+    char err[512];
+    if (!s->user_client_id[role]) {
+        /* client.id takes any string: this cannot fail. */
+        rd_kafka_conf_set(conf, "client.id", client_id, err, sizeof(err));
+    }
+    return conf;
+}
+
 /* ---- buffering bounded by the routes' in-flight budget ------------------------------------- */
 
 static size_t clamp_sz(size_t v, size_t lo, size_t hi)

@@ -188,11 +188,8 @@ static void sink_state_free(brg_kafka_sink_t *ks)
 /* The producer, made when the endpoint has its first sink. */
 static brg_err_t producer_new(brg_kafka_ep_t *k, char *errstr, size_t errstr_size)
 {
-    rd_kafka_conf_t *conf =
-        brg_kafka_conf_new(k->cs, BRG_KAFKA_PRODUCER_ROLE, k->client_id, errstr, errstr_size);
-    if (!conf) {
-        return BRG_ERR_CONFIG;
-    }
+    rd_kafka_conf_t *conf = brg_kafka_settings_conf(k->settings, BRG_KAFKA_PRODUCER_ROLE,
+                                                    k->client_id);
     brg_kafka_conf_tune_producer(conf, k->cs);
     rd_kafka_conf_set_opaque(conf, k);
     rd_kafka_conf_set_dr_msg_cb(conf, dr_msg_cb);

@@ -685,11 +685,8 @@ static brg_err_t source_start(brg_kafka_ep_t *k, brg_source_t *src, char *errstr
 {
     const brg_conf_node_t *cs = brg_source_conf(src);
     char err[512];
-    rd_kafka_conf_t *conf =
-        brg_kafka_conf_new(k->cs, BRG_KAFKA_CONSUMER_ROLE, k->client_id, errstr, errstr_size);
-    if (!conf) {
-        return BRG_ERR_CONFIG;
-    }
+    rd_kafka_conf_t *conf = brg_kafka_settings_conf(k->settings, BRG_KAFKA_CONSUMER_ROLE,
+                                                    k->client_id);
     size_t hold_budget = brg_kafka_hold_budget(brg_source_max_in_flight_bytes(src));
     brg_kafka_conf_bound_consumer(conf, k->cs, hold_budget);
     if (rd_kafka_conf_set(conf, "group.id", brg_conf_str(cs, "group", ""), err, sizeof(err)) ||

@@ -84,31 +84,28 @@ static void check_file(const brg_conf_node_t *cs, const char *key, brg_diag_t *d
     }
 }
 
-static void check_endpoint(const brg_conf_node_t *ep_cs, brg_diag_t *d)
+static void free_settings(void *settings)
 {
-    const brg_conf_node_t *u = brg_conf_get(ep_cs, "url");
-    bool tls = false, parsed = false;
-    if (u && u->type == BRG_CONF_STRING) {
-        char red[512];
-        brg_redact_url(u->v.s, red, sizeof(red));
-        char *buf = brg_xstrdup(u->v.s);
-        struct amqp_connection_info ci;
-        amqp_default_connection_info(&ci);
-        int rc = amqp_parse_url(buf, &ci);
-        if (rc != AMQP_STATUS_OK) {
-            brg_diag_error(d, u, "invalid url \"%s\": %s (expected amqp://user:password@host:port/vhost "
-                           "or amqps://...)", red, amqp_error_string2(rc));
-        } else {
-            tls = ci.ssl != 0;
-            parsed = true;
-        }
-        free(buf);
+    brg_rmq_conf_fini(settings);
+    free(settings);
+}
+
+/* adapter.h compile_endpoint: the connection settings, parsed and checked once, at load. */
+static void *compile_endpoint(const brg_conf_node_t *ep_cs, brg_diag_t *d)
+{
+    size_t errors = d->errors;
+    rmq_conf_t *c = brg_xcalloc(1, sizeof(*c));
+    char err[600];
+    bool parsed = brg_rmq_conf_parse(ep_cs, c, err, sizeof(err)) == BRG_OK;
+    if (!parsed) {
+        const brg_conf_node_t *u = brg_conf_get(ep_cs, "url");
+        brg_diag_error(d, u ? u : ep_cs, "%s", err);
     }
     static const char *const tls_keys[] = {"ca_file", "cert_file", "key_file", "verify_peer",
                                            "verify_hostname"};
     for (size_t i = 0; i < BRG_ARRAY_SIZE(tls_keys); i++) {
         const brg_conf_node_t *n = brg_conf_get(ep_cs, tls_keys[i]);
-        if (n && parsed && !tls) {
+        if (n && parsed && !c->tls) {
             brg_diag_warn(d, n, "has no effect without TLS (the url is not amqps://)");
         }
     }
@@ -119,6 +116,11 @@ static void check_endpoint(const brg_conf_node_t *ep_cs, brg_diag_t *d)
     if (key && !brg_conf_get(ep_cs, "cert_file")) {
         brg_diag_error(d, key, "key_file needs cert_file");
     }
+    if (d->errors != errors) {
+        free_settings(c);
+        return NULL;
+    }
+    return c;
 }
 
 static void check_len(const brg_conf_node_t *cs, const char *key, brg_diag_t *d)
@@ -250,13 +252,13 @@ static brg_err_t rmq_open(brg_endpoint_t *ep, void **statep, char *errstr, size_
     brg_rmq_t *r = brg_xcalloc(1, sizeof(*r));
     r->ep = ep;
     r->log = brg_endpoint_logctx(ep);
-    brg_err_t rc = brg_rmq_conf_parse(brg_endpoint_conf(ep), &r->conf, errstr, errstr_size);
-    if (rc != BRG_OK) {
-        brg_rmq_conf_fini(&r->conf);
+    r->conf = brg_endpoint_settings(ep);
+    if (!r->conf) {
         free(r);
-        return rc;
+        brg_errfmt(errstr, errstr_size, "the endpoint's settings were not compiled at load");
+        return BRG_ERR_CONFIG;
     }
-    r->ring_cap = r->conf.window;
+    r->ring_cap = r->conf->window;
     r->ring = brg_xcalloc(r->ring_cap, sizeof(*r->ring));
     init_amqp_pool(&r->pool, 4096);
     /* Reconnect after 0.5 s growing to 30 s: quick after a broker restart, gentle on a broker
@@ -412,7 +414,6 @@ static void rmq_close(void *state)
     free(r->lost_reason);
     brg_buf_fini(&r->scratch_ex);
     brg_buf_fini(&r->scratch_rk);
-    brg_rmq_conf_fini(&r->conf);
     free(r);
 }
 
@@ -608,7 +609,7 @@ static brg_err_t rmq_run(void *state, brg_endpoint_t *ep, char *errstr, size_t e
         }
         brg_backoff_reset(&r->bo);
         brg_log_info(r->log, "connected to %s (vhost \"%s\", frame_max %d, heartbeat %d s)",
-                     r->conf.url_redacted, r->conf.vhost, amqp_get_frame_max(r->conn),
+                     r->conf->url_redacted, r->conf->vhost, amqp_get_frame_max(r->conn),
                      amqp_get_heartbeat(r->conn));
         brg_endpoint_set_connected(ep, true, NULL);
         rc = loop(r, err, sizeof(err));
@@ -705,7 +706,8 @@ const brg_adapter_t brg_rabbitmq_adapter = {
     .endpoint_keys = endpoint_keys,
     .source_keys = source_keys,
     .sink_keys = sink_keys,
-    .check_endpoint = check_endpoint,
+    .compile_endpoint = compile_endpoint,
+    .free_settings = free_settings,
     .check_source = check_source,
     .check_sink = check_sink,
     .writes_to_source = writes_to_source,

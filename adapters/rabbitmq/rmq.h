@@ -176,7 +176,7 @@ typedef struct rmq_sink {
 struct brg_rmq {
     brg_endpoint_t *ep;
     const brg_log_ctx_t *log;
-    rmq_conf_t conf;
+    const rmq_conf_t *conf; /* compiled at load (compile_endpoint), owned by the configuration */
 
     amqp_connection_state_t conn; /* NULL when not connected */
     bool connected;

@@ -58,7 +58,10 @@ brg_err_t brg_rmq_conf_parse(const brg_conf_node_t *cs, rmq_conf_t *c, char *err
     amqp_default_connection_info(&ci);
     int rc = amqp_parse_url(buf, &ci);
     if (rc != AMQP_STATUS_OK) {
-        brg_errfmt(errstr, errstr_size, "invalid url \"%s\": %s", red, amqp_error_string2(rc));
+        brg_errfmt(errstr, errstr_size,
+                   "invalid url \"%s\": %s (expected amqp://user:password@host:port/vhost or "
+                   "amqps://...)",
+                   red, amqp_error_string2(rc));
         free(buf);
         return BRG_ERR_CONFIG;
     }
@@ -224,7 +227,7 @@ brg_err_t brg_rmq_connect(brg_rmq_t *r, char *errstr, size_t errstr_size)
     /* Connecting blocks (TCP, login, declares): what the last connection settled goes out
      * first. */
     brg_endpoint_flush(r->ep);
-    const rmq_conf_t *c = &r->conf;
+    const rmq_conf_t *c = r->conf;
     brg_err_t ret = BRG_ERR_TRANSPORT;
     amqp_connection_state_t conn = amqp_new_connection();
     if (!conn) {

@@ -207,7 +207,7 @@ void brg_rmq_sink_channel_failed(brg_rmq_t *r, int code, const char *text, const
                        "\"%s\"; grant it write permission on that exchange (rabbitmqctl "
                        "set_permissions -p VHOST USER CONF WRITE READ, WRITE matching the "
                        "exchange; or the topic permission if one is set) (%s)",
-                       r->conf.user, p->exchange, vh[0] ? vh : r->conf.vhost, text);
+                       r->conf->user, p->exchange, vh[0] ? vh : r->conf->vhost, text);
         } else {
             brg_errfmt(reason, sizeof(reason), "unroutable: exchange \"%s\" does not exist (%s)",
                        p->exchange, text);
@@ -407,7 +407,7 @@ static brg_err_t publish_one(brg_rmq_t *r, brg_sink_t *sink, brg_envelope_t *env
     recycle_amqp_pool(&r->pool);
     amqp_basic_properties_t props;
     size_t wire = 0;
-    if (brg_rmq_envelope_to_props_checked(env, r->conf.user, &r->pool, &props, &wire, sink_loss,
+    if (brg_rmq_envelope_to_props_checked(env, r->conf->user, &r->pool, &props, &wire, sink_loss,
                                           sink, why, sizeof(why)) != BRG_OK) {
         goto reject;
     }

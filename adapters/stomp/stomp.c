@@ -146,27 +146,64 @@ static bool is_topic(const char *dest)
 
 /* ---- checks (pass 4 of the config load) ----------------------------------------------------- */
 
-static void check_endpoint(const brg_conf_node_t *ep_cs, brg_diag_t *d)
+static void free_settings(void *settings)
 {
+    stomp_settings_t *c = settings;
+    free(c->host);
+    free(c->port);
+    free(c->user);
+    if (c->password) {
+        /* Do not leave the secret lying in freed memory. */
+        memset(c->password, 0, strlen(c->password));
+        free(c->password);
+    }
+    free(c->vhost);
+    free(c);
+}
+
+/* adapter.h compile_endpoint: the connection settings, parsed and checked once, at load. */
+static void *compile_endpoint(const brg_conf_node_t *ep_cs, brg_diag_t *d)
+{
+    size_t errors = d->errors;
+    stomp_settings_t *c = brg_xcalloc(1, sizeof(*c));
     const brg_conf_node_t *url = brg_conf_get(ep_cs, "url");
     char err[512];
-    bool tls = false;
-    if (url && url->type == BRG_CONF_STRING) {
-        char *h, *p, *u, *pw;
-        if (parse_url(url->v.s, &h, &p, &u, &pw, &tls, err, sizeof(err)) != BRG_OK) {
-            brg_diag_error(d, url, "%s", err);
-        } else {
-            free(h);
-            free(p);
-            free(u);
-            free(pw);
-        }
+    char *uu = NULL, *upw = NULL;
+    if (url && url->type == BRG_CONF_STRING &&
+        parse_url(url->v.s, &c->host, &c->port, &uu, &upw, &c->tls, err, sizeof(err)) != BRG_OK) {
+        brg_diag_error(d, url, "%s", err);
     }
-    brg_conf_check_tls_keys(ep_cs, url != NULL, tls, "a stomp+ssl://", d);
+    brg_conf_check_tls_keys(ep_cs, url != NULL, c->tls, "a stomp+ssl://", d);
     const brg_conf_node_t *pw = brg_conf_get(ep_cs, "password");
     if (pw && !brg_conf_get(ep_cs, "user")) {
         brg_diag_error(d, pw, "a password needs a user");
     }
+    /* The keys win over credentials written in the url. */
+    const char *u = brg_conf_str(ep_cs, "user", NULL);
+    const char *p = brg_conf_str(ep_cs, "password", NULL);
+    c->user = u ? brg_xstrdup(u) : uu;
+    c->password = p ? brg_xstrdup(p) : upw;
+    if (u) {
+        free(uu);
+    }
+    if (p) {
+        free(upw);
+    }
+    c->tls_conf = (stomp_tls_conf_t){
+        .ca_file = brg_conf_str(ep_cs, "ca_file", NULL),
+        .cert_file = brg_conf_str(ep_cs, "cert_file", NULL),
+        .key_file = brg_conf_str(ep_cs, "key_file", NULL),
+        .verify_peer = brg_conf_bool(ep_cs, "verify_peer", true),
+    };
+    c->vhost = brg_xstrdup(brg_conf_str(ep_cs, "vhost", c->host ? c->host : ""));
+    c->heartbeat_ms = (uint32_t)brg_conf_int(ep_cs, "heartbeat", 10000);
+    c->max_frame = (size_t)brg_conf_int(ep_cs, "max_frame_size", DEFAULT_MAX_FRAME);
+    c->receipt_window = (size_t)brg_conf_int(ep_cs, "receipt_window", 256);
+    if (d->errors != errors || !c->host) {
+        free_settings(c);
+        return NULL;
+    }
+    return c;
 }
 
 static void check_destination(const brg_conf_node_t *node, const char *text, brg_diag_t *d)
@@ -218,45 +255,32 @@ static char *joined(const char *a, const char *b)
 static brg_err_t stomp_open(brg_endpoint_t *ep, void **statep, char *errstr, size_t errstr_size)
 {
     const brg_conf_node_t *cs = brg_endpoint_conf(ep);
+    const stomp_settings_t *c = brg_endpoint_settings(ep);
+    if (!c) {
+        brg_errfmt(errstr, errstr_size, "the endpoint's settings were not compiled at load");
+        return BRG_ERR_CONFIG;
+    }
     brg_stomp_t *s = brg_xcalloc(1, sizeof(*s));
     s->ep = ep;
     s->fd = -1;
     s->log = brg_endpoint_logctx(ep);
-    char *uu = NULL, *upw = NULL;
-    bool tls = false;
-    brg_err_t rc = parse_url(brg_conf_str(cs, "url", ""), &s->host, &s->port, &uu, &upw, &tls,
-                             errstr, errstr_size);
-    if (rc != BRG_OK) {
-        goto fail;
-    }
-    if (tls) {
-        stomp_tls_conf_t tc = {
-            .ca_file = brg_conf_str(cs, "ca_file", NULL),
-            .cert_file = brg_conf_str(cs, "cert_file", NULL),
-            .key_file = brg_conf_str(cs, "key_file", NULL),
-            .verify_peer = brg_conf_bool(cs, "verify_peer", true),
-        };
-        rc = stomp_tls_init(s, &tc, errstr, errstr_size);
+    s->host = c->host;
+    s->port = c->port;
+    s->user = c->user;
+    s->password = c->password;
+    s->vhost = c->vhost;
+    s->heartbeat_ms = c->heartbeat_ms;
+    s->max_frame = c->max_frame;
+    s->receipt_window = c->receipt_window;
+    if (c->tls) {
+        /* The context reads the certificate files: at each start, so that renewed files are
+         * taken up by a restart of the endpoint. */
+        brg_err_t rc = stomp_tls_init(s, &c->tls_conf, errstr, errstr_size);
         if (rc != BRG_OK) {
-            goto fail;
+            stomp_close(s);
+            return rc;
         }
     }
-    /* The keys win over credentials written in the url. */
-    const char *u = brg_conf_str(cs, "user", NULL);
-    const char *pw = brg_conf_str(cs, "password", NULL);
-    s->user = u ? brg_xstrdup(u) : uu;
-    s->password = pw ? brg_xstrdup(pw) : upw;
-    if (u) {
-        free(uu);
-    }
-    if (pw) {
-        free(upw);
-    }
-    uu = upw = NULL;
-    s->vhost = brg_xstrdup(brg_conf_str(cs, "vhost", s->host));
-    s->heartbeat_ms = (uint32_t)brg_conf_int(cs, "heartbeat", 10000);
-    s->max_frame = (size_t)brg_conf_int(cs, "max_frame_size", DEFAULT_MAX_FRAME);
-    s->receipt_window = (size_t)brg_conf_int(cs, "receipt_window", 256);
     const char *bid = brg_endpoint_bridge_id(ep);
     const char *cid = brg_conf_str(cs, "client_id", NULL);
     s->client_id = cid ? brg_xstrdup(cid) : joined(bid ? bid : "bridge", brg_endpoint_name(ep));
@@ -294,11 +318,6 @@ static brg_err_t stomp_open(brg_endpoint_t *ep, void **statep, char *errstr, siz
     brg_backoff_init(&s->bo, 500, 30000);
     *statep = s;
     return BRG_OK;
-fail:
-    free(uu);
-    free(upw);
-    stomp_close(s);
-    return rc;
 }
 
 static void stomp_close(void *state)
@@ -313,14 +332,6 @@ static void stomp_close(void *state)
     free(s->srcs);
     brg_stomp_buf_free(&s->in);
     brg_stomp_buf_free(&s->out);
-    free(s->host);
-    free(s->port);
-    free(s->user);
-    if (s->password) {
-        memset(s->password, 0, strlen(s->password));
-        free(s->password);
-    }
-    free(s->vhost);
     free(s->client_id);
     brg_buf_fini(&s->scratch_destination);
     stomp_tls_fini(s);
@@ -334,7 +345,8 @@ const brg_adapter_t brg_stomp_adapter = {
     .endpoint_keys = endpoint_keys,
     .source_keys = source_keys,
     .sink_keys = sink_keys,
-    .check_endpoint = check_endpoint,
+    .compile_endpoint = compile_endpoint,
+    .free_settings = free_settings,
     .check_source = check_source,
     .check_sink = check_sink,
     .open = stomp_open,

@@ -43,9 +43,10 @@ typedef struct brg_stomp {
     brg_endpoint_t *ep;
     const brg_log_ctx_t *log;
 
-    /* configuration (copied at open) */
-    char *host, *port;
-    char *user, *password, *vhost, *client_id;
+    /* configuration: compiled at load (stomp_settings_t, owned by the configuration) */
+    const char *host, *port;
+    const char *user, *password, *vhost;
+    char *client_id;
     uint32_t heartbeat_ms;
     size_t max_frame;
     size_t receipt_window;
@@ -82,6 +83,17 @@ typedef struct stomp_tls_conf {
     const char *ca_file, *cert_file, *key_file;
     bool verify_peer;
 } stomp_tls_conf_t;
+
+/* An endpoint's settings, compiled once at load (adapter.h compile_endpoint); the strings of
+ * `tls` are the configuration's own. */
+typedef struct stomp_settings {
+    char *host, *port, *user, *password, *vhost;
+    bool tls;
+    stomp_tls_conf_t tls_conf;
+    uint32_t heartbeat_ms;
+    size_t max_frame;
+    size_t receipt_window;
+} stomp_settings_t;
 
 /* Make s->tls_ctx for stomp+ssl:// (CA certificates, client certificate, verification).
  * Returns: BRG_OK, or an error with errstr naming the file and OpenSSL's reason

@@ -634,6 +634,55 @@ static void assert_diag(size_t i, const char *want)
     ck_assert_str_eq(diag.lines[i], want);
 }
 
+/* An endpoint's two client configurations are compiled once, at load; each client gets a copy
+ * with its own client.id, unless the user's properties set one. */
+START_TEST(test_settings_compiled_at_load)
+{
+    const brg_conf_node_t *g = parse("g = {\n"
+                                     "  brokers = \"127.0.0.1:9092\";\n"
+                                     "  user = \"bridge\"; password = \"s3cret\";\n"
+                                     "  properties = [ \"linger.ms=7\" ];\n"
+                                     "  consumer_properties = [ \"client.id=mine\" ];\n"
+                                     "};\n");
+    brg_kafka_settings_t *set = brg_kafka_adapter.compile_endpoint(g, &diag);
+    ck_assert_msg(set != NULL, "%s", diag.count ? diag.lines[0] : "");
+    ck_assert_uint_eq(diag.errors, 0);
+    char v[256];
+    size_t n;
+    rd_kafka_conf_t *p = brg_kafka_settings_conf(set, BRG_KAFKA_PRODUCER_ROLE, "msgbridge-b-k");
+    rd_kafka_conf_t *c = brg_kafka_settings_conf(set, BRG_KAFKA_CONSUMER_ROLE, "msgbridge-b-k");
+    n = sizeof(v);
+    ck_assert_int_eq(rd_kafka_conf_get(p, "client.id", v, &n), RD_KAFKA_CONF_OK);
+    ck_assert_str_eq(v, "msgbridge-b-k");
+    n = sizeof(v);
+    ck_assert_int_eq(rd_kafka_conf_get(c, "client.id", v, &n), RD_KAFKA_CONF_OK);
+    ck_assert_str_eq(v, "mine");
+    n = sizeof(v);
+    ck_assert_int_eq(rd_kafka_conf_get(p, "linger.ms", v, &n), RD_KAFKA_CONF_OK);
+    ck_assert_str_eq(v, "7");
+    n = sizeof(v);
+    ck_assert_int_eq(rd_kafka_conf_get(p, "enable.idempotence", v, &n), RD_KAFKA_CONF_OK);
+    ck_assert_str_eq(v, "true");
+    n = sizeof(v);
+    ck_assert_int_eq(rd_kafka_conf_get(c, "sasl.username", v, &n), RD_KAFKA_CONF_OK);
+    ck_assert_str_eq(v, "bridge");
+    n = sizeof(v);
+    ck_assert_int_eq(rd_kafka_conf_get(c, "security.protocol", v, &n), RD_KAFKA_CONF_OK);
+    ck_assert_str_eq(v, "sasl_plaintext");
+    /* A copy is the client's own: changing it leaves the compiled one as it was. */
+    char err[256];
+    ck_assert_int_eq(rd_kafka_conf_set(p, "linger.ms", "1", err, sizeof(err)), RD_KAFKA_CONF_OK);
+    rd_kafka_conf_t *p2 = brg_kafka_settings_conf(set, BRG_KAFKA_PRODUCER_ROLE, "x");
+    n = sizeof(v);
+    ck_assert_int_eq(rd_kafka_conf_get(p2, "linger.ms", v, &n), RD_KAFKA_CONF_OK);
+    ck_assert_str_eq(v, "7");
+    rd_kafka_conf_destroy(p);
+    rd_kafka_conf_destroy(p2);
+    rd_kafka_conf_destroy(c);
+    brg_kafka_adapter.free_settings(set);
+}
+END_TEST
+
 START_TEST(test_check_bad_properties_at_their_lines)
 {
     const brg_conf_node_t *g = parse("g = {\n"
@@ -648,7 +697,7 @@ START_TEST(test_check_bad_properties_at_their_lines)
                                "  ];\n"
                                "  consumer_properties = [ \"enable.auto.offset.store=true\" ];\n"
                                "};\n");
-    brg_kafka_adapter.check_endpoint(g, &diag);
+    ck_assert_ptr_null(brg_kafka_adapter.compile_endpoint(g, &diag));
     ck_assert_uint_eq(diag.errors, 5);
     assert_diag(0, "k.conf:5: g.properties[1]: unknown librdkafka property \"no.such.thing\"");
     ck_assert_msg(strncmp(diag.lines[1],
@@ -1083,6 +1132,7 @@ static Suite *kafka_suite(void)
     t = tcase_create("checks");
     tcase_add_checked_fixture(t, NULL, checks_teardown);
     tcase_add_test(t, test_check_bad_properties_at_their_lines);
+    tcase_add_test(t, test_settings_compiled_at_load);
     tcase_add_test(t, test_check_bad_regex_and_topics);
     tcase_add_test(t, test_check_sink_partition_and_topic);
     tcase_add_test(t, test_conf_consumer_prefetch_follows_the_budget);

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "bridge/conf.h"
+#include "tests/unit/test_adapters.h"
 
 #ifndef CONF_DATA_DIR
 #define CONF_DATA_DIR "tests/data/conf"
@@ -222,6 +223,63 @@ START_TEST(test_conf_self_loop_is_a_warning)
 }
 END_TEST
 
+/* Each endpoint's settings are compiled once, by the load, kept with the configuration in
+ * endpoint order, and freed with it; an endpoint of an adapter without the hook has none. */
+START_TEST(test_conf_endpoint_settings_compiled_once)
+{
+    test_settings_counts = (test_settings_counts_t){0, 0};
+    brg_diag_t d;
+    brg_diag_init(&d);
+    brg_conf_t *c = brg_conf_load_string(
+        "endpoints = ( { name = \"m\"; type = \"memory\"; },\n"
+        "  { name = \"a\"; type = \"compiled\"; port = \"5672\"; },\n"
+        "  { name = \"b\"; type = \"compiled\"; port = \"9092\"; } );\n"
+        "routes = ( { name = \"r\"; from = { endpoint = \"m\"; stream = \"q\"; };\n"
+        "  to = ( { endpoint = \"a\"; }, { endpoint = \"b\"; } ); } );\n",
+        "settings.conf", &d);
+    ck_assert_msg(c != NULL, "%s", d.count ? d.lines[0] : "");
+    ck_assert_int_eq(test_settings_counts.compiled, 2);
+    ck_assert_ptr_null(brg_conf_endpoint_settings(c, 0));
+    const test_settings_t *a = brg_conf_endpoint_settings(c, 1);
+    const test_settings_t *b = brg_conf_endpoint_settings(c, 2);
+    ck_assert_ptr_nonnull(a);
+    ck_assert_ptr_nonnull(b);
+    ck_assert_int_eq(a->port, 5672);
+    ck_assert_int_eq(b->port, 9092);
+    ck_assert_ptr_null(brg_conf_endpoint_settings(c, 3));
+    ck_assert_int_eq(test_settings_counts.freed, 0);
+    brg_conf_destroy(c);
+    ck_assert_int_eq(test_settings_counts.freed, 2);
+    ck_assert_int_eq(test_settings_counts.compiled, 2);
+    brg_diag_fini(&d);
+}
+END_TEST
+
+/* A setting that does not compile fails the load with its FILE:LINE, next to every other
+ * problem of the file, and what did compile is freed. */
+START_TEST(test_conf_endpoint_settings_error_has_its_line)
+{
+    test_settings_counts = (test_settings_counts_t){0, 0};
+    brg_diag_t d;
+    brg_diag_init(&d);
+    brg_conf_t *c = brg_conf_load_string(
+        "endpoints = ( { name = \"m\"; type = \"memory\"; },\n"
+        "  { name = \"a\"; type = \"compiled\"; port = \"5672\"; },\n"
+        "  { name = \"b\"; type = \"compiled\";\n"
+        "    port = \"90x\"; } );\n"
+        "routes = ( { name = \"r\"; from = { endpoint = \"m\"; stream = \"q\"; };\n"
+        "  to = ( { endpoint = \"a\"; }, { endpoint = \"nowhere\"; } ); } );\n",
+        "settings.conf", &d);
+    ck_assert_ptr_null(c);
+    ck_assert_uint_eq(d.errors, 2);
+    ck_assert_str_eq(d.lines[0], "settings.conf:4: endpoints[2].port: not a port number: \"90x\"");
+    ck_assert_msg(strstr(d.lines[1], "nowhere") != NULL, "%s", d.lines[1]);
+    ck_assert_int_eq(test_settings_counts.compiled, 2);
+    ck_assert_int_eq(test_settings_counts.freed, 1);
+    brg_diag_fini(&d);
+}
+END_TEST
+
 Suite *check_suite(void)
 {
     Suite *s = suite_create("conf");
@@ -232,6 +290,8 @@ Suite *check_suite(void)
     tcase_add_test(tc, test_conf_secret_file_is_read_and_hidden);
     tcase_add_test(tc, test_conf_graph_prints_chains_and_cycles);
     tcase_add_test(tc, test_conf_self_loop_is_a_warning);
+    tcase_add_test(tc, test_conf_endpoint_settings_compiled_once);
+    tcase_add_test(tc, test_conf_endpoint_settings_error_has_its_line);
     suite_add_tcase(s, tc);
     return s;
 }

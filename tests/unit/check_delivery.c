@@ -47,14 +47,14 @@ static void fixture_init(fixture_t *f, size_t n)
     brg_diag_fini(&d);
     f->rt->max_in_flight = 1000;
     f->rt->max_in_flight_bytes = 1 << 20;
-    f->src_ep = brg_endpoint_new("src", &brg_memory_adapter, NULL, "test");
+    f->src_ep = brg_endpoint_new("src", &brg_memory_adapter, NULL, NULL, "test");
     f->src = brg_endpoint_add_source(f->src_ep, f->rt, NULL);
     f->rt->src = f->src;
     f->rt->sinks = calloc(n, sizeof(*f->rt->sinks));
     for (size_t i = 0; i < n; i++) {
         char name[16];
         snprintf(name, sizeof(name), "dst%zu", i);
-        f->sink_ep[i] = brg_endpoint_new(name, &brg_memory_adapter, NULL, "test");
+        f->sink_ep[i] = brg_endpoint_new(name, &brg_memory_adapter, NULL, NULL, "test");
         f->rt->sinks[i] = brg_endpoint_add_sink(f->sink_ep[i], f->rt, NULL, NULL, false);
     }
     f->rt->nsinks = n;

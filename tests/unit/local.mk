@@ -3,7 +3,7 @@ if HAVE_CHECK
 UNIT_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
 UNIT_LDADD = $(CORE_LDADD) $(CHECK_LIBS)
 # The adapter table for core tests (memory only), then the memory adapter, then the core.
-# Each core test also compiles test_adapters.c: the adapter table with only the memory adapter.
+# Each core test also compiles test_adapters.c: the adapter table (memory, and a settings-only adapter).
 UNIT_CORE_LDADD = adapters/memory/libbrg_memory.a $(UNIT_LDADD)
 
 UNIT_TESTS = tests/unit/check_envelope tests/unit/check_template tests/unit/check_route \
@@ -50,7 +50,7 @@ tests_unit_check_delivery_LDADD = $(UNIT_CORE_LDADD)
 tests_unit_check_reload_plan_SOURCES = %D%/check_reload_plan.c tests/check_main.c %D%/test_adapters.c
 tests_unit_check_reload_plan_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_check_reload_plan_LDADD = $(UNIT_CORE_LDADD)
-tests_unit_check_conf_SOURCES = %D%/check_conf.c tests/check_main.c %D%/test_adapters.c
+tests_unit_check_conf_SOURCES = %D%/check_conf.c tests/check_main.c %D%/test_adapters.c %D%/test_adapters.h
 tests_unit_check_conf_CFLAGS = $(UNIT_CFLAGS) -DCONF_DATA_DIR='"$(abs_top_srcdir)/tests/data/conf"'
 tests_unit_check_conf_LDADD = $(UNIT_CORE_LDADD)
 endif

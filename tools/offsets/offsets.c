@@ -3,7 +3,7 @@
  * route's offset syncs from the destination, the group's committed offsets on the source, and
  * prints the translation of each partition (adapters/kafka/kafka_offset_sync.h: never skips a
  * record). It commits nothing and joins no group. Linked into msgbridge when the Kafka adapter
- * is; uses the adapter's client settings (brg_kafka_conf_new), so TLS and SASL apply. */
+ * is; uses the endpoint's client settings as the load compiled them, so TLS and SASL apply. */
 #include "tools/offsets/offsets.h"
 
 #include <getopt.h>
@@ -32,16 +32,23 @@ static void usage(FILE *out)
                  "  writes offset syncs: `offset_syncs = true` in its `to`). Commits nothing.\n");
 }
 
-/* A client of ep_cs's cluster with the endpoint's own settings. group: the group whose
+/* The settings the load compiled for the endpoint ep_cs (a Kafka endpoint of conf). */
+static const brg_kafka_settings_t *settings_of(const brg_conf_t *conf, const brg_conf_node_t *ep_cs)
+{
+    for (size_t i = 0; i < conf->nendpoints; i++) {
+        if (conf->endpoints[i] == ep_cs) {
+            return brg_conf_endpoint_settings(conf, i);
+        }
+    }
+    return NULL;
+}
+
+/* A client of an endpoint's cluster with the endpoint's own settings. group: the group whose
  * committed offsets are read, or a name of this process's own (librdkafka's assign and poll
  * need one); it never joins a group and never commits. */
-static rd_kafka_t *client(const brg_conf_node_t *ep_cs, const char *group, char *err, size_t n)
+static rd_kafka_t *client(const brg_kafka_settings_t *set, const char *group, char *err, size_t n)
 {
-    rd_kafka_conf_t *c = brg_kafka_conf_new(ep_cs, BRG_KAFKA_CONSUMER_ROLE, "msgbridge-offsets",
-                                            err, n);
-    if (!c) {
-        return NULL;
-    }
+    rd_kafka_conf_t *c = brg_kafka_settings_conf(set, BRG_KAFKA_CONSUMER_ROLE, "msgbridge-offsets");
     if ((group && rd_kafka_conf_set(c, "group.id", group, err, n) != RD_KAFKA_CONF_OK) ||
         rd_kafka_conf_set(c, "enable.auto.commit", "false", err, n) != RD_KAFKA_CONF_OK ||
         rd_kafka_conf_set(c, "log_level", "3", err, n) != RD_KAFKA_CONF_OK) {
@@ -251,8 +258,8 @@ static int run(const brg_conf_t *conf, const char *route, const char *group, boo
     brg_kafka_sync_map_t *m = brg_kafka_sync_map_new();
     char reader[64];
     snprintf(reader, sizeof(reader), "msgbridge-offsets-%ld", (long)getpid());
-    rd_kafka_t *dst = client(dst_ep, reader, err, sizeof(err));
-    rd_kafka_t *src = dst ? client(src_ep, group, err, sizeof(err)) : NULL;
+    rd_kafka_t *dst = client(settings_of(conf, dst_ep), reader, err, sizeof(err));
+    rd_kafka_t *src = dst ? client(settings_of(conf, src_ep), group, err, sizeof(err)) : NULL;
     size_t nsyncs = 0;
     if (!src || !read_syncs(dst, syncs_topic, m, timeout_ms, &nsyncs, err, sizeof(err))) {
         fprintf(stderr, "msgbridge offsets: %s\n", err);
