@@ -33,15 +33,45 @@ run_suite() {  # run_suite NAME BUILD_DIR [configure options...]
     echo "==> starting test brokers"
     sh scripts/brokers.sh start "$dir" || { echo "brokers failed to start"; status=1; }
     brokers_up=$dir
-    echo "==> make check ($name)"
-    if (cd "$dir" && make -s check -j1); then
+    echo "==> make check ($name), two lanes (tests/lane.sh)"
+    if run_lanes "$dir"; then
         summary="$summary\n$name: all tests passed"
     else
-        summary="$summary\n$name: FAILED (see $dir/test-suite.log)"
+        summary="$summary\n$name: FAILED (see $dir/test-suite.log and $dir/test-suite-side.log)"
         status=1
-        cat "$dir/test-suite.log" 2>/dev/null | tail -80
+        for log in test-suite.log test-suite-side.log; do
+            grep -q '^# FAIL: *[1-9]\|^# ERROR: *[1-9]' "$dir/$log" 2>/dev/null && tail -80 "$dir/$log"
+        done
     fi
     stop_brokers
+}
+
+# run_lanes BUILD_DIR: `make check` as two lanes at once, each one test at a time: the side lane
+# (Check programs and scripts marked "# lane: side", which use no shared broker) and the main
+# lane (the tests on the shared brokers, in their order). A test marked "# lane: alone" runs with
+# nothing beside it (tests/lane.sh). The side lane's output follows the main lane's.
+run_lanes() {
+    d=$1
+    (cd "$d" && make -s check TESTS= >/dev/null) || return 1
+    side="" main=""
+    for t in $(cd "$d" && make -s print-tests); do
+        case $t in
+        *.sh) if grep -q '^# lane: side' "$top/$t"; then side="$side $t"; else main="$main $t"; fi ;;
+        *) side="$side $t" ;;
+        esac
+    done
+    lock=$d/lanes.lock
+    : >"$lock"
+    (cd "$d" && BRG_TEST_LANE_LOCK=$lock make -s check -j1 TESTS="$side" \
+        TEST_SUITE_LOG=test-suite-side.log LOG_COMPILER="$top/tests/lane.sh") >"$d/side-lane.out" 2>&1 &
+    side_pid=$!
+    (cd "$d" && BRG_TEST_LANE_LOCK=$lock make -s check -j1 TESTS="$main" LOG_COMPILER="$top/tests/lane.sh")
+    main_rc=$?
+    wait "$side_pid"
+    side_rc=$?
+    echo "==> side lane"
+    cat "$d/side-lane.out"
+    [ "$main_rc" = 0 ] && [ "$side_rc" = 0 ]
 }
 
 run_unit_tsan() {

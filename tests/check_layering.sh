@@ -1,4 +1,5 @@
 #!/bin/sh
+# lane: side (scripts/test.sh, tests/lane.sh)
 # The layering rules of DESIGN.md section 8 (also in docs/architecture.md), checked two ways:
 #  1. includes: the core and the mappings never include a broker library's header; mappings
 #     and adapters never include engine internals;

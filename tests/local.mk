@@ -5,7 +5,7 @@ AM_TESTS_ENVIRONMENT = \
 	top_srcdir='$(abs_top_srcdir)'; export top_srcdir; \
 	top_builddir='$(abs_top_builddir)'; export top_builddir; \
 	MSGBRIDGE='$(abs_top_builddir)/msgbridge'; export MSGBRIDGE;
-EXTRA_DIST += tests/testlib.sh tests/integration/lib.sh tests/data tests/check_layering.sh
+EXTRA_DIST += tests/testlib.sh tests/integration/lib.sh tests/data tests/check_layering.sh tests/lane.sh
 CORE_INTEGRATION = tests/integration/core_operations.sh tests/integration/core_valgrind.sh \
 	tests/integration/core_logs.sh tests/integration/core_install.sh \
 	tests/integration/audit_file.sh

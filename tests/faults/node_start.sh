@@ -1,4 +1,5 @@
 #!/bin/sh
+# lane: side (scripts/test.sh, tests/lane.sh)
 # Starts the private RabbitMQ node that the fault tests of `make check` share (faultsci@localhost
 # on port 45702, state in /tmp/msgbridge-faults); node_stop.sh, the last of them, stops it.
 # A fault test run alone starts and stops the node itself. Skips when RabbitMQ is not installed.

@@ -1,4 +1,5 @@
 #!/bin/sh
+# lane: side (scripts/test.sh, tests/lane.sh)
 # Stops the private RabbitMQ node that node_start.sh started for the fault tests.
 . "$(dirname "$0")/ci_env.sh"
 mkdir -p "$FAULTS_STATE_DIR"

@@ -1,4 +1,6 @@
 #!/bin/sh
+# lane: alone (scripts/test.sh, tests/lane.sh)
+# lane: side (scripts/test.sh, tests/lane.sh)
 # make check: bench/soak.sh for 60 s (25 s under the sanitizers) (Kafka -> Kafka and RabbitMQ -> Kafka, 1000 msg/s each, one
 # msgbridge) on private brokers (tests/faults/ci.sh's node and ports): nothing missing, open file
 # descriptors flat, memory flat after a 30 s warm-up (reported only in sanitizer builds, where

@@ -1,4 +1,5 @@
 #!/bin/sh
+# lane: side (scripts/test.sh, tests/lane.sh)
 # msgbridge-audit end to end through the file adapter: numbered messages written to a file and
 # read back by a following file source. Nothing missing -> exit 0; a route that drops some
 # (a filter) -> exit 1 with the exact missing count and the first missing numbers.

@@ -1,4 +1,5 @@
 #!/bin/sh
+# lane: side (scripts/test.sh, tests/lane.sh)
 # Bad configuration files that need more than a static file in tests/data/conf/bad/ (those are
 # checked by tests/unit/check_conf): generated huge files, @include cycles, files that are not
 # files, real adapters' URLs, a route that writes into its own source, non-UTF-8 bytes.

@@ -1,4 +1,5 @@
 #!/bin/sh
+# lane: side (scripts/test.sh, tests/lane.sh)
 # A configuration under the 16 MiB limit is checked in bounded, short time: 40,000 routes
 # (5.5 MB) and one 4 MB line. Both were quadratic once (about 19 s and 12 s): route names were
 # compared pairwise (bridge/conf.c check_unique now sorts them), and libconfig's

@@ -1,4 +1,5 @@
 #!/bin/sh
+# lane: side (scripts/test.sh, tests/lane.sh)
 # Configuration mistakes that msgbridge once accepted silently or reported with a misleading
 # message. Each check prints "ok" or "WRONG" with what msgbridge said. What was wrong, and
 # where it is handled now:

@@ -1,4 +1,5 @@
 #!/bin/sh
+# lane: side (scripts/test.sh, tests/lane.sh)
 # EXPECTED FAILURE (XFAIL in tests/badinput.mk): an @include of something that is not a
 # readable file (a directory) makes libconfig 1.5's flex scanner call exit(2) with
 # "input in flex scanner failed" (YY_FATAL_ERROR): msgbridge -t exits 2 without FILE:LINE,

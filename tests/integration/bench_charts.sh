@@ -1,4 +1,5 @@
 #!/bin/sh
+# lane: side (scripts/test.sh, tests/lane.sh)
 # bench/charts.py draws bench/run's results as SVG: from the committed full run of 2026-11-26,
 # three well-formed SVG files (throughput against ceiling and Shovel, latency percentiles,
 # peak RSS) naming every 100-byte route, and the Markdown lines that show them; a memory-only

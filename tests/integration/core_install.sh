@@ -1,4 +1,5 @@
 #!/bin/sh
+# lane: side (scripts/test.sh, tests/lane.sh)
 # `make install` (into a DESTDIR) puts the programs, both man pages, the example configurations
 # and the systemd unit where an operator looks for them, and the installed binary runs and
 # checks an installed example.

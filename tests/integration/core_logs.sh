@@ -1,4 +1,5 @@
 #!/bin/sh
+# lane: side (scripts/test.sh, tests/lane.sh)
 # Logs and counters, without brokers (memory endpoints):
 #  - bridge.log.format = "json": every line is one JSON object with ts, level and msg;
 #  - a summary line per route every bridge.stats_interval, with rates that match the route's

@@ -1,4 +1,5 @@
 #!/bin/sh
+# lane: side (scripts/test.sh, tests/lane.sh)
 # Operations without brokers (memory endpoints): /healthz, /readyz, /metrics, /routes with curl;
 # SIGHUP reload (route added: the running one keeps counting; bad file: nothing changes; route
 # removed); SIGTERM drain (exit 0), second SIGTERM (exits at once), shutdown deadline (exit 4).

@@ -1,4 +1,5 @@
 #!/bin/sh
+# lane: side (scripts/test.sh, tests/lane.sh)
 # valgrind --leak-check=full on a stdio -> file route moving 100k messages (20k in quick mode):
 # no leak, no invalid access, every message arrives, and SIGTERM exits 0.
 . "$(dirname "$0")/lib.sh"

@@ -1,4 +1,5 @@
 #!/bin/sh
+# lane: side (scripts/test.sh, tests/lane.sh)
 # The stdio pipe on the files in tests/data/json, as a process:
 #   normalize.in.ndjson  -> exactly normalize.out.ndjson (non-canonical input written back in
 #                           canonical form; blank lines ignored; origin = stdin and line number)

@@ -1,4 +1,5 @@
 #!/bin/sh
+# lane: side (scripts/test.sh, tests/lane.sh)
 # Raw lines as a process: stdin (format = lines) -> file (format = lines) must reproduce the
 # input byte for byte (binary bytes, CRLF, empty lines; a missing final newline is added), minus
 # the one line longer than max_line_bytes, which is logged with its line number. Then lines

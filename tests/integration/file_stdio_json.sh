@@ -1,4 +1,5 @@
 #!/bin/sh
+# lane: side (scripts/test.sh, tests/lane.sh)
 # A stdio -> file route run as a process: N JSON envelopes (headers of every type, binary and
 # text bodies, absent/empty/binary keys, properties, foreign origins) piped into msgbridge, and
 # the output file compared byte for byte with the expected output, written here independently

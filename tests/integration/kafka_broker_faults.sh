@@ -1,4 +1,5 @@
 #!/bin/sh
+# lane: side (scripts/test.sh, tests/lane.sh)
 # Broker failures mid-stream lose nothing: while records flow through msgbridge, one broker
 # goes down for 3 s and comes back, then the whole cluster goes down for 4 s and comes back.
 # Every record reaches the destination (0 missing); duplicates are counted. Runs on a private

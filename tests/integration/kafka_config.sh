@@ -1,4 +1,5 @@
 #!/bin/sh
+# lane: side (scripts/test.sh, tests/lane.sh)
 # Bad Kafka settings are configuration errors with the line of the offending list element
 # (msgbridge -t exits 1 and lists every error), before anything connects.
 # (The closing "]" of the list is on the same line as its last element: libconfig reports the

@@ -1,4 +1,5 @@
 #!/bin/sh
+# lane: side (scripts/test.sh, tests/lane.sh)
 # RETRY from the sink rewinds the source: every destination partition is led by broker 3,
 # which goes down for 8 s while the producer's message.timeout.ms is 2 s. Delivery reports
 # time out (RETRY), the source seeks each partition back to its lowest retried offset with a

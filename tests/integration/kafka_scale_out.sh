@@ -1,4 +1,5 @@
 #!/bin/sh
+# lane: alone (scripts/test.sh, tests/lane.sh)
 # Scaling out, and one process killed: three msgbridge processes run the same two routes from a
 # 12-partition topic, one to Kafka and one to a RabbitMQ queue, each route's three consumers in
 # one group (cooperative rebalancing, the default). Records are produced at a steady rate and

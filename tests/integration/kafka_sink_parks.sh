@@ -1,4 +1,5 @@
 #!/bin/sh
+# lane: side (scripts/test.sh, tests/lane.sh)
 # A Kafka sink the broker refuses (TOPIC_AUTHORIZATION_FAILED on Produce, injected in the mock
 # cluster) parks its route: /readyz 503, /routes "parked" with the broker's reason, nothing
 # committed past the refused records; when the broker accepts again the route resumes by itself

@@ -1,4 +1,5 @@
 #!/bin/sh
+# lane: side (scripts/test.sh, tests/lane.sh)
 # Gaps in a Kafka source (issue 15): records that disappear from the broker before the route
 # reads them are reported and counted, and everything after the gap arrives.
 #

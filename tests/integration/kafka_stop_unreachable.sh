@@ -1,4 +1,5 @@
 #!/bin/sh
+# lane: side (scripts/test.sh, tests/lane.sh)
 # Stopping is prompt when Kafka is unreachable (issue 15): with the cluster gone (SIGKILL) or
 # frozen (SIGSTOP: connections stay open and nothing answers) at the moment of SIGTERM,
 # msgbridge exits within bridge.shutdown_timeout (plus half a second for the last client

@@ -1,4 +1,5 @@
 #!/bin/sh
+# lane: side (scripts/test.sh, tests/lane.sh)
 # The Debian package: scripts/package.sh builds msgbridge_<version>_<arch>.deb from a clean copy
 # of the tree (dpkg-buildpackage -us -uc -b, then lintian: no error or warning left that
 # debian/msgbridge.lintian-overrides does not explain); `apt-get install ./...deb` installs it

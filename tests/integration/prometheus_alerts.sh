@@ -1,4 +1,5 @@
 #!/bin/sh
+# lane: side (scripts/test.sh, tests/lane.sh)
 # A real Prometheus scrapes a running msgbridge (memory route) with contrib/prometheus's rules:
 # the bridge's series arrive (every family on /metrics, with the route's values), the
 # MsgbridgeRouteStopped alert fires when the route stops (its sink rejects a message and there

@@ -1,4 +1,5 @@
 #!/bin/sh
+# lane: side (scripts/test.sh, tests/lane.sh)
 # contrib/prometheus: the rules load (`promtool check rules`) and their unit tests pass
 # (`promtool test rules`: synthetic series that make each alert fire and not fire). Every alert
 # in the rules file has at least one test that expects it to fire. And the Grafana dashboard is

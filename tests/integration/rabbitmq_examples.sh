@@ -1,4 +1,5 @@
 #!/bin/sh
+# lane: side (scripts/test.sh, tests/lane.sh)
 # The rabbitmq example configurations pass `msgbridge -t` (no broker needed), and the
 # adapter's load-time checks report bad settings with their line.
 . "$(dirname "$0")/lib.sh"

@@ -1,4 +1,5 @@
 #!/bin/sh
+# lane: side (scripts/test.sh, tests/lane.sh)
 # `msgbridge status` against a running bridge (memory routes): one line per route with its state,
 # in/out rates (a route limited to 1000 msg/s shows about 1000), dead letters and last error
 # (a stopped route shows why); --json gives the same for scripts; the URL comes from the
