@@ -74,7 +74,9 @@ void brg_conf_node_destroy(brg_conf_node_t *cs)
     free(cs->file_owned);
     free(cs->name);
     free(cs->path);
-    if (cs->type == BRG_CONF_STRING) {
+    if (cs->type == BRG_CONF_STRING && cs->secret) {
+        brg_free_secret(cs->v.s);
+    } else if (cs->type == BRG_CONF_STRING) {
         free(cs->v.s);
     }
     free(cs);

@@ -76,6 +76,15 @@ char *brg_xstrdup(const char *s)
     return s ? brg_xmemdup(s, strlen(s) + 1) : NULL;
 }
 
+void brg_free_secret(char *s)
+{
+    if (s) {
+        /* explicit_bzero: a plain memset before free is a dead store the compiler may drop. */
+        explicit_bzero(s, strlen(s));
+        free(s);
+    }
+}
+
 char *brg_xstrndup(const char *s, size_t n)
 {
     char *p = brg_xmalloc(n + 1);

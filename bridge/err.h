@@ -34,6 +34,9 @@ void *brg_xrealloc(void *ptr, size_t size);
 char *brg_xstrdup(const char *s);
 char *brg_xstrndup(const char *s, size_t n);
 void *brg_xmemdup(const void *p, size_t n);
+/* Free a string that held a secret (a password), wiping it first so that it does not linger
+ * in freed memory; NULL is fine. */
+void brg_free_secret(char *s);
 
 /* snprintf into a fixed buffer that always NUL-terminates and never fails.
  * Returns: errstr, for use in expressions. */

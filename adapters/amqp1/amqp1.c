@@ -72,11 +72,7 @@ static void free_settings(void *settings)
     amqp1_settings_t *c = settings;
     brg_amqp1_url_fini(&c->url);
     free(c->user);
-    if (c->password) {
-        /* Do not leave the secret lying in freed memory. */
-        memset(c->password, 0, strlen(c->password));
-        free(c->password);
-    }
+    brg_free_secret(c->password);
     free(c->mechs);
     free(c);
 }

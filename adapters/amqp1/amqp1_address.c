@@ -326,10 +326,6 @@ void brg_amqp1_url_fini(brg_amqp1_url_t *u)
     free(u->host);
     free(u->port);
     free(u->user);
-    if (u->password) {
-        /* Do not leave the secret in freed memory. */
-        memset(u->password, 0, strlen(u->password));
-        free(u->password);
-    }
+    brg_free_secret(u->password);
     memset(u, 0, sizeof(*u));
 }

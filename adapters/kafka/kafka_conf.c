@@ -193,12 +193,12 @@ rd_kafka_conf_t *brg_kafka_conf_new(const brg_conf_node_t *ep_cs, brg_kafka_role
                 RD_KAFKA_CONF_OK ||
             (password && rd_kafka_conf_set(conf, "sasl.password", password, err, sizeof(err)) !=
                              RD_KAFKA_CONF_OK)) {
-            free(pw_owned);
+            brg_free_secret(pw_owned);
             brg_errfmt(errstr, errstr_size, "%s", err);
             goto fail;
         }
     }
-    free(pw_owned);
+    brg_free_secret(pw_owned);
 
     if (!apply_list(conf, props, NULL, errstr, errstr_size) ||
         !apply_list(conf, role_props, NULL, errstr, errstr_size)) {

@@ -103,11 +103,7 @@ void brg_rmq_conf_fini(rmq_conf_t *c)
     free(c->host);
     free(c->vhost);
     free(c->user);
-    if (c->password) {
-        /* Do not leave the secret lying in freed memory. */
-        memset(c->password, 0, strlen(c->password));
-        free(c->password);
-    }
+    brg_free_secret(c->password);
     free(c->ca_file);
     free(c->cert_file);
     free(c->key_file);

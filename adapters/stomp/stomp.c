@@ -152,11 +152,7 @@ static void free_settings(void *settings)
     free(c->host);
     free(c->port);
     free(c->user);
-    if (c->password) {
-        /* Do not leave the secret lying in freed memory. */
-        memset(c->password, 0, strlen(c->password));
-        free(c->password);
-    }
+    brg_free_secret(c->password);
     free(c->vhost);
     free(c);
 }
