@@ -10,4 +10,7 @@ t=$1
 if [ -z "${BRG_TEST_LANE_LOCK:-}" ]; then exec "$t"; fi
 mode=-s
 grep -q '^# lane: alone' "$t" 2>/dev/null && mode=-x
-exec flock $mode "$BRG_TEST_LANE_LOCK" "$t"
+# -o: the lock stays with flock itself, not with the test, so that a daemon a test leaves
+# running (node_start.sh's RabbitMQ node) does not hold it for ever; -w: a lock never granted
+# fails the test instead of hanging the suite.
+exec flock -o -w 1200 $mode "$BRG_TEST_LANE_LOCK" "$t"

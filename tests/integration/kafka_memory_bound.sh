@@ -1,4 +1,5 @@
 #!/bin/sh
+# lane: alone (scripts/test.sh, tests/lane.sh)
 # A Kafka-sourced route's memory stays bounded behind a slow sink, and a paused partition
 # resumes without a stall (docs/kafka.md, "Memory"). A backlog of N x 1 KiB records over 16
 # partitions, far more than the route's window, is copied by a route limited to RATE msg/s (the
