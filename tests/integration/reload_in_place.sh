@@ -65,10 +65,16 @@ metric() { # NAME LABELS
     curl -s "http://127.0.0.1:$port/metrics" | grep -F "$1{$2}" | sed 's/.* //'
 }
 
-# Both Kafka topics stream over about 4 s; the RabbitMQ routes drain their queues over 4-5 s.
+# The streams start once both Kafka routes have their partitions (a group join takes seconds).
+t_wait_for 30 grep -q 'route "k-kept": assigned' "$T_DIR/bridge.log" || t_fail "k-kept got no partitions"
+t_wait_for 30 grep -q 'route "k-ch": assigned' "$T_DIR/bridge.log" || t_fail "k-ch got no partitions"
+# Topic A streams over about 4 s, and the reload comes a quarter of the way in; the RabbitMQ
+# routes drain their queues over 4-5 s. Topic B streams over about 8 s, so that k-ch still has
+# records to take after the reload even when the old route's drain is slow (on a busy machine it
+# took 2 s, and the old route had taken all of a 4-second stream by then).
 k_produce "$A" "$N" 2 0 100 $((N / 4)) &
 pa=$!
-k_produce "$B" "$N" 2 0 100 $((N / 4)) &
+k_produce "$B" "$N" 2 0 100 $((N / 8)) &
 pb=$!
 t_wait_for 30 rmq_at_least "$RQ.kept" $((N / 4)) || t_fail "the stream did not start"
 moved=$(metric msgbridge_route_messages_out_total 'route="r-kept"')
