@@ -5,6 +5,7 @@
 # and stops what it started. Exit status 0 only if every test passed.
 #   scripts/test.sh            everything
 #   SKIP_SANITIZERS=1 scripts/test.sh   only the normal build
+#   BRG_TEST_LANES=0 scripts/test.sh    every test one at a time (no side lane)
 set -u
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top"
@@ -33,8 +34,14 @@ run_suite() {  # run_suite NAME BUILD_DIR [configure options...]
     echo "==> starting test brokers"
     sh scripts/brokers.sh start "$dir" || { echo "brokers failed to start"; status=1; }
     brokers_up=$dir
-    echo "==> make check ($name), two lanes (tests/lane.sh)"
-    if run_lanes "$dir"; then
+    if [ "${BRG_TEST_LANES:-1}" = 1 ]; then
+        echo "==> make check ($name), two lanes (tests/lane.sh)"
+        run_lanes "$dir"
+    else
+        echo "==> make check ($name), one test at a time (BRG_TEST_LANES=0)"
+        (cd "$dir" && make -s check -j1)
+    fi
+    if [ $? = 0 ]; then
         summary="$summary\n$name: all tests passed"
     else
         summary="$summary\n$name: FAILED (see $dir/test-suite.log and $dir/test-suite-side.log)"
