@@ -1,4 +1,5 @@
 #!/bin/sh
+# lane: alone (scripts/test.sh, tests/lane.sh)
 # Scaling out and in under load, gracefully: three msgbridge processes share a Kafka -> Kafka
 # route's group over 12 partitions while records are produced at a steady rate; a fourth
 # process joins (each of the three gives up one partition: a cooperative rebalance moves only
