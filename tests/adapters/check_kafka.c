@@ -636,6 +636,14 @@ static void assert_diag(size_t i, const char *want)
 
 /* An endpoint's two client configurations are compiled once, at load; each client gets a copy
  * with its own client.id, unless the user's properties set one. */
+static void assert_conf(rd_kafka_conf_t *conf, const char *name, const char *want)
+{
+    char buf[64];
+    size_t size = sizeof(buf);
+    ck_assert_int_eq(rd_kafka_conf_get(conf, name, buf, &size), RD_KAFKA_CONF_OK);
+    ck_assert_msg(strcmp(buf, want) == 0, "%s: got %s, want %s", name, buf, want);
+}
+
 START_TEST(test_settings_compiled_at_load)
 {
     const brg_conf_node_t *g = parse("g = {\n"
@@ -647,35 +655,19 @@ START_TEST(test_settings_compiled_at_load)
     brg_kafka_settings_t *set = brg_kafka_adapter.compile_endpoint(g, &diag);
     ck_assert_msg(set != NULL, "%s", diag.count ? diag.lines[0] : "");
     ck_assert_uint_eq(diag.errors, 0);
-    char v[256];
-    size_t n;
     rd_kafka_conf_t *p = brg_kafka_settings_conf(set, BRG_KAFKA_PRODUCER_ROLE, "msgbridge-b-k");
     rd_kafka_conf_t *c = brg_kafka_settings_conf(set, BRG_KAFKA_CONSUMER_ROLE, "msgbridge-b-k");
-    n = sizeof(v);
-    ck_assert_int_eq(rd_kafka_conf_get(p, "client.id", v, &n), RD_KAFKA_CONF_OK);
-    ck_assert_str_eq(v, "msgbridge-b-k");
-    n = sizeof(v);
-    ck_assert_int_eq(rd_kafka_conf_get(c, "client.id", v, &n), RD_KAFKA_CONF_OK);
-    ck_assert_str_eq(v, "mine");
-    n = sizeof(v);
-    ck_assert_int_eq(rd_kafka_conf_get(p, "linger.ms", v, &n), RD_KAFKA_CONF_OK);
-    ck_assert_str_eq(v, "7");
-    n = sizeof(v);
-    ck_assert_int_eq(rd_kafka_conf_get(p, "enable.idempotence", v, &n), RD_KAFKA_CONF_OK);
-    ck_assert_str_eq(v, "true");
-    n = sizeof(v);
-    ck_assert_int_eq(rd_kafka_conf_get(c, "sasl.username", v, &n), RD_KAFKA_CONF_OK);
-    ck_assert_str_eq(v, "bridge");
-    n = sizeof(v);
-    ck_assert_int_eq(rd_kafka_conf_get(c, "security.protocol", v, &n), RD_KAFKA_CONF_OK);
-    ck_assert_str_eq(v, "sasl_plaintext");
+    assert_conf(p, "client.id", "msgbridge-b-k");
+    assert_conf(c, "client.id", "mine");
+    assert_conf(p, "linger.ms", "7");
+    assert_conf(p, "enable.idempotence", "true");
+    assert_conf(c, "sasl.username", "bridge");
+    assert_conf(c, "security.protocol", "sasl_plaintext");
     /* A copy is the client's own: changing it leaves the compiled one as it was. */
     char err[256];
     ck_assert_int_eq(rd_kafka_conf_set(p, "linger.ms", "1", err, sizeof(err)), RD_KAFKA_CONF_OK);
     rd_kafka_conf_t *p2 = brg_kafka_settings_conf(set, BRG_KAFKA_PRODUCER_ROLE, "x");
-    n = sizeof(v);
-    ck_assert_int_eq(rd_kafka_conf_get(p2, "linger.ms", v, &n), RD_KAFKA_CONF_OK);
-    ck_assert_str_eq(v, "7");
+    assert_conf(p2, "linger.ms", "7");
     rd_kafka_conf_destroy(p);
     rd_kafka_conf_destroy(p2);
     rd_kafka_conf_destroy(c);
@@ -760,14 +752,6 @@ START_TEST(test_check_sink_partition_and_topic)
                    "digits, '.', '_' or '-')");
 }
 END_TEST
-
-static void assert_conf(rd_kafka_conf_t *conf, const char *name, const char *want)
-{
-    char buf[64];
-    size_t size = sizeof(buf);
-    ck_assert_int_eq(rd_kafka_conf_get(conf, name, buf, &size), RD_KAFKA_CONF_OK);
-    ck_assert_msg(strcmp(buf, want) == 0, "%s: got %s, want %s", name, buf, want);
-}
 
 START_TEST(test_conf_consumer_prefetch_follows_the_budget)
 {
