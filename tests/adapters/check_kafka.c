@@ -7,6 +7,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <librdkafka/rdkafka.h>
 #include <librdkafka/rdkafka_mock.h>
@@ -861,15 +863,13 @@ static void revoker_rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
         }
         return;
     }
-    if (parts->cnt > 0) {
+    /* Only the first revoke commits: the later ones come from the test's own close. */
+    if (parts->cnt > 0 && r->revokes++ == 0) {
         rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_copy(parts);
         for (int i = 0; i < l->cnt; i++) {
             l->elems[i].offset = 1; /* any offset: the commit's acceptance is the point */
         }
-        rd_kafka_resp_err_t e = rd_kafka_commit(rk, l, 0);
-        if (r->revokes++ == 0) {
-            r->commit_err = e; /* the first revoke's */
-        }
+        r->commit_err = rd_kafka_commit(rk, l, 0);
         rd_kafka_topic_partition_list_destroy(l);
     }
     if (coop) {
@@ -919,52 +919,103 @@ static bool owns(rd_kafka_t *rk, int n)
 }
 
 /* One consumer owns the topic's 4 partitions, a second one joins: the result of the first
- * one's commit in its revoke callback. */
-static rd_kafka_resp_err_t revoke_commit_result(const char *strategy)
+ * one's commit in its revoke callback, or why there is none (*why). Runs in a child process
+ * of its own (revoke_commit_result_apart). */
+static rd_kafka_resp_err_t revoke_commit_result(const char *strategy, const char **why)
 {
     char err[512];
     rd_kafka_conf_t *hc = rd_kafka_conf_new();
     rd_kafka_conf_set(hc, "log_level", "3", err, sizeof(err));
     rd_kafka_t *host = rd_kafka_new(RD_KAFKA_PRODUCER, hc, err, sizeof(err));
-    ck_assert_ptr_nonnull(host);
-    rd_kafka_mock_cluster_t *mc = rd_kafka_mock_cluster_new(host, 1);
-    ck_assert_int_eq(rd_kafka_mock_topic_create(mc, "rb", 4, 1), 0);
+    rd_kafka_mock_cluster_t *mc = host ? rd_kafka_mock_cluster_new(host, 1) : NULL;
+    if (!mc || rd_kafka_mock_topic_create(mc, "rb", 4, 1) != 0) {
+        *why = "no mock cluster";
+        return RD_KAFKA_RESP_ERR_UNKNOWN;
+    }
     const char *bs = rd_kafka_mock_cluster_bootstraps(mc);
     revoker_t a = {0}, b = {0};
     revoker_start(&a, bs, strategy);
     for (int i = 0; i < 4000 && !owns(a.rk, 4); i++) {
         poll_drop(a.rk);
     }
-    ck_assert_msg(owns(a.rk, 4), "%s: the first consumer got no assignment", strategy);
+    if (!owns(a.rk, 4)) {
+        *why = "the first consumer got no assignment";
+        return RD_KAFKA_RESP_ERR_UNKNOWN;
+    }
     revoker_start(&b, bs, strategy);
     for (int i = 0; i < 2000 && a.revokes == 0; i++) { /* 2 x 5 ms each */
         poll_drop(a.rk);
         poll_drop(b.rk);
     }
-    ck_assert_msg(a.revokes > 0, "%s: nothing was revoked", strategy);
-    /* librdkafka 2.0 aborts destroying a cooperative-sticky consumer between its first join
-     * and its first assignment (librdkafka issue #4312; kafka_source.c holder_unref). */
-    for (int i = 0; i < 2000 && b.assigns == 0; i++) {
-        poll_drop(a.rk);
-        poll_drop(b.rk);
+    if (a.revokes == 0) {
+        *why = "nothing was revoked";
+        return RD_KAFKA_RESP_ERR_UNKNOWN;
     }
-    rd_kafka_resp_err_t res = a.commit_err;
-    rd_kafka_destroy_flags(a.rk, RD_KAFKA_DESTROY_F_NO_CONSUMER_CLOSE);
-    rd_kafka_destroy_flags(b.rk, RD_KAFKA_DESTROY_F_NO_CONSUMER_CLOSE);
-    rd_kafka_mock_cluster_destroy(mc);
-    rd_kafka_destroy(host);
-    return res;
+    *why = NULL;
+    return a.commit_err;
+}
+
+/* revoke_commit_result in a child process, which exits without destroying its clients: in
+ * librdkafka 2.0.2 a consumer that has been through a rebalance cannot be destroyed reliably
+ * (about one run in eight here, on the mock cluster: rd_kafka_destroy_flags with
+ * NO_CONSUMER_CLOSE never returns, its main thread spinning, even with the group stable at two
+ * partitions each; rd_kafka_consumer_close waits for ever in the revoke callback's commit or
+ * for the group to settle). msgbridge itself never destroys such a consumer either
+ * (kafka_source.c holder_unref keeps it until the process exits). Returns the child's pid;
+ * *fd is where it writes its result. */
+typedef struct {
+    rd_kafka_resp_err_t err;
+    char why[120];
+} revoke_result_t;
+
+static pid_t revoke_commit_result_apart(const char *strategy, int *fd)
+{
+    int p[2];
+    ck_assert_int_eq(pipe(p), 0);
+    pid_t pid = fork();
+    ck_assert_int_ge(pid, 0);
+    if (pid == 0) {
+        close(p[0]);
+        revoke_result_t r = {0};
+        const char *why = NULL;
+        r.err = revoke_commit_result(strategy, &why);
+        snprintf(r.why, sizeof(r.why), "%s", why ? why : "");
+        ssize_t n = write(p[1], &r, sizeof(r));
+        _exit(n == (ssize_t)sizeof(r) ? 0 : 1); /* no atexit handlers: the clients stay */
+    }
+    close(p[1]);
+    *fd = p[0];
+    return pid;
+}
+
+static rd_kafka_resp_err_t revoke_commit_result_of(const char *strategy, pid_t pid, int fd)
+{
+    revoke_result_t r = {0};
+    ssize_t n = read(fd, &r, sizeof(r));
+    close(fd);
+    int status = 0;
+    ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+    ck_assert_msg(n == (ssize_t)sizeof(r) && WIFEXITED(status) && WEXITSTATUS(status) == 0,
+                  "%s: the child process gave no result", strategy);
+    ck_assert_msg(r.why[0] == '\0', "%s: %s", strategy, r.why);
+    return r.err;
 }
 
 /* What librdkafka's mock cluster (the test cluster) accepts during a rebalance, the path the
  * source's on_revoke takes: with the cooperative protocol the revoke comes once the group is
  * stable again (the first round's SyncGroup done), and a commit there is accepted; with the
  * eager protocol the revoke comes while the group is joining, and the mock refuses the commit
- * (a real broker accepts it at the current generation). */
+ * (a real broker accepts it at the current generation). The two run at the same time, each
+ * with a mock cluster of its own. */
 START_TEST(test_mock_cluster_commit_in_revoke)
 {
-    ck_assert_int_eq(revoke_commit_result("cooperative-sticky"), RD_KAFKA_RESP_ERR_NO_ERROR);
-    ck_assert_int_eq(revoke_commit_result("range"), RD_KAFKA_RESP_ERR_REBALANCE_IN_PROGRESS);
+    int coop_fd, eager_fd;
+    pid_t coop = revoke_commit_result_apart("cooperative-sticky", &coop_fd);
+    pid_t eager = revoke_commit_result_apart("range", &eager_fd);
+    ck_assert_int_eq(revoke_commit_result_of("cooperative-sticky", coop, coop_fd),
+                     RD_KAFKA_RESP_ERR_NO_ERROR);
+    ck_assert_int_eq(revoke_commit_result_of("range", eager, eager_fd),
+                     RD_KAFKA_RESP_ERR_REBALANCE_IN_PROGRESS);
 }
 END_TEST
 
@@ -1110,7 +1161,7 @@ static Suite *kafka_suite(void)
 
     t = tcase_create("group");
     tcase_add_test(t, test_mock_cluster_commit_in_revoke);
-    tcase_set_timeout(t, 90); /* four group joins on the mock cluster, several seconds each */
+    tcase_set_timeout(t, 60); /* two group joins on the mock cluster, several seconds each */
     suite_add_tcase(s, t);
 
     t = tcase_create("checks");
