@@ -960,8 +960,9 @@ static rd_kafka_resp_err_t revoke_commit_result(const char *strategy, const char
  * (about one run in eight here, on the mock cluster: rd_kafka_destroy_flags with
  * NO_CONSUMER_CLOSE never returns, its main thread spinning, even with the group stable at two
  * partitions each; rd_kafka_consumer_close waits for ever in the revoke callback's commit or
- * for the group to settle). msgbridge itself never destroys such a consumer either
- * (kafka_source.c holder_unref keeps it until the process exits). Returns the child's pid;
+ * for the group to settle). msgbridge closes its consumers through a queue with a deadline
+ * and keeps one that did not close until the process exits (kafka_source.c source_stop,
+ * holder_unref); this test has nothing to close them for. Returns the child's pid;
  * *fd is where it writes its result. */
 typedef struct {
     rd_kafka_resp_err_t err;
