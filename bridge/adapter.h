@@ -330,6 +330,17 @@ const brg_conf_node_t *brg_sink_conf(const brg_sink_t *sink);
 const char *brg_sink_route_name(const brg_sink_t *sink);
 void *brg_sink_opaque(const brg_sink_t *sink);
 void brg_sink_set_opaque(brg_sink_t *sink, void *opaque);
+/* The endpoint the sink's route reads from: its adapter's `type` ("kafka"), its settings
+ * compiled at load (compile_endpoint; NULL if the adapter has none), and the route's `from`
+ * group. For a sink that checks its destination against the source at start (a Kafka ->
+ * Kafka route copies each topic's partition count). Thread: any. */
+const char *brg_sink_source_type(const brg_sink_t *sink);
+const void *brg_sink_source_settings(const brg_sink_t *sink);
+const brg_conf_node_t *brg_sink_source_conf(const brg_sink_t *sink);
+/* The sink cannot work at all as configured against its destination (a Kafka topic with fewer
+ * partitions than the source whose partitions it keeps): stop its route until a reload, as
+ * brg_source_stop does. Thread: any. */
+void brg_sink_stop_route(brg_sink_t *sink, const char *reason);
 /* The compiled template of a BRG_KEY_TEMPLATE key, or NULL if the key is absent. */
 const brg_template_t *brg_sink_template(const brg_sink_t *sink, const char *key);
 /* The sink cannot carry `field` of the envelope losslessly (a typed header value stored as

@@ -451,6 +451,26 @@ const char *brg_sink_route_name(const brg_sink_t *sink) { return sink->rt->name;
 void *brg_sink_opaque(const brg_sink_t *sink) { return sink->opaque; }
 void brg_sink_set_opaque(brg_sink_t *sink, void *opaque) { sink->opaque = opaque; }
 
+const char *brg_sink_source_type(const brg_sink_t *sink)
+{
+    return sink->rt->src->ep->adapter->name;
+}
+
+const void *brg_sink_source_settings(const brg_sink_t *sink)
+{
+    return sink->rt->src->ep->settings;
+}
+
+const brg_conf_node_t *brg_sink_source_conf(const brg_sink_t *sink)
+{
+    return sink->rt->src->cs;
+}
+
+void brg_sink_stop_route(brg_sink_t *sink, const char *reason)
+{
+    brg_source_stop(sink->rt->src, reason);
+}
+
 bool brg_sink_mapping_loss(brg_sink_t *sink, const char *field)
 {
     brg_route_t *rt = sink->rt;

@@ -74,6 +74,9 @@ static const brg_conf_key_t sink_keys[] = {
              "failover (Kafka sources only; needs partition = \"${partition}\"; default false)"},
     {.name = "offset_syncs_topic", .type = BRG_KEY_STRING,
      .help = "where the offset syncs are written on this cluster (default ROUTE.offset-syncs)"},
+    {.name = "create_topics", .type = BRG_KEY_BOOL,
+     .help = "create a missing destination topic with its Kafka source topic's partition "
+             "count at start (Admin API; default false)"},
     {.name = NULL},
 };
 

@@ -11,6 +11,7 @@
 #include "adapters/kafka/kafka.h"
 #include "adapters/kafka/kafka_codec.h"
 #include "adapters/kafka/kafka_offset_sync.h"
+#include "adapters/kafka/kafka_topics.h"
 
 /* What a failed produce means (kafka.h). The message's fault (too large, refused content):
  * REJECTED, it goes to the route's dead letter (or stops the route). The destination's fault (a
@@ -236,6 +237,7 @@ static void sink_setup(brg_kafka_ep_t *k, brg_sink_t *sink)
     }
     sink_state_free(brg_sink_opaque(sink));
     brg_sink_set_opaque(sink, ks);
+    brg_kafka_sink_check_topics(k, sink);
 }
 
 brg_err_t brg_kafka_sink_start(brg_kafka_ep_t *k, char *errstr, size_t errstr_size)
