@@ -341,6 +341,9 @@ const brg_conf_node_t *brg_sink_source_conf(const brg_sink_t *sink);
  * partitions than the source whose partitions it keeps): stop its route until a reload, as
  * brg_source_stop does. Thread: any. */
 void brg_sink_stop_route(brg_sink_t *sink, const char *reason);
+/* A source stream's name as the sink's route renders it in ${topic} (after its mapping's
+ * `rename`). Returns: a malloc'd name (the caller frees it). Thread: any. */
+char *brg_sink_stream_name(const brg_sink_t *sink, const char *stream);
 /* The compiled template of a BRG_KEY_TEMPLATE key, or NULL if the key is absent. */
 const brg_template_t *brg_sink_template(const brg_sink_t *sink, const char *key);
 /* The sink cannot carry `field` of the envelope losslessly (a typed header value stored as

@@ -471,6 +471,11 @@ void brg_sink_stop_route(brg_sink_t *sink, const char *reason)
     brg_source_stop(sink->rt->src, reason);
 }
 
+char *brg_sink_stream_name(const brg_sink_t *sink, const char *stream)
+{
+    return brg_mapping_stream_name(sink->rt->mapping, stream);
+}
+
 bool brg_sink_mapping_loss(brg_sink_t *sink, const char *field)
 {
     brg_route_t *rt = sink->rt;

@@ -212,6 +212,12 @@ static char *regex_apply(const regex_rule_t *r, const char *text)
     return out;
 }
 
+char *brg_mapping_stream_name(const brg_mapping_t *m, const char *stream)
+{
+    char *renamed = m->rename ? regex_apply(m->rename, stream) : NULL;
+    return renamed ? renamed : brg_xstrdup(stream);
+}
+
 brg_mapping_t *brg_mapping_new(const brg_conf_node_t *route_cs, const char *bridge_id,
                                const char *route_name, brg_diag_t *d)
 {

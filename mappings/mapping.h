@@ -50,6 +50,9 @@ size_t brg_streams_print_chains(const brg_streams_t *s, FILE *out);
 
 /* True if the route is in strict mapping mode. m may be NULL. */
 bool brg_mapping_strict(const brg_mapping_t *m);
+/* A source stream's name after the mapping's `rename` (what ${topic} renders for its messages).
+ * Returns: a malloc'd name (the caller frees it). Pure. */
+char *brg_mapping_stream_name(const brg_mapping_t *m, const char *stream);
 
 /* Apply to one envelope. why (may be NULL) gets a reason for non-PASS verdicts.
  * Thread: any (the mapping is read-only after creation). */

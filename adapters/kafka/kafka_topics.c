@@ -183,7 +183,10 @@ static bool check_one(brg_kafka_ep_t *k, brg_sink_t *sink, const char *src, int 
 {
     const char *route = brg_sink_route_name(sink);
     char dst[BRG_KAFKA_TOPIC_MAX + 1];
-    if (!brg_kafka_topic_destination(tpl, src, dst, sizeof(dst))) {
+    char *stream = brg_sink_stream_name(sink, src); /* after the mapping's rename */
+    bool known = brg_kafka_topic_destination(tpl, stream, dst, sizeof(dst));
+    free(stream);
+    if (!known) {
         brg_log_info(&k->log.ctx,
                      "route \"%s\": the destination of topic \"%s\" depends on each record "
                      "(topic = \"%s\"): not checked at start",

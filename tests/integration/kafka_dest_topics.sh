@@ -9,6 +9,8 @@
 #  - more: the destination has 6 partitions: nothing said, every record copied to its partition.
 #  - missing: the destination is missing, no create_topics: a WARN says so; the cluster creates
 #    the topic on first use (4 partitions here) and every record is copied.
+#  - renamed: topic = "${topic}" after a mapping.rename, to a 3-partition topic: the renamed
+#    name is the one checked (and found short).
 . "$(dirname "$0")/lib.sh"
 t_need kafka
 . "$(dirname "$0")/kafka_lib.sh"
@@ -19,6 +21,7 @@ SRC=$K_ID.src
 k_topic "$SRC" 4
 k_topic "$K_ID.few" 2
 k_topic "$K_ID.more" 6
+k_topic "$K_ID.renamed" 3
 k_produce "$SRC" "$N" 4
 PORT=$(t_free_port)
 
@@ -40,7 +43,11 @@ routes = (
 $(route few ''),
 $(route create 'create_topics = true;'),
 $(route more ''),
-$(route missing '')
+$(route missing ''),
+  { name = "renamed";
+    from = { endpoint = "east"; topic = "$SRC"; group = "$K_ID-renamed"; };
+    to = { endpoint = "west"; topic = "\${topic}"; partition = "\${partition}"; };
+    mapping = { rename = { pattern = "^(.*)\\\\.src\$"; replace = "\\\\1.renamed"; }; }; }
 );
 EOC
 
@@ -56,6 +63,8 @@ has_line ERROR "route \"create\" stopped: create_topics: cannot create topic \"$
     t_fail "no ERROR for the topic the test cluster cannot create: $(grep create "$LOG")"
 has_line WARN "route \"missing\": destination topic \"$K_ID.missing\" does not exist on endpoint \"west\" (source topic \"$SRC\" has 4 partitions)" ||
     t_fail "no WARN for the missing destination: $(grep missing "$LOG")"
+has_line ERROR "route \"renamed\" stopped: destination topic \"$K_ID.renamed\" on endpoint \"west\" has 3 partitions, source topic \"$SRC\" has 4" ||
+    t_fail "the renamed destination was not checked: $(grep renamed "$LOG")"
 
 k_wait_count "$K_ID.more" "$N" 60 || t_fail "only $(k_count "$K_ID.more") of $N records copied to the larger topic"
 k_wait_count "$K_ID.missing" "$N" 60 || t_fail "only $(k_count "$K_ID.missing") of $N records copied to the auto-created topic"
@@ -66,7 +75,7 @@ for t in more missing; do
     t_assert_eq "$moved" 0 "records of $t not in their source partition"
 done
 routes=$(curl -sf "http://127.0.0.1:$PORT/routes")
-for r in few create; do
+for r in few create renamed; do
     echo "$routes" | grep -qF "{\"name\": \"$r\", \"state\": \"stopped\"" ||
         t_fail "/routes does not show route $r stopped: $routes"
 done
