@@ -246,6 +246,12 @@ static void *endpoint_main(void *arg)
 
 brg_err_t brg_endpoint_start(brg_endpoint_t *ep, char *errstr, size_t errstr_size)
 {
+    /* An adapter that compiles its settings at load reads them in open() and parses nothing:
+     * an endpoint made without them (a caller that skipped brg_conf_load) cannot start. */
+    if (ep->adapter->compile_endpoint && !ep->settings) {
+        brg_errfmt(errstr, errstr_size, "the endpoint's settings were not compiled at load");
+        return BRG_ERR_CONFIG;
+    }
     brg_err_t rc = ep->adapter->open(ep, &ep->state, errstr, errstr_size);
     if (rc != BRG_OK) {
         return rc;

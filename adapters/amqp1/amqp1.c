@@ -199,11 +199,7 @@ static void amqp1_close(void *state);
 static brg_err_t amqp1_open(brg_endpoint_t *ep, void **statep, char *errstr, size_t errstr_size)
 {
     const brg_conf_node_t *cs = brg_endpoint_conf(ep);
-    const amqp1_settings_t *set = brg_endpoint_settings(ep);
-    if (!set) {
-        brg_errfmt(errstr, errstr_size, "the endpoint's settings were not compiled at load");
-        return BRG_ERR_CONFIG;
-    }
+    const amqp1_settings_t *set = brg_endpoint_settings(ep); /* brg_endpoint_start checks */
     brg_amqp1_t *a = brg_xcalloc(1, sizeof(*a));
     a->ep = ep;
     a->log = brg_endpoint_logctx(ep);

@@ -341,10 +341,6 @@ static brg_err_t kafka_open(brg_endpoint_t *ep, void **statep, char *errstr, siz
             }
         }
     }
-    if (!brg_endpoint_settings(ep)) {
-        brg_errfmt(errstr, errstr_size, "the endpoint's settings were not compiled at load");
-        return BRG_ERR_CONFIG;
-    }
     brg_kafka_ep_t *k = brg_xcalloc(1, sizeof(*k));
     pthread_mutex_init(&k->mlock, NULL);
     k->ep = ep;

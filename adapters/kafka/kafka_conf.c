@@ -130,14 +130,19 @@ static bool list_sets(const brg_conf_node_t *list, const char *name)
     return false;
 }
 
+/* The endpoint key that lists a role's own properties. */
+static const char *role_list(brg_kafka_role_t role)
+{
+    return role == BRG_KAFKA_PRODUCER_ROLE ? "producer_properties" : "consumer_properties";
+}
+
 rd_kafka_conf_t *brg_kafka_conf_new(const brg_conf_node_t *ep_cs, brg_kafka_role_t role,
                                     const char *client_id, char *errstr, size_t errstr_size)
 {
     rd_kafka_conf_t *conf = rd_kafka_conf_new();
     char err[600];
     const brg_conf_node_t *props = brg_conf_get(ep_cs, "properties");
-    const brg_conf_node_t *role_props = brg_conf_get(
-        ep_cs, role == BRG_KAFKA_PRODUCER_ROLE ? "producer_properties" : "consumer_properties");
+    const brg_conf_node_t *role_props = brg_conf_get(ep_cs, role_list(role));
 
     if (rd_kafka_conf_set(conf, "bootstrap.servers", brg_conf_str(ep_cs, "brokers", ""), err,
                           sizeof(err)) != RD_KAFKA_CONF_OK ||
@@ -215,7 +220,6 @@ fail:
 brg_kafka_settings_t *brg_kafka_settings_new(const brg_conf_node_t *ep_cs, brg_diag_t *d)
 {
     brg_kafka_settings_t *s = brg_xcalloc(1, sizeof(*s));
-    static const char *const role_lists[2] = {"producer_properties", "consumer_properties"};
     for (int role = BRG_KAFKA_PRODUCER_ROLE; role <= BRG_KAFKA_CONSUMER_ROLE; role++) {
         char err[600];
         s->conf[role] = brg_kafka_conf_new(ep_cs, (brg_kafka_role_t)role, "msgbridge", err,
@@ -228,7 +232,7 @@ brg_kafka_settings_t *brg_kafka_settings_new(const brg_conf_node_t *ep_cs, brg_d
             return NULL;
         }
         s->user_client_id[role] = list_sets(brg_conf_get(ep_cs, "properties"), "client.id") ||
-                                  list_sets(brg_conf_get(ep_cs, role_lists[role]), "client.id");
+                                  list_sets(brg_conf_get(ep_cs, role_list((brg_kafka_role_t)role)), "client.id");
     }
     return s;
 }

@@ -252,12 +252,7 @@ static brg_err_t rmq_open(brg_endpoint_t *ep, void **statep, char *errstr, size_
     brg_rmq_t *r = brg_xcalloc(1, sizeof(*r));
     r->ep = ep;
     r->log = brg_endpoint_logctx(ep);
-    r->conf = brg_endpoint_settings(ep);
-    if (!r->conf) {
-        free(r);
-        brg_errfmt(errstr, errstr_size, "the endpoint's settings were not compiled at load");
-        return BRG_ERR_CONFIG;
-    }
+    r->conf = brg_endpoint_settings(ep); /* never NULL: brg_endpoint_start checks */
     r->ring_cap = r->conf->window;
     r->ring = brg_xcalloc(r->ring_cap, sizeof(*r->ring));
     init_amqp_pool(&r->pool, 4096);

@@ -251,23 +251,12 @@ static char *joined(const char *a, const char *b)
 static brg_err_t stomp_open(brg_endpoint_t *ep, void **statep, char *errstr, size_t errstr_size)
 {
     const brg_conf_node_t *cs = brg_endpoint_conf(ep);
-    const stomp_settings_t *c = brg_endpoint_settings(ep);
-    if (!c) {
-        brg_errfmt(errstr, errstr_size, "the endpoint's settings were not compiled at load");
-        return BRG_ERR_CONFIG;
-    }
+    const stomp_settings_t *c = brg_endpoint_settings(ep); /* brg_endpoint_start checks */
     brg_stomp_t *s = brg_xcalloc(1, sizeof(*s));
     s->ep = ep;
     s->fd = -1;
     s->log = brg_endpoint_logctx(ep);
-    s->host = c->host;
-    s->port = c->port;
-    s->user = c->user;
-    s->password = c->password;
-    s->vhost = c->vhost;
-    s->heartbeat_ms = c->heartbeat_ms;
-    s->max_frame = c->max_frame;
-    s->receipt_window = c->receipt_window;
+    s->conf = c;
     if (c->tls) {
         /* The context reads the certificate files: at each start, so that renewed files are
          * taken up by a restart of the endpoint. */

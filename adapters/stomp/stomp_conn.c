@@ -49,9 +49,9 @@ static brg_err_t tcp_connect(brg_stomp_t *s, char *errstr, size_t errstr_size)
     /* Connecting blocks: what the last connection settled goes out first. */
     brg_endpoint_flush(s->ep);
     struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM}, *res, *ai;
-    int g = getaddrinfo(s->host, s->port, &hints, &res);
+    int g = getaddrinfo(s->conf->host, s->conf->port, &hints, &res);
     if (g != 0) {
-        return fail(errstr, errstr_size, BRG_ERR_TRANSPORT, "cannot resolve %s: %s", s->host,
+        return fail(errstr, errstr_size, BRG_ERR_TRANSPORT, "cannot resolve %s: %s", s->conf->host,
                     gai_strerror(g));
     }
     brg_err_t rc = BRG_ERR_TRANSPORT;
@@ -63,7 +63,7 @@ static brg_err_t tcp_connect(brg_stomp_t *s, char *errstr, size_t errstr_size)
             continue;
         }
         if (connect(fd, ai->ai_addr, ai->ai_addrlen) != 0 && errno != EINPROGRESS) {
-            fail(errstr, errstr_size, rc, "connect to %s:%s: %s", s->host, s->port,
+            fail(errstr, errstr_size, rc, "connect to %s:%s: %s", s->conf->host, s->conf->port,
                  strerror(errno));
             close(fd);
             continue;
@@ -78,7 +78,7 @@ static brg_err_t tcp_connect(brg_stomp_t *s, char *errstr, size_t errstr_size)
             err = errno;
         }
         if (err != 0) {
-            fail(errstr, errstr_size, rc, "connect to %s:%s: %s", s->host, s->port,
+            fail(errstr, errstr_size, rc, "connect to %s:%s: %s", s->conf->host, s->conf->port,
                  strerror(err));
             close(fd);
             continue;
@@ -170,7 +170,7 @@ static brg_err_t dispatch(brg_stomp_t *s, char *errstr, size_t errstr_size)
         brg_stomp_frame_init(&f);
         size_t used;
         char err[256];
-        brg_stomp_parse_rc_t pr = brg_stomp_parse(s->in.p + off, s->in.len - off, s->max_frame,
+        brg_stomp_parse_rc_t pr = brg_stomp_parse(s->in.p + off, s->in.len - off, s->conf->max_frame,
                                                   &f, &used, err, sizeof(err));
         if (pr == BRG_STOMP_NEED_MORE) {
             brg_stomp_frame_fini(&f);
@@ -216,14 +216,14 @@ static brg_err_t dispatch(brg_stomp_t *s, char *errstr, size_t errstr_size)
 static brg_err_t handshake(brg_stomp_t *s, char *errstr, size_t errstr_size)
 {
     char hb[48];
-    snprintf(hb, sizeof(hb), "%u,%u", s->heartbeat_ms, s->heartbeat_ms);
+    snprintf(hb, sizeof(hb), "%u,%u", s->conf->heartbeat_ms, s->conf->heartbeat_ms);
     brg_stomp_enc_begin(&s->out, "CONNECT");
     brg_stomp_enc_header(&s->out, "accept-version", 14, "1.2", 3, false);
-    brg_stomp_enc_header(&s->out, "host", 4, s->vhost, strlen(s->vhost), false);
-    if (s->user) {
-        brg_stomp_enc_header(&s->out, "login", 5, s->user, strlen(s->user), false);
-        brg_stomp_enc_header(&s->out, "passcode", 8, s->password ? s->password : "",
-                             s->password ? strlen(s->password) : 0, false);
+    brg_stomp_enc_header(&s->out, "host", 4, s->conf->vhost, strlen(s->conf->vhost), false);
+    if (s->conf->user) {
+        brg_stomp_enc_header(&s->out, "login", 5, s->conf->user, strlen(s->conf->user), false);
+        brg_stomp_enc_header(&s->out, "passcode", 8, s->conf->password ? s->conf->password : "",
+                             s->conf->password ? strlen(s->conf->password) : 0, false);
     }
     brg_stomp_enc_header(&s->out, "heart-beat", 10, hb, strlen(hb), false);
     if (s->need_client_id) {
@@ -241,7 +241,7 @@ static brg_err_t handshake(brg_stomp_t *s, char *errstr, size_t errstr_size)
         brg_stomp_frame_init(&f);
         size_t used;
         char err[256];
-        brg_stomp_parse_rc_t pr = brg_stomp_parse(s->in.p, s->in.len, s->max_frame, &f, &used,
+        brg_stomp_parse_rc_t pr = brg_stomp_parse(s->in.p, s->in.len, s->conf->max_frame, &f, &used,
                                                   err, sizeof(err));
         if (pr == BRG_STOMP_BAD) {
             brg_stomp_frame_fini(&f);
@@ -276,9 +276,9 @@ static brg_err_t handshake(brg_stomp_t *s, char *errstr, size_t errstr_size)
                 sx = sy = 0;
             }
             /* We send every max(cx, sy) if both ask; we expect every max(cy, sx). */
-            s->send_hb_ms = s->heartbeat_ms && sy ? (s->heartbeat_ms > sy ? s->heartbeat_ms : sy)
+            s->send_hb_ms = s->conf->heartbeat_ms && sy ? (s->conf->heartbeat_ms > sy ? s->conf->heartbeat_ms : sy)
                                                  : 0;
-            s->recv_hb_ms = s->heartbeat_ms && sx ? (s->heartbeat_ms > sx ? s->heartbeat_ms : sx)
+            s->recv_hb_ms = s->conf->heartbeat_ms && sx ? (s->conf->heartbeat_ms > sx ? s->conf->heartbeat_ms : sx)
                                                  : 0;
             brg_stomp_frame_fini(&f);
             return BRG_OK;
@@ -287,7 +287,7 @@ static brg_err_t handshake(brg_stomp_t *s, char *errstr, size_t errstr_size)
         int64_t left = (deadline - brg_now_ns()) / 1000000;
         if (left <= 0) {
             return fail(errstr, errstr_size, BRG_ERR_TRANSPORT,
-                        "no CONNECTED from %s:%s within %d s", s->host, s->port,
+                        "no CONNECTED from %s:%s within %d s", s->conf->host, s->conf->port,
                         CONNECT_TIMEOUT_MS / 1000);
         }
         struct pollfd pfd = {.fd = s->fd, .events = POLLIN | (s->out.len ? POLLOUT : 0)};
@@ -410,7 +410,7 @@ brg_err_t stomp_run(void *state, brg_endpoint_t *ep, char *errstr, size_t errstr
         }
         if (rc == BRG_OK) {
             brg_log_info(s->log, "connected to %s:%s (STOMP 1.2%s, heart-beat send %u ms, "
-                         "expect %u ms)", s->host, s->port, s->ssl ? " over TLS" : "",
+                         "expect %u ms)", s->conf->host, s->conf->port, s->ssl ? " over TLS" : "",
                          s->send_hb_ms, s->recv_hb_ms);
             brg_endpoint_set_connected(ep, true, NULL);
             brg_backoff_reset(&s->bo);

@@ -43,13 +43,9 @@ typedef struct brg_stomp {
     brg_endpoint_t *ep;
     const brg_log_ctx_t *log;
 
-    /* configuration: compiled at load (stomp_settings_t, owned by the configuration) */
-    const char *host, *port;
-    const char *user, *password, *vhost;
+    /* URL, credentials, limits: compiled at load, owned by the configuration */
+    const struct stomp_settings *conf;
     char *client_id;
-    uint32_t heartbeat_ms;
-    size_t max_frame;
-    size_t receipt_window;
     bool need_client_id;
 
     /* TLS (stomp+ssl://, stomp_io.c): the context is made at open, a session per connection */

@@ -24,7 +24,7 @@ static ssize_t plain_send(brg_stomp_t *s, const void *p, size_t n, char *errstr,
             return 0;
         }
         if (errno != EINTR) {
-            brg_errfmt(errstr, errstr_size, "write to %s:%s: %s", s->host, s->port,
+            brg_errfmt(errstr, errstr_size, "write to %s:%s: %s", s->conf->host, s->conf->port,
                        strerror(errno));
             return -1;
         }
@@ -45,7 +45,7 @@ static ssize_t plain_recv(brg_stomp_t *s, void *p, size_t n, char *errstr, size_
             return 0;
         }
         if (errno != EINTR) {
-            brg_errfmt(errstr, errstr_size, "read from %s:%s: %s", s->host, s->port,
+            brg_errfmt(errstr, errstr_size, "read from %s:%s: %s", s->conf->host, s->conf->port,
                        strerror(errno));
             return -1;
         }
@@ -132,12 +132,12 @@ static void tls_failure(brg_stomp_t *s, int rc, const char *what, char *errstr, 
     ssl_errors(why, sizeof(why));
     if (vr != X509_V_OK) {
         brg_errfmt(errstr, size, "TLS %s with %s:%s: certificate verify failed: %s", what,
-                   s->host, s->port, X509_verify_cert_error_string(vr));
+                   s->conf->host, s->conf->port, X509_verify_cert_error_string(vr));
     } else if (e == SSL_ERROR_SYSCALL && !why[0]) {
-        brg_errfmt(errstr, size, "TLS %s with %s:%s: %s", what, s->host, s->port,
+        brg_errfmt(errstr, size, "TLS %s with %s:%s: %s", what, s->conf->host, s->conf->port,
                    errno ? strerror(errno) : "the broker closed the connection");
     } else {
-        brg_errfmt(errstr, size, "TLS %s with %s:%s: %s", what, s->host, s->port,
+        brg_errfmt(errstr, size, "TLS %s with %s:%s: %s", what, s->conf->host, s->conf->port,
                    why[0] ? why : "failed");
     }
 }
@@ -156,13 +156,13 @@ brg_err_t stomp_io_start(brg_stomp_t *s, int timeout_ms, char *errstr, size_t er
     }
     /* SNI, and the broker's certificate must name the url's host (an IP address is matched
      * against the certificate's IP entries). */
-    SSL_set_tlsext_host_name(s->ssl, s->host);
+    SSL_set_tlsext_host_name(s->ssl, s->conf->host);
     if (s->verify_peer) {
         X509_VERIFY_PARAM *vp = SSL_get0_param(s->ssl);
-        if (X509_VERIFY_PARAM_set1_ip_asc(vp, s->host) != 1) {
+        if (X509_VERIFY_PARAM_set1_ip_asc(vp, s->conf->host) != 1) {
             ERR_clear_error(); /* not an IP address: a host name */
             X509_VERIFY_PARAM_set_hostflags(vp, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
-            X509_VERIFY_PARAM_set1_host(vp, s->host, 0);
+            X509_VERIFY_PARAM_set1_host(vp, s->conf->host, 0);
         }
     }
     int64_t deadline = brg_now_ns() + (int64_t)timeout_ms * 1000000;
@@ -181,7 +181,7 @@ brg_err_t stomp_io_start(brg_stomp_t *s, int timeout_ms, char *errstr, size_t er
         int64_t left = (deadline - brg_now_ns()) / 1000000;
         if (left <= 0) {
             brg_errfmt(errstr, errstr_size, "TLS handshake with %s:%s: no answer within %d s",
-                       s->host, s->port, timeout_ms / 1000);
+                       s->conf->host, s->conf->port, timeout_ms / 1000);
             return BRG_ERR_TRANSPORT;
         }
         if (brg_endpoint_stopping(s->ep)) {

@@ -34,7 +34,7 @@ static void push_sent(brg_stomp_t *s, brg_envelope_t *env, uint64_t receipt)
 
 void stomp_sink_service(brg_stomp_t *s)
 {
-    while (s->fd >= 0 && s->nsent < s->receipt_window && s->out.len < OUT_HIGH_WATER) {
+    while (s->fd >= 0 && s->nsent < s->conf->receipt_window && s->out.len < OUT_HIGH_WATER) {
         brg_sink_t *sink;
         brg_envelope_t *env = brg_endpoint_take_publish(s->ep, &sink);
         if (!env) {
@@ -70,12 +70,12 @@ void stomp_sink_service(brg_stomp_t *s)
             continue;
         }
         size_t frame_len = s->out.len - before;
-        if (frame_len > s->max_frame) {
+        if (frame_len > s->conf->max_frame) {
             /* Our own limit doubles as the broker's usual one: a frame this large is refused
              * by the broker with an ERROR that closes the connection, over and over. */
             s->out.len = before;
             brg_errfmt(err, sizeof(err), "the SEND frame would be %zu bytes, more than "
-                       "max_frame_size %zu", frame_len, s->max_frame);
+                       "max_frame_size %zu", frame_len, s->conf->max_frame);
             brg_settle(env, BRG_REJECTED, err);
             continue;
         }

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "bridge/conf.h"
+#include "bridge/endpoint.h"
 #include "tests/unit/test_adapters.h"
 
 #ifndef CONF_DATA_DIR
@@ -280,6 +281,18 @@ START_TEST(test_conf_endpoint_settings_error_has_its_line)
 }
 END_TEST
 
+/* An endpoint of an adapter that compiles its settings at load cannot start without them
+ * (brg_endpoint_start says so before the adapter's open, which reads them unchecked). */
+START_TEST(test_endpoint_without_compiled_settings_does_not_start)
+{
+    brg_endpoint_t *ep = brg_endpoint_new("c", &test_compiled_adapter, NULL, NULL, "test");
+    char err[256] = "";
+    ck_assert_int_eq(brg_endpoint_start(ep, err, sizeof(err)), BRG_ERR_CONFIG);
+    ck_assert_str_eq(err, "the endpoint's settings were not compiled at load");
+    brg_endpoint_destroy(ep);
+}
+END_TEST
+
 Suite *check_suite(void)
 {
     Suite *s = suite_create("conf");
@@ -292,6 +305,7 @@ Suite *check_suite(void)
     tcase_add_test(tc, test_conf_self_loop_is_a_warning);
     tcase_add_test(tc, test_conf_endpoint_settings_compiled_once);
     tcase_add_test(tc, test_conf_endpoint_settings_error_has_its_line);
+    tcase_add_test(tc, test_endpoint_without_compiled_settings_does_not_start);
     suite_add_tcase(s, tc);
     return s;
 }
