@@ -74,6 +74,14 @@ static const brg_conf_key_t sink_keys[] = {
              "failover (Kafka sources only; needs partition = \"${partition}\"; default false)"},
     {.name = "offset_syncs_topic", .type = BRG_KEY_STRING,
      .help = "where the offset syncs are written on this cluster (default ROUTE.offset-syncs)"},
+    {.name = "sync_groups", .type = BRG_KEY_STRING_LIST,
+     .help = "consumer groups whose committed offsets are translated and committed on this "
+             "cluster while they have no live member here (needs offset_syncs)"},
+    {.name = "sync_interval", .type = BRG_KEY_INT, .flags = BRG_KEY_RANGE, .min = 1,
+     .max = 86400, .help = "seconds between two group offset syncs (default 10)"},
+    {.name = "checkpoints_topic", .type = BRG_KEY_STRING,
+     .help = "where checkpoints (group, partition, source and destination offset) are written "
+             "on this cluster (default ROUTE.checkpoints)"},
     {.name = "create_topics", .type = BRG_KEY_BOOL,
      .help = "create a missing destination topic with its Kafka source topic's partition "
              "count at start (Admin API; default false)"},
@@ -213,12 +221,36 @@ static void check_sink(const brg_conf_node_t *ep_cs, const brg_conf_node_t *to_c
                        "offset_syncs needs partition = \"${partition}\" (each source partition "
                        "written to the partition of the same number)");
     }
-    const brg_conf_node_t *st = brg_conf_get(to_cs, "offset_syncs_topic");
-    if (st && st->type == BRG_CONF_STRING && !topic_name_ok(st->v.s)) {
-        brg_diag_error(d, st,
-                       "\"%s\" is not a valid topic name (1-249 letters, digits, '.', '_' or "
-                       "'-')",
-                       st->v.s);
+    static const char *const topic_keys[] = {"offset_syncs_topic", "checkpoints_topic"};
+    for (size_t i = 0; i < 2; i++) {
+        const brg_conf_node_t *st = brg_conf_get(to_cs, topic_keys[i]);
+        if (st && st->type == BRG_CONF_STRING && !topic_name_ok(st->v.s)) {
+            brg_diag_error(d, st,
+                           "\"%s\" is not a valid topic name (1-249 letters, digits, '.', '_' "
+                           "or '-')",
+                           st->v.s);
+        }
+    }
+    const brg_conf_node_t *groups = brg_conf_get(to_cs, "sync_groups");
+    if (groups && groups->type == BRG_CONF_LIST) {
+        if (!(syncs && syncs->type == BRG_CONF_BOOL && syncs->v.b)) {
+            /* A group's offsets translate through the route's offset syncs. */
+            brg_diag_error(d, groups, "sync_groups needs offset_syncs = true");
+        }
+        if (groups->nkids == 0) {
+            brg_diag_error(d, groups, "must name at least one consumer group");
+        }
+        for (size_t i = 0; i < groups->nkids; i++) {
+            const brg_conf_node_t *g = groups->kids[i];
+            if (g->type == BRG_CONF_STRING && g->v.s[0] == '\0') {
+                brg_diag_error(d, g, "a consumer group name must not be empty");
+            } else if (g->type == BRG_CONF_STRING && g->v.s[0] == '^') {
+                /* Listing groups (ListGroups) is what a pattern needs: not built yet. */
+                brg_diag_error(d, g,
+                               "\"%s\": name each group (patterns are not supported yet)",
+                               g->v.s);
+            }
+        }
     }
 }
 
@@ -457,6 +489,7 @@ static brg_err_t kafka_run(void *state, brg_endpoint_t *ep, char *errstr, size_t
         serve_sinks_and_settles(k);
         busy = brg_kafka_sources_poll(k);
         probe_connection(k);
+        brg_kafka_sink_tick(k);
 
         if (k->producer_fatal) {
             brg_errfmt(errstr, errstr_size, "the idempotent producer hit a fatal error");

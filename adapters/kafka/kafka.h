@@ -121,6 +121,8 @@ typedef struct brg_kafka_sink {
     rd_kafka_topic_t *sync_rkt;
     uint64_t syncs_written, syncs_failed;
     bool sync_failure_logged, sync_origin_logged;
+    /* sync_groups: the consumer-group offset sync (kafka_group_sync.h); else NULL. */
+    struct brg_kafka_group_sync *gsync;
 } brg_kafka_sink_t;
 
 
@@ -183,6 +185,8 @@ brg_err_t brg_kafka_sink_start(brg_kafka_ep_t *k, char *errstr, size_t errstr_si
 void brg_kafka_sink_publish(brg_kafka_ep_t *k, brg_envelope_t *env, brg_sink_t *sink);
 /* Serve delivery reports and retry envelopes waiting for queue space. */
 void brg_kafka_sink_poll(brg_kafka_ep_t *k);
+/* What runs on a clock: the sinks' consumer-group offset syncs. Never blocks. */
+void brg_kafka_sink_tick(brg_kafka_ep_t *k);
 /* Flush (bounded by flush_timeout_ms), settle RETRY what is left, destroy the producer. */
 void brg_kafka_sink_stop(brg_kafka_ep_t *k);
 /* A sink a reload adds to or removes from the running endpoint (adapter.h add_sink): the

@@ -10,6 +10,7 @@
 
 #include "adapters/kafka/kafka.h"
 #include "adapters/kafka/kafka_codec.h"
+#include "adapters/kafka/kafka_group_sync.h"
 #include "adapters/kafka/kafka_offset_sync.h"
 #include "adapters/kafka/kafka_topics.h"
 
@@ -182,6 +183,7 @@ static void sink_state_free(brg_kafka_sink_t *ks)
     if (ks->sync_rkt) {
         rd_kafka_topic_destroy(ks->sync_rkt);
     }
+    brg_kafka_group_sync_free(ks->gsync); /* before the map it translates with */
     brg_kafka_sync_map_free(ks->syncs);
     free(ks);
 }
@@ -234,10 +236,22 @@ static void sink_setup(brg_kafka_ep_t *k, brg_sink_t *sink)
         ks->sync_rkt = rd_kafka_topic_new(
             k->producer, brg_kafka_sync_topic(to, brg_sink_route_name(sink), buf, sizeof(buf)),
             NULL);
+        ks->gsync = brg_kafka_group_sync_new(k, sink, ks->syncs);
     }
     sink_state_free(brg_sink_opaque(sink));
     brg_sink_set_opaque(sink, ks);
     brg_kafka_sink_check_topics(k, sink);
+}
+
+void brg_kafka_sink_tick(brg_kafka_ep_t *k)
+{
+    size_t n = brg_endpoint_sink_count(k->ep);
+    for (size_t i = 0; i < n && k->producer; i++) {
+        brg_kafka_sink_t *ks = brg_sink_opaque(brg_endpoint_sink(k->ep, i));
+        if (ks && ks->gsync) {
+            brg_kafka_group_sync_poll(k, ks->gsync);
+        }
+    }
 }
 
 brg_err_t brg_kafka_sink_start(brg_kafka_ep_t *k, char *errstr, size_t errstr_size)

@@ -120,13 +120,18 @@ static bool route_reads(const brg_conf_node_t *from, const char *topic)
     return false;
 }
 
-/* A short-lived client of the route's source cluster, with that endpoint's settings. */
-static rd_kafka_t *source_client(brg_kafka_ep_t *k, const brg_kafka_settings_t *set, char *err,
-                                 size_t n)
+rd_kafka_t *brg_kafka_peer_client(brg_kafka_ep_t *k, const brg_kafka_settings_t *set,
+                                  const char *group, char *err, size_t n)
 {
     rd_kafka_conf_t *c = brg_kafka_settings_conf(set, BRG_KAFKA_CONSUMER_ROLE, k->client_id);
     rd_kafka_conf_set_opaque(c, k); /* the log callback's context: this endpoint */
     rd_kafka_conf_set_log_cb(c, brg_kafka_log_cb);
+    /* Never commits: it reads, or acts through the Admin API. */
+    if ((group && rd_kafka_conf_set(c, "group.id", group, err, n) != RD_KAFKA_CONF_OK) ||
+        rd_kafka_conf_set(c, "enable.auto.commit", "false", err, n) != RD_KAFKA_CONF_OK) {
+        rd_kafka_conf_destroy(c);
+        return NULL;
+    }
     rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_CONSUMER, c, err, n);
     if (!rk) {
         rd_kafka_conf_destroy(c);
@@ -253,7 +258,8 @@ void brg_kafka_sink_check_topics(brg_kafka_ep_t *k, brg_sink_t *sink)
         return;
     }
     char err[512] = "";
-    rd_kafka_t *src_rk = source_client(k, brg_sink_source_settings(sink), err, sizeof(err));
+    rd_kafka_t *src_rk =
+        brg_kafka_peer_client(k, brg_sink_source_settings(sink), NULL, err, sizeof(err));
     const struct rd_kafka_metadata *src_md =
         src_rk ? cluster_topics(src_rk, err, sizeof(err)) : NULL;
     const struct rd_kafka_metadata *dst_md = src_md ? cluster_topics(k->producer, err, sizeof(err))

@@ -30,6 +30,12 @@ brg_kafka_topic_action_t brg_kafka_topic_action(int src_partitions, int dst_part
 bool brg_kafka_topic_destination(const char *tpl_text, const char *src, char *out,
                                  size_t out_size);
 
+/* A client of another endpoint's cluster (the route's source) with that endpoint's compiled
+ * settings, logging as endpoint k; consumer role, auto-commit off, group.id = group if not
+ * NULL (it joins nothing unless subscribed). Returns: NULL with err set. */
+rd_kafka_t *brg_kafka_peer_client(brg_kafka_ep_t *k, const brg_kafka_settings_t *set,
+                                  const char *group, char *err, size_t n);
+
 /* At a sink's start (kafka_sink.c sink_setup), when its route reads Kafka and either keeps
  * partitions or has create_topics: ask both clusters for their topics (bounded, a few seconds
  * each), create what is missing with create_topics, and stop the route with an ERROR naming

@@ -11,6 +11,7 @@ adapters_kafka_libbrg_kafka_a_SOURCES = \
 	%D%/kafka_offsets.c %D%/kafka_offsets.h \
 	%D%/kafka_offset_sync.c %D%/kafka_offset_sync.h \
 	%D%/kafka_topics.c %D%/kafka_topics.h \
+	%D%/kafka_group_sync.c %D%/kafka_group_sync.h \
 	%D%/kafka_gap.c %D%/kafka_gap.h
 adapters_kafka_libbrg_kafka_a_CFLAGS = $(AM_CFLAGS) $(KAFKA_CFLAGS)
 ADAPTER_LIBS += adapters/kafka/libbrg_kafka.a

@@ -16,6 +16,7 @@
 #include <librdkafka/rdkafka.h>
 
 #include "adapters/kafka/kafka.h"
+#include "adapters/kafka/kafka_group_sync.h"
 #include "adapters/kafka/kafka_offset_sync.h"
 #include "bridge/buf.h"
 #include "bridge/clock.h"
@@ -60,85 +61,6 @@ static rd_kafka_t *client(const brg_kafka_settings_t *set, const char *group, ch
         rd_kafka_conf_destroy(c);
     }
     return rk;
-}
-
-/* Returns: the topic's partition count, or -1 (err set). */
-static int partitions_of(rd_kafka_t *rk, const char *topic, int timeout_ms, char *err, size_t n)
-{
-    rd_kafka_topic_t *rkt = rd_kafka_topic_new(rk, topic, NULL);
-    const struct rd_kafka_metadata *md = NULL;
-    rd_kafka_resp_err_t e = rd_kafka_metadata(rk, 0, rkt, &md, timeout_ms);
-    int count = -1;
-    if (e) {
-        snprintf(err, n, "topic \"%s\": %s", topic, rd_kafka_err2str(e));
-    } else if (md->topic_cnt != 1 || md->topics[0].err) {
-        snprintf(err, n, "topic \"%s\": %s", topic,
-                 md->topic_cnt ? rd_kafka_err2str(md->topics[0].err) : "not found");
-    } else {
-        count = md->topics[0].partition_cnt;
-    }
-    if (md) {
-        rd_kafka_metadata_destroy(md);
-    }
-    rd_kafka_topic_destroy(rkt);
-    return count;
-}
-
-/* Read every record of the syncs topic into m. Returns: false on an error (err set). */
-static bool read_syncs(rd_kafka_t *rk, const char *topic, brg_kafka_sync_map_t *m, int timeout_ms,
-                       size_t *nread, char *err, size_t n)
-{
-    int parts = partitions_of(rk, topic, timeout_ms, err, n);
-    if (parts < 0) {
-        return false;
-    }
-    rd_kafka_topic_partition_list_t *list = rd_kafka_topic_partition_list_new(parts);
-    int64_t *end = calloc((size_t)parts, sizeof(*end));
-    int open = 0;
-    for (int p = 0; p < parts; p++) {
-        int64_t lo = 0, hi = 0;
-        rd_kafka_resp_err_t e = rd_kafka_query_watermark_offsets(rk, topic, p, &lo, &hi, timeout_ms);
-        if (e) {
-            snprintf(err, n, "topic \"%s\" partition %d: %s", topic, p, rd_kafka_err2str(e));
-            rd_kafka_topic_partition_list_destroy(list);
-            free(end);
-            return false;
-        }
-        end[p] = hi;
-        if (hi > lo) {
-            rd_kafka_topic_partition_list_add(list, topic, p)->offset = lo;
-            open++;
-        }
-    }
-    rd_kafka_assign(rk, list);
-    rd_kafka_topic_partition_list_destroy(list);
-    int64_t deadline = brg_now_ns() + (int64_t)timeout_ms * 1000000;
-    while (open > 0 && brg_now_ns() < deadline) {
-        rd_kafka_message_t *msg = rd_kafka_consumer_poll(rk, 200);
-        if (!msg) {
-            continue;
-        }
-        if (!msg->err && msg->partition >= 0 && msg->partition < parts) {
-            brg_kafka_sync_t s;
-            char a[BRG_KAFKA_TOPIC_MAX + 1], b[BRG_KAFKA_TOPIC_MAX + 1];
-            if (brg_kafka_sync_decode_value(msg->payload, msg->len, &s, a, b)) {
-                brg_kafka_sync_add(m, &s);
-                (*nread)++;
-            }
-            if (msg->offset + 1 >= end[msg->partition]) {
-                end[msg->partition] = -1; /* read to the end */
-                open--;
-            }
-        }
-        rd_kafka_message_destroy(msg);
-    }
-    rd_kafka_assign(rk, NULL);
-    free(end);
-    if (open > 0) {
-        snprintf(err, n, "topic \"%s\": not read to its end within %d s", topic, timeout_ms / 1000);
-        return false;
-    }
-    return true;
 }
 
 typedef struct out_row {
@@ -261,7 +183,7 @@ static int run(const brg_conf_t *conf, const char *route, const char *group, boo
     rd_kafka_t *dst = client(settings_of(conf, dst_ep), reader, err, sizeof(err));
     rd_kafka_t *src = dst ? client(settings_of(conf, src_ep), group, err, sizeof(err)) : NULL;
     size_t nsyncs = 0;
-    if (!src || !read_syncs(dst, syncs_topic, m, timeout_ms, &nsyncs, err, sizeof(err))) {
+    if (!src || !brg_kafka_sync_read(dst, syncs_topic, m, timeout_ms, &nsyncs, err, sizeof(err))) {
         fprintf(stderr, "msgbridge offsets: %s\n", err);
         goto out;
     }
@@ -277,7 +199,7 @@ static int run(const brg_conf_t *conf, const char *route, const char *group, boo
     }
     bool first = true;
     for (int t = 0; t < ntopics; t++) {
-        int parts = partitions_of(src, topics[t], timeout_ms, err, sizeof(err));
+        int parts = brg_kafka_topic_partitions(src, topics[t], timeout_ms, err, sizeof(err));
         if (parts < 0) {
             fprintf(stderr, "msgbridge offsets: %s\n", err);
             goto out;

@@ -1,0 +1,569 @@
+/* Consumer-group offset sync of a Kafka -> Kafka route (kafka_group_sync.h). A round takes the
+ * named groups one after the other, each in three Admin API steps whose results are polled
+ * from the endpoint thread's loop (nothing here waits):
+ *   1. the group's committed offsets on the source (ListConsumerGroupOffsets);
+ *   2. its committed offsets on the destination, for the partitions that translate;
+ *   3. AlterConsumerGroupOffsets on the destination for those that are behind.
+ * A live group is protected by the cluster itself: a commit from outside the group's
+ * generation is refused (UNKNOWN_MEMBER_ID), by a real broker and by the test cluster alike;
+ * it is counted and logged, never retried around. (DescribeConsumerGroups would tell first,
+ * but librdkafka 2.0.2's client stops answering every later admin request once a cluster has
+ * refused it as unsupported, as the test cluster does.) */
+#include "adapters/kafka/kafka_group_sync.h"
+
+#include <inttypes.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "adapters/kafka/kafka_topics.h"
+
+/* An admin request's own timeout; a step with no answer long after it is given up. */
+#define GSYNC_REQUEST_MS 10000
+#define GSYNC_STEP_GIVE_UP_NS ((int64_t)(GSYNC_REQUEST_MS + 5000) * 1000000)
+/* Reading the offset syncs back at start. */
+#define GSYNC_READ_MS 5000
+
+typedef enum { STEP_IDLE, STEP_SOURCE, STEP_DEST, STEP_ALTER } step_t;
+
+/* One partition of the group being synced: its source position and its translation. */
+typedef struct plan_row {
+    char *src_topic;
+    int32_t src_partition;
+    int64_t src_offset;
+    const char *dst_topic; /* the sync map's */
+    int32_t dst_partition;
+    int64_t dst_offset;
+    bool move;
+} plan_row_t;
+
+typedef struct group_state {
+    char *name;
+    bool active;        /* its last round was refused: live on the destination */
+    bool error_logged;  /* a failure other than "active" logged since the last success */
+    uint64_t moved, active_rounds;
+    int64_t last_sync_ms; /* wall clock of the last round that completed, 0: never */
+} group_state_t;
+
+struct brg_kafka_group_sync {
+    brg_sink_t *sink;
+    brg_kafka_sync_map_t *syncs; /* the sink's */
+    group_state_t *groups;
+    size_t ngroups, cur;
+    int64_t interval_ns, next_ns, step_since_ns;
+    step_t step;
+    uintptr_t seq;           /* the request waited for (the admin options' opaque) */
+    rd_kafka_t *src_rk;      /* a client of the source cluster */
+    rd_kafka_queue_t *src_q; /* its admin results */
+    rd_kafka_queue_t *dst_q; /* the producer's admin results */
+    rd_kafka_topic_t *ckpt_rkt;
+    plan_row_t *plan;
+    size_t nplan;
+    brg_buf_t key, value;
+};
+
+/* ---- pure parts ------------------------------------------------------------------------------ */
+
+brg_kafka_gsync_plan_t brg_kafka_gsync_plan(int64_t src_committed, bool translated,
+                                            int64_t dst_offset, int64_t dst_committed)
+{
+    if (src_committed < 0 || !translated) {
+        return BRG_GSYNC_NO_SYNC;
+    }
+    /* Never back: a group that already read further on the destination (it failed over, or
+     * a consumer ran there) keeps its position. */
+    return dst_committed >= dst_offset ? BRG_GSYNC_AHEAD : BRG_GSYNC_MOVE;
+}
+
+bool brg_kafka_gsync_group_active(rd_kafka_resp_err_t err)
+{
+    return err == RD_KAFKA_RESP_ERR_UNKNOWN_MEMBER_ID ||
+           err == RD_KAFKA_RESP_ERR_ILLEGAL_GENERATION ||
+           err == RD_KAFKA_RESP_ERR_REBALANCE_IN_PROGRESS;
+}
+
+void brg_kafka_checkpoint_encode(brg_buf_t *key, brg_buf_t *value, const char *group,
+                                 const brg_kafka_sync_t *s)
+{
+    brg_buf_reset(key);
+    brg_buf_printf(key, "%s/%s/%" PRId32, group, s->src_topic, s->src_partition);
+    brg_buf_reset(value);
+    brg_buf_str(value, "{\"group\": ");
+    brg_buf_json_str(value, group);
+    brg_buf_str(value, ", \"source_topic\": ");
+    brg_buf_json_str(value, s->src_topic);
+    brg_buf_printf(value, ", \"source_partition\": %" PRId32 ", \"source_offset\": %" PRId64
+                          ", \"topic\": ",
+                   s->src_partition, s->src_offset);
+    brg_buf_json_str(value, s->dst_topic);
+    brg_buf_printf(value, ", \"partition\": %" PRId32 ", \"offset\": %" PRId64 "}",
+                   s->dst_partition, s->dst_offset);
+}
+
+const char *brg_kafka_checkpoints_topic(const brg_conf_node_t *to_cs, const char *route,
+                                        char *buf, size_t size)
+{
+    const char *t = brg_conf_str(to_cs, "checkpoints_topic", NULL);
+    if (t) {
+        return t;
+    }
+    snprintf(buf, size, "%s.checkpoints", route);
+    return buf;
+}
+
+/* ---- reading the offset syncs back ------------------------------------------------------------ */
+
+int brg_kafka_topic_partitions(rd_kafka_t *rk, const char *topic, int timeout_ms, char *err,
+                               size_t n)
+{
+    rd_kafka_topic_t *rkt = rd_kafka_topic_new(rk, topic, NULL);
+    const struct rd_kafka_metadata *md = NULL;
+    rd_kafka_resp_err_t e = rd_kafka_metadata(rk, 0, rkt, &md, timeout_ms);
+    int count = -1;
+    if (e) {
+        snprintf(err, n, "topic \"%s\": %s", topic, rd_kafka_err2str(e));
+    } else if (md->topic_cnt != 1 || md->topics[0].err) {
+        snprintf(err, n, "topic \"%s\": %s", topic,
+                 md->topic_cnt ? rd_kafka_err2str(md->topics[0].err) : "not found");
+    } else {
+        count = md->topics[0].partition_cnt;
+    }
+    if (md) {
+        rd_kafka_metadata_destroy(md);
+    }
+    rd_kafka_topic_destroy(rkt);
+    return count;
+}
+
+bool brg_kafka_sync_read(rd_kafka_t *rk, const char *topic, brg_kafka_sync_map_t *m,
+                         int timeout_ms, size_t *nread, char *err, size_t n)
+{
+    int parts = brg_kafka_topic_partitions(rk, topic, timeout_ms, err, n);
+    if (parts < 0) {
+        return false;
+    }
+    rd_kafka_topic_partition_list_t *list = rd_kafka_topic_partition_list_new(parts);
+    int64_t *end = brg_xcalloc((size_t)parts + 1, sizeof(*end));
+    int open = 0;
+    for (int p = 0; p < parts; p++) {
+        int64_t lo = 0, hi = 0;
+        rd_kafka_resp_err_t e = rd_kafka_query_watermark_offsets(rk, topic, p, &lo, &hi, timeout_ms);
+        if (e) {
+            snprintf(err, n, "topic \"%s\" partition %d: %s", topic, p, rd_kafka_err2str(e));
+            rd_kafka_topic_partition_list_destroy(list);
+            free(end);
+            return false;
+        }
+        end[p] = hi;
+        if (hi > lo) {
+            rd_kafka_topic_partition_list_add(list, topic, p)->offset = lo;
+            open++;
+        }
+    }
+    rd_kafka_assign(rk, list);
+    rd_kafka_topic_partition_list_destroy(list);
+    int64_t deadline = brg_now_ns() + (int64_t)timeout_ms * 1000000;
+    while (open > 0 && brg_now_ns() < deadline) {
+        rd_kafka_message_t *msg = rd_kafka_consumer_poll(rk, 200);
+        if (!msg) {
+            continue;
+        }
+        if (!msg->err && msg->partition >= 0 && msg->partition < parts) {
+            brg_kafka_sync_t s;
+            char a[BRG_KAFKA_TOPIC_MAX + 1], b[BRG_KAFKA_TOPIC_MAX + 1];
+            if (brg_kafka_sync_decode_value(msg->payload, msg->len, &s, a, b)) {
+                brg_kafka_sync_add(m, &s);
+                (*nread)++;
+            }
+            if (end[msg->partition] >= 0 && msg->offset + 1 >= end[msg->partition]) {
+                end[msg->partition] = -1; /* read to the end */
+                open--;
+            }
+        }
+        rd_kafka_message_destroy(msg);
+    }
+    rd_kafka_assign(rk, NULL);
+    free(end);
+    if (open > 0) {
+        snprintf(err, n, "topic \"%s\": not read to its end within %d s", topic, timeout_ms / 1000);
+        return false;
+    }
+    return true;
+}
+
+/* At start: what a previous run of the route wrote, so that its groups translate at once. */
+static void read_back(brg_kafka_ep_t *k, brg_kafka_group_sync_t *g)
+{
+    const brg_conf_node_t *to = brg_sink_conf(g->sink);
+    const char *route = brg_sink_route_name(g->sink);
+    char buf[BRG_KAFKA_TOPIC_MAX + 1], reader[300], err[600] = "";
+    snprintf(reader, sizeof(reader), "%s-syncs-reader", k->client_id);
+    const char *topic = brg_kafka_sync_topic(to, route, buf, sizeof(buf));
+    rd_kafka_t *rk = brg_kafka_peer_client(k, k->settings, reader, err, sizeof(err));
+    size_t nread = 0;
+    if (rk && brg_kafka_sync_read(rk, topic, g->syncs, GSYNC_READ_MS, &nread, err, sizeof(err))) {
+        brg_log_info(&k->log.ctx, "route \"%s\": %zu offset syncs read back from \"%s\"", route,
+                     nread, topic);
+    } else {
+        brg_log_warn(&k->log.ctx,
+                     "route \"%s\": sync_groups: cannot read the offset syncs back from \"%s\" "
+                     "(%s): groups translate once new syncs are made",
+                     route, topic, err);
+    }
+    if (rk) {
+        rd_kafka_destroy(rk);
+    }
+}
+
+/* ---- life ------------------------------------------------------------------------------------- */
+
+static void plan_clear(brg_kafka_group_sync_t *g)
+{
+    for (size_t i = 0; i < g->nplan; i++) {
+        free(g->plan[i].src_topic);
+    }
+    free(g->plan);
+    g->plan = NULL;
+    g->nplan = 0;
+}
+
+brg_kafka_group_sync_t *brg_kafka_group_sync_new(brg_kafka_ep_t *k, brg_sink_t *sink,
+                                                 brg_kafka_sync_map_t *syncs)
+{
+    const brg_conf_node_t *to = brg_sink_conf(sink);
+    const brg_conf_node_t *list = brg_conf_get(to, "sync_groups");
+    const void *src_set = brg_sink_source_settings(sink);
+    if (!list || list->nkids == 0 || !syncs || !src_set ||
+        strcmp(brg_sink_source_type(sink), "kafka") != 0) {
+        return NULL; /* checked at load: sync_groups needs offset_syncs, a Kafka source */
+    }
+    brg_kafka_group_sync_t *g = brg_xcalloc(1, sizeof(*g));
+    g->sink = sink;
+    g->syncs = syncs;
+    g->groups = brg_xcalloc(list->nkids, sizeof(*g->groups));
+    for (size_t i = 0; i < list->nkids; i++) {
+        if (list->kids[i]->type == BRG_CONF_STRING) {
+            g->groups[g->ngroups++].name = brg_xstrdup(list->kids[i]->v.s);
+        }
+    }
+    g->interval_ns = brg_conf_int(to, "sync_interval", 10) * (int64_t)1000000000;
+    char err[600] = "";
+    g->src_rk = brg_kafka_peer_client(k, src_set, NULL, err, sizeof(err));
+    if (!g->src_rk) {
+        brg_log_error(&k->log.ctx, "route \"%s\": sync_groups: no client of the source: %s",
+                      brg_sink_route_name(sink), err);
+    } else {
+        g->src_q = rd_kafka_queue_new(g->src_rk);
+    }
+    g->dst_q = rd_kafka_queue_new(k->producer);
+    char buf[BRG_KAFKA_TOPIC_MAX + 1];
+    g->ckpt_rkt = rd_kafka_topic_new(
+        k->producer, brg_kafka_checkpoints_topic(to, brg_sink_route_name(sink), buf, sizeof(buf)),
+        NULL);
+    read_back(k, g);
+    g->next_ns = brg_now_ns(); /* a first round at once */
+    return g;
+}
+
+void brg_kafka_group_sync_free(brg_kafka_group_sync_t *g)
+{
+    if (!g) {
+        return;
+    }
+    plan_clear(g);
+    if (g->ckpt_rkt) {
+        rd_kafka_topic_destroy(g->ckpt_rkt);
+    }
+    if (g->dst_q) {
+        rd_kafka_queue_destroy(g->dst_q);
+    }
+    if (g->src_q) {
+        rd_kafka_queue_destroy(g->src_q);
+    }
+    if (g->src_rk) {
+        rd_kafka_destroy(g->src_rk);
+    }
+    for (size_t i = 0; i < g->ngroups; i++) {
+        free(g->groups[i].name);
+    }
+    free(g->groups);
+    brg_buf_fini(&g->key);
+    brg_buf_fini(&g->value);
+    free(g);
+}
+
+/* ---- a round ---------------------------------------------------------------------------------- */
+
+/* A request's options: its timeout, and a number that tells its answer from a late answer to
+ * one given up on. */
+static rd_kafka_AdminOptions_t *options(brg_kafka_group_sync_t *g, rd_kafka_t *rk,
+                                        rd_kafka_admin_op_t op)
+{
+    rd_kafka_AdminOptions_t *o = rd_kafka_AdminOptions_new(rk, op);
+    rd_kafka_AdminOptions_set_request_timeout(o, GSYNC_REQUEST_MS, NULL, 0);
+    rd_kafka_AdminOptions_set_opaque(o, (void *)++g->seq);
+    return o;
+}
+
+/* Ask for the next group's source offsets, or end the round. */
+static void next_group(brg_kafka_group_sync_t *g, bool first)
+{
+    plan_clear(g);
+    g->cur = first ? 0 : g->cur + 1;
+    if (g->cur >= g->ngroups || !g->src_rk) {
+        g->step = STEP_IDLE;
+        g->next_ns = brg_now_ns() + g->interval_ns;
+        return;
+    }
+    /* NULL partitions: every partition the group committed; only those the route copies
+     * translate. */
+    rd_kafka_ListConsumerGroupOffsets_t *req =
+        rd_kafka_ListConsumerGroupOffsets_new(g->groups[g->cur].name, NULL);
+    rd_kafka_AdminOptions_t *o = options(g, g->src_rk, RD_KAFKA_ADMIN_OP_LISTCONSUMERGROUPOFFSETS);
+    rd_kafka_ListConsumerGroupOffsets(g->src_rk, &req, 1, o, g->src_q);
+    rd_kafka_AdminOptions_destroy(o);
+    rd_kafka_ListConsumerGroupOffsets_destroy(req);
+    g->step = STEP_SOURCE;
+    g->step_since_ns = brg_now_ns();
+}
+
+/* A failure of this group's round other than "active": logged once until a round succeeds. */
+static void group_failed(brg_kafka_ep_t *k, brg_kafka_group_sync_t *g, const char *what,
+                         const char *why)
+{
+    group_state_t *gs = &g->groups[g->cur];
+    if (!gs->error_logged) {
+        gs->error_logged = true;
+        brg_log_warn(&k->log.ctx,
+                     "route \"%s\": sync_groups: group \"%s\": %s: %s (tried again every "
+                     "sync_interval; logged once)",
+                     brg_sink_route_name(g->sink), gs->name, what, why);
+    }
+}
+
+/* The group's partitions of an admin result event, or NULL (a failure, logged). */
+static const rd_kafka_topic_partition_list_t *
+group_partitions(brg_kafka_ep_t *k, brg_kafka_group_sync_t *g, rd_kafka_event_t *ev,
+                 const char *what)
+{
+    if (rd_kafka_event_error(ev)) {
+        group_failed(k, g, what, rd_kafka_event_error_string(ev));
+        return NULL;
+    }
+    size_t n = 0;
+    const rd_kafka_group_result_t **gr = NULL;
+    switch (rd_kafka_event_type(ev)) {
+    case RD_KAFKA_EVENT_LISTCONSUMERGROUPOFFSETS_RESULT:
+        gr = rd_kafka_ListConsumerGroupOffsets_result_groups(
+            rd_kafka_event_ListConsumerGroupOffsets_result(ev), &n);
+        break;
+    case RD_KAFKA_EVENT_ALTERCONSUMERGROUPOFFSETS_RESULT:
+        gr = rd_kafka_AlterConsumerGroupOffsets_result_groups(
+            rd_kafka_event_AlterConsumerGroupOffsets_result(ev), &n);
+        break;
+    default: break;
+    }
+    if (n < 1) {
+        group_failed(k, g, what, "no result for the group");
+        return NULL;
+    }
+    const rd_kafka_error_t *e = rd_kafka_group_result_error(gr[0]);
+    if (e) {
+        group_failed(k, g, what, rd_kafka_error_string(e));
+        return NULL;
+    }
+    return rd_kafka_group_result_partitions(gr[0]);
+}
+
+/* Step 1 answered: translate each committed source offset. */
+static void on_source(brg_kafka_ep_t *k, brg_kafka_group_sync_t *g, rd_kafka_event_t *ev)
+{
+    const rd_kafka_topic_partition_list_t *l = group_partitions(k, g, ev, "reading its offsets on the source");
+    if (!l) {
+        next_group(g, false);
+        return;
+    }
+    g->plan = brg_xcalloc((size_t)l->cnt + 1, sizeof(*g->plan));
+    for (int i = 0; i < l->cnt; i++) {
+        const rd_kafka_topic_partition_t *tp = &l->elems[i];
+        plan_row_t r = {.src_partition = tp->partition, .src_offset = tp->offset};
+        if (tp->err || tp->offset < 0 ||
+            !brg_kafka_sync_translate(g->syncs, tp->topic, tp->partition, tp->offset,
+                                      &r.dst_topic, &r.dst_partition, &r.dst_offset)) {
+            continue; /* not committed, or not copied by this route (yet) */
+        }
+        r.src_topic = brg_xstrdup(tp->topic);
+        g->plan[g->nplan++] = r;
+    }
+    if (g->nplan == 0) {
+        g->groups[g->cur].last_sync_ms = brg_wall_ms();
+        next_group(g, false);
+        return;
+    }
+    rd_kafka_topic_partition_list_t *want = rd_kafka_topic_partition_list_new((int)g->nplan);
+    for (size_t i = 0; i < g->nplan; i++) {
+        rd_kafka_topic_partition_list_add(want, g->plan[i].dst_topic, g->plan[i].dst_partition);
+    }
+    rd_kafka_ListConsumerGroupOffsets_t *req =
+        rd_kafka_ListConsumerGroupOffsets_new(g->groups[g->cur].name, want);
+    rd_kafka_AdminOptions_t *o = options(g, k->producer, RD_KAFKA_ADMIN_OP_LISTCONSUMERGROUPOFFSETS);
+    rd_kafka_ListConsumerGroupOffsets(k->producer, &req, 1, o, g->dst_q);
+    rd_kafka_AdminOptions_destroy(o);
+    rd_kafka_ListConsumerGroupOffsets_destroy(req);
+    rd_kafka_topic_partition_list_destroy(want);
+    g->step = STEP_DEST;
+    g->step_since_ns = brg_now_ns();
+}
+
+/* Checkpoint records for every partition that translated this round. */
+static void write_checkpoints(brg_kafka_ep_t *k, brg_kafka_group_sync_t *g)
+{
+    for (size_t i = 0; i < g->nplan; i++) {
+        const plan_row_t *r = &g->plan[i];
+        brg_kafka_sync_t s = {r->src_topic, r->src_partition, r->src_offset,
+                              r->dst_topic, r->dst_partition, r->dst_offset};
+        brg_kafka_checkpoint_encode(&g->key, &g->value, g->groups[g->cur].name, &s);
+        rd_kafka_resp_err_t err = rd_kafka_producev(
+            k->producer, RD_KAFKA_V_RKT(g->ckpt_rkt), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+            RD_KAFKA_V_KEY(g->key.data, g->key.len), RD_KAFKA_V_VALUE(g->value.data, g->value.len),
+            RD_KAFKA_V_OPAQUE(NULL), RD_KAFKA_V_END);
+        if (err == RD_KAFKA_RESP_ERR_NO_ERROR) {
+            k->outstanding++; /* its delivery report has no envelope (kafka_sink.c dr_msg_cb) */
+        }
+    }
+}
+
+/* The round of this group is over: checkpoints, figures, the next group. */
+static void group_done(brg_kafka_ep_t *k, brg_kafka_group_sync_t *g, uint64_t moved)
+{
+    group_state_t *gs = &g->groups[g->cur];
+    write_checkpoints(k, g);
+    gs->moved += moved;
+    gs->error_logged = false;
+    gs->last_sync_ms = brg_wall_ms();
+    next_group(g, false);
+}
+
+/* Step 2 answered: keep what is behind on the destination, and move it. */
+static void on_dest(brg_kafka_ep_t *k, brg_kafka_group_sync_t *g, rd_kafka_event_t *ev)
+{
+    const rd_kafka_topic_partition_list_t *l =
+        group_partitions(k, g, ev, "reading its offsets on the destination");
+    if (!l) {
+        next_group(g, false);
+        return;
+    }
+    rd_kafka_topic_partition_list_t *alter = rd_kafka_topic_partition_list_new((int)g->nplan);
+    for (size_t i = 0; i < g->nplan; i++) {
+        plan_row_t *r = &g->plan[i];
+        int64_t dst_committed = -1;
+        for (int j = 0; j < l->cnt; j++) {
+            if (l->elems[j].partition == r->dst_partition &&
+                strcmp(l->elems[j].topic, r->dst_topic) == 0 && !l->elems[j].err) {
+                dst_committed = l->elems[j].offset;
+            }
+        }
+        r->move = brg_kafka_gsync_plan(r->src_offset, true, r->dst_offset, dst_committed) ==
+                  BRG_GSYNC_MOVE;
+        if (r->move) {
+            rd_kafka_topic_partition_list_add(alter, r->dst_topic, r->dst_partition)->offset =
+                r->dst_offset;
+        }
+    }
+    if (alter->cnt == 0) {
+        rd_kafka_topic_partition_list_destroy(alter);
+        group_done(k, g, 0);
+        return;
+    }
+    rd_kafka_AlterConsumerGroupOffsets_t *req =
+        rd_kafka_AlterConsumerGroupOffsets_new(g->groups[g->cur].name, alter);
+    rd_kafka_AdminOptions_t *o = options(g, k->producer, RD_KAFKA_ADMIN_OP_ALTERCONSUMERGROUPOFFSETS);
+    rd_kafka_AlterConsumerGroupOffsets(k->producer, &req, 1, o, g->dst_q);
+    rd_kafka_AdminOptions_destroy(o);
+    rd_kafka_AlterConsumerGroupOffsets_destroy(req);
+    rd_kafka_topic_partition_list_destroy(alter);
+    g->step = STEP_ALTER;
+    g->step_since_ns = brg_now_ns();
+}
+
+/* Step 3 answered: moved, or refused because the group is live there. */
+static void on_alter(brg_kafka_ep_t *k, brg_kafka_group_sync_t *g, rd_kafka_event_t *ev)
+{
+    const rd_kafka_topic_partition_list_t *l =
+        group_partitions(k, g, ev, "committing on the destination");
+    if (!l) {
+        next_group(g, false);
+        return;
+    }
+    group_state_t *gs = &g->groups[g->cur];
+    uint64_t moved = 0;
+    bool active = false;
+    rd_kafka_resp_err_t other = RD_KAFKA_RESP_ERR_NO_ERROR;
+    for (int i = 0; i < l->cnt; i++) {
+        rd_kafka_resp_err_t e = l->elems[i].err;
+        if (!e) {
+            moved++;
+        } else if (brg_kafka_gsync_group_active(e)) {
+            active = true;
+        } else {
+            other = e;
+        }
+    }
+    const char *route = brg_sink_route_name(g->sink);
+    if (active != gs->active) {
+        if (active) {
+            brg_log_info(&k->log.ctx,
+                         "route \"%s\": sync_groups: group \"%s\" has live members on endpoint "
+                         "\"%s\": its offsets there are left alone while it does",
+                         route, gs->name, brg_endpoint_name(k->ep));
+        } else {
+            brg_log_info(&k->log.ctx,
+                         "route \"%s\": sync_groups: group \"%s\" has no live member on endpoint "
+                         "\"%s\" any more: its offsets are synced again",
+                         route, gs->name, brg_endpoint_name(k->ep));
+        }
+        gs->active = active;
+    }
+    if (active) {
+        gs->active_rounds++;
+    }
+    if (other) {
+        group_failed(k, g, "committing on the destination", rd_kafka_err2str(other));
+    }
+    group_done(k, g, moved);
+}
+
+void brg_kafka_group_sync_poll(brg_kafka_ep_t *k, brg_kafka_group_sync_t *g)
+{
+    if (!g) {
+        return;
+    }
+    int64_t now = brg_now_ns();
+    if (g->step == STEP_IDLE) {
+        if (now >= g->next_ns) {
+            next_group(g, true);
+        }
+        return;
+    }
+    rd_kafka_queue_t *q = g->step == STEP_SOURCE ? g->src_q : g->dst_q;
+    rd_kafka_event_t *ev = rd_kafka_queue_poll(q, 0);
+    if (ev && (uintptr_t)rd_kafka_event_opaque(ev) != g->seq) {
+        rd_kafka_event_destroy(ev); /* the late answer to a request given up on */
+        return;
+    }
+    if (!ev) {
+        if (now - g->step_since_ns > GSYNC_STEP_GIVE_UP_NS) {
+            group_failed(k, g, "no answer", "the cluster did not answer the admin request");
+            next_group(g, false);
+        }
+        return;
+    }
+    switch (g->step) {
+    case STEP_SOURCE: on_source(k, g, ev); break;
+    case STEP_DEST: on_dest(k, g, ev); break;
+    case STEP_ALTER: on_alter(k, g, ev); break;
+    case STEP_IDLE: break;
+    }
+    rd_kafka_event_destroy(ev);
+}
