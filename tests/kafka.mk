@@ -25,6 +25,7 @@ check_PROGRAMS += tests/adapters/check_kafka
 TESTS += tests/adapters/check_kafka
 tests_adapters_check_kafka_SOURCES = %D%/adapters/check_kafka.c tests/check_main.c %D%/adapters/check_kafka_types.c \
 	%D%/adapters/check_kafka_offset_sync.c %D%/adapters/check_kafka_topics.c \
+	%D%/adapters/check_kafka_group_sync.c \
 	%D%/unit/test_adapters.c
 tests_adapters_check_kafka_CFLAGS = $(UNIT_CFLAGS) $(KAFKA_CFLAGS)
 tests_adapters_check_kafka_LDADD = adapters/kafka/libbrg_kafka.a $(UNIT_CORE_LDADD) $(KAFKA_LIBS)
@@ -35,6 +36,7 @@ KAFKA_INTEGRATION = \
 	tests/integration/kafka_to_kafka.sh \
 	tests/integration/kafka_offset_syncs.sh \
 	tests/integration/kafka_dest_topics.sh \
+	tests/integration/kafka_group_sync.sh \
 	tests/integration/kafka_restart.sh \
 	tests/integration/kafka_broker_faults.sh \
 	tests/integration/kafka_dead_letter.sh \

@@ -24,6 +24,7 @@ extern const brg_adapter_t brg_kafka_adapter;
 TCase *kafka_types_tcase(void);       /* check_kafka_types.c */
 TCase *kafka_offset_sync_tcase(void); /* check_kafka_offset_sync.c */
 TCase *kafka_topics_tcase(void);      /* check_kafka_topics.c */
+TCase *kafka_group_sync_tcase(void);  /* check_kafka_group_sync.c */
 
 /* ---- offset tracker ---------------------------------------------------------------------- */
 
@@ -1161,6 +1162,7 @@ static Suite *kafka_suite(void)
     suite_add_tcase(s, kafka_types_tcase());
     suite_add_tcase(s, kafka_offset_sync_tcase());
     suite_add_tcase(s, kafka_topics_tcase());
+    suite_add_tcase(s, kafka_group_sync_tcase());
 
     t = tcase_create("group");
     tcase_add_test(t, test_mock_cluster_commit_in_revoke);

@@ -3,8 +3,11 @@
  * consumed that far would have.
  *
  *   kafka_test_commit BROKERS GROUP TOPIC PARTITION=OFFSET...
+ *   kafka_test_commit BROKERS GROUP TOPIC --show PARTITIONS
  *
- * Exit status 0 once the group coordinator accepted every offset, 1 otherwise. */
+ * Exit status 0 once the group coordinator accepted every offset, 1 otherwise. --show commits
+ * nothing: it prints the group's committed offset of partitions 0..PARTITIONS-1, a line
+ * "PARTITION OFFSET" each (-1: none). */
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -30,6 +33,24 @@ int main(int argc, char **argv)
     if (!rk) {
         fprintf(stderr, "kafka_test_commit: %s\n", err);
         return 1;
+    }
+    if (strcmp(argv[4], "--show") == 0 && argc == 6) {
+        int n = atoi(argv[5]);
+        rd_kafka_topic_partition_list_t *list = rd_kafka_topic_partition_list_new(n);
+        for (int p = 0; p < n; p++) {
+            rd_kafka_topic_partition_list_add(list, argv[3], p);
+        }
+        rd_kafka_resp_err_t e = rd_kafka_committed(rk, list, 10000);
+        for (int i = 0; !e && i < list->cnt; i++) {
+            printf("%" PRId32 " %" PRId64 "\n", list->elems[i].partition,
+                   list->elems[i].offset >= 0 ? list->elems[i].offset : -1);
+        }
+        if (e) {
+            fprintf(stderr, "kafka_test_commit: %s\n", rd_kafka_err2str(e));
+        }
+        rd_kafka_topic_partition_list_destroy(list);
+        rd_kafka_destroy(rk);
+        return e ? 1 : 0;
     }
     rd_kafka_topic_partition_list_t *list = rd_kafka_topic_partition_list_new(argc - 4);
     for (int i = 4; i < argc; i++) {
