@@ -215,6 +215,10 @@ static brg_err_t producer_new(brg_kafka_ep_t *k, char *errstr, size_t errstr_siz
 /* One sink's compiled destination on the producer. */
 static void sink_setup(brg_kafka_ep_t *k, brg_sink_t *sink)
 {
+    /* First: a topic handle makes the producer ask for the topic's metadata, which lets a
+     * cluster that creates topics on first use create it, with its default partition count,
+     * before create_topics could give it the source's. */
+    brg_kafka_sink_check_topics(k, sink);
     brg_kafka_sink_t *ks = brg_xcalloc(1, sizeof(*ks));
     ks->topic_tpl = brg_sink_template(sink, "topic");
     ks->key_tpl = brg_sink_template(sink, "key");
@@ -240,7 +244,6 @@ static void sink_setup(brg_kafka_ep_t *k, brg_sink_t *sink)
     }
     sink_state_free(brg_sink_opaque(sink));
     brg_sink_set_opaque(sink, ks);
-    brg_kafka_sink_check_topics(k, sink);
 }
 
 void brg_kafka_sink_tick(brg_kafka_ep_t *k)
