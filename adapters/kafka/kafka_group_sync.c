@@ -306,6 +306,11 @@ static rd_kafka_AdminOptions_t *options(brg_kafka_group_sync_t *g, rd_kafka_t *r
     return o;
 }
 
+static void add_source(void *arg, const char *topic, int32_t partition)
+{
+    rd_kafka_topic_partition_list_add(arg, topic, partition);
+}
+
 /* Ask for the next group's source offsets, or end the round. */
 static void next_group(brg_kafka_group_sync_t *g, bool first)
 {
@@ -316,10 +321,18 @@ static void next_group(brg_kafka_group_sync_t *g, bool first)
         g->next_ns = brg_now_ns() + g->interval_ns;
         return;
     }
-    /* NULL partitions: every partition the group committed; only those the route copies
-     * translate. */
+    /* The partitions that can translate: those with a sync. (Asking for all of a group's
+     * partitions, NULL, gets nothing from the test cluster.) */
+    rd_kafka_topic_partition_list_t *parts = rd_kafka_topic_partition_list_new(16);
+    if (brg_kafka_sync_map_sources(g->syncs, add_source, parts) == 0) {
+        rd_kafka_topic_partition_list_destroy(parts);
+        g->step = STEP_IDLE; /* nothing copied yet: nothing to translate */
+        g->next_ns = brg_now_ns() + g->interval_ns;
+        return;
+    }
     rd_kafka_ListConsumerGroupOffsets_t *req =
-        rd_kafka_ListConsumerGroupOffsets_new(g->groups[g->cur].name, NULL);
+        rd_kafka_ListConsumerGroupOffsets_new(g->groups[g->cur].name, parts);
+    rd_kafka_topic_partition_list_destroy(parts);
     rd_kafka_AdminOptions_t *o = options(g, g->src_rk, RD_KAFKA_ADMIN_OP_LISTCONSUMERGROUPOFFSETS);
     rd_kafka_ListConsumerGroupOffsets(g->src_rk, &req, 1, o, g->src_q);
     rd_kafka_AdminOptions_destroy(o);
@@ -396,6 +409,9 @@ static void on_source(brg_kafka_ep_t *k, brg_kafka_group_sync_t *g, rd_kafka_eve
         r.src_topic = brg_xstrdup(tp->topic);
         g->plan[g->nplan++] = r;
     }
+    brg_log_debug(&k->log.ctx, "route \"%s\": sync_groups: group \"%s\": %d partitions "
+                  "committed on the source, %zu translate",
+                  brg_sink_route_name(g->sink), g->groups[g->cur].name, l->cnt, g->nplan);
     if (g->nplan == 0) {
         g->groups[g->cur].last_sync_ms = brg_wall_ms();
         next_group(g, false);
@@ -559,6 +575,9 @@ void brg_kafka_group_sync_poll(brg_kafka_ep_t *k, brg_kafka_group_sync_t *g)
         }
         return;
     }
+    brg_log_debug(&k->log.ctx, "route \"%s\": sync_groups: group \"%s\": step %d answered: %s",
+                  brg_sink_route_name(g->sink), g->groups[g->cur].name, (int)g->step,
+                  rd_kafka_event_name(ev));
     switch (g->step) {
     case STEP_SOURCE: on_source(k, g, ev); break;
     case STEP_DEST: on_dest(k, g, ev); break;

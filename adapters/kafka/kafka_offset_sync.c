@@ -43,6 +43,19 @@ brg_kafka_sync_map_t *brg_kafka_sync_map_new(void)
     return m;
 }
 
+size_t brg_kafka_sync_map_sources(const brg_kafka_sync_map_t *m, brg_kafka_sync_source_fn fn,
+                                  void *arg)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < m->cap; i++) {
+        if (m->slots[i] && m->slots[i]->n > 0) {
+            fn(arg, m->slots[i]->src_topic, m->slots[i]->src_partition);
+            n++;
+        }
+    }
+    return n;
+}
+
 void brg_kafka_sync_map_free(brg_kafka_sync_map_t *m)
 {
     if (!m) {

@@ -44,6 +44,10 @@ typedef struct brg_kafka_sync_map brg_kafka_sync_map_t;
 
 brg_kafka_sync_map_t *brg_kafka_sync_map_new(void);
 void brg_kafka_sync_map_free(brg_kafka_sync_map_t *m);
+/* Call fn for each source partition the map has a sync for (in no order). Returns: how many. */
+typedef void (*brg_kafka_sync_source_fn)(void *arg, const char *src_topic, int32_t partition);
+size_t brg_kafka_sync_map_sources(const brg_kafka_sync_map_t *m, brg_kafka_sync_source_fn fn,
+                                  void *arg);
 
 /* A record confirmed on the destination. Returns: true if it is a sync point; then *out holds
  * the pair (its strings live as long as the map). Pairs that go back on the source (a record
