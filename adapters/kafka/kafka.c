@@ -13,6 +13,7 @@
 #include "adapters/kafka/kafka.h"
 #include "bridge/buf.h"
 #include "adapters/kafka/kafka_gap.h"
+#include "adapters/kafka/kafka_group_sync.h"
 
 /* ---- keys ------------------------------------------------------------------------------------ */
 
@@ -345,6 +346,7 @@ static void kafka_close(void *state)
         close(k->evfd[1]);
     }
     brg_kafka_rows_free(k->rows, k->nrows);
+    brg_kafka_gsync_rows_free(k->gsync_rows, k->ngsync_rows);
     pthread_mutex_destroy(&k->mlock);
     free(k->client_id);
     brg_buf_fini(&k->scratch_topic);
@@ -579,6 +581,7 @@ static void kafka_metrics(brg_endpoint_t *const *eps, size_t n, struct brg_metri
             pthread_mutex_unlock(&k->mlock);
         }
     }
+    brg_kafka_gsync_metrics(eps, n, out);
 }
 
 const brg_adapter_t brg_kafka_adapter = {

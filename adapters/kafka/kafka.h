@@ -135,6 +135,18 @@ typedef struct brg_kafka_part_row {
     int64_t committed; /* the group's committed offset, -1 unknown */
 } brg_kafka_part_row_t;
 
+/* One row of the group offset syncs' figures for /metrics (kafka_group_sync.c writes a new
+ * set after a round, the HTTP thread reads it under brg_kafka_ep_t.mlock). topic NULL: the
+ * group's own row (last_sync_ms, live, live_rounds, moved); else a partition's lag. */
+typedef struct brg_kafka_gsync_row {
+    char *route, *group, *topic; /* owned */
+    int32_t partition;
+    int64_t lag;          /* records a failover from here would read again at most */
+    int64_t last_sync_ms; /* wall clock of the last round done, 0: none yet */
+    bool live;
+    uint64_t live_rounds, moved;
+} brg_kafka_gsync_row_t;
+
 struct brg_kafka_ep {
     brg_kafka_logctx_t log; /* first: rd_kafka opaque for the log callback */
     brg_endpoint_t *ep;
@@ -169,6 +181,8 @@ struct brg_kafka_ep {
     pthread_mutex_t mlock;
     brg_kafka_part_row_t *rows;
     size_t nrows;
+    brg_kafka_gsync_row_t *gsync_rows; /* the sinks' group offset syncs */
+    size_t ngsync_rows;
     int64_t next_rows_ns;
 };
 

@@ -38,8 +38,17 @@ typedef struct plan_row {
     bool move;
 } plan_row_t;
 
+/* A partition's figure of the last round: how far behind its translation is. */
+typedef struct part_lag {
+    char *topic;
+    int32_t partition;
+    int64_t lag;
+} part_lag_t;
+
 typedef struct group_state {
     char *name;
+    part_lag_t *lags; /* the partitions that translated in the last round */
+    size_t nlags;
     bool active;        /* its last round was refused: live on the destination */
     bool error_logged;  /* a failure other than "active" logged since the last success */
     uint64_t moved, active_rounds;
@@ -61,6 +70,7 @@ struct brg_kafka_group_sync {
     plan_row_t *plan;
     size_t nplan;
     brg_buf_t key, value;
+    bool changed; /* figures for /metrics not published yet */
 };
 
 /* ---- pure parts ------------------------------------------------------------------------------ */
@@ -286,6 +296,10 @@ void brg_kafka_group_sync_free(brg_kafka_group_sync_t *g)
     }
     for (size_t i = 0; i < g->ngroups; i++) {
         free(g->groups[i].name);
+        for (size_t j = 0; j < g->groups[i].nlags; j++) {
+            free(g->groups[i].lags[j].topic);
+        }
+        free(g->groups[i].lags);
     }
     free(g->groups);
     brg_buf_fini(&g->key);
@@ -389,6 +403,24 @@ group_partitions(brg_kafka_ep_t *k, brg_kafka_group_sync_t *g, rd_kafka_event_t 
     return rd_kafka_group_result_partitions(gr[0]);
 }
 
+/* The group's figures of this round, for /metrics. */
+static void note_lags(brg_kafka_group_sync_t *g)
+{
+    group_state_t *gs = &g->groups[g->cur];
+    for (size_t j = 0; j < gs->nlags; j++) {
+        free(gs->lags[j].topic);
+    }
+    gs->lags = brg_xrealloc(gs->lags, (g->nplan + 1) * sizeof(*gs->lags));
+    gs->nlags = 0;
+    for (size_t i = 0; i < g->nplan; i++) {
+        const plan_row_t *r = &g->plan[i];
+        gs->lags[gs->nlags++] = (part_lag_t){
+            brg_xstrdup(r->src_topic), r->src_partition,
+            brg_kafka_sync_behind(g->syncs, r->src_topic, r->src_partition, r->src_offset)};
+    }
+    g->changed = true;
+}
+
 /* Step 1 answered: translate each committed source offset. */
 static void on_source(brg_kafka_ep_t *k, brg_kafka_group_sync_t *g, rd_kafka_event_t *ev)
 {
@@ -413,6 +445,7 @@ static void on_source(brg_kafka_ep_t *k, brg_kafka_group_sync_t *g, rd_kafka_eve
                   "committed on the source, %zu translate",
                   brg_sink_route_name(g->sink), g->groups[g->cur].name, l->cnt, g->nplan);
     if (g->nplan == 0) {
+        note_lags(g);
         g->groups[g->cur].last_sync_ms = brg_wall_ms();
         next_group(g, false);
         return;
@@ -455,6 +488,7 @@ static void group_done(brg_kafka_ep_t *k, brg_kafka_group_sync_t *g, uint64_t mo
 {
     group_state_t *gs = &g->groups[g->cur];
     write_checkpoints(k, g);
+    note_lags(g);
     gs->moved += moved;
     gs->error_logged = false;
     gs->last_sync_ms = brg_wall_ms();
@@ -585,4 +619,121 @@ void brg_kafka_group_sync_poll(brg_kafka_ep_t *k, brg_kafka_group_sync_t *g)
     case STEP_IDLE: break;
     }
     rd_kafka_event_destroy(ev);
+}
+
+/* ---- /metrics ------------------------------------------------------------------------------- */
+
+bool brg_kafka_group_sync_take_changed(brg_kafka_group_sync_t *g)
+{
+    bool was = g->changed;
+    g->changed = false;
+    return was;
+}
+
+void brg_kafka_group_sync_rows(const brg_kafka_group_sync_t *g, brg_kafka_gsync_row_t **rows,
+                               size_t *n)
+{
+    const char *route = brg_sink_route_name(g->sink);
+    for (size_t i = 0; i < g->ngroups; i++) {
+        const group_state_t *gs = &g->groups[i];
+        *rows = brg_xrealloc(*rows, (*n + 1 + gs->nlags) * sizeof(**rows));
+        (*rows)[(*n)++] = (brg_kafka_gsync_row_t){
+            .route = brg_xstrdup(route), .group = brg_xstrdup(gs->name),
+            .last_sync_ms = gs->last_sync_ms, .live = gs->active,
+            .live_rounds = gs->active_rounds, .moved = gs->moved};
+        for (size_t j = 0; j < gs->nlags; j++) {
+            if (gs->lags[j].lag < 0) {
+                continue;
+            }
+            (*rows)[(*n)++] = (brg_kafka_gsync_row_t){
+                .route = brg_xstrdup(route), .group = brg_xstrdup(gs->name),
+                .topic = brg_xstrdup(gs->lags[j].topic), .partition = gs->lags[j].partition,
+                .lag = gs->lags[j].lag};
+        }
+    }
+}
+
+void brg_kafka_gsync_rows_free(brg_kafka_gsync_row_t *rows, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        free(rows[i].route);
+        free(rows[i].group);
+        free(rows[i].topic);
+    }
+    free(rows);
+}
+
+/* The families, in the order printed: each a gauge or counter of one row field. */
+enum { M_LAG, M_LAST, M_LIVE, M_LIVE_ROUNDS, M_MOVED, M_COUNT };
+
+static void print_row(struct brg_metrics_out *out, int f, const char *name,
+                      const brg_kafka_gsync_row_t *r, const char *e)
+{
+    char rt[256], gr[512], t[512];
+    brg_prom_label(r->route, rt, sizeof(rt));
+    brg_prom_label(r->group, gr, sizeof(gr));
+    if (f == M_LAG) {
+        brg_metrics_printf(out,
+                           "%s{route=\"%s\",endpoint=\"%s\",group=\"%s\",topic=\"%s\","
+                           "partition=\"%d\"} %lld\n",
+                           name, rt, e, gr, brg_prom_label(r->topic, t, sizeof(t)),
+                           (int)r->partition, (long long)r->lag);
+        return;
+    }
+    if (f == M_LAST && r->last_sync_ms == 0) {
+        return; /* no round done yet */
+    }
+    char v[32];
+    switch (f) {
+    case M_LAST: snprintf(v, sizeof(v), "%.3f", (double)r->last_sync_ms / 1000.0); break;
+    case M_LIVE: snprintf(v, sizeof(v), "%d", r->live ? 1 : 0); break;
+    case M_LIVE_ROUNDS: snprintf(v, sizeof(v), "%llu", (unsigned long long)r->live_rounds); break;
+    default: snprintf(v, sizeof(v), "%llu", (unsigned long long)r->moved); break;
+    }
+    brg_metrics_printf(out, "%s{route=\"%s\",endpoint=\"%s\",group=\"%s\"} %s\n", name, rt, e,
+                       gr, v);
+}
+
+void brg_kafka_gsync_metrics(brg_endpoint_t *const *eps, size_t n, struct brg_metrics_out *out)
+{
+    static const struct {
+        const char *name, *type, *help;
+    } fams[M_COUNT] = {
+        [M_LAG] = {"msgbridge_kafka_group_sync_lag_records", "gauge",
+                   "Records a consumer group failing over to the destination would read again "
+                   "at most, per source partition: its committed offset minus the offset sync "
+                   "its translation comes from (last sync round)."},
+        [M_LAST] = {"msgbridge_kafka_group_sync_last_timestamp_seconds", "gauge",
+                    "When the group's last offset sync round ended (Unix time)."},
+        [M_LIVE] = {"msgbridge_kafka_group_sync_live", "gauge",
+                    "1 while the group has live members on the destination, which refuses to "
+                    "have its offsets moved: not synced."},
+        [M_LIVE_ROUNDS] = {"msgbridge_kafka_group_sync_skipped_live_total", "counter",
+                           "Sync rounds in which the group was not moved because it had live "
+                           "members on the destination."},
+        [M_MOVED] = {"msgbridge_kafka_group_sync_commits_total", "counter",
+                     "Partition offsets of the group committed on the destination."},
+    };
+    for (int f = 0; f < M_COUNT; f++) {
+        bool header = false;
+        for (size_t i = 0; i < n; i++) {
+            brg_kafka_ep_t *k = brg_endpoint_state(eps[i]);
+            char e[256];
+            brg_prom_label(brg_endpoint_name(eps[i]), e, sizeof(e));
+            pthread_mutex_lock(&k->mlock);
+            for (size_t j = 0; j < k->ngsync_rows; j++) {
+                const brg_kafka_gsync_row_t *r = &k->gsync_rows[j];
+                if ((f == M_LAG) != (r->topic != NULL)) {
+                    continue;
+                }
+                if (!header) {
+                    brg_metrics_printf(out, "# HELP %s %s\n# TYPE %s %s\n", fams[f].name,
+                                       fams[f].help, fams[f].name, fams[f].type);
+                    header = true;
+                }
+                print_row(out, f, fams[f].name, r, e);
+            }
+            pthread_mutex_unlock(&k->mlock);
+        }
+    }
 }

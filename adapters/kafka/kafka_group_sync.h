@@ -64,4 +64,13 @@ void brg_kafka_group_sync_free(brg_kafka_group_sync_t *g);
  * Thread: the endpoint's. */
 void brg_kafka_group_sync_poll(brg_kafka_ep_t *k, brg_kafka_group_sync_t *g);
 
+/* /metrics. After a round that changed anything, the sink's tick asks each group sync for its
+ * rows (appended to *rows, growing it) and publishes the set under k->mlock; the HTTP thread
+ * prints what was published (brg_kafka_gsync_metrics, from kafka.c's metrics hook). */
+bool brg_kafka_group_sync_take_changed(brg_kafka_group_sync_t *g);
+void brg_kafka_group_sync_rows(const brg_kafka_group_sync_t *g, brg_kafka_gsync_row_t **rows,
+                               size_t *n);
+void brg_kafka_gsync_rows_free(brg_kafka_gsync_row_t *rows, size_t n);
+void brg_kafka_gsync_metrics(brg_endpoint_t *const *eps, size_t n, struct brg_metrics_out *out);
+
 #endif

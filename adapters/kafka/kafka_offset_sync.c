@@ -207,6 +207,19 @@ bool brg_kafka_sync_translate(const brg_kafka_sync_map_t *m, const char *src_top
     return false;
 }
 
+int64_t brg_kafka_sync_behind(const brg_kafka_sync_map_t *m, const char *src_topic,
+                              int32_t src_partition, int64_t committed)
+{
+    const sync_part_t *p = find(m, src_topic, src_partition);
+    for (size_t k = p && committed >= 0 ? p->n : 0; k > 0; k--) {
+        size_t i = (p->head + k - 1) % BRG_KAFKA_SYNC_HISTORY;
+        if (p->src[i] <= committed) {
+            return committed - p->src[i];
+        }
+    }
+    return -1;
+}
+
 const char *brg_kafka_sync_topic(const brg_conf_node_t *to_cs, const char *route, char *buf,
                                  size_t size)
 {

@@ -68,6 +68,12 @@ bool brg_kafka_sync_translate(const brg_kafka_sync_map_t *m, const char *src_top
                               int32_t src_partition, int64_t committed, const char **dst_topic,
                               int32_t *dst_partition, int64_t *dst_offset);
 
+/* How many records before `committed` the sync that translates it is (committed minus its
+ * source offset): at most what a consumer failing over from there reads again. Returns: -1
+ * when nothing translates it. */
+int64_t brg_kafka_sync_behind(const brg_kafka_sync_map_t *m, const char *src_topic,
+                              int32_t src_partition, int64_t committed);
+
 /* The topic a sink's offset syncs go to: its offset_syncs_topic, else ROUTE.offset-syncs
  * (written into buf). The sink and `msgbridge offsets` both name it here. */
 const char *brg_kafka_sync_topic(const struct brg_conf_node *to_cs, const char *route, char *buf,

@@ -249,12 +249,33 @@ static void sink_setup(brg_kafka_ep_t *k, brg_sink_t *sink)
 void brg_kafka_sink_tick(brg_kafka_ep_t *k)
 {
     size_t n = brg_endpoint_sink_count(k->ep);
+    bool changed = false;
     for (size_t i = 0; i < n && k->producer; i++) {
         brg_kafka_sink_t *ks = brg_sink_opaque(brg_endpoint_sink(k->ep, i));
         if (ks && ks->gsync) {
             brg_kafka_group_sync_poll(k, ks->gsync);
+            changed |= brg_kafka_group_sync_take_changed(ks->gsync);
         }
     }
+    if (!changed) {
+        return;
+    }
+    /* A new set of figures for /metrics, swapped in under the lock the HTTP thread takes. */
+    brg_kafka_gsync_row_t *rows = NULL;
+    size_t nrows = 0;
+    for (size_t i = 0; i < n; i++) {
+        brg_kafka_sink_t *ks = brg_sink_opaque(brg_endpoint_sink(k->ep, i));
+        if (ks && ks->gsync) {
+            brg_kafka_group_sync_rows(ks->gsync, &rows, &nrows);
+        }
+    }
+    pthread_mutex_lock(&k->mlock);
+    brg_kafka_gsync_row_t *old = k->gsync_rows;
+    size_t nold = k->ngsync_rows;
+    k->gsync_rows = rows;
+    k->ngsync_rows = nrows;
+    pthread_mutex_unlock(&k->mlock);
+    brg_kafka_gsync_rows_free(old, nold);
 }
 
 brg_err_t brg_kafka_sink_start(brg_kafka_ep_t *k, char *errstr, size_t errstr_size)

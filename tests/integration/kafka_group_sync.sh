@@ -11,6 +11,8 @@
 #     shown here: the test cluster refuses commits from outside a group for good once the
 #     group has had a member, even after the member left.)
 #  3. A destination offset already further than the translation is never moved back.
+#  /metrics: the group's last sync time, commits, "live" gauge and rounds skipped as live, and per
+#  partition how many records a failover would read again at most.
 #  4. msgbridge restarted (no record left to copy, so no new offset sync): the syncs read
 #     back from their topic translate A's new position on the fourth partition.
 . "$(dirname "$0")/lib.sh"
@@ -26,6 +28,8 @@ SRC_BROKERS=$BRG_TEST_KAFKA_BROKERS
 k_topic "$SRC" 4
 k_produce "$SRC" "$N" 4
 COMMIT=$top_builddir/tests/adapters/kafka_test_commit
+command -v curl >/dev/null 2>&1 || t_skip "curl is not installed"
+PORT=$(t_free_port)
 Q=$((N / 4 / 5)) # records per partition / 5
 "$COMMIT" "$SRC_BROKERS" "$A" "$SRC" 0=$Q 1=$((2 * Q + 3)) 2=$((3 * Q + 7)) || t_fail "could not commit for $A"
 "$COMMIT" "$SRC_BROKERS" "$B" "$SRC" 0=$Q 1=$Q 2=$Q 3=$Q || t_fail "could not commit for $B"
@@ -45,7 +49,7 @@ member=$!
 T_PIDS="$T_PIDS $member"
 
 cat >"$T_DIR/bridge.conf" <<EOC
-bridge = { id = "gsync"; };
+bridge = { id = "gsync"; metrics = "127.0.0.1:$PORT"; };
 endpoints = (
   { name = "east"; type = "kafka"; brokers = "$SRC_BROKERS"; properties = [ $K_PROPS ]; },
   { name = "west"; type = "kafka"; brokers = "$DST_BROKERS"; }
@@ -125,6 +129,27 @@ dest_offsets "$B" >"$T_DIR/b_live.txt"
 t_assert_eq "$(awk '$2 >= 0' "$T_DIR/b_live.txt" | wc -l)" 0 "B moved while live: $(cat "$T_DIR/b_live.txt")"
 t_assert_eq "$(grep -c "group \"$B\" has live members" "$LOG")" 1 "times B's live member was logged"
 kill "$member"
+
+# ---- /metrics -----------------------------------------------------------------------------------
+curl -sf "http://127.0.0.1:$PORT/metrics" | grep '^msgbridge_kafka_group_sync' >"$T_DIR/metrics.txt" ||
+    t_fail "no group sync metrics"
+# metric NAME GROUP [PARTITION]: the sample's value
+metric() {
+    sed -n "s/^$1{route=\"mirror\",endpoint=\"west\",group=\"$2\"${3:+,topic=\"$SRC\",partition=\"$3\"}} //p" \
+        "$T_DIR/metrics.txt"
+}
+t_assert_eq "$(metric msgbridge_kafka_group_sync_live "$B")" 1 "B live gauge"
+t_assert_eq "$(metric msgbridge_kafka_group_sync_live "$A")" 0 "A live gauge"
+[ "$(metric msgbridge_kafka_group_sync_skipped_live_total "$B")" -ge 3 ] || t_fail "B's skipped rounds: $(cat "$T_DIR/metrics.txt")"
+t_assert_eq "$(metric msgbridge_kafka_group_sync_commits_total "$B")" 0 "B's commits"
+t_assert_eq "$(metric msgbridge_kafka_group_sync_commits_total "$A")" 3 "A's commits (once per partition: not again while there)"
+last=$(metric msgbridge_kafka_group_sync_last_timestamp_seconds "$A")
+[ -n "$last" ] && [ $(($(date +%s) - ${last%.*})) -le 5 ] || t_fail "A's last sync at '$last', now $(date +%s)"
+for p in 0 1 2; do
+    lag=$(metric msgbridge_kafka_group_sync_lag_records "$A" "$p")
+    [ -n "$lag" ] && [ "$lag" -ge 0 ] && [ "$lag" -lt 1000 ] || t_fail "A's lag on $p: '$lag': $(cat "$T_DIR/metrics.txt")"
+done
+[ -z "$(metric msgbridge_kafka_group_sync_lag_records "$A" 3)" ] || t_fail "A has a lag on a partition it never committed"
 
 # ---- 3. never moved back ------------------------------------------------------------------------
 end0=$(awk '$1 == 0' "$T_DIR/dst.txt" | wc -l)
