@@ -5,7 +5,7 @@
 #  1. Group A committed on three of the four source partitions: after a sync, its committed
 #     offsets on the destination are where a consumer receives every copied record after its
 #     source position (none skipped) and re-reads fewer than 1000; the checkpoint records say
-#     the same offsets; the fourth partition is not committed.
+#     the same offsets, and so does `msgbridge offsets`; the fourth partition is not committed.
 #  2. Group B has a live member on the destination: it is never moved (its offsets there stay
 #     uncommitted, msgbridge says why). (That it is synced once the member is gone cannot be
 #     shown here: the test cluster refuses commits from outside a group for good once the
@@ -122,6 +122,13 @@ grep -v '^3 ' "$T_DIR/a.txt" | diff - "$T_DIR/a_ckpt_offsets.txt" >/dev/null ||
     t_fail "checkpoints differ from the committed offsets: $(cat "$T_DIR/a_ckpt.txt") vs $(cat "$T_DIR/a.txt")"
 awk '{ print $1, $2 }' "$T_DIR/a_ckpt.txt" | diff - "$T_DIR/committed.txt" >/dev/null ||
     t_fail "checkpoints name other source offsets: $(cat "$T_DIR/a_ckpt.txt")"
+
+# `msgbridge offsets` prints the offsets the group now has on the destination.
+"$MSGBRIDGE" offsets -c "$T_DIR/bridge.conf" --route mirror --group "$A" >"$T_DIR/offsets.txt" 2>&1 ||
+    t_fail "msgbridge offsets: $(cat "$T_DIR/offsets.txt")"
+sed -n "s/^$SRC\[\([0-9]*\)\]: committed [0-9]* -> $DST\[[0-9]*\] offset \([0-9]*\)\$/\1 \2/p" \
+    "$T_DIR/offsets.txt" | sort -n | diff - "$T_DIR/a_ckpt_offsets.txt" >/dev/null ||
+    t_fail "msgbridge offsets differs from the synced offsets: $(cat "$T_DIR/offsets.txt") vs $(cat "$T_DIR/a.txt")"
 
 # ---- 2. B, live on the destination, is not moved ------------------------------------------------
 sleep 2 # two more rounds refused
