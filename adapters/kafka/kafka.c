@@ -142,6 +142,22 @@ static bool topic_name_ok(const char *s)
            strspn(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-") == n;
 }
 
+/* A "^..." entry compiles as a POSIX extended regex (librdkafka's own rule for
+ * subscriptions; sync_groups patterns follow it). */
+static void check_pattern(const brg_conf_node_t *node, const char *s, brg_diag_t *d)
+{
+    regex_t re;
+    int rc = regcomp(&re, s, REG_EXTENDED | REG_NOSUB);
+    if (rc != 0) {
+        char msg[256];
+        regerror(rc, &re, msg, sizeof(msg));
+        msg[0] = (char)(msg[0] >= 'A' && msg[0] <= 'Z' ? msg[0] - 'A' + 'a' : msg[0]);
+        brg_diag_error(d, node, "bad regex \"%s\": %s", s, msg);
+        return;
+    }
+    regfree(&re);
+}
+
 static void check_topic_entry(const brg_conf_node_t *node, const char *s, brg_diag_t *d)
 {
     if (s[0] != '^') {
@@ -153,17 +169,7 @@ static void check_topic_entry(const brg_conf_node_t *node, const char *s, brg_di
         }
         return;
     }
-    /* librdkafka matches "^..." subscriptions with POSIX extended regexes (regcomp). */
-    regex_t re;
-    int rc = regcomp(&re, s, REG_EXTENDED | REG_NOSUB);
-    if (rc != 0) {
-        char msg[256];
-        regerror(rc, &re, msg, sizeof(msg));
-        msg[0] = (char)(msg[0] >= 'A' && msg[0] <= 'Z' ? msg[0] - 'A' + 'a' : msg[0]);
-        brg_diag_error(d, node, "bad regex \"%s\": %s", s, msg);
-        return;
-    }
-    regfree(&re);
+    check_pattern(node, s, d);
 }
 
 static void check_source(const brg_conf_node_t *ep_cs, const brg_conf_node_t *from_cs, brg_diag_t *d)
@@ -246,10 +252,7 @@ static void check_sink(const brg_conf_node_t *ep_cs, const brg_conf_node_t *to_c
             if (g->type == BRG_CONF_STRING && g->v.s[0] == '\0') {
                 brg_diag_error(d, g, "a consumer group name must not be empty");
             } else if (g->type == BRG_CONF_STRING && g->v.s[0] == '^') {
-                /* Listing groups (ListGroups) is what a pattern needs: not built yet. */
-                brg_diag_error(d, g,
-                               "\"%s\": name each group (patterns are not supported yet)",
-                               g->v.s);
+                check_pattern(g, g->v.s, d);
             }
         }
     }

@@ -12,6 +12,7 @@
 #include "adapters/kafka/kafka_group_sync.h"
 
 #include <inttypes.h>
+#include <regex.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,7 +26,7 @@
 /* Reading the offset syncs back at start. */
 #define GSYNC_READ_MS 5000
 
-typedef enum { STEP_IDLE, STEP_SOURCE, STEP_DEST, STEP_ALTER } step_t;
+typedef enum { STEP_IDLE, STEP_LIST, STEP_SOURCE, STEP_DEST, STEP_ALTER } step_t;
 
 /* One partition of the group being synced: its source position and its translation. */
 typedef struct plan_row {
@@ -58,8 +59,11 @@ typedef struct group_state {
 struct brg_kafka_group_sync {
     brg_sink_t *sink;
     brg_kafka_sync_map_t *syncs; /* the sink's */
-    group_state_t *groups;
+    group_state_t *groups; /* the named ones, then those the patterns matched */
     size_t ngroups, cur;
+    regex_t *patterns; /* the "^..." entries of sync_groups */
+    size_t npatterns;
+    bool list_failure_logged;
     int64_t interval_ns, next_ns, step_since_ns;
     step_t step;
     uintptr_t seq;           /* the request waited for (the admin options' opaque) */
@@ -252,9 +256,16 @@ brg_kafka_group_sync_t *brg_kafka_group_sync_new(brg_kafka_ep_t *k, brg_sink_t *
     g->sink = sink;
     g->syncs = syncs;
     g->groups = brg_xcalloc(list->nkids, sizeof(*g->groups));
+    g->patterns = brg_xcalloc(list->nkids, sizeof(*g->patterns));
     for (size_t i = 0; i < list->nkids; i++) {
-        if (list->kids[i]->type == BRG_CONF_STRING) {
-            g->groups[g->ngroups++].name = brg_xstrdup(list->kids[i]->v.s);
+        const char *s = list->kids[i]->type == BRG_CONF_STRING ? list->kids[i]->v.s : NULL;
+        if (s && s[0] == '^') {
+            /* Checked at load (kafka.c check_sink): it compiles. */
+            if (regcomp(&g->patterns[g->npatterns], s, REG_EXTENDED | REG_NOSUB) == 0) {
+                g->npatterns++;
+            }
+        } else if (s) {
+            g->groups[g->ngroups++].name = brg_xstrdup(s);
         }
     }
     g->interval_ns = brg_conf_int(to, "sync_interval", 10) * (int64_t)1000000000;
@@ -302,6 +313,10 @@ void brg_kafka_group_sync_free(brg_kafka_group_sync_t *g)
         free(g->groups[i].lags);
     }
     free(g->groups);
+    for (size_t i = 0; i < g->npatterns; i++) {
+        regfree(&g->patterns[i]);
+    }
+    free(g->patterns);
     brg_buf_fini(&g->key);
     brg_buf_fini(&g->value);
     free(g);
@@ -353,6 +368,72 @@ static void next_group(brg_kafka_group_sync_t *g, bool first)
     rd_kafka_ListConsumerGroupOffsets_destroy(req);
     g->step = STEP_SOURCE;
     g->step_since_ns = brg_now_ns();
+}
+
+/* A round starts by listing the source's groups when sync_groups has patterns. */
+static void start_round(brg_kafka_group_sync_t *g)
+{
+    if (g->npatterns == 0 || !g->src_rk) {
+        next_group(g, true);
+        return;
+    }
+    rd_kafka_AdminOptions_t *o = options(g, g->src_rk, RD_KAFKA_ADMIN_OP_LISTCONSUMERGROUPS);
+    rd_kafka_ListConsumerGroups(g->src_rk, o, g->src_q);
+    rd_kafka_AdminOptions_destroy(o);
+    g->step = STEP_LIST;
+    g->step_since_ns = brg_now_ns();
+}
+
+static bool known_group(const brg_kafka_group_sync_t *g, const char *name)
+{
+    for (size_t i = 0; i < g->ngroups; i++) {
+        if (strcmp(g->groups[i].name, name) == 0) {
+            return true;
+        }
+    }
+    return false;
+}
+
+static bool pattern_match(const brg_kafka_group_sync_t *g, const char *name)
+{
+    for (size_t i = 0; i < g->npatterns; i++) {
+        if (regexec(&g->patterns[i], name, 0, NULL, 0) == 0) {
+            return true;
+        }
+    }
+    return false;
+}
+
+/* The source's groups listed: those the patterns match join the round (and stay). */
+static void on_list(brg_kafka_ep_t *k, brg_kafka_group_sync_t *g, rd_kafka_event_t *ev)
+{
+    const rd_kafka_ListConsumerGroups_result_t *r = rd_kafka_event_ListConsumerGroups_result(ev);
+    size_t n = 0, nerr = 0;
+    const rd_kafka_ConsumerGroupListing_t **l = r ? rd_kafka_ListConsumerGroups_result_valid(r, &n) : NULL;
+    const rd_kafka_error_t **errs = r ? rd_kafka_ListConsumerGroups_result_errors(r, &nerr) : NULL;
+    const char *why = rd_kafka_event_error(ev) ? rd_kafka_event_error_string(ev)
+                      : nerr > 0                ? rd_kafka_error_string(errs[0])
+                                                : NULL;
+    if (why && !g->list_failure_logged) {
+        /* The test cluster (no ListGroups) ends here: "Required feature not supported by
+         * broker". */
+        g->list_failure_logged = true;
+        brg_log_warn(&k->log.ctx,
+                     "route \"%s\": sync_groups: cannot list the source's consumer groups for "
+                     "the patterns: %s (only the groups named are synced; tried again every "
+                     "sync_interval; logged once)",
+                     brg_sink_route_name(g->sink), why);
+    }
+    for (size_t i = 0; i < n; i++) {
+        const char *name = rd_kafka_ConsumerGroupListing_group_id(l[i]);
+        if (name && pattern_match(g, name) && !known_group(g, name)) {
+            g->groups = brg_xrealloc(g->groups, (g->ngroups + 1) * sizeof(*g->groups));
+            g->groups[g->ngroups++] = (group_state_t){.name = brg_xstrdup(name)};
+            brg_log_info(&k->log.ctx, "route \"%s\": sync_groups: group \"%s\" matched: synced",
+                         brg_sink_route_name(g->sink), name);
+        }
+    }
+    next_group(g, true);
 }
 
 /* A failure of this group's round other than "active": logged once until a round succeeds. */
@@ -592,27 +673,33 @@ void brg_kafka_group_sync_poll(brg_kafka_ep_t *k, brg_kafka_group_sync_t *g)
     int64_t now = brg_now_ns();
     if (g->step == STEP_IDLE) {
         if (now >= g->next_ns) {
-            next_group(g, true);
+            start_round(g);
         }
         return;
     }
-    rd_kafka_queue_t *q = g->step == STEP_SOURCE ? g->src_q : g->dst_q;
+    rd_kafka_queue_t *q = g->step == STEP_SOURCE || g->step == STEP_LIST ? g->src_q : g->dst_q;
     rd_kafka_event_t *ev = rd_kafka_queue_poll(q, 0);
     if (ev && (uintptr_t)rd_kafka_event_opaque(ev) != g->seq) {
         rd_kafka_event_destroy(ev); /* the late answer to a request given up on */
         return;
     }
     if (!ev) {
-        if (now - g->step_since_ns > GSYNC_STEP_GIVE_UP_NS) {
-            group_failed(k, g, "no answer", "the cluster did not answer the admin request");
-            next_group(g, false);
+        if (now - g->step_since_ns <= GSYNC_STEP_GIVE_UP_NS) {
+            return;
         }
+        if (g->step == STEP_LIST) {
+            next_group(g, true); /* the named groups all the same */
+            return;
+        }
+        group_failed(k, g, "no answer", "the cluster did not answer the admin request");
+        next_group(g, false);
         return;
     }
-    brg_log_debug(&k->log.ctx, "route \"%s\": sync_groups: group \"%s\": step %d answered: %s",
-                  brg_sink_route_name(g->sink), g->groups[g->cur].name, (int)g->step,
-                  rd_kafka_event_name(ev));
+    brg_log_debug(&k->log.ctx, "route \"%s\": sync_groups: step %d (group \"%s\") answered: %s",
+                  brg_sink_route_name(g->sink), (int)g->step,
+                  g->step == STEP_LIST ? "" : g->groups[g->cur].name, rd_kafka_event_name(ev));
     switch (g->step) {
+    case STEP_LIST: on_list(k, g, ev); break;
     case STEP_SOURCE: on_source(k, g, ev); break;
     case STEP_DEST: on_dest(k, g, ev); break;
     case STEP_ALTER: on_alter(k, g, ev); break;

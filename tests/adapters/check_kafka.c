@@ -757,6 +757,29 @@ START_TEST(test_check_sink_partition_and_topic)
 }
 END_TEST
 
+START_TEST(test_check_sync_groups)
+{
+    const brg_conf_node_t *g = parse("g = {\n  topic = \"out\";\n  sync_groups = [ \"app\" ];\n};\n");
+    brg_kafka_adapter.check_sink(NULL, g, &diag);
+    ck_assert_uint_eq(diag.errors, 1);
+    assert_diag(0, "k.conf:3: g.sync_groups: sync_groups needs offset_syncs = true");
+
+    g = parse("g = {\n  topic = \"out\";\n  partition = \"${partition}\";\n  offset_syncs = true;\n"
+              "  sync_groups = [ \"app\", \"\", \"^billing-(\" ];\n  checkpoints_topic = \"a b\";\n};\n");
+    brg_kafka_adapter.check_sink(NULL, g, &diag);
+    ck_assert_uint_eq(diag.errors, 3);
+    assert_diag(0, "k.conf:6: g.checkpoints_topic: \"a b\" is not a valid topic name (1-249 "
+                   "letters, digits, '.', '_' or '-')");
+    assert_diag(1, "k.conf:5: g.sync_groups[1]: a consumer group name must not be empty");
+    assert_diag(2, "k.conf:5: g.sync_groups[2]: bad regex \"^billing-(\": unmatched ( or \\(");
+
+    g = parse("g = {\n  topic = \"out\";\n  partition = \"${partition}\";\n  offset_syncs = true;\n"
+              "  sync_groups = [ \"app\", \"^billing-.*\" ];\n  sync_interval = 30;\n};\n");
+    brg_kafka_adapter.check_sink(NULL, g, &diag);
+    ck_assert_uint_eq(diag.errors, 0);
+}
+END_TEST
+
 START_TEST(test_conf_consumer_prefetch_follows_the_budget)
 {
     /* The hold is half the route's window, within 256 KiB .. 64 MiB. */
@@ -1175,6 +1198,7 @@ static Suite *kafka_suite(void)
     tcase_add_test(t, test_settings_compiled_at_load);
     tcase_add_test(t, test_check_bad_regex_and_topics);
     tcase_add_test(t, test_check_sink_partition_and_topic);
+    tcase_add_test(t, test_check_sync_groups);
     tcase_add_test(t, test_conf_consumer_prefetch_follows_the_budget);
     tcase_add_test(t, test_conf_producer_linger_unless_set);
     tcase_add_test(t, test_conf_consumer_cooperative_unless_set);
