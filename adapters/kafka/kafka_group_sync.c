@@ -70,6 +70,8 @@ struct brg_kafka_group_sync {
     rd_kafka_t *src_rk;      /* a client of the source cluster */
     rd_kafka_queue_t *src_q; /* its admin results */
     rd_kafka_queue_t *dst_q; /* the producer's admin results */
+    rd_kafka_t *list_rk;     /* with patterns: a client of the source that lists its groups */
+    rd_kafka_queue_t *list_q;
     rd_kafka_topic_t *ckpt_rkt;
     plan_row_t *plan;
     size_t nplan;
@@ -277,6 +279,15 @@ brg_kafka_group_sync_t *brg_kafka_group_sync_new(brg_kafka_ep_t *k, brg_sink_t *
     } else {
         g->src_q = rd_kafka_queue_new(g->src_rk);
     }
+    if (g->npatterns > 0) {
+        /* A handle of its own: what a cluster that cannot list groups answers stays away from
+         * the offsets' requests (librdkafka 2.0.2 leaves one 176-byte object of a handle
+         * unfreed once it has sent ListConsumerGroups to such a cluster). */
+        g->list_rk = brg_kafka_peer_client(k, src_set, NULL, err, sizeof(err));
+        if (g->list_rk) {
+            g->list_q = rd_kafka_queue_new(g->list_rk);
+        }
+    }
     g->dst_q = rd_kafka_queue_new(k->producer);
     char buf[BRG_KAFKA_TOPIC_MAX + 1];
     g->ckpt_rkt = rd_kafka_topic_new(
@@ -301,6 +312,12 @@ void brg_kafka_group_sync_free(brg_kafka_group_sync_t *g)
     }
     if (g->src_q) {
         rd_kafka_queue_destroy(g->src_q);
+    }
+    if (g->list_q) {
+        rd_kafka_queue_destroy(g->list_q);
+    }
+    if (g->list_rk) {
+        rd_kafka_destroy(g->list_rk);
     }
     if (g->src_rk) {
         rd_kafka_destroy(g->src_rk);
@@ -373,12 +390,12 @@ static void next_group(brg_kafka_group_sync_t *g, bool first)
 /* A round starts by listing the source's groups when sync_groups has patterns. */
 static void start_round(brg_kafka_group_sync_t *g)
 {
-    if (g->npatterns == 0 || !g->src_rk) {
+    if (!g->list_rk) {
         next_group(g, true);
         return;
     }
-    rd_kafka_AdminOptions_t *o = options(g, g->src_rk, RD_KAFKA_ADMIN_OP_LISTCONSUMERGROUPS);
-    rd_kafka_ListConsumerGroups(g->src_rk, o, g->src_q);
+    rd_kafka_AdminOptions_t *o = options(g, g->list_rk, RD_KAFKA_ADMIN_OP_LISTCONSUMERGROUPS);
+    rd_kafka_ListConsumerGroups(g->list_rk, o, g->list_q);
     rd_kafka_AdminOptions_destroy(o);
     g->step = STEP_LIST;
     g->step_since_ns = brg_now_ns();
@@ -677,7 +694,9 @@ void brg_kafka_group_sync_poll(brg_kafka_ep_t *k, brg_kafka_group_sync_t *g)
         }
         return;
     }
-    rd_kafka_queue_t *q = g->step == STEP_SOURCE || g->step == STEP_LIST ? g->src_q : g->dst_q;
+    rd_kafka_queue_t *q = g->step == STEP_LIST     ? g->list_q
+                          : g->step == STEP_SOURCE ? g->src_q
+                                                   : g->dst_q;
     rd_kafka_event_t *ev = rd_kafka_queue_poll(q, 0);
     if (ev && (uintptr_t)rd_kafka_event_opaque(ev) != g->seq) {
         rd_kafka_event_destroy(ev); /* the late answer to a request given up on */
