@@ -398,6 +398,7 @@ static void origin_fini(brg_envelope_t *env)
         brg_envelope_free_str(env, o->endpoint);
     }
     brg_envelope_free_str(env, o->stream);
+    brg_envelope_free_str(env, o->stream_read);
     brg_envelope_free_str(env, o->exchange);
     brg_envelope_free_str(env, o->routing_key);
 }
@@ -615,6 +616,7 @@ brg_envelope_t *brg_envelope_copy(const brg_envelope_t *env)
     c->origin.endpoint = brg_xstrdup(o->endpoint);
     c->origin.endpoint_borrowed = false;
     c->origin.stream = brg_xstrdup(o->stream);
+    c->origin.stream_read = o->stream_read ? brg_xstrdup(o->stream_read) : NULL;
     c->origin.exchange = brg_xstrdup(o->exchange);
     c->origin.routing_key = brg_xstrdup(o->routing_key);
     /* Sequence numbers identify the message for the source and for tests; the token is the

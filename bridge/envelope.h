@@ -147,6 +147,9 @@ typedef struct brg_origin {
     char *endpoint;
     bool endpoint_borrowed; /* endpoint is not freed with the envelope */
     char *stream;         /* Kafka topic, queue name or AMQP 1.0 address */
+    /* The stream as read when the route's mapping renamed it (stream is then the new name),
+     * else NULL: what a Kafka offset sync names as its source. */
+    char *stream_read;
     int32_t partition;    /* Kafka partition, -1 otherwise */
     int64_t offset;       /* Kafka offset, -1 otherwise */
     uint64_t delivery_tag;/* AMQP 0-9-1 delivery tag, 0 otherwise */

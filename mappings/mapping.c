@@ -778,7 +778,12 @@ brg_map_verdict_t brg_mapping_apply(const brg_mapping_t *m, brg_envelope_t *env,
     if (m->rename && env->origin.stream) {
         char *renamed = regex_apply(m->rename, env->origin.stream);
         if (renamed) {
-            brg_envelope_free_str(env, env->origin.stream);
+            /* The name as read stays for what must name the source (Kafka offset syncs). */
+            if (env->origin.stream_read) {
+                brg_envelope_free_str(env, env->origin.stream);
+            } else {
+                env->origin.stream_read = env->origin.stream;
+            }
             env->origin.stream = renamed;
         }
     }

@@ -183,6 +183,7 @@ struct brg_kafka_ep {
     size_t nrows;
     brg_kafka_gsync_row_t *gsync_rows; /* the sinks' group offset syncs */
     size_t ngsync_rows;
+    bool gsync_stale; /* a sink with a group sync went: publish the rows again */
     int64_t next_rows_ns;
 };
 

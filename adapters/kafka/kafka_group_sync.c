@@ -33,7 +33,7 @@ typedef struct plan_row {
     char *src_topic;
     int32_t src_partition;
     int64_t src_offset;
-    const char *dst_topic; /* the sync map's */
+    char *dst_topic; /* a copy: the map's name goes if the destination topic changes */
     int32_t dst_partition;
     int64_t dst_offset;
     bool move;
@@ -238,6 +238,7 @@ static void plan_clear(brg_kafka_group_sync_t *g)
 {
     for (size_t i = 0; i < g->nplan; i++) {
         free(g->plan[i].src_topic);
+        free(g->plan[i].dst_topic);
     }
     free(g->plan);
     g->plan = NULL;
@@ -252,7 +253,7 @@ brg_kafka_group_sync_t *brg_kafka_group_sync_new(brg_kafka_ep_t *k, brg_sink_t *
     const void *src_set = brg_sink_source_settings(sink);
     if (!list || list->nkids == 0 || !syncs || !src_set ||
         strcmp(brg_sink_source_type(sink), "kafka") != 0) {
-        return NULL; /* checked at load: sync_groups needs offset_syncs, a Kafka source */
+        return NULL; /* sync_groups needs offset_syncs (checked at load) and a Kafka source */
     }
     brg_kafka_group_sync_t *g = brg_xcalloc(1, sizeof(*g));
     g->sink = sink;
@@ -278,6 +279,8 @@ brg_kafka_group_sync_t *brg_kafka_group_sync_new(brg_kafka_ep_t *k, brg_sink_t *
                       brg_sink_route_name(sink), err);
     } else {
         g->src_q = rd_kafka_queue_new(g->src_rk);
+        /* An answer wakes the endpoint thread's poll(2), as delivery reports do. */
+        rd_kafka_queue_io_event_enable(g->src_q, k->evfd[1], "g", 1);
     }
     if (g->npatterns > 0) {
         /* A handle of its own: what a cluster that cannot list groups answers stays away from
@@ -286,9 +289,11 @@ brg_kafka_group_sync_t *brg_kafka_group_sync_new(brg_kafka_ep_t *k, brg_sink_t *
         g->list_rk = brg_kafka_peer_client(k, src_set, NULL, err, sizeof(err));
         if (g->list_rk) {
             g->list_q = rd_kafka_queue_new(g->list_rk);
+            rd_kafka_queue_io_event_enable(g->list_q, k->evfd[1], "g", 1);
         }
     }
     g->dst_q = rd_kafka_queue_new(k->producer);
+    rd_kafka_queue_io_event_enable(g->dst_q, k->evfd[1], "g", 1);
     char buf[BRG_KAFKA_TOPIC_MAX + 1];
     g->ckpt_rkt = rd_kafka_topic_new(
         k->producer, brg_kafka_checkpoints_topic(to, brg_sink_route_name(sink), buf, sizeof(buf)),
@@ -531,12 +536,14 @@ static void on_source(brg_kafka_ep_t *k, brg_kafka_group_sync_t *g, rd_kafka_eve
     for (int i = 0; i < l->cnt; i++) {
         const rd_kafka_topic_partition_t *tp = &l->elems[i];
         plan_row_t r = {.src_partition = tp->partition, .src_offset = tp->offset};
+        const char *dst_topic;
         if (tp->err || tp->offset < 0 ||
             !brg_kafka_sync_translate(g->syncs, tp->topic, tp->partition, tp->offset,
-                                      &r.dst_topic, &r.dst_partition, &r.dst_offset)) {
+                                      &dst_topic, &r.dst_partition, &r.dst_offset)) {
             continue; /* not committed, or not copied by this route (yet) */
         }
         r.src_topic = brg_xstrdup(tp->topic);
+        r.dst_topic = brg_xstrdup(dst_topic);
         g->plan[g->nplan++] = r;
     }
     brg_log_debug(&k->log.ctx, "route \"%s\": sync_groups: group \"%s\": %d partitions "
@@ -550,7 +557,12 @@ static void on_source(brg_kafka_ep_t *k, brg_kafka_group_sync_t *g, rd_kafka_eve
     }
     rd_kafka_topic_partition_list_t *want = rd_kafka_topic_partition_list_new((int)g->nplan);
     for (size_t i = 0; i < g->nplan; i++) {
-        rd_kafka_topic_partition_list_add(want, g->plan[i].dst_topic, g->plan[i].dst_partition);
+        /* Once each: a request naming a partition twice is refused whole. */
+        if (!rd_kafka_topic_partition_list_find(want, g->plan[i].dst_topic,
+                                                g->plan[i].dst_partition)) {
+            rd_kafka_topic_partition_list_add(want, g->plan[i].dst_topic,
+                                              g->plan[i].dst_partition);
+        }
     }
     rd_kafka_ListConsumerGroupOffsets_t *req =
         rd_kafka_ListConsumerGroupOffsets_new(g->groups[g->cur].name, want);
@@ -581,15 +593,18 @@ static void write_checkpoints(brg_kafka_ep_t *k, brg_kafka_group_sync_t *g)
     }
 }
 
-/* The round of this group is over: checkpoints, figures, the next group. */
-static void group_done(brg_kafka_ep_t *k, brg_kafka_group_sync_t *g, uint64_t moved)
+/* The round of this group is over: checkpoints, figures, the next group. ok: it ended without
+ * a failure (the time of the last sync, and a failure logged again when it comes back). */
+static void group_done(brg_kafka_ep_t *k, brg_kafka_group_sync_t *g, uint64_t moved, bool ok)
 {
     group_state_t *gs = &g->groups[g->cur];
     write_checkpoints(k, g);
     note_lags(g);
     gs->moved += moved;
-    gs->error_logged = false;
-    gs->last_sync_ms = brg_wall_ms();
+    if (ok) {
+        gs->error_logged = false;
+        gs->last_sync_ms = brg_wall_ms();
+    }
     next_group(g, false);
 }
 
@@ -605,23 +620,30 @@ static void on_dest(brg_kafka_ep_t *k, brg_kafka_group_sync_t *g, rd_kafka_event
     rd_kafka_topic_partition_list_t *alter = rd_kafka_topic_partition_list_new((int)g->nplan);
     for (size_t i = 0; i < g->nplan; i++) {
         plan_row_t *r = &g->plan[i];
-        int64_t dst_committed = -1;
-        for (int j = 0; j < l->cnt; j++) {
-            if (l->elems[j].partition == r->dst_partition &&
-                strcmp(l->elems[j].topic, r->dst_topic) == 0 && !l->elems[j].err) {
-                dst_committed = l->elems[j].offset;
-            }
+        const rd_kafka_topic_partition_t *d =
+            rd_kafka_topic_partition_list_find(l, r->dst_topic, r->dst_partition);
+        if (!d || d->err) {
+            continue; /* not known there: moving it could move it back */
         }
-        r->move = brg_kafka_gsync_plan(r->src_offset, true, r->dst_offset, dst_committed) ==
-                  BRG_GSYNC_MOVE;
-        if (r->move) {
-            rd_kafka_topic_partition_list_add(alter, r->dst_topic, r->dst_partition)->offset =
-                r->dst_offset;
+        r->move = brg_kafka_gsync_plan(r->src_offset, true, r->dst_offset,
+                                       d->offset >= 0 ? d->offset : -1) == BRG_GSYNC_MOVE;
+        if (!r->move) {
+            continue;
+        }
+        /* Two source partitions written to one destination partition: the lower offset,
+         * which skips nothing of either. */
+        rd_kafka_topic_partition_t *a =
+            rd_kafka_topic_partition_list_find(alter, r->dst_topic, r->dst_partition);
+        if (!a) {
+            a = rd_kafka_topic_partition_list_add(alter, r->dst_topic, r->dst_partition);
+            a->offset = r->dst_offset;
+        } else if (r->dst_offset < a->offset) {
+            a->offset = r->dst_offset;
         }
     }
     if (alter->cnt == 0) {
         rd_kafka_topic_partition_list_destroy(alter);
-        group_done(k, g, 0);
+        group_done(k, g, 0, true);
         return;
     }
     rd_kafka_AlterConsumerGroupOffsets_t *req =
@@ -679,7 +701,7 @@ static void on_alter(brg_kafka_ep_t *k, brg_kafka_group_sync_t *g, rd_kafka_even
     if (other) {
         group_failed(k, g, "committing on the destination", rd_kafka_err2str(other));
     }
-    group_done(k, g, moved);
+    group_done(k, g, moved, !other);
 }
 
 void brg_kafka_group_sync_poll(brg_kafka_ep_t *k, brg_kafka_group_sync_t *g)

@@ -35,8 +35,10 @@ bool brg_kafka_gsync_group_active(rd_kafka_resp_err_t err);
 
 /* The checkpoint record: key "GROUP/SOURCE_TOPIC/PARTITION", value a JSON object {"group":
  * ..., "source_topic": ..., "source_partition": N, "source_offset": N, "topic": ...,
- * "partition": N, "offset": N} (the group's committed source offset and where it continues
- * on the destination). Written into b (emptied first). */
+ * "partition": N, "offset": N} (the group's committed source offset and the offset it
+ * translates to on the destination, whether or not it was committed there this round: a
+ * group live there, or further already, keeps its own). Written into key and value (each
+ * emptied first). */
 void brg_kafka_checkpoint_encode(brg_buf_t *key, brg_buf_t *value, const char *group,
                                  const brg_kafka_sync_t *s);
 
@@ -47,7 +49,8 @@ const char *brg_kafka_checkpoints_topic(const brg_conf_node_t *to_cs, const char
 /* Read a route's offset-syncs topic into m, from its start to its end as of now (each pair
  * kept by brg_kafka_sync_add). rk: a consumer of the destination cluster, not subscribed.
  * Returns: false with err set (the topic is missing, or not read to its end in time).
- * Thread: the caller's (blocks up to timeout_ms). */
+ * Thread: the caller's; it blocks: up to timeout_ms for the metadata, each partition's
+ * watermarks and the reading each. */
 bool brg_kafka_sync_read(rd_kafka_t *rk, const char *topic, brg_kafka_sync_map_t *m,
                          int timeout_ms, size_t *nread, char *err, size_t n);
 /* A topic's partition count. Returns: -1 with err set if the cluster has no such topic. */
@@ -56,7 +59,9 @@ int brg_kafka_topic_partitions(rd_kafka_t *rk, const char *topic, int timeout_ms
 
 /* For a sink with sync_groups (kafka_sink.c sink_setup): reads the route's offset syncs back
  * from their topic into syncs (so that a restarted msgbridge translates as before), and makes
- * a client of the source cluster. Returns: NULL if the sink has no sync_groups. */
+ * a client of the source cluster. Returns: NULL if the sink has no sync_groups, or its route
+ * does not read Kafka (nothing to translate: the load checks that offset_syncs is on, and
+ * offset_syncs warns once about messages that do not come from Kafka). */
 brg_kafka_group_sync_t *brg_kafka_group_sync_new(brg_kafka_ep_t *k, brg_sink_t *sink,
                                                  brg_kafka_sync_map_t *syncs);
 void brg_kafka_group_sync_free(brg_kafka_group_sync_t *g);

@@ -123,7 +123,8 @@ static void note_offset_sync(brg_kafka_ep_t *k, const brg_envelope_t *env,
         return;
     }
     brg_kafka_sync_t s;
-    if (!brg_kafka_sync_note(ks->syncs, env->origin.stream, env->origin.partition,
+    const char *src_topic = env->origin.stream_read ? env->origin.stream_read : env->origin.stream;
+    if (!brg_kafka_sync_note(ks->syncs, src_topic, env->origin.partition,
                              env->origin.offset, rd_kafka_topic_name(rkm->rkt), rkm->partition,
                              rkm->offset, &s)) {
         return;
@@ -257,9 +258,10 @@ void brg_kafka_sink_tick(brg_kafka_ep_t *k)
             changed |= brg_kafka_group_sync_take_changed(ks->gsync);
         }
     }
-    if (!changed) {
+    if (!changed && !k->gsync_stale) {
         return;
     }
+    k->gsync_stale = false;
     /* A new set of figures for /metrics, swapped in under the lock the HTTP thread takes. */
     brg_kafka_gsync_row_t *rows = NULL;
     size_t nrows = 0;
@@ -309,9 +311,10 @@ brg_err_t brg_kafka_sink_add(brg_kafka_ep_t *k, brg_sink_t *sink, char *errstr, 
 
 void brg_kafka_sink_remove(brg_kafka_ep_t *k, brg_sink_t *sink)
 {
-    (void)k;
     /* Drained: nothing of this sink is queued or unconfirmed. The producer stays. */
-    sink_state_free(brg_sink_opaque(sink));
+    brg_kafka_sink_t *ks = brg_sink_opaque(sink);
+    k->gsync_stale |= ks && ks->gsync; /* its /metrics rows go at the next tick */
+    sink_state_free(ks);
     brg_sink_set_opaque(sink, NULL);
 }
 

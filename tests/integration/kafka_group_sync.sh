@@ -1,7 +1,8 @@
 #!/bin/sh
 # Consumer-group offset sync of a Kafka -> Kafka route (docs/kafka.md, "Failover"), between
 # two clusters: the shared test cluster is the source, a private one the destination. The
-# route drops a tenth of the records (a filter), so offsets differ between the clusters.
+# route drops a tenth of the records (a filter), so offsets differ between the clusters, and
+# renames the topic (mapping.rename, MirrorMaker-style): the syncs name the topic as read.
 #  1. Group A committed on three of the four source partitions: after a sync, its committed
 #     offsets on the destination are where a consumer receives every copied record after its
 #     source position (none skipped) and re-reads fewer than 1000; the checkpoint records say
@@ -62,11 +63,12 @@ endpoints = (
 routes = (
   { name = "mirror";
     from = { endpoint = "east"; topic = "$SRC"; group = "$K_ID"; start = "earliest"; };
-    to = { endpoint = "west"; topic = "$DST"; partition = "\${partition}";
+    to = { endpoint = "west"; topic = "\${topic}"; partition = "\${partition}";
            offset_syncs = true; offset_syncs_topic = "$K_ID.syncs";
            sync_groups = [ "$A", "$B"$PATTERN ]; sync_interval = 1;
            checkpoints_topic = "$K_ID.checkpoints"; };
-    mapping = { provenance = false; where = "not key ~ '7\$'"; }; }
+    mapping = { provenance = false; where = "not key ~ '7\$'";
+                rename = { pattern = "^(.*)\\\\.src\$"; replace = "\\\\1.dst"; }; }; }
 );
 EOC
 }
@@ -143,7 +145,6 @@ sleep 2 # two more rounds refused
 dest_offsets "$B" >"$T_DIR/b_live.txt"
 t_assert_eq "$(awk '$2 >= 0' "$T_DIR/b_live.txt" | wc -l)" 0 "B moved while live: $(cat "$T_DIR/b_live.txt")"
 t_assert_eq "$(grep -c "group \"$B\" has live members" "$LOG")" 1 "times B's live member was logged"
-kill "$member"
 
 # ---- /metrics -----------------------------------------------------------------------------------
 curl -sf "http://127.0.0.1:$PORT/metrics" | grep '^msgbridge_kafka_group_sync' >"$T_DIR/metrics.txt" ||
@@ -157,7 +158,10 @@ t_assert_eq "$(metric msgbridge_kafka_group_sync_live "$B")" 1 "B live gauge"
 t_assert_eq "$(metric msgbridge_kafka_group_sync_live "$A")" 0 "A live gauge"
 [ "$(metric msgbridge_kafka_group_sync_skipped_live_total "$B")" -ge 3 ] || t_fail "B's skipped rounds: $(cat "$T_DIR/metrics.txt")"
 t_assert_eq "$(metric msgbridge_kafka_group_sync_commits_total "$B")" 0 "B's commits"
-t_assert_eq "$(metric msgbridge_kafka_group_sync_commits_total "$A")" 3 "A's commits (once per partition: not again while there)"
+# At least once per partition (a round during the copy may have moved one on as new syncs
+# came); and none while A stays where it is.
+commits=$(metric msgbridge_kafka_group_sync_commits_total "$A")
+[ "$commits" -ge 3 ] || t_fail "A's commits: '$commits'"
 last=$(metric msgbridge_kafka_group_sync_last_timestamp_seconds "$A")
 [ -n "$last" ] && [ $(($(date +%s) - ${last%.*})) -le 5 ] || t_fail "A's last sync at '$last', now $(date +%s)"
 for p in 0 1 2; do
@@ -165,6 +169,10 @@ for p in 0 1 2; do
     [ -n "$lag" ] && [ "$lag" -ge 0 ] && [ "$lag" -lt 1000 ] || t_fail "A's lag on $p: '$lag': $(cat "$T_DIR/metrics.txt")"
 done
 [ -z "$(metric msgbridge_kafka_group_sync_lag_records "$A" 3)" ] || t_fail "A has a lag on a partition it never committed"
+kill "$member"
+sleep 2 # two more rounds
+curl -sf "http://127.0.0.1:$PORT/metrics" | grep '^msgbridge_kafka_group_sync' >"$T_DIR/metrics.txt"
+t_assert_eq "$(metric msgbridge_kafka_group_sync_commits_total "$A")" "$commits" "A's commits while it stays where it is"
 
 # ---- 3. never moved back ------------------------------------------------------------------------
 end0=$(awk '$1 == 0' "$T_DIR/dst.txt" | wc -l)
@@ -186,14 +194,19 @@ t_assert_eq "$(k_count "$DST")" "$WANT" "records in the destination after the re
 t_stop "$T_BRIDGE_PID"
 
 # ---- 5. a pattern, on a cluster that cannot list its groups ------------------------------------
-# (Under LeakSanitizer with librdkafka named too: see tests/lsan-listgroups.supp.)
+# (Under LeakSanitizer with librdkafka named too: see tests/lsan-listgroups.supp.) A's fourth
+# partition is set back to 0 on the destination first: the named groups' rounds must go on
+# beside the pattern and move it on again.
+"$COMMIT" "$DST_BROKERS" "$A" "$DST" 3=0 || t_fail "could not commit A on the destination"
 LSAN_OPTIONS="${LSAN_OPTIONS:+$LSAN_OPTIONS:}suppressions=$top_srcdir/tests/lsan-listgroups.supp" \
     "$MSGBRIDGE" -c "$T_DIR/pattern.conf" >"$T_DIR/pattern.log" 2>&1 &
 T_BRIDGE_PID=$!
 T_PIDS="$T_PIDS $T_BRIDGE_PID"
 t_wait_for 20 grep -q "cannot list the source's consumer groups" "$T_DIR/pattern.log" ||
     t_fail "no word of the pattern: $(cat "$T_DIR/pattern.log")"
-sleep 3 # three rounds: still one warning, and the named groups still synced
+p3_moved() { [ "$(dest_offsets "$A" | awk '$1 == 3 { print $2 }')" -gt 0 ]; }
+t_wait_for 20 p3_moved || t_fail "A not synced beside the pattern: $(dest_offsets "$A")"
+sleep 2 # more rounds: still one warning
 t_assert_eq "$(grep -c "cannot list the source's consumer groups for the patterns: Local: Required feature not supported by broker" "$T_DIR/pattern.log")" 1 \
     "warnings about the pattern"
 grep "WARN.*sync_groups" "$T_DIR/pattern.log" | grep -v "cannot list the source's consumer groups" &&

@@ -138,6 +138,11 @@ START_TEST(test_mapping_key_regex_and_rename)
     brg_envelope_t *env = sample();
     ck_assert_int_eq(brg_mapping_apply(m, env, NULL, 0), BRG_MAP_PASS);
     ck_assert_str_eq(env->origin.stream, "east.orders-eu");
+    /* The name as read stays beside it (what a Kafka offset sync names), in a copy too. */
+    ck_assert_str_eq(env->origin.stream_read, "orders.eu");
+    brg_envelope_t *copy = brg_envelope_copy(env);
+    ck_assert_str_eq(copy->origin.stream_read, "orders.eu");
+    brg_envelope_destroy(copy);
     /* The key rule runs after the rename: the pattern no longer matches, the key stays. */
     ck_assert_str_eq((char *)env->key, "cust-42");
     brg_envelope_destroy(env);
@@ -147,6 +152,7 @@ START_TEST(test_mapping_key_regex_and_rename)
     env = sample();
     brg_mapping_apply(m, env, NULL, 0);
     ck_assert_str_eq((char *)env->key, "eu");
+    ck_assert_ptr_null(env->origin.stream_read); /* not renamed */
     brg_envelope_destroy(env);
     brg_mapping_destroy(m);
 }
