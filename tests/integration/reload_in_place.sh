@@ -19,9 +19,6 @@ for t in "$A" "$B"; do k_topic "$t" 2; done
 for t in "$C" "$D" "$E"; do k_topic "$t" 1; done
 RQ=rip.$$
 rmq_fresh "$RQ.kept" "$RQ.ch1" "$RQ.ch2" "$RQ.in.kept" "$RQ.in.ch" "$RQ.in.add"
-for src in kept ch add; do
-    rmqc publish "" "$RQ.in.$src" "$M" --size 64 >/dev/null || t_fail "publish to $RQ.in.$src"
-done
 port=$(t_free_port)
 
 # conf K_CH_KEY R_CH_RATE ADDED: the whole file; the two changed routes take their setting.
@@ -68,6 +65,12 @@ metric() { # NAME LABELS
 # The streams start once both Kafka routes have their partitions (a group join takes seconds).
 t_wait_for 30 grep -q 'route "k-kept": assigned' "$T_DIR/bridge.log" || t_fail "k-kept got no partitions"
 t_wait_for 30 grep -q 'route "k-ch": assigned' "$T_DIR/bridge.log" || t_fail "k-ch got no partitions"
+# The RabbitMQ queues fill only now, r-kept's last: it drains at M/5 a second from its first
+# message, and a group join that took more than 5 s on a busy machine had let it finish
+# before the reload (a clean-export run with two lanes: "moved 4000 of 4000").
+for src in ch add kept; do
+    rmqc publish "" "$RQ.in.$src" "$M" --size 64 >/dev/null || t_fail "publish to $RQ.in.$src"
+done
 # Topic A streams over about 4 s, and the reload comes a quarter of the way in; the RabbitMQ
 # routes drain their queues over 4-5 s. Topic B streams over about 8 s, so that k-ch still has
 # records to take after the reload even when the old route's drain is slow (on a busy machine it
