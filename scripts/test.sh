@@ -23,7 +23,11 @@ stop_brokers() {
         brokers_up=""
     fi
 }
-trap stop_brokers EXIT INT TERM
+trap stop_brokers EXIT
+# Interrupted or terminated: stop (the EXIT trap stops the brokers), not go on to the next
+# suite with the brokers gone.
+trap 'exit 130' INT
+trap 'exit 143' TERM
 
 run_suite() {  # run_suite NAME BUILD_DIR [configure options...]
     name=$1; dir=$2; shift 2
