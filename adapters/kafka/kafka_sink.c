@@ -249,6 +249,12 @@ static void sink_setup(brg_kafka_ep_t *k, brg_sink_t *sink)
 
 void brg_kafka_sink_tick(brg_kafka_ep_t *k)
 {
+    /* Runs at every turn of the endpoint loop: nothing to look at unless a sink has offset
+     * syncs (a group sync needs them; the flag stays set after such a sink is removed, so its
+     * /metrics rows still go). */
+    if (!k->offset_syncs) {
+        return;
+    }
     size_t n = brg_endpoint_sink_count(k->ep);
     bool changed = false;
     for (size_t i = 0; i < n && k->producer; i++) {
