@@ -68,6 +68,9 @@ static void set(rd_kafka_conf_t *conf, const char *k, const char *v)
 
 /* librdkafka settings from the command line (NULL: the tool's default). */
 static const char *opt_linger, *opt_fetch_wait;
+/* -X NAME=VALUE: any librdkafka setting, applied last (e.g. batch.size of a preload). */
+static const char *opt_props[16];
+static size_t n_props;
 
 static rd_kafka_t *make(rd_kafka_type_t type, const char *brokers)
 {
@@ -94,6 +97,16 @@ static rd_kafka_t *make(rd_kafka_type_t type, const char *brokers)
          * latency runs pass -W 1. */
         set(conf, "fetch.wait.max.ms", opt_fetch_wait ? opt_fetch_wait : "10");
         set(conf, "queued.min.messages", "1000000");
+    }
+    for (size_t i = 0; i < n_props; i++) {
+        char kv[256];
+        snprintf(kv, sizeof(kv), "%s", opt_props[i]);
+        char *eq = strchr(kv, '=');
+        if (!eq) {
+            bench_die("raw_kafka: -X %s: NAME=VALUE expected", opt_props[i]);
+        }
+        *eq = '\0';
+        set(conf, kv, eq + 1);
     }
     rd_kafka_t *rk = rd_kafka_new(type, conf, errstr, sizeof(errstr));
     if (!rk) {
@@ -309,14 +322,14 @@ int main(int argc, char **argv)
     if (argc < 2) {
         bench_die("usage: raw_kafka produce|consume|wait|both -b BROKERS -t TOPIC -n COUNT "
                   "[-o OUT_TOPIC] [-s SIZE] [-r RATE] [-T IDLE_S] [-E] [-L] [-l LINGER_MS] "
-                  "[-W FETCH_WAIT_MS]");
+                  "[-W FETCH_WAIT_MS] [-X NAME=VALUE]...");
     }
     const char *mode = argv[1], *brokers = "127.0.0.1:59092", *topic = NULL, *out = NULL;
     bench_opts_t o = bench_opts_default(0);
     int c;
     bool from_end = false;
     optind = 2;
-    while ((c = getopt(argc, argv, "b:t:o:n:s:T:r:LEl:W:")) != -1) {
+    while ((c = getopt(argc, argv, "b:t:o:n:s:T:r:LEl:W:X:")) != -1) {
         if (bench_common_opt(&o, c, optarg)) {
             continue;
         }
@@ -327,6 +340,12 @@ int main(int argc, char **argv)
         case 'E': from_end = true; break;
         case 'l': opt_linger = optarg; break;
         case 'W': opt_fetch_wait = optarg; break;
+        case 'X':
+            if (n_props == sizeof(opt_props) / sizeof(opt_props[0])) {
+                bench_die("raw_kafka: too many -X");
+            }
+            opt_props[n_props++] = optarg;
+            break;
         default: return 2;
         }
     }

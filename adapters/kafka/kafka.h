@@ -83,8 +83,9 @@ size_t brg_kafka_hold_budget(size_t max_in_flight_bytes);
 
 /* Set a consumer's librdkafka prefetch limits (fetch.max.bytes, max.partition.fetch.bytes,
  * queued.max.messages.kbytes) just above what a hold of hold_budget lets in, so that the
- * source's own pauses are the brake, unless the endpoint's lists set them. See docs/kafka.md,
- * "Memory". Thread: any (conf is the caller's). */
+ * source's own pauses are the brake for large records, and queued.min.messages to the few
+ * thousand records that bound small ones, unless the endpoint's lists set them. See
+ * docs/kafka.md, "Memory". Thread: any (conf is the caller's). */
 void brg_kafka_conf_bound_consumer(rd_kafka_conf_t *conf, const brg_conf_node_t *ep_cs,
                                    size_t hold_budget);
 

@@ -294,27 +294,37 @@ size_t brg_kafka_hold_budget(size_t max_in_flight_bytes)
 void brg_kafka_conf_bound_consumer(rd_kafka_conf_t *conf, const brg_conf_node_t *ep_cs,
                                    size_t hold_budget)
 {
-    /* The source brakes by pausing partitions once its hold reaches hold_budget (H); what
-     * librdkafka may have beyond that is what its fetches bring back in the meantime:
+    /* Two brakes (docs/kafka.md, "Memory"): the source pauses partitions once its hold
+     * reaches hold_budget (H), and librdkafka stops fetching while its own queue holds
+     * queued.min.messages records. The second is what bounds a drain of small records at full
+     * speed: the source reads librdkafka's queue a batch per loop turn, and three brokers'
+     * fetch responses bring tens of thousands of records at a time, each a ~300-byte op in
+     * librdkafka (a heap profile of a 1M x 100 B drain: 37 MB of them at librdkafka's default
+     * of 100000, 7 MB at 5000). A queue that stops librdkafka's fetching leaves its broker
+     * threads asleep for up to a second (librdkafka issue #2879): the source wakes them when
+     * it has read the queue down (wake_drained in kafka_source.c).
+     * - queued.min.messages: H / 400 (what the hold takes of 100-byte records with their
+     *   overhead), not under 5000 (below that a drain of small records waits on fetch round
+     *   trips) nor over librdkafka's 100000;
      * - a fetch response is at most fetch.max.bytes (F: H / 2, not less than 1 MiB: librdkafka
      *   2.0 raises it to message.max.bytes anyway), one per broker at a time;
      *   receive.message.max.bytes follows it (librdkafka keeps it at F + 512 or more);
      * - each partition's part of a response at most max.partition.fetch.bytes (H / 64, 16 KiB
      *   to librdkafka's 1 MiB; a larger batch still comes, alone), so that a fetch round over
-     *   many partitions stays near H (librdkafka's mock cluster answers that much per
+     *   many partitions stays near H (librdkafka's mock cluster answers a whole batch per
      *   partition whatever fetch.max.bytes says);
-     * - queued.max.messages.kbytes (8 H) is far above what the hold lets in: librdkafka must
-     *   never stop fetching on its own, since it would then not look again for up to a second
-     *   (the source reads its queue empty every loop turn). queued.min.messages keeps its
-     *   default of 100000 records; HELD_OVERHEAD bounds the hold for tiny records.
+     * - queued.max.messages.kbytes (8 H) is far above what the hold lets in: large records
+     *   are braked by the hold alone.
      * Records borrow their fetch response's buffer until they are settled, so a response is
      * freed once its last record is. */
     size_t fetch = clamp_sz(hold_budget / 2, 1048576, 52428800);
     size_t part = clamp_sz(hold_budget / 64, 16384, 1048576);
     size_t kbytes = clamp_sz(8 * hold_budget / 1024, 1024, 2097151);
+    size_t min_msgs = clamp_sz(hold_budget / 400, 5000, 100000);
     derive(conf, ep_cs, "consumer_properties", "fetch.max.bytes", fetch);
     derive(conf, ep_cs, "consumer_properties", "max.partition.fetch.bytes", part);
     derive(conf, ep_cs, "consumer_properties", "queued.max.messages.kbytes", kbytes);
+    derive(conf, ep_cs, "consumer_properties", "queued.min.messages", min_msgs);
 }
 
 void brg_kafka_conf_tune_producer(rd_kafka_conf_t *conf, const brg_conf_node_t *ep_cs)

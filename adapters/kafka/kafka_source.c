@@ -98,6 +98,8 @@ struct brg_kafka_src {
     size_t hold_head, hold_len, hold_cap;
     size_t held_bytes;  /* their cost (record_cost) */
     size_t hold_budget; /* what the hold may reach before every partition is paused */
+    size_t queue_min;   /* librdkafka's queued.min.messages: it stops fetching at that many */
+    bool queue_full;    /* librdkafka's queue neared queue_min since the last wake_drained */
     bool told_paused;   /* the first backpressure pause was logged */
     bool stopping;      /* source_stop runs: a revoke only commits (the sink is gone) */
     rd_kafka_resp_err_t last_err;
@@ -341,6 +343,44 @@ static void wake_fetchers(brg_kafka_src_t *ks, const rd_kafka_topic_partition_li
     }
     (void)rd_kafka_offsets_for_times(ks->rk, l, 0); /* _TIMED_OUT: the replies are not needed */
     rd_kafka_topic_partition_list_destroy(l);
+}
+
+/* librdkafka 2.0 stops fetching every partition whose queue holds queued.min.messages records
+ * (the partitions' queues are forwarded to the consumer's, whose length is what it compares),
+ * and its broker threads look again only at their next wake-up, up to a second later (issue
+ * #2879). The source reads the queue a batch per loop turn: once it has read a queue that
+ * neared the threshold down to a quarter of it, it wakes the fetchers of every partition that
+ * may fetch. A drain of 1M x 100 B (docs/performance.md): 5000 records and this wake, 51-57
+ * MiB peak and 400-585k msg/s; 5000 without it, 30k msg/s; librdkafka's 100000, 95-110 MiB and
+ * 250-280k msg/s. */
+static void wake_drained(brg_kafka_src_t *ks)
+{
+    if (ks->queue_min == 0) {
+        return;
+    }
+    size_t len = rd_kafka_queue_length(ks->q);
+    if (len >= ks->queue_min / 4 * 3) {
+        ks->queue_full = true;
+        return;
+    }
+    if (!ks->queue_full || len > ks->queue_min / 4) {
+        return;
+    }
+    ks->queue_full = false;
+    rd_kafka_topic_partition_list_t *l = NULL;
+    for (size_t i = 0; i < ks->nparts; i++) {
+        kpart_t *p = ks->parts[i];
+        if (p->assigned && !p->bp_paused && !p->retry_paused) {
+            if (!l) {
+                l = rd_kafka_topic_partition_list_new((int)ks->nparts);
+            }
+            rd_kafka_topic_partition_list_add(l, p->topic, p->partition);
+        }
+    }
+    if (l) {
+        wake_fetchers(ks, l);
+        rd_kafka_topic_partition_list_destroy(l);
+    }
 }
 
 /* Pause the partitions the hold has enough of, resume those it is running out of. Thresholds
@@ -688,6 +728,17 @@ static void consumer_error_cb(rd_kafka_t *rk, int err, const char *reason, void 
 
 /* ---- start ---------------------------------------------------------------------------------- */
 
+/* A numeric librdkafka setting as configured (0 if it cannot be read). */
+static size_t conf_size(const rd_kafka_conf_t *conf, const char *name)
+{
+    char v[32];
+    size_t n = sizeof(v);
+    if (rd_kafka_conf_get(conf, name, v, &n) != RD_KAFKA_CONF_OK) {
+        return 0;
+    }
+    return (size_t)strtoull(v, NULL, 10);
+}
+
 static brg_err_t source_start(brg_kafka_ep_t *k, brg_source_t *src, char *errstr,
                               size_t errstr_size)
 {
@@ -713,6 +764,7 @@ static brg_err_t source_start(brg_kafka_ep_t *k, brg_source_t *src, char *errstr
     ks->src = src;
     ks->h = h;
     ks->hold_budget = hold_budget;
+    ks->queue_min = conf_size(conf, "queued.min.messages");
     ks->revoke_grace_ms = (int)brg_conf_int(cs, "revoke_grace_ms", 0);
     ks->on_gap = brg_kafka_gap_policy(brg_conf_str(cs, "on_gap", "continue")) == BRG_KAFKA_GAP_STOP
                      ? BRG_KAFKA_GAP_STOP
@@ -1011,6 +1063,7 @@ static bool source_poll(brg_kafka_src_t *ks)
         }
         hold_record(ks, rkm);
     }
+    wake_drained(ks);
     size_t credit = feed(ks);
     steer(ks);
     return n == TAKE_BATCH || (credit > 0 && ks->hold_len > 0);

@@ -787,15 +787,16 @@ START_TEST(test_conf_consumer_prefetch_follows_the_budget)
     ck_assert_uint_eq(brg_kafka_hold_budget(100 * 1024), 256 * 1024);
     ck_assert_uint_eq(brg_kafka_hold_budget((size_t)1 << 30), 64 * 1024 * 1024);
 
-    /* The default hold (2 MiB): responses of 1 MiB, 32 KiB per partition, a queue limit of
-     * 8 times the hold that the source never lets librdkafka reach. */
+    /* The default hold (2 MiB): responses of 1 MiB, 32 KiB per partition, a byte limit of
+     * 8 times the hold that the source never lets librdkafka reach, and a record limit of
+     * hold / 400 that bounds small records (the source wakes the fetchers below it). */
     const brg_conf_node_t *g = parse("g = { brokers = \"h:1\"; };\n");
     rd_kafka_conf_t *conf = rd_kafka_conf_new();
     brg_kafka_conf_bound_consumer(conf, g, 2 * 1024 * 1024);
     assert_conf(conf, "queued.max.messages.kbytes", "16384");
     assert_conf(conf, "fetch.max.bytes", "1048576");
     assert_conf(conf, "max.partition.fetch.bytes", "32768");
-    assert_conf(conf, "queued.min.messages", "100000"); /* librdkafka's: see kafka_conf.c */
+    assert_conf(conf, "queued.min.messages", "5242");
     rd_kafka_conf_destroy(conf);
 
     /* A large hold: 1 MiB per partition at most. */
@@ -804,6 +805,7 @@ START_TEST(test_conf_consumer_prefetch_follows_the_budget)
     assert_conf(conf, "queued.max.messages.kbytes", "1048576");
     assert_conf(conf, "fetch.max.bytes", "52428800");
     assert_conf(conf, "max.partition.fetch.bytes", "1048576");
+    assert_conf(conf, "queued.min.messages", "100000"); /* librdkafka's own limit */
     rd_kafka_conf_destroy(conf);
 
     /* A small hold: never below 1 MiB per response and 16 KiB per partition. */
@@ -812,18 +814,22 @@ START_TEST(test_conf_consumer_prefetch_follows_the_budget)
     assert_conf(conf, "queued.max.messages.kbytes", "2048");
     assert_conf(conf, "fetch.max.bytes", "1048576");
     assert_conf(conf, "max.partition.fetch.bytes", "16384");
+    assert_conf(conf, "queued.min.messages", "5000"); /* fewer waits on fetch round trips */
     rd_kafka_conf_destroy(conf);
 
     /* What the user sets in either list stays as librdkafka has it. */
     g = parse("g = { brokers = \"h:1\"; properties = [ \"fetch.max.bytes=2000000\" ];\n"
-              "  consumer_properties = [ \"queued.max.messages.kbytes=500\" ]; };\n");
+              "  consumer_properties = [ \"queued.max.messages.kbytes=500\",\n"
+              "                          \"queued.min.messages=70000\" ]; };\n");
     conf = rd_kafka_conf_new();
     rd_kafka_conf_set(conf, "fetch.max.bytes", "2000000", NULL, 0);
     rd_kafka_conf_set(conf, "queued.max.messages.kbytes", "500", NULL, 0);
+    rd_kafka_conf_set(conf, "queued.min.messages", "70000", NULL, 0);
     brg_kafka_conf_bound_consumer(conf, g, 16 * 1024 * 1024);
     assert_conf(conf, "queued.max.messages.kbytes", "500");
     assert_conf(conf, "fetch.max.bytes", "2000000");
     assert_conf(conf, "max.partition.fetch.bytes", "262144");
+    assert_conf(conf, "queued.min.messages", "70000");
     rd_kafka_conf_destroy(conf);
 }
 END_TEST
