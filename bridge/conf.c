@@ -183,7 +183,7 @@ static const brg_conf_key_t route_keys[] = {
      .help = "messages taken but not yet settled (default 1000; Kafka sources: from the bytes)"},
     {.name = "max_in_flight_bytes", .type = BRG_KEY_INT, .flags = BRG_KEY_RANGE, .min = 1,
      .max = INFINITY,
-     .help = "bytes taken but not yet settled (default 16 MiB; Kafka sources: 4 MiB)"},
+     .help = "bytes taken but not yet settled (default 16 MiB; Kafka sources: 2 MiB)"},
     {.name = "mapping", .type = BRG_KEY_GROUP, .help = "header rules, filters, strict mode"},
     {.name = "delivery", .type = BRG_KEY_STRING, .words = deliveries,
      .help = "at-least-once (default; the others are not supported yet)"},

@@ -69,11 +69,12 @@ rd_kafka_conf_t *brg_kafka_settings_conf(const brg_kafka_settings_t *s, brg_kafk
 #define BRG_KAFKA_COMMIT_INTERVAL_MS "1000"
 
 /* A Kafka-sourced route's default window (brg_adapter_t.source_window_bytes and
- * source_record_cost): 4 MiB, and as many records as that allows at 400 bytes each (10485),
+ * source_record_cost): 2 MiB, and as many records as that allows at 400 bytes each (5242),
  * about what a record in flight costs at least (librdkafka's consumed message, the envelope,
- * the producer's message). Sized so that a route keeps the pipe full and its process stays
- * under 32 MiB (docs/kafka.md, "Memory"). */
-#define BRG_KAFKA_WINDOW_BYTES ((size_t)4 * 1024 * 1024)
+ * the producer's message). Sized so that a route keeps the pipe full with the least memory:
+ * 4 MiB moved no more on a Kafka -> Kafka drain of 100 B or 1 KiB records and held 8-13 MiB
+ * more (docs/kafka.md, "Memory"). */
+#define BRG_KAFKA_WINDOW_BYTES ((size_t)2 * 1024 * 1024)
 #define BRG_KAFKA_RECORD_COST 400
 
 /* The most a source holds (records fetched and not yet handed to the route, counted with
@@ -81,11 +82,11 @@ rd_kafka_conf_t *brg_kafka_settings_conf(const brg_kafka_settings_t *s, brg_kafk
  * to 64 MiB. Thread: any. */
 size_t brg_kafka_hold_budget(size_t max_in_flight_bytes);
 
-/* Set a consumer's librdkafka prefetch limits (fetch.max.bytes, max.partition.fetch.bytes,
- * queued.max.messages.kbytes) just above what a hold of hold_budget lets in, so that the
- * source's own pauses are the brake for large records, and queued.min.messages to the few
- * thousand records that bound small ones, unless the endpoint's lists set them. See
- * docs/kafka.md, "Memory". Thread: any (conf is the caller's). */
+/* Set a consumer's librdkafka prefetch limits from hold_budget: fetch.max.bytes and
+ * max.partition.fetch.bytes so that a fetch round stays near it, and the queue limits
+ * (queued.max.messages.kbytes, queued.min.messages) that stop librdkafka's fetching at a few
+ * thousand records (the source wakes its fetchers below them), unless the endpoint's lists set
+ * them. See docs/kafka.md, "Memory". Thread: any (conf is the caller's). */
 void brg_kafka_conf_bound_consumer(rd_kafka_conf_t *conf, const brg_conf_node_t *ep_cs,
                                    size_t hold_budget);
 

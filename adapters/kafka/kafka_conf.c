@@ -296,8 +296,8 @@ void brg_kafka_conf_bound_consumer(rd_kafka_conf_t *conf, const brg_conf_node_t 
 {
     /* Two brakes (docs/kafka.md, "Memory"): the source pauses partitions once its hold
      * reaches hold_budget (H), and librdkafka stops fetching while its own queue holds
-     * queued.min.messages records. The second is what bounds a drain of small records at full
-     * speed: the source reads librdkafka's queue a batch per loop turn, and three brokers'
+     * queued.min.messages records or queued.max.messages.kbytes. The second is what bounds a
+     * drain at full speed: the source reads librdkafka's queue a batch per loop turn, and three brokers'
      * fetch responses bring tens of thousands of records at a time, each a ~300-byte op in
      * librdkafka (a heap profile of a 1M x 100 B drain: 37 MB of them at librdkafka's default
      * of 100000, 7 MB at 5000). A queue that stops librdkafka's fetching leaves its broker
@@ -306,6 +306,8 @@ void brg_kafka_conf_bound_consumer(rd_kafka_conf_t *conf, const brg_conf_node_t 
      * - queued.min.messages: H / 400 (what the hold takes of 100-byte records with their
      *   overhead), not under 5000 (below that a drain of small records waits on fetch round
      *   trips) nor over librdkafka's 100000;
+     * - queued.max.messages.kbytes: 2 H, at least 1 MiB (the same for larger records: a drain
+     *   of 200k x 1 KiB peaked at 37 MiB with 2 MiB, 39-45 with 8 MiB, at the same rate);
      * - a fetch response is at most fetch.max.bytes (F: H / 2, not less than 1 MiB: librdkafka
      *   2.0 raises it to message.max.bytes anyway), one per broker at a time;
      *   receive.message.max.bytes follows it (librdkafka keeps it at F + 512 or more);
@@ -313,13 +315,11 @@ void brg_kafka_conf_bound_consumer(rd_kafka_conf_t *conf, const brg_conf_node_t 
      *   to librdkafka's 1 MiB; a larger batch still comes, alone), so that a fetch round over
      *   many partitions stays near H (librdkafka's mock cluster answers a whole batch per
      *   partition whatever fetch.max.bytes says);
-     * - queued.max.messages.kbytes (8 H) is far above what the hold lets in: large records
-     *   are braked by the hold alone.
      * Records borrow their fetch response's buffer until they are settled, so a response is
      * freed once its last record is. */
     size_t fetch = clamp_sz(hold_budget / 2, 1048576, 52428800);
     size_t part = clamp_sz(hold_budget / 64, 16384, 1048576);
-    size_t kbytes = clamp_sz(8 * hold_budget / 1024, 1024, 2097151);
+    size_t kbytes = clamp_sz(2 * hold_budget / 1024, 1024, 2097151);
     size_t min_msgs = clamp_sz(hold_budget / 400, 5000, 100000);
     derive(conf, ep_cs, "consumer_properties", "fetch.max.bytes", fetch);
     derive(conf, ep_cs, "consumer_properties", "max.partition.fetch.bytes", part);

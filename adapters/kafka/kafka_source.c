@@ -98,8 +98,12 @@ struct brg_kafka_src {
     size_t hold_head, hold_len, hold_cap;
     size_t held_bytes;  /* their cost (record_cost) */
     size_t hold_budget; /* what the hold may reach before every partition is paused */
-    size_t queue_min;   /* librdkafka's queued.min.messages: it stops fetching at that many */
-    bool queue_full;    /* librdkafka's queue neared queue_min since the last wake_drained */
+    /* librdkafka's queue limits (queued.min.messages, queued.max.messages.kbytes in bytes):
+     * it stops fetching at either; queue_full: the queue neared one since the last
+     * wake_drained; record_bytes: the average key + value of the records last read, to
+     * estimate the queue's bytes from its length (librdkafka tells only the length). */
+    size_t queue_min, queue_max_bytes, record_bytes;
+    bool queue_full;
     bool told_paused;   /* the first backpressure pause was logged */
     bool stopping;      /* source_stop runs: a revoke only commits (the sink is gone) */
     rd_kafka_resp_err_t last_err;
@@ -346,24 +350,25 @@ static void wake_fetchers(brg_kafka_src_t *ks, const rd_kafka_topic_partition_li
 }
 
 /* librdkafka 2.0 stops fetching every partition whose queue holds queued.min.messages records
- * (the partitions' queues are forwarded to the consumer's, whose length is what it compares),
- * and its broker threads look again only at their next wake-up, up to a second later (issue
- * #2879). The source reads the queue a batch per loop turn: once it has read a queue that
- * neared the threshold down to a quarter of it, it wakes the fetchers of every partition that
- * may fetch. A drain of 1M x 100 B (docs/performance.md): 5000 records and this wake, 51-57
- * MiB peak and 400-585k msg/s; 5000 without it, 30k msg/s; librdkafka's 100000, 95-110 MiB and
- * 250-280k msg/s. */
-static void wake_drained(brg_kafka_src_t *ks)
+ * or queued.max.messages.kbytes (the partitions' queues are forwarded to the consumer's, whose
+ * size is what it compares), and its broker threads look again only at their next wake-up, up
+ * to a second later (issue #2879). The source reads the queue a batch per loop turn: once it
+ * has read a queue that held half of either limit or more (queued: its length before the
+ * turn's batch, when a fetch response has just landed whole) down to a quarter of both, it
+ * wakes the fetchers of every partition that may fetch. A drain of 1M x 100 B (docs/performance.md): a limit of
+ * 5000 records and this wake, 51-57 MiB peak and 400-585k msg/s; 5000 without it, 30k msg/s;
+ * librdkafka's 100000, 95-110 MiB and 250-280k msg/s. */
+static void wake_drained(brg_kafka_src_t *ks, size_t queued)
 {
-    if (ks->queue_min == 0) {
+    if (ks->queue_min == 0 || ks->queue_max_bytes == 0) {
         return;
+    }
+    if (queued >= ks->queue_min / 2 || queued * ks->record_bytes >= ks->queue_max_bytes / 2) {
+        ks->queue_full = true;
     }
     size_t len = rd_kafka_queue_length(ks->q);
-    if (len >= ks->queue_min / 4 * 3) {
-        ks->queue_full = true;
-        return;
-    }
-    if (!ks->queue_full || len > ks->queue_min / 4) {
+    if (!ks->queue_full || len > ks->queue_min / 4 ||
+        len * ks->record_bytes > ks->queue_max_bytes / 4) {
         return;
     }
     ks->queue_full = false;
@@ -765,6 +770,7 @@ static brg_err_t source_start(brg_kafka_ep_t *k, brg_source_t *src, char *errstr
     ks->h = h;
     ks->hold_budget = hold_budget;
     ks->queue_min = conf_size(conf, "queued.min.messages");
+    ks->queue_max_bytes = conf_size(conf, "queued.max.messages.kbytes") * 1024;
     ks->revoke_grace_ms = (int)brg_conf_int(cs, "revoke_grace_ms", 0);
     ks->on_gap = brg_kafka_gap_policy(brg_conf_str(cs, "on_gap", "continue")) == BRG_KAFKA_GAP_STOP
                      ? BRG_KAFKA_GAP_STOP
@@ -1055,15 +1061,21 @@ static bool source_poll(brg_kafka_src_t *ks)
     /* Read everything librdkafka has, credit or not: its queue stays short (its limits are
      * never the brake), and rebalances and errors are served (the consumer stays inside
      * max.poll.interval.ms however long the route waits). The hold is bounded by steer(). */
+    size_t queued = rd_kafka_queue_length(ks->q);
     int n = 0;
+    size_t bytes = 0;
     for (; n < TAKE_BATCH; n++) {
         rd_kafka_message_t *rkm = rd_kafka_consumer_poll(ks->rk, 0);
         if (!rkm) {
             break;
         }
+        bytes += rkm->len + rkm->key_len;
         hold_record(ks, rkm);
     }
-    wake_drained(ks);
+    if (n > 0) {
+        ks->record_bytes = bytes / (size_t)n;
+    }
+    wake_drained(ks, queued);
     size_t credit = feed(ks);
     steer(ks);
     return n == TAKE_BATCH || (credit > 0 && ks->hold_len > 0);

@@ -783,17 +783,18 @@ END_TEST
 START_TEST(test_conf_consumer_prefetch_follows_the_budget)
 {
     /* The hold is half the route's window, within 256 KiB .. 64 MiB. */
-    ck_assert_uint_eq(brg_kafka_hold_budget(BRG_KAFKA_WINDOW_BYTES), 2 * 1024 * 1024);
+    ck_assert_uint_eq(brg_kafka_hold_budget(BRG_KAFKA_WINDOW_BYTES), 1024 * 1024);
+    ck_assert_uint_eq(brg_kafka_hold_budget(4 * 1024 * 1024), 2 * 1024 * 1024);
     ck_assert_uint_eq(brg_kafka_hold_budget(100 * 1024), 256 * 1024);
     ck_assert_uint_eq(brg_kafka_hold_budget((size_t)1 << 30), 64 * 1024 * 1024);
 
-    /* The default hold (2 MiB): responses of 1 MiB, 32 KiB per partition, a byte limit of
-     * 8 times the hold that the source never lets librdkafka reach, and a record limit of
-     * hold / 400 that bounds small records (the source wakes the fetchers below it). */
+    /* A hold of 2 MiB: responses of 1 MiB, 32 KiB per partition, and librdkafka's queue
+     * limited to twice the hold and hold / 400 records (the source wakes the fetchers below
+     * them). */
     const brg_conf_node_t *g = parse("g = { brokers = \"h:1\"; };\n");
     rd_kafka_conf_t *conf = rd_kafka_conf_new();
     brg_kafka_conf_bound_consumer(conf, g, 2 * 1024 * 1024);
-    assert_conf(conf, "queued.max.messages.kbytes", "16384");
+    assert_conf(conf, "queued.max.messages.kbytes", "4096");
     assert_conf(conf, "fetch.max.bytes", "1048576");
     assert_conf(conf, "max.partition.fetch.bytes", "32768");
     assert_conf(conf, "queued.min.messages", "5242");
@@ -802,7 +803,7 @@ START_TEST(test_conf_consumer_prefetch_follows_the_budget)
     /* A large hold: 1 MiB per partition at most. */
     conf = rd_kafka_conf_new();
     brg_kafka_conf_bound_consumer(conf, g, 128 * 1024 * 1024);
-    assert_conf(conf, "queued.max.messages.kbytes", "1048576");
+    assert_conf(conf, "queued.max.messages.kbytes", "262144");
     assert_conf(conf, "fetch.max.bytes", "52428800");
     assert_conf(conf, "max.partition.fetch.bytes", "1048576");
     assert_conf(conf, "queued.min.messages", "100000"); /* librdkafka's own limit */
@@ -811,7 +812,7 @@ START_TEST(test_conf_consumer_prefetch_follows_the_budget)
     /* A small hold: never below 1 MiB per response and 16 KiB per partition. */
     conf = rd_kafka_conf_new();
     brg_kafka_conf_bound_consumer(conf, g, 256 * 1024);
-    assert_conf(conf, "queued.max.messages.kbytes", "2048");
+    assert_conf(conf, "queued.max.messages.kbytes", "1024");
     assert_conf(conf, "fetch.max.bytes", "1048576");
     assert_conf(conf, "max.partition.fetch.bytes", "16384");
     assert_conf(conf, "queued.min.messages", "5000"); /* fewer waits on fetch round trips */

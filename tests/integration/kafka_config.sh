@@ -69,7 +69,7 @@ for ex in "$top_srcdir"/examples/kafka-mirror.conf "$top_srcdir"/examples/kafka-
 done
 t_log "ok: examples/kafka-mirror.conf and kafka-to-stdout.conf are valid"
 
-# A Kafka-sourced route is windowed in bytes (docs/configuration.md): 4 MiB, and as many
+# A Kafka-sourced route is windowed in bytes (docs/configuration.md): 2 MiB, and as many
 # records as that allows at 400 bytes each; a key the user sets is kept exactly, the other
 # follows the defaults. Other sources keep 1000 messages and 16 MiB.
 cat >"$T_DIR/window.conf" <<'EOC'
@@ -93,8 +93,8 @@ EOC
 window() {
     sed -n "/^  $1: /,/max_in_flight=/p" "$T_DIR/window.out" | sed -n 's/.*(\(max_in_flight=.*\))$/\1/p'
 }
-t_assert_eq "$(window dflt)" "max_in_flight=10485, max_in_flight_bytes=4194304" "default Kafka window"
-t_assert_eq "$(window count)" "max_in_flight=1000, max_in_flight_bytes=4194304" "max_in_flight set"
+t_assert_eq "$(window dflt)" "max_in_flight=5242, max_in_flight_bytes=2097152" "default Kafka window"
+t_assert_eq "$(window count)" "max_in_flight=1000, max_in_flight_bytes=2097152" "max_in_flight set"
 t_assert_eq "$(window bytes)" "max_in_flight=2621, max_in_flight_bytes=1048576" "max_in_flight_bytes set"
 t_assert_eq "$(window both)" "max_in_flight=50, max_in_flight_bytes=65536" "both set"
 t_assert_eq "$(window mem)" "max_in_flight=1000, max_in_flight_bytes=16777216" "memory source"

@@ -14,9 +14,11 @@
 #   still for more than 100 ms (400 ms in a sanitizer build) between the first record and the
 #   last (librdkafka 2.0 stops fetching for up to a second when its own limits are the brake);
 # - the source said it paused; every record arrived once, in order within each partition.
-# Then a drain of small records at full speed (N2 x 100 B, no rate limit), where librdkafka's
-# own queue (queued.min.messages, which msgbridge sets to a few thousand records) is the brake
-# and the source must wake librdkafka's fetchers as it reads the queue down:
+# Then drains at full speed (no rate limit) of N2 x 100 B and of the same N x 1 KiB, where
+# librdkafka's own queue limits (queued.min.messages and queued.max.messages.kbytes, which
+# msgbridge sets to a few thousand records: the first is reached by small records, the second
+# by large ones) are the brake and the source must wake librdkafka's fetchers as it reads the
+# queue down:
 # - no stall: the route never stands still for more than 100 ms (without the wake-up: 842 and
 #   912 ms);
 # - memory: peak RSS under 72 MiB (50-54 MiB measured; 96-101 MiB at librdkafka's default of
@@ -39,6 +41,7 @@ k_topic "$DST" 16
 k_produce "$SRC" "$N" 16 0 1024
 k_topic "$SRC.small" 16
 k_topic "$DST.small" 16
+k_topic "$DST.1k" 16
 k_produce "$SRC.small" "$N2" 16 0 100
 PORT=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 SANITIZED=0
@@ -127,9 +130,12 @@ EOPY
 }
 
 drain slow "$SRC" "$DST" "$N" "$BOUND_KB" "rate = { messages_per_second = $RATE; };"
-grep -q 'route "slow": the route takes records slower than the cluster gives them: partitions are paused while 2048 KiB are held' \
+grep -q 'route "slow": the route takes records slower than the cluster gives them: partitions are paused while 1024 KiB are held' \
     "$T_DIR/slow.log" || t_fail "the source never paused: $(tail -5 "$T_DIR/slow.log")"
 t_log "ok: $N x 1 KiB behind a $RATE msg/s route: peak RSS $((hwm / 1024)) MiB, longest stand-still $worst ms, complete and in order"
 
 drain fast "$SRC.small" "$DST.small" "$N2" "$BOUND2_KB" ""
 t_log "ok: $N2 x 100 B at full speed: peak RSS $((hwm / 1024)) MiB, longest stand-still $worst ms, complete and in order"
+
+drain fast1k "$SRC" "$DST.1k" "$N" "$BOUND2_KB" ""
+t_log "ok: $N x 1 KiB at full speed: peak RSS $((hwm / 1024)) MiB, longest stand-still $worst ms, complete and in order"
