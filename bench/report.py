@@ -177,7 +177,7 @@ def markdown(rows, ceil, info, quick, when, floor=None):
     w("Brokers on loopback on the same machine: librdkafka's mock cluster (3 brokers, in "
       "memory) for Kafka, RabbitMQ 3.10 (one node, durable queues, persistent messages) for "
       "AMQP 0-9-1 and, through its rabbitmq_amqp1_0 plugin, AMQP 1.0. msgbridge runs with its "
-      "at-least-once defaults (max_in_flight 1000, Kafka-sourced routes 4 MiB and 10485 "
+      "at-least-once defaults (max_in_flight 1000, Kafka-sourced routes 2 MiB and 5242 "
       "messages, acks=all + idempotence, publisher confirms, "
       "AMQP 1.0 unsettled sends).\n")
     w("## Routes\n")
