@@ -355,9 +355,10 @@ static void wake_fetchers(brg_kafka_src_t *ks, const rd_kafka_topic_partition_li
  * to a second later (issue #2879). The source reads the queue a batch per loop turn: once it
  * has read a queue that held half of either limit or more (queued: its length before the
  * turn's batch, when a fetch response has just landed whole) down to a quarter of both, it
- * wakes the fetchers of every partition that may fetch. A drain of 1M x 100 B (docs/performance.md): a limit of
- * 5000 records and this wake, 51-57 MiB peak and 400-585k msg/s; 5000 without it, 30k msg/s;
- * librdkafka's 100000, 95-110 MiB and 250-280k msg/s. */
+ * wakes the fetchers of every partition that may fetch. A drain of 1M x 100 B
+ * (docs/performance.md) at the old 4 MiB window: a limit of 5000 records and this wake, 51-57
+ * MiB peak and 400-585k msg/s; 5000 without it, 30k msg/s; librdkafka's 100000, 95-110 MiB and
+ * 250-280k msg/s. */
 static void wake_drained(brg_kafka_src_t *ks, size_t queued)
 {
     if (ks->queue_min == 0 || ks->queue_max_bytes == 0) {
@@ -1058,9 +1059,10 @@ static bool source_poll(brg_kafka_src_t *ks)
         }
     }
     feed(ks);
-    /* Read everything librdkafka has, credit or not: its queue stays short (its limits are
-     * never the brake), and rebalances and errors are served (the consumer stays inside
-     * max.poll.interval.ms however long the route waits). The hold is bounded by steer(). */
+    /* Read a batch of what librdkafka has, credit or not: its queue stays short (when a fetch
+     * round fills it to its limits, wake_drained restarts the fetchers once it is read down),
+     * and rebalances and errors are served (the consumer stays inside max.poll.interval.ms
+     * however long the route waits). The hold is bounded by steer(). */
     size_t queued = rd_kafka_queue_length(ks->q);
     int n = 0;
     size_t bytes = 0;
