@@ -187,6 +187,7 @@ struct brg_rmq {
 
     /* publishing */
     bool pub_open;
+    bool corked; /* a batch of publishes is being written (TCP_CORK; rmq_sink.c) */
     brg_buf_t scratch_ex, scratch_rk; /* templated names of the message being published */
     int64_t pub_retry_at_ns;
     brg_backoff_t pub_bo;

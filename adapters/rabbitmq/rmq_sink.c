@@ -320,6 +320,22 @@ static bool exchange_known(brg_rmq_t *r, const char *name)
     return false;
 }
 
+/* rabbitmq-c writes each frame of a publish with a send(2) of its own, and with TCP_NODELAY
+ * (which it sets) every publish leaves as a segment of its own that the broker then reads
+ * apart. Corked, a batch of publishes leaves in as few segments as its bytes need; uncorking
+ * sends what is left at once, so a lone message waits for nothing. Anything that waits for a
+ * reply (exchange_check's requests) uncorks first: a corked request would sit in the kernel
+ * for up to 200 ms. */
+static void cork(brg_rmq_t *r, bool on)
+{
+    int fd = r->conn ? amqp_get_sockfd(r->conn) : -1;
+    if (fd >= 0 && on != r->corked) {
+        int v = on;
+        (void)setsockopt(fd, IPPROTO_TCP, TCP_CORK, &v, sizeof(v));
+    }
+    r->corked = on && fd >= 0;
+}
+
 /* Check that an exchange exists before the first publish to it: publishing to a missing
  * exchange closes the publish channel (and fails every publish in the window); a passive
  * declare on the control channel closes only that one.
@@ -329,6 +345,7 @@ static int exchange_check(brg_rmq_t *r, const char *name, char *errstr, size_t e
     if (name[0] == 0 || exchange_known(r, name)) {
         return 0;
     }
+    cork(r, false); /* the requests below wait for their replies */
     if (brg_rmq_control_open(r, errstr, errstr_size) != RMQ_RPC_OK) {
         return -1;
     }
@@ -445,17 +462,6 @@ reject:
     return BRG_OK;
 }
 
-/* rabbitmq-c writes each frame of a publish with a send(2) of its own, and with TCP_NODELAY
- * (which it sets) every publish leaves as a segment of its own that the broker then reads
- * apart. Corked, a batch of publishes leaves in as few segments as its bytes need; uncorking
- * sends what is left at once, so a lone message waits for nothing. */
-static void cork(brg_rmq_t *r, int on)
-{
-    int fd = r->conn ? amqp_get_sockfd(r->conn) : -1;
-    if (fd >= 0) {
-        (void)setsockopt(fd, IPPROTO_TCP, TCP_CORK, &on, sizeof(on));
-    }
-}
 
 brg_err_t brg_rmq_sink_publish(brg_rmq_t *r, bool *did, char *errstr, size_t errstr_size)
 {
@@ -470,16 +476,14 @@ brg_err_t brg_rmq_sink_publish(brg_rmq_t *r, bool *did, char *errstr, size_t err
             break;
         }
         *did = true;
-        if (++n == 2) {
-            cork(r, 1); /* from the second: one message alone is not worth two system calls */
+        if (++n >= 2 && !r->corked) {
+            cork(r, true); /* from the second: one message alone is not worth two system calls */
         }
         rc = publish_one(r, sink, env, errstr, errstr_size);
         if (rc != BRG_OK) {
             break;
         }
     }
-    if (n >= 2) {
-        cork(r, 0);
-    }
+    cork(r, false);
     return rc;
 }
