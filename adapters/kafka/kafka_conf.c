@@ -299,8 +299,8 @@ void brg_kafka_conf_bound_consumer(rd_kafka_conf_t *conf, const brg_conf_node_t 
      * queued.min.messages records or queued.max.messages.kbytes. The second is what bounds a
      * drain at full speed: the source reads librdkafka's queue a batch per loop turn, and three
      * brokers' fetch responses bring tens of thousands of records at a time, each a ~300-byte
-     * op in librdkafka (a heap profile of a 1M x 100 B drain: 37 MB of them at librdkafka's default
-     * of 100000, 7 MB at 5000). A queue that stops librdkafka's fetching leaves its broker
+     * op in librdkafka (a heap profile of a 1M x 100 B drain: 37 MB of them at librdkafka's
+     * default of 100000, 7 MB at 5000). A queue that stops librdkafka's fetching leaves its broker
      * threads asleep for up to a second (librdkafka issue #2879): the source wakes them when
      * it has read the queue down (wake_drained in kafka_source.c).
      * - queued.min.messages: H / 400 (what the hold takes of 100-byte records with their

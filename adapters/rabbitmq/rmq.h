@@ -187,7 +187,7 @@ struct brg_rmq {
 
     /* publishing */
     bool pub_open;
-    bool corked; /* a batch of publishes is being written (TCP_CORK; rmq_sink.c) */
+    bool corked; /* TCP_CORK is on: only inside brg_rmq_sink_publish, which ends uncorked */
     brg_buf_t scratch_ex, scratch_rk; /* templated names of the message being published */
     int64_t pub_retry_at_ns;
     brg_backoff_t pub_bo;

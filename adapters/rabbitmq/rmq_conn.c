@@ -318,7 +318,6 @@ brg_err_t brg_rmq_connect(brg_rmq_t *r, char *errstr, size_t errstr_size)
         goto fail;
     }
     r->conn = conn;
-    r->corked = false; /* a new socket starts uncorked */
     rmq_rpc_t rr = brg_rmq_sink_open(r, errstr, errstr_size);
     if (rr == RMQ_RPC_OK) {
         rr = brg_rmq_channel_open(r, RMQ_CH_CONTROL, errstr, errstr_size);

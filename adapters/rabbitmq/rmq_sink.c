@@ -462,7 +462,6 @@ reject:
     return BRG_OK;
 }
 
-
 brg_err_t brg_rmq_sink_publish(brg_rmq_t *r, bool *did, char *errstr, size_t errstr_size)
 {
     brg_err_t rc = BRG_OK;
