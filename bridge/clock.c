@@ -1,9 +1,9 @@
 /* Clocks and backoff (see clock.h). */
 #include "bridge/clock.h"
 
+#include <stdbool.h>
 #include <stdlib.h>
 #include <time.h>
-
 
 int64_t brg_now_ns(void)
 {
@@ -17,6 +17,46 @@ int64_t brg_wall_ms(void)
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static _Thread_local struct {
+    bool open, have_now, have_wall;
+    int64_t now_ns, wall_ms;
+} batch;
+
+void brg_clock_batch_begin(void)
+{
+    batch.open = true;
+    batch.have_now = batch.have_wall = false;
+}
+
+void brg_clock_batch_end(void)
+{
+    batch.open = false;
+}
+
+int64_t brg_batch_now_ns(void)
+{
+    if (!batch.open) {
+        return brg_now_ns();
+    }
+    if (!batch.have_now) {
+        batch.now_ns = brg_now_ns();
+        batch.have_now = true;
+    }
+    return batch.now_ns;
+}
+
+int64_t brg_batch_wall_ms(void)
+{
+    if (!batch.open) {
+        return brg_wall_ms();
+    }
+    if (!batch.have_wall) {
+        batch.wall_ms = brg_wall_ms();
+        batch.have_wall = true;
+    }
+    return batch.wall_ms;
 }
 
 void brg_backoff_init(brg_backoff_t *b, uint32_t base_ms, uint32_t cap_ms)

@@ -9,6 +9,17 @@
 int64_t brg_now_ns(void);
 int64_t brg_wall_ms(void);
 
+/* A batch's clock, for what is stamped on every message of a batch that a thread handles in one
+ * go (metrics' arrival time and latencies): between brg_clock_batch_begin and _end, the
+ * brg_batch_* functions read each clock once and return that reading again. Outside a batch
+ * they read the clock. Three clock reads per message were 2-3% of a Kafka -> Kafka route's
+ * CPU; a batch lasts well under a millisecond. Batches do not nest. Thread: the calling
+ * thread's own (thread-local). */
+void brg_clock_batch_begin(void);
+void brg_clock_batch_end(void);
+int64_t brg_batch_now_ns(void);
+int64_t brg_batch_wall_ms(void);
+
 /* Decorrelated-jitter exponential backoff (AWS architecture blog; Mosquitto's bridge):
  * next = min(cap, random(base, prev * 3)).
  * Ownership: a plain value, embedded by its user. Thread: one at a time. */

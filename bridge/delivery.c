@@ -190,7 +190,7 @@ void brg_delivery_finish(brg_delivery_t *dlv, brg_outcome_t outcome)
     case BRG_REJECTED: BRG_ROUTE_COUNT(rt, s.rejected, 1); break;
     }
     if (outcome == BRG_ACCEPTED && dlv->env->origin.received_ns > 0) {
-        int64_t ns = brg_now_ns() - dlv->env->origin.received_ns;
+        int64_t ns = brg_batch_now_ns() - dlv->env->origin.received_ns;
         BRG_ROUTE_COUNT(rt, s.latency_ns_sum, (uint64_t)ns);
         BRG_ROUTE_COUNT(rt, s.latency_count, 1);
         size_t b = bucket_of(brg_latency_bounds, BRG_LAT_BUCKETS, (double)ns / 1e9);
@@ -199,7 +199,7 @@ void brg_delivery_finish(brg_delivery_t *dlv, brg_outcome_t outcome)
     }
     if (outcome == BRG_ACCEPTED && dlv->env->props.timestamp_ms > 0) {
         /* Producer clocks may run ahead of ours: count a negative age as zero. */
-        int64_t ms = brg_wall_ms() - dlv->env->props.timestamp_ms;
+        int64_t ms = brg_batch_wall_ms() - dlv->env->props.timestamp_ms;
         ms = ms < 0 ? 0 : ms;
         BRG_ROUTE_COUNT(rt, s.e2e_ms_sum, (uint64_t)ms);
         BRG_ROUTE_COUNT(rt, s.e2e_count, 1);

@@ -381,7 +381,7 @@ void brg_source_submit(brg_source_t *src, brg_envelope_t *env)
         env->origin.endpoint_borrowed = true;
     }
     if (!env->origin.received_ns) {
-        env->origin.received_ns = brg_now_ns();
+        env->origin.received_ns = brg_batch_now_ns();
     }
     brg_delivery_t *dlv = brg_delivery_new(src, env);
     /* A parked route probes with what its source gives it next (brg_source_credit grants one

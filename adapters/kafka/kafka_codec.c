@@ -287,7 +287,8 @@ static void add_hint(rd_kafka_headers_t *h, const brg_fields_t *f)
     for (size_t i = 0; i < f->count && !need; i++) {
         const brg_field_t *fld = &f->items[i];
         need = brg_kafka_type_needs_hint(fld->name, fld->name ? fld->name_len : 0, &fld->value) ||
-               (fld->name && strcmp(fld->name, BRG_KAFKA_H_TYPES) == 0);
+               (fld->name && fld->name_len == sizeof(BRG_KAFKA_H_TYPES) - 1 &&
+                memcmp(fld->name, BRG_KAFKA_H_TYPES, fld->name_len) == 0);
     }
     if (!need) {
         return;

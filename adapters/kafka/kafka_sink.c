@@ -427,7 +427,10 @@ void brg_kafka_sink_poll(brg_kafka_ep_t *k)
     if (!k->producer) {
         return;
     }
+    /* The delivery reports of one poll settle with one clock reading (latency metrics). */
+    brg_clock_batch_begin();
     rd_kafka_poll(k->producer, 0);
+    brg_clock_batch_end();
     brg_envelope_t *env;
     while ((env = brg_envq_peek(&k->pending))) {
         if (!produce(k, env, brg_envelope_sink(env))) {

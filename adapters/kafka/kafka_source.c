@@ -1036,10 +1036,12 @@ static void submit_held(brg_kafka_src_t *ks)
 static size_t feed(brg_kafka_src_t *ks)
 {
     size_t credit = ks->hold_len ? brg_source_credit(ks->src) : 0;
+    brg_clock_batch_begin(); /* one arrival time for the batch (route metrics) */
     while (credit > 0 && ks->hold_len > 0) {
         submit_held(ks);
         credit = brg_source_credit(ks->src);
     }
+    brg_clock_batch_end();
     return credit;
 }
 

@@ -88,6 +88,51 @@ START_TEST(test_offsets_out_of_order_settles_commit_once_complete)
 }
 END_TEST
 
+/* The ring wraps (its head moves on as the prefix commits) and grows while holding entries
+ * that wrapped; settles find their entry whether the partition's offsets are contiguous (found
+ * by distance) or have gaps (found by search), in any order. */
+START_TEST(test_offsets_ring_wraps_and_grows_with_gaps)
+{
+    int64_t taken[300];
+    size_t n = 0;
+    /* 0..39 taken and committed (the head moves on by 40), then 300 offsets with a gap of two
+     * after every fifth: past the first capacity (64), so the entries wrap before the ring
+     * grows. */
+    take_range(0, 39);
+    for (int64_t o = 0; o < 40; o++) {
+        settle(o, BRG_ACCEPTED);
+    }
+    ck_assert_int_eq(advance(), 40);
+    n = 0;
+    for (int64_t o = 40; n < 300; o += (n % 5 == 4) ? 3 : 1) {
+        ck_assert(brg_kafka_track_take(&tk, o, &ep[o % 64]));
+        taken[n++] = o;
+    }
+    ck_assert_uint_eq(brg_kafka_track_count(&tk), 300);
+    /* Settle from the back, every other one, then the rest from the front: nothing commits
+     * until the first is settled, then everything. */
+    for (size_t i = n; i-- > 1;) {
+        if (i % 2) {
+            settle(taken[i], BRG_ACCEPTED);
+        }
+    }
+    for (size_t i = 2; i < n; i += 2) {
+        settle(taken[i], BRG_ACCEPTED);
+    }
+    ck_assert_int_eq(advance(), -1);
+    /* An offset never taken (in a gap) is stale, not a neighbour's entry. */
+    size_t g = 0;
+    while (taken[g + 1] == taken[g] + 1) {
+        g++;
+    }
+    ck_assert_int_eq(brg_kafka_track_settle(&tk, taken[g] + 1, 0, BRG_ACCEPTED),
+                     BRG_KAFKA_SETTLE_STALE);
+    settle(taken[0], BRG_ACCEPTED);
+    ck_assert_int_eq(advance(), taken[n - 1] + 1);
+    ck_assert_uint_eq(brg_kafka_track_count(&tk), 0);
+}
+END_TEST
+
 START_TEST(test_offsets_gaps_in_log_are_skipped)
 {
     /* Compacted topics and transaction markers leave holes in offsets. */
@@ -1177,6 +1222,7 @@ static Suite *kafka_suite(void)
     tcase_add_test(t, test_offsets_prefix_stops_at_unsettled);
     tcase_add_test(t, test_offsets_out_of_order_settles_commit_once_complete);
     tcase_add_test(t, test_offsets_gaps_in_log_are_skipped);
+    tcase_add_test(t, test_offsets_ring_wraps_and_grows_with_gaps);
     tcase_add_test(t, test_offsets_retry_rewinds_to_lowest_retried);
     tcase_add_test(t, test_offsets_rewind_keeps_older_in_flight);
     tcase_add_test(t, test_offsets_rejected_blocks_the_partition);

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "adapters/memory/memory.h"
+#include "bridge/clock.h"
 #include "bridge/engine.h"
 #include "bridge/route.h"
 
@@ -914,6 +915,30 @@ START_TEST(test_route_slow_trickle_is_not_held_in_outboxes)
 }
 END_TEST
 
+/* The batch clock: one reading per batch for everything stamped in it, a fresh one outside. */
+START_TEST(test_batch_clock_reads_once_per_batch)
+{
+    struct timespec ms2 = {0, 2000000};
+    int64_t a = brg_batch_now_ns();
+    nanosleep(&ms2, NULL);
+    ck_assert_int_ge(brg_batch_now_ns() - a, 2000000); /* no batch: the clock itself */
+
+    brg_clock_batch_begin();
+    int64_t b = brg_batch_now_ns(), w = brg_batch_wall_ms();
+    nanosleep(&ms2, NULL);
+    ck_assert_int_eq(brg_batch_now_ns(), b);
+    ck_assert_int_eq(brg_batch_wall_ms(), w);
+    ck_assert_int_ge(w, brg_wall_ms() - 1000);
+    brg_clock_batch_end();
+
+    ck_assert_int_ge(brg_batch_now_ns() - b, 2000000);
+    brg_clock_batch_begin(); /* a new batch reads again */
+    ck_assert_int_ge(brg_batch_now_ns() - b, 2000000);
+    ck_assert_int_ge(brg_batch_wall_ms() - w, 2);
+    brg_clock_batch_end();
+}
+END_TEST
+
 Suite *check_suite(void)
 {
     Suite *s = suite_create("route");
@@ -921,6 +946,7 @@ Suite *check_suite(void)
     tcase_set_timeout(tc, 60);
     tcase_add_checked_fixture(tc, NULL, teardown);
     tcase_add_test(tc, test_route_delivers_everything_in_order);
+    tcase_add_test(tc, test_batch_clock_reads_once_per_batch);
     tcase_add_test(tc, test_reload_in_place_leaves_the_other_route_alone);
     tcase_add_test(tc, test_route_memory_generated_messages);
     tcase_add_test(tc, test_route_memory_generated_body_shorter_than_its_prefix);
