@@ -77,7 +77,7 @@ def machine(build):
 
 def load(path):
     raw, routes, lat, shovel = {}, {}, {}, {}
-    floor = {}
+    floor, reps = {}, {}
     with open(path) as f:
         for line in f:
             r = json.loads(line)
@@ -86,12 +86,18 @@ def load(path):
                 raw.setdefault(r["name"], []).append(d)
             elif r["kind"] == "route":
                 routes[(r["name"], r["size"])] = r
+            elif r["kind"] == "route_rep":
+                reps.setdefault((r["name"], r["size"]), []).append(r.get("data") or {})
             elif r["kind"] == "latency":
                 lat[(r["name"], r["rate"])] = dict(d, load=r.get("load"))
             elif r["kind"] == "latency_floor":
                 floor[(r["name"], r["rate"])] = dict(d, load=r.get("load"))
             elif r["kind"] == "shovel":
                 shovel[r["name"]] = r
+    # Further drains of the same backlog (bench/run route REP) go with the route's first.
+    for k, more in reps.items():
+        if k in routes:
+            routes[k]["reps"] = more
     ceil = {}
     for k, runs in raw.items():
         rates = [x["msgs_per_s"] for x in runs if x.get("msgs_per_s")]
@@ -123,6 +129,11 @@ def build_rows(ceil, routes, lat, shovel):
             n = r["count"]
             rate = d.get("msgs_per_s") or None
             complete = d.get("reached", 0) >= n
+            # Several drains: the median rate (CPU, RSS and allocations stay the first's).
+            drains = [rate] + [x.get("msgs_per_s") for x in r.get("reps", [])]
+            drains = [x for x in drains if x]
+            if len(drains) > 1:
+                rate = statistics.median(drains)
             sfx = "_100" if size == 100 else "_1k"
             cs, cd = ceil.get(src + sfx), ceil.get(dst + sfx)
             c = min(x["msgs_per_s"] for x in (cs, cd) if x) if (cs or cd) else None
@@ -147,6 +158,7 @@ def build_rows(ceil, routes, lat, shovel):
                 "peak_rss_mib": r.get("rss_kb", 0) / 1024,
                 "cpu_s_per_m": r.get("cpu_s", 0) / n * 1e6 if n else None,
                 "allocs_per_msg": r.get("allocs_per_msg"),
+                "drain_rates": drains if len(drains) > 1 else None,
             }
             for rt in (1000, 10000):
                 ld = lat.get((name, rt)) if size == 100 else None
@@ -204,6 +216,11 @@ def markdown(rows, ceil, info, quick, when, floor=None):
           f"{fmt(r['shovel_ratio'], 2)} | {lat_cell(r, 1000)} | {lat_cell(r, 10000)} | "
           f"{fmt(r['peak_rss_mib'], 1)} | {fmt(r['cpu_s_per_m'], 1)} | "
           f"{fmt(r['allocs_per_msg'], 2)} |")
+    for r in rows:
+        if r.get("drain_rates"):
+            w(f"\n{r['label']} {r['size']} B: {len(r['drain_rates'])} drains of the same backlog "
+              f"({' / '.join(fmt(x) for x in r['drain_rates'])} msg/s); the table gives their "
+              "median, and the first drain's RSS, CPU and allocations.")
     if floor:
         w("\n## Latency without msgbridge\n")
         w("The same producer and consumer through one broker with nothing between: the floor "
