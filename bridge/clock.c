@@ -19,15 +19,16 @@ int64_t brg_wall_ms(void)
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+/* The open batch's readings; 0: not read yet (neither clock reads 0 once the machine is up). */
 static _Thread_local struct {
-    bool open, have_now, have_wall;
+    bool open;
     int64_t now_ns, wall_ms;
 } batch;
 
 void brg_clock_batch_begin(void)
 {
     batch.open = true;
-    batch.have_now = batch.have_wall = false;
+    batch.now_ns = batch.wall_ms = 0;
 }
 
 void brg_clock_batch_end(void)
@@ -35,28 +36,26 @@ void brg_clock_batch_end(void)
     batch.open = false;
 }
 
-int64_t brg_batch_now_ns(void)
+/* The batch's reading of a clock, read on first use; the clock itself outside a batch. */
+static int64_t batch_read(int64_t *slot, int64_t (*read)(void))
 {
     if (!batch.open) {
-        return brg_now_ns();
+        return read();
     }
-    if (!batch.have_now) {
-        batch.now_ns = brg_now_ns();
-        batch.have_now = true;
+    if (*slot == 0) {
+        *slot = read();
     }
-    return batch.now_ns;
+    return *slot;
+}
+
+int64_t brg_batch_now_ns(void)
+{
+    return batch_read(&batch.now_ns, brg_now_ns);
 }
 
 int64_t brg_batch_wall_ms(void)
 {
-    if (!batch.open) {
-        return brg_wall_ms();
-    }
-    if (!batch.have_wall) {
-        batch.wall_ms = brg_wall_ms();
-        batch.have_wall = true;
-    }
-    return batch.wall_ms;
+    return batch_read(&batch.wall_ms, brg_wall_ms);
 }
 
 void brg_backoff_init(brg_backoff_t *b, uint32_t base_ms, uint32_t cap_ms)

@@ -103,7 +103,6 @@ START_TEST(test_offsets_ring_wraps_and_grows_with_gaps)
         settle(o, BRG_ACCEPTED);
     }
     ck_assert_int_eq(advance(), 40);
-    n = 0;
     for (int64_t o = 40; n < 300; o += (n % 5 == 4) ? 3 : 1) {
         ck_assert(brg_kafka_track_take(&tk, o, &ep[o % 64]));
         taken[n++] = o;
