@@ -149,6 +149,14 @@ typedef struct brg_adapter {
      * within 1..1000000. A key the user sets is kept as it is. */
     size_t source_window_bytes;
     size_t source_record_cost;
+
+    /* Optional: how many messages in flight keep this adapter's destinations busy (about its
+     * rate times its confirm round trip), 0 for no bound. A route whose max_in_flight is
+     * derived from its source's byte window (above) takes no more than the smallest
+     * sink_window of its sinks: a broker that confirms some 15k messages a second gains
+     * nothing from 5242 in flight, and each costs memory (the AMQP 1.0 sink keeps a proton
+     * delivery per unsettled message). A max_in_flight the user sets is kept as it is. */
+    size_t sink_window;
 } brg_adapter_t;
 
 /* Append text to a metrics page (see brg_adapter_t.metrics). */

@@ -473,18 +473,7 @@ static void check_route(brg_conf_t *conf, brg_conf_node_t *rcs, brg_conf_route_t
         r->from = from;
         src_ep = check_side(conf, from, true, NULL, d);
     }
-    /* A source that reads ahead in bulk is windowed in bytes (brg_adapter_t.source_record_cost):
-     * its defaults come from the adapter; a key the user set stays as it is. */
-    const brg_adapter_t *src_ad = src_ep ? endpoint_adapter(src_ep) : NULL;
-    if (src_ad && src_ad->source_record_cost) {
-        if (!mifb && src_ad->source_window_bytes) {
-            r->max_in_flight_bytes = (int64_t)src_ad->source_window_bytes;
-        }
-        if (!mif) {
-            int64_t n = r->max_in_flight_bytes / (int64_t)src_ad->source_record_cost;
-            r->max_in_flight = n < 1 ? 1 : n > 1000000 ? 1000000 : n;
-        }
-    }
+    size_t sink_window = 0; /* the smallest of the sinks' (brg_adapter_t.sink_window) */
     if (to && brg_conf_type_ok(to, BRG_KEY_GROUP_OR_LIST)) {
         size_t n = to->type == BRG_CONF_GROUP ? 1 : to->nkids;
         r->to = brg_xcalloc(n, sizeof(brg_conf_node_t *));
@@ -494,6 +483,27 @@ static void check_route(brg_conf_t *conf, brg_conf_node_t *rcs, brg_conf_route_t
             r->to[r->nto++] = side;
             const brg_conf_node_t *sink_ep = check_side(conf, side, false, &r->to_templates[i], d);
             warn_if_loop(src_ep, from, sink_ep, side, d);
+            const brg_adapter_t *sink_ad = sink_ep ? endpoint_adapter(sink_ep) : NULL;
+            if (sink_ad && sink_ad->sink_window &&
+                (!sink_window || sink_ad->sink_window < sink_window)) {
+                sink_window = sink_ad->sink_window;
+            }
+        }
+    }
+    /* A source that reads ahead in bulk is windowed in bytes (brg_adapter_t.source_record_cost):
+     * its defaults come from the adapter, the message count bounded by what the sinks can use;
+     * a key the user set stays as it is. */
+    const brg_adapter_t *src_ad = src_ep ? endpoint_adapter(src_ep) : NULL;
+    if (src_ad && src_ad->source_record_cost) {
+        if (!mifb && src_ad->source_window_bytes) {
+            r->max_in_flight_bytes = (int64_t)src_ad->source_window_bytes;
+        }
+        if (!mif) {
+            int64_t n = r->max_in_flight_bytes / (int64_t)src_ad->source_record_cost;
+            if (sink_window && n > (int64_t)sink_window) {
+                n = (int64_t)sink_window;
+            }
+            r->max_in_flight = n < 1 ? 1 : n > 1000000 ? 1000000 : n;
         }
     }
     brg_conf_node_t *dl = (brg_conf_node_t *)brg_conf_get(rcs, "dead_letter");

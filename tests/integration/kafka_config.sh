@@ -70,12 +70,16 @@ done
 t_log "ok: examples/kafka-mirror.conf and kafka-to-stdout.conf are valid"
 
 # A Kafka-sourced route is windowed in bytes (docs/configuration.md): 2 MiB, and as many
-# records as that allows at 400 bytes each; a key the user sets is kept exactly, the other
-# follows the defaults. Other sources keep 1000 messages and 16 MiB.
+# records as that allows at 400 bytes each, but no more messages than its slowest kind of
+# sink can use (1000 for RabbitMQ, AMQP 1.0 and STOMP); a key the user sets is kept exactly,
+# the other follows the defaults. Other sources keep 1000 messages and 16 MiB.
 cat >"$T_DIR/window.conf" <<'EOC'
 bridge = { id = "cfg"; };
 endpoints = ( { name = "k"; type = "kafka"; brokers = "127.0.0.1:1"; },
-              { name = "m"; type = "memory"; } );
+              { name = "m"; type = "memory"; },
+              { name = "r"; type = "rabbitmq"; url = "amqp://guest:guest@127.0.0.1:1/"; },
+              { name = "a"; type = "amqp1"; url = "amqp://127.0.0.1:1"; },
+              { name = "s"; type = "stomp"; url = "stomp://127.0.0.1:1"; } );
 routes = (
   { name = "dflt"; from = { endpoint = "k"; topic = "a"; group = "g1"; };
     to = { endpoint = "k"; topic = "a2"; }; },
@@ -85,7 +89,20 @@ routes = (
     from = { endpoint = "k"; topic = "c"; group = "g3"; }; to = { endpoint = "k"; topic = "c2"; }; },
   { name = "both"; max_in_flight = 50; max_in_flight_bytes = 65536;
     from = { endpoint = "k"; topic = "d"; group = "g4"; }; to = { endpoint = "k"; topic = "d2"; }; },
-  { name = "mem"; from = { endpoint = "m"; }; to = { endpoint = "k"; topic = "e"; }; }
+  { name = "mem"; from = { endpoint = "m"; }; to = { endpoint = "k"; topic = "e"; }; },
+  { name = "k2m"; from = { endpoint = "k"; topic = "f"; group = "g5"; }; to = { endpoint = "m"; }; },
+  { name = "k2r"; from = { endpoint = "k"; topic = "g"; group = "g6"; };
+    to = { endpoint = "r"; exchange = ""; routing_key = "q"; }; },
+  { name = "k2a"; from = { endpoint = "k"; topic = "h"; group = "g7"; };
+    to = { endpoint = "a"; address = "q"; }; },
+  { name = "k2s"; from = { endpoint = "k"; topic = "i"; group = "g8"; };
+    to = { endpoint = "s"; destination = "/queue/q"; }; },
+  { name = "fan"; from = { endpoint = "k"; topic = "j"; group = "g9"; };
+    to = ( { endpoint = "k"; topic = "j2"; }, { endpoint = "r"; exchange = ""; routing_key = "q"; } ); },
+  { name = "k2rbytes"; max_in_flight_bytes = 262144; from = { endpoint = "k"; topic = "l"; group = "g10"; };
+    to = { endpoint = "r"; exchange = ""; routing_key = "q"; }; },
+  { name = "k2rcount"; max_in_flight = 3000; from = { endpoint = "k"; topic = "m"; group = "g11"; };
+    to = { endpoint = "r"; exchange = ""; routing_key = "q"; }; }
 );
 EOC
 "$MSGBRIDGE" -t -c "$T_DIR/window.conf" >"$T_DIR/window.out" 2>&1 ||
@@ -98,4 +115,10 @@ t_assert_eq "$(window count)" "max_in_flight=1000, max_in_flight_bytes=2097152" 
 t_assert_eq "$(window bytes)" "max_in_flight=2621, max_in_flight_bytes=1048576" "max_in_flight_bytes set"
 t_assert_eq "$(window both)" "max_in_flight=50, max_in_flight_bytes=65536" "both set"
 t_assert_eq "$(window mem)" "max_in_flight=1000, max_in_flight_bytes=16777216" "memory source"
-t_log "ok: Kafka-sourced windows in bytes by default, user settings kept exactly"
+t_assert_eq "$(window k2m)" "max_in_flight=5242, max_in_flight_bytes=2097152" "Kafka to memory"
+for r in k2r k2a k2s fan; do
+    t_assert_eq "$(window $r)" "max_in_flight=1000, max_in_flight_bytes=2097152" "$r: bounded by its sink"
+done
+t_assert_eq "$(window k2rbytes)" "max_in_flight=655, max_in_flight_bytes=262144" "fewer than the sink's bound"
+t_assert_eq "$(window k2rcount)" "max_in_flight=3000, max_in_flight_bytes=2097152" "max_in_flight set, to RabbitMQ"
+t_log "ok: Kafka-sourced windows in bytes by default, bounded by RabbitMQ, AMQP 1.0 and STOMP sinks, user settings kept exactly"
