@@ -190,8 +190,10 @@ def markdown(rows, ceil, info, quick, when, floor=None):
       "memory) for Kafka, RabbitMQ 3.10 (one node, durable queues, persistent messages) for "
       "AMQP 0-9-1 and, through its rabbitmq_amqp1_0 plugin, AMQP 1.0. msgbridge runs with its "
       "at-least-once defaults (max_in_flight 1000, Kafka-sourced routes 2 MiB and 5242 "
-      "messages, acks=all + idempotence, publisher confirms, "
-      "AMQP 1.0 unsettled sends).\n")
+      "messages, 1000 to RabbitMQ, AMQP 1.0 and STOMP, acks=all + idempotence, publisher "
+      "confirms, AMQP 1.0 unsettled sends)" +
+      (f", and on every broker route `{info['route_keys']}` (BENCH_ROUTE_KEYS)"
+       if info.get("route_keys") else "") + ".\n")
     w("## Routes\n")
     w("Throughput: draining a preloaded backlog, from the first message at the destination to "
       "the last. Ceiling: the raw consumer and producer running at the same time on the same "
@@ -335,6 +337,8 @@ def main():
     ceil, routes, lat, shovel, floor = load(a.jsonl)
     rows = build_rows(ceil, routes, lat, shovel)
     info = machine(a.build)
+    if os.environ.get("BENCH_ROUTE_KEYS"):
+        info["route_keys"] = os.environ["BENCH_ROUTE_KEYS"]
     when = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
     groups = load_groups(a.jsonl)
     with open(a.md, "w") as f:

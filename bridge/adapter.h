@@ -159,6 +159,11 @@ typedef struct brg_adapter {
     size_t sink_window;
 } brg_adapter_t;
 
+/* sink_window of the adapters that write to a broker confirming some thousands of messages a
+ * second (RabbitMQ, AMQP 1.0, STOMP): measured in docs/performance.md, "Kafka-sourced routes
+ * to AMQP brokers". */
+#define BRG_BROKER_SINK_WINDOW 1000
+
 /* Append text to a metrics page (see brg_adapter_t.metrics). */
 void brg_metrics_printf(struct brg_metrics_out *out, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));

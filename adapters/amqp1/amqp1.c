@@ -328,10 +328,7 @@ const brg_adapter_t brg_amqp1_adapter = {
     .source_keys = source_keys,
     .sink_keys = sink_keys,
     .compile_endpoint = compile_endpoint,
-    /* For Kafka-sourced routes (docs/performance.md, "Kafka-sourced routes to AMQP brokers"):
-     * the broker settles some 15k messages a second, 1000 unsettled keep it busy, and each
-     * costs a proton delivery (about 2 KiB). */
-    .sink_window = 1000,
+    .sink_window = BRG_BROKER_SINK_WINDOW, /* each unsettled message: a proton delivery */
     .free_settings = free_settings,
     .check_source = check_source,
     .check_sink = check_sink,

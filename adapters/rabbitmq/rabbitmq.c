@@ -702,9 +702,7 @@ const brg_adapter_t brg_rabbitmq_adapter = {
     .source_keys = source_keys,
     .sink_keys = sink_keys,
     .compile_endpoint = compile_endpoint,
-    /* For Kafka-sourced routes (docs/performance.md, "Kafka-sourced routes to AMQP brokers"):
-     * the node confirms some 15k messages a second; 1000 unconfirmed keep it busy. */
-    .sink_window = 1000,
+    .sink_window = BRG_BROKER_SINK_WINDOW,
     .free_settings = free_settings,
     .check_source = check_source,
     .check_sink = check_sink,
