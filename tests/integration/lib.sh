@@ -18,7 +18,22 @@ t_cleanup() {
 trap t_cleanup EXIT
 
 t_log() { echo "[$T_NAME] $*"; }
-t_fail() { T_FAILED=1; echo "FAIL [$T_NAME] $*" >&2; echo "  (files kept in $T_DIR)" >&2; exit 1; }
+t_fail() {
+    T_FAILED=1
+    echo "FAIL [$T_NAME] $*" >&2
+    t_show_logs >&2
+    echo "  (files kept in $T_DIR)" >&2
+    exit 1
+}
+# t_show_logs: the last lines of every log in $T_DIR (the bridges', the brokers'), so that a
+# failure on a CI machine, whose files are gone, still shows what led to it.
+t_show_logs() {
+    for f in "$T_DIR"/*.log; do
+        [ -s "$f" ] || continue
+        echo "  --- last lines of $(basename "$f") (DEBUG left out):"
+        grep -v '^[^ ]* DEBUG ' "$f" | tail -n 20 | cut -c1-400 | sed 's/^/  | /'
+    done
+}
 t_skip() { echo "SKIP [$T_NAME] $*"; exit 77; }
 
 # t_need kafka|rabbitmq: source the broker's env file or skip the test.
