@@ -681,12 +681,28 @@ static void on_revoke(brg_kafka_src_t *ks, rd_kafka_t *rk, rd_kafka_topic_partit
     log_parts(ks, lost ? "lost" : "revoked", parts);
 }
 
+/* Does the group rebalance incrementally? librdkafka answers NULL instead of a protocol once
+ * the consumer's group handler is shutting down (rd_kafka_consumer_close calls the rebalance
+ * callback then, seen under UndefinedBehaviorSanitizer): the strategy configured says it. */
+static bool rebalance_cooperative(rd_kafka_t *rk)
+{
+    const char *protocol = rd_kafka_rebalance_protocol(rk);
+    if (protocol) {
+        return strcmp(protocol, "COOPERATIVE") == 0;
+    }
+    char strategy[256] = "";
+    size_t n = sizeof(strategy);
+    return rd_kafka_conf_get(rd_kafka_conf(rk), "partition.assignment.strategy", strategy, &n) ==
+               RD_KAFKA_CONF_OK &&
+           strstr(strategy, "cooperative-sticky") != NULL;
+}
+
 static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
                          rd_kafka_topic_partition_list_t *parts, void *opaque)
 {
     kholder_t *h = opaque;
     brg_kafka_src_t *ks = h->ks;
-    bool cooperative = strcmp(rd_kafka_rebalance_protocol(rk), "COOPERATIVE") == 0;
+    bool cooperative = rebalance_cooperative(rk);
     if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
         h->assigned_once = true; /* the assignor's state exists from now on */
     }
