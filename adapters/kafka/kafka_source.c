@@ -129,6 +129,16 @@ static pthread_mutex_t kept_lock = PTHREAD_MUTEX_INITIALIZER;
 static rd_kafka_t **kept_rks;
 static size_t nkept_rks;
 
+/* Is the cooperative-sticky assignor among the strategies rk was configured with? */
+static bool strategy_cooperative(rd_kafka_t *rk)
+{
+    char strategy[256] = "";
+    size_t n = sizeof(strategy);
+    return rd_kafka_conf_get(rd_kafka_conf(rk), "partition.assignment.strategy", strategy, &n) ==
+               RD_KAFKA_CONF_OK &&
+           strstr(strategy, "cooperative-sticky") != NULL;
+}
+
 /* librdkafka before 2.3.0 asserts (aborts the process) when it destroys a consumer whose
  * group chose the cooperative-sticky assignor before its first assignment arrived: the
  * assignor's state is created with the first assignment and destroyed unchecked (librdkafka
@@ -141,12 +151,7 @@ static bool destroy_would_abort(const kholder_t *h)
     if (h->assigned_once || rd_kafka_version() >= 0x020300ff) {
         return false;
     }
-    char strategy[256] = "";
-    size_t n = sizeof(strategy);
-    const rd_kafka_conf_t *conf = rd_kafka_conf(h->rk);
-    return rd_kafka_conf_get(conf, "partition.assignment.strategy", strategy, &n) ==
-               RD_KAFKA_CONF_OK &&
-           strstr(strategy, "cooperative-sticky") != NULL;
+    return strategy_cooperative(h->rk);
 }
 
 static void holder_unref(kholder_t *h)
@@ -687,14 +692,7 @@ static void on_revoke(brg_kafka_src_t *ks, rd_kafka_t *rk, rd_kafka_topic_partit
 static bool rebalance_cooperative(rd_kafka_t *rk)
 {
     const char *protocol = rd_kafka_rebalance_protocol(rk);
-    if (protocol) {
-        return strcmp(protocol, "COOPERATIVE") == 0;
-    }
-    char strategy[256] = "";
-    size_t n = sizeof(strategy);
-    return rd_kafka_conf_get(rd_kafka_conf(rk), "partition.assignment.strategy", strategy, &n) ==
-               RD_KAFKA_CONF_OK &&
-           strstr(strategy, "cooperative-sticky") != NULL;
+    return protocol ? strcmp(protocol, "COOPERATIVE") == 0 : strategy_cooperative(rk);
 }
 
 static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
