@@ -18,7 +18,7 @@ N=$(t_count 60000)
 # 45 s of traffic: both rebalances happen while it flows, also under load (D has joined and B
 # has left about 16 s in; the test fails if the producer finished before either). 30 s was
 # too short once on the sanitizer build: the mock cluster took 15 s of empty rounds to give D
-# its partitions (it refuses a late follower's SyncGroup, docs/kafka.md "Rebalance") and B's
+# its partitions (it refuses a late follower's SyncGroup: tests/adapters/check_kafka.c) and B's
 # leave 7 s more, and the producer ended 0.3 s before B's partitions had moved.
 RATE=$((N / 45))
 SRC=$K_ID.src
