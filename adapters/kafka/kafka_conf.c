@@ -315,8 +315,9 @@ void brg_kafka_conf_bound_consumer(rd_kafka_conf_t *conf, const brg_conf_node_t 
      *   to librdkafka's 1 MiB; a larger batch still comes, alone), so that a fetch round over
      *   many partitions stays near H (librdkafka's mock cluster answers a whole batch per
      *   partition whatever fetch.max.bytes says);
-     * Records borrow their fetch response's buffer until they are settled, so a response is
-     * freed once its last record is. */
+     * A held record points into its fetch response's buffer, so a response is freed once its
+     * last record left the hold (records up to 16 KiB are copied into their envelopes then) or,
+     * for a larger record, was settled (kafka_source.c, record_envelope). */
     size_t fetch = clamp_sz(hold_budget / 2, 1048576, 52428800);
     size_t part = clamp_sz(hold_budget / 64, 16384, 1048576);
     size_t kbytes = clamp_sz(2 * hold_budget / 1024, 1024, 2097151);

@@ -1027,21 +1027,38 @@ static void hold_record(brg_kafka_src_t *ks, rd_kafka_message_t *rkm)
     hold_push(ks, rkm, (size_t)idx, epoch);
 }
 
+/* A record's envelope. A body up to BRG_ENVELOPE_KEEP_BYTES is copied into the envelope's own
+ * (recycled) buffer and the message destroyed at once: a message kept until its record settles
+ * keeps librdkafka's op and the fetch response it points into alive for the record's round
+ * trip (a Kafka -> Kafka drain of 100-byte records peaked about 3 MiB lower copying, at the
+ * same rate). A larger body is borrowed: the message, and the consumer it came from, live
+ * until the envelope lets go of it. Records wait in the hold as messages: an envelope there
+ * would cost more than the op (measured: 1-2 MiB more). */
+static brg_envelope_t *record_envelope(brg_kafka_src_t *ks, rd_kafka_message_t *rkm)
+{
+    brg_kafka_record_t rec;
+    brg_kafka_record_from_message(&rec, rkm);
+    if (rkm->len <= BRG_ENVELOPE_KEEP_BYTES) {
+        brg_envelope_t *env = brg_kafka_decode(&rec, NULL, NULL);
+        rd_kafka_message_destroy(rkm);
+        return env;
+    }
+    atomic_fetch_add(&ks->h->refs, 1);
+    return brg_kafka_decode(&rec, kmsg_free, rkm);
+}
+
 /* Hand the oldest held record to the route. */
 static void submit_held(brg_kafka_src_t *ks)
 {
     held_t h = hold_pop(ks);
-    rd_kafka_message_t *rkm = h.rkm;
     kpart_t *p = ks->parts[h.idx];
-    atomic_fetch_add(&ks->h->refs, 1);
-    brg_kafka_record_t rec;
-    brg_kafka_record_from_message(&rec, rkm);
-    brg_envelope_t *env = brg_kafka_decode(&rec, kmsg_free, rkm);
-    env->src_seq = (uint64_t)rkm->offset;
+    int64_t offset = h.rkm->offset;
+    brg_envelope_t *env = record_envelope(ks, h.rkm); /* h.rkm may be gone */
+    env->src_seq = (uint64_t)offset;
     env->src_epoch = pack_epoch(ks->k->generation, h.idx, h.epoch);
-    env->origin.redelivered = rkm->offset <= p->high;
-    if (rkm->offset > p->high) {
-        p->high = rkm->offset;
+    env->origin.redelivered = offset <= p->high;
+    if (offset > p->high) {
+        p->high = offset;
     }
     brg_source_submit(ks->src, env);
 }
