@@ -180,7 +180,10 @@ void brg_fields_destroy(brg_fields_t *f)
 void brg_fields_add(brg_fields_t *f, const char *name, size_t name_len, brg_value_t *value)
 {
     if (f->count == f->cap) {
-        f->cap = f->cap ? f->cap * 2 : 4; /* a recycled envelope keeps its array */
+        /* From 2: most messages carry one or two (the provenance entry, a trace id), and the
+         * array lives as long as its envelope, in flight or on a free list. A recycled
+         * envelope keeps its array. */
+        f->cap = f->cap ? f->cap * 2 : 2;
         f->items = brg_xrealloc(f->items, f->cap * sizeof(brg_field_t));
     }
     brg_field_t *fld = &f->items[f->count++];

@@ -288,6 +288,43 @@ START_TEST(test_offsets_many_in_flight_ring_grows)
 }
 END_TEST
 
+START_TEST(test_offsets_ring_shrinks_once_drained)
+{
+    enum { N = 4096 };
+    uint32_t eps[N];
+    for (int64_t o = 0; o < N; o++) {
+        ck_assert(brg_kafka_track_take(&tk, o, &eps[o]));
+    }
+    ck_assert_uint_eq(tk.cap, N);
+    for (int64_t o = 0; o < 4000; o++) {
+        ck_assert_int_eq(brg_kafka_track_settle(&tk, o, eps[o], BRG_ACCEPTED),
+                         BRG_KAFKA_SETTLE_OK);
+    }
+    ck_assert_int_eq(advance(), 4000);
+    /* 96 left: halved while they fill no more than an eighth (4096 -> 512), in order. */
+    ck_assert_uint_eq(brg_kafka_track_count(&tk), 96);
+    ck_assert_uint_eq(tk.cap, 512);
+    ck_assert_int_eq(brg_kafka_track_first(&tk), 4000);
+    for (int64_t o = N - 1; o >= 4001; o--) {
+        ck_assert_int_eq(brg_kafka_track_settle(&tk, o, eps[o], BRG_ACCEPTED),
+                         BRG_KAFKA_SETTLE_OK);
+    }
+    ck_assert_int_eq(advance(), -1); /* 4000 still pending: nothing moves, nothing shrinks */
+    ck_assert_uint_eq(tk.cap, 512);
+    ck_assert_int_eq(brg_kafka_track_settle(&tk, 4000, eps[4000], BRG_ACCEPTED),
+                     BRG_KAFKA_SETTLE_OK);
+    ck_assert_int_eq(advance(), N);
+    ck_assert_uint_eq(tk.cap, 64); /* empty: the least ring */
+    /* And it grows again. */
+    for (int64_t o = N; o < N + 200; o++) {
+        uint32_t e;
+        ck_assert(brg_kafka_track_take(&tk, o, &e));
+    }
+    ck_assert_uint_eq(tk.cap, 256);
+    ck_assert_int_eq(brg_kafka_track_first(&tk), N);
+}
+END_TEST
+
 /* ---- codec --------------------------------------------------------------------------------- */
 
 static int body_freed;
@@ -1267,6 +1304,7 @@ static Suite *kafka_suite(void)
     tcase_add_test(t, test_offsets_expected_offset_after_rewind);
     tcase_add_test(t, test_offsets_expected_gives_up_when_log_moved_on);
     tcase_add_test(t, test_offsets_many_in_flight_ring_grows);
+    tcase_add_test(t, test_offsets_ring_shrinks_once_drained);
     /* 300,000 takes and settles: well under a second alone, but over Check's default 4 s under
      * ASan on a loaded 2-core machine (seen at load average 20). */
     tcase_set_timeout(t, 30);
