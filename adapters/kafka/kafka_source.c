@@ -16,10 +16,11 @@
  * fetch list when they are, and its broker thread may then sleep for up to a second before it
  * looks again (librdkafka issue #2879), while a resume wakes the broker thread at once.
  *
- * Zero copy: a record's value stays in its rd_kafka_message_t, kept alive as the envelope's
- * body until the envelope is destroyed. The consumer handle is reference counted by those
- * messages (kholder_t), so that it is destroyed only after the last one, whichever thread
- * frees it. */
+ * Bodies: a record of up to 16 KiB is copied into its envelope's recycled buffer when it goes to
+ * the route, and its rd_kafka_message_t destroyed then (record_envelope); a larger record's
+ * value stays in its message, kept alive as the envelope's body until the envelope is
+ * destroyed. The consumer handle is reference counted by those messages (kholder_t), so that
+ * it is destroyed only after the last one, whichever thread frees it. */
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
